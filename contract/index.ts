@@ -1,0 +1,4 @@
+export * from './api';
+export * from './wire';
+export * from './training';
+export * from './datasets';

@@ -1,0 +1,35 @@
+/**
+ * Host-agnostic scenario: train the seed preset on a small Fashion-MNIST subset and watch it live.
+ * Runs against the serve host in Chromium and against the Electron app where its binary exists.
+ */
+import { expect, type Page, type TestInfo } from '@playwright/test';
+
+export async function trainScenario(page: Page, testInfo: TestInfo): Promise<void> {
+  await expect(page).toHaveTitle(/Layerbench/);
+  // The worker probed its backends; the badge names the active one.
+  await expect(page.getByTestId('backend-badge')).toContainText(/backend: \w+/);
+
+  await page.getByTestId('epochs').fill('1');
+  await page.getByTestId('batch-size').fill('32');
+  await page.getByTestId('train-subset').fill('640');
+  await page.getByTestId('validation-split').fill('0.1');
+  await page.getByTestId('start').click();
+
+  const status = page.getByTestId('run-status');
+  await expect(status).toHaveAttribute('data-status', 'training', { timeout: 60_000 });
+  // Stop is live while training; Start is not.
+  await expect(page.getByTestId('start')).toBeDisabled();
+  await expect(status).toHaveAttribute('data-status', 'finished', { timeout: 120_000 });
+
+  const progress = page.getByTestId('progress');
+  await expect(progress).toHaveAttribute('data-percent', '100');
+  const completed = Number(await progress.getAttribute('data-completed'));
+  // 640 images less 10% validation = 576 training images = 18 batches of 32.
+  expect(completed).toBe(18);
+  const points = Number(await page.getByTestId('metrics-chart').getAttribute('data-points'));
+  expect(points).toBeGreaterThanOrEqual(completed);
+  await expect(page.getByTestId('epoch-table')).toContainText('1');
+  await expect(page.getByTestId('samples-per-sec')).not.toHaveText(/^0 samples/);
+
+  await page.screenshot({ path: testInfo.outputPath('train.png'), fullPage: true });
+}

@@ -1,0 +1,42 @@
+/** The `layerbench` command line: headless access to the same services the app uses. */
+import { UsageError, parseArgs } from './args';
+import { serveCommand } from './serve';
+
+const USAGE = `Usage: layerbench <command> [options]
+
+Commands:
+  serve [--port N] [--data-dir DIR]    open the app in a browser (prints a URL with an access token)
+
+Options:
+  --help                               show this help
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command ? 0 : 2;
+  }
+  switch (command) {
+    case 'serve':
+      await serveCommand(parseArgs(rest, { port: 'string', 'data-dir': 'string', 'renderer-dir': 'string', 'dataset-url': 'string' }));
+      return -1; // keeps running
+    default:
+      throw new UsageError(`Unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`layerbench: ${error.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`layerbench: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);
