@@ -1,7 +1,4 @@
 import { defineConfig } from '@playwright/test';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 // Debian's Chromium: Playwright's own browser download cannot run here (no internet).
 export const CHROMIUM_ARGS = [
@@ -29,7 +26,8 @@ export default defineConfig({
     viewport: { width: 1360, height: 860 },
     launchOptions: {
       executablePath: process.env.LAYERBENCH_CHROMIUM ?? '/usr/bin/chromium',
-      args: [...CHROMIUM_ARGS, `--user-data-dir=${mkdtempSync(join(tmpdir(), 'layerbench-chromium-'))}`],
+      // Playwright's launch() already gives every browser a fresh, empty --user-data-dir.
+      args: CHROMIUM_ARGS,
     },
   },
 });

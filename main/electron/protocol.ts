@@ -1,0 +1,39 @@
+/**
+ * The `app://layerbench/` protocol that serves the built renderer (out/renderer). Registered as a
+ * standard, secure scheme so the page has a real origin: CSP 'self', fetch and ES modules work as
+ * on https, and nothing needs file:// (which would expose the whole disk to the page's origin).
+ */
+import { protocol, type Session } from 'electron';
+import { readFile } from 'node:fs/promises';
+import { APP_SCHEME, appResponseHeaders, mimeTypeFor, resolveAppAsset } from './policy';
+
+/** Must run before the app's `ready` event (at module load of the entry). Only call it once. */
+export function registerAppScheme(): void {
+  protocol.registerSchemesAsPrivileged([
+    {
+      scheme: APP_SCHEME,
+      privileges: { standard: true, secure: true, supportFetchAPI: true, codeCache: true },
+    },
+  ]);
+}
+
+function refusal(status: number, reason: string): Response {
+  return new Response(`${status} ${reason}`, { status, headers: appResponseHeaders('text/plain; charset=utf-8') });
+}
+
+/** Serves files from `rendererDir` on the app origin of `session` (after `ready`). */
+export function handleAppProtocol(session: Session, rendererDir: string): void {
+  session.protocol.handle(APP_SCHEME, async (request) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return refusal(405, 'method not allowed');
+    const asset = resolveAppAsset(rendererDir, request.url);
+    if (!asset.ok) return refusal(asset.status, asset.reason);
+    let body: Buffer;
+    try {
+      body = await readFile(asset.file);
+    } catch {
+      return refusal(404, 'not found');
+    }
+    const headers = appResponseHeaders(mimeTypeFor(asset.file));
+    return new Response(request.method === 'HEAD' ? null : body, { status: 200, headers });
+  });
+}
