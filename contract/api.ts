@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { BackendReportSchema, RunIdSchema, StartTrainingSchema, TrainingEventSchema } from './training';
 import { DatasetInfoSchema, DatasetProgressSchema } from './datasets';
+import { projectCommands } from './projects';
 
 const empty = z.object({}).strict();
 
@@ -24,6 +25,7 @@ export const commands = {
   'training.start': { request: StartTrainingSchema, response: z.object({ runId: RunIdSchema }) },
   'training.stop': { request: z.object({ runId: RunIdSchema }).strict(), response: z.object({ stopped: z.boolean() }) },
   'datasets.info': { request: z.object({ id: z.literal('fashion-mnist') }).strict(), response: DatasetInfoSchema },
+  ...projectCommands,
 } as const;
 
 export const events = {

@@ -49,7 +49,7 @@ describe('contract schemas', () => {
 });
 
 describe('dispatchCommand', () => {
-  const handlers: CommandHandlers = {
+  const handlers: Partial<CommandHandlers> = {
     'app.info': () => ({ name: 'Layerbench', version: '0.0.0', host: 'browser', platform: 'linux' }),
     'training.backends': () => ({ active: 'cpu', candidates: [] }),
     'training.start': () => ({ runId: 'run-1' }),
@@ -67,6 +67,8 @@ describe('dispatchCommand', () => {
   it('answers unknown commands, bad payloads, handler failures and bad responses with typed errors', async () => {
     expect(await dispatchCommand(handlers, 'rm -rf', {})).toMatchObject({ ok: false, error: { code: 'unknown-command' } });
     expect(await dispatchCommand(handlers, '__proto__', {})).toMatchObject({ ok: false, error: { code: 'unknown-command' } });
+    // A command in the contract that this host does not implement.
+    expect(await dispatchCommand(handlers, 'projects.recent', {})).toMatchObject({ ok: false, error: { code: 'unknown-command' } });
     const bad = await dispatchCommand(handlers, 'training.start', { spec: seedModel1, settings: { ...defaultTrainingSettings, epochs: -1 } });
     expect(bad).toMatchObject({ ok: false, error: { code: 'invalid-request', issues: [expect.stringMatching(/^settings\.epochs: /)] } });
     expect(await dispatchCommand(handlers, 'app.info', { extra: true })).toMatchObject({ ok: false, error: { code: 'invalid-request' } });

@@ -2,3 +2,4 @@ export * from './api';
 export * from './wire';
 export * from './training';
 export * from './datasets';
+export * from './projects';

@@ -22,8 +22,8 @@ export type CommandHandlers = {
 
 export type EventListener = <E extends EventName>(name: E, payload: EventPayload<E>) => void;
 
-export async function dispatchCommand(handlers: CommandHandlers, name: unknown, payload: unknown): Promise<Result> {
-  if (!isCommandName(name)) {
+export async function dispatchCommand(handlers: Partial<CommandHandlers>, name: unknown, payload: unknown): Promise<Result> {
+  if (!isCommandName(name) || !handlers[name]) {
     return { ok: false, error: { code: 'unknown-command', message: `Unknown command: ${JSON.stringify(name)}` } };
   }
   const schema = commands[name];

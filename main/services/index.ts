@@ -8,6 +8,7 @@ import type { EventName, EventPayload, Result } from '../../contract';
 import { dispatchCommand, type CommandHandlers } from './dispatch';
 import { TrainingHost } from './training/host';
 import { describeFashionMnist } from './datasets/fashion-mnist';
+import { ProjectStore } from './projects/store';
 
 export interface ServicesOptions {
   /** Which host the renderer is talking to. */
@@ -43,12 +44,20 @@ export function createServices(options: ServicesOptions): Services {
     onDatasetProgress: (progress) => emit('datasets.progress', progress),
   });
 
+  const projects = new ProjectStore(options.dataDir);
+
   const handlers: CommandHandlers = {
     'app.info': () => ({ name: 'Layerbench', version: appVersion(), host: options.host, platform: process.platform }),
     'training.backends': () => training.backends(),
     'training.start': (request) => training.start(request),
     'training.stop': (request) => training.stop(request.runId),
     'datasets.info': () => describeFashionMnist({ dataDir: options.dataDir }),
+    'projects.open': (r) => projects.open(r.path),
+    'projects.save': (r) => projects.save(r.path, r.project, r.overwrite),
+    'projects.recent': async () => ({ projects: await projects.recent() }),
+    'projects.autosave': (r) => projects.autosave(r.project, r.path),
+    'projects.recovery': async () => ({ recovery: await projects.recovery() }),
+    'projects.discardRecovery': () => projects.discardRecovery(),
   };
 
   return {

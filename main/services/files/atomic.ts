@@ -1,0 +1,41 @@
+/**
+ * Atomic file writes: write a temp file beside the target, flush it, then rename over the target.
+ * A crash, a full disk or an unwritable folder leaves either the old file or the new one, never
+ * half of one, and never a stray temp file when we can help it.
+ */
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  let handle;
+  try {
+    handle = await open(temp, 'wx', 0o644);
+    await handle.writeFile(data);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await rename(temp, target);
+  } catch (error) {
+    await handle?.close().catch(() => {});
+    await rm(temp, { force: true }).catch(() => {});
+    throw describeFsError(error, target);
+  }
+}
+
+/** Turns an fs error into a message a user can act on, naming the path. */
+export function describeFsError(error: unknown, path: string): Error {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  const reasons: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EROFS: 'the file system is read-only',
+    ENOSPC: 'the disk is full',
+    ENOENT: 'the folder does not exist',
+    EISDIR: 'it is a folder',
+    ENOTDIR: 'a part of the path is not a folder',
+  };
+  const reason = (code && reasons[code]) ?? (error instanceof Error ? error.message : String(error));
+  return new Error(`Cannot write ${path}: ${reason}`);
+}
