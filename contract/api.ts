@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { BackendReportSchema, RunIdSchema, StartTrainingSchema, TrainingEventSchema } from './training';
 import { DatasetInfoSchema, DatasetProgressSchema } from './datasets';
 import { projectCommands } from './projects';
+import { modelCommands } from './model';
 
 const empty = z.object({}).strict();
 
@@ -26,6 +27,7 @@ export const commands = {
   'training.stop': { request: z.object({ runId: RunIdSchema }).strict(), response: z.object({ stopped: z.boolean() }) },
   'datasets.info': { request: z.object({ id: z.literal('fashion-mnist') }).strict(), response: DatasetInfoSchema },
   ...projectCommands,
+  ...modelCommands,
 } as const;
 
 export const events = {

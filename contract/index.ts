@@ -3,3 +3,4 @@ export * from './wire';
 export * from './training';
 export * from './datasets';
 export * from './projects';
+export * from './model';

@@ -52,6 +52,7 @@ export function createServices(options: ServicesOptions): Services {
     'training.start': (request) => training.start(request),
     'training.stop': (request) => training.stop(request.runId),
     'datasets.info': () => describeFashionMnist({ dataDir: options.dataDir }),
+    'model.inspect': (r) => training.inspect(r.spec),
     'projects.open': (r) => projects.open(r.path),
     'projects.save': (r) => projects.save(r.path, r.project, r.overwrite),
     'projects.recent': async () => ({ projects: await projects.recent() }),

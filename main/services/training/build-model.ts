@@ -22,3 +22,42 @@ export function inputShapeOf(spec: ModelSpec, pixelsPerSample: number): number[]
   }
   return shape;
 }
+
+/** Every variable of the built model with summary statistics of its current values. */
+export async function inspectModel(tf: typeof TF, spec: ModelSpec) {
+  const model = await buildModel(tf, spec);
+  try {
+    const trainable = new Set(model.trainableWeights.map((w) => w.originalName));
+    const layers = [];
+    for (const layer of model.layers) {
+      const variables = [];
+      for (const weight of layer.weights) {
+        const values = (await weight.read().data()) as Float32Array;
+        let sum = 0;
+        let min = Infinity;
+        let max = -Infinity;
+        for (const v of values) {
+          sum += v;
+          if (v < min) min = v;
+          if (v > max) max = v;
+        }
+        const mean = values.length ? sum / values.length : 0;
+        let sq = 0;
+        for (const v of values) sq += (v - mean) * (v - mean);
+        variables.push({
+          name: weight.originalName,
+          shape: weight.shape.map(Number),
+          trainable: trainable.has(weight.originalName),
+          mean,
+          std: values.length ? Math.sqrt(sq / values.length) : 0,
+          min: values.length ? min : 0,
+          max: values.length ? max : 0,
+        });
+      }
+      layers.push({ name: layer.name, class_name: layer.getClassName(), variables });
+    }
+    return { layers };
+  } finally {
+    model.dispose();
+  }
+}

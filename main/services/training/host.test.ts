@@ -84,3 +84,33 @@ describe('TrainingHost', () => {
     expect((await host.backends()).active).toBe('wasm');
   });
 });
+
+describe('TrainingHost.inspect', () => {
+  const host = new TrainingHost({ dataDir, backends: ['wasm'], onEvent: () => {} });
+  afterAll(() => host.dispose());
+
+  it('lists every variable of the seed model with Keras names, trainable flags and value statistics', async () => {
+    const inspection = await host.inspect(seedModel1);
+    expect(inspection.backend).toBe('wasm');
+    const bn = inspection.layers.find((l) => l.name === 'batch_normalization_1')!;
+    expect(bn.variables.map((v) => [v.name, v.shape, v.trainable])).toEqual([
+      ['batch_normalization_1/gamma', [300], true],
+      ['batch_normalization_1/beta', [300], true],
+      ['batch_normalization_1/moving_mean', [300], false],
+      ['batch_normalization_1/moving_variance', [300], false],
+    ]);
+    expect(bn.variables[0]).toMatchObject({ mean: 1, std: 0, min: 1, max: 1 });
+    const kernel = inspection.layers.find((l) => l.name === 'dense')!.variables[0]!;
+    expect(kernel).toMatchObject({ name: 'dense/kernel', shape: [784, 300], trainable: true });
+    // He normal (truncated): σ = √(2/784) ≈ 0.0505; tfjs samples a truncated normal at that σ.
+    expect(kernel.std).toBeGreaterThan(0.035);
+    expect(kernel.std).toBeLessThan(0.06);
+    expect(Math.abs(kernel.mean)).toBeLessThan(0.005);
+  });
+
+  it('reports a spec tfjs cannot build as an error', async () => {
+    const bad = structuredClone(seedModel1);
+    bad.config.layers[2]!.class_name = 'NoSuchLayer';
+    await expect(host.inspect(bad)).rejects.toThrow(/NoSuchLayer/);
+  });
+});

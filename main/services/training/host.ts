@@ -4,7 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { BackendReport, DatasetProgress, StartTraining, TrainingEvent } from '../../../contract';
+import type { BackendReport, DatasetProgress, ModelInspection, StartTraining, TrainingEvent } from '../../../contract';
+import type { ModelSpec } from '../../../model/spec';
 import { ensureFashionMnist } from '../datasets/fashion-mnist';
 import { BatchCoalescer } from './coalesce';
 import { FromWorkerSchema, type FromWorker, type ToWorker } from './protocol';
@@ -54,6 +55,8 @@ export class TrainingHost {
   private worker: Worker | null = null;
   private ready: Promise<BackendReport> | null = null;
   private active: ActiveRun | null = null;
+  private nextRequestId = 1;
+  private inspections = new Map<number, { resolve: (r: ModelInspection) => void; reject: (e: Error) => void }>();
 
   constructor(private readonly options: TrainingHostOptions) {}
 
@@ -72,6 +75,7 @@ export class TrainingHost {
         }
         const message = parsed.data;
         if (message.type === 'ready') resolve(message.report);
+        else if (message.type === 'inspection' || message.type === 'inspection-failed') this.settleInspection(message);
         else if (message.type === 'fatal') {
           reject(new Error(message.error));
           this.failActive(message.error);
@@ -89,6 +93,8 @@ export class TrainingHost {
           this.ready = null;
         }
         this.failActive(`The training worker stopped unexpectedly (exit code ${code})`);
+        for (const pending of this.inspections.values()) pending.reject(new Error('The training worker stopped'));
+        this.inspections.clear();
       });
     });
     this.ready.catch(() => {});
@@ -140,6 +146,24 @@ export class TrainingHost {
     return { runId };
   }
 
+  /** Builds the model in the worker and summarises every variable's initial values. */
+  async inspect(spec: ModelSpec): Promise<ModelInspection> {
+    await this.ensureWorker();
+    const requestId = this.nextRequestId++;
+    return new Promise<ModelInspection>((resolve, reject) => {
+      this.inspections.set(requestId, { resolve, reject });
+      this.post({ type: 'inspect', requestId, spec });
+    });
+  }
+
+  private settleInspection(message: Extract<FromWorker, { type: 'inspection' | 'inspection-failed' }>): void {
+    const pending = this.inspections.get(message.requestId);
+    if (!pending) return;
+    this.inspections.delete(message.requestId);
+    if (message.type === 'inspection') pending.resolve(message.result);
+    else pending.reject(new Error(message.error));
+  }
+
   async stop(runId: string): Promise<{ stopped: boolean }> {
     if (this.active?.runId !== runId) return { stopped: false };
     this.post({ type: 'stop', runId });
@@ -169,7 +193,7 @@ export class TrainingHost {
     this.options.onEvent({ type: 'failed', runId: run.runId, error });
   }
 
-  private onWorkerMessage(message: Exclude<FromWorker, { type: 'ready' | 'fatal' }>): void {
+  private onWorkerMessage(message: Exclude<FromWorker, { type: 'ready' | 'fatal' | 'inspection' | 'inspection-failed' }>): void {
     const run = this.active;
     if (!run || run.runId !== message.runId) return;
     switch (message.type) {

@@ -3,6 +3,8 @@
  * validated on receipt: a worker is a boundary like any other.
  */
 import { z } from 'zod';
+import { ModelInspectionSchema } from '../../../contract/model';
+import { ModelSpecSchema } from '../../../model/spec';
 import { BackendReportSchema, BatchRecordSchema, EpochRecordSchema, RunIdSchema, StartTrainingSchema } from '../../../contract';
 
 export const ToWorkerSchema = z.discriminatedUnion('type', [
@@ -14,6 +16,7 @@ export const ToWorkerSchema = z.discriminatedUnion('type', [
     datasetDir: z.string(),
   }),
   z.object({ type: z.literal('stop'), runId: RunIdSchema }),
+  z.object({ type: z.literal('inspect'), requestId: z.number().int(), spec: ModelSpecSchema }),
 ]);
 export type ToWorker = z.infer<typeof ToWorkerSchema>;
 
@@ -22,6 +25,8 @@ const run = { runId: RunIdSchema };
 export const FromWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), report: BackendReportSchema }),
   z.object({ type: z.literal('fatal'), error: z.string() }),
+  z.object({ type: z.literal('inspection'), requestId: z.number().int(), result: ModelInspectionSchema }),
+  z.object({ type: z.literal('inspection-failed'), requestId: z.number().int(), error: z.string() }),
   z.object({ type: z.literal('phase'), ...run, phase: z.enum(['loading-data', 'building-model', 'training']), detail: z.string().optional() }),
   z.object({
     type: z.literal('started'),

@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { buildModel, inputShapeOf } from './build-model';
+import { buildModel, inputShapeOf, inspectModel } from './build-model';
 import { defaultLoaders, probeBackends } from './backends';
 import { makeSplit } from './data';
 import { FromWorkerSchema, ToWorkerSchema, type FromWorker, type ToWorker } from './protocol';
@@ -109,6 +109,13 @@ port.on('message', (raw: unknown) => {
     return;
   }
   const message = parsed.data;
+  if (message.type === 'inspect') {
+    void inspectModel(tf, message.spec).then(
+      (result) => post({ type: 'inspection', requestId: message.requestId, result: { backend, ...result } }),
+      (error: unknown) => post({ type: 'inspection-failed', requestId: message.requestId, error: error instanceof Error ? error.message : String(error) }),
+    );
+    return;
+  }
   if (message.type === 'stop') {
     if (activeRun?.runId === message.runId) activeRun.stopRequested = true;
     return;
