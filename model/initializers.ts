@@ -113,7 +113,7 @@ export function canonicalInitializer(value: unknown, options: { collapseHelpers?
       given = value.config;
     }
   } else {
-    return { ok: false, message: `expected an initializer such as {"class_name": "HeNormal", "config": {}}, got ${describe(value)}` };
+    return { ok: false, message: `expected an initializer such as {"class_name": "HeNormal", "config": {}}, got ${describeValue(value)}` };
   }
   const d = def(className);
   if (!d) {
@@ -140,7 +140,7 @@ export function canonicalInitializer(value: unknown, options: { collapseHelpers?
 }
 
 /** A readable rendering of a value for messages (NaN and undefined survive). */
-export function describe(v: unknown): string {
+export function describeValue(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : String(v);
   if (typeof v === 'string') return `'${v}'`;
@@ -159,26 +159,26 @@ export function validateInitializer(value: unknown): string | null {
   if (!c.ok) return c.message;
   const { class_name, config } = c.value;
   if ('seed' in config && config.seed !== null && !(Number.isInteger(config.seed) && (config.seed as number) >= 0)) {
-    return `${class_name} seed must be null or a non-negative integer, got ${describe(config.seed)}`;
+    return `${class_name} seed must be null or a non-negative integer, got ${describeValue(config.seed)}`;
   }
   switch (class_name) {
     case 'VarianceScaling':
-      if (!finite(config.scale) || config.scale <= 0) return `VarianceScaling scale must be a positive number, got ${describe(config.scale)}`;
-      if (!(FAN_MODES as readonly unknown[]).includes(config.mode)) return `VarianceScaling mode must be one of ${FAN_MODES.join(', ')}, got ${describe(config.mode)}`;
+      if (!finite(config.scale) || config.scale <= 0) return `VarianceScaling scale must be a positive number, got ${describeValue(config.scale)}`;
+      if (!(FAN_MODES as readonly unknown[]).includes(config.mode)) return `VarianceScaling mode must be one of ${FAN_MODES.join(', ')}, got ${describeValue(config.mode)}`;
       if (!(DISTRIBUTIONS as readonly unknown[]).includes(config.distribution)) {
-        return `VarianceScaling distribution must be one of ${DISTRIBUTIONS.join(', ')}, got ${describe(config.distribution)}`;
+        return `VarianceScaling distribution must be one of ${DISTRIBUTIONS.join(', ')}, got ${describeValue(config.distribution)}`;
       }
       return null;
     case 'Constant':
-      return finite(config.value) ? null : `Constant value must be a finite number, got ${describe(config.value)}`;
+      return finite(config.value) ? null : `Constant value must be a finite number, got ${describeValue(config.value)}`;
     case 'RandomNormal':
     case 'TruncatedNormal':
-      if (!finite(config.mean)) return `${class_name} mean must be a finite number, got ${describe(config.mean)}`;
-      if (!finite(config.stddev) || config.stddev < 0) return `${class_name} stddev must be a non-negative number, got ${describe(config.stddev)}`;
+      if (!finite(config.mean)) return `${class_name} mean must be a finite number, got ${describeValue(config.mean)}`;
+      if (!finite(config.stddev) || config.stddev < 0) return `${class_name} stddev must be a non-negative number, got ${describeValue(config.stddev)}`;
       return null;
     case 'RandomUniform':
       if (!finite(config.minval) || !finite(config.maxval) || config.minval > config.maxval) {
-        return `RandomUniform needs finite minval <= maxval, got ${describe(config.minval)} and ${describe(config.maxval)}`;
+        return `RandomUniform needs finite minval <= maxval, got ${describeValue(config.minval)} and ${describeValue(config.maxval)}`;
       }
       return null;
     default:

@@ -8,7 +8,7 @@
  * Pure TypeScript: no TF.js import.
  */
 import type { LayerSpec, ModelSpec } from './spec';
-import { canonicalInitializer, describe, validateInitializer } from './initializers';
+import { canonicalInitializer, describeValue, validateInitializer } from './initializers';
 
 export type Dim = number | null;
 /** A shape including the batch dimension, e.g. [null, 28, 28]. */
@@ -83,7 +83,7 @@ const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInt
 function checkPositiveInt(cfg: Cfg, field: string, max: number, report: Report): boolean {
   const v = cfg[field];
   if (!isInt(v) || v < 1) {
-    report(field, `${field} must be a positive whole number, got ${describe(v)}`);
+    report(field, `${field} must be a positive whole number, got ${describeValue(v)}`);
     return false;
   }
   if (v > max) {
@@ -96,39 +96,39 @@ function checkPositiveInt(cfg: Cfg, field: string, max: number, report: Report):
 function checkRate(cfg: Cfg, report: Report): void {
   const v = cfg.rate;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v >= 1) {
-    report('rate', `rate must be a number in [0, 1), got ${describe(v)}`);
+    report('rate', `rate must be a number in [0, 1), got ${describeValue(v)}`);
   }
 }
 
 function checkBool(cfg: Cfg, field: string, report: Report): void {
-  if (typeof cfg[field] !== 'boolean') report(field, `${field} must be true or false, got ${describe(cfg[field])}`);
+  if (typeof cfg[field] !== 'boolean') report(field, `${field} must be true or false, got ${describeValue(cfg[field])}`);
 }
 
 function checkPair(cfg: Cfg, field: string, report: Report, max: number = LIMITS.window): boolean {
   const v = cfg[field];
   if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => isInt(x) && x >= 1)) {
-    report(field, `${field} must be a positive whole number or a pair of them, got ${describe(v)}`);
+    report(field, `${field} must be a positive whole number or a pair of them, got ${describeValue(v)}`);
     return false;
   }
   if (v.some((x) => x > max)) {
-    report(field, `${field} ${describe(v)} is too large (at most ${max})`);
+    report(field, `${field} ${describeValue(v)} is too large (at most ${max})`);
     return false;
   }
   return true;
 }
 
 function checkPadding(cfg: Cfg, report: Report): void {
-  if (cfg.padding !== 'valid' && cfg.padding !== 'same') report('padding', `padding must be 'valid' or 'same', got ${describe(cfg.padding)}`);
+  if (cfg.padding !== 'valid' && cfg.padding !== 'same') report('padding', `padding must be 'valid' or 'same', got ${describeValue(cfg.padding)}`);
 }
 
 function checkDataFormat(cfg: Cfg, report: Report): void {
   if (cfg.data_format === 'channels_first') report('data_format', `data_format 'channels_first' is not supported (TF.js CPU/WebGL convolutions are channels_last)`);
-  else if (cfg.data_format !== 'channels_last') report('data_format', `data_format must be 'channels_last', got ${describe(cfg.data_format)}`);
+  else if (cfg.data_format !== 'channels_last') report('data_format', `data_format must be 'channels_last', got ${describeValue(cfg.data_format)}`);
 }
 
 export function checkActivation(value: unknown, field: string, report: Report, inLayer: 'Activation' | 'Dense' | 'Conv2D'): void {
   if (typeof value !== 'string' || !(ACTIVATIONS as readonly string[]).includes(value)) {
-    report(field, `unknown activation ${describe(value)} (supported: ${ACTIVATIONS.join(', ')})`);
+    report(field, `unknown activation ${describeValue(value)} (supported: ${ACTIVATIONS.join(', ')})`);
   } else if (value === 'leaky_relu' && inLayer !== 'Activation') {
     report(field, `TF.js has no 'leaky_relu' activation function: use activation 'linear' here and add an Activation('leaky_relu') layer after it`);
   }
@@ -142,8 +142,8 @@ function checkInitializers(def: LayerDef, cfg: Cfg, report: Report): void {
 }
 
 function checkSeedAndNoise(cfg: Cfg, report: Report): void {
-  if (cfg.noise_shape !== null && cfg.noise_shape !== undefined) report('noise_shape', `noise_shape is not supported (must be null), got ${describe(cfg.noise_shape)}`);
-  if (cfg.seed !== null && cfg.seed !== undefined && !(isInt(cfg.seed) && cfg.seed >= 0)) report('seed', `seed must be null or a non-negative whole number, got ${describe(cfg.seed)}`);
+  if (cfg.noise_shape !== null && cfg.noise_shape !== undefined) report('noise_shape', `noise_shape is not supported (must be null), got ${describeValue(cfg.noise_shape)}`);
+  if (cfg.seed !== null && cfg.seed !== undefined && !(isInt(cfg.seed) && cfg.seed >= 0)) report('seed', `seed must be null or a non-negative whole number, got ${describeValue(cfg.seed)}`);
 }
 
 // ---------- shape helpers ----------
@@ -230,11 +230,11 @@ export const LAYER_DEFS: Readonly<Record<SupportedLayer, LayerDef>> = {
     validate: (cfg, report) => {
       const t = cfg.target_shape;
       if (!Array.isArray(t) || t.length === 0 || !t.every((d) => isInt(d) && (d >= 1 || d === -1))) {
-        report('target_shape', `target_shape must be a non-empty list of positive whole numbers (one may be -1), got ${describe(t)}`);
+        report('target_shape', `target_shape must be a non-empty list of positive whole numbers (one may be -1), got ${describeValue(t)}`);
       } else if (t.filter((d) => d === -1).length > 1) {
-        report('target_shape', `target_shape may contain -1 only once, got ${describe(t)}`);
+        report('target_shape', `target_shape may contain -1 only once, got ${describeValue(t)}`);
       } else if (t.some((d) => d > LIMITS.dim)) {
-        report('target_shape', `target_shape ${describe(t)} has a dimension larger than ${LIMITS.dim.toLocaleString('en-US')}`);
+        report('target_shape', `target_shape ${describeValue(t)} has a dimension larger than ${LIMITS.dim.toLocaleString('en-US')}`);
       }
     },
     build: (cfg, input, report) => {
@@ -247,13 +247,13 @@ export const LAYER_DEFS: Readonly<Record<SupportedLayer, LayerDef>> = {
       const known = product(target.filter((d) => d !== -1));
       if (target.includes(-1)) {
         if (size % known !== 0) {
-          report('target_shape', `cannot reshape ${formatShape(input)} (${size} values) into ${describe(target)}: ${size} is not a multiple of ${known}`);
+          report('target_shape', `cannot reshape ${formatShape(input)} (${size} values) into ${describeValue(target)}: ${size} is not a multiple of ${known}`);
           return null;
         }
         return { output_shape: [input[0], ...target.map((d) => (d === -1 ? size / known : d))], variables: [] };
       }
       if (known !== size) {
-        report('target_shape', `cannot reshape ${formatShape(input)} (${size} values) into ${describe(target)} (${known} values)`);
+        report('target_shape', `cannot reshape ${formatShape(input)} (${size} values) into ${describeValue(target)} (${known} values)`);
         return null;
       }
       return { output_shape: [input[0], ...target], variables: [] };
@@ -302,12 +302,12 @@ export const LAYER_DEFS: Readonly<Record<SupportedLayer, LayerDef>> = {
     validate: (cfg, report) => {
       const a = cfg.axis;
       if (!isInt(a) && !(Array.isArray(a) && a.length === 1 && isInt(a[0]))) {
-        report('axis', `axis must be a whole number (or a list of one, as Keras 2 writes it), got ${describe(a)}`);
+        report('axis', `axis must be a whole number (or a list of one, as Keras 2 writes it), got ${describeValue(a)}`);
       }
       const m = cfg.momentum;
-      if (typeof m !== 'number' || !Number.isFinite(m) || m < 0 || m > 1) report('momentum', `momentum must be a number in [0, 1], got ${describe(m)}`);
+      if (typeof m !== 'number' || !Number.isFinite(m) || m < 0 || m > 1) report('momentum', `momentum must be a number in [0, 1], got ${describeValue(m)}`);
       const e = cfg.epsilon;
-      if (typeof e !== 'number' || !Number.isFinite(e) || e <= 0) report('epsilon', `epsilon must be a positive number, got ${describe(e)}`);
+      if (typeof e !== 'number' || !Number.isFinite(e) || e <= 0) report('epsilon', `epsilon must be a positive number, got ${describeValue(e)}`);
       checkBool(cfg, 'center', report);
       checkBool(cfg, 'scale', report);
       checkInitializers(LAYER_DEFS.BatchNormalization, cfg, report);
@@ -374,7 +374,7 @@ export const LAYER_DEFS: Readonly<Record<SupportedLayer, LayerDef>> = {
       if (stridesOk && dilationOk && (cfg.strides as number[]).some((s) => s > 1) && (cfg.dilation_rate as number[]).some((d) => d > 1)) {
         report('dilation_rate', `strides > 1 cannot be combined with dilation_rate > 1 (Keras rejects it)`);
       }
-      if (cfg.groups !== 1) report('groups', `groups must be 1 (TF.js has no grouped convolutions), got ${describe(cfg.groups)}`);
+      if (cfg.groups !== 1) report('groups', `groups must be 1 (TF.js has no grouped convolutions), got ${describeValue(cfg.groups)}`);
       checkActivation(cfg.activation, 'activation', report, 'Conv2D');
       checkBool(cfg, 'use_bias', report);
       checkInitializers(LAYER_DEFS.Conv2D, cfg, report);
@@ -477,15 +477,15 @@ export function validateLayer(layer: LayerSpec): LayerIssue[] {
       'class_name',
       cn === 'InputLayer'
         ? `InputLayer is not a layer of a spec: put its shape in the first layer's batch_input_shape`
-        : `unsupported layer type ${describe(cn)} (supported: ${SUPPORTED_LAYERS.join(', ')})`,
+        : `unsupported layer type ${describeValue(cn)} (supported: ${SUPPORTED_LAYERS.join(', ')})`,
     );
     return issues;
   }
   const cfg = withDefaults(layer).config as Cfg;
   if (typeof cfg.name !== 'string' || !NAME_RE.test(cfg.name)) {
-    report('name', `name must start with a letter or digit and contain only letters, digits, '.', '_' or '-', got ${describe(cfg.name)}`);
+    report('name', `name must start with a letter or digit and contain only letters, digits, '.', '_' or '-', got ${describeValue(cfg.name)}`);
   }
-  if (typeof cfg.trainable !== 'boolean') report('trainable', `trainable must be true or false, got ${describe(cfg.trainable)}`);
+  if (typeof cfg.trainable !== 'boolean') report('trainable', `trainable must be true or false, got ${describeValue(cfg.trainable)}`);
   LAYER_DEFS[layer.class_name as SupportedLayer].validate(cfg, report);
   return issues;
 }
@@ -493,10 +493,10 @@ export function validateLayer(layer: LayerSpec): LayerIssue[] {
 /** Validates a batch_input_shape ([batch, ...dims], batch null or a whole number); null when valid. */
 export function validateBatchInputShape(v: unknown): string | null {
   if (v === undefined || v === null) return `the first layer needs batch_input_shape (the input shape, e.g. [null, 28, 28])`;
-  if (!Array.isArray(v) || v.length < 2) return `batch_input_shape must be a list [batch, ...dims] with at least one dimension after the batch, got ${describe(v)}`;
+  if (!Array.isArray(v) || v.length < 2) return `batch_input_shape must be a list [batch, ...dims] with at least one dimension after the batch, got ${describeValue(v)}`;
   const bad = v.findIndex((d) => !(d === null || (isInt(d) && d >= 1 && d <= LIMITS.dim)));
   if (bad >= 0) {
-    return `batch_input_shape ${describe(v)}: dimension ${bad} must be null or a positive whole number up to ${LIMITS.dim.toLocaleString('en-US')}, got ${describe(v[bad])}`;
+    return `batch_input_shape ${describeValue(v)}: dimension ${bad} must be null or a positive whole number up to ${LIMITS.dim.toLocaleString('en-US')}, got ${describeValue(v[bad])}`;
   }
   return null;
 }

@@ -1,6 +1,8 @@
 /** Ready-made models, written exactly as Keras would serialise them. */
 import { initializer, type LayerSpec, type ModelSpec } from './spec';
 
+export { nextLayerName } from './layers';
+
 function dense(name: string, units: number, activation: string, extra: Record<string, unknown> = {}): LayerSpec {
   return {
     class_name: 'Dense',
@@ -54,6 +56,66 @@ export const seedModel1: ModelSpec = {
   },
 };
 
+function activation(name: string, fn: string): LayerSpec {
+  return { class_name: 'Activation', config: { name, trainable: true, activation: fn } };
+}
+
+function alphaDropout(name: string, rate: number): LayerSpec {
+  return { class_name: 'AlphaDropout', config: { name, trainable: true, rate, noise_shape: null, seed: null } };
+}
+
+/** Géron ch. 11: BatchNormalization before each hidden layer's activation (the Dense layers drop their bias: BN's beta replaces it). */
+export const seedModel2: ModelSpec = {
+  class_name: 'Sequential',
+  config: {
+    name: 'bn_before_activation',
+    layers: [
+      flatten28,
+      batchNorm('batch_normalization'),
+      dense('dense', 300, 'linear', { use_bias: false, kernel_initializer: initializer('HeNormal') }),
+      batchNorm('batch_normalization_1'),
+      activation('activation', 'elu'),
+      dense('dense_1', 100, 'linear', { use_bias: false, kernel_initializer: initializer('HeNormal') }),
+      batchNorm('batch_normalization_2'),
+      activation('activation_1', 'elu'),
+      dense('dense_2', 10, 'softmax'),
+    ],
+  },
+};
+
+/** Seed model 1 without BatchNormalization: the baseline the BN models are compared with. */
+export const plainMlp: ModelSpec = {
+  class_name: 'Sequential',
+  config: {
+    name: 'mlp_no_bn',
+    layers: [
+      flatten28,
+      dense('dense', 300, 'elu', { kernel_initializer: initializer('HeNormal') }),
+      dense('dense_1', 100, 'elu', { kernel_initializer: initializer('HeNormal') }),
+      dense('dense_2', 10, 'softmax'),
+    ],
+  },
+};
+
+/**
+ * Géron ch. 11: a self-normalizing network — SELU activations with LeCun normal initialization and
+ * AlphaDropout (which keeps SELU's mean and variance). Self-normalization assumes standardized inputs.
+ */
+export const seluMlp: ModelSpec = {
+  class_name: 'Sequential',
+  config: {
+    name: 'selu_self_normalizing',
+    layers: [
+      flatten28,
+      dense('dense', 300, 'selu', { kernel_initializer: initializer('LecunNormal') }),
+      alphaDropout('alpha_dropout', 0.1),
+      dense('dense_1', 100, 'selu', { kernel_initializer: initializer('LecunNormal') }),
+      alphaDropout('alpha_dropout_1', 0.1),
+      dense('dense_2', 10, 'softmax'),
+    ],
+  },
+};
+
 export interface Preset {
   id: string;
   title: string;
@@ -67,6 +129,26 @@ export const presets: Preset[] = [
     title: 'BN MLP (BN after activation)',
     description: 'Flatten → BN → Dense(300, elu, He) → BN → Dense(100, elu, He) → BN → Dense(10, softmax)',
     spec: seedModel1,
+  },
+  {
+    id: 'bn-before-activation',
+    title: 'BN MLP (BN before activation)',
+    description:
+      'Flatten → BN → Dense(300, no bias, He) → BN → elu → Dense(100, no bias, He) → BN → elu → Dense(10, softmax)',
+    spec: seedModel2,
+  },
+  {
+    id: 'mlp-no-bn',
+    title: 'MLP without BN',
+    description: 'Flatten → Dense(300, elu, He) → Dense(100, elu, He) → Dense(10, softmax)',
+    spec: plainMlp,
+  },
+  {
+    id: 'selu-self-normalizing',
+    title: 'Self-normalizing SELU MLP',
+    description:
+      'Flatten → Dense(300, selu, LeCun normal) → AlphaDropout(0.1) → Dense(100, selu, LeCun normal) → AlphaDropout(0.1) → Dense(10, softmax); expects standardized inputs',
+    spec: seluMlp,
   },
 ];
 

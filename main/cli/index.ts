@@ -1,11 +1,14 @@
 /** The `layerbench` command line: headless access to the same services the app uses. */
 import { UsageError, parseArgs } from './args';
 import { serveCommand } from './serve';
+import { summaryCommand } from './summary';
 
 const USAGE = `Usage: layerbench <command> [options]
 
 Commands:
   serve [--port N] [--data-dir DIR]    open the app in a browser (prints a URL with an access token)
+  summary <file> [--json]              Keras-style summary of a project file, a Keras model.to_json()
+                                       file or a TF.js model.json (exit 1 when the model is invalid)
 
 Options:
   --help                               show this help
@@ -21,6 +24,8 @@ async function main(argv: string[]): Promise<number> {
     case 'serve':
       await serveCommand(parseArgs(rest, { port: 'string', 'data-dir': 'string', 'renderer-dir': 'string', 'dataset-url': 'string' }));
       return -1; // keeps running
+    case 'summary':
+      return summaryCommand(parseArgs(rest, { json: 'boolean' }));
     default:
       throw new UsageError(`Unknown command "${command}"`);
   }

@@ -12,9 +12,7 @@ export const APP_HOST = 'layerbench';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_ENTRY_URL = `${APP_ORIGIN}/index.html`;
 
-/** IPC channel names shared by `ipc.ts` and the preload. */
-export const INVOKE_CHANNEL = 'layerbench:invoke';
-export const EVENT_CHANNEL = 'layerbench:event';
+export { EVENT_CHANNEL, INVOKE_CHANNEL } from './channels';
 
 /**
  * 'self' everywhere; inline styles only (Svelte sets style attributes), no inline or eval'd
@@ -72,7 +70,7 @@ export function isAllowedRendererRequest(url: string): boolean {
   if (isAppUrl(url)) return true;
   const parsed = parseUrl(url);
   if (!parsed) return false;
-  return parsed.protocol === 'data:' || parsed.protocol === 'blob:' || parsed.protocol === 'devtools:';
+  return parsed.protocol === 'data:' || parsed.protocol === 'blob:';
 }
 
 /**

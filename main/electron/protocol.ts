@@ -7,12 +7,16 @@ import { protocol, type Session } from 'electron';
 import { readFile } from 'node:fs/promises';
 import { APP_SCHEME, appResponseHeaders, mimeTypeFor, resolveAppAsset } from './policy';
 
-/** Must run before the app's `ready` event (at module load of the entry). Only call it once. */
+/**
+ * Must run before the app's `ready` event (at module load of the entry), once: a second call
+ * replaces the first. corsEnabled makes cross-origin requests to app:// go through ordinary CORS
+ * (which they fail: no Access-Control-Allow-Origin is ever sent); same-origin module scripts load.
+ */
 export function registerAppScheme(): void {
   protocol.registerSchemesAsPrivileged([
     {
       scheme: APP_SCHEME,
-      privileges: { standard: true, secure: true, supportFetchAPI: true, codeCache: true },
+      privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true, codeCache: true },
     },
   ]);
 }

@@ -17,6 +17,7 @@ import {
   type EventPayload,
   type LayerbenchApi,
 } from '../../contract';
+import type { ZodType } from 'zod';
 
 export interface WebSocketApi extends LayerbenchApi {
   close(): void;
@@ -42,7 +43,7 @@ export function connectWebSocket(url: string): Promise<WebSocketApi> {
         if (!call) return;
         pending.delete(frame.id);
         try {
-          call.resolve(unwrapResult(frame.result, commands[call.name].response));
+          call.resolve(unwrapResult(frame.result, commands[call.name].response as ZodType<unknown>));
         } catch (error) {
           call.reject(error as Error);
         }

@@ -66,6 +66,9 @@ describe('TrainingHost', () => {
       settings: { ...defaultTrainingSettings, epochs: 50, trainSubset: 2000, validationSplit: 0.1 },
     });
     await expect(host.start({ spec: seedModel1, settings: defaultTrainingSettings })).rejects.toThrow(/still training/);
+    const invalid = structuredClone(seedModel1);
+    invalid.config.layers[4]!.config['units'] = -3;
+    await expect(host.start({ spec: invalid, settings: defaultTrainingSettings })).rejects.toThrow(/cannot be trained: dense_1\.units: /);
     while (!events.some((e) => e.runId === runId && e.type === 'batches')) await new Promise((r) => setTimeout(r, 20));
     expect(await host.stop(runId)).toEqual({ stopped: true });
     const end = await collect(host, events, () => runId);
@@ -102,15 +105,15 @@ describe('TrainingHost.inspect', () => {
     expect(bn.variables[0]).toMatchObject({ mean: 1, std: 0, min: 1, max: 1 });
     const kernel = inspection.layers.find((l) => l.name === 'dense')!.variables[0]!;
     expect(kernel).toMatchObject({ name: 'dense/kernel', shape: [784, 300], trainable: true });
-    // He normal (truncated): σ = √(2/784) ≈ 0.0505; tfjs samples a truncated normal at that σ.
-    expect(kernel.std).toBeGreaterThan(0.035);
-    expect(kernel.std).toBeLessThan(0.06);
+    // He normal: σ = √(2/784) ≈ 0.0505, sampled as Keras does (truncated normal, variance corrected).
+    expect(kernel.std).toBeGreaterThan(0.0505 * 0.97);
+    expect(kernel.std).toBeLessThan(0.0505 * 1.03);
     expect(Math.abs(kernel.mean)).toBeLessThan(0.005);
   });
 
   it('reports a spec tfjs cannot build as an error', async () => {
     const bad = structuredClone(seedModel1);
-    bad.config.layers[2]!.class_name = 'NoSuchLayer';
-    await expect(host.inspect(bad)).rejects.toThrow(/NoSuchLayer/);
+    bad.config.layers[2]!.config['units'] = 0;
+    await expect(host.inspect(bad)).rejects.toThrow(/units/);
   });
 });

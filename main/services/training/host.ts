@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { BackendReport, DatasetProgress, ModelInspection, StartTraining, TrainingEvent } from '../../../contract';
 import type { ModelSpec } from '../../../model/spec';
+import { summarize } from '../../../model/summary';
 import { ensureFashionMnist } from '../datasets/fashion-mnist';
 import { BatchCoalescer } from './coalesce';
 import { FromWorkerSchema, type FromWorker, type ToWorker } from './protocol';
@@ -111,6 +112,10 @@ export class TrainingHost {
 
   async start(request: StartTraining): Promise<{ runId: string }> {
     if (this.active) throw new Error(`Run ${this.active.runId} is still training: stop it first`);
+    const summary = summarize(request.spec);
+    if (!summary.valid) {
+      throw new Error(`The model cannot be trained: ${summary.errors.map((e) => `${e.layerName || 'model'}${e.field ? `.${e.field}` : ''}: ${e.message}`).join('; ')}`);
+    }
     const runId = newRunId();
     const coalescer = new BatchCoalescer({
       maxPerSecond: this.options.maxUpdatesPerSecond ?? 20,
