@@ -111,11 +111,11 @@ export class TrainingHost {
   }
 
   async start(request: StartTraining): Promise<{ runId: string }> {
-    if (this.active) throw new Error(`Run ${this.active.runId} is still training: stop it first`);
     const summary = summarize(request.spec);
     if (!summary.valid) {
       throw new Error(`The model cannot be trained: ${summary.errors.map((e) => `${e.layerName || 'model'}${e.field ? `.${e.field}` : ''}: ${e.message}`).join('; ')}`);
     }
+    if (this.active) throw new Error(`Run ${this.active.runId} is still training: stop it first`);
     const runId = newRunId();
     const coalescer = new BatchCoalescer({
       maxPerSecond: this.options.maxUpdatesPerSecond ?? 20,

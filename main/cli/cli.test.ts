@@ -1,0 +1,106 @@
+/** The built CLI as a user runs it: a real process, real files. */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultTrainingSettings, PROJECT_FORMAT, PROJECT_VERSION } from '../../contract';
+import { seedModel1, seedModel2, toKerasTopology } from '../../model';
+
+const cli = join(import.meta.dirname, '../../out/cli/index.js');
+const dir = mkdtempSync(join(tmpdir(), 'layerbench-cli-'));
+
+beforeAll(() => {
+  // The CLI is tested as built; build it on demand so `vitest run` alone works too.
+  if (!existsSync(cli)) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: join(import.meta.dirname, '../..'), stdio: 'inherit' });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(...args: string[]) {
+  return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+}
+
+/** Seed model 1 as Keras 2.x writes it with model.to_json(): an InputLayer first, Keras spellings. */
+const keras2Json = {
+  class_name: 'Sequential',
+  config: {
+    name: 'sequential',
+    layers: [
+      { class_name: 'InputLayer', config: { batch_input_shape: [null, 28, 28], dtype: 'float32', sparse: false, ragged: false, name: 'flatten_input' } },
+      { class_name: 'Flatten', config: { name: 'flatten', trainable: true, dtype: 'float32', batch_input_shape: [null, 28, 28], data_format: 'channels_last' } },
+      ...[0, 1, 2].flatMap((i) => {
+        const bn = {
+          class_name: 'BatchNormalization',
+          config: {
+            name: i ? `batch_normalization_${i}` : 'batch_normalization',
+            trainable: true, dtype: 'float32', axis: [1], momentum: 0.99, epsilon: 0.001, center: true, scale: true,
+            beta_initializer: { class_name: 'Zeros', config: {} }, gamma_initializer: { class_name: 'Ones', config: {} },
+            moving_mean_initializer: { class_name: 'Zeros', config: {} }, moving_variance_initializer: { class_name: 'Ones', config: {} },
+            beta_regularizer: null, gamma_regularizer: null, beta_constraint: null, gamma_constraint: null,
+          },
+        };
+        const units = [300, 100, 10][i]!;
+        const dense = {
+          class_name: 'Dense',
+          config: {
+            name: i ? `dense_${i}` : 'dense', trainable: true, dtype: 'float32', units, activation: i === 2 ? 'softmax' : 'elu', use_bias: true,
+            kernel_initializer: i === 2 ? { class_name: 'GlorotUniform', config: { seed: null } } : { class_name: 'HeNormal', config: { seed: null } },
+            bias_initializer: { class_name: 'Zeros', config: {} },
+            kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null, kernel_constraint: null, bias_constraint: null,
+          },
+        };
+        return [bn, dense];
+      }),
+    ],
+  },
+  keras_version: '2.13.1',
+  backend: 'tensorflow',
+};
+
+describe('layerbench summary', () => {
+  it('prints the Keras summary of a Keras model.to_json() file with the golden numbers', () => {
+    const file = join(dir, 'keras.json');
+    writeFileSync(file, JSON.stringify(keras2Json));
+    const text = run('summary', file);
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/Total params: 271,346/);
+    expect(text.stdout).toMatch(/Trainable params: 268,978/);
+    expect(text.stdout).toMatch(/Non-trainable params: 2,368/);
+    expect(text.stdout).toMatch(/dense \(Dense\)\s+\(None, 300\)\s+235500\n/);
+
+    const json = JSON.parse(run('summary', file, '--json').stdout);
+    expect(json.layers.map((l: { params: number }) => l.params)).toEqual([0, 3136, 235500, 1200, 30100, 400, 1010]);
+    expect(json.layers[2]).toMatchObject({ name: 'dense', class_name: 'Dense', output_shape: [null, 300], params: 235500 });
+    expect(json).toMatchObject({ total: 271346, trainable: 268978, non_trainable: 2368, valid: true });
+  });
+
+  it('reads a project file and a TF.js topology the same way', () => {
+    const project = join(dir, 'p.layerbench.json');
+    writeFileSync(project, JSON.stringify({ format: PROJECT_FORMAT, version: PROJECT_VERSION, model: seedModel2, training: defaultTrainingSettings }));
+    expect(JSON.parse(run('summary', project, '--json').stdout)).toMatchObject({ total: 270946, trainable: 268578, non_trainable: 2368 });
+    const tfjs = join(dir, 'model.json');
+    writeFileSync(tfjs, JSON.stringify({ modelTopology: toKerasTopology(seedModel1), format: 'layers-model' }));
+    expect(JSON.parse(run('summary', tfjs, '--json').stdout)).toMatchObject({ total: 271346 });
+  });
+
+  it('fails clearly on bad files and bad usage', () => {
+    const broken = join(dir, 'broken.json');
+    writeFileSync(broken, '{ nope');
+    const r1 = run('summary', broken);
+    expect(r1.status).toBe(1);
+    expect(r1.stderr).toMatch(/broken\.json: not valid JSON/);
+    expect(run('summary', join(dir, 'missing.json')).stderr).toMatch(/missing\.json: no such file/);
+    const usage = run('summary');
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toMatch(/summary takes exactly one file/);
+    expect(run('summary', broken, '--bogus').stderr).toMatch(/Unknown option --bogus/);
+
+    const invalid = structuredClone(seedModel1);
+    invalid.config.layers[2]!.config['units'] = 0;
+    const bad = join(dir, 'invalid.json');
+    writeFileSync(bad, JSON.stringify(invalid));
+    const r2 = run('summary', bad);
+    expect(r2.status).toBe(1);
+    expect(r2.stderr).toMatch(/dense\.units/);
+  });
+});
