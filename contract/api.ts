@@ -20,6 +20,8 @@ export const commands = {
       version: z.string(),
       host: z.enum(['electron', 'browser']),
       platform: z.string(),
+      /** Where new projects are suggested to go (created on first save). */
+      projectsDir: z.string(),
     }),
   },
   'training.backends': { request: empty, response: BackendReportSchema },

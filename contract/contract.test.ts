@@ -50,7 +50,7 @@ describe('contract schemas', () => {
 
 describe('dispatchCommand', () => {
   const handlers: Partial<CommandHandlers> = {
-    'app.info': () => ({ name: 'Layerbench', version: '0.0.0', host: 'browser', platform: 'linux' }),
+    'app.info': () => ({ name: 'Layerbench', version: '0.0.0', host: 'browser', platform: 'linux', projectsDir: '/tmp' }),
     'training.backends': () => ({ active: 'cpu', candidates: [] }),
     'training.start': () => ({ runId: 'run-1' }),
     'training.stop': () => {

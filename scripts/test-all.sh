@@ -19,11 +19,11 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 npm ci --no-audit --no-fund
-mkdir -p test-results
+mkdir -p reports
 npm run check
 npm run build
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json || status=$?
-PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/playwright.json npx playwright test --reporter=list,json || status=$?
-node scripts/test-summary.mjs test-results/vitest.json test-results/playwright.json
+npx vitest run --reporter=default --reporter=json --outputFile.json=reports/vitest.json || status=$?
+PLAYWRIGHT_JSON_OUTPUT_NAME=reports/playwright.json npx playwright test --reporter=list,json || status=$?
+node scripts/test-summary.mjs reports/vitest.json reports/playwright.json || status=1
 exit $status

@@ -21,3 +21,4 @@ if (existsSync(playwrightFile)) {
 } else failed += 1;
 
 console.log(`\nTotal: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+if (failed > 0) process.exitCode = 1;

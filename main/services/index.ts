@@ -4,6 +4,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { EventName, EventPayload, Result } from '../../contract';
 import { dispatchCommand, type CommandHandlers } from './dispatch';
 import { TrainingHost } from './training/host';
@@ -17,6 +19,8 @@ export interface ServicesOptions {
   dataDir: string;
   /** Base URL of the Fashion-MNIST files, for downloads (tests point it at a loopback server). */
   fashionMnistBaseUrl?: string;
+  /** Suggested folder for project files (default ~/Layerbench). */
+  projectsDir?: string;
 }
 
 export interface Services {
@@ -44,10 +48,10 @@ export function createServices(options: ServicesOptions): Services {
     onDatasetProgress: (progress) => emit('datasets.progress', progress),
   });
 
-  const projects = new ProjectStore(options.dataDir);
+  const projects = new ProjectStore(options.dataDir, options.projectsDir ?? join(homedir(), 'Layerbench'));
 
   const handlers: CommandHandlers = {
-    'app.info': () => ({ name: 'Layerbench', version: appVersion(), host: options.host, platform: process.platform }),
+    'app.info': () => ({ name: 'Layerbench', version: appVersion(), host: options.host, platform: process.platform, projectsDir: projects.projectsDir }),
     'training.backends': () => training.backends(),
     'training.start': (request) => training.start(request),
     'training.stop': (request) => training.stop(request.runId),

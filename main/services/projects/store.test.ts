@@ -86,3 +86,14 @@ describe('ProjectStore', () => {
     expect(existsSync(join(dataDir, 'autosave.json'))).toBe(false);
   });
 });
+
+describe('the suggested projects folder', () => {
+  it('is created on the first save into it, and only then', async () => {
+    const projectsDir = join(dir, 'Layerbench');
+    const store = new ProjectStore(join(dir, 'data3'), projectsDir);
+    expect(existsSync(projectsDir)).toBe(false);
+    const path = join(projectsDir, 'first.layerbench.json');
+    expect(await store.save(path, project, false)).toEqual({ saved: true, path });
+    await expect(store.save(join(dir, 'nowhere', 'x.json'), project, false)).rejects.toThrow(/folder does not exist/);
+  });
+});

@@ -46,7 +46,11 @@ export function serializeProject(project: Project): string {
 }
 
 export class ProjectStore {
-  constructor(private readonly dataDir: string) {}
+  constructor(
+    private readonly dataDir: string,
+    /** The suggested projects folder: created when a project is first saved into it. */
+    readonly projectsDir: string = join(dataDir, 'projects'),
+  ) {}
 
   private get recentFile() {
     return join(this.dataDir, 'recent-projects.json');
@@ -80,6 +84,7 @@ export class ProjectStore {
   async save(rawPath: string, project: Project, overwrite: boolean): Promise<{ saved: true; path: string } | { saved: false; reason: 'exists'; path: string }> {
     const path = this.checkPath(rawPath);
     if (!overwrite && existsSync(path)) return { saved: false, reason: 'exists', path };
+    if (dirname(path) === resolve(this.projectsDir)) await mkdir(this.projectsDir, { recursive: true });
     await writeFileAtomic(path, serializeProject(project));
     await this.remember(path);
     await this.discardRecovery();
