@@ -9,6 +9,7 @@ import { BackendReportSchema, RunIdSchema, StartTrainingSchema, TrainingEventSch
 import { DatasetInfoSchema, DatasetProgressSchema } from './datasets';
 import { projectCommands } from './projects';
 import { modelCommands } from './model';
+import { runCommands } from './runs';
 
 const empty = z.object({}).strict();
 
@@ -30,6 +31,7 @@ export const commands = {
   'datasets.info': { request: z.object({ id: z.literal('fashion-mnist') }).strict(), response: DatasetInfoSchema },
   ...projectCommands,
   ...modelCommands,
+  ...runCommands,
 } as const;
 
 export const events = {

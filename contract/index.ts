@@ -4,3 +4,4 @@ export * from './training';
 export * from './datasets';
 export * from './projects';
 export * from './model';
+export * from './runs';

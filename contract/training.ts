@@ -14,6 +14,10 @@ export const TrainingSettingsSchema = z.object({
   trainSubset: z.number().int().min(1).max(60_000).nullable(),
   validationSplit: finite.min(0).max(0.9),
   seed: z.number().int().min(0).max(2 ** 31 - 1),
+  /** Stream BN / gradient / activation statistics every K batches; null picks K for a few updates a second. */
+  statsEvery: z.number().int().min(1).max(100_000).nullable().default(null),
+  /** Up to 16 feature indices whose full BN statistics are streamed (others are summarised). */
+  bnFeatures: z.array(z.number().int().min(0).max(1_000_000)).max(16).default([0, 1, 2, 3]),
 });
 export type TrainingSettings = z.infer<typeof TrainingSettingsSchema>;
 
@@ -26,6 +30,8 @@ export const defaultTrainingSettings: TrainingSettings = {
   trainSubset: 10_000,
   validationSplit: 0.1,
   seed: 42,
+  statsEvery: null,
+  bnFeatures: [0, 1, 2, 3],
 };
 
 export const StartTrainingSchema = z.object({
@@ -68,10 +74,81 @@ export const EpochRecordSchema = z.object({
   val_loss: z.number().optional(),
   val_acc: z.number().optional(),
   durationMs: z.number().min(0),
+  learningRate: z.number().optional(),
   /** Live tensors at the end of the epoch (`tf.memory().numTensors`): flat across epochs, or a leak. */
   numTensors: z.number().int().optional(),
 });
 export type EpochRecord = z.infer<typeof EpochRecordSchema>;
+
+/** Distribution of a vector over its features. */
+export const VectorSummarySchema = z.object({
+  mean: z.number(),
+  min: z.number(),
+  max: z.number(),
+  p5: z.number(),
+  p50: z.number(),
+  p95: z.number(),
+});
+export type VectorSummary = z.infer<typeof VectorSummarySchema>;
+
+/** One BatchNormalization layer at one step: its moving statistics and the batch's own. */
+export const BnStatsSchema = z.object({
+  layer: z.string(),
+  features: z.number().int(),
+  momentum: z.number(),
+  moving_mean: VectorSummarySchema,
+  moving_variance: VectorSummarySchema,
+  batch_mean: VectorSummarySchema,
+  batch_variance: VectorSummarySchema,
+  /** Full values for the user-chosen features (indices into the feature axis). */
+  chosen: z.object({
+    indices: z.array(z.number().int()),
+    moving_mean: z.array(z.number()),
+    moving_variance: z.array(z.number()),
+    batch_mean: z.array(z.number()),
+    batch_variance: z.array(z.number()),
+  }),
+  /** Every feature's moving mean, averaged into at most 128 bins, for the heatmap. */
+  moving_mean_bins: z.array(z.number()).max(128),
+});
+export type BnStats = z.infer<typeof BnStatsSchema>;
+
+/** One layer with weights at one step: gradient flow and what its activations look like. */
+export const LayerStatsSchema = z.object({
+  layer: z.string(),
+  grad_norm: z.number().optional(),
+  weight_norm: z.number().optional(),
+  /** ‖Δw‖ / ‖w‖ for this step's update. */
+  update_ratio: z.number().optional(),
+  activation: z.string().optional(),
+  act_mean: z.number().optional(),
+  act_std: z.number().optional(),
+  /** Share of units in the activation's flat regions (|x|>2.5 for sigmoid/tanh, ≤0 for ReLU, …). */
+  saturation: z.number().optional(),
+});
+export type LayerStats = z.infer<typeof LayerStatsSchema>;
+
+export const StatsRecordSchema = z.object({
+  epoch: z.number().int().min(0),
+  step: z.number().int().min(0),
+  bn: z.array(BnStatsSchema),
+  layers: z.array(LayerStatsSchema),
+});
+export type StatsRecord = z.infer<typeof StatsRecordSchema>;
+
+/** Why a run failed, with what a learner needs to fix it. */
+export const FailureSchema = z.object({
+  error: z.string(),
+  /** Set when the loss became NaN or infinite. */
+  divergence: z
+    .object({
+      step: z.number().int(),
+      epoch: z.number().int(),
+      lastFiniteLoss: z.number().nullable(),
+      likelyCauses: z.array(z.string()),
+    })
+    .optional(),
+});
 
 const run = { runId: RunIdSchema };
 
@@ -97,8 +174,12 @@ export const TrainingEventSchema = z.discriminatedUnion('type', [
     samplesPerSec: z.number(),
   }),
   z.object({ type: z.literal('epoch'), ...run, record: EpochRecordSchema }),
+  /** Coalesced like batches: every stats record since the last event. */
+  z.object({ type: z.literal('stats'), ...run, records: z.array(StatsRecordSchema).min(1) }),
+  z.object({ type: z.literal('paused'), ...run }),
+  z.object({ type: z.literal('resumed'), ...run }),
   z.object({ type: z.literal('finished'), ...run }),
   z.object({ type: z.literal('stopped'), ...run }),
-  z.object({ type: z.literal('failed'), ...run, error: z.string() }),
+  z.object({ type: z.literal('failed'), ...run, ...FailureSchema.shape }),
 ]);
 export type TrainingEvent = z.infer<typeof TrainingEventSchema>;

@@ -50,7 +50,8 @@ export function createServices(options: ServicesOptions): Services {
 
   const projects = new ProjectStore(options.dataDir, options.projectsDir ?? join(homedir(), 'Layerbench'));
 
-  const handlers: CommandHandlers = {
+  // Partial while the runs commands are being built; a missing handler answers "unknown-command".
+  const handlers: Partial<CommandHandlers> = {
     'app.info': () => ({ name: 'Layerbench', version: appVersion(), host: options.host, platform: process.platform, projectsDir: projects.projectsDir }),
     'training.backends': () => training.backends(),
     'training.start': (request) => training.start(request),

@@ -1,0 +1,70 @@
+/**
+ * Runs: every training run is a folder in the workspace (spec, settings, seed, backend, metrics as
+ * JSON lines, statistics streams, final weights, status). These commands list and read them.
+ */
+import { z } from 'zod';
+import { ModelSpecSchema } from '../model/spec';
+import { BatchRecordSchema, EpochRecordSchema, FailureSchema, RunIdSchema, StatsRecordSchema, TrainingSettingsSchema } from './training';
+
+export const RunStatusSchema = z.enum(['running', 'paused', 'finished', 'stopped', 'failed', 'interrupted']);
+export type RunStatus = z.infer<typeof RunStatusSchema>;
+
+export const RunSummarySchema = z.object({
+  runId: RunIdSchema,
+  /** A user-given name; defaults to the model's name. */
+  name: z.string().min(1).max(200),
+  status: RunStatusSchema,
+  createdAt: z.string(),
+  endedAt: z.string().nullable(),
+  durationMs: z.number().min(0),
+  backend: z.string(),
+  modelName: z.string(),
+  epochsDone: z.number().int().min(0),
+  batchesDone: z.number().int().min(0),
+  bestValAcc: z.number().nullable(),
+  failure: FailureSchema.nullable(),
+});
+export type RunSummary = z.infer<typeof RunSummarySchema>;
+
+export const RunDetailSchema = z.object({
+  summary: RunSummarySchema,
+  spec: ModelSpecSchema,
+  settings: TrainingSettingsSchema,
+  /** Every batch, from the run's metrics file (the UI decimates what it draws). */
+  batches: z.array(BatchRecordSchema),
+  epochs: z.array(EpochRecordSchema),
+  /** The statistics stream, thinned to at most ~2,000 records for the UI (the file keeps all). */
+  stats: z.array(StatsRecordSchema),
+  /** Whether final (or last checkpointed) weights exist in TF.js format. */
+  hasWeights: z.boolean(),
+  directory: z.string(),
+});
+export type RunDetail = z.infer<typeof RunDetailSchema>;
+
+export const EvaluationSchema = z.object({
+  runId: RunIdSchema,
+  samples: z.number().int(),
+  /** Inference mode: BatchNormalization uses its moving statistics. */
+  inference: z.object({ loss: z.number(), acc: z.number() }),
+  /** Training mode: BatchNormalization uses each batch's own statistics. */
+  training: z.object({ loss: z.number(), acc: z.number() }),
+  classNames: z.array(z.string()),
+  /** confusion[true][predicted], inference mode. */
+  confusion: z.array(z.array(z.number().int())),
+  /** A few test images with their labels, 28×28 grey pixels base64-encoded. */
+  examples: z.array(z.object({ index: z.number().int(), label: z.number().int(), predicted: z.number().int(), confidence: z.number(), pixels: z.string() })),
+});
+export type Evaluation = z.infer<typeof EvaluationSchema>;
+
+const runRef = z.object({ runId: RunIdSchema }).strict();
+
+export const runCommands = {
+  'training.pause': { request: runRef, response: z.object({ paused: z.boolean() }) },
+  'training.resume': { request: runRef, response: z.object({ resumed: z.boolean() }) },
+  'runs.list': { request: z.object({}).strict(), response: z.object({ runs: z.array(RunSummarySchema) }) },
+  'runs.get': { request: runRef, response: RunDetailSchema },
+  'runs.rename': { request: z.object({ runId: RunIdSchema, name: z.string().trim().min(1).max(200) }).strict(), response: RunSummarySchema },
+  'runs.delete': { request: runRef, response: z.object({ deleted: z.boolean() }) },
+  'runs.evaluate': { request: runRef, response: EvaluationSchema },
+  'runs.exportCsv': { request: runRef, response: z.object({ fileName: z.string(), csv: z.string() }) },
+} as const;
