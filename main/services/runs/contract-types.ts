@@ -1,0 +1,2 @@
+export type { BatchRecord, EpochRecord, RunDetail, RunStatus, RunSummary, StatsRecord, TrainingSettings } from '../../../contract';
+export type { ModelSpec } from '../../../model/spec';

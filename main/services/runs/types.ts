@@ -1,0 +1,46 @@
+/**
+ * The runs workspace's interface, shared by the training host (which writes runs) and the
+ * commands that read them. Implemented by `RunStore` in ./store.ts.
+ *
+ * Layout of one run folder `<dataDir>/runs/<runId>/`:
+ *   run.json         summary + spec + settings + seed + backend (rewritten atomically on status changes)
+ *   metrics.jsonl    one JSON line per batch ({"kind":"batch",...}) and per epoch ({"kind":"epoch",...})
+ *   stats.jsonl      one JSON line per statistics record (BN, gradients, activations)
+ *   weights/         final weights in TF.js layers format (model.json + weights.bin), written by the worker
+ * Appends are written so that a crash or kill loses at most the line being written; readers skip a
+ * torn last line.
+ */
+import type { BatchRecord, EpochRecord, ModelSpec, RunDetail, RunStatus, RunSummary, StatsRecord, TrainingSettings } from './contract-types';
+
+export interface NewRun {
+  runId: string;
+  spec: ModelSpec;
+  settings: TrainingSettings;
+  backend: string;
+  name?: string;
+}
+
+export interface RunWriter {
+  readonly runId: string;
+  readonly directory: string;
+  /** Where the worker writes the final weights (TF.js format). */
+  readonly weightsDir: string;
+  appendBatch(record: BatchRecord): void;
+  appendEpoch(record: EpochRecord): void;
+  appendStats(record: StatsRecord): void;
+  setStatus(status: RunStatus, failure?: RunSummary['failure']): Promise<void>;
+  /** Flushes pending appends to disk. */
+  flush(): Promise<void>;
+}
+
+export interface RunStoreApi {
+  create(run: NewRun): Promise<RunWriter>;
+  list(): Promise<RunSummary[]>;
+  get(runId: string): Promise<RunDetail>;
+  rename(runId: string, name: string): Promise<RunSummary>;
+  delete(runId: string): Promise<boolean>;
+  /** Marks runs left 'running' or 'paused' by a crashed process as 'interrupted'. Call at start-up. */
+  recoverInterrupted(): Promise<string[]>;
+  exportCsv(runId: string): Promise<{ fileName: string; csv: string }>;
+  weightsDir(runId: string): string;
+}
