@@ -2,13 +2,15 @@
 import { UsageError, parseArgs } from './args';
 import { serveCommand } from './serve';
 import { summaryCommand } from './summary';
+import { EXPORT_OPTIONS, EXPORT_USAGE, exportCommand } from './export';
 
-const USAGE = `Usage: layerbench <command> [options]
+const USAGE = () => `Usage: layerbench <command> [options]
 
 Commands:
   serve [--port N] [--data-dir DIR]    open the app in a browser (prints a URL with an access token)
   summary <file> [--json]              Keras-style summary of a project file, a Keras model.to_json()
                                        file or a TF.js model.json (exit 1 when the model is invalid)
+  ${EXPORT_USAGE}
 
 Options:
   --help                               show this help
@@ -17,13 +19,15 @@ Options:
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === 'help') {
-    process.stdout.write(USAGE);
+    process.stdout.write(USAGE());
     return command ? 0 : 2;
   }
   switch (command) {
     case 'serve':
       await serveCommand(parseArgs(rest, { port: 'string', 'data-dir': 'string', 'renderer-dir': 'string', 'dataset-url': 'string' }));
       return -1; // keeps running
+    case 'export':
+      return exportCommand(parseArgs(rest, EXPORT_OPTIONS));
     case 'summary':
       return summaryCommand(parseArgs(rest, { json: 'boolean' }));
     default:
@@ -37,7 +41,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (error instanceof UsageError) {
-      process.stderr.write(`layerbench: ${error.message}\n\n${USAGE}`);
+      process.stderr.write(`layerbench: ${error.message}\n\n${USAGE()}`);
       process.exitCode = 2;
     } else {
       process.stderr.write(`layerbench: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -1,0 +1,332 @@
+/**
+ * Keras HDF5 (`model.save('model.h5')` in Keras 2, which Keras 3 still loads), written and read with
+ * h5wasm (HDF5 compiled to WebAssembly; loaded on first use).
+ *
+ * Layout, as Keras 2's `save_model_to_hdf5` writes it:
+ *   /                      attrs keras_version, backend, model_config (JSON), training_config (JSON, when known)
+ *   /model_weights         attrs keras_version, backend, layer_names (fixed-length byte strings)
+ *   /model_weights/<layer> attr weight_names (e.g. `dense/kernel:0`; empty for layers without weights)
+ *   /model_weights/<layer>/<layer>/<var>:0   float32 dataset in Keras' shape
+ */
+import { mkdtemp, open as openFile, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Dataset, Group } from 'h5wasm';
+import { LEAKY_RELU_SLOPE, fromKerasTopology, withDefaults, type LayerSpec, type ModelSpec } from '../../../model';
+import { ExportError, fileError } from './errors';
+import { checkWeights, modelLayers, type NamedWeights } from './weights';
+
+/** The Keras version the file claims: the last Keras 2 (its HDF5 layout is the one Keras 3 reads as "legacy"). */
+export const KERAS_VERSION = '2.15.0';
+export const KERAS_BACKEND = 'tensorflow';
+
+/** What training_config records: the app trains with SGD on sparse categorical cross-entropy. */
+export interface TrainingInfo {
+  optimizer: 'sgd';
+  learningRate: number;
+}
+
+type H5 = typeof import('h5wasm').default;
+let h5Promise: Promise<H5> | null = null;
+
+/** h5wasm, ready, with HDF5's error stack turned into thrown errors instead of printed ones. */
+export function loadH5wasm(): Promise<H5> {
+  h5Promise ??= (async () => {
+    const h5 = (await import('h5wasm/node')).default as H5;
+    const module = await h5.ready;
+    module.activate_throwing_error_handler();
+    return h5;
+  })();
+  return h5Promise;
+}
+
+/** The most specific line of an HDF5 error stack ("truncated file: eof = 500, ..."). */
+function hdf5Reason(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const entries = [...text.matchAll(/#\d+: .*? in \S+\(\): (.*)$/gm)].map((m) => m[1]!.trim());
+  return entries.at(-1) ?? (text.split('\n')[0]!.trim() || 'unknown HDF5 error');
+}
+
+// ---------------------------------------------------------------- model_config
+
+const NULLS: Record<string, string[]> = {
+  Dense: ['kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint'],
+  Conv2D: ['kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint'],
+  BatchNormalization: ['beta_regularizer', 'gamma_regularizer', 'beta_constraint', 'gamma_constraint'],
+};
+
+/** Keras 2 has `swish` everywhere; `silu` is the same function. */
+const kerasActivation = (a: unknown) => (a === 'silu' ? 'swish' : a);
+
+function kerasLayer(raw: LayerSpec, index: number): { class_name: string; config: Record<string, unknown> } {
+  const layer = withDefaults(raw);
+  const cfg = layer.config as Record<string, unknown>;
+  const head: Record<string, unknown> = { name: cfg.name, trainable: cfg.trainable, dtype: 'float32' };
+  if (index === 0) head.batch_input_shape = cfg.batch_input_shape;
+  if (layer.class_name === 'Activation' && cfg.activation === 'leaky_relu') {
+    // Keras 2 has no leaky_relu activation function: its layer form, which Keras 3 also reads.
+    return { class_name: 'LeakyReLU', config: { ...head, alpha: LEAKY_RELU_SLOPE } };
+  }
+  const config: Record<string, unknown> = { ...head };
+  for (const [k, v] of Object.entries(cfg)) {
+    if (k in head || k === 'batch_input_shape') continue;
+    config[k] = k === 'activation' ? kerasActivation(v) : v;
+  }
+  for (const k of NULLS[layer.class_name] ?? []) config[k] ??= null;
+  return { class_name: layer.class_name, config };
+}
+
+/** The spec as Keras 2's `model.get_config()` writes it: an InputLayer first, dtype on every layer. */
+export function kerasModelConfig(spec: ModelSpec): { class_name: 'Sequential'; config: { name: string; layers: unknown[] } } {
+  const layers = spec.config.layers.map(kerasLayer);
+  const first = layers[0]!.config;
+  const input = {
+    class_name: 'InputLayer',
+    config: { batch_input_shape: first.batch_input_shape, dtype: 'float32', sparse: false, ragged: false, name: `${first.name}_input` },
+  };
+  return { class_name: 'Sequential', config: { name: spec.config.name, layers: [input, ...layers] } };
+}
+
+/** Keras' training_config for the app's training (SGD, sparse categorical cross-entropy, accuracy). */
+export function kerasTrainingConfig(training: TrainingInfo): Record<string, unknown> {
+  return {
+    loss: 'sparse_categorical_crossentropy',
+    metrics: ['accuracy'],
+    weighted_metrics: null,
+    loss_weights: null,
+    optimizer_config: { class_name: 'SGD', config: { name: 'SGD', learning_rate: training.learningRate, momentum: 0.0, nesterov: false } },
+  };
+}
+
+/** JSON as Python's json.dumps writes it by default: non-ASCII escaped, so it fits an ASCII byte string. */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** A fixed-length byte-string attribute (what h5py writes for Python `bytes`, as Keras does). */
+function bytesAttr(target: Group, name: string, value: string): void {
+  if (value.length > 60_000) target.create_attribute(name, value); // too big for an object header: variable length
+  else target.create_attribute(name, value, null, `S${Math.max(1, value.length)}`);
+}
+
+function bytesListAttr(target: Group, name: string, values: string[]): void {
+  const width = Math.max(1, ...values.map((v) => v.length));
+  target.create_attribute(name, values, [values.length], `S${width}`);
+}
+
+/** Writes the Keras HDF5 file to `path` (a new file; h5wasm writes it in place). */
+export async function writeKerasH5File(path: string, spec: ModelSpec, weights: NamedWeights, options: { training?: TrainingInfo } = {}): Promise<void> {
+  checkWeights(spec, weights, 'weights');
+  const layers = modelLayers(spec);
+  const h5 = await loadH5wasm();
+  let file;
+  try {
+    file = new h5.File(path, 'w');
+  } catch (e) {
+    throw new ExportError('io', `Cannot write ${path}: ${hdf5Reason(e)}`, path);
+  }
+  try {
+    bytesAttr(file, 'keras_version', KERAS_VERSION);
+    bytesAttr(file, 'backend', KERAS_BACKEND);
+    bytesAttr(file, 'model_config', asciiJson(kerasModelConfig(spec)));
+    if (options.training) bytesAttr(file, 'training_config', asciiJson(kerasTrainingConfig(options.training)));
+    const root = file.create_group('model_weights');
+    bytesListAttr(root, 'layer_names', layers.map((l) => l.name));
+    bytesAttr(root, 'backend', KERAS_BACKEND);
+    bytesAttr(root, 'keras_version', KERAS_VERSION);
+    for (const layer of layers) {
+      const group = root.create_group(layer.name);
+      bytesListAttr(
+        group,
+        'weight_names',
+        layer.variables.map((v) => `${v.name}:0`),
+      );
+      if (!layer.variables.length) continue;
+      const inner = group.create_group(layer.name);
+      for (const v of layer.variables) {
+        inner.create_dataset({ name: `${v.short}:0`, data: weights.get(v.name)!.data, shape: v.shape, dtype: '<f' });
+      }
+    }
+  } catch (e) {
+    throw e instanceof ExportError ? e : new ExportError('io', `Cannot write ${path}: ${hdf5Reason(e)}`, path);
+  } finally {
+    file.close();
+  }
+}
+
+/** The Keras HDF5 file's bytes (built in a private temp folder, so the caller can write them atomically). */
+export async function kerasH5Bytes(spec: ModelSpec, weights: NamedWeights, options: { training?: TrainingInfo } = {}): Promise<Uint8Array> {
+  const dir = await mkdtemp(join(tmpdir(), 'layerbench-h5-'));
+  try {
+    const path = join(dir, 'model.h5');
+    await writeKerasH5File(path, spec, weights, options);
+    return new Uint8Array(await readFile(path));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- reading
+
+const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** Whether the file starts with HDF5's signature (at 0, or after a user block of 512, 1024, ... bytes). */
+export async function hasHdf5Signature(path: string): Promise<boolean> {
+  const handle = await openFile(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    for (let offset = 0; offset + 8 <= size; offset = offset === 0 ? 512 : offset * 2) {
+      const buf = Buffer.alloc(8);
+      await handle.read(buf, 0, 8, offset);
+      if (SIGNATURE.every((b, i) => buf[i] === b)) return true;
+    }
+    return false;
+  } finally {
+    await handle.close();
+  }
+}
+
+function attrText(owner: Group | Dataset, name: string): string | undefined {
+  const attr = owner.attrs[name];
+  if (!attr) return undefined;
+  const v = attr.value;
+  if (typeof v === 'string') return v;
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
+  return undefined;
+}
+
+/** A list-of-names attribute, including Keras' chunked form (`layer_names0`, `layer_names1`, ...) for long lists. */
+function attrNames(owner: Group, name: string, path: string, where: string): string[] | undefined {
+  const read = (n: string): string[] => {
+    const v = owner.attrs[n]!.value;
+    if (typeof v === 'string') return [v];
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+    if (ArrayBuffer.isView(v) && (v as unknown as ArrayLike<unknown>).length === 0) return []; // h5py's np.asarray([])
+    throw fileError('invalid', path, `attribute '${n}' is not a list of names`, where);
+  };
+  const names = Object.keys(owner.attrs);
+  if (names.includes(name)) return read(name);
+  if (!names.includes(`${name}0`)) return undefined;
+  const out: string[] = [];
+  for (let i = 0; names.includes(`${name}${i}`); i++) out.push(...read(`${name}${i}`));
+  return out;
+}
+
+function isGroup(entity: unknown): entity is Group {
+  return !!entity && (entity as Group).type === 'Group';
+}
+function isDataset(entity: unknown): entity is Dataset {
+  return !!entity && (entity as Dataset).type === 'Dataset';
+}
+
+/**
+ * Reads a Keras HDF5 model file (Keras 2 `model.save`, Keras 3 legacy `.h5`, or this module's output)
+ * into a spec and its weights. Errors name the file and the layer, attribute or dataset at fault.
+ */
+export async function readKerasH5(filePath: string): Promise<{ spec: ModelSpec; weights: NamedWeights; kerasVersion: string | null }> {
+  const path = resolve(filePath);
+  let signed: boolean;
+  try {
+    signed = await hasHdf5Signature(path);
+  } catch (e) {
+    const c = (e as NodeJS.ErrnoException).code;
+    throw fileError(c === 'ENOENT' ? 'missing' : 'io', path, c === 'ENOENT' ? 'no such file' : c === 'EISDIR' ? 'is a folder' : (e as Error).message);
+  }
+  if (!signed) throw fileError('invalid', path, 'not an HDF5 file (no HDF5 signature): expected a Keras .h5 model');
+  const h5 = await loadH5wasm();
+  let file;
+  try {
+    file = new h5.File(path, 'r');
+  } catch (e) {
+    throw fileError('invalid', path, `corrupted or truncated HDF5 file (${hdf5Reason(e)})`);
+  }
+  try {
+    return readOpenFile(file, path);
+  } catch (e) {
+    if (e instanceof ExportError) throw e;
+    throw fileError('invalid', path, `corrupted HDF5 file (${hdf5Reason(e)})`);
+  } finally {
+    file.close();
+  }
+}
+
+function readOpenFile(file: Group, path: string): { spec: ModelSpec; weights: NamedWeights; kerasVersion: string | null } {
+  const config = attrText(file, 'model_config');
+  if (config === undefined) {
+    const weightsOnly = attrNames(file, 'layer_names', path, '/') !== undefined;
+    throw fileError(
+      'invalid',
+      path,
+      weightsOnly
+        ? 'missing: this file holds weights only (model.save_weights); a model file (model.save) also holds the architecture'
+        : 'missing: not a Keras model file (no model_config attribute)',
+      'model_config',
+    );
+  }
+  let spec: ModelSpec;
+  try {
+    spec = fromKerasTopology(config);
+  } catch (e) {
+    throw fileError(e instanceof Error && e.name === 'KerasImportError' ? 'unsupported' : 'invalid', path, (e as Error).message, 'model_config');
+  }
+  let layers;
+  try {
+    layers = modelLayers(spec);
+  } catch (e) {
+    throw fileError('invalid', path, (e as Error).message, 'model_config');
+  }
+
+  const weightsRoot = file.get('model_weights');
+  const root: Group = isGroup(weightsRoot) ? weightsRoot : file;
+  const where = isGroup(weightsRoot) ? 'model_weights' : '/';
+  const layerNames = attrNames(root, 'layer_names', path, where);
+  if (layerNames === undefined) throw fileError('invalid', path, `missing attribute 'layer_names' (the file holds no weights)`, where);
+
+  const weights: NamedWeights = new Map();
+  const byName = new Map(layers.map((l) => [l.name, l]));
+  for (const name of layerNames) {
+    const group = root.get(name);
+    const at = `${where === '/' ? '' : `${where}/`}${name}`;
+    if (!isGroup(group)) throw fileError('invalid', path, `layer_names lists '${name}', but there is no such group`, at);
+    const weightNames = attrNames(group, 'weight_names', path, at) ?? [];
+    const layer = byName.get(name);
+    if (!layer) {
+      if (weightNames.length) throw fileError('invalid', path, `weights for layer '${name}', which model_config does not have`, at);
+      continue;
+    }
+    if (weightNames.length !== layer.variables.length) {
+      throw fileError(
+        'invalid',
+        path,
+        `layer '${name}' (${layer.class_name}) has ${layer.variables.length} weights (${layer.variables.map((v) => v.short).join(', ') || 'none'}), the file holds ${weightNames.length}`,
+        `${at}.weight_names`,
+      );
+    }
+    // Keras matches a layer's weights by order; the names are checked where they follow its convention.
+    layer.variables.forEach((v, i) => {
+      const wname = weightNames[i]!;
+      const dpath = `${at}/${wname}`;
+      const short = wname.replace(/:\d+$/, '').split('/').at(-1);
+      if (short !== v.short && !/^\d+$/.test(short ?? '')) {
+        throw fileError('invalid', path, `weight ${i} of layer '${name}' is '${wname}', expected '${v.short}'`, `${at}.weight_names`);
+      }
+      const ds = group.get(wname);
+      if (!isDataset(ds)) throw fileError('invalid', path, `missing dataset for weight '${wname}' of layer '${name}'`, dpath);
+      const shape = ds.shape ?? [];
+      if (shape.length !== v.shape.length || shape.some((d, j) => d !== v.shape[j])) {
+        throw fileError('invalid', path, `weight '${v.name}' has shape [${shape.join(', ')}], layer '${name}' needs [${v.shape.join(', ')}]`, dpath);
+      }
+      const value = ds.value;
+      let data: Float32Array;
+      if (value instanceof Float32Array) data = value;
+      else if (value instanceof Float64Array) data = Float32Array.from(value);
+      else throw fileError('unsupported', path, `weight '${v.name}' has dtype ${JSON.stringify(ds.dtype)}, expected float32`, dpath);
+      weights.set(v.name, { shape: [...v.shape], data });
+    });
+  }
+  const missing = layers.filter((l) => l.variables.length && !layerNames.includes(l.name));
+  if (missing.length) {
+    throw fileError('invalid', path, `no weights for layer${missing.length > 1 ? 's' : ''} ${missing.map((l) => `'${l.name}'`).join(', ')}`, `${where}.layer_names`);
+  }
+  return { spec, weights, kerasVersion: attrText(file, 'keras_version') ?? null };
+}

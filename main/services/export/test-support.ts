@@ -1,0 +1,145 @@
+/**
+ * Shared by the export tests (not used by the app): real TF.js models trained on real Fashion-MNIST
+ * images, saved in TF.js layers format through a file IO handler, and loaded back with
+ * tf.loadLayersModel.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { ModelSpec } from '../../../model';
+import { defaultTrainingSettings, type TrainingSettings } from '../../../contract/training';
+import { loadFashionMnist, type FashionMnistSplit } from '../datasets/fashion-mnist';
+import { buildModel } from '../training/build-model';
+
+export { tf };
+
+export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+
+/** Activates a TF.js backend ('wasm' is about 5× faster than 'cpu' for training here). */
+export async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
+  if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  const { warn } = console;
+  console.warn = () => {};
+  try {
+    if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed`);
+    await tf.ready();
+  } finally {
+    console.warn = warn;
+  }
+}
+
+export const useCpuBackend = () => useBackend('cpu');
+
+const splits = new Map<FashionMnistSplit, ReturnType<typeof loadFashionMnist>>();
+
+/** `count` images from `offset` as floats in [0, 1] (count×784) and their labels. */
+export async function fashionImages(split: FashionMnistSplit, count: number, offset = 0): Promise<{ x: Float32Array; y: Int32Array }> {
+  if (!splits.has(split)) splits.set(split, loadFashionMnist(FASHION_MNIST_DIR, split));
+  const data = await splits.get(split)!;
+  const x = new Float32Array(count * 784);
+  for (let i = 0; i < count * 784; i++) x[i] = data.images[offset * 784 + i]! / 255;
+  return { x, y: Int32Array.from(data.labels.subarray(offset, offset + count)) };
+}
+
+export const inputShape = (spec: ModelSpec) => (spec.config.layers[0]!.config.batch_input_shape as number[]).slice(1);
+
+export async function buildTfModel(spec: ModelSpec): Promise<tf.LayersModel> {
+  return buildModel(tf, spec);
+}
+
+/** A few SGD steps on real training images, as the app trains (sparse categorical cross-entropy). */
+export async function trainFewSteps(model: tf.LayersModel, spec: ModelSpec, options: { samples: number; batchSize: number; learningRate: number }): Promise<void> {
+  const { x, y } = await fashionImages('train', options.samples);
+  model.compile({ optimizer: tf.train.sgd(options.learningRate), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  const xs = tf.tensor(x, [options.samples, ...inputShape(spec)]);
+  const ys = tf.tensor1d(Array.from(y), 'float32');
+  try {
+    await model.fit(xs, ys, { epochs: 1, batchSize: options.batchSize, shuffle: false, verbose: 0 });
+  } finally {
+    xs.dispose();
+    ys.dispose();
+  }
+}
+
+/** Saves in TF.js layers format (model.json + weights.bin) through a file IO handler. */
+export async function saveTfjs(model: tf.LayersModel, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const data = artifacts.weightData!;
+      const bytes = new Uint8Array(Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data);
+      await writeFile(join(dir, 'weights.bin'), bytes);
+      const json = {
+        modelTopology: artifacts.modelTopology,
+        format: artifacts.format,
+        generatedBy: artifacts.generatedBy,
+        convertedBy: artifacts.convertedBy,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+      };
+      await writeFile(join(dir, 'model.json'), JSON.stringify(json));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+}
+
+/** tf.loadLayersModel through a file IO handler (TF.js' own loader does the parsing and weight mapping). */
+export async function loadTfjs(modelJsonPath: string): Promise<tf.LayersModel> {
+  const handler: tf.io.IOHandler = {
+    load: async () => {
+      const json = JSON.parse(await readFile(modelJsonPath, 'utf8'));
+      const group = json.weightsManifest[0];
+      const buffers = await Promise.all(group.paths.map((p: string) => readFile(join(dirname(modelJsonPath), p))));
+      const bytes = Buffer.concat(buffers);
+      return {
+        modelTopology: json.modelTopology,
+        weightSpecs: group.weights,
+        weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+        ...(json.userDefinedMetadata ? { userDefinedMetadata: json.userDefinedMetadata } : {}),
+      };
+    },
+  };
+  return tf.loadLayersModel(handler);
+}
+
+/** A run folder as the app writes it: run.json (spec, settings) and weights/ in TF.js format. */
+export async function writeRunFolder(runDir: string, spec: ModelSpec, model: tf.LayersModel, settings: TrainingSettings = defaultTrainingSettings): Promise<void> {
+  await mkdir(runDir, { recursive: true });
+  await writeFile(join(runDir, 'run.json'), JSON.stringify({ summary: { runId: 'test' }, spec, settings }, null, 2));
+  await saveTfjs(model, join(runDir, 'weights'));
+}
+
+/** Inference-mode predictions. */
+export function predict(model: tf.LayersModel, x: Float32Array, shape: number[], training = false): Float32Array {
+  return tf.tidy(() => {
+    const input = tf.tensor(x, shape);
+    const out = training ? (model.apply(input, { training: true }) as tf.Tensor) : (model.predict(input) as tf.Tensor);
+    return out.dataSync() as Float32Array;
+  }).slice();
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`lengths differ: ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+/** A python3 that can import h5py (PATH's first, then Debian's), or null. */
+export function pythonWithH5py(): string | null {
+  for (const python of ['python3', '/usr/bin/python3']) {
+    const r = spawnSync(python, ['-c', 'import h5py, numpy'], { encoding: 'utf8' });
+    if (r.status === 0) return python;
+  }
+  return null;
+}
+
+export function python3(): string | null {
+  const r = spawnSync('python3', ['--version'], { encoding: 'utf8' });
+  return r.status === 0 ? 'python3' : null;
+}
+
+/** The model's weights by Keras name, as plain arrays. */
+export function tfWeights(model: tf.LayersModel): Map<string, { shape: number[]; data: Float32Array }> {
+  return new Map(model.weights.map((w) => [w.originalName, { shape: w.shape.map(Number), data: (w.read().dataSync() as Float32Array).slice() }]));
+}
