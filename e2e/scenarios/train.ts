@@ -8,6 +8,8 @@ export async function trainScenario(page: Page, testInfo: TestInfo): Promise<voi
   await expect(page).toHaveTitle(/Layerbench/);
   // The worker probed its backends; the badge names the active one.
   await expect(page.getByTestId('backend-badge')).toContainText(/backend: \w+/);
+  // Training lives in its own view, next to the builder.
+  await page.getByTestId('tab-train').click();
 
   await page.getByTestId('epochs').fill('1');
   await page.getByTestId('batch-size').fill('32');
