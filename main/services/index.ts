@@ -11,6 +11,7 @@ import { dispatchCommand, type CommandHandlers } from './dispatch';
 import { TrainingHost } from './training/host';
 import { describeFashionMnist } from './datasets/fashion-mnist';
 import { ProjectStore } from './projects/store';
+import { RunStore } from './runs/store';
 
 export interface ServicesOptions {
   /** Which host the renderer is talking to. */
@@ -28,6 +29,7 @@ export interface Services {
   /** Every event the services emit, already validated against the contract. */
   onEvent(listener: <E extends EventName>(name: E, payload: EventPayload<E>) => void): () => void;
   readonly training: TrainingHost;
+  readonly runs: RunStore;
   dispose(): Promise<void>;
 }
 
@@ -41,21 +43,45 @@ export function createServices(options: ServicesOptions): Services {
   bus.setMaxListeners(0);
   const emit = <E extends EventName>(name: E, payload: EventPayload<E>) => bus.emit('event', name, payload);
 
+  const runs = new RunStore(options.dataDir);
+  // Runs a crashed or killed Layerbench left 'running' or 'paused' are marked interrupted before
+  // anything reads or starts runs.
+  const recovered = runs.recoverInterrupted().catch((error: unknown) => {
+    console.warn(`Layerbench: could not check for interrupted runs: ${error instanceof Error ? error.message : String(error)}`);
+  });
+  const afterRecovery =
+    <A extends unknown[], R>(handler: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      await recovered;
+      return handler(...args);
+    };
+
   const training = new TrainingHost({
     dataDir: options.dataDir,
     fashionMnistBaseUrl: options.fashionMnistBaseUrl,
+    runs,
     onEvent: (event) => emit('training', event),
     onDatasetProgress: (progress) => emit('datasets.progress', progress),
   });
 
   const projects = new ProjectStore(options.dataDir, options.projectsDir ?? join(homedir(), 'Layerbench'));
 
-  // Partial while the runs commands are being built; a missing handler answers "unknown-command".
-  const handlers: Partial<CommandHandlers> = {
+  const handlers: CommandHandlers = {
     'app.info': () => ({ name: 'Layerbench', version: appVersion(), host: options.host, platform: process.platform, projectsDir: projects.projectsDir }),
     'training.backends': () => training.backends(),
-    'training.start': (request) => training.start(request),
+    'training.start': afterRecovery((request) => training.start(request)),
     'training.stop': (request) => training.stop(request.runId),
+    'training.pause': (request) => training.pause(request.runId),
+    'training.resume': (request) => training.resume(request.runId),
+    'runs.list': afterRecovery(async () => ({ runs: await runs.list() })),
+    'runs.get': afterRecovery((request) => runs.get(request.runId)),
+    'runs.rename': afterRecovery((request) => runs.rename(request.runId, request.name)),
+    'runs.delete': afterRecovery(async (request) => {
+      if (training.activeRunId === request.runId) throw new Error(`Run ${request.runId} is still training: stop it first`);
+      return { deleted: await runs.delete(request.runId) };
+    }),
+    'runs.evaluate': afterRecovery((request) => training.evaluate(request.runId)),
+    'runs.exportCsv': afterRecovery((request) => runs.exportCsv(request.runId)),
     'datasets.info': () => describeFashionMnist({ dataDir: options.dataDir }),
     'model.inspect': (r) => training.inspect(r.spec),
     'projects.open': (r) => projects.open(r.path),
@@ -74,6 +100,10 @@ export function createServices(options: ServicesOptions): Services {
       return () => bus.off('event', wrapped);
     },
     training,
-    dispose: () => training.dispose(),
+    runs,
+    dispose: async () => {
+      await training.dispose();
+      await recovered;
+    },
   };
 }

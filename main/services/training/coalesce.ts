@@ -1,49 +1,67 @@
 /**
- * Bounds the rate of UI updates without losing data: batch records are buffered and delivered
- * together at most `maxPerSecond` times a second. Anything else (an epoch, the end of a run)
- * flushes the buffer first, so the UI sees events in the order they happened.
+ * Bounds the rate of UI updates without losing data: batch records and statistics records are
+ * buffered and delivered together, as at most `maxPerSecond` events a second in all (a delivery
+ * that sends both a 'batches' and a 'stats' event counts twice, and the next one waits twice as
+ * long). Anything else (an epoch, a pause, the end of a run) flushes the buffer first, so the UI
+ * sees events in the order they happened.
  */
-import type { BatchRecord } from '../../../contract';
+import type { BatchRecord, StatsRecord } from '../../../contract';
 
-export interface BatchCoalescerOptions {
+export interface UpdateCoalescerOptions {
   maxPerSecond: number;
-  flush(batches: BatchRecord[]): void;
+  /** Delivers what was buffered (batches first); returns how many events it emitted. */
+  flush(batches: BatchRecord[], stats: StatsRecord[]): number;
   now?: () => number;
 }
 
-export class BatchCoalescer {
-  private pending: BatchRecord[] = [];
+export class UpdateCoalescer {
+  private batches: BatchRecord[] = [];
+  private stats: StatsRecord[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private lastFlush = -Infinity;
+  /** When the next timed delivery may happen. */
+  private nextAllowed = -Infinity;
   private readonly interval: number;
   private readonly now: () => number;
 
-  constructor(private readonly options: BatchCoalescerOptions) {
+  constructor(private readonly options: UpdateCoalescerOptions) {
     this.interval = 1000 / options.maxPerSecond;
     this.now = options.now ?? (() => performance.now());
   }
 
-  push(record: BatchRecord): void {
-    this.pending.push(record);
+  pushBatch(record: BatchRecord): void {
+    this.batches.push(record);
+    this.schedule();
+  }
+
+  pushStats(record: StatsRecord): void {
+    this.stats.push(record);
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (this.timer) return;
-    const wait = this.lastFlush + this.interval - this.now();
+    const wait = this.nextAllowed - this.now();
     if (wait <= 0) this.flush();
     else this.timer = setTimeout(() => this.flush(), wait);
   }
 
+  /** Delivers everything buffered now. */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.pending.length === 0) return;
-    const batches = this.pending;
-    this.pending = [];
-    this.lastFlush = this.now();
-    this.options.flush(batches);
+    if (this.batches.length === 0 && this.stats.length === 0) return;
+    const batches = this.batches;
+    const stats = this.stats;
+    this.batches = [];
+    this.stats = [];
+    const emitted = this.options.flush(batches, stats);
+    this.nextAllowed = this.now() + Math.max(1, emitted) * this.interval;
   }
 
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.pending = [];
+    this.batches = [];
+    this.stats = [];
   }
 }

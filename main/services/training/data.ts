@@ -1,5 +1,4 @@
-/** Turns the Fashion-MNIST arrays into training and validation tensors for a run. */
-import type * as TF from '@tensorflow/tfjs';
+/** Chooses a run's training and validation samples and lays each epoch's batches out contiguously. */
 import type { TrainingSettings } from '../../../contract';
 
 /** mulberry32: a tiny seeded PRNG, so a run's subset and split are reproducible from its seed. */
@@ -27,46 +26,44 @@ export function shuffledIndices(count: number, seed: number): Uint32Array {
   return indices;
 }
 
-export interface SplitTensors {
-  xTrain: TF.Tensor;
-  yTrain: TF.Tensor;
-  xVal: TF.Tensor | null;
-  yVal: TF.Tensor | null;
-  trainSamples: number;
-  validationSamples: number;
+export interface Split {
+  /** Indices into the dataset of the training samples, in the run's (seeded) order. */
+  train: Uint32Array;
+  /** Indices of the validation samples: the tail of the run's subset, as Keras' `validation_split` takes. */
+  validation: Uint32Array;
 }
 
-/**
- * Picks the run's samples (a seeded subset of the training images), scales pixels to [0, 1] and
- * shapes them to the model's input. The validation set is the tail of that subset, as Keras'
- * `validation_split` takes the last samples.
- */
-export function makeSplit(
-  tf: typeof TF,
-  images: Uint8Array,
-  labels: Uint8Array,
-  pixelsPerImage: number,
-  inputShape: number[],
-  settings: Pick<TrainingSettings, 'trainSubset' | 'validationSplit' | 'seed'>,
-): SplitTensors {
-  const available = labels.length;
+/** Picks the run's samples: a seeded subset of the training images, its tail held out for validation. */
+export function splitIndices(available: number, settings: Pick<TrainingSettings, 'trainSubset' | 'validationSplit' | 'seed'>): Split {
   const total = Math.min(settings.trainSubset ?? available, available);
   const order = shuffledIndices(available, settings.seed).subarray(0, total);
   const validationSamples = Math.floor(total * settings.validationSplit);
   const trainSamples = total - validationSamples;
   if (trainSamples < 1) throw new Error(`No training samples left: ${total} samples with validation split ${settings.validationSplit}`);
+  return { train: order.slice(0, trainSamples), validation: order.slice(trainSamples) };
+}
 
-  const take = (from: number, count: number): [TF.Tensor, TF.Tensor] => {
-    const x = new Float32Array(count * pixelsPerImage);
-    const y = new Float32Array(count);
-    for (let i = 0; i < count; i++) {
-      const src = order[from + i]! * pixelsPerImage;
-      for (let p = 0; p < pixelsPerImage; p++) x[i * pixelsPerImage + p] = images[src + p]! / 255;
-      y[i] = labels[order[from + i]!]!;
-    }
-    return [tf.tensor(x, [count, ...inputShape]), tf.tensor1d(y)];
-  };
-  const [xTrain, yTrain] = take(0, trainSamples);
-  const [xVal, yVal] = validationSamples > 0 ? take(trainSamples, validationSamples) : [null, null];
-  return { xTrain, yTrain, xVal, yVal, trainSamples, validationSamples };
+/**
+ * Copies the samples `indices[order[i]]` (or `indices[i]` without an order) into one contiguous
+ * buffer, pixels scaled to [0, 1], so that every batch is a plain `subarray` of it. One pass per
+ * epoch; the buffers are reused from epoch to epoch.
+ */
+export function gatherSamples(
+  images: Uint8Array,
+  labels: Uint8Array,
+  pixelsPerImage: number,
+  indices: Uint32Array,
+  order: Uint32Array | null,
+  xOut: Float32Array,
+  yOut: Int32Array,
+): void {
+  const count = indices.length;
+  if (xOut.length < count * pixelsPerImage || yOut.length < count) throw new Error('gatherSamples: output buffers too small');
+  for (let i = 0; i < count; i++) {
+    const sample = indices[order ? order[i]! : i]!;
+    const src = images.subarray(sample * pixelsPerImage, (sample + 1) * pixelsPerImage);
+    const base = i * pixelsPerImage;
+    for (let p = 0; p < pixelsPerImage; p++) xOut[base + p] = src[p]! / 255;
+    yOut[i] = labels[sample]!;
+  }
 }

@@ -1,15 +1,24 @@
 /**
- * The training host: owns one long-lived worker thread, starts and stops runs in it, and turns
- * its messages into the contract's training events (batches coalesced for the UI).
+ * The training host: owns one long-lived worker thread, starts, pauses, resumes and stops runs in
+ * it, persists everything a run produces (every batch, epoch and statistics record, at full
+ * resolution, through the runs workspace's writer) and turns the worker's messages into the
+ * contract's training events — batches and statistics coalesced for the UI, at most
+ * `maxUpdatesPerSecond` events a second in all.
+ *
+ * A worker that dies (a crash, or killed) takes its run with it: the run is marked 'interrupted' and
+ * the next request starts a fresh worker.
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { BackendReport, DatasetProgress, ModelInspection, StartTraining, TrainingEvent } from '../../../contract';
+import type { BackendReport, DatasetProgress, Evaluation, ModelInspection, RunStatus, RunSummary, StartTraining, TrainingEvent } from '../../../contract';
 import type { ModelSpec } from '../../../model/spec';
 import { summarize } from '../../../model/summary';
 import { ensureFashionMnist } from '../datasets/fashion-mnist';
-import { BatchCoalescer } from './coalesce';
+import type { RunStoreApi, RunWriter } from '../runs/types';
+import { UpdateCoalescer } from './coalesce';
 import { FromWorkerSchema, type FromWorker, type ToWorker } from './protocol';
+import { MODEL_JSON } from './weights-io';
 
 export interface TrainingHostOptions {
   dataDir: string;
@@ -20,8 +29,13 @@ export interface TrainingHostOptions {
   onDatasetProgress?(progress: DatasetProgress): void;
   /** Restricts the backends the worker may try (tests use this to exercise fallbacks). */
   backends?: string[];
-  /** UI update rate bound for batch events. */
+  /** Bound on UI updates: 'batches' and 'stats' events together, per second (default 20). */
   maxUpdatesPerSecond?: number;
+  /**
+   * The runs workspace. Every run is persisted there (run.json, metrics, statistics, weights), and
+   * evaluations read their weights from it. Without it runs are not saved (tests of the worker alone).
+   */
+  runs?: RunStoreApi;
 }
 
 interface ActiveRun {
@@ -30,8 +44,20 @@ interface ActiveRun {
   completedBatches: number;
   /** Recent (time, samples) pairs for a samples/s over the last few seconds. */
   window: { t: number; samples: number }[];
-  coalescer: BatchCoalescer;
+  coalescer: UpdateCoalescer;
+  writer: RunWriter | null;
+  /** The run's status writes, in order. */
+  statusWrites: Promise<void>;
+  /** The worker has the run (requests made before are sent right after it). */
+  inWorker: boolean;
+  stopRequested: boolean;
+  /** A pause was asked for and not yet undone by a resume. */
+  pauseRequested: boolean;
+  /** The writer the run was settled with, once it was (see settle). */
+  settled: { writer: RunWriter | null } | null;
 }
+
+type Failure = NonNullable<RunSummary['failure']>;
 
 /** Where the worker's code is: the bundle beside this one, or the TypeScript source via tsx. */
 function workerEntry(): { url: URL; workerData?: Record<string, unknown> } {
@@ -52,12 +78,16 @@ function newRunId(): string {
   return `run-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
 export class TrainingHost {
   private worker: Worker | null = null;
   private ready: Promise<BackendReport> | null = null;
   private active: ActiveRun | null = null;
+  /** The last run's final writes (status, then its last event); a new run starts after them. */
+  private settling: Promise<void> = Promise.resolve();
   private nextRequestId = 1;
-  private inspections = new Map<number, { resolve: (r: ModelInspection) => void; reject: (e: Error) => void }>();
+  private requests = new Map<number, { resolve: (value: never) => void; reject: (e: Error) => void }>();
 
   constructor(private readonly options: TrainingHostOptions) {}
 
@@ -71,31 +101,43 @@ export class TrainingHost {
       worker.on('message', (raw: unknown) => {
         const parsed = FromWorkerSchema.safeParse(raw);
         if (!parsed.success) {
-          this.failActive(`The training worker sent an invalid message: ${parsed.error.message}`);
+          this.failActive('failed', `The training worker sent an invalid message: ${parsed.error.message}`);
           return;
         }
         const message = parsed.data;
-        if (message.type === 'ready') resolve(message.report);
-        else if (message.type === 'inspection' || message.type === 'inspection-failed') this.settleInspection(message);
-        else if (message.type === 'fatal') {
-          reject(new Error(message.error));
-          this.failActive(message.error);
-        } else this.onWorkerMessage(message);
+        switch (message.type) {
+          case 'ready':
+            resolve(message.report);
+            return;
+          case 'inspection':
+          case 'evaluation':
+            this.settleRequest(message.requestId, message.result);
+            return;
+          case 'inspection-failed':
+          case 'evaluation-failed':
+            this.settleRequest(message.requestId, null, new Error(message.error));
+            return;
+          case 'fatal':
+            reject(new Error(message.error));
+            this.failActive('failed', message.error);
+            return;
+          default:
+            this.onWorkerMessage(message);
+        }
       });
       worker.on('error', (error) => {
         reject(error);
-        this.failActive(`The training worker crashed: ${error.message}`);
+        if (this.worker === worker) this.failActive('interrupted', `The training worker crashed: ${error.message}`);
       });
       worker.on('exit', (code) => {
         reject(new Error(`The training worker exited (code ${code}) before it was ready`));
-        // A dead worker is replaced on the next request; the run it carried is reported failed.
-        if (this.worker === worker) {
-          this.worker = null;
-          this.ready = null;
-        }
-        this.failActive(`The training worker stopped unexpectedly (exit code ${code})`);
-        for (const pending of this.inspections.values()) pending.reject(new Error('The training worker stopped'));
-        this.inspections.clear();
+        // A worker that was not disposed died under its run: the run is interrupted, and the next
+        // request starts a fresh worker.
+        if (this.worker !== worker) return;
+        this.worker = null;
+        this.ready = null;
+        this.failActive('interrupted', `The training worker stopped unexpectedly (exit code ${code})`);
+        this.rejectRequests('The training worker stopped');
       });
     });
     this.ready.catch(() => {});
@@ -116,73 +158,169 @@ export class TrainingHost {
       throw new Error(`The model cannot be trained: ${summary.errors.map((e) => `${e.layerName || 'model'}${e.field ? `.${e.field}` : ''}: ${e.message}`).join('; ')}`);
     }
     if (this.active) throw new Error(`Run ${this.active.runId} is still training: stop it first`);
+    await this.settling;
+    if (this.active) throw new Error(`Run ${(this.active as ActiveRun).runId} is still training: stop it first`);
     const runId = newRunId();
-    const coalescer = new BatchCoalescer({
-      maxPerSecond: this.options.maxUpdatesPerSecond ?? 20,
-      flush: (batches) => {
-        const run = this.active;
-        if (!run) return;
-        this.options.onEvent({
-          type: 'batches',
-          runId,
-          batches,
-          completedBatches: run.completedBatches,
-          totalBatches: run.totalBatches,
-          samplesPerSec: samplesPerSecond(run.window),
-        });
-      },
-    });
-    this.active = { runId, totalBatches: 0, completedBatches: 0, window: [], coalescer };
+    const run: ActiveRun = {
+      runId,
+      totalBatches: 0,
+      completedBatches: 0,
+      window: [],
+      writer: null,
+      statusWrites: Promise.resolve(),
+      inWorker: false,
+      stopRequested: false,
+      pauseRequested: false,
+      settled: null,
+      coalescer: new UpdateCoalescer({
+        maxPerSecond: this.options.maxUpdatesPerSecond ?? 20,
+        flush: (batches, stats) => {
+          let events = 0;
+          if (batches.length) {
+            this.options.onEvent({
+              type: 'batches',
+              runId,
+              batches,
+              completedBatches: run.completedBatches,
+              totalBatches: run.totalBatches,
+              samplesPerSec: samplesPerSecond(run.window),
+            });
+            events++;
+          }
+          if (stats.length) {
+            this.options.onEvent({ type: 'stats', runId, records: stats });
+            events++;
+          }
+          return events;
+        },
+      }),
+    };
+    this.active = run;
     try {
-      await this.ensureWorker();
+      const report = await this.ensureWorker();
       this.options.onEvent({ type: 'phase', runId, phase: 'loading-data' });
-      const dataset = await ensureFashionMnist({
-        dataDir: this.options.dataDir,
-        baseUrl: this.options.fashionMnistBaseUrl,
-        ...(this.options.systemDatasetDirs ? { systemDirs: this.options.systemDatasetDirs } : {}),
-        onProgress: this.options.onDatasetProgress,
-      });
-      this.post({ type: 'train', runId, request, datasetDir: dataset.directory });
+      const dataset = await this.dataset();
+      if (this.options.runs) {
+        run.writer = await this.options.runs.create({ runId, spec: request.spec, settings: request.settings, backend: report.active });
+      }
+      if (this.active !== run) throw new Error('The training worker stopped while the run was starting');
+      this.post({ type: 'train', runId, request, datasetDir: dataset.directory, weightsDir: run.writer?.weightsDir ?? null });
+      run.inWorker = true;
+      // Asked for while the data was located or the run's folder created:
+      if (run.stopRequested) this.post({ type: 'stop', runId });
+      else if (run.pauseRequested) this.post({ type: 'pause', runId });
     } catch (error) {
-      this.active = null;
-      coalescer.dispose();
+      if (!run.settled) this.settle(run, 'failed', { error: messageOf(error) }, null);
+      else if (run.writer && run.settled.writer !== run.writer) {
+        // The worker died while the run's folder was being created: end the run it left behind.
+        const failure = { error: `The training worker stopped while the run was starting: ${messageOf(error)}` };
+        await run.writer.setStatus('interrupted', failure).catch(() => {});
+      }
       throw error;
     }
     return { runId };
   }
 
-  /** Builds the model in the worker and summarises every variable's initial values. */
-  async inspect(spec: ModelSpec): Promise<ModelInspection> {
-    await this.ensureWorker();
-    const requestId = this.nextRequestId++;
-    return new Promise<ModelInspection>((resolve, reject) => {
-      this.inspections.set(requestId, { resolve, reject });
-      this.post({ type: 'inspect', requestId, spec });
+  private dataset() {
+    return ensureFashionMnist({
+      dataDir: this.options.dataDir,
+      baseUrl: this.options.fashionMnistBaseUrl,
+      ...(this.options.systemDatasetDirs ? { systemDirs: this.options.systemDatasetDirs } : {}),
+      onProgress: this.options.onDatasetProgress,
     });
   }
 
-  private settleInspection(message: Extract<FromWorker, { type: 'inspection' | 'inspection-failed' }>): void {
-    const pending = this.inspections.get(message.requestId);
+  /** Builds the model in the worker and summarises every variable's initial values. */
+  async inspect(spec: ModelSpec): Promise<ModelInspection> {
+    await this.ensureWorker();
+    return this.request<ModelInspection>((requestId) => ({ type: 'inspect', requestId, spec }));
+  }
+
+  /**
+   * Evaluates a run's saved weights on the Fashion-MNIST test set (in the worker; a training run
+   * in progress pauses between two of its batches while it runs).
+   */
+  async evaluate(runId: string): Promise<Evaluation> {
+    const runs = this.options.runs;
+    if (!runs) throw new Error('Evaluation needs the runs workspace');
+    if (runId === '.' || runId === '..') throw new Error(`No run ${runId}`);
+    if (this.active?.runId === runId) throw new Error(`Run ${runId} is still training: its weights are saved when it ends`);
+    const weightsDir = runs.weightsDir(runId);
+    if (!existsSync(join(weightsDir, MODEL_JSON))) throw new Error(`Run ${runId} has no saved weights to evaluate`);
+    await this.ensureWorker();
+    const dataset = await this.dataset();
+    return this.request<Evaluation>((requestId) => ({ type: 'evaluate', requestId, runId, weightsDir, datasetDir: dataset.directory }));
+  }
+
+  private request<T>(message: (requestId: number) => ToWorker): Promise<T> {
+    const requestId = this.nextRequestId++;
+    return new Promise<T>((resolve, reject) => {
+      this.requests.set(requestId, { resolve: resolve as (value: never) => void, reject });
+      try {
+        this.post(message(requestId));
+      } catch (error) {
+        this.requests.delete(requestId);
+        reject(error);
+      }
+    });
+  }
+
+  private settleRequest(requestId: number, result: unknown, error?: Error): void {
+    const pending = this.requests.get(requestId);
     if (!pending) return;
-    this.inspections.delete(message.requestId);
-    if (message.type === 'inspection') pending.resolve(message.result);
-    else pending.reject(new Error(message.error));
+    this.requests.delete(requestId);
+    if (error) pending.reject(error);
+    else pending.resolve(result as never);
+  }
+
+  private rejectRequests(reason: string): void {
+    for (const pending of this.requests.values()) pending.reject(new Error(reason));
+    this.requests.clear();
   }
 
   async stop(runId: string): Promise<{ stopped: boolean }> {
-    if (this.active?.runId !== runId) return { stopped: false };
-    this.post({ type: 'stop', runId });
+    const run = this.active;
+    if (run?.runId !== runId) return { stopped: false };
+    run.stopRequested = true;
+    if (run.inWorker) this.post({ type: 'stop', runId });
     return { stopped: true };
   }
 
-  /** Ends the worker (and any run in it). */
+  /** Asks the run to pause before its next batch; the 'paused' event follows when it has. */
+  async pause(runId: string): Promise<{ paused: boolean }> {
+    const run = this.active;
+    if (run?.runId !== runId || run.pauseRequested) return { paused: false };
+    run.pauseRequested = true;
+    if (run.inWorker) this.post({ type: 'pause', runId });
+    return { paused: true };
+  }
+
+  async resume(runId: string): Promise<{ resumed: boolean }> {
+    const run = this.active;
+    if (run?.runId !== runId || !run.pauseRequested) return { resumed: false };
+    run.pauseRequested = false;
+    if (run.inWorker) this.post({ type: 'resume', runId });
+    return { resumed: true };
+  }
+
+  /**
+   * Test hook: kills the worker thread the way a crash would, mid-run. The run it carries is marked
+   * 'interrupted' and the next request starts a fresh worker.
+   */
+  async killWorkerForTest(): Promise<void> {
+    const worker = this.worker;
+    if (worker) await worker.terminate();
+  }
+
+  /** Ends the worker; a run still in it is marked interrupted. */
   async dispose(): Promise<void> {
     const worker = this.worker;
     this.worker = null;
     this.ready = null;
-    this.active?.coalescer.dispose();
-    this.active = null;
     if (worker) await worker.terminate();
+    this.rejectRequests('The training host was disposed');
+    this.failActive('interrupted', 'Layerbench closed while the run was training');
+    await this.settling;
   }
 
   private post(message: ToWorker): void {
@@ -190,26 +328,64 @@ export class TrainingHost {
     this.worker.postMessage(message);
   }
 
-  private failActive(error: string): void {
-    const run = this.active;
-    if (!run) return;
-    run.coalescer.flush();
-    this.active = null;
-    this.options.onEvent({ type: 'failed', runId: run.runId, error });
+  /** Status changes are written in order, each after the previous one. */
+  private writeStatus(run: ActiveRun, status: RunStatus, failure: Failure | null = null): void {
+    const writer = run.writer;
+    if (!writer) return;
+    run.statusWrites = run.statusWrites
+      .then(() => writer.setStatus(status, failure))
+      .catch((error: unknown) => console.warn(`Layerbench: could not record run ${run.runId} as ${status}: ${messageOf(error)}`));
   }
 
-  private onWorkerMessage(message: Exclude<FromWorker, { type: 'ready' | 'fatal' | 'inspection' | 'inspection-failed' }>): void {
+  /**
+   * Ends a run: flushes what the UI has not seen, then (after its files are flushed and its final
+   * status written) emits its last event.
+   */
+  private settle(run: ActiveRun, status: RunStatus, failure: Failure | null, event: TrainingEvent | null): void {
+    if (run.settled) return;
+    const writer = run.writer;
+    run.settled = { writer };
+    run.coalescer.flush();
+    run.coalescer.dispose();
+    if (this.active === run) this.active = null;
+    const written = run.statusWrites.then(async () => {
+      if (!writer) return;
+      try {
+        await writer.flush();
+        await writer.setStatus(status, failure);
+      } catch (error) {
+        console.warn(`Layerbench: could not record the end of run ${run.runId}: ${messageOf(error)}`);
+      }
+    });
+    this.settling = Promise.all([this.settling, written]).then(() => {
+      if (event) this.options.onEvent(event);
+    });
+  }
+
+  private failActive(status: 'failed' | 'interrupted', error: string): void {
+    const run = this.active;
+    if (!run) return;
+    this.settle(run, status, { error }, { type: 'failed', runId: run.runId, error });
+  }
+
+  private onWorkerMessage(message: Exclude<FromWorker, { type: 'ready' | 'fatal' | 'inspection' | 'inspection-failed' | 'evaluation' | 'evaluation-failed' }>): void {
     const run = this.active;
     if (!run || run.runId !== message.runId) return;
     switch (message.type) {
       case 'batch': {
+        // The file gets every batch before the UI's coalesced stream does.
+        run.writer?.appendBatch(message.record);
         run.completedBatches++;
         const t = performance.now();
         run.window.push({ t, samples: message.samples });
         while (run.window.length > 2 && t - run.window[0]!.t > 3000) run.window.shift();
-        run.coalescer.push(message.record);
+        run.coalescer.pushBatch(message.record);
         return;
       }
+      case 'stats':
+        run.writer?.appendStats(message.record);
+        run.coalescer.pushStats(message.record);
+        return;
       case 'started':
         run.totalBatches = message.epochs * message.batchesPerEpoch;
         this.options.onEvent({ ...message });
@@ -218,17 +394,34 @@ export class TrainingHost {
         this.options.onEvent({ ...message });
         return;
       case 'epoch':
+        run.writer?.appendEpoch(message.record);
         run.coalescer.flush();
         this.options.onEvent({ ...message });
+        return;
+      case 'paused':
+      case 'resumed':
+        run.coalescer.flush();
+        // A samples/s across the pause would be meaningless.
+        run.window = [];
+        this.writeStatus(run, message.type === 'paused' ? 'paused' : 'running');
+        this.options.onEvent({ type: message.type, runId: run.runId });
         return;
       case 'finished':
       case 'stopped':
-      case 'failed':
-        run.coalescer.flush();
-        run.coalescer.dispose();
-        this.active = null;
-        this.options.onEvent({ ...message });
+        if (message.weightsError) console.warn(`Layerbench: run ${run.runId}: ${message.weightsError}`);
+        this.settle(run, message.type, null, { type: message.type, runId: run.runId });
         return;
+      case 'failed': {
+        if (message.divergedBatch) {
+          // The file keeps the truth: the batch whose loss was NaN (written as "NaN"); the UI's stream has no place for it.
+          const { epoch, batch, step, loss, acc } = message.divergedBatch;
+          run.writer?.appendBatch({ epoch, batch, step, loss: Number(loss), acc: Number(acc) });
+        }
+        if (message.weightsError) console.warn(`Layerbench: run ${run.runId}: ${message.weightsError}`);
+        const failure: Failure = { error: message.error, ...(message.divergence ? { divergence: message.divergence } : {}) };
+        this.settle(run, 'failed', failure, { type: 'failed', runId: run.runId, ...failure });
+        return;
+      }
     }
   }
 }

@@ -1,0 +1,237 @@
+/**
+ * The statistics stream: what a training step's BatchNormalization layers, gradients, weights and
+ * activations look like. The step gathers every value it needs as tensors (inside its own tidy),
+ * concatenates them into one vector, reads that back once, and this module turns the numbers into a
+ * StatsRecord.
+ *
+ * Saturation: the share of a layer's units in its activation's flat region, where the local gradient
+ * is small. Measured on the layer's output with thresholds equivalent to a rule on the
+ * pre-activation z (the output of a monotonic activation determines z):
+ *   sigmoid     |z| > 2.5  (σ'(z) < 0.07 of its peak 0.25 … y < σ(−2.5) or y > σ(2.5))
+ *   tanh        |z| > 2.5  (|y| > tanh 2.5 ≈ 0.987; tanh'(z) < 0.03)
+ *   relu        z ≤ 0      (y = 0: no gradient at all — "dead" for this sample)
+ *   leaky_relu  z ≤ 0      (the slope-0.2 side)
+ *   elu         z < −2.5   (y < e^−2.5 − 1 ≈ −0.918; gradient e^z < 0.08)
+ *   selu        z < −2.5   (y < λα(e^−2.5 − 1) ≈ −1.614; same gradient ratio)
+ *   softmax     per sample: the top probability > 0.99 (the output saturates, its gradient vanishes)
+ *   silu/swish, linear: none (swish is not monotonic on z < 0, so no output threshold exists).
+ */
+import type * as TF from '@tensorflow/tfjs';
+import type { BnStats, LayerStats, StatsRecord, VectorSummary } from '../../../contract';
+import type { LayerPlan } from './forward';
+
+/** Mean, extremes and percentiles (linear interpolation between order statistics, as numpy's default). */
+export function summarize(values: ArrayLike<number>): VectorSummary {
+  const n = values.length;
+  if (n === 0) return { mean: 0, min: 0, max: 0, p5: 0, p50: 0, p95: 0 };
+  const sorted = Float64Array.from(values as ArrayLike<number>).sort();
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += sorted[i]!;
+  const at = (p: number) => {
+    const pos = p * (n - 1);
+    const lo = Math.floor(pos);
+    const hi = Math.min(n - 1, lo + 1);
+    return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+  };
+  return { mean: sum / n, min: sorted[0]!, max: sorted[n - 1]!, p5: at(0.05), p50: at(0.5), p95: at(0.95) };
+}
+
+/** The vector averaged into at most `maxBins` contiguous bins (every value, unchanged, when it is short enough). */
+export function binned(values: ArrayLike<number>, maxBins = 128): number[] {
+  const n = values.length;
+  if (n <= maxBins) return Array.from(values as ArrayLike<number>, Number);
+  const bins: number[] = [];
+  for (let b = 0; b < maxBins; b++) {
+    const from = Math.floor((b * n) / maxBins);
+    const to = Math.floor(((b + 1) * n) / maxBins);
+    let sum = 0;
+    for (let i = from; i < to; i++) sum += values[i]!;
+    bins.push(sum / (to - from));
+  }
+  return bins;
+}
+
+const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+const SELU_LAMBDA = 1.0507009873554805;
+const SELU_ALPHA = 1.6732632423543772;
+
+export interface SaturationRule {
+  /** The rule in words, for documentation and tooltips. */
+  rule: string;
+  /** Share of saturated units (or samples, for softmax) in the activation's output, as a scalar. */
+  measure(tf: typeof TF, y: TF.Tensor): TF.Tensor;
+}
+
+const share = (tf: typeof TF, mask: TF.Tensor) => tf.mean(tf.cast(mask, 'float32'));
+
+export const SATURATION_RULES: Readonly<Record<string, SaturationRule>> = {
+  sigmoid: {
+    rule: '|z| > 2.5',
+    measure: (tf, y) => share(tf, tf.logicalOr(tf.less(y, sigmoid(-2.5)), tf.greater(y, sigmoid(2.5)))),
+  },
+  tanh: { rule: '|z| > 2.5', measure: (tf, y) => share(tf, tf.greater(tf.abs(y), Math.tanh(2.5))) },
+  relu: { rule: 'z ≤ 0', measure: (tf, y) => share(tf, tf.lessEqual(y, 0)) },
+  leaky_relu: { rule: 'z ≤ 0', measure: (tf, y) => share(tf, tf.lessEqual(y, 0)) },
+  elu: { rule: 'z < −2.5', measure: (tf, y) => share(tf, tf.less(y, Math.exp(-2.5) - 1)) },
+  selu: { rule: 'z < −2.5', measure: (tf, y) => share(tf, tf.less(y, SELU_LAMBDA * SELU_ALPHA * (Math.exp(-2.5) - 1))) },
+  softmax: { rule: 'top probability > 0.99', measure: (tf, y) => share(tf, tf.greater(tf.max(y, -1), 0.99)) },
+};
+
+/**
+ * Collects the tensors of one stats step under names, then concatenates them (flattened) into the
+ * one vector that is read back. Tensors added from inside a gradient function must outlive its
+ * scope: `add(..., { keep: true })` keeps them, and `concat()` disposes them once copied.
+ */
+export class StatsCollector {
+  private readonly tensors: TF.Tensor[] = [];
+  private readonly kept: TF.Tensor[] = [];
+  private readonly layout: { key: string; size: number }[] = [];
+
+  constructor(private readonly tf: typeof TF) {}
+
+  add(key: string, tensor: TF.Tensor, options: { keep?: boolean } = {}): void {
+    const flat = this.tf.reshape(tensor, [-1]);
+    if (options.keep) {
+      this.tf.keep(flat);
+      this.kept.push(flat);
+    }
+    this.tensors.push(flat);
+    this.layout.push({ key, size: flat.size });
+  }
+
+  get size(): number {
+    return this.layout.reduce((sum, s) => sum + s.size, 0);
+  }
+
+  /** One flat tensor of everything added, in order. Call inside a tidy. */
+  concat(): TF.Tensor {
+    const all = this.tensors.length ? this.tf.concat(this.tensors) : this.tf.zeros([0]);
+    for (const t of this.kept) t.dispose();
+    this.kept.length = 0;
+    return all;
+  }
+
+  /** Disposes kept tensors (a step that failed before concat). */
+  dispose(): void {
+    for (const t of this.kept) t.dispose();
+    this.kept.length = 0;
+  }
+
+  /** Splits the read-back values (starting at `offset`) by key. */
+  decode(values: Float32Array, offset: number): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    let at = offset;
+    for (const { key, size } of this.layout) {
+      out.set(key, values.subarray(at, at + size));
+      at += size;
+    }
+    return out;
+  }
+}
+
+/** Adds, from inside the forward pass, what the record needs of one layer's input and output. */
+export function probeLayer(tf: typeof TF, collector: StatsCollector, plan: LayerPlan, input: TF.Tensor, output: TF.Tensor): void {
+  if (plan.bn) {
+    const axes: number[] = [];
+    for (let i = 0; i < input.rank; i++) if (i !== plan.bn.axis) axes.push(i);
+    const { mean, variance } = tf.moments(input, axes);
+    collector.add(`bn:${plan.index}:batch_mean`, mean, { keep: true });
+    collector.add(`bn:${plan.index}:batch_variance`, variance, { keep: true });
+  }
+  if (plan.activation) {
+    const { mean, variance } = tf.moments(output);
+    collector.add(`act:${plan.index}:mean`, mean, { keep: true });
+    collector.add(`act:${plan.index}:variance`, variance, { keep: true });
+    const rule = SATURATION_RULES[plan.activation];
+    if (rule) collector.add(`act:${plan.index}:saturation`, rule.measure(tf, output), { keep: true });
+  }
+}
+
+const sumSquares = (tf: typeof TF, tensors: TF.Tensor[]) => tf.addN(tensors.map((t) => tf.sum(tf.square(t))));
+
+/** Gradient norms, per layer, before the update is applied. */
+export function addGradientStats(tf: typeof TF, collector: StatsCollector, plans: LayerPlan[], grads: TF.NamedTensorMap): void {
+  for (const plan of plans) {
+    const g = plan.trainable.map((w) => grads[(w.read() as TF.Variable).name]).filter((t): t is TF.Tensor => t !== undefined);
+    if (g.length) collector.add(`w:${plan.index}:grad_sq`, sumSquares(tf, g));
+  }
+}
+
+/**
+ * Weight norms and update sizes after the update; `before` maps a variable's name to its value
+ * before the step. Also the BN layers' moving statistics as the step left them.
+ */
+export function addWeightStats(tf: typeof TF, collector: StatsCollector, plans: LayerPlan[], before: Map<string, TF.Tensor>): void {
+  for (const plan of plans) {
+    const after = plan.trainable.map((w) => w.read() as TF.Variable);
+    if (after.length) {
+      collector.add(`w:${plan.index}:weight_sq`, sumSquares(tf, after));
+      const previous = after.map((v) => before.get(v.name)).filter((t): t is TF.Tensor => t !== undefined);
+      if (previous.length === after.length) {
+        collector.add(`w:${plan.index}:before_sq`, sumSquares(tf, previous));
+        collector.add(`w:${plan.index}:update_sq`, sumSquares(tf, after.map((v, i) => tf.sub(v, previous[i]!))));
+      }
+    }
+    if (plan.bn) {
+      collector.add(`bn:${plan.index}:moving_mean`, plan.bn.movingMean.read());
+      collector.add(`bn:${plan.index}:moving_variance`, plan.bn.movingVariance.read());
+    }
+  }
+}
+
+function pick(values: Float32Array, indices: number[]): number[] {
+  return indices.map((i) => values[i]!);
+}
+
+/** Turns the decoded values of one stats step into the contract's record. */
+export function buildStatsRecord(plans: LayerPlan[], values: Map<string, Float32Array>, at: { epoch: number; step: number; bnFeatures: number[] }): StatsRecord {
+  const bn: BnStats[] = [];
+  const layers: LayerStats[] = [];
+  const get = (key: string) => values.get(key);
+  for (const plan of plans) {
+    if (plan.bn) {
+      const movingMean = get(`bn:${plan.index}:moving_mean`);
+      const movingVariance = get(`bn:${plan.index}:moving_variance`);
+      const batchMean = get(`bn:${plan.index}:batch_mean`);
+      const batchVariance = get(`bn:${plan.index}:batch_variance`);
+      if (movingMean && movingVariance && batchMean && batchVariance) {
+        const indices = [...new Set(at.bnFeatures)].filter((i) => i < plan.bn!.features);
+        bn.push({
+          layer: plan.name,
+          features: plan.bn.features,
+          momentum: plan.bn.momentum,
+          moving_mean: summarize(movingMean),
+          moving_variance: summarize(movingVariance),
+          batch_mean: summarize(batchMean),
+          batch_variance: summarize(batchVariance),
+          chosen: {
+            indices,
+            moving_mean: pick(movingMean, indices),
+            moving_variance: pick(movingVariance, indices),
+            batch_mean: pick(batchMean, indices),
+            batch_variance: pick(batchVariance, indices),
+          },
+          moving_mean_bins: binned(movingMean),
+        });
+      }
+    }
+    const entry: LayerStats = { layer: plan.name };
+    const gradSq = get(`w:${plan.index}:grad_sq`)?.[0];
+    const weightSq = get(`w:${plan.index}:weight_sq`)?.[0];
+    const beforeSq = get(`w:${plan.index}:before_sq`)?.[0];
+    const updateSq = get(`w:${plan.index}:update_sq`)?.[0];
+    if (gradSq !== undefined) entry.grad_norm = Math.sqrt(gradSq);
+    if (weightSq !== undefined) entry.weight_norm = Math.sqrt(weightSq);
+    if (updateSq !== undefined && beforeSq !== undefined && beforeSq > 0) entry.update_ratio = Math.sqrt(updateSq) / Math.sqrt(beforeSq);
+    const actMean = get(`act:${plan.index}:mean`)?.[0];
+    if (plan.activation && actMean !== undefined) {
+      entry.activation = plan.activation;
+      entry.act_mean = actMean;
+      entry.act_std = Math.sqrt(Math.max(0, get(`act:${plan.index}:variance`)?.[0] ?? 0));
+      const saturation = get(`act:${plan.index}:saturation`)?.[0];
+      if (saturation !== undefined) entry.saturation = saturation;
+    }
+    if (Object.keys(entry).length > 1) layers.push(entry);
+  }
+  return { epoch: at.epoch, step: at.step, bn, layers };
+}
