@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { BackendReport, DatasetProgress, Evaluation, ModelInspection, RunStatus, RunSummary, StartTraining, TrainingEvent } from '../../../contract';
 import type { ModelSpec } from '../../../model/spec';
-import { summarize } from '../../../model/summary';
+import { summarize, type ModelSummary } from '../../../model/summary';
 import { ensureFashionMnist } from '../datasets/fashion-mnist';
 import type { RunStoreApi, RunWriter } from '../runs/types';
 import { UpdateCoalescer } from './coalesce';
@@ -68,7 +68,9 @@ function workerEntry(): { url: URL; workerData?: Record<string, unknown> } {
       workerData: { entry: new URL('./worker.ts', here).href },
     };
   }
-  const bundled = new URL('../worker/train.worker.js', here);
+  // In a packaged app the worker is unpacked beside the asar (electron-builder.yml asarUnpack):
+  // a worker thread is started from a real file.
+  const bundled = new URL(new URL('../worker/train.worker.js', here).href.replace('/app.asar/', '/app.asar.unpacked/'));
   if (!existsSync(bundled)) throw new Error(`Training worker bundle missing: ${bundled.pathname} (run npm run build)`);
   return { url: bundled };
 }
@@ -157,6 +159,8 @@ export class TrainingHost {
     if (!summary.valid) {
       throw new Error(`The model cannot be trained: ${summary.errors.map((e) => `${e.layerName || 'model'}${e.field ? `.${e.field}` : ''}: ${e.message}`).join('; ')}`);
     }
+    const unsupported = unsupportedByTfjs(request.spec, summary);
+    if (unsupported) throw new Error(`The model cannot be trained: ${unsupported}`);
     if (this.active) throw new Error(`Run ${this.active.runId} is still training: stop it first`);
     await this.settling;
     if (this.active) throw new Error(`Run ${(this.active as ActiveRun).runId} is still training: stop it first`);
@@ -424,6 +428,23 @@ export class TrainingHost {
       }
     }
   }
+}
+
+/**
+ * Keras accepts BatchNormalization on any feature axis, but tfjs 4.22 applies the statistics along
+ * the last axis whatever `axis` says, so training would silently compute something else.
+ */
+export function unsupportedByTfjs(spec: ModelSpec, summary: ModelSummary): string | null {
+  for (const [index, layer] of summary.layers.entries()) {
+    if (layer.class_name !== 'BatchNormalization' || !layer.input_shape) continue;
+    const raw = spec.config.layers[index]?.config['axis'] ?? -1;
+    const axis = Number(Array.isArray(raw) ? raw[0] : raw);
+    const rank = layer.input_shape.length;
+    if ((axis < 0 ? rank + axis : axis) !== rank - 1) {
+      return `${layer.name}.axis: TensorFlow.js normalises only along the last axis; set axis to -1 (the summary shows what Keras would do)`;
+    }
+  }
+  return null;
 }
 
 function samplesPerSecond(window: { t: number; samples: number }[]): number {

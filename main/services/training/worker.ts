@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { inspectModel } from './build-model';
 import { defaultLoaders, probeBackends } from './backends';
+import { trainingBackendFor } from './kernel-support';
 import { evaluateSavedModel } from './evaluate';
 import { RunControl, runTraining } from './loop';
 import { FromWorkerSchema, ToWorkerSchema, type FromWorker, type ToWorker } from './protocol';
@@ -42,18 +43,24 @@ function dataset(directory: string, split: FashionMnistSplit): Promise<FashionMn
 async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<void> {
   const run = { runId: message.runId, control: new RunControl() };
   activeRun = run;
+  const chosen = trainingBackendFor(tf, message.request.spec, backend);
   try {
+    if (chosen.backend !== backend) {
+      post({ type: 'phase', runId: message.runId, phase: 'building-model', detail: chosen.reason });
+      await tf.setBackend(chosen.backend);
+    }
     await runTraining(tf, {
       runId: message.runId,
       request: message.request,
       weightsDir: message.weightsDir,
-      backend,
+      backend: chosen.backend,
       control: run.control,
       datasetDir: message.datasetDir,
       loadData: () => dataset(message.datasetDir, 'train'),
       post,
     });
   } finally {
+    if (chosen.backend !== backend) await tf.setBackend(backend);
     if (activeRun === run) activeRun = null;
   }
 }
