@@ -1,6 +1,6 @@
 /** The built CLI as a user runs it: a real process, real files. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,5 +102,37 @@ describe('layerbench summary', () => {
     const r2 = run('summary', bad);
     expect(r2.status).toBe(1);
     expect(r2.stderr).toMatch(/dense\.units/);
+  });
+});
+
+describe('layerbench train and export', () => {
+  it('trains a project headlessly into a run folder the app can list, then exports it', () => {
+    const project = join(dir, 'train.layerbench.json');
+    writeFileSync(project, JSON.stringify({ format: PROJECT_FORMAT, version: PROJECT_VERSION, model: seedModel1, training: { ...defaultTrainingSettings, trainSubset: 320, validationSplit: 0.2, epochs: 3 } }));
+    const out = join(dir, 'workspace');
+    const trained = run('train', project, '--epochs', '1', '--out', out, '--data-dir', join(dir, 'data'));
+    expect(trained.stderr).toMatch(/epoch 1: loss \d/);
+    expect(trained.status).toBe(0);
+    const runDir = trained.stdout.trim();
+    expect(runDir.startsWith(join(out, 'runs'))).toBe(true);
+    const runJson = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8'));
+    expect(runJson.summary).toMatchObject({ status: 'finished', epochsDone: 1, batchesDone: 8 });
+    const batches = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').filter((l) => l.includes('"batch"'));
+    expect(batches).toHaveLength(8);
+    expect(existsSync(join(runDir, 'weights', 'model.json'))).toBe(true);
+
+    const onnx = join(dir, 'model.onnx');
+    const exported = run('export', runDir, '--format', 'onnx', '--out', onnx);
+    expect(exported.status).toBe(0);
+    expect(readFileSync(onnx).length).toBeGreaterThan(1_000_000); // ~270k float32 weights
+    expect(run('export', runDir, '--format', 'onnx', '--out', onnx).status).toBe(1); // exists, no --force
+  });
+
+  it('refuses a bare topology, which has no training settings', () => {
+    const file = join(dir, 'bare.json');
+    writeFileSync(file, JSON.stringify(keras2Json));
+    const r = run('train', file);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/without training settings/);
   });
 });

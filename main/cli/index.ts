@@ -3,6 +3,7 @@ import { UsageError, parseArgs } from './args';
 import { serveCommand } from './serve';
 import { summaryCommand } from './summary';
 import { EXPORT_OPTIONS, EXPORT_USAGE, exportCommand } from './export';
+import { TRAIN_OPTIONS, TRAIN_USAGE, trainCommand } from './train';
 
 const USAGE = () => `Usage: layerbench <command> [options]
 
@@ -10,6 +11,7 @@ Commands:
   serve [--port N] [--data-dir DIR]    open the app in a browser (prints a URL with an access token)
   summary <file> [--json]              Keras-style summary of a project file, a Keras model.to_json()
                                        file or a TF.js model.json (exit 1 when the model is invalid)
+  ${TRAIN_USAGE}
   ${EXPORT_USAGE}
 
 Options:
@@ -26,6 +28,8 @@ async function main(argv: string[]): Promise<number> {
     case 'serve':
       await serveCommand(parseArgs(rest, { port: 'string', 'data-dir': 'string', 'renderer-dir': 'string', 'dataset-url': 'string' }));
       return -1; // keeps running
+    case 'train':
+      return trainCommand(parseArgs(rest, TRAIN_OPTIONS));
     case 'export':
       return exportCommand(parseArgs(rest, EXPORT_OPTIONS));
     case 'summary':
