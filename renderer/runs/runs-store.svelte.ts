@@ -1,0 +1,92 @@
+/**
+ * The Runs view's data: the run list (refreshed when a run starts, pauses or ends anywhere in the
+ * app) and a cache of run details, re-read while a run is still going or after it changed.
+ */
+import type { LayerbenchApi, RunDetail, RunSummary } from '../../contract';
+import { message } from './format';
+
+const LIVE = new Set(['running', 'paused']);
+
+export class RunsStore {
+  runs = $state<RunSummary[]>([]);
+  loading = $state(false);
+  error = $state<string | null>(null);
+  /** Bumped when a detail lands in the cache. */
+  version = $state(0);
+  private details = new Map<string, RunDetail>();
+  private inflight = new Map<string, Promise<RunDetail>>();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(private readonly api: LayerbenchApi) {}
+
+  /** Subscribes to the training stream; returns the unsubscribe function. */
+  watch(): () => void {
+    const off = this.api.on('training', (event) => {
+      if (event.type === 'batches' || event.type === 'stats' || event.type === 'epoch' || event.type === 'phase') return;
+      this.scheduleRefresh();
+    });
+    return () => {
+      off();
+      if (this.timer) clearTimeout(this.timer);
+    };
+  }
+
+  private scheduleRefresh(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.refresh(), 250);
+  }
+
+  async refresh(): Promise<void> {
+    this.loading = true;
+    try {
+      const { runs } = await this.api.invoke('runs.list', {});
+      // Newest first: the run just trained is at the top.
+      this.runs = [...runs].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      this.error = null;
+    } catch (error) {
+      this.error = message(error);
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  summary(runId: string): RunSummary | undefined {
+    return this.runs.find((r) => r.runId === runId);
+  }
+
+  cached(runId: string): RunDetail | undefined {
+    return this.details.get(runId);
+  }
+
+  /** A run's detail, from the cache unless the run is live or its summary moved on since. */
+  async detail(runId: string): Promise<RunDetail> {
+    const have = this.details.get(runId);
+    const now = this.summary(runId);
+    const stale = !have || LIVE.has(have.summary.status) || (now && (now.status !== have.summary.status || now.batchesDone !== have.summary.batchesDone || now.name !== have.summary.name));
+    if (!stale) return have;
+    let pending = this.inflight.get(runId);
+    if (!pending) {
+      pending = this.api.invoke('runs.get', { runId }).finally(() => this.inflight.delete(runId));
+      this.inflight.set(runId, pending);
+    }
+    const detail = await pending;
+    this.details.set(runId, detail);
+    this.version++;
+    return detail;
+  }
+
+  async rename(runId: string, name: string): Promise<void> {
+    const summary = await this.api.invoke('runs.rename', { runId, name });
+    this.runs = this.runs.map((r) => (r.runId === runId ? summary : r));
+    const detail = this.details.get(runId);
+    if (detail) this.details.set(runId, { ...detail, summary });
+    this.version++;
+  }
+
+  async remove(runId: string): Promise<void> {
+    await this.api.invoke('runs.delete', { runId });
+    this.runs = this.runs.filter((r) => r.runId !== runId);
+    this.details.delete(runId);
+    this.version++;
+  }
+}
