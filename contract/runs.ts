@@ -67,4 +67,14 @@ export const runCommands = {
   'runs.delete': { request: runRef, response: z.object({ deleted: z.boolean() }) },
   'runs.evaluate': { request: runRef, response: EvaluationSchema },
   'runs.exportCsv': { request: runRef, response: z.object({ fileName: z.string(), csv: z.string() }) },
+  /** Writes the run's trained model where the services run. Without `overwrite`, an existing file is kept and the UI asks. */
+  'runs.exportModel': {
+    request: z
+      .object({ runId: RunIdSchema, format: z.enum(['tfjs', 'h5', 'onnx', 'py']), path: z.string().min(1).max(4096), overwrite: z.boolean() })
+      .strict(),
+    response: z.discriminatedUnion('exported', [
+      z.object({ exported: z.literal(true), files: z.array(z.string()) }),
+      z.object({ exported: z.literal(false), reason: z.literal('exists'), path: z.string() }),
+    ]),
+  },
 } as const;

@@ -11,6 +11,7 @@ import { dispatchCommand, type CommandHandlers } from './dispatch';
 import { TrainingHost } from './training/host';
 import { describeFashionMnist } from './datasets/fashion-mnist';
 import { ProjectStore } from './projects/store';
+import { exportRunModel } from './export/run-export';
 import { RunStore } from './runs/store';
 
 export interface ServicesOptions {
@@ -82,6 +83,7 @@ export function createServices(options: ServicesOptions): Services {
     }),
     'runs.evaluate': afterRecovery((request) => training.evaluate(request.runId)),
     'runs.exportCsv': afterRecovery((request) => runs.exportCsv(request.runId)),
+    'runs.exportModel': afterRecovery((request) => exportRunModel(runs.runDir(request.runId), request)),
     'datasets.info': () => describeFashionMnist({ dataDir: options.dataDir }),
     'model.inspect': (r) => training.inspect(r.spec),
     'projects.open': (r) => projects.open(r.path),

@@ -1,0 +1,506 @@
+#!/usr/bin/env node
+/**
+ * Layerbench's training benchmark: `npm run bench` (= `npm run build && node bench/run.mjs`).
+ *
+ * Measures, side by side in one run, rounds interleaved (a b b' c, rotated each round), medians:
+ *   a   Layerbench's full path: the real TrainingHost (its worker thread, the built
+ *       out/worker/train.worker.js, streaming events) on the wasm backend
+ *   b   a bare tfjs `model.fit` in a worker thread on the wasm backend, stock kernels
+ *   b'  the same with the fast wasm matmul (main/services/training/kernels/wasm-matmul.ts)
+ *   c   PyTorch (CPU) on the same model and images, best of 1 and 2 threads (skipped with a
+ *       note when `import torch` fails)
+ * and the memory of each run per epoch (process RSS, tf.memory().numTensors).
+ * Every tfjs trial runs in a fresh child process (one main thread + one worker thread), so runs
+ * do not share heaps or JIT state. Prints a table and writes bench/results/<date>.json.
+ *
+ * Settings (environment): BENCH_SUBSET (8000 images), BENCH_EPOCHS (2; the first is warm-up and
+ * not timed), BENCH_ROUNDS (3), BENCH_BATCHES ("32,256"), BENCH_CHECK_STEPS (20),
+ * BENCH_TORCH_EPOCHS (4: 3 timed), BENCH_TORCH_BUDGET (8 s per thread count), BENCH_QUICK=1 (a smoke run: 2000 images, 1 round),
+ * BENCH_EXTRA=b_direct (also run b'' — the fast matmul with explicit transposes only, no swapped
+ * form — to see what the swap adds), BENCH_ONLY=a,b,b_fast,b_direct,c (run only these).
+ * A default run writes bench/results/<date>.json; a run with any BENCH_* setting writes
+ * <date>-quick.json or <date>-custom.json instead, so it never replaces the day's full result.
+ *
+ * TODO (step 3, not measured yet): UI frame times under streaming (Playwright, renderer
+ * receiving batch events while a run trains). See the TODO section in main() and bench/README.md.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const self = fileURLToPath(import.meta.url);
+// The bench's own bundles live in a private folder, not in out/: a concurrent `npm run build`
+// (which empties out/) must not pull them away mid-run. It sits under node_modules/ so the bundles'
+// external packages (tfjs, zod…) resolve as they do from out/. Trials get it through BENCH_BUILD_DIR.
+const builtWorker = join(root, 'out', 'worker', 'train.worker.js');
+const buildDir = process.env.BENCH_BUILD_DIR ?? join(root, 'node_modules', '.cache', 'layerbench-bench', String(process.pid));
+const hostBundle = join(buildDir, 'bench', 'host.js');
+const fitWorkerBundle = join(buildDir, 'bench', 'fit-worker.js');
+// host.js starts new URL('../worker/train.worker.js'), i.e. this copy of the app's worker bundle.
+const trainWorkerBundle = join(buildDir, 'worker', 'train.worker.js');
+const DATASET_DIRS = ['/usr/share/datasets/fashion-mnist'];
+const RESULT_TAG = '@@BENCH_RESULT ';
+
+const quick = process.env.BENCH_QUICK === '1';
+const num = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
+const config = {
+  subset: num('BENCH_SUBSET', quick ? 2000 : 8000),
+  epochs: Math.max(2, num('BENCH_EPOCHS', 2)),
+  rounds: num('BENCH_ROUNDS', quick ? 1 : 3),
+  batchSizes: (process.env.BENCH_BATCHES ?? '32,256').split(',').map(Number),
+  checkSteps: num('BENCH_CHECK_STEPS', 20),
+  torchEpochs: num('BENCH_TORCH_EPOCHS', 4),
+  /** Per thread count, PyTorch's timed epochs stop at the first batch past this many seconds. */
+  torchBudgetSec: num('BENCH_TORCH_BUDGET', 8),
+  extra: (process.env.BENCH_EXTRA ?? '').split(',').filter((k) => k === 'b_direct'),
+  /** BENCH_ONLY=b,b_fast,…: run just these kinds (and the loss check). */
+  only: process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : null,
+  learningRate: 0.01,
+  seed: 42,
+  trialTimeoutMs: 300_000,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Trials (each runs in its own child process: node bench/run.mjs --trial '<json>')
+// ---------------------------------------------------------------------------------------------
+
+function emit(result) {
+  process.stdout.write(`${RESULT_TAG}${JSON.stringify(result)}\n`);
+}
+
+/** Samples this process's RSS (main thread + its training worker) until stopped. */
+function rssSampler() {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 100);
+  return {
+    now: () => {
+      const rss = process.memoryUsage().rss;
+      peak = Math.max(peak, rss);
+      return rss;
+    },
+    stop: () => {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}
+
+/** This process's CPU time so far (all its threads: main, training worker, V8 helpers), in seconds. */
+function cpuSeconds() {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
+/**
+ * samples/s over the epochs after the first, from the times their end reached this thread
+ * (wall clock), and samples per CPU-second over the same span (what the run costs, much less
+ * sensitive than wall time to other work on the machine).
+ */
+function throughput(epochs, samples) {
+  if (epochs.length < 2) return { samplesPerSec: null, samplesPerCpuSec: null };
+  const first = epochs[0];
+  const last = epochs[epochs.length - 1];
+  const n = samples * (epochs.length - 1);
+  return { samplesPerSec: n / ((last.t - first.t) / 1000), samplesPerCpuSec: n / (last.cpu - first.cpu) };
+}
+
+async function trialLayerbench(spec) {
+  const { TrainingHost, defaultTrainingSettings, seedModel1 } = await import(pathToFileURL(hostBundle).href);
+  const dataDir = mkdtempSync(join(tmpdir(), 'layerbench-bench-'));
+  const rss = rssSampler();
+  const epochs = [];
+  let trainSamples = null;
+  let backend = null;
+  let batches = 0;
+  let resolveEnd;
+  const ended = new Promise((resolve) => (resolveEnd = resolve));
+  const host = new TrainingHost({
+    dataDir,
+    backends: ['wasm'],
+    systemDatasetDirs: [spec.datasetDir],
+    onEvent(event) {
+      if (event.type === 'started') {
+        trainSamples = event.trainSamples;
+        backend = event.backend;
+      } else if (event.type === 'batches') batches += event.batches.length;
+      else if (event.type === 'epoch') {
+        epochs.push({
+          epoch: event.record.epoch,
+          t: performance.now(),
+          cpu: cpuSeconds(),
+          rss: rss.now(),
+          numTensors: event.record.numTensors ?? null,
+          loss: event.record.loss,
+          durationMs: event.record.durationMs,
+        });
+      } else if (event.type === 'finished' || event.type === 'failed' || event.type === 'stopped') resolveEnd(event);
+    },
+  });
+  try {
+    const report = await host.backends();
+    if (report.active !== 'wasm') throw new Error(`the training worker runs on '${report.active}', not wasm`);
+    const rssReady = rss.now();
+    await host.start({
+      spec: seedModel1,
+      settings: {
+        ...defaultTrainingSettings,
+        epochs: spec.epochs,
+        batchSize: spec.batchSize,
+        learningRate: spec.learningRate,
+        trainSubset: spec.subset,
+        validationSplit: 0,
+        seed: spec.seed,
+      },
+    });
+    const end = await ended;
+    if (end.type !== 'finished') throw new Error(`run ${end.type}${end.error ? `: ${end.error}` : ''}`);
+    return {
+      kind: 'a',
+      backend,
+      trainSamples,
+      batches,
+      ...throughput(epochs, trainSamples),
+      rssReady,
+      peakRss: rss.stop(),
+      epochs: epochs.map(({ t, cpu, ...e }) => e),
+    };
+  } finally {
+    rss.stop();
+    await host.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function trialFit(spec) {
+  const rss = rssSampler();
+  const worker = new Worker(fitWorkerBundle, {
+    workerData: {
+      mode: spec.kind === 'check' ? 'check' : 'fit',
+      fast: spec.kind === 'b_fast' || spec.kind === 'b_direct',
+      allowSwap: spec.kind !== 'b_direct',
+      batchSize: spec.batchSize,
+      subset: spec.subset,
+      epochs: spec.epochs,
+      steps: spec.checkSteps,
+      learningRate: spec.learningRate,
+      seed: spec.seed,
+      datasetDir: spec.datasetDir,
+    },
+  });
+  const epochs = [];
+  let samples = null;
+  let rssReady = null;
+  let check = null;
+  let matmul = null;
+  try {
+    await new Promise((resolve, reject) => {
+      worker.on('error', reject);
+      worker.on('exit', (code) => reject(new Error(`fit worker exited (code ${code})`)));
+      worker.on('message', (message) => {
+        if (message.type === 'ready') rssReady = rss.now();
+        else if (message.type === 'epoch') {
+          samples = message.samples;
+          epochs.push({ epoch: message.epoch, t: performance.now(), cpu: cpuSeconds(), rss: rss.now(), numTensors: message.numTensors, loss: message.loss, durationMs: message.durationMs });
+        } else if (message.type === 'check') check = { stock: message.stock, fast: message.fast };
+        else if (message.type === 'error') reject(new Error(message.error));
+        else if (message.type === 'done') {
+          matmul = message.matmul;
+          resolve();
+        }
+      });
+    });
+  } finally {
+    rss.stop();
+    await worker.terminate();
+  }
+  if (spec.kind === 'check') return { kind: 'check', ...check };
+  return {
+    kind: spec.kind,
+    backend: 'wasm',
+    trainSamples: samples,
+    ...throughput(epochs, samples),
+    rssReady,
+    peakRss: rss.stop(),
+    matmul,
+    epochs: epochs.map(({ t, cpu, ...e }) => e),
+  };
+}
+
+async function trial(spec) {
+  try {
+    emit(spec.kind === 'a' ? await trialLayerbench(spec) : await trialFit(spec));
+  } catch (error) {
+    emit({ kind: spec.kind, error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orchestrator
+// ---------------------------------------------------------------------------------------------
+
+function runTrial(spec) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [self, '--trial', JSON.stringify(spec)], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, BENCH_BUILD_DIR: buildDir },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), config.trialTimeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const line = stdout.split('\n').find((l) => l.startsWith(RESULT_TAG));
+      if (line) resolve(JSON.parse(line.slice(RESULT_TAG.length)));
+      else resolve({ kind: spec.kind, error: `trial exited with code ${code} and no result: ${stderr.trim().split('\n').slice(-3).join(' | ')}` });
+    });
+  });
+}
+
+function findPythonWithTorch() {
+  const tried = [];
+  for (const python of ['python3', '/usr/bin/python3']) {
+    const r = spawnSync(python, ['-c', 'import torch, numpy; print(torch.__version__)'], { encoding: 'utf8' });
+    if (r.status === 0) return { python, version: r.stdout.trim() };
+    tried.push(`${python}: ${(r.error?.message ?? r.stderr.trim().split('\n').pop()) || `exit ${r.status}`}`);
+  }
+  return { python: null, note: `PyTorch not found (${tried.join('; ')}); install with: apt-get install -y python3-torch libopenblas0-pthread` };
+}
+
+/** One PyTorch process per round: imports torch once, then trains with 1 and with 2 threads. */
+function runTorch(python, datasetDir, batchSize) {
+  const args = [join(root, 'bench', 'torch_seed.py'), datasetDir, config.subset, batchSize, config.torchEpochs, '1,2', config.seed, config.learningRate, config.torchBudgetSec].map(String);
+  const r = spawnSync(python, args, { encoding: 'utf8', timeout: config.trialTimeoutMs });
+  if (r.status !== 0) return { kind: 'c', error: (r.error?.message ?? r.stderr.trim().split('\n').pop()) || `exit ${r.status}` };
+  const out = JSON.parse(r.stdout.trim().split('\n').pop());
+  const best = out.runs.reduce((a, b) => (b.samplesPerSec > a.samplesPerSec ? b : a));
+  const bestCpu = out.runs.reduce((a, b) => (b.samplesPerCpuSec > a.samplesPerCpuSec ? b : a));
+  return { kind: 'c', torch: out.torch, blas: out.blas, samplesPerSec: best.samplesPerSec, samplesPerCpuSec: bestCpu.samplesPerCpuSec, bestThreads: best.threads, runs: out.runs };
+}
+
+/** esbuild's first error with its location, on one line. */
+function buildError(error) {
+  const first = error?.errors?.[0];
+  if (!first) return String(error?.message ?? error).split('\n')[0];
+  const at = first.location ? `${first.location.file}:${first.location.line}: ` : '';
+  return `${at}${first.text}`;
+}
+
+async function bundle() {
+  const { build } = await import('esbuild');
+  const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm', packages: 'external', logLevel: 'silent', absWorkingDir: root };
+  mkdirSync(join(buildDir, 'bench'), { recursive: true });
+  mkdirSync(join(buildDir, 'worker'), { recursive: true });
+  const notes = [];
+  try {
+    await build({ ...common, entryPoints: [join(root, 'bench', 'fit-worker.ts')], outfile: fitWorkerBundle });
+  } catch (error) {
+    throw new Error(`bench/fit-worker.ts does not build: ${buildError(error)}`);
+  }
+  let layerbench = true;
+  if (existsSync(builtWorker)) {
+    copyFileSync(builtWorker, trainWorkerBundle);
+  } else {
+    // `npm run build` makes it; when the full build is broken elsewhere, build just the worker.
+    try {
+      await build({ ...common, entryPoints: [join(root, 'main', 'services', 'training', 'worker.ts')], outfile: trainWorkerBundle });
+      notes.push('out/worker/train.worker.js was missing: built the training worker from source with esbuild');
+    } catch (error) {
+      layerbench = false;
+      notes.push(`(a) skipped: the training worker does not build: ${buildError(error)}`);
+    }
+  }
+  if (layerbench) {
+    try {
+      // Bundled beside worker/, so the host starts the worker bundle as the app does.
+      await build({
+        ...common,
+        stdin: {
+          contents: [
+            "export { TrainingHost } from './main/services/training/host';",
+            "export { defaultTrainingSettings } from './contract';",
+            "export { seedModel1 } from './model/presets';",
+          ].join('\n'),
+          resolveDir: root,
+          loader: 'ts',
+          sourcefile: 'bench-host-entry.ts',
+        },
+        outfile: hostBundle,
+      });
+    } catch (error) {
+      layerbench = false;
+      notes.push(`(a) skipped: the training host does not build: ${buildError(error)}`);
+    }
+  }
+  const workerUsesFast = existsSync(trainWorkerBundle) && readFileSync(trainWorkerBundle, 'utf8').includes('layerbench.fastWasmMatMul.stock');
+  return { layerbench, notes, workerUsesFast };
+}
+
+const median = (xs) => {
+  const s = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return null;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmt = (x, digits = 0) => (x == null ? '—' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const ratio = (x, y) => (x == null || y == null ? null : x / y);
+const mb = (bytes) => (bytes == null ? '—' : `${Math.round(bytes / 2 ** 20)}`);
+function gitInfo() {
+  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' });
+  const dirty = spawnSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8' });
+  return r.status === 0 ? `${r.stdout.trim()}${dirty.stdout.trim() ? ' (uncommitted changes)' : ''}` : null;
+}
+function table(rows) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  return rows.map((r, ri) => r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ') + (ri === 0 ? `\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : '')).join('\n');
+}
+
+async function main() {
+  const started = new Date();
+  const loadBefore = loadavg();
+  const log = (...a) => console.log(...a);
+  const datasetDir = DATASET_DIRS.find((d) => existsSync(join(d, 'train-images-idx3-ubyte.gz')));
+  if (!datasetDir) {
+    console.error('Fashion-MNIST not found in /usr/share/datasets/fashion-mnist (apt-get install -y dataset-fashion-mnist)');
+    process.exit(1);
+  }
+  const { layerbench, notes, workerUsesFast } = await bundle();
+  process.on('exit', () => rmSync(buildDir, { recursive: true, force: true }));
+  process.on('SIGINT', () => process.exit(130));
+  const torch = findPythonWithTorch();
+  if (!torch.python) notes.push(`(c) skipped: ${torch.note}`);
+  const tfjsVersion = JSON.parse(readFileSync(join(root, 'node_modules', '@tensorflow', 'tfjs', 'package.json'), 'utf8')).version;
+
+  log(`Layerbench training benchmark — ${started.toISOString()}`);
+  log(`node ${process.version}, tfjs ${tfjsVersion} (wasm backend), ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}`);
+  log(`Seed model 1 (Flatten → BN → Dense 300 ELU → BN → Dense 100 ELU → BN → Dense 10 softmax), Fashion-MNIST train subset ${config.subset.toLocaleString('en-US')} images, SGD lr ${config.learningRate},`);
+  log(`${config.epochs} epochs per tfjs run (epoch 1 is warm-up, not timed), batch sizes ${config.batchSizes.join(', ')}, ${config.rounds} interleaved rounds, medians; PyTorch per thread count: 20 warm-up batches, then up to ${config.torchEpochs - 1} timed epochs or ${config.torchBudgetSec} s.`);
+  log(`(a) Layerbench's training worker ${workerUsesFast ? 'INSTALLS' : 'does NOT install'} the fast matmul (detected in its bundle).`);
+  for (const note of notes) log(`note: ${note}`);
+  log('');
+
+  const base = { subset: config.subset, epochs: config.epochs, learningRate: config.learningRate, seed: config.seed, checkSteps: config.checkSteps, datasetDir };
+  const results = {};
+  for (const batchSize of config.batchSizes) {
+    const r = (results[batchSize] = { a: [], b: [], b_fast: [], b_direct: [], c: [], check: null });
+    const check = await runTrial({ ...base, kind: 'check', batchSize });
+    r.check = check.error ? { error: check.error } : { ...check, maxAbsDiff: Math.max(...check.stock.map((s, i) => Math.abs(s - check.fast[i]))) };
+    log(`batch ${batchSize}: ${config.checkSteps}-step loss check stock vs fast: ${check.error ? `failed: ${check.error}` : `max |Δloss| ${r.check.maxAbsDiff.toExponential(1)} (loss ${check.stock[0].toFixed(4)} → ${check.stock.at(-1).toFixed(4)})`}`);
+    const kinds = [...(layerbench ? ['a'] : []), 'b', 'b_fast', ...config.extra, ...(torch.python ? ['c'] : [])].filter((k) => !config.only || config.only.includes(k));
+    for (let round = 0; round < config.rounds; round++) {
+      const order = kinds.map((_, i) => kinds[(i + round) % kinds.length]);
+      for (const kind of order) {
+        const t0 = performance.now();
+        const load = loadavg()[0];
+        const result = kind === 'c' ? runTorch(torch.python, datasetDir, batchSize) : await runTrial({ ...base, kind, batchSize });
+        result.loadavg1 = load;
+        result.wallSec = (performance.now() - t0) / 1000;
+        r[kind].push(result);
+        log(`  round ${round + 1} ${kind.padEnd(8)} ${result.error ? `ERROR ${result.error}` : `${fmt(result.samplesPerSec)} samples/s, ${fmt(result.samplesPerCpuSec)} per CPU-s`}  (${result.wallSec.toFixed(1)} s, load ${load.toFixed(1)})`);
+      }
+    }
+  }
+
+  // Summary
+  const kindsAll = ['a', 'b', 'b_fast', 'b_direct', 'c'];
+  const metrics = { samplesPerSec: 'samples/s (wall clock)', samplesPerCpuSec: 'samples per CPU-second' };
+  const summary = {};
+  for (const batchSize of config.batchSizes) {
+    const r = results[batchSize];
+    summary[batchSize] = { torchThreads: r.c.map((x) => x.bestThreads).filter(Boolean) };
+    for (const metric of Object.keys(metrics)) {
+      const values = (kind) => r[kind].map((x) => x[metric]).filter((x) => typeof x === 'number' && Number.isFinite(x));
+      const s = Object.fromEntries(kindsAll.map((k) => [k, median(values(k))]));
+      const paired = (xs, ys) => median(xs.map((x, i) => ratio(x?.[metric], ys[i]?.[metric])));
+      summary[batchSize][metric] = {
+        median: s,
+        range: Object.fromEntries(kindsAll.map((k) => [k, values(k).length ? [Math.min(...values(k)), Math.max(...values(k))] : null])),
+        ratios: { a_over_b: ratio(s.a, s.b), bfast_over_b: ratio(s.b_fast, s.b), a_over_c: ratio(s.a, s.c), a_over_bfast: ratio(s.a, s.b_fast), bfast_over_c: ratio(s.b_fast, s.c), bfast_over_bdirect: ratio(s.b_fast, s.b_direct) },
+        // Ratios within each round (those trials ran back to back), then their median: less
+        // sensitive than the ratio of medians to a machine whose load drifts during the run.
+        pairedRatios: { a_over_b: paired(r.a, r.b), bfast_over_b: paired(r.b_fast, r.b), a_over_c: paired(r.a, r.c) },
+      };
+    }
+  }
+  const rng = (x) => (x ? `[${fmt(x[0])}–${fmt(x[1])}]` : '');
+  let section = 1;
+  for (const [metric, label] of Object.entries(metrics)) {
+    log(`\n1${section === 1 ? '' : 'b'}. Training throughput, ${label}: median of rounds [min–max]`);
+    section++;
+    const rows = [['batch', 'a Layerbench', 'b tfjs fit', "b' fit+fast", ...(config.extra.includes('b_direct') ? ["b'' no swap"] : []), 'c PyTorch', 'a/b', "b'/b", 'a/c', "a/b'", "b'/c"]];
+    for (const batchSize of config.batchSizes) {
+      const { median: s, range: g, ratios: q } = summary[batchSize][metric];
+      rows.push([
+        batchSize,
+        `${fmt(s.a)} ${rng(g.a)}`,
+        `${fmt(s.b)} ${rng(g.b)}`,
+        `${fmt(s.b_fast)} ${rng(g.b_fast)}`,
+        ...(config.extra.includes('b_direct') ? [`${fmt(s.b_direct)} ${rng(g.b_direct)}`] : []),
+        `${fmt(s.c)} ${rng(g.c)}`,
+        fmt(q.a_over_b, 2),
+        fmt(q.bfast_over_b, 2),
+        fmt(q.a_over_c, 3),
+        fmt(q.a_over_bfast, 2),
+        fmt(q.bfast_over_c, 3),
+      ]);
+    }
+    log(table(rows));
+    log(`median of per-round ratios: ${config.batchSizes.map((b) => { const p = summary[b][metric].pairedRatios; return `batch ${b}: a/b ${fmt(p.a_over_b, 2)}, b'/b ${fmt(p.bfast_over_b, 2)}, a/c ${fmt(p.a_over_c, 3)}`; }).join('; ')}`);
+  }
+  log('c: PyTorch CPU, best of torch.set_num_threads(1) and (2) per round (fastest wall clock: ' + config.batchSizes.map((b) => `batch ${b}: ${summary[b].torchThreads.join(',') || '—'} threads`).join('; ') + ')');
+
+  log('\n2. Memory per epoch (first round; RSS = the trial process: main thread + training worker thread, MB)');
+  const memRows = [['batch', 'run', 'RSS ready', ...Array.from({ length: config.epochs }, (_, i) => `RSS ep${i + 1}`), 'peak RSS', ...Array.from({ length: config.epochs }, (_, i) => `tensors ep${i + 1}`)]];
+  for (const batchSize of config.batchSizes) {
+    for (const kind of ['a', 'b', 'b_fast', 'b_direct']) {
+      const x = results[batchSize][kind].find((t) => !t.error);
+      if (!x) continue;
+      memRows.push([batchSize, kind, mb(x.rssReady), ...Array.from({ length: config.epochs }, (_, i) => mb(x.epochs[i]?.rss)), mb(x.peakRss), ...Array.from({ length: config.epochs }, (_, i) => x.epochs[i]?.numTensors ?? '—')]);
+    }
+  }
+  log(table(memRows));
+
+  // TODO(step 3): UI under streaming — Playwright frame times of the renderer while a run streams
+  // batch events (e.g. p50/p95/max frame interval on the dashboard at batch 32). Not measured yet:
+  // no number is reported for it, on purpose.
+  log('\n3. UI under streaming (Playwright frame times): TODO — not measured yet (see bench/README.md).');
+
+  const finished = new Date();
+  const report = {
+    date: started.toISOString(),
+    durationSec: (finished - started) / 1000,
+    command: 'npm run bench',
+    machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, totalMemGiB: +(totalmem() / 2 ** 30).toFixed(1), loadavgBefore: loadBefore, loadavgAfter: loadavg() },
+    git: gitInfo(),
+    tfjs: tfjsVersion,
+    torch: torch.python ? { python: torch.python, version: torch.version } : null,
+    config,
+    layerbenchWorkerUsesFastMatMul: workerUsesFast,
+    notes,
+    summary,
+    ui: { todo: 'Playwright frame times under streaming: not measured yet' },
+    trials: results,
+  };
+  const resultsDir = join(root, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const custom = Object.keys(process.env).some((k) => k.startsWith('BENCH_') && k !== 'BENCH_BUILD_DIR');
+  const suffix = !custom ? '' : quick ? '-quick' : '-custom';
+  const file = join(resultsDir, `${started.toISOString().slice(0, 10)}${suffix}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  log(`\nwrote ${file.slice(root.length)} (${((finished - started) / 1000 / 60).toFixed(1)} min)`);
+}
+
+if (process.argv[2] === '--trial') {
+  await trial(JSON.parse(process.argv[3]));
+  process.exit(0);
+} else {
+  await main();
+}
