@@ -67,6 +67,11 @@ export const runCommands = {
   'runs.delete': { request: runRef, response: z.object({ deleted: z.boolean() }) },
   'runs.evaluate': { request: runRef, response: EvaluationSchema },
   'runs.exportCsv': { request: runRef, response: z.object({ fileName: z.string(), csv: z.string() }) },
+  /** Imports a TF.js model.json (+ weights) or a Keras .h5 as a run holding its weights: evaluate, export or fine-tune it. */
+  'runs.import': {
+    request: z.object({ path: z.string().min(1).max(4096) }).strict(),
+    response: z.object({ run: RunSummarySchema, spec: ModelSpecSchema }),
+  },
   /** Writes the run's trained model where the services run. Without `overwrite`, an existing file is kept and the UI asks. */
   'runs.exportModel': {
     request: z

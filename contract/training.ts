@@ -37,6 +37,8 @@ export const defaultTrainingSettings: TrainingSettings = {
 export const StartTrainingSchema = z.object({
   spec: ModelSpecSchema,
   settings: TrainingSettingsSchema,
+  /** Fine-tune: start from the saved weights of this run (same architecture) instead of fresh ones. */
+  initialWeightsFrom: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/).nullable().optional(),
 });
 export type StartTraining = z.infer<typeof StartTrainingSchema>;
 

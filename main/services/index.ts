@@ -12,6 +12,7 @@ import { TrainingHost } from './training/host';
 import { describeFashionMnist } from './datasets/fashion-mnist';
 import { ProjectStore } from './projects/store';
 import { exportRunModel } from './export/run-export';
+import { importModelAsRun } from './runs/import';
 import { RunStore } from './runs/store';
 
 export interface ServicesOptions {
@@ -83,6 +84,7 @@ export function createServices(options: ServicesOptions): Services {
     }),
     'runs.evaluate': afterRecovery((request) => training.evaluate(request.runId)),
     'runs.exportCsv': afterRecovery((request) => runs.exportCsv(request.runId)),
+    'runs.import': afterRecovery((request) => importModelAsRun(runs, request.path)),
     'runs.exportModel': afterRecovery((request) => exportRunModel(runs.runDir(request.runId), request)),
     'datasets.info': () => describeFashionMnist({ dataDir: options.dataDir }),
     'model.inspect': (r) => training.inspect(r.spec),

@@ -161,6 +161,12 @@ export class TrainingHost {
     }
     const unsupported = unsupportedByTfjs(request.spec, summary);
     if (unsupported) throw new Error(`The model cannot be trained: ${unsupported}`);
+    let initialWeightsDir: string | null = null;
+    if (request.initialWeightsFrom) {
+      if (!this.options.runs) throw new Error('Fine-tuning needs the runs workspace');
+      initialWeightsDir = this.options.runs.weightsDir(request.initialWeightsFrom);
+      if (!existsSync(join(initialWeightsDir, 'model.json'))) throw new Error(`Run ${request.initialWeightsFrom} has no saved weights to start from`);
+    }
     if (this.active) throw new Error(`Run ${this.active.runId} is still training: stop it first`);
     await this.settling;
     if (this.active) throw new Error(`Run ${(this.active as ActiveRun).runId} is still training: stop it first`);
@@ -208,7 +214,7 @@ export class TrainingHost {
         run.writer = await this.options.runs.create({ runId, spec: request.spec, settings: request.settings, backend: report.active });
       }
       if (this.active !== run) throw new Error('The training worker stopped while the run was starting');
-      this.post({ type: 'train', runId, request, datasetDir: dataset.directory, weightsDir: run.writer?.weightsDir ?? null });
+      this.post({ type: 'train', runId, request, datasetDir: dataset.directory, weightsDir: run.writer?.weightsDir ?? null, initialWeightsDir });
       run.inWorker = true;
       // Asked for while the data was located or the run's folder created:
       if (run.stopRequested) this.post({ type: 'stop', runId });

@@ -17,6 +17,7 @@ import type { StartTraining, StatsRecord } from '../../../contract';
 import { StatsRecordSchema } from '../../../contract';
 import type { FashionMnistData } from '../datasets/fashion-mnist';
 import { buildModel, inputShapeOf } from './build-model';
+import { fileLoadHandler } from './weights-io';
 import { gatherSamples, shuffledIndices, splitIndices, type Split } from './data';
 import { divergenceMessage, likelyCauses, type DivergencePoint } from './divergence';
 import { score } from './evaluate';
@@ -103,6 +104,8 @@ export interface TrainingJob {
   request: StartTraining;
   /** Where to save the final weights (TF.js format); null: not saved. */
   weightsDir: string | null;
+  /** Fine-tuning: start from the weights saved in this folder. */
+  initialWeightsDir?: string | null;
   backend: string;
   control: RunControl;
   /** Where the data comes from, for the 'loading-data' phase's detail. */
@@ -283,6 +286,7 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
     post({ type: 'phase', runId, phase: 'building-model' });
     const inputShape = inputShapeOf(spec, pixels);
     const model = await buildModel(tf, spec, { seed: settings.seed });
+    if (job.initialWeightsDir) await loadInitialWeights(tf, model, job.initialWeightsDir);
     const optimizer = tf.train.sgd(settings.learningRate);
     const built: Model = {
       model,
@@ -461,4 +465,23 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, data: FashionMn
     });
   }
   return { type: 'finished' };
+}
+
+/** Fine-tuning: copies saved weights (same architecture, same variable order) into the new model. */
+async function loadInitialWeights(tf: typeof TF, model: TF.LayersModel, directory: string): Promise<void> {
+  const source = await tf.loadLayersModel(fileLoadHandler(directory));
+  try {
+    const from = source.weights;
+    const to = model.weights;
+    if (from.length !== to.length) {
+      throw new Error(`The saved weights do not fit this model: ${from.length} variables saved, the model has ${to.length}`);
+    }
+    to.forEach((variable, i) => {
+      const same = variable.shape.length === from[i]!.shape.length && variable.shape.every((d, k) => d === from[i]!.shape[k]);
+      if (!same) throw new Error(`The saved weights do not fit this model: ${variable.originalName} is [${variable.shape.join(', ')}], saved [${from[i]!.shape.join(', ')}]`);
+    });
+    model.setWeights(source.getWeights());
+  } finally {
+    source.dispose();
+  }
 }

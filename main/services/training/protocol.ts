@@ -19,6 +19,8 @@ export const ToWorkerSchema = z.discriminatedUnion('type', [
     datasetDir: z.string(),
     /** Where the worker saves the weights when the run ends (TF.js layers format); null: not saved. */
     weightsDir: z.string().nullable(),
+    /** Fine-tuning: a TF.js weights folder to start from. */
+    initialWeightsDir: z.string().nullable().optional(),
   }),
   z.object({ type: z.literal('stop'), ...run }),
   /** Blocks the run before its next batch; answered by 'paused'. */

@@ -54,6 +54,7 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
       runId: message.runId,
       request: message.request,
       weightsDir: message.weightsDir,
+      initialWeightsDir: message.initialWeightsDir ?? null,
       backend: chosen.backend,
       control: run.control,
       datasetDir: message.datasetDir,
