@@ -36,7 +36,9 @@ export async function fillSettings(
 export async function dashboardScenario(page: Page, testInfo: TestInfo, options: { subset?: number } = {}): Promise<void> {
   await expect(page).toHaveTitle(/Layerbench/);
   await openTrain(page);
-  await fillSettings(page, { subset: options.subset ?? 1280 });
+  // Enough images that the epoch outlasts a pause click: with the fast wasm matmul the worker
+  // trains ~4,000 images/s here, so 1,280 would finish before the click lands.
+  await fillSettings(page, { subset: options.subset ?? 12_000 });
 
   // The panels are in place before the first statistics arrive: one per BN layer of the model.
   const panels = page.locator('[data-testid^="bn-panel-"]');
