@@ -14,6 +14,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { loadFashionMnist } from '../main/services/datasets/fashion-mnist';
+import { shuffledIndices } from '../main/services/training/data';
 import { fastWasmMatMulStats, installFastWasmMatMul, uninstallFastWasmMatMul } from '../main/services/training/kernels/wasm-matmul';
 import { toKerasTopology } from '../model/keras-json';
 import { seedModel1 } from '../model/presets';
@@ -46,25 +47,10 @@ if (!port) throw new Error('fit-worker must run in a worker thread');
 const job = workerData as FitJob;
 const post = (message: FitMessage) => port.postMessage(message);
 
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 async function loadSubset(): Promise<{ x: tf.Tensor; y: tf.Tensor; samples: number }> {
   const data = await loadFashionMnist(job.datasetDir, 'train');
-  const random = seededRandom(job.seed);
-  const order = Array.from({ length: data.count }, (_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
+  // The same seeded shuffle as the app's runs: the same images for every kind of trial.
+  const order = shuffledIndices(data.count, job.seed);
   const samples = Math.min(job.subset, data.count);
   const pixels = data.rows * data.cols;
   const x = new Float32Array(samples * pixels);
