@@ -142,6 +142,8 @@ export function canonicalInitializer(value: unknown, options: { collapseHelpers?
 /** A readable rendering of a value for messages (NaN and undefined survive). */
 export function describeValue(v: unknown): string {
   if (v === undefined) return 'nothing';
+  // An emptied field in the builder is stored as null.
+  if (v === null) return 'an empty value';
   if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : String(v);
   if (typeof v === 'string') return `'${v}'`;
   try {
