@@ -5,10 +5,9 @@
  * atomically when the name is taken). Any failure removes the temp files, and folders this call
  * created, and names the path that failed.
  */
-import { randomBytes } from 'node:crypto';
 import { link, lstat, mkdir, open, rename, rm, rmdir, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { describeFsError } from '../files/atomic';
+import { dirname } from 'node:path';
+import { describeFsError, writeTempBeside } from '../files/atomic';
 import { ExportError } from './errors';
 
 export interface OutputFile {
@@ -46,18 +45,9 @@ export async function checkTargets(paths: readonly string[], force: boolean): Pr
 }
 
 async function writeTemp(target: string, data: string | Uint8Array): Promise<string> {
-  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
-  let handle;
   try {
-    handle = await open(temp, 'wx', 0o644);
-    await handle.writeFile(data);
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    return temp;
+    return await writeTempBeside(target, data);
   } catch (error) {
-    await handle?.close().catch(() => {});
-    await rm(temp, { force: true }).catch(() => {});
     throw ioError(error, target);
   }
 }

@@ -8,6 +8,21 @@ import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  let temp: string | null = null;
+  try {
+    temp = await writeTempBeside(target, data);
+    await rename(temp, target);
+  } catch (error) {
+    if (temp) await rm(temp, { force: true }).catch(() => {});
+    throw describeFsError(error, target);
+  }
+}
+
+/**
+ * Writes `data` to a new temp file in the target's folder and flushes it; returns the temp path.
+ * On failure no temp file remains and the raw fs error is thrown (callers name the target).
+ */
+export async function writeTempBeside(target: string, data: string | Uint8Array): Promise<string> {
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   let handle;
   try {
@@ -16,11 +31,11 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
     await handle.sync();
     await handle.close();
     handle = undefined;
-    await rename(temp, target);
+    return temp;
   } catch (error) {
     await handle?.close().catch(() => {});
     await rm(temp, { force: true }).catch(() => {});
-    throw describeFsError(error, target);
+    throw error;
   }
 }
 
