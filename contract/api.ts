@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { BackendReportSchema, RunIdSchema, StartTrainingSchema, TrainingEventSchema } from './training';
-import { DatasetInfoSchema, DatasetProgressSchema } from './datasets';
+import { DatasetImportProgressSchema, DatasetProgressSchema, datasetCommands } from './datasets';
 import { projectCommands } from './projects';
 import { modelCommands } from './model';
 import { runCommands } from './runs';
@@ -28,7 +28,7 @@ export const commands = {
   'training.backends': { request: empty, response: BackendReportSchema },
   'training.start': { request: StartTrainingSchema, response: z.object({ runId: RunIdSchema }) },
   'training.stop': { request: z.object({ runId: RunIdSchema }).strict(), response: z.object({ stopped: z.boolean() }) },
-  'datasets.info': { request: z.object({ id: z.literal('fashion-mnist') }).strict(), response: DatasetInfoSchema },
+  ...datasetCommands,
   ...projectCommands,
   ...modelCommands,
   ...runCommands,
@@ -37,6 +37,7 @@ export const commands = {
 export const events = {
   training: TrainingEventSchema,
   'datasets.progress': DatasetProgressSchema,
+  'datasets.importProgress': DatasetImportProgressSchema,
 } as const;
 
 export type Commands = typeof commands;

@@ -1,24 +1,159 @@
 /** Training commands' payloads and the training event stream. */
 import { z } from 'zod';
 import { ModelSpecSchema } from '../model/spec';
+import { DatasetIdSchema } from './datasets';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
-export const TrainingSettingsSchema = z.object({
-  dataset: z.literal('fashion-mnist'),
-  epochs: z.number().int().min(1).max(10_000),
-  batchSize: z.number().int().min(1).max(65_536),
-  learningRate: finite.positive().max(1e9),
-  optimizer: z.literal('sgd'),
-  /** Train on the first N training images (after a seeded shuffle); null trains on all of them. */
-  trainSubset: z.number().int().min(1).max(60_000).nullable(),
-  validationSplit: finite.min(0).max(0.9),
-  seed: z.number().int().min(0).max(2 ** 31 - 1),
-  /** Stream BN / gradient / activation statistics every K batches; null picks K for a few updates a second. */
-  statsEvery: z.number().int().min(1).max(100_000).nullable().default(null),
-  /** Up to 16 feature indices whose full BN statistics are streamed (others are summarised). */
-  bnFeatures: z.array(z.number().int().min(0).max(1_000_000)).max(16).default([0, 1, 2, 3]),
-});
+export const BACKEND_NAMES = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BackendNameSchema = z.enum(BACKEND_NAMES);
+export type BackendName = z.infer<typeof BackendNameSchema>;
+
+const nonNegative = finite.min(0);
+const clip = finite.positive().nullable().default(null);
+
+/**
+ * The optimizer in Keras' vocabulary (`class_name` + snake_case `config`, Keras' defaults), less
+ * `learning_rate`, which is the settings' `learningRate` and its schedule. `clipnorm` clips each
+ * gradient tensor's L2 norm, `clipvalue` each element, as Keras does.
+ */
+export const OptimizerSchema = z.discriminatedUnion('class_name', [
+  z.object({
+    class_name: z.literal('SGD'),
+    config: z.object({ momentum: finite.min(0).max(1).default(0), nesterov: z.boolean().default(false), clipnorm: clip, clipvalue: clip }).strict(),
+  }),
+  z.object({
+    class_name: z.literal('Adagrad'),
+    config: z.object({ initial_accumulator_value: nonNegative.default(0.1), epsilon: finite.positive().default(1e-7), clipnorm: clip, clipvalue: clip }).strict(),
+  }),
+  z.object({
+    class_name: z.literal('RMSprop'),
+    config: z
+      .object({
+        rho: finite.min(0).max(1).default(0.9),
+        momentum: finite.min(0).max(1).default(0),
+        epsilon: finite.positive().default(1e-7),
+        centered: z.boolean().default(false),
+        clipnorm: clip,
+        clipvalue: clip,
+      })
+      .strict(),
+  }),
+  z.object({
+    class_name: z.literal('Adam'),
+    config: z
+      .object({ beta_1: finite.min(0).max(1).default(0.9), beta_2: finite.min(0).max(1).default(0.999), epsilon: finite.positive().default(1e-7), clipnorm: clip, clipvalue: clip })
+      .strict(),
+  }),
+  z.object({
+    class_name: z.literal('Adamax'),
+    config: z
+      .object({ beta_1: finite.min(0).max(1).default(0.9), beta_2: finite.min(0).max(1).default(0.999), epsilon: finite.positive().default(1e-7), clipnorm: clip, clipvalue: clip })
+      .strict(),
+  }),
+]);
+export type OptimizerSettings = z.infer<typeof OptimizerSchema>;
+export type OptimizerName = OptimizerSettings['class_name'];
+export const OPTIMIZER_NAMES: OptimizerName[] = ['SGD', 'Adagrad', 'RMSprop', 'Adam', 'Adamax'];
+
+/** Keras' default learning rate for each optimizer. */
+export const DEFAULT_LEARNING_RATE: Record<OptimizerName, number> = { SGD: 0.01, Adagrad: 0.001, RMSprop: 0.001, Adam: 0.001, Adamax: 0.001 };
+
+/** An optimizer with Keras' defaults. */
+export function defaultOptimizer(name: OptimizerName): OptimizerSettings {
+  return OptimizerSchema.parse({ class_name: name, config: {} });
+}
+
+/**
+ * The learning rate over training, in Keras' names: the schedules step per batch
+ * (`ExponentialDecay`: lr·rate^(step/decay_steps), floored with `staircase`; `PiecewiseConstantDecay`:
+ * `values[i]` until step `boundaries[i]`); `ReduceLROnPlateau` is Keras' callback (per epoch, on a
+ * monitored metric that stops improving).
+ */
+export const LearningRateScheduleSchema = z.discriminatedUnion('class_name', [
+  z.object({ class_name: z.literal('Constant'), config: z.object({}).strict().default({}) }),
+  z.object({
+    class_name: z.literal('ExponentialDecay'),
+    config: z.object({ decay_steps: z.number().int().min(1), decay_rate: finite.positive(), staircase: z.boolean().default(false) }).strict(),
+  }),
+  z.object({
+    class_name: z.literal('PiecewiseConstantDecay'),
+    config: z
+      .object({ boundaries: z.array(z.number().int().min(0)).min(1).max(100), values: z.array(finite.positive()).min(2).max(101) })
+      .strict()
+      .refine((c) => c.values.length === c.boundaries.length + 1, { message: 'values needs one more entry than boundaries', path: ['values'] })
+      .refine((c) => c.boundaries.every((b, i) => i === 0 || b > c.boundaries[i - 1]!), { message: 'boundaries must increase', path: ['boundaries'] }),
+  }),
+  z.object({
+    class_name: z.literal('ReduceLROnPlateau'),
+    config: z
+      .object({
+        monitor: z.enum(['val_loss', 'loss']).default('val_loss'),
+        factor: finite.gt(0).lt(1).default(0.1),
+        patience: z.number().int().min(0).max(10_000).default(10),
+        min_delta: nonNegative.default(1e-4),
+        cooldown: z.number().int().min(0).max(10_000).default(0),
+        min_lr: nonNegative.default(0),
+      })
+      .strict(),
+  }),
+]);
+export type LearningRateSchedule = z.infer<typeof LearningRateScheduleSchema>;
+
+/** Keras' EarlyStopping callback. */
+export const EarlyStoppingSchema = z
+  .object({
+    monitor: z.enum(['val_loss', 'loss']).default('val_loss'),
+    patience: z.number().int().min(0).max(10_000).default(5),
+    min_delta: nonNegative.default(0),
+    restore_best_weights: z.boolean().default(true),
+  })
+  .strict();
+export type EarlyStopping = z.infer<typeof EarlyStoppingSchema>;
+
+/** How sample values are scaled before training: ÷255, per feature by the training split's mean and std, or as stored. */
+export const NormalizationSchema = z.enum(['scale-255', 'standardize', 'none']);
+export type Normalization = z.infer<typeof NormalizationSchema>;
+
+/** Older project files and runs wrote `optimizer: 'sgd'`. */
+const optimizerSetting = z.preprocess((value) => (value === 'sgd' ? { class_name: 'SGD', config: {} } : value), OptimizerSchema);
+
+export const TrainingSettingsSchema = z
+  .object({
+    /** 'fashion-mnist' or an imported dataset's id. */
+    dataset: DatasetIdSchema,
+    epochs: z.number().int().min(1).max(10_000),
+    batchSize: z.number().int().min(1).max(65_536),
+    /** The (initial) learning rate: Keras' `learning_rate`, or a schedule's `initial_learning_rate`. */
+    learningRate: finite.positive().max(1e9),
+    optimizer: optimizerSetting,
+    lrSchedule: LearningRateScheduleSchema.default({ class_name: 'Constant', config: {} }),
+    earlyStopping: EarlyStoppingSchema.nullable().default(null),
+    /** Save the weights of the best epoch (lowest val_loss, or loss without validation) into the run folder. */
+    checkpointBest: z.boolean().default(true),
+    normalization: NormalizationSchema.default('scale-255'),
+    /** Train on the first N samples of the pool (after a seeded shuffle); null trains on all of them. */
+    trainSubset: z.number().int().min(1).max(100_000_000).nullable(),
+    validationSplit: finite.min(0).max(0.9),
+    /** Share of the pool held out as the test set, for datasets without their own (Fashion-MNIST has one: ignored). */
+    testSplit: finite.min(0).max(0.5).default(0),
+    seed: z.number().int().min(0).max(2 ** 31 - 1),
+    /** Stream BN / gradient / activation statistics every K batches; null picks K for a few updates a second. */
+    statsEvery: z.number().int().min(1).max(100_000).nullable().default(null),
+    /** Up to 16 feature indices whose full BN statistics are streamed (others are summarised). */
+    bnFeatures: z.array(z.number().int().min(0).max(1_000_000)).max(16).default([0, 1, 2, 3]),
+    /** 'auto' calibrates the available backends on this model and batch size and picks the fastest. */
+    backend: z.union([z.literal('auto'), BackendNameSchema]).default('auto'),
+  })
+  .superRefine((s, ctx) => {
+    const needsValidation = (monitor: string, path: string[]) => {
+      if (monitor === 'val_loss' && s.validationSplit === 0) {
+        ctx.addIssue({ code: 'custom', path, message: 'monitors val_loss, which needs a validation split above 0 (or monitor loss)' });
+      }
+    };
+    if (s.earlyStopping) needsValidation(s.earlyStopping.monitor, ['earlyStopping', 'monitor']);
+    if (s.lrSchedule.class_name === 'ReduceLROnPlateau') needsValidation(s.lrSchedule.config.monitor, ['lrSchedule', 'config', 'monitor']);
+  });
 export type TrainingSettings = z.infer<typeof TrainingSettingsSchema>;
 
 export const defaultTrainingSettings: TrainingSettings = {
@@ -26,12 +161,18 @@ export const defaultTrainingSettings: TrainingSettings = {
   epochs: 5,
   batchSize: 32,
   learningRate: 0.01,
-  optimizer: 'sgd',
+  optimizer: defaultOptimizer('SGD'),
+  lrSchedule: { class_name: 'Constant', config: {} },
+  earlyStopping: null,
+  checkpointBest: true,
+  normalization: 'scale-255',
   trainSubset: 10_000,
   validationSplit: 0.1,
+  testSplit: 0,
   seed: 42,
   statsEvery: null,
   bnFeatures: [0, 1, 2, 3],
+  backend: 'auto',
 };
 
 export const StartTrainingSchema = z.object({
@@ -44,19 +185,39 @@ export type StartTraining = z.infer<typeof StartTrainingSchema>;
 
 export const RunIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,80}$/, 'a run id is letters, digits, ".", "_" or "-"');
 
+
 /** One backend the worker tried, in probe order. */
 export const BackendCandidateSchema = z.object({
-  name: z.enum(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']),
+  name: BackendNameSchema,
   package: z.string(),
-  status: z.enum(['active', 'skipped', 'not-tried']),
+  /** 'available': loaded and usable but not the default (e.g. webgpu next to wasm; Auto may pick it by calibration). */
+  status: z.enum(['active', 'available', 'skipped', 'not-tried']),
   /** Why a skipped backend was skipped: the caught error's message. */
   reason: z.string().optional(),
 });
+/** The GPU adapter a GPU backend found (WebGPU's GPUAdapterInfo, or CUDA's device for tensorflow-gpu). */
+export const GpuAdapterSchema = z.object({
+  backend: BackendNameSchema,
+  vendor: z.string(),
+  architecture: z.string(),
+  device: z.string(),
+  description: z.string(),
+  driver: z.string().optional(),
+});
+export type GpuAdapter = z.infer<typeof GpuAdapterSchema>;
 export const BackendReportSchema = z.object({
   active: z.string(),
   candidates: z.array(BackendCandidateSchema),
+  adapter: GpuAdapterSchema.nullable().optional(),
 });
 export type BackendReport = z.infer<typeof BackendReportSchema>;
+/** Auto's measurement before a run: a few timed steps of this model and batch size on each available backend. */
+export const CalibrationSchema = z.object({
+  results: z.array(z.object({ backend: BackendNameSchema, samplesPerSec: z.number().min(0).nullable(), error: z.string().optional() })),
+  chosen: BackendNameSchema,
+  steps: z.number().int().min(1),
+});
+export type Calibration = z.infer<typeof CalibrationSchema>;
 export type BackendCandidate = z.infer<typeof BackendCandidateSchema>;
 
 export const BatchRecordSchema = z.object({
@@ -176,6 +337,9 @@ export const TrainingEventSchema = z.discriminatedUnion('type', [
     samplesPerSec: z.number(),
   }),
   z.object({ type: z.literal('epoch'), ...run, record: EpochRecordSchema }),
+  z.object({ type: z.literal('calibration'), ...run, calibration: CalibrationSchema }),
+  /** Early stopping ended the run, or the best epoch's weights were checkpointed / restored. */
+  z.object({ type: z.literal('callback'), ...run, callback: z.enum(['early-stopping', 'checkpoint', 'restore-best', 'reduce-lr']), epoch: z.number().int().min(0), detail: z.string() }),
   /** Coalesced like batches: every stats record since the last event. */
   z.object({ type: z.literal('stats'), ...run, records: z.array(StatsRecordSchema).min(1) }),
   z.object({ type: z.literal('paused'), ...run }),
