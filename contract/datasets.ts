@@ -156,7 +156,14 @@ const datasetRef = z.object({ id: DatasetIdSchema }).strict();
 export const datasetCommands = {
   'datasets.info': { request: z.object({ id: z.literal('fashion-mnist') }).strict(), response: DatasetInfoSchema },
   /** Fashion-MNIST first, then the imported datasets, newest first. */
-  'datasets.list': { request: z.object({}).strict(), response: z.object({ datasets: z.array(DatasetSummarySchema) }) },
+  'datasets.list': {
+    request: z.object({}).strict(),
+    response: z.object({
+      datasets: z.array(DatasetSummarySchema),
+      /** Imported datasets whose files cannot be used (malformed meta.json, written by a newer version), with why. */
+      unreadable: z.array(z.object({ id: z.string(), message: z.string() })).default([]),
+    }),
+  },
   'datasets.scan': { request: z.object({ source: ImportSourceSchema }).strict(), response: SourceScanSchema },
   /**
    * Imports a source into the cache. Progress comes as 'datasets.importProgress' events with the

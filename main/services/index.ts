@@ -10,6 +10,7 @@ import type { EventName, EventPayload, Result } from '../../contract';
 import { dispatchCommand, type CommandHandlers } from './dispatch';
 import { TrainingHost } from './training/host';
 import { describeFashionMnist } from './datasets/fashion-mnist';
+import { DatasetService } from './datasets/service';
 import { ProjectStore } from './projects/store';
 import { exportRunModel } from './export/run-export';
 import { importModelAsRun } from './runs/import';
@@ -66,6 +67,8 @@ export function createServices(options: ServicesOptions): Services {
     onDatasetProgress: (progress) => emit('datasets.progress', progress),
   });
 
+  const datasets = new DatasetService(options.dataDir, (progress) => emit('datasets.importProgress', progress));
+
   const projects = new ProjectStore(options.dataDir, options.projectsDir ?? join(homedir(), 'Layerbench'));
 
   const handlers: CommandHandlers = {
@@ -87,6 +90,12 @@ export function createServices(options: ServicesOptions): Services {
     'runs.import': afterRecovery((request) => importModelAsRun(runs, request.path)),
     'runs.exportModel': afterRecovery((request) => exportRunModel(runs.runDir(request.runId), request)),
     'datasets.info': () => describeFashionMnist({ dataDir: options.dataDir }),
+    'datasets.list': () => datasets.list(),
+    'datasets.scan': (r) => datasets.scan(r.source),
+    'datasets.import': (r) => datasets.import(r),
+    'datasets.cancelImport': (r) => datasets.cancelImport(r.importId),
+    'datasets.preview': (r) => datasets.preview(r.id),
+    'datasets.delete': (r) => datasets.delete(r.id),
     'model.inspect': (r) => training.inspect(r.spec),
     'projects.open': (r) => projects.open(r.path),
     'projects.save': (r) => projects.save(r.path, r.project, r.overwrite),
@@ -106,6 +115,7 @@ export function createServices(options: ServicesOptions): Services {
     training,
     runs,
     dispose: async () => {
+      datasets.dispose();
       await training.dispose();
       await recovered;
     },

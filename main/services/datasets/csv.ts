@@ -1,0 +1,132 @@
+/**
+ * CSV reading shared by scan and import: numbered lines streamed from disk (a 200 MB file is never
+ * one string), field splitting with double quotes, and the delimiter, header and label-column rules.
+ * One record is one line: quoted fields may hold delimiters but not line breaks.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { DatasetError } from './idx';
+
+export type Delimiter = ',' | ';' | '\t';
+const DELIMITERS: readonly Delimiter[] = [',', ';', '\t'];
+
+export interface NumberedLine {
+  /** 1-based line number in the file, counting blank lines too, so messages match an editor. */
+  line: number;
+  text: string;
+}
+
+/** Non-blank lines of a file, with their line numbers. Stops early when the consumer breaks. */
+export async function* readLines(path: string): AsyncGenerator<NumberedLine> {
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  let line = 0;
+  try {
+    for await (const raw of lines) {
+      line++;
+      const text = line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw; // a BOM is not data
+      if (text.trim() !== '') yield { line, text };
+    }
+  } catch (error) {
+    throw new DatasetError(path, `cannot read: ${(error as Error).message}`, { cause: error });
+  } finally {
+    lines.close();
+    stream.destroy();
+  }
+}
+
+/** Splits one line into fields. Quoted fields ("a,b", "say ""hi""") lose their quotes; fields are not trimmed. */
+export function splitLine(text: string, delimiter: Delimiter): string[] {
+  if (!text.includes('"')) return text.split(delimiter);
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === delimiter) {
+      fields.push(field);
+      field = '';
+    } else field += c;
+  }
+  fields.push(field);
+  return fields;
+}
+
+/**
+ * The delimiter that splits the sample lines into the same number (> 1) of fields, preferring
+ * more fields; ',' when none does (a one-column file).
+ */
+export function detectDelimiter(lines: readonly string[]): Delimiter {
+  let best: Delimiter = ',';
+  let bestFields = 1;
+  for (const delimiter of DELIMITERS) {
+    const counts = lines.map((text) => splitLine(text, delimiter).length);
+    const fields = counts[0] ?? 1;
+    if (fields > bestFields && counts.every((n) => n === fields)) {
+      best = delimiter;
+      bestFields = fields;
+    }
+  }
+  return best;
+}
+
+/** A finite number written plainly: no empty cells, no "Infinity", no "0x1f". */
+export function parseNumber(cell: string): number {
+  const trimmed = cell.trim();
+  if (trimmed === '' || !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(trimmed)) return Number.NaN;
+  return Number(trimmed);
+}
+
+export interface CsvLayout {
+  delimiter: Delimiter;
+  hasHeader: boolean;
+  /** Header names, or `column 0…` without a header. */
+  columns: string[];
+  labelIndex: number;
+}
+
+/**
+ * Decides delimiter, header and label column from the first lines. A label column given by name
+ * needs a header holding that name; 'auto' sees a header when the first row has a non-numeric cell
+ * outside the label column. Errors name the file and say what was found instead.
+ */
+export function resolveLayout(
+  file: string,
+  sample: readonly NumberedLine[],
+  options: { delimiter: Delimiter | 'auto'; header: 'auto' | 'yes' | 'no'; labelColumn: string | number },
+): CsvLayout {
+  if (sample.length === 0) throw new DatasetError(file, 'no samples: the file is empty');
+  const delimiter = options.delimiter === 'auto' ? detectDelimiter(sample.map((l) => l.text)) : options.delimiter;
+  const first = splitLine(sample[0].text, delimiter).map((cell) => cell.trim());
+  const { labelColumn } = options;
+  let labelIndex: number;
+  let hasHeader: boolean;
+  if (typeof labelColumn === 'string') {
+    if (options.header === 'no') throw new DatasetError(file, `the label column "${labelColumn}" is given by name, but the file is read without a header: give its 0-based index instead`);
+    labelIndex = first.indexOf(labelColumn.trim());
+    if (labelIndex === -1) {
+      throw new DatasetError(file, `line ${sample[0].line}: no column named "${labelColumn}" in the header (columns: ${first.map((c) => `"${c}"`).join(', ')})`);
+    }
+    hasHeader = true;
+  } else {
+    labelIndex = labelColumn;
+    hasHeader = options.header === 'yes' || (options.header === 'auto' && first.some((cell, i) => i !== labelIndex && Number.isNaN(parseNumber(cell))));
+  }
+  if (labelIndex >= first.length) {
+    throw new DatasetError(file, `line ${sample[0].line}: label column ${labelIndex} does not exist: the row has ${first.length} columns (0..${first.length - 1}, delimiter ${describeDelimiter(delimiter)})`);
+  }
+  if (first.length < 2) throw new DatasetError(file, `line ${sample[0].line}: only one column (delimiter ${describeDelimiter(delimiter)}): a label and at least one feature are needed`);
+  const columns = hasHeader ? first : first.map((_, i) => `column ${i}`);
+  return { delimiter, hasHeader, columns, labelIndex };
+}
+
+export function describeDelimiter(delimiter: Delimiter): string {
+  return delimiter === '\t' ? 'tab' : `"${delimiter}"`;
+}

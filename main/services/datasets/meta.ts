@@ -1,0 +1,61 @@
+/**
+ * meta.json of an imported dataset: everything about it except the sample bytes. Versioned, so a
+ * newer Layerbench's cache is refused with a clear message instead of being misread.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { DatasetSummarySchema, type DatasetSummary } from '../../../contract/datasets';
+import { formatIssues } from '../../../contract/wire';
+import { DatasetError } from './idx';
+
+export const META_FORMAT_VERSION = 1;
+export const META_FILE = 'meta.json';
+export const X_FILE = 'x.bin';
+export const Y_FILE = 'y.bin';
+
+export const DatasetMetaSchema = z.object({
+  formatVersion: z.literal(META_FORMAT_VERSION),
+  /** `streamed` is stored as written but recomputed against the reader's memory budget. */
+  summary: DatasetSummarySchema,
+  classCounts: z.array(z.number().int().min(0)),
+  valueRange: z.object({ min: z.number(), max: z.number() }),
+});
+export type DatasetMeta = z.infer<typeof DatasetMetaSchema>;
+
+export function bytesPerValue(dtype: DatasetSummary['dtype']): 1 | 4 {
+  return dtype === 'uint8' ? 1 : 4;
+}
+
+export function sampleSizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Reads and checks `<directory>/meta.json`; every problem names that file. */
+export async function readMeta(directory: string): Promise<DatasetMeta> {
+  const file = join(directory, META_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new DatasetError(file, `cannot read: ${(error as Error).message}`, { cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new DatasetError(file, `malformed JSON: ${(error as Error).message}`, { cause: error });
+  }
+  const version = (json as { formatVersion?: unknown } | null)?.formatVersion;
+  if (typeof version === 'number' && version > META_FORMAT_VERSION) {
+    throw new DatasetError(file, `written by a newer Layerbench (format version ${version}; this one reads up to ${META_FORMAT_VERSION}): update Layerbench to use this dataset`);
+  }
+  const parsed = DatasetMetaSchema.safeParse(json);
+  if (!parsed.success) throw new DatasetError(file, `malformed dataset description: ${formatIssues(parsed.error).join('; ')}`);
+  const meta = parsed.data;
+  const { summary } = meta;
+  if (meta.classCounts.length !== summary.classNames.length) {
+    throw new DatasetError(file, `malformed dataset description: ${meta.classCounts.length} class counts for ${summary.classNames.length} classes`);
+  }
+  return meta;
+}

@@ -1,0 +1,288 @@
+/**
+ * The imported datasets under `<dataDir>/datasets/<id>/` (meta.json, x.bin, y.bin), with the
+ * built-in Fashion-MNIST listed first: list, import, preview, delete, and the folder a run opens.
+ */
+import { randomBytes } from 'node:crypto';
+import { readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  DatasetIdSchema,
+  FASHION_MNIST_ID,
+  type BadItem,
+  type DatasetImportProgress,
+  type DatasetPreview,
+  type DatasetSummary,
+  type ImportSource,
+} from '../../../contract/datasets';
+import { fashionMnistSummary } from './builtin';
+import { ImportContext } from './context';
+import { DatasetError, ImportCancelledError } from './errors';
+import { describeFashionMnist } from './fashion-mnist';
+import { importCsv } from './import-csv';
+import { importIdx } from './import-idx';
+import { importImageFolder } from './import-images';
+import { META_FORMAT_VERSION, readMeta, type DatasetMeta } from './meta';
+import { memoryBudgetBytes, openDatasetDir } from './open';
+import { TEMP_PREFIX, SampleWriter } from './writer';
+
+export const USER_PREFIX = 'user-';
+const DELETING_PREFIX = '.deleting-';
+/** Temp folders older than this are leftovers of a crash, not an import in progress. */
+const STALE_TEMP_MS = 24 * 3600 * 1000;
+const PREVIEW_SAMPLES = 32;
+const PREVIEW_VALUES = 64;
+
+export interface ImportRequest {
+  importId: string;
+  name: string;
+  source: ImportSource;
+  skipBad: boolean;
+}
+
+export interface ImportResult {
+  dataset: DatasetSummary;
+  skippedItems: BadItem[];
+}
+
+export interface DatasetListing {
+  /** Fashion-MNIST first, then imported datasets, newest first. */
+  datasets: DatasetSummary[];
+  /** Dataset folders whose meta.json could not be used, each with the reason. */
+  unreadable: { id: string; message: string }[];
+}
+
+export interface StoreOptions {
+  /** Where Fashion-MNIST may be found besides the cache (tests pass []). */
+  fashionMnistSystemDirs?: readonly string[];
+  memoryBudgetBytes?: number;
+}
+
+/** `user-<slug>-<6 hex>`: readable in a file manager, unique without a lookup. */
+export function newDatasetId(name: string): string {
+  const slug = name
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/, '');
+  return DatasetIdSchema.parse(`${USER_PREFIX}${slug || 'dataset'}-${randomBytes(3).toString('hex')}`);
+}
+
+function sourceLabel(source: ImportSource): string {
+  return source.kind === 'idx' ? source.imagesPath : source.path;
+}
+
+function describeSource(source: ImportSource): string {
+  return source.kind === 'idx' ? `${source.imagesPath} + ${source.labelsPath}` : source.path;
+}
+
+export class DatasetStore {
+  readonly root: string;
+
+  constructor(
+    readonly dataDir: string,
+    private readonly options: StoreOptions = {},
+  ) {
+    this.root = join(dataDir, 'datasets');
+  }
+
+  private get budget(): number {
+    return memoryBudgetBytes(this.options.memoryBudgetBytes);
+  }
+
+  /** The folder of an imported dataset; refuses ids that are not imported ones. */
+  dirOf(id: string): string {
+    if (!DatasetIdSchema.safeParse(id).success || !id.startsWith(USER_PREFIX)) throw new Error(`Unknown dataset "${id}"`);
+    return join(this.root, id);
+  }
+
+  /** The folder a run opens with openDatasetDir: Fashion-MNIST's files or an imported dataset's cache. */
+  async resolveDir(id: string): Promise<string> {
+    if (id === FASHION_MNIST_ID) {
+      const info = await describeFashionMnist({ dataDir: this.dataDir, systemDirs: this.options.fashionMnistSystemDirs });
+      if (!info.directory) throw new DatasetError(FASHION_MNIST_ID, 'not downloaded yet: start a run on it to download it, or install Debian\'s dataset-fashion-mnist');
+      return info.directory;
+    }
+    const dir = this.dirOf(id);
+    await this.readMetaOf(id);
+    return dir;
+  }
+
+  private async readMetaOf(id: string): Promise<DatasetMeta> {
+    const dir = this.dirOf(id);
+    try {
+      const meta = await readMeta(dir);
+      if (meta.summary.id !== id) throw new DatasetError(join(dir, 'meta.json'), `describes dataset "${meta.summary.id}", but sits in the folder of "${id}"`);
+      return meta;
+    } catch (error) {
+      if (((error as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') throw new Error(`Unknown dataset "${id}": no such dataset in ${this.root}`);
+      throw error;
+    }
+  }
+
+  private withBudget(summary: DatasetSummary): DatasetSummary {
+    return { ...summary, streamed: summary.sizeBytes > this.budget };
+  }
+
+  async list(): Promise<DatasetListing> {
+    const info = await describeFashionMnist({ dataDir: this.dataDir, systemDirs: this.options.fashionMnistSystemDirs });
+    const datasets: DatasetSummary[] = [];
+    const unreadable: DatasetListing['unreadable'] = [];
+    let names: string[] = [];
+    try {
+      names = await readdir(this.root);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new DatasetError(this.root, `cannot list datasets: ${(error as Error).message}`, { cause: error });
+    }
+    await this.removeLeftovers(names);
+    for (const name of names) {
+      if (!name.startsWith(USER_PREFIX) || !DatasetIdSchema.safeParse(name).success) continue;
+      try {
+        datasets.push(this.withBudget((await this.readMetaOf(name)).summary));
+      } catch (error) {
+        unreadable.push({ id: name, message: (error as Error).message });
+      }
+    }
+    datasets.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+    return { datasets: [fashionMnistSummary(info.directory), ...datasets], unreadable };
+  }
+
+  /** Folders a crash left: stale import temps and half-deleted datasets. */
+  private async removeLeftovers(names: string[]): Promise<void> {
+    const now = Date.now();
+    for (const name of names) {
+      const started = name.startsWith(TEMP_PREFIX) ? Number(name.slice(TEMP_PREFIX.length).split('-')[0]) : NaN;
+      if (name.startsWith(DELETING_PREFIX) || (Number.isFinite(started) && now - started > STALE_TEMP_MS)) {
+        await rm(join(this.root, name), { recursive: true, force: true }).catch(() => {});
+      }
+    }
+  }
+
+  async summary(id: string): Promise<DatasetSummary> {
+    if (id === FASHION_MNIST_ID) return (await this.list()).datasets[0];
+    return this.withBudget((await this.readMetaOf(id)).summary);
+  }
+
+  async import(request: ImportRequest, signal: AbortSignal, onProgress?: (progress: DatasetImportProgress) => void): Promise<ImportResult> {
+    const { source } = request;
+    const ctx = new ImportContext(request.importId, request.skipBad, signal, onProgress);
+    ctx.progress('scanning', 0, null);
+    const writer = await SampleWriter.create(this.root, source.kind === 'csv' ? 'float32' : 'uint8');
+    try {
+      const importer = source.kind === 'csv' ? importCsv : source.kind === 'idx' ? importIdx : importImageFolder;
+      const { sampleShape } = await importer(source as never, ctx, writer);
+      ctx.check();
+      ctx.progress('writing', writer.count, writer.count);
+      const samples = await writer.finishSamples();
+      const file = sourceLabel(source);
+      if (samples.count === 0) {
+        const first = ctx.badItems[0];
+        throw new DatasetError(file, ctx.skipped ? `no samples: all ${ctx.skipped} items were bad (the first: ${first.file}${first.line ? `, line ${first.line}` : ''}: ${first.reason})` : 'no samples: the source holds no data');
+      }
+      if (samples.classNames.length < 2) {
+        throw new DatasetError(file, `a single class ("${samples.classNames[0]}") in ${samples.count} samples: a classifier needs at least two classes`);
+      }
+      const id = newDatasetId(request.name);
+      const summary: DatasetSummary = {
+        id,
+        name: request.name,
+        kind: source.kind,
+        sampleShape,
+        count: samples.count,
+        testCount: 0,
+        classNames: samples.classNames,
+        dtype: writer.dtype,
+        sizeBytes: SampleWriter.sizeBytes(samples.count, sampleShape.reduce((a, b) => a * b, 1), writer.dtype),
+        streamed: false,
+        source: describeSource(source),
+        createdAt: new Date().toISOString(),
+        skipped: ctx.skipped,
+      };
+      ctx.check();
+      await writer.publish({ formatVersion: META_FORMAT_VERSION, summary, classCounts: samples.classCounts, valueRange: samples.valueRange }, join(this.root, id));
+      ctx.done(samples.count);
+      return { dataset: this.withBudget(summary), skippedItems: ctx.badItems };
+    } catch (error) {
+      await writer.discard();
+      if (signal.aborted) throw new ImportCancelledError(request.importId);
+      throw error;
+    }
+  }
+
+  async preview(id: string): Promise<DatasetPreview> {
+    const summary = await this.summary(id);
+    const dir = await this.resolveDir(id);
+    // Budget 0: an imported dataset is opened streamed, so a preview reads only its 32 samples.
+    const { pool } = await openDatasetDir(dir, { memoryBudgetBytes: id === FASHION_MNIST_ID ? undefined : 0 });
+    try {
+      let classCounts: number[];
+      let valueRange: { min: number; max: number };
+      if (id === FASHION_MNIST_ID) {
+        classCounts = new Array<number>(pool.classNames.length).fill(0);
+        for (const label of pool.labels) classCounts[label]++;
+        valueRange = { min: 0, max: 255 }; // uint8 pixels, and the real files use the full range
+      } else {
+        const meta = await this.readMetaOf(id);
+        classCounts = meta.classCounts;
+        valueRange = meta.valueRange;
+      }
+      const indices = pickPreviewSamples(pool.labels, pool.classNames.length);
+      const values = new Float32Array(indices.length * pool.sampleSize);
+      await pool.read(indices, values);
+      const imageLike = isImageShape(summary.sampleShape);
+      const samples = Array.from(indices, (index, k) => {
+        const sample = values.subarray(k * pool.sampleSize, (k + 1) * pool.sampleSize);
+        const label = pool.labels[index];
+        return imageLike
+          ? { index, label, pixels: Buffer.from(toBytes(sample, summary.dtype, valueRange)).toString('base64') }
+          : { index, label, values: Array.from(sample.subarray(0, PREVIEW_VALUES)) };
+      });
+      return { summary, classCounts, valueRange, samples };
+    } finally {
+      await pool.close();
+    }
+  }
+
+  /** Removes a dataset atomically (renamed away first, so list() never sees half of it). */
+  async delete(id: string): Promise<boolean> {
+    if (id === FASHION_MNIST_ID) throw new Error('Fashion-MNIST is built in and cannot be deleted');
+    const dir = this.dirOf(id);
+    const doomed = join(this.root, `${DELETING_PREFIX}${id}-${randomBytes(3).toString('hex')}`);
+    try {
+      await rename(dir, doomed);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw new DatasetError(dir, `cannot delete: ${(error as Error).message}`, { cause: error });
+    }
+    await rm(doomed, { recursive: true, force: true });
+    return true;
+  }
+}
+
+/** [h, w] or [h, w, 1 | 3]: shown as a picture. */
+export function isImageShape(shape: readonly number[]): boolean {
+  return shape.length === 2 || (shape.length === 3 && (shape[2] === 1 || shape[2] === 3));
+}
+
+/** A few samples of every class (⌊32 / classes⌋, at least one), in class order, up to 32. */
+export function pickPreviewSamples(labels: Int32Array, classes: number): Uint32Array {
+  const perClass = Math.max(1, Math.floor(PREVIEW_SAMPLES / classes));
+  const picked: number[][] = Array.from({ length: classes }, () => []);
+  let total = 0;
+  for (let i = 0; i < labels.length && total < perClass * classes; i++) {
+    const bucket = picked[labels[i]];
+    if (bucket.length < perClass) {
+      bucket.push(i);
+      total++;
+    }
+  }
+  return Uint32Array.from(picked.flat().slice(0, PREVIEW_SAMPLES));
+}
+
+/** Pixel bytes: uint8 values as they are, float values scaled from the dataset's range to 0..255. */
+function toBytes(sample: Float32Array, dtype: DatasetSummary['dtype'], range: { min: number; max: number }): Uint8Array {
+  if (dtype === 'uint8') return Uint8Array.from(sample);
+  const span = range.max - range.min;
+  return Uint8Array.from(sample, (v) => (span > 0 ? Math.round(((v - range.min) / span) * 255) : 0));
+}
