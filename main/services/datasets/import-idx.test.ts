@@ -1,0 +1,62 @@
+/** IDX-pair import: the real Fashion-MNIST test files, gzipped and plain copies, and broken pairs. */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ImportSource } from '../../../contract/datasets';
+import { openDatasetDir } from './open';
+import { scanSource } from './scan';
+import { DatasetStore } from './store';
+import { idxBytes, imageOf, realImages, SYSTEM_FMNIST } from './test-fixtures';
+
+let scratch: string;
+let store: DatasetStore;
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'layerbench-idx-'));
+  store = new DatasetStore(join(scratch, 'data'), { fashionMnistSystemDirs: [] });
+});
+afterAll(() => rm(scratch, { recursive: true, force: true }));
+
+let n = 0;
+const importIt = (source: ImportSource) => store.import({ importId: `i${n++}`, name: 'digits', source, skipBad: false }, new AbortController().signal);
+
+describe('IDX import', () => {
+  it('imports the real Fashion-MNIST test pair (.gz)', async () => {
+    const source: ImportSource = { kind: 'idx', imagesPath: join(SYSTEM_FMNIST, 't10k-images-idx3-ubyte.gz'), labelsPath: join(SYSTEM_FMNIST, 't10k-labels-idx1-ubyte.gz') };
+    expect(await scanSource(source)).toEqual({ kind: 'idx', sampleShape: [28, 28], count: 10_000 });
+    const { dataset } = await importIt(source);
+    expect(dataset).toMatchObject({ kind: 'idx', sampleShape: [28, 28], count: 10_000, dtype: 'uint8', classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] });
+    const data = await realImages();
+    const { pool } = await openDatasetDir(store.dirOf(dataset.id));
+    expect(Array.from(pool.labels)).toEqual(Array.from(data.labels));
+    const out = new Float32Array(784);
+    await pool.read(Uint32Array.of(9999), out);
+    expect(Array.from(out)).toEqual(Array.from(imageOf(data, 9999)));
+    const preview = await store.preview(dataset.id);
+    expect(preview.classCounts).toEqual(new Array(10).fill(1000));
+    expect(preview.valueRange).toEqual({ min: 0, max: 255 });
+  });
+
+  it('plain rank-2 pairs with sparse labels map them to 0..k-1', async () => {
+    const images = join(scratch, 'x.idx');
+    const labels = join(scratch, 'y.idx');
+    await writeFile(images, idxBytes([4, 3], Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])));
+    await writeFile(labels, idxBytes([4], Uint8Array.from([9, 3, 3, 9])));
+    const { dataset } = await importIt({ kind: 'idx', imagesPath: images, labelsPath: labels });
+    expect(dataset).toMatchObject({ sampleShape: [3], classNames: ['3', '9'], count: 4 });
+    const { pool } = await openDatasetDir(store.dirOf(dataset.id));
+    expect(Array.from(pool.labels)).toEqual([1, 0, 0, 1]);
+  });
+
+  it('a count mismatch, swapped files and a corrupt file fail naming the file', async () => {
+    const images = join(scratch, 'img.idx.gz');
+    const labels = join(scratch, 'lab.idx');
+    await writeFile(images, idxBytes([3, 2, 2], new Uint8Array(12), true));
+    await writeFile(labels, idxBytes([2], Uint8Array.of(0, 1)));
+    await expect(importIt({ kind: 'idx', imagesPath: images, labelsPath: labels })).rejects.toThrow(`${images}: count mismatch: holds 3 images, but ${labels} holds 2 labels`);
+    await expect(importIt({ kind: 'idx', imagesPath: labels, labelsPath: images })).rejects.toThrow(`${labels}: expected images of rank 2 or more`);
+    const corrupt = join(scratch, 'corrupt.idx');
+    await writeFile(corrupt, 'garbage!');
+    await expect(importIt({ kind: 'idx', imagesPath: corrupt, labelsPath: labels })).rejects.toThrow(`${corrupt}: not an IDX file`);
+  });
+});
