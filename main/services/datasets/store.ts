@@ -60,8 +60,9 @@ export interface StoreOptions {
 /** `user-<slug>-<6 hex>`: readable in a file manager, unique without a lookup. */
 export function newDatasetId(name: string): string {
   const slug = name
-    .toLowerCase()
     .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '') // accents off: "Ü" → "U"
+    .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, 40)
