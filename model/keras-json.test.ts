@@ -160,7 +160,7 @@ describe('fromKerasTopology', () => {
     expect(spec.config.layers[0].config).not.toHaveProperty('dtype');
     expect(spec.config.layers[1].config.axis).toEqual([1]);
     expect(spec.config.layers[2].config.kernel_initializer).toEqual({ class_name: 'HeNormal', config: { seed: null } });
-    expect(spec.config.layers[2].config).not.toHaveProperty('kernel_regularizer');
+    expect(spec.config.layers[2].config.kernel_regularizer).toBeNull();
   });
 
   it('imports Keras 3 model.to_json() (object and string) with the golden numbers', () => {
@@ -236,12 +236,15 @@ describe('fromKerasTopology', () => {
     expect([e1.layerIndex, e1.layerName, e1.field]).toEqual([3, 'lambda', 'class_name']);
 
     const reg = k2();
-    reg.config.layers[3].config.kernel_regularizer = { class_name: 'L2', config: { l2: 0.01 } };
-    expect(err(reg).message).toMatch(/layers\[3\] \('dense'\)\.kernel_regularizer: regularizers are not supported/);
+    reg.config.layers[3].config.kernel_regularizer = { class_name: 'L3', config: { l3: 0.01 } };
+    expect(err(reg).message).toMatch(/layers\[3\] \('dense'\)\.kernel_regularizer: unsupported regularizer 'L3'/);
+    const biasReg = k2();
+    biasReg.config.layers[3].config.bias_regularizer = { class_name: 'L2', config: { l2: 0.01 } };
+    expect(err(biasReg).message).toMatch(/layers\[3\] \('dense'\)\.bias_regularizer: regularizers other than kernel_regularizer are not supported/);
 
     const maxNorm = k2();
-    maxNorm.config.layers[5].config.kernel_constraint = { class_name: 'MaxNorm', config: { max_value: 1, axis: 0 } };
-    expect(err(maxNorm)).toMatchObject({ layerIndex: 5, field: 'kernel_constraint' });
+    maxNorm.config.layers[5].config.kernel_constraint = { class_name: 'UnitNorm', config: { axis: 0 } };
+    expect(err(maxNorm)).toMatchObject({ layerIndex: 5, field: 'kernel_constraint', message: expect.stringMatching(/unsupported constraint 'UnitNorm'/) });
 
     const ortho = k2();
     ortho.config.layers[3].config.kernel_initializer = { class_name: 'Orthogonal', config: { gain: 1, seed: null } };

@@ -26,6 +26,7 @@ import {
   withDefaults,
   type SupportedLayer,
 } from './layers';
+import { canonicalConstraint, canonicalRegularizer } from './regularizers';
 import { summarize, type SummaryError } from './summary';
 
 export type { ExportOptions } from './initializers';
@@ -128,15 +129,13 @@ const LAYER_ALIASES: Record<string, SupportedLayer> = { MaxPool2D: 'MaxPooling2D
 
 /** Settings this app cannot honour: importing them with a value other than null/false is an error. */
 const UNSUPPORTED_IF_SET: Record<string, string> = {
-  kernel_regularizer: 'regularizers are not supported',
-  bias_regularizer: 'regularizers are not supported',
-  activity_regularizer: 'regularizers are not supported',
-  beta_regularizer: 'regularizers are not supported',
-  gamma_regularizer: 'regularizers are not supported',
-  kernel_constraint: 'constraints are not supported',
-  bias_constraint: 'constraints are not supported',
-  beta_constraint: 'constraints are not supported',
-  gamma_constraint: 'constraints are not supported',
+  bias_regularizer: 'regularizers other than kernel_regularizer are not supported',
+  activity_regularizer: 'regularizers other than kernel_regularizer are not supported',
+  beta_regularizer: 'regularizers other than kernel_regularizer are not supported',
+  gamma_regularizer: 'regularizers other than kernel_regularizer are not supported',
+  bias_constraint: 'constraints other than kernel_constraint are not supported',
+  beta_constraint: 'constraints other than kernel_constraint are not supported',
+  gamma_constraint: 'constraints other than kernel_constraint are not supported',
   renorm: 'batch renormalization is not supported',
   virtual_batch_size: 'virtual_batch_size is not supported',
   adjustment: 'adjustment is not supported',
@@ -268,6 +267,14 @@ export function fromKerasTopology(json: unknown): ModelSpec {
         if (v !== null && v !== false && v !== undefined) throw new KerasImportError(`${UNSUPPORTED_IF_SET[k]} (got ${describeValue(v)})`, here);
       } else if (def.initializerFields.includes(k)) {
         const c = canonicalInitializer(v, { collapseHelpers: fromTfjs });
+        if (!c.ok) throw new KerasImportError(c.message, here);
+        out[k] = c.value;
+      } else if (k === 'kernel_regularizer' && known.has(k)) {
+        const r = canonicalRegularizer(v);
+        if (!r.ok) throw new KerasImportError(r.message, here);
+        out[k] = r.value;
+      } else if (k === 'kernel_constraint' && known.has(k)) {
+        const c = canonicalConstraint(v);
         if (!c.ok) throw new KerasImportError(c.message, here);
         out[k] = c.value;
       } else if (k === 'activation') {

@@ -16,6 +16,8 @@ describe('withDefaults', () => {
       use_bias: true,
       kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } },
       bias_initializer: { class_name: 'Zeros', config: {} },
+      kernel_regularizer: null,
+      kernel_constraint: null,
     });
     expect(withDefaults({ class_name: 'BatchNormalization', config: { name: 'bn' } }).config).toEqual({
       name: 'bn',

@@ -9,6 +9,7 @@
  */
 import type { LayerSpec, ModelSpec } from './spec';
 import { canonicalInitializer, describeValue, validateInitializer } from './initializers';
+import { canonicalConstraint, canonicalRegularizer, validateConstraint, validateRegularizer } from './regularizers';
 
 export type Dim = number | null;
 /** A shape including the batch dimension, e.g. [null, 28, 28]. */
@@ -141,6 +142,14 @@ function checkInitializers(def: LayerDef, cfg: Cfg, report: Report): void {
   }
 }
 
+/** kernel_regularizer (L1/L2/L1L2) and kernel_constraint (MaxNorm): Keras' names, null for none. */
+function checkKernelPenalties(cfg: Cfg, report: Report): void {
+  const r = validateRegularizer(cfg.kernel_regularizer);
+  if (r) report('kernel_regularizer', `kernel_regularizer: ${r}`);
+  const c = validateConstraint(cfg.kernel_constraint);
+  if (c) report('kernel_constraint', `kernel_constraint: ${c}`);
+}
+
 function checkSeedAndNoise(cfg: Cfg, report: Report): void {
   if (cfg.noise_shape !== null && cfg.noise_shape !== undefined) report('noise_shape', `noise_shape is not supported (must be null), got ${describeValue(cfg.noise_shape)}`);
   if (cfg.seed !== null && cfg.seed !== undefined && !(isInt(cfg.seed) && cfg.seed >= 0)) report('seed', `seed must be null or a non-negative whole number, got ${describeValue(cfg.seed)}`);
@@ -261,7 +270,14 @@ export const LAYER_DEFS: Readonly<Record<SupportedLayer, LayerDef>> = {
   },
   Dense: {
     class_name: 'Dense',
-    defaults: () => ({ activation: 'linear', use_bias: true, kernel_initializer: glorotUniform(), bias_initializer: zeros() }),
+    defaults: () => ({
+      activation: 'linear',
+      use_bias: true,
+      kernel_initializer: glorotUniform(),
+      bias_initializer: zeros(),
+      kernel_regularizer: null,
+      kernel_constraint: null,
+    }),
     required: ['units'],
     shapeFields: ['units', 'use_bias'],
     initializerFields: ['kernel_initializer', 'bias_initializer'],
@@ -270,6 +286,7 @@ export const LAYER_DEFS: Readonly<Record<SupportedLayer, LayerDef>> = {
       checkActivation(cfg.activation, 'activation', report, 'Dense');
       checkBool(cfg, 'use_bias', report);
       checkInitializers(LAYER_DEFS.Dense, cfg, report);
+      checkKernelPenalties(cfg, report);
     },
     build: (cfg, input, report) => {
       const last = input[input.length - 1];
@@ -360,6 +377,8 @@ export const LAYER_DEFS: Readonly<Record<SupportedLayer, LayerDef>> = {
       use_bias: true,
       kernel_initializer: glorotUniform(),
       bias_initializer: zeros(),
+      kernel_regularizer: null,
+      kernel_constraint: null,
     }),
     required: ['filters', 'kernel_size'],
     shapeFields: ['filters', 'kernel_size', 'strides', 'padding', 'data_format', 'dilation_rate', 'groups', 'use_bias'],
@@ -378,6 +397,7 @@ export const LAYER_DEFS: Readonly<Record<SupportedLayer, LayerDef>> = {
       checkActivation(cfg.activation, 'activation', report, 'Conv2D');
       checkBool(cfg, 'use_bias', report);
       checkInitializers(LAYER_DEFS.Conv2D, cfg, report);
+      checkKernelPenalties(cfg, report);
     },
     build: (cfg, input, report) => {
       if (!requireRank(input, 4, 'Conv2D', report)) return null;
@@ -454,6 +474,14 @@ export function withDefaults(layer: LayerSpec): LayerSpec {
     if (c.ok) config[f] = c.value;
   }
   for (const f of PAIR_FIELDS) if (typeof config[f] === 'number') config[f] = [config[f], config[f]];
+  if ('kernel_regularizer' in config) {
+    const r = canonicalRegularizer(config.kernel_regularizer);
+    if (r.ok) config.kernel_regularizer = r.value;
+  }
+  if ('kernel_constraint' in config) {
+    const c = canonicalConstraint(config.kernel_constraint);
+    if (c.ok) config.kernel_constraint = c.value;
+  }
   return { class_name: layer.class_name, config: config as LayerSpec['config'] };
 }
 

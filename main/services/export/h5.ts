@@ -14,17 +14,16 @@ import { join, resolve } from 'node:path';
 import type { Dataset, Group } from 'h5wasm';
 import { LEAKY_RELU_SLOPE, fromKerasTopology, withDefaults, type LayerSpec, type ModelSpec } from '../../../model';
 import { ExportError, fileError } from './errors';
+import type { TrainingSettings } from '../../../contract/training';
+import { toKerasTrainingConfig } from '../../../model/keras-training';
 import { checkWeights, modelLayers, type NamedWeights } from './weights';
 
 /** The Keras version the file claims: the last Keras 2 (its HDF5 layout is the one Keras 3 reads as "legacy"). */
 export const KERAS_VERSION = '2.15.0';
 export const KERAS_BACKEND = 'tensorflow';
 
-/** What training_config records: the app trains with SGD on sparse categorical cross-entropy. */
-export interface TrainingInfo {
-  optimizer: 'sgd';
-  learningRate: number;
-}
+/** What training_config records: the run's optimizer, learning rate and schedule. */
+export type TrainingInfo = Pick<TrainingSettings, 'optimizer' | 'learningRate' | 'lrSchedule'>;
 
 type H5 = typeof import('h5wasm').default;
 let h5Promise: Promise<H5> | null = null;
@@ -87,15 +86,9 @@ export function kerasModelConfig(spec: ModelSpec): { class_name: 'Sequential'; c
   return { class_name: 'Sequential', config: { name: spec.config.name, layers: [input, ...layers] } };
 }
 
-/** Keras' training_config for the app's training (SGD, sparse categorical cross-entropy, accuracy). */
+/** Keras' training_config for the run's training (its optimizer, sparse categorical cross-entropy, accuracy). */
 export function kerasTrainingConfig(training: TrainingInfo): Record<string, unknown> {
-  return {
-    loss: 'sparse_categorical_crossentropy',
-    metrics: ['accuracy'],
-    weighted_metrics: null,
-    loss_weights: null,
-    optimizer_config: { class_name: 'SGD', config: { name: 'SGD', learning_rate: training.learningRate, momentum: 0.0, nesterov: false } },
-  };
+  return toKerasTrainingConfig(training);
 }
 
 /** JSON as Python's json.dumps writes it by default: non-ASCII escaped, so it fits an ASCII byte string. */

@@ -203,7 +203,7 @@ async function exportOnce(request: ExportRequest): Promise<ExportResult> {
   }
 
   const files: OutputFile[] = [];
-  const training = settings ? { optimizer: settings.optimizer, learningRate: settings.learningRate } : undefined;
+  const training = settings ? { optimizer: settings.optimizer, learningRate: settings.learningRate, lrSchedule: settings.lrSchedule } : undefined;
   switch (format) {
     case 'tfjs': {
       const { modelJson, weightsBin } = tfjsArtifacts(spec, weights!, basename(paths[0]!));

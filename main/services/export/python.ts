@@ -6,6 +6,7 @@
  */
 import { withDefaults, type InitializerSpec, type ModelSpec } from '../../../model';
 import { defaultTrainingSettings, type TrainingSettings } from '../../../contract/training';
+import { toKerasCallbacks, toKerasOptimizer } from '../../../model/keras-training';
 import { ExportError } from './errors';
 import { modelLayers } from './weights';
 
@@ -117,7 +118,8 @@ export function kerasScript(spec: ModelSpec, options: PythonScriptOptions = {}):
     return `    model.add(${pyLayer(layer.class_name, layer.config as Record<string, unknown>)})`;
   });
   const training = {
-    learning_rate: s.learningRate,
+    optimizer: toKerasOptimizer(s),
+    callbacks: toKerasCallbacks(s),
     epochs: s.epochs,
     batch_size: s.batchSize,
     validation_split: s.validationSplit,
@@ -129,7 +131,7 @@ export function kerasScript(spec: ModelSpec, options: PythonScriptOptions = {}):
 """Keras rebuild of the Layerbench model "${docName}".
 
 Exported by Layerbench: the same layers, settings and initializers, compiled as Layerbench trains
-(SGD, sparse categorical cross-entropy). Runs with Keras 3 or TensorFlow's Keras 2.
+(${s.optimizer.class_name}, sparse categorical cross-entropy). Runs with Keras 3 or TensorFlow's Keras 2.
 
     python3 ${file} [WEIGHTS.h5]          build, load the weights (if any) and print the summary
     python3 ${file} [WEIGHTS.h5] --train  also train on Fashion-MNIST with the settings below
@@ -156,7 +158,7 @@ ${adds.join('\n')}
 
 def compile_model(model):
     model.compile(
-        optimizer=keras.optimizers.SGD(learning_rate=TRAINING["learning_rate"]),
+        optimizer=keras.optimizers.deserialize(TRAINING["optimizer"]),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -178,6 +180,7 @@ def train(model):
         epochs=TRAINING["epochs"],
         batch_size=TRAINING["batch_size"],
         validation_split=TRAINING["validation_split"],
+        callbacks=[keras.callbacks.__dict__[c["class_name"]](**c["config"]) for c in TRAINING["callbacks"]],
     )
     loss, acc = model.evaluate(x_test, y_test, verbose=0)
     print(f"test loss {loss:.4f}, test accuracy {acc:.4f}")
