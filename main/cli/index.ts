@@ -4,6 +4,7 @@ import { serveCommand } from './serve';
 import { summaryCommand } from './summary';
 import { EXPORT_OPTIONS, EXPORT_USAGE, exportCommand } from './export';
 import { TRAIN_OPTIONS, TRAIN_USAGE, trainCommand } from './train';
+import { DATASETS_OPTIONS, DATASETS_USAGE, datasetsCommand } from './datasets';
 
 const USAGE = () => `Usage: layerbench <command> [options]
 
@@ -13,6 +14,7 @@ Commands:
                                        file or a TF.js model.json (exit 1 when the model is invalid)
   ${TRAIN_USAGE}
   ${EXPORT_USAGE}
+  ${DATASETS_USAGE}
 
 Options:
   --help                               show this help
@@ -32,6 +34,8 @@ async function main(argv: string[]): Promise<number> {
       return trainCommand(parseArgs(rest, TRAIN_OPTIONS));
     case 'export':
       return exportCommand(parseArgs(rest, EXPORT_OPTIONS));
+    case 'datasets':
+      return datasetsCommand(parseArgs(rest, DATASETS_OPTIONS));
     case 'summary':
       return summaryCommand(parseArgs(rest, { json: 'boolean' }));
     default:
