@@ -13,7 +13,9 @@ export type FieldEditor =
   | { kind: 'pair'; nullable?: string }
   | { kind: 'list'; placeholder: string }
   | { kind: 'input-shape' }
-  | { kind: 'initializer' };
+  | { kind: 'initializer' }
+  | { kind: 'regularizer' }
+  | { kind: 'constraint' };
 
 interface FieldInfo {
   field: string;
@@ -37,6 +39,8 @@ const META: Record<string, MetaEntry> = {
   use_bias: { kind: 'bool', hint: 'Add a bias vector (unnecessary right before BatchNormalization: its beta plays that role)' },
   kernel_initializer: { kind: 'initializer', hint: 'How the kernel (weights) is initialised' },
   bias_initializer: { kind: 'initializer', hint: 'How the bias is initialised' },
+  kernel_regularizer: { kind: 'regularizer', hint: 'L1/L2 penalty on the kernel, added to the loss (Keras L1L2); empty: none' },
+  kernel_constraint: { kind: 'constraint', hint: "MaxNorm: after each update, rescale each unit's incoming weights to an L2 norm of at most this; empty: none" },
   axis: { kind: 'int', step: 1, hint: 'The feature axis to normalise (-1: the last one)' },
   momentum: { kind: 'float', step: 0.01, hint: 'Momentum of the moving mean and variance (typically 0.9, 0.99, 0.999)' },
   epsilon: { kind: 'float', step: 0.001, hint: 'Added to the variance to avoid dividing by zero' },
@@ -59,8 +63,11 @@ const META: Record<string, MetaEntry> = {
 /** The editable fields of a layer type in Keras' order; the input shape only on the first layer. */
 export function fieldsFor(class_name: SupportedLayer, isFirst: boolean): FieldMeta[] {
   const out: FieldMeta[] = [];
+  const known = new Set(knownLayerFields(class_name));
+  // Dense and Conv2D take a kernel regularizer and max-norm constraint (after the initializers).
+  if (class_name === 'Dense' || class_name === 'Conv2D') for (const f of ['kernel_regularizer', 'kernel_constraint']) known.add(f);
   // A required field can also have a default (Dropout's rate): list it once.
-  for (const field of new Set(knownLayerFields(class_name))) {
+  for (const field of known) {
     const meta = META[field];
     if (!meta || (field === 'batch_input_shape' && !isFirst)) continue;
     // MaxPooling2D's strides default to None, meaning "the pool size".

@@ -3,7 +3,7 @@
  * in bounded stores (metrics, statistics) that charts read on their `version`; only small facts
  * are reactive state here.
  */
-import type { BatchRecord, EpochRecord, TrainingEvent } from '../../contract';
+import type { BatchRecord, Calibration, EpochRecord, TrainingEvent } from '../../contract';
 import { MetricsSeries } from '../dashboard/metrics-series.svelte';
 import { StatsStore } from '../dashboard/stats-store.svelte';
 
@@ -14,6 +14,13 @@ export interface Divergence {
   epoch: number;
   lastFiniteLoss: number | null;
   likelyCauses: string[];
+}
+
+/** A callback's action during the run (early stopping, best checkpoint, restore, reduce-lr), for the notes. */
+export interface RunNote {
+  kind: 'early-stopping' | 'checkpoint' | 'restore-best' | 'reduce-lr';
+  epoch: number;
+  detail: string;
 }
 
 export class RunState {
@@ -33,6 +40,9 @@ export class RunState {
   etaSeconds = $state<number | null>(null);
   lastBatch = $state<BatchRecord | null>(null);
   epochRecords = $state<EpochRecord[]>([]);
+  /** What Auto measured before the run, and the callbacks' actions. */
+  calibration = $state<Calibration | null>(null);
+  notes = $state<RunNote[]>([]);
   /** A pause or resume request is on its way. */
   pending = $state(false);
   readonly metrics = new MetricsSeries();
@@ -63,6 +73,8 @@ export class RunState {
     this.etaSeconds = null;
     this.lastBatch = null;
     this.epochRecords = [];
+    this.calibration = null;
+    this.notes = [];
     this.pending = false;
     this.metrics.clear();
     this.stats.clear();
@@ -116,6 +128,12 @@ export class RunState {
         return;
       case 'stats':
         this.stats.push(event.records);
+        return;
+      case 'calibration':
+        this.calibration = event.calibration;
+        return;
+      case 'callback':
+        this.notes = [...this.notes, { kind: event.callback, epoch: event.epoch, detail: event.detail }];
         return;
       case 'paused':
         this.status = 'paused';

@@ -1,0 +1,188 @@
+/**
+ * Own data, end to end, against the serve host in Debian's Chromium: a CSV of 600 real
+ * Fashion-MNIST samples (label + 784 pixel columns, with a header) is imported through the Data
+ * view (typed path, label column picked, reshaped to 28×28), previewed (class counts, drawn
+ * samples), used for training with Adam and early stopping, and trained until the run ends; a
+ * malformed CSV (a ragged row) fails with its file and line shown at the form.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadFashionMnist } from '../main/services/datasets/fashion-mnist';
+import { startServeHost, type ServeHost } from './serve-host';
+
+const SAMPLES = 600;
+const FASHION_DIR = process.env.LAYERBENCH_FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
+
+let host: ServeHost;
+let dir: string;
+let csvPath: string;
+let raggedPath: string;
+let expectedCounts: number[];
+
+test.beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'layerbench-e2e-data-'));
+  const { images, labels } = await loadFashionMnist(FASHION_DIR, 'train');
+  const header = ['label', ...Array.from({ length: 784 }, (_, i) => `pixel${i}`)].join(',');
+  const lines = [header];
+  expectedCounts = Array(10).fill(0);
+  for (let i = 0; i < SAMPLES; i++) {
+    lines.push([labels[i], ...images.subarray(i * 784, (i + 1) * 784)].join(','));
+    expectedCounts[labels[i]!]++;
+  }
+  csvPath = join(dir, 'fashion-600.csv');
+  writeFileSync(csvPath, lines.join('\n') + '\n');
+  // Line 3 (the second data row) has one column too few.
+  raggedPath = join(dir, 'ragged.csv');
+  writeFileSync(raggedPath, ['label,a,b,c', '1,0,0,0', '2,5,5', '0,1,2,3', ''].join('\n'));
+  host = await startServeHost();
+});
+test.afterAll(async () => {
+  await host?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+test.use({ viewport: { width: 1440, height: 1000 } });
+test.describe.configure({ mode: 'serial' });
+
+function collectErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  return errors;
+}
+
+async function openData(page: Page): Promise<void> {
+  await page.goto(host.url);
+  await page.getByTestId('tab-data').click();
+  await expect(page.getByTestId('dataset-fashion-mnist')).toBeVisible({ timeout: 60_000 });
+}
+
+async function scanCsv(page: Page, path: string): Promise<void> {
+  await page.getByTestId('import-kind-csv').check();
+  await page.getByTestId('import-path').fill(path);
+  await page.getByTestId('import-scan').click();
+  await expect(page.getByTestId('import-scan-result')).toBeVisible();
+}
+
+test('imports a CSV of Fashion-MNIST, previews it and trains on it with Adam and early stopping', async ({ page }, testInfo) => {
+  const errors = collectErrors(page);
+  await openData(page);
+  // Fashion-MNIST is first and in use; its test split is its own.
+  await expect(page.getByTestId('dataset-list').locator('li').first()).toHaveAttribute('data-testid', 'dataset-fashion-mnist');
+  await expect(page.getByTestId('data-test-split')).toBeDisabled();
+  await expect(page.getByTestId('test-split-note')).toContainText('own test set');
+
+  await scanCsv(page, csvPath);
+  await expect(page.getByTestId('import-scan-result')).toContainText('785 columns, header detected');
+  // The label column is picked from the detected columns ("label" is guessed; pick it explicitly anyway).
+  await page.getByTestId('import-label-column').selectOption({ label: 'label (#0)' });
+  await expect(page.getByTestId('import-reshape-note')).toContainText('784 features per row');
+  await page.getByTestId('import-reshape').fill('28x28');
+  await expect(page.getByTestId('import-reshape-note')).toContainText('samples of shape 28×28');
+  await expect(page.getByTestId('import-name')).toHaveValue('fashion-600');
+  await page.getByTestId('import-name').fill('Fashion 600 (CSV)');
+  await page.getByTestId('import-start').click();
+  await expect(page.getByTestId('import-done')).toContainText('600 samples, 10 classes', { timeout: 60_000 });
+
+  // The new dataset is listed and previewed.
+  const item = page.locator('[data-testid^="dataset-"][data-name="Fashion 600 (CSV)"]');
+  await expect(item).toBeVisible();
+  const id = (await item.getAttribute('data-testid'))!.replace(/^dataset-/, '');
+  const preview = page.getByTestId('dataset-preview');
+  await expect(preview).toHaveAttribute('data-dataset', id);
+  await expect(page.getByTestId('class-counts')).toHaveAttribute('data-total', String(SAMPLES));
+  const counts = await page.getByTestId('class-count').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-count'))));
+  expect(counts).toEqual(expectedCounts);
+  expect(counts.reduce((a, b) => a + b, 0)).toBe(SAMPLES);
+  await expect(page.getByTestId('preview-shape')).toHaveText('28 × 28');
+  await expect(page.getByTestId('preview-range')).toContainText('0 … 255');
+  const canvases = page.getByTestId('sample-canvas');
+  await expect(canvases.first()).toHaveAttribute('data-drawn', 'true');
+  expect(await canvases.count()).toBeGreaterThanOrEqual(10);
+  // The canvases hold the pixels: not all black.
+  const lit = await canvases.first().evaluate((c) => {
+    const canvas = c as unknown as { width: number; height: number; getContext(t: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } };
+    return canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data.some((v, i) => i % 4 !== 3 && v > 0);
+  });
+  expect(lit).toBe(true);
+
+  // Use it for training: the run's data settings are chosen here.
+  await page.getByTestId('use-for-training').click();
+  await expect(page.getByTestId('use-state')).toBeVisible();
+  await expect(page.getByTestId(`dataset-${id}`).getByTestId('in-use')).toBeVisible();
+  await expect(page.getByTestId('data-test-split')).toBeEnabled();
+  await page.getByTestId('data-test-split').fill('0.1');
+  await page.getByTestId('data-validation-split').fill('0.2');
+  await page.getByTestId('data-normalization').selectOption('scale-255');
+  await expect(page.getByTestId('data-input-shape')).toHaveAttribute('data-fits', 'true');
+  await page.screenshot({ path: testInfo.outputPath('data-tab.png'), fullPage: true });
+
+  // Train: Adam (Keras' default learning rate offered), early stopping on val_loss.
+  await page.getByTestId('tab-train').click();
+  await expect(page.getByTestId('settings-dataset')).toHaveAttribute('data-dataset', id);
+  await expect(page.getByTestId('validation-split')).toHaveValue('0.2');
+  await page.getByTestId('optimizer').selectOption('Adam');
+  await expect(page.getByTestId('opt-beta_1')).toHaveValue('0.9');
+  await expect(page.getByTestId('opt-beta_2')).toHaveValue('0.999');
+  await page.getByTestId('lr-default').click();
+  await expect(page.getByTestId('learning-rate')).toHaveValue('0.001');
+  await page.getByTestId('epochs').fill('6');
+  await page.getByTestId('batch-size').fill('32');
+  await page.getByTestId('train-all').check();
+  await page.getByTestId('early-stopping').check();
+  await expect(page.getByTestId('es-monitor')).toHaveValue('val_loss');
+  await page.getByTestId('es-patience').fill('1');
+  // A field error shows at its field and blocks Start, then clears.
+  await page.getByTestId('opt-beta_1').fill('1.5');
+  await expect(page.getByTestId('error-optimizer.config.beta_1')).toContainText('at most 1');
+  await expect(page.getByTestId('start')).toBeDisabled();
+  await page.screenshot({ path: testInfo.outputPath('settings-error.png'), fullPage: true });
+  await page.getByTestId('opt-beta_1').fill('0.9');
+  await expect(page.getByTestId('error-optimizer.config.beta_1')).toHaveCount(0);
+  await page.getByTestId('training-settings').screenshot({ path: testInfo.outputPath('settings-form.png') });
+
+  await expect(page.getByTestId('start')).toBeEnabled();
+  await page.getByTestId('start').click();
+  const status = page.getByTestId('run-status');
+  await expect(status).toHaveAttribute('data-status', 'finished', { timeout: 150_000 });
+  await expect(page.getByTestId('run-dataset')).toHaveAttribute('data-dataset', id);
+  const epochs = await page.getByTestId('epoch-table').locator('tbody tr').count();
+  expect(epochs).toBeGreaterThanOrEqual(1);
+  expect(epochs).toBeLessThanOrEqual(6);
+  await expect(page.getByTestId('epoch-lr').first()).toHaveText('1e−3');
+  await page.screenshot({ path: testInfo.outputPath('trained.png'), fullPage: true });
+
+  // The run folder says what it trained on, and with what.
+  const runId = (await page.getByTestId('run-id').textContent())!.trim();
+  const run = JSON.parse(readFileSync(join(host.dataDir, 'runs', runId, 'run.json'), 'utf8')) as {
+    settings: { dataset: string; optimizer: { class_name: string }; earlyStopping: { patience: number } | null; learningRate: number };
+  };
+  expect(run.settings.dataset).toBe(id);
+  expect(run.settings.optimizer.class_name).toBe('Adam');
+  expect(run.settings.learningRate).toBe(0.001);
+  expect(run.settings.earlyStopping?.patience).toBe(1);
+  testInfo.annotations.push({ type: 'epochs', description: `${epochs} epochs before the run ended` });
+  expect(errors).toEqual([]);
+});
+
+test('a malformed CSV fails at the form with its file and line; skipping bad rows lists them', async ({ page }, testInfo) => {
+  const errors = collectErrors(page);
+  await openData(page);
+  await scanCsv(page, raggedPath);
+  await page.getByTestId('import-start').click();
+  const error = page.getByTestId('import-error');
+  await expect(error).toContainText('ragged.csv');
+  await expect(error).toContainText('line 3');
+  await page.screenshot({ path: testInfo.outputPath('import-error.png'), fullPage: true });
+
+  await page.getByTestId('import-skip-bad').check();
+  await page.getByTestId('import-start').click();
+  await expect(page.getByTestId('import-done')).toContainText('2 samples');
+  await expect(page.getByTestId('import-skipped')).toContainText('line 3');
+  await expect(page.getByTestId('import-error')).toHaveCount(0);
+  // The console error of the failed command is the host's answer, not a page error.
+  expect(errors.filter((e) => !/ragged/.test(e))).toEqual([]);
+});

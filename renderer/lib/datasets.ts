@@ -1,0 +1,127 @@
+/**
+ * Pure helpers for the Data view and the builder's dataset checks: import ids, shapes typed as
+ * text, preview pixels, and where the model does not fit the dataset chosen for training (with the
+ * one-click fix).
+ */
+import type { DatasetSummary } from '../../contract';
+import type { ModelSpec } from '../../model/spec';
+import { setLayerField } from './spec-edit';
+
+/** A fresh id for one import: progress events and cancel refer to it. */
+export function newImportId(now = Date.now(), random = Math.random()): string {
+  return `import-${now.toString(36)}-${Math.floor(random * 36 ** 6).toString(36)}`;
+}
+
+/** "28x28", "28 × 28", "28, 28", "(28, 28, 1)" → [28, 28]; empty → null; anything else → an error message. */
+export function parseShapeText(text: string): number[] | null | { error: string } {
+  const trimmed = text.trim().replace(/^\(|\)$/g, '');
+  if (!trimmed) return null;
+  const parts = trimmed.split(/\s*[x×,*]\s*|\s+/i).filter(Boolean);
+  if (parts.length > 4) return { error: 'at most 4 dimensions' };
+  const dims: number[] = [];
+  for (const part of parts) {
+    if (!/^\d+$/.test(part) || Number(part) < 1 || Number(part) > 4096) return { error: `"${part}" is not a size from 1 to 4096` };
+    dims.push(Number(part));
+  }
+  return dims;
+}
+
+export const formatDims = (shape: readonly (number | null)[]): string => shape.map((d) => (d === null ? 'None' : String(d))).join('×');
+export const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** [h, w] or [h, w, 1|3]: drawable as an image. */
+export function imageShape(sampleShape: readonly number[]): { height: number; width: number; channels: 1 | 3 } | null {
+  if (sampleShape.length === 2) return { height: sampleShape[0]!, width: sampleShape[1]!, channels: 1 };
+  if (sampleShape.length === 3 && (sampleShape[2] === 1 || sampleShape[2] === 3)) {
+    return { height: sampleShape[0]!, width: sampleShape[1]!, channels: sampleShape[2] };
+  }
+  return null;
+}
+
+/** Base64 h×w×channels bytes → RGBA for an ImageData. */
+export function pixelsToRgba(base64: string, width: number, height: number, channels: 1 | 3): Uint8ClampedArray<ArrayBuffer> {
+  const binary = atob(base64);
+  const out = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0; i < width * height; i++) {
+    const o = i * 4;
+    if (channels === 1) {
+      const v = binary.charCodeAt(i) || 0;
+      out[o] = out[o + 1] = out[o + 2] = v;
+    } else {
+      out[o] = binary.charCodeAt(i * 3) || 0;
+      out[o + 1] = binary.charCodeAt(i * 3 + 1) || 0;
+      out[o + 2] = binary.charCodeAt(i * 3 + 2) || 0;
+    }
+    out[o + 3] = 255;
+  }
+  return out;
+}
+
+/** The model's input shape without the batch dimension, or null when the first layer has none usable. */
+export function modelInputShape(spec: ModelSpec): (number | null)[] | null {
+  const shape = spec.config.layers[0]?.config.batch_input_shape;
+  return Array.isArray(shape) && shape.length >= 2 ? (shape.slice(1) as (number | null)[]) : null;
+}
+
+/** Where the model does not fit the dataset, at the layer it concerns, with the edit that fixes it. */
+export interface DatasetMismatch {
+  layerIndex: number;
+  field: 'batch_input_shape' | 'units';
+  message: string;
+  fixLabel: string;
+  fix: (spec: ModelSpec) => ModelSpec;
+}
+
+export type DatasetShape = Pick<DatasetSummary, 'name' | 'sampleShape' | 'classNames'>;
+
+export function datasetMismatches(spec: ModelSpec, dataset: DatasetShape | null): DatasetMismatch[] {
+  const layers = spec.config.layers;
+  if (!dataset || layers.length === 0) return [];
+  const out: DatasetMismatch[] = [];
+  const input = modelInputShape(spec);
+  const sample = dataset.sampleShape;
+  const same = input !== null && input.length === sample.length && input.every((d, i) => d === null || d === sample[i]);
+  if (!same) {
+    out.push({
+      layerIndex: 0,
+      field: 'batch_input_shape',
+      message: `input shape ${input ? formatDims(input) : '?'} does not match ${dataset.name}'s samples (${formatDims(sample)})`,
+      fixLabel: `Set input to ${formatDims(sample)}`,
+      fix: (s) => setLayerField(s, 0, 'batch_input_shape', [null, ...sample]),
+    });
+  }
+  const classes = dataset.classNames.length;
+  let last = -1;
+  layers.forEach((l, i) => l.class_name === 'Dense' && (last = i));
+  const units = last >= 0 ? (layers[last]!.config as Record<string, unknown>).units : undefined;
+  if (last >= 0 && classes > 0 && units !== classes) {
+    out.push({
+      layerIndex: last,
+      field: 'units',
+      message: `${String(units)} units, but ${dataset.name} has ${classes} classes`,
+      fixLabel: `Set units to ${classes}`,
+      fix: (s) => setLayerField(s, last, 'units', classes),
+    });
+  }
+  return out;
+}
+
+/** "1.2 MB" */
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) (v /= 1024), u++;
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
+}
+
+/** The file name at the end of a path (either separator). */
+export function baseName(path: string): string {
+  return path.split(/[\\/]/).filter(Boolean).pop() ?? path;
+}
+
+/** A dataset name from a source path: the file name without its extension(s). */
+export function nameFromPath(path: string): string {
+  return baseName(path).replace(/(\.(csv|tsv|txt|gz|idx\d?-ubyte|ubyte))+$/i, '') || 'dataset';
+}
