@@ -21,8 +21,10 @@
  * A default run writes bench/results/<date>.json; a run with any BENCH_* setting writes
  * <date>-quick.json or <date>-custom.json instead, so it never replaces the day's full result.
  *
- * TODO (step 3, not measured yet): UI frame times under streaming (Playwright, renderer
- * receiving batch events while a run trains). See the TODO section in main() and bench/README.md.
+ * 3. UI under streaming (bench/ui-stream.ts, also runnable alone: `npx tsx bench/ui-stream.ts`):
+ *    the serve host + Debian's Chromium, a 20-epoch run with every stream on, rAF frame times and
+ *    the JS heap. BENCH_UI_SUBSET (2000 images; 1000 with BENCH_QUICK), BENCH_UI_EPOCHS (20),
+ *    BENCH_ONLY=ui runs just this section; BENCH_ONLY without 'ui' skips it.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +42,7 @@ const builtWorker = join(root, 'out', 'worker', 'train.worker.js');
 const buildDir = process.env.BENCH_BUILD_DIR ?? join(root, 'node_modules', '.cache', 'layerbench-bench', String(process.pid));
 const hostBundle = join(buildDir, 'bench', 'host.js');
 const fitWorkerBundle = join(buildDir, 'bench', 'fit-worker.js');
+const uiBundle = join(buildDir, 'bench', 'ui-stream.js');
 // host.js starts new URL('../worker/train.worker.js'), i.e. this copy of the app's worker bundle.
 const trainWorkerBundle = join(buildDir, 'worker', 'train.worker.js');
 const DATASET_DIRS = ['/usr/share/datasets/fashion-mnist'];
@@ -59,6 +62,8 @@ const config = {
   extra: (process.env.BENCH_EXTRA ?? '').split(',').filter((k) => k === 'b_direct'),
   /** BENCH_ONLY=b,b_fast,…: run just these kinds (and the loss check). */
   only: process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : null,
+  uiSubset: num('BENCH_UI_SUBSET', quick ? 1000 : 2000),
+  uiEpochs: num('BENCH_UI_EPOCHS', 20),
   learningRate: 0.01,
   seed: 42,
   trialTimeoutMs: 300_000,
@@ -305,6 +310,13 @@ async function bundle() {
   } catch (error) {
     throw new Error(`bench/fit-worker.ts does not build: ${buildError(error)}`);
   }
+  let ui = null;
+  try {
+    await build({ ...common, entryPoints: [join(root, 'bench', 'ui-stream.ts')], outfile: uiBundle });
+  } catch (error) {
+    ui = `3. skipped: bench/ui-stream.ts does not build: ${buildError(error)}`;
+    notes.push(ui);
+  }
   let layerbench = true;
   if (existsSync(builtWorker)) {
     copyFileSync(builtWorker, trainWorkerBundle);
@@ -341,7 +353,7 @@ async function bundle() {
     }
   }
   const workerUsesFast = existsSync(trainWorkerBundle) && readFileSync(trainWorkerBundle, 'utf8').includes('layerbench.fastWasmMatMul.stock');
-  return { layerbench, notes, workerUsesFast };
+  return { layerbench, notes, workerUsesFast, uiError: ui };
 }
 
 const median = (xs) => {
@@ -372,7 +384,7 @@ async function main() {
     console.error('Fashion-MNIST not found in /usr/share/datasets/fashion-mnist (apt-get install -y dataset-fashion-mnist)');
     process.exit(1);
   }
-  const { layerbench, notes, workerUsesFast } = await bundle();
+  const { layerbench, notes, workerUsesFast, uiError } = await bundle();
   process.on('exit', () => rmSync(buildDir, { recursive: true, force: true }));
   process.on('SIGINT', () => process.exit(130));
   const torch = findPythonWithTorch();
@@ -389,7 +401,9 @@ async function main() {
 
   const base = { subset: config.subset, epochs: config.epochs, learningRate: config.learningRate, seed: config.seed, checkSteps: config.checkSteps, datasetDir };
   const results = {};
-  for (const batchSize of config.batchSizes) {
+  const tfjsKinds = ['a', 'b', 'b_fast', 'b_direct', 'c'];
+  const throughputOn = !config.only || config.only.some((k) => tfjsKinds.includes(k));
+  for (const batchSize of throughputOn ? config.batchSizes : []) {
     const r = (results[batchSize] = { a: [], b: [], b_fast: [], b_direct: [], c: [], check: null });
     const check = await runTrial({ ...base, kind: 'check', batchSize });
     r.check = check.error ? { error: check.error } : { ...check, maxAbsDiff: Math.max(...check.stock.map((s, i) => Math.abs(s - check.fast[i]))) };
@@ -413,7 +427,7 @@ async function main() {
   const kindsAll = ['a', 'b', 'b_fast', 'b_direct', 'c'];
   const metrics = { samplesPerSec: 'samples/s (wall clock)', samplesPerCpuSec: 'samples per CPU-second' };
   const summary = {};
-  for (const batchSize of config.batchSizes) {
+  for (const batchSize of throughputOn ? config.batchSizes : []) {
     const r = results[batchSize];
     summary[batchSize] = { torchThreads: r.c.map((x) => x.bestThreads).filter(Boolean) };
     for (const metric of Object.keys(metrics)) {
@@ -432,7 +446,7 @@ async function main() {
   }
   const rng = (x) => (x ? `[${fmt(x[0])}–${fmt(x[1])}]` : '');
   let section = 1;
-  for (const [metric, label] of Object.entries(metrics)) {
+  for (const [metric, label] of throughputOn ? Object.entries(metrics) : []) {
     log(`\n1${section === 1 ? '' : 'b'}. Training throughput, ${label}: median of rounds [min–max]`);
     section++;
     const rows = [['batch', 'a Layerbench', 'b tfjs fit', "b' fit+fast", ...(config.extra.includes('b_direct') ? ["b'' no swap"] : []), 'c PyTorch', 'a/b', "b'/b", 'a/c', "a/b'", "b'/c"]];
@@ -455,23 +469,43 @@ async function main() {
     log(table(rows));
     log(`median of per-round ratios: ${config.batchSizes.map((b) => { const p = summary[b][metric].pairedRatios; return `batch ${b}: a/b ${fmt(p.a_over_b, 2)}, b'/b ${fmt(p.bfast_over_b, 2)}, a/c ${fmt(p.a_over_c, 3)}`; }).join('; ')}`);
   }
-  log('c: PyTorch CPU, best of torch.set_num_threads(1) and (2) per round (fastest wall clock: ' + config.batchSizes.map((b) => `batch ${b}: ${summary[b].torchThreads.join(',') || '—'} threads`).join('; ') + ')');
+  if (throughputOn) log('c: PyTorch CPU, best of torch.set_num_threads(1) and (2) per round (fastest wall clock: ' + config.batchSizes.map((b) => `batch ${b}: ${summary[b].torchThreads.join(',') || '—'} threads`).join('; ') + ')');
 
-  log('\n2. Memory per epoch (first round; RSS = the trial process: main thread + training worker thread, MB)');
+  if (throughputOn) log('\n2. Memory per epoch (first round; RSS = the trial process: main thread + training worker thread, MB)');
   const memRows = [['batch', 'run', 'RSS ready', ...Array.from({ length: config.epochs }, (_, i) => `RSS ep${i + 1}`), 'peak RSS', ...Array.from({ length: config.epochs }, (_, i) => `tensors ep${i + 1}`)]];
-  for (const batchSize of config.batchSizes) {
+  for (const batchSize of throughputOn ? config.batchSizes : []) {
     for (const kind of ['a', 'b', 'b_fast', 'b_direct']) {
       const x = results[batchSize][kind].find((t) => !t.error);
       if (!x) continue;
       memRows.push([batchSize, kind, mb(x.rssReady), ...Array.from({ length: config.epochs }, (_, i) => mb(x.epochs[i]?.rss)), mb(x.peakRss), ...Array.from({ length: config.epochs }, (_, i) => x.epochs[i]?.numTensors ?? '—')]);
     }
   }
-  log(table(memRows));
+  if (throughputOn) log(table(memRows));
 
-  // TODO(step 3): UI under streaming — Playwright frame times of the renderer while a run streams
-  // batch events (e.g. p50/p95/max frame interval on the dashboard at batch 32). Not measured yet:
-  // no number is reported for it, on purpose.
-  log('\n3. UI under streaming (Playwright frame times): TODO — not measured yet (see bench/README.md).');
+  // 3. UI under streaming: the serve host (built out/), Debian's Chromium, a 20-epoch run.
+  let ui = null;
+  if (!config.only || config.only.includes('ui')) {
+    log(`\n3. UI under streaming: serve host + Chromium, ${config.uiEpochs} epochs on ${config.uiSubset.toLocaleString('en-US')} images, statistics every 4 batches (load ${loadavg()[0].toFixed(1)})`);
+    if (uiError) {
+      ui = { error: uiError };
+      log(uiError);
+    } else {
+      const { runUiStream, formatUiResult } = await import(pathToFileURL(uiBundle).href);
+      const loadUi = loadavg()[0];
+      for (let attempt = 1; attempt <= 2 && !ui?.frames; attempt++) {
+        try {
+          // e2e/serve-host.ts starts out/cli/index.js from the working directory.
+          process.chdir(root);
+          ui = { ...(await runUiStream({ subset: config.uiSubset, epochs: config.uiEpochs, statsEvery: 4, log })), loadavg1: loadUi, loadavg1After: loadavg()[0] };
+        } catch (error) {
+          // A concurrent `npm run build` empties out/ for a few seconds: try once more.
+          ui = { error: error instanceof Error ? error.message.split('\n')[0] : String(error) };
+          log(`  attempt ${attempt} failed: ${ui.error}`);
+        }
+      }
+      if (ui.frames) log(formatUiResult(ui));
+    }
+  }
 
   const finished = new Date();
   const report = {
@@ -486,7 +520,7 @@ async function main() {
     layerbenchWorkerUsesFastMatMul: workerUsesFast,
     notes,
     summary,
-    ui: { todo: 'Playwright frame times under streaming: not measured yet' },
+    ui,
     trials: results,
   };
   const resultsDir = join(root, 'bench', 'results');
