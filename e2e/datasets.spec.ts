@@ -165,6 +165,20 @@ test('imports a CSV of Fashion-MNIST, previews it and trains on it with Adam and
   expect(run.settings.learningRate).toBe(0.001);
   expect(run.settings.earlyStopping?.patience).toBe(1);
   testInfo.annotations.push({ type: 'epochs', description: `${epochs} epochs before the run ended` });
+
+  // The new settings survive the project's autosave and recovery (a reload stands in for a crash).
+  await page.waitForTimeout(1500);
+  await page.reload();
+  await page.getByTestId('recovery-restore').click();
+  await page.getByTestId('tab-train').click();
+  await expect(page.getByTestId('settings-dataset')).toHaveAttribute('data-dataset', id);
+  await expect(page.getByTestId('optimizer')).toHaveValue('Adam');
+  await expect(page.getByTestId('learning-rate')).toHaveValue('0.001');
+  await expect(page.getByTestId('early-stopping')).toBeChecked();
+  await expect(page.getByTestId('es-patience')).toHaveValue('1');
+  await expect(page.getByTestId('validation-split')).toHaveValue('0.2');
+  await page.getByTestId('tab-data').click();
+  await expect(page.getByTestId('data-test-split')).toHaveValue('0.1');
   expect(errors).toEqual([]);
 });
 
@@ -183,6 +197,48 @@ test('a malformed CSV fails at the form with its file and line; skipping bad row
   await expect(page.getByTestId('import-done')).toContainText('2 samples');
   await expect(page.getByTestId('import-skipped')).toContainText('line 3');
   await expect(page.getByTestId('import-error')).toHaveCount(0);
+  const item = page.locator('[data-testid^="dataset-"][data-name="ragged"]');
+  const id = (await item.getAttribute('data-testid'))!.replace(/^dataset-/, '');
+  await expect(page.getByTestId('sample-table')).toBeVisible();
+  await expect(page.getByTestId('preview-shape')).toHaveText('3');
+
+  // Its samples (3 features) and classes (2) do not fit the 28×28 → 10 model: shown at the layers, Start blocked.
+  await page.getByTestId('use-for-training').click();
+  await expect(page.getByTestId('data-input-shape')).toHaveAttribute('data-fits', 'false');
+  await page.getByTestId('data-fix-in-builder').click();
+  const inputMismatch = page.getByTestId('dataset-mismatch-0');
+  await expect(inputMismatch).toHaveAttribute('data-field', 'batch_input_shape');
+  await expect(inputMismatch).toContainText("does not match ragged's samples (3)");
+  const unitsMismatch = page.locator('[data-testid^="dataset-mismatch-"][data-field="units"]');
+  await expect(unitsMismatch).toContainText('10 units, but ragged has 2 classes');
+  await page.screenshot({ path: testInfo.outputPath('builder-mismatch.png') });
+  await page.getByTestId('tab-train').click();
+  await expect(page.getByTestId('start')).toBeDisabled();
+  await expect(page.getByTestId('start-blocked')).toContainText('does not match');
+  await page.getByTestId('tab-build').click();
+  await page.getByTestId('fix-batch_input_shape').click();
+  await page.getByTestId('fix-units').click();
+  await expect(page.locator('[data-testid^="dataset-mismatch-"]')).toHaveCount(0);
+  await expect(page.getByTestId('layer-0')).toHaveAttribute('data-class', 'Flatten');
+  await page.getByTestId('layer-0').click();
+  await expect(page.getByTestId('prop-batch_input_shape')).toHaveValue('3');
+
+  // Kernel regularizer and max-norm on a Dense layer.
+  await page.getByTestId('layer-2').click();
+  await page.getByTestId('prop-kernel_regularizer-l2').fill('0.01');
+  await page.getByTestId('prop-kernel_constraint').fill('3');
+  await expect(page.locator('[data-testid^="error-kernel"]')).toHaveCount(0);
+  await expect(page.getByTestId('model-status')).toHaveAttribute('data-valid', 'true');
+  await page.getByTestId('property-panel').screenshot({ path: testInfo.outputPath('regularizer-fields.png') });
+  await page.getByTestId('tab-train').click();
+  await expect(page.getByTestId('start')).toBeEnabled();
+
+  // Deleting the dataset in use asks first, then falls back to Fashion-MNIST.
+  await page.getByTestId('tab-data').click();
+  await page.getByTestId(`dataset-delete-${id}`).click();
+  await page.getByTestId('dataset-delete-confirm').click();
+  await expect(page.getByTestId(`dataset-${id}`)).toHaveCount(0);
+  await expect(page.getByTestId('dataset-fashion-mnist').getByTestId('in-use')).toBeVisible();
   // The console error of the failed command is the host's answer, not a page error.
   expect(errors.filter((e) => !/ragged/.test(e))).toEqual([]);
 });
