@@ -15,8 +15,14 @@ describe('contract schemas', () => {
     ['negative learning rate', { learningRate: -1 }, 'settings.learningRate'],
     ['NaN learning rate', { learningRate: Number.NaN }, 'settings.learningRate'],
     ['validation split of 1', { validationSplit: 1 }, 'settings.validationSplit'],
-    ['unknown dataset', { dataset: 'cifar' }, 'settings.dataset'],
+    ['a dataset id that is a path', { dataset: '../cifar' }, 'settings.dataset'],
     ['a huge subset', { trainSubset: 1e9 }, 'settings.trainSubset'],
+    ['an unknown optimizer', { optimizer: { class_name: 'Nadam', config: {} } }, 'settings.optimizer.class_name'],
+    ['a negative momentum', { optimizer: { class_name: 'SGD', config: { momentum: -0.5 } } }, 'settings.optimizer.config.momentum'],
+    ['clipnorm 0', { optimizer: { class_name: 'Adam', config: { clipnorm: 0 } } }, 'settings.optimizer.config.clipnorm'],
+    ['a decay schedule without steps', { lrSchedule: { class_name: 'ExponentialDecay', config: { decay_rate: 0.9 } } }, 'settings.lrSchedule.config.decay_steps'],
+    ['early stopping on val_loss without validation', { validationSplit: 0, earlyStopping: { monitor: 'val_loss', patience: 3 } }, 'settings.earlyStopping.monitor'],
+    ['an unknown normalization', { normalization: 'whiten' }, 'settings.normalization'],
   ])('rejects %s and says where', (_label, patch, path) => {
     const bad = commands['training.start'].request.safeParse({ spec: seedModel1, settings: { ...defaultTrainingSettings, ...patch } });
     expect(bad.success).toBe(false);

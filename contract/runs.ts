@@ -26,6 +26,14 @@ export const RunSummarySchema = z.object({
 });
 export type RunSummary = z.infer<typeof RunSummarySchema>;
 
+/** An epoch-end callback's action, as recorded in the run (early stopping, checkpoint, learning-rate change). */
+export const CallbackRecordSchema = z.object({
+  callback: z.enum(['early-stopping', 'checkpoint', 'restore-best', 'reduce-lr']),
+  epoch: z.number().int().min(0),
+  detail: z.string(),
+});
+export type CallbackRecord = z.infer<typeof CallbackRecordSchema>;
+
 export const RunDetailSchema = z.object({
   summary: RunSummarySchema,
   spec: ModelSpecSchema,
@@ -33,10 +41,13 @@ export const RunDetailSchema = z.object({
   /** Every batch, from the run's metrics file (the UI decimates what it draws). */
   batches: z.array(BatchRecordSchema),
   epochs: z.array(EpochRecordSchema),
+  callbacks: z.array(CallbackRecordSchema).default([]),
   /** The statistics stream, thinned to at most ~2,000 records for the UI (the file keeps all). */
   stats: z.array(StatsRecordSchema),
   /** Whether final (or last checkpointed) weights exist in TF.js format. */
   hasWeights: z.boolean(),
+  /** Whether the best epoch's checkpoint exists (`best/` in the run folder). */
+  hasBestCheckpoint: z.boolean().default(false),
   directory: z.string(),
 });
 export type RunDetail = z.infer<typeof RunDetailSchema>;
@@ -51,8 +62,20 @@ export const EvaluationSchema = z.object({
   classNames: z.array(z.string()),
   /** confusion[true][predicted], inference mode. */
   confusion: z.array(z.array(z.number().int())),
-  /** A few test images with their labels, 28×28 grey pixels base64-encoded. */
-  examples: z.array(z.object({ index: z.number().int(), label: z.number().int(), predicted: z.number().int(), confidence: z.number(), pixels: z.string() })),
+  /**
+   * A few test samples with their labels. Image-shaped samples carry `pixels` (base64 bytes 0..255,
+   * `shape` [height, width, channels]; Fashion-MNIST: 28×28×1); others have no pixels.
+   */
+  examples: z.array(
+    z.object({
+      index: z.number().int(),
+      label: z.number().int(),
+      predicted: z.number().int(),
+      confidence: z.number(),
+      pixels: z.string(),
+      shape: z.array(z.number().int()).default([28, 28, 1]),
+    }),
+  ),
 });
 export type Evaluation = z.infer<typeof EvaluationSchema>;
 

@@ -33,7 +33,7 @@ describe('kernel regularizers and constraints', () => {
     dense.config.kernel_constraint = { class_name: 'MaxNorm', config: { max_value: 1 } };
     const ok = summarize(spec);
     expect(ok.valid).toBe(true);
-    expect(ok.total_params).toBe(summarize(seedModel1).total_params);
+    expect(ok.total).toBe(summarize(seedModel1).total);
     expect(withDefaults(dense).config.kernel_regularizer).toEqual({ class_name: 'L1L2', config: { l1: 0, l2: 0.01 } });
 
     dense.config.kernel_regularizer = { class_name: 'L2', config: { l2: 'lots' } };

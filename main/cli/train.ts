@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { TrainingEvent } from '../../contract';
+import { DEFAULT_LEARNING_RATE, OPTIMIZER_NAMES, TrainingSettingsSchema, defaultOptimizer, formatIssues, type TrainingEvent, type TrainingSettings } from '../../contract';
 import { PROJECT_FORMAT } from '../../contract/projects';
 import { RunStore } from '../services/runs/store';
 import { defaultDataDir } from '../services/paths';
@@ -14,10 +14,21 @@ import { UsageError, intFlag, stringFlag, type ParsedArgs } from './args';
 import { readModelFile } from './model-file';
 import { parseProject } from '../services/projects/store';
 
-export const TRAIN_OPTIONS = { epochs: 'string', out: 'string', 'data-dir': 'string', 'dataset-url': 'string', quiet: 'boolean' } as const;
-export const TRAIN_USAGE = `train <project-file> [--epochs N] [--out DIR]
+export const TRAIN_OPTIONS = {
+  epochs: 'string',
+  out: 'string',
+  'data-dir': 'string',
+  'dataset-url': 'string',
+  dataset: 'string',
+  optimizer: 'string',
+  lr: 'string',
+  quiet: 'boolean',
+} as const;
+export const TRAIN_USAGE = `train <project-file> [--epochs N] [--dataset ID] [--optimizer NAME] [--lr X] [--out DIR]
                                        train headlessly; the run folder goes to DIR/runs/<id>
-                                       (default: the app's workspace, so the app lists it)`;
+                                       (default: the app's workspace, so the app lists it);
+                                       --dataset: fashion-mnist or an imported dataset's id,
+                                       --optimizer: SGD, Adagrad, RMSprop, Adam or Adamax (Keras' defaults)`;
 
 export async function trainCommand(args: ParsedArgs): Promise<number> {
   const [file, ...extra] = args.positionals;
@@ -33,7 +44,24 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
   }
   const project = parseProject(text, path);
   const epochs = intFlag(args, 'epochs', 1, 10_000);
-  const settings = { ...project.training, ...(epochs ? { epochs } : {}) };
+  const settings: TrainingSettings = { ...project.training, ...(epochs ? { epochs } : {}) };
+  const dataset = stringFlag(args, 'dataset');
+  if (dataset) settings.dataset = dataset;
+  const optimizer = stringFlag(args, 'optimizer');
+  if (optimizer) {
+    const name = OPTIMIZER_NAMES.find((n) => n.toLowerCase() === optimizer.toLowerCase());
+    if (!name) throw new UsageError(`--optimizer must be one of ${OPTIMIZER_NAMES.join(', ')}, got ${optimizer}`);
+    settings.optimizer = defaultOptimizer(name);
+    settings.learningRate = DEFAULT_LEARNING_RATE[name];
+  }
+  const lr = stringFlag(args, 'lr');
+  if (lr !== undefined) {
+    const value = Number(lr);
+    if (!Number.isFinite(value) || value <= 0) throw new UsageError(`--lr must be a positive number, got ${lr}`);
+    settings.learningRate = value;
+  }
+  const checked = TrainingSettingsSchema.safeParse(settings);
+  if (!checked.success) throw new UsageError(`invalid training settings: ${formatIssues(checked.error).join('; ')}`);
   const dataDir = stringFlag(args, 'data-dir') ?? defaultDataDir();
   const workspace = stringFlag(args, 'out') ? resolve(stringFlag(args, 'out')!) : dataDir;
   const runs = new RunStore(workspace);
@@ -68,6 +96,9 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
           log(`epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)} acc ${(e.acc * 100).toFixed(2)}%${e.val_acc !== undefined ? ` · val_loss ${e.val_loss!.toFixed(4)} val_acc ${(e.val_acc * 100).toFixed(2)}%` : ''} (${(e.durationMs / 1000).toFixed(1)} s)`);
           break;
         }
+        case 'callback':
+          log(event.detail);
+          break;
         case 'finished':
         case 'stopped':
         case 'failed':
@@ -77,7 +108,7 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
     },
   });
   try {
-    const { runId } = await host.start({ spec: project.model, settings });
+    const { runId } = await host.start({ spec: project.model, settings: checked.data });
     const stop = () => void host.stop(runId);
     process.once('SIGINT', stop);
     const end = await ended;

@@ -17,7 +17,7 @@ import { mkdir, open, readdir, readFile, rm, stat, type FileHandle } from 'node:
 import { hostname } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { EpochRecordSchema, formatIssues, RunIdSchema, RunSummarySchema, StatsRecordSchema, TrainingSettingsSchema } from '../../../contract';
+import { CallbackRecordSchema, EpochRecordSchema, formatIssues, RunIdSchema, RunSummarySchema, StatsRecordSchema, TrainingSettingsSchema, type CallbackRecord } from '../../../contract';
 import { ModelSpecSchema } from '../../../model/spec';
 import { describeFsError, writeFileAtomic } from '../files/atomic';
 import type { BatchRecord, EpochRecord, RunDetail, RunStatus, RunSummary, StatsRecord } from './contract-types';
@@ -200,8 +200,10 @@ export class RunStore implements RunStoreApi {
       settings: file.settings,
       batches: metrics.batches,
       epochs: metrics.epochs,
+      callbacks: metrics.callbacks,
       stats: thinStats(statsText, MAX_STATS_RECORDS),
       hasWeights: existsSync(join(dir, 'weights', 'model.json')),
+      hasBestCheckpoint: existsSync(join(dir, 'best', 'model.json')),
       directory: dir,
     };
   }
@@ -340,6 +342,12 @@ class RunWriterImpl implements RunWriter {
       summary.bestValAcc = summary.bestValAcc === null ? record.val_acc : Math.max(summary.bestValAcc, record.val_acc);
     }
     this.push(this.metricsLines, JSON.stringify({ kind: 'epoch', ...record }, keepNonFinite));
+    void this.writePending();
+  }
+
+  appendCallback(record: CallbackRecord): void {
+    if (this.ended) return;
+    this.push(this.metricsLines, JSON.stringify({ kind: 'callback', ...record }));
     void this.writePending();
   }
 
@@ -508,6 +516,7 @@ function damagedSummary(runId: string, reason: string, at: string): RunSummary {
 interface ParsedMetrics {
   batches: BatchRecord[];
   epochs: EpochRecord[];
+  callbacks: CallbackRecord[];
   /** Counted over every record in the file, including those with non-finite numbers. */
   counts: { batchesDone: number; epochsDone: number; bestValAcc: number | null };
 }
@@ -516,6 +525,7 @@ interface ParsedMetrics {
 export function parseMetrics(text: string): ParsedMetrics {
   const batches: BatchRecord[] = [];
   const epochs: EpochRecord[] = [];
+  const callbacks: CallbackRecord[] = [];
   const counts: ParsedMetrics['counts'] = { batchesDone: 0, epochsDone: 0, bestValAcc: null };
   for (const record of readJsonLines(text)) {
     if (!isObject(record)) continue;
@@ -535,9 +545,12 @@ export function parseMetrics(text: string): ParsedMetrics {
       for (const key of ['val_loss', 'val_acc', 'learningRate', 'numTensors']) if (key in rest && !Number.isFinite(rest[key])) delete rest[key];
       const parsed = EpochRecordSchema.safeParse(rest);
       if (parsed.success) epochs.push(parsed.data);
+    } else if (record.kind === 'callback') {
+      const parsed = CallbackRecordSchema.safeParse(record);
+      if (parsed.success) callbacks.push(parsed.data);
     }
   }
-  return { batches, epochs, counts };
+  return { batches, epochs, callbacks, counts };
 }
 
 /** At most `max` statistics records, evenly spaced over the file, always keeping the last. */

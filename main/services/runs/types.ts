@@ -4,9 +4,10 @@
  *
  * Layout of one run folder `<dataDir>/runs/<runId>/`:
  *   run.json         summary + spec + settings + seed + backend (rewritten atomically on status changes)
- *   metrics.jsonl    one JSON line per batch ({"kind":"batch",...}) and per epoch ({"kind":"epoch",...})
+ *   metrics.jsonl    one JSON line per batch ({"kind":"batch",...}), per epoch ({"kind":"epoch",...}) and per callback action ({"kind":"callback",...})
  *   stats.jsonl      one JSON line per statistics record (BN, gradients, activations)
  *   weights/         final weights in TF.js layers format (model.json + weights.bin), written by the worker
+ *   best/            the best epoch's weights (same format), when the run checkpoints its best epoch
  * Appends are written so that a crash or kill loses at most the line being written; readers skip a
  * torn last line.
  */
@@ -28,6 +29,8 @@ export interface RunWriter {
   appendBatch(record: BatchRecord): void;
   appendEpoch(record: EpochRecord): void;
   appendStats(record: StatsRecord): void;
+  /** An epoch-end callback's action (early stopping, checkpoint, learning-rate change), as a metrics line. */
+  appendCallback(record: { callback: string; epoch: number; detail: string }): void;
   setStatus(status: RunStatus, failure?: RunSummary['failure']): Promise<void>;
   /** Flushes pending appends to disk. */
   flush(): Promise<void>;

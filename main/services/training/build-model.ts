@@ -17,8 +17,8 @@ export async function buildModel(tf: typeof TF, spec: ModelSpec, options: BuildO
   return tf.models.modelFromJSON({ modelTopology: topology as unknown as TF.io.ModelJSON['modelTopology'] } as Parameters<typeof tf.models.modelFromJSON>[0]);
 }
 
-/** The model's input shape without the batch dimension, checked against the dataset's samples. */
-export function inputShapeOf(spec: ModelSpec, pixelsPerSample: number): number[] {
+/** The model's input shape without the batch dimension, checked against the dataset's sample shape. */
+export function inputShapeOf(spec: ModelSpec, sampleShape: number[]): number[] {
   const first = spec.config.layers[0];
   const declared = first?.config['batch_input_shape'] ?? first?.config['batch_shape'];
   if (!Array.isArray(declared) || declared.length < 2) {
@@ -26,8 +26,11 @@ export function inputShapeOf(spec: ModelSpec, pixelsPerSample: number): number[]
   }
   const shape = declared.slice(1).map(Number);
   const size = shape.reduce((a, b) => a * b, 1);
-  if (size !== pixelsPerSample) {
-    throw new Error(`The model's input shape [${shape.join(', ')}] holds ${size} values, but each Fashion-MNIST image has ${pixelsPerSample} (28×28)`);
+  const sampleSize = sampleShape.reduce((a, b) => a * b, 1);
+  if (size !== sampleSize) {
+    throw new Error(
+      `The model's input shape [${shape.join(', ')}] holds ${size} values, but each sample of the dataset has ${sampleSize} ([${sampleShape.join(', ')}]): set the first layer's input shape to ${sampleShape.join(', ')}`,
+    );
   }
   return shape;
 }

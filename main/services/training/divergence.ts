@@ -44,9 +44,12 @@ export interface DivergencePoint {
 export function likelyCauses(spec: ModelSpec, settings: Pick<TrainingSettings, 'learningRate' | 'optimizer' | 'batchSize'>, point: DivergencePoint): string[] {
   const causes: string[] = [];
   const lr = settings.learningRate;
-  const highLr = lr > 0.1;
+  const optimizer = settings.optimizer.class_name;
+  // Adaptive optimizers want learning rates about 10× smaller than SGD (Keras' defaults: 0.001 against 0.01).
+  const highLr = lr > (optimizer === 'SGD' ? 0.1 : 0.01);
+  const clipHint = settings.optimizer.config.clipnorm === null && settings.optimizer.config.clipvalue === null ? ' Gradient clipping (clipnorm = 1) also guards against a single exploding step.' : '';
   const lrCause = highLr
-    ? `Learning rate too high: ${fmt(lr)} is far above what plain SGD tolerates here (Géron uses 0.001–0.05); try ${fmt(lr / 100)}, then raise it step by step.`
+    ? `Learning rate too high: ${fmt(lr)} is far above what ${optimizer === 'SGD' ? 'plain SGD' : optimizer} tolerates here (Géron uses ${optimizer === 'SGD' ? '0.001–0.05' : '0.0001–0.003'}); try ${fmt(lr / 100)}, then raise it step by step.${clipHint}`
     : `Learning rate: even ${fmt(lr)} can be too high for this model; try ${fmt(lr / 10)}.`;
 
   const initCauses: string[] = [];

@@ -1,11 +1,12 @@
 /**
  * Scoring a model on a set of samples, in chunks, inside the worker: validation at the end of each
- * epoch, and the evaluation of a finished run's saved weights on the Fashion-MNIST test set.
+ * epoch, and the evaluation of a finished run's saved weights on its test samples.
  */
 import type * as TF from '@tensorflow/tfjs';
-import type { Evaluation } from '../../../contract';
-import { FASHION_MNIST_CLASS_NAMES, type FashionMnistData } from '../datasets/fashion-mnist';
-import { gatherSamples, shuffledIndices } from './data';
+import type { Evaluation, TrainingSettings } from '../../../contract';
+import type { OpenedDataset, SampleSource } from '../datasets/source';
+import { shuffledIndices } from './data';
+import { gatherNormalized, splitRun, type NormalizationState } from './pipeline';
 import { accuracy, crossEntropyPerSample, forwardWithLogits, planLayers, type ForwardMode, type LayerPlan } from './forward';
 import { fileLoadHandler, readModelJson } from './weights-io';
 
@@ -66,62 +67,116 @@ export async function score(
 /** How many example images an evaluation returns. */
 export const EXAMPLE_COUNT = 24;
 
+/** The run's split settings, to find a pooled dataset's held-out test samples. */
+export type SplitSettings = Pick<TrainingSettings, 'seed' | 'testSplit' | 'trainSubset' | 'validationSplit'>;
+
+/**
+ * The test samples a run is evaluated on: the dataset's own test set (Fashion-MNIST), or the share
+ * of the pool the run held out (its test split, from its seed).
+ */
+function testSamples(dataset: OpenedDataset, split: SplitSettings): { source: SampleSource; indices: Uint32Array } {
+  if (dataset.test) return { source: dataset.test, indices: Uint32Array.from({ length: dataset.test.count }, (_, i) => i) };
+  const indices = splitRun(dataset.pool.count, split, false).test;
+  if (indices.length === 0) {
+    throw new Error('This run held out no test samples (its test split is 0) and the dataset has no test set of its own: train with a test split to evaluate on samples the model never saw');
+  }
+  return { source: dataset.pool, indices };
+}
+
+/** [height, width, channels] when a sample is an image (2-D, or 3-D with 1 or 3 channels); else null. */
+function imageShape(sampleShape: number[]): number[] | null {
+  if (sampleShape.length === 2) return [sampleShape[0]!, sampleShape[1]!, 1];
+  if (sampleShape.length === 3 && (sampleShape[2] === 1 || sampleShape[2] === 3)) return [...sampleShape];
+  return null;
+}
+
+/** A sample's stored values as 0..255 bytes, base64: bytes as they are, floats stretched from their min..max. */
+function pixelsOf(values: Float32Array, dtype: 'uint8' | 'float32'): string {
+  const bytes = new Uint8Array(values.length);
+  if (dtype === 'uint8') {
+    for (let i = 0; i < values.length; i++) bytes[i] = values[i]!;
+  } else {
+    let min = Infinity;
+    let max = -Infinity;
+    for (const v of values) {
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    const range = max > min ? max - min : 1;
+    for (let i = 0; i < values.length; i++) bytes[i] = Math.round(((values[i]! - min) / range) * 255);
+  }
+  return Buffer.from(bytes).toString('base64');
+}
+
 /**
  * Loads a run's saved weights and evaluates them on the test set: in inference mode (BN with its
  * moving statistics), and with BatchNormalization in training mode (each batch's own statistics,
  * batches of the run's batch size; dropout off; the moving statistics are not updated — the loaded
  * model is a throwaway copy and that mode never writes them anyway). Plus the confusion matrix and a
- * few examples (half of them misclassified when there are enough), in inference mode.
+ * few examples (half of them misclassified when there are enough), in inference mode. Inputs are
+ * normalized as the run normalized them (recorded with its weights).
  */
-export async function evaluateSavedModel(tf: typeof TF, runId: string, weightsDir: string, test: FashionMnistData): Promise<Evaluation> {
+export async function evaluateSavedModel(tf: typeof TF, runId: string, weightsDir: string, dataset: OpenedDataset, split: SplitSettings): Promise<Evaluation> {
   const metadata = (await readModelJson(weightsDir)).userDefinedMetadata?.layerbench;
   const model = await tf.loadLayersModel(fileLoadHandler(weightsDir));
   try {
     const plans = planLayers(model);
     const inputShape = model.inputs[0]!.shape.slice(1).map(Number);
-    const pixels = test.rows * test.cols;
-    if (inputShape.reduce((a, b) => a * b, 1) !== pixels) {
-      throw new Error(`The saved model's input shape [${inputShape.join(', ')}] does not hold a ${test.rows}×${test.cols} image`);
+    const { source, indices } = testSamples(dataset, split);
+    const size = source.sampleSize;
+    if (inputShape.reduce((a, b) => a * b, 1) !== size) {
+      throw new Error(`The saved model's input shape [${inputShape.join(', ')}] does not fit the dataset's samples [${source.sampleShape.join(', ')}]`);
     }
-    const n = test.labels.length;
-    const indices = Uint32Array.from({ length: n }, (_, i) => i);
-    const x = new Float32Array(n * pixels);
-    const y = new Int32Array(n);
-    gatherSamples(test.images, test.labels, pixels, indices, null, x, y);
+    const normalization: NormalizationState = metadata?.normalization ?? { kind: 'scale-255' };
+    const { x, y } = await gatherNormalized(source, indices, normalization);
+    const n = indices.length;
 
     const inference = await score(tf, plans, x, y, n, inputShape, { mode: 'inference', chunk: 500, predictions: true });
     const batchSize = metadata?.batchSize ?? 32;
     const training = await score(tf, plans, x, y, n, inputShape, { mode: 'batch-stats', chunk: batchSize });
 
-    const classes = FASHION_MNIST_CLASS_NAMES.length;
+    const classes = source.classNames.length;
     const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
-    for (let i = 0; i < n; i++) confusion[y[i]!]![inference.predicted[i]!]!++;
-
-    const order = shuffledIndices(n, 20_240_611);
-    const wrong: number[] = [];
-    const right: number[] = [];
-    for (const i of order) {
-      const list = inference.predicted[i] === y[i] ? right : wrong;
-      if (list.length < EXAMPLE_COUNT) list.push(i);
-      if (wrong.length >= EXAMPLE_COUNT && right.length >= EXAMPLE_COUNT) break;
+    for (let i = 0; i < n; i++) {
+      const row = confusion[y[i]!];
+      const predicted = inference.predicted[i]!;
+      if (row && predicted < classes) row[predicted]!++;
     }
-    const half = EXAMPLE_COUNT / 2;
-    const pickedWrong = wrong.slice(0, Math.max(half, EXAMPLE_COUNT - right.length));
-    const picked = [...pickedWrong, ...right.slice(0, EXAMPLE_COUNT - pickedWrong.length)].sort((a, b) => a - b);
-    const examples = picked.map((i) => ({
-      index: i,
-      label: y[i]!,
-      predicted: inference.predicted[i]!,
-      confidence: inference.confidence[i]!,
-      pixels: Buffer.from(test.images.subarray(i * pixels, (i + 1) * pixels)).toString('base64'),
-    }));
+
+    const shape = imageShape(source.sampleShape);
+    const examples = [];
+    if (shape) {
+      const order = shuffledIndices(n, 20_240_611);
+      const wrong: number[] = [];
+      const right: number[] = [];
+      for (const i of order) {
+        const list = inference.predicted[i] === y[i] ? right : wrong;
+        if (list.length < EXAMPLE_COUNT) list.push(i);
+        if (wrong.length >= EXAMPLE_COUNT && right.length >= EXAMPLE_COUNT) break;
+      }
+      const half = EXAMPLE_COUNT / 2;
+      const pickedWrong = wrong.slice(0, Math.max(half, EXAMPLE_COUNT - right.length));
+      const picked = [...pickedWrong, ...right.slice(0, EXAMPLE_COUNT - pickedWrong.length)].sort((a, b) => a - b);
+      const raw = new Float32Array(size);
+      for (const i of picked) {
+        await source.read(indices.subarray(i, i + 1), raw);
+        examples.push({
+          index: indices[i]!,
+          label: y[i]!,
+          predicted: inference.predicted[i]!,
+          confidence: inference.confidence[i]!,
+          pixels: pixelsOf(raw, source.summary.dtype),
+          shape,
+        });
+      }
+    }
 
     return {
       runId,
       samples: n,
       inference: { loss: inference.loss, acc: inference.acc },
       training: { loss: training.loss, acc: training.acc },
-      classNames: [...FASHION_MNIST_CLASS_NAMES],
+      classNames: [...source.classNames],
       confusion,
       examples,
     };

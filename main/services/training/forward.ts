@@ -39,6 +39,18 @@ export interface LayerPlan {
   trainable: TF.LayerVariable[];
   bn: BatchNormPlan | null;
   dropout: { kind: 'Dropout' | 'AlphaDropout'; rate: number; noiseShape: (number | null)[] | null; seed: number | null } | null;
+  /** The kernel's L1/L2 penalty (Keras' kernel_regularizer), added to the loss. */
+  regularizer: { kernel: TF.LayerVariable; l1: number; l2: number } | null;
+  /** The kernel's max-norm constraint (Keras' kernel_constraint), applied after each update. */
+  maxNorm: { kernel: TF.LayerVariable; maxValue: number; axis: number } | null;
+}
+
+/** A tfjs config's serialised regularizer / constraint: `{className, config}` (camelCase keys). */
+function serialized(value: unknown): { className: string; config: Record<string, unknown> } | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const v = value as { className?: unknown; class_name?: unknown; config?: unknown };
+  const className = v.className ?? v.class_name;
+  return typeof className === 'string' ? { className, config: (v.config ?? {}) as Record<string, unknown> } : null;
 }
 
 const TFJS_TO_KERAS_ACTIVATION: Record<string, string> = { swish: 'silu' };
@@ -88,7 +100,22 @@ export function planLayers(model: TF.LayersModel): LayerPlan[] {
         seed: typeof config['seed'] === 'number' ? config['seed'] : null,
       };
     }
-    plans.push({ index, name: layer.name, className, layer, activation, trainable: layer.trainableWeights, bn, dropout });
+    let regularizer: LayerPlan['regularizer'] = null;
+    let maxNorm: LayerPlan['maxNorm'] = null;
+    const kernel = weightNamed(layer, 'kernel');
+    const reg = serialized(config['kernelRegularizer']);
+    if (kernel && reg) {
+      if (reg.className !== 'L1L2') throw new Error(`Layer ${layer.name}: unsupported kernel regularizer ${reg.className}`);
+      const l1 = Number(reg.config['l1'] ?? 0);
+      const l2 = Number(reg.config['l2'] ?? 0);
+      if (l1 > 0 || l2 > 0) regularizer = { kernel, l1, l2 };
+    }
+    const constraint = serialized(config['kernelConstraint']);
+    if (kernel && constraint) {
+      if (constraint.className !== 'MaxNorm') throw new Error(`Layer ${layer.name}: unsupported kernel constraint ${constraint.className}`);
+      maxNorm = { kernel, maxValue: Number(constraint.config['maxValue'] ?? constraint.config['max_value'] ?? 2), axis: Number(constraint.config['axis'] ?? 0) };
+    }
+    plans.push({ index, name: layer.name, className, layer, activation, trainable: layer.trainableWeights, bn, dropout, regularizer, maxNorm });
   });
   return plans;
 }
@@ -214,6 +241,31 @@ export function crossEntropyPerSample(tf: typeof TF, probs: TF.Tensor, labels: T
 
 export function meanCrossEntropy(tf: typeof TF, probs: TF.Tensor, labels: TF.Tensor, logits: TF.Tensor | null = null): TF.Scalar {
   return tf.mean(crossEntropyPerSample(tf, probs, labels, logits)) as TF.Scalar;
+}
+
+/** Keras' regularization loss: Σ over layers of l1·Σ|W| + l2·ΣW² (a scalar; null when no layer has one). */
+export function regularizationLoss(tf: typeof TF, plans: LayerPlan[]): TF.Scalar | null {
+  const terms: TF.Tensor[] = [];
+  for (const plan of plans) {
+    if (!plan.regularizer) continue;
+    const { kernel, l1, l2 } = plan.regularizer;
+    const w = kernel.read();
+    if (l1 > 0) terms.push(tf.mul(l1, tf.sum(tf.abs(w))));
+    if (l2 > 0) terms.push(tf.mul(l2, tf.sum(tf.square(w))));
+  }
+  return terms.length === 0 ? null : (tf.addN(terms) as TF.Scalar);
+}
+
+/** Keras' MaxNorm after an update: w·clip(‖w‖, 0, c)/(1e-7 + ‖w‖), norms along `axis`. Call inside a tidy. */
+export function applyMaxNorm(tf: typeof TF, plans: LayerPlan[]): void {
+  for (const plan of plans) {
+    if (!plan.maxNorm) continue;
+    const { kernel, maxValue, axis } = plan.maxNorm;
+    const w = kernel.read() as TF.Variable;
+    const norms = tf.sqrt(tf.sum(tf.square(w), axis, true));
+    const desired = tf.clipByValue(norms, 0, maxValue);
+    w.assign(tf.mul(w, tf.div(desired, tf.add(norms, 1e-7))));
+  }
 }
 
 /** Share of samples whose arg-max class is the label (Keras' sparse categorical accuracy). */

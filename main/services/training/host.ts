@@ -19,6 +19,10 @@ import type { RunStoreApi, RunWriter } from '../runs/types';
 import { UpdateCoalescer } from './coalesce';
 import { FromWorkerSchema, type FromWorker, type ToWorker } from './protocol';
 import { MODEL_JSON } from './weights-io';
+import { FASHION_MNIST_ID } from '../../../contract/datasets';
+
+/** The best epoch's checkpoint, inside the run folder. */
+export const BEST_CHECKPOINT_DIR = 'best';
 
 export interface TrainingHostOptions {
   dataDir: string;
@@ -209,12 +213,20 @@ export class TrainingHost {
     try {
       const report = await this.ensureWorker();
       this.options.onEvent({ type: 'phase', runId, phase: 'loading-data' });
-      const dataset = await this.dataset();
+      const dataset = await this.dataset(request.settings.dataset);
       if (this.options.runs) {
         run.writer = await this.options.runs.create({ runId, spec: request.spec, settings: request.settings, backend: report.active });
       }
       if (this.active !== run) throw new Error('The training worker stopped while the run was starting');
-      this.post({ type: 'train', runId, request, datasetDir: dataset.directory, weightsDir: run.writer?.weightsDir ?? null, initialWeightsDir });
+      this.post({
+        type: 'train',
+        runId,
+        request,
+        datasetDir: dataset.directory,
+        weightsDir: run.writer?.weightsDir ?? null,
+        checkpointDir: run.writer ? join(run.writer.directory, BEST_CHECKPOINT_DIR) : null,
+        initialWeightsDir,
+      });
       run.inWorker = true;
       // Asked for while the data was located or the run's folder created:
       if (run.stopRequested) this.post({ type: 'stop', runId });
@@ -231,7 +243,13 @@ export class TrainingHost {
     return { runId };
   }
 
-  private dataset() {
+  /** The dataset's folder: Fashion-MNIST located (or downloaded), or an imported dataset's cache. */
+  private async dataset(id: string): Promise<{ directory: string }> {
+    if (id !== FASHION_MNIST_ID) {
+      const directory = join(this.options.dataDir, 'datasets', id);
+      if (!existsSync(join(directory, 'meta.json'))) throw new Error(`Dataset ${id} is not imported here (or was deleted): import it on the Data tab first`);
+      return { directory };
+    }
     return ensureFashionMnist({
       dataDir: this.options.dataDir,
       baseUrl: this.options.fashionMnistBaseUrl,
@@ -258,8 +276,10 @@ export class TrainingHost {
     const weightsDir = runs.weightsDir(runId);
     if (!existsSync(join(weightsDir, MODEL_JSON))) throw new Error(`Run ${runId} has no saved weights to evaluate`);
     await this.ensureWorker();
-    const dataset = await this.dataset();
-    return this.request<Evaluation>((requestId) => ({ type: 'evaluate', requestId, runId, weightsDir, datasetDir: dataset.directory }));
+    const { settings } = await runs.get(runId);
+    const dataset = await this.dataset(settings.dataset);
+    const split = { seed: settings.seed, testSplit: settings.testSplit, trainSubset: settings.trainSubset, validationSplit: settings.validationSplit };
+    return this.request<Evaluation>((requestId) => ({ type: 'evaluate', requestId, runId, weightsDir, datasetDir: dataset.directory, split }));
   }
 
   private request<T>(message: (requestId: number) => ToWorker): Promise<T> {
@@ -401,6 +421,13 @@ export class TrainingHost {
         this.options.onEvent({ ...message });
         return;
       case 'phase':
+      case 'calibration':
+        this.options.onEvent({ ...message });
+        return;
+      case 'callback':
+        // Early stopping, checkpoints and rate changes are part of the run's record, not only of the stream.
+        run.writer?.appendCallback({ callback: message.callback, epoch: message.epoch, detail: message.detail });
+        run.coalescer.flush();
         this.options.onEvent({ ...message });
         return;
       case 'epoch':

@@ -15,13 +15,14 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { StartTraining, StatsRecord } from '../../../contract';
 import { StatsRecordSchema } from '../../../contract';
-import type { FashionMnistData } from '../datasets/fashion-mnist';
+import type { OpenedDataset, SampleSource } from '../datasets/source';
 import { buildModel, inputShapeOf } from './build-model';
 import { fileLoadHandler } from './weights-io';
-import { gatherSamples, shuffledIndices, splitIndices, type Split } from './data';
 import { divergenceMessage, likelyCauses, type DivergencePoint } from './divergence';
 import { score } from './evaluate';
-import { accuracy, forwardWithLogits, meanCrossEntropy, planLayers, type LayerPlan } from './forward';
+import { accuracy, applyMaxNorm, forwardWithLogits, meanCrossEntropy, planLayers, regularizationLoss, type LayerPlan } from './forward';
+import { BestEpoch, clipGradients, createOptimizer, EarlyStopper, Plateau, scheduledLearningRate, setLearningRate } from './optimizers';
+import { EpochFeeder, gatherNormalized, normalizationFor, splitRun, type NormalizationState, type RunSplit } from './pipeline';
 import { encodeNumber, type FromWorker } from './protocol';
 import { deriveSeed } from './seeds';
 import { addGradientStats, addWeightStats, buildStatsRecord, probeLayer, StatsCollector } from './stats';
@@ -104,13 +105,15 @@ export interface TrainingJob {
   request: StartTraining;
   /** Where to save the final weights (TF.js format); null: not saved. */
   weightsDir: string | null;
+  /** Where to save the best epoch's weights (settings.checkpointBest); null: not saved. */
+  checkpointDir?: string | null;
   /** Fine-tuning: start from the weights saved in this folder. */
   initialWeightsDir?: string | null;
   backend: string;
   control: RunControl;
   /** Where the data comes from, for the 'loading-data' phase's detail. */
   datasetDir: string;
-  loadData(): Promise<FashionMnistData>;
+  loadData(): Promise<OpenedDataset>;
   post(message: FromWorker): void;
 }
 
@@ -124,12 +127,13 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 interface Model {
   model: TF.LayersModel;
   plans: LayerPlan[];
-  optimizer: TF.SGDOptimizer;
+  optimizer: TF.Optimizer;
   trainable: TF.Variable[];
   /** Every weight, trainable or not (BN's moving statistics), as LayerVariables and as Variables. */
   weights: TF.LayerVariable[];
   variables: TF.Variable[];
   inputShape: number[];
+  clip: { clipnorm: number | null; clipvalue: number | null };
 }
 
 interface StepOutcome {
@@ -189,10 +193,14 @@ async function trainStep(
           probe: collector ? (plan, input, output) => probeLayer(tf, collector, plan, input, output) : undefined,
         });
         kept = tf.keep(accuracy(tf, probs, yb));
-        return meanCrossEntropy(tf, probs, yb, logits);
+        const loss = meanCrossEntropy(tf, probs, yb, logits);
+        // Keras reports (and minimises) the loss with the regularization penalty added.
+        const penalty = regularizationLoss(tf, m.plans);
+        return penalty ? tf.add(loss, penalty) : loss;
       }, m.trainable);
       if (collector) addGradientStats(tf, collector, m.plans, grads);
-      m.optimizer.applyGradients(grads);
+      m.optimizer.applyGradients(clipGradients(tf, grads, m.clip));
+      applyMaxNorm(tf, m.plans);
       if (collector) addWeightStats(tf, collector, m.plans, new Map(m.variables.map((v, i) => [v.name, before[i]!])));
       const head = tf.stack([value, kept!]);
       return { readback: collector ? tf.concat([head, collector.concat()]) : head, before };
@@ -259,6 +267,9 @@ interface Progress {
   stepsDone: number;
   /** The run diverged and the last finite weights were written back. */
   restoredLastFinite: boolean;
+  /** Early stopping wrote the weights of this (best) epoch back. */
+  restoredBest: number | null;
+  normalization: NormalizationState | null;
 }
 
 type Ending =
@@ -276,29 +287,31 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
   const { runId, request, post } = job;
   const { spec, settings } = request;
   let m: Model | null = null;
-  const progress: Progress = { epoch: 0, stepsDone: 0, restoredLastFinite: false };
+  const progress: Progress = { epoch: 0, stepsDone: 0, restoredLastFinite: false, restoredBest: null, normalization: null };
   let ending: Ending;
   try {
     post({ type: 'phase', runId, phase: 'loading-data', detail: job.datasetDir });
-    const data = await job.loadData();
-    const pixels = data.rows * data.cols;
+    // The worker owns the dataset's lifetime (it keeps recent ones open for the next run).
+    const dataset = await job.loadData();
+    const source = dataset.pool;
 
     post({ type: 'phase', runId, phase: 'building-model' });
-    const inputShape = inputShapeOf(spec, pixels);
+    const inputShape = inputShapeOf(spec, source.sampleShape);
     const model = await buildModel(tf, spec, { seed: settings.seed });
     if (job.initialWeightsDir) await loadInitialWeights(tf, model, job.initialWeightsDir);
-    const optimizer = tf.train.sgd(settings.learningRate);
     const built: Model = {
       model,
       plans: planLayers(model),
-      optimizer,
+      optimizer: createOptimizer(tf, settings.optimizer, scheduledLearningRate(settings.lrSchedule, settings.learningRate, 0)),
       trainable: model.trainableWeights.map((w) => w.read() as TF.Variable),
       weights: model.weights,
       variables: model.weights.map((w) => w.read() as TF.Variable),
       inputShape,
+      clip: { clipnorm: settings.optimizer.config.clipnorm, clipvalue: settings.optimizer.config.clipvalue },
     };
     m = built;
-    ending = await trainLoop(tf, job, built, data, progress);
+    checkClassCount(model, source);
+    ending = await trainLoop(tf, job, built, dataset, progress);
   } catch (error) {
     ending = { type: 'failed', error: error instanceof Error ? error.message : String(error) };
   }
@@ -308,13 +321,16 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
     const metadata: WeightsMetadata = {
       runId,
       status: ending.type,
-      kind: progress.restoredLastFinite ? 'last-finite' : 'final',
+      kind: progress.restoredLastFinite ? 'last-finite' : progress.restoredBest !== null ? 'restored-best' : 'final',
+      ...(progress.restoredBest !== null ? { bestEpoch: progress.restoredBest } : {}),
       epoch: progress.epoch,
       steps: progress.stepsDone,
       batchSize: settings.batchSize,
       seed: settings.seed,
       backend: job.backend,
       savedAt: new Date().toISOString(),
+      dataset: settings.dataset,
+      ...(progress.normalization ? { normalization: progress.normalization } : {}),
     };
     try {
       await saveModel(tf, m.model, job.weightsDir, metadata);
@@ -335,64 +351,95 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
   }
 }
 
-async function trainLoop(tf: typeof TF, job: TrainingJob, m: Model, data: FashionMnistData, progress: Progress): Promise<Ending> {
-  const { runId, post } = job;
-  const { settings } = job.request;
-  const pixels = data.rows * data.cols;
-  const split = splitIndices(data.labels.length, settings);
-  const trainSamples = split.train.length;
-  const validationSamples = split.validation.length;
-  const batchSize = settings.batchSize;
-  const batchesPerEpoch = Math.ceil(trainSamples / batchSize);
-
-  // One contiguous buffer per epoch order (reused), batches are subarrays of it.
-  const xEpoch = new Float32Array(trainSamples * pixels);
-  const yEpoch = new Int32Array(trainSamples);
-  const xVal = new Float32Array(validationSamples * pixels);
-  const yVal = new Int32Array(validationSamples);
-  if (validationSamples > 0) gatherSamples(data.images, data.labels, pixels, split.validation, null, xVal, yVal);
-
-  post({ type: 'started', runId, backend: job.backend, epochs: settings.epochs, batchesPerEpoch, trainSamples, validationSamples });
-  post({ type: 'phase', runId, phase: 'training' });
-
-  const guard = new LastFinite();
-  try {
-    return await epochs(tf, job, m, data, progress, guard, { trainSamples, validationSamples, batchesPerEpoch, split, xEpoch, yEpoch, xVal, yVal });
-  } finally {
-    guard.clear();
+/** The output layer must have one unit per class: a mismatch is named before any step runs. */
+function checkClassCount(model: TF.LayersModel, source: SampleSource): void {
+  const units = model.outputs[0]!.shape[model.outputs[0]!.shape.length - 1];
+  const classes = source.classNames.length;
+  if (typeof units === 'number' && units < classes) {
+    throw new Error(`The model's last layer has ${units} outputs, but the dataset has ${classes} classes (${source.classNames.slice(0, 5).join(', ')}${classes > 5 ? ', …' : ''}): give the last Dense layer ${classes} units`);
   }
 }
 
 interface Layout {
-  trainSamples: number;
-  validationSamples: number;
+  split: RunSplit;
+  feeder: EpochFeeder;
   batchesPerEpoch: number;
-  split: Split;
-  xEpoch: Float32Array;
-  yEpoch: Int32Array;
   xVal: Float32Array;
   yVal: Int32Array;
 }
 
-async function epochs(tf: typeof TF, job: TrainingJob, m: Model, data: FashionMnistData, progress: Progress, guard: LastFinite, layout: Layout): Promise<Ending> {
+async function trainLoop(tf: typeof TF, job: TrainingJob, m: Model, dataset: OpenedDataset, progress: Progress): Promise<Ending> {
+  const { runId, post } = job;
+  const { settings } = job.request;
+  const source = dataset.pool;
+  const split = splitRun(source.count, settings, dataset.test !== null);
+  const normalization = await normalizationFor(settings.normalization, source, split.train);
+  progress.normalization = normalization;
+  const feeder = new EpochFeeder(source, split.train, normalization, settings.batchSize, settings.seed);
+  const { x: xVal, y: yVal } = await gatherNormalized(source, split.validation, normalization);
+  const batchesPerEpoch = feeder.batchesPerEpoch;
+
+  post({ type: 'started', runId, backend: job.backend, epochs: settings.epochs, batchesPerEpoch, trainSamples: split.train.length, validationSamples: split.validation.length });
+  post({ type: 'phase', runId, phase: 'training' });
+
+  const guard = new LastFinite();
+  const best = new BestSnapshot(tf);
+  try {
+    return await epochs(tf, job, m, progress, guard, best, { split, feeder, batchesPerEpoch, xVal, yVal });
+  } finally {
+    guard.clear();
+    best.clear();
+  }
+}
+
+/** The best epoch's weights, held as handles (no copy, see snapshotOf) for early stopping's restore. */
+class BestSnapshot {
+  private weights: TF.Tensor[] | null = null;
+  epoch: number | null = null;
+
+  constructor(private readonly tf: typeof TF) {}
+
+  take(epoch: number, variables: TF.Variable[]): void {
+    this.clear();
+    this.weights = variables.map((v) => snapshotOf(this.tf, v));
+    this.epoch = epoch;
+  }
+
+  restore(weights: TF.LayerVariable[]): boolean {
+    if (!this.weights) return false;
+    weights.forEach((w, i) => w.write(this.weights![i]!));
+    return true;
+  }
+
+  clear(): void {
+    if (this.weights) disposeAll(this.weights);
+    this.weights = null;
+  }
+}
+
+async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progress, guard: LastFinite, best: BestSnapshot, layout: Layout): Promise<Ending> {
   const { runId, request, post, control } = job;
   const { spec, settings } = request;
-  const { trainSamples, validationSamples, batchesPerEpoch, split, xEpoch, yEpoch, xVal, yVal } = layout;
-  const pixels = data.rows * data.cols;
-  const batchSize = settings.batchSize;
+  const { split, feeder, batchesPerEpoch, xVal, yVal } = layout;
+  const validationSamples = split.validation.length;
   const schedule = new StatsSchedule(settings.statsEvery);
+  const plateau = settings.lrSchedule.class_name === 'ReduceLROnPlateau' ? new Plateau(settings.lrSchedule.config) : null;
+  const stopper = settings.earlyStopping ? new EarlyStopper(settings.earlyStopping) : null;
+  const bestEpoch = BestEpoch.for(settings);
+  // The rate ReduceLROnPlateau scales; the per-step schedules derive theirs from the step.
+  let plateauRate = settings.learningRate;
+  let learningRate = settings.learningRate;
   let lastFiniteLoss: number | null = null;
   let step = 0;
   for (let epoch = 0; epoch < settings.epochs; epoch++) {
     progress.epoch = epoch;
-    const order = shuffledIndices(trainSamples, deriveSeed(settings.seed, 'epoch', epoch));
-    gatherSamples(data.images, data.labels, pixels, split.train, order, xEpoch, yEpoch);
     const epochStart = performance.now();
     let pausedMs = 0;
     let lossSum = 0;
     let accSum = 0;
     let seen = 0;
-    for (let batch = 0; batch < batchesPerEpoch; batch++) {
+    let batch = 0;
+    for await (const { x, y, n } of feeder.batches(epoch)) {
       if (control.paused) {
         const t = performance.now();
         await control.waitWhilePaused();
@@ -401,16 +448,13 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, data: FashionMn
       if (control.stopRequested) return { type: 'stopped' };
 
       const t0 = performance.now();
-      const from = batch * batchSize;
-      const n = Math.min(batchSize, trainSamples - from);
+      const rate = plateau ? plateauRate : scheduledLearningRate(settings.lrSchedule, settings.learningRate, step);
+      if (rate !== learningRate) {
+        setLearningRate(m.optimizer, rate);
+        learningRate = rate;
+      }
       const withStats = schedule.due(step, batch === batchesPerEpoch - 1);
-      const outcome = await trainStep(tf, m, xEpoch.subarray(from * pixels, (from + n) * pixels), yEpoch.subarray(from, from + n), n, {
-        epoch,
-        step,
-        seed: settings.seed,
-        withStats,
-        bnFeatures: settings.bnFeatures,
-      });
+      const outcome = await trainStep(tf, m, x, y, n, { epoch, step, seed: settings.seed, withStats, bnFeatures: settings.bnFeatures });
       // The loss is what a learner sees diverge: a NaN or infinite loss ends the run.
       if (!Number.isFinite(outcome.loss)) {
         const used = guard.restore(m.weights, outcome.before, await allFinite(tf, outcome.before));
@@ -434,6 +478,7 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, data: FashionMn
       post({ type: 'batch', runId, samples: n, record: { epoch, batch, step, loss: outcome.loss, acc: outcome.acc } });
       if (outcome.stats) post({ type: 'stats', runId, record: outcome.stats });
       step++;
+      batch++;
       await yieldToEventLoop();
       schedule.observe(step - 1, performance.now() - t0, withStats);
     }
@@ -448,23 +493,90 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, data: FashionMn
     let validation: { val_loss?: number; val_acc?: number } = {};
     if (validationSamples > 0) {
       const scored = await score(tf, m.plans, xVal, yVal, validationSamples, m.inputShape, { mode: 'inference', chunk: 500 });
-      if (Number.isFinite(scored.loss)) validation = { val_loss: scored.loss, val_acc: scored.acc };
+      const penalty = await regularizationValue(tf, m.plans);
+      if (Number.isFinite(scored.loss)) validation = { val_loss: scored.loss + penalty, val_acc: scored.acc };
     }
+    const logs = { loss: lossSum / seen, ...validation };
     post({
       type: 'epoch',
       runId,
       record: {
         epoch,
-        loss: lossSum / seen,
+        ...logs,
         acc: accSum / seen,
-        ...validation,
         durationMs: Math.max(0, performance.now() - epochStart - pausedMs),
-        learningRate: settings.learningRate,
+        learningRate,
         numTensors: tf.memory().numTensors,
       },
     });
+
+    // Epoch-end callbacks, in Keras' order: checkpoint, early stopping, then the plateau's rate.
+    const verdict = stopper?.onEpochEnd(epoch, logs);
+    const improved = stopper ? verdict === 'improved' : bestEpoch.offer(epoch, logs);
+    if (improved) {
+      if (settings.earlyStopping?.restore_best_weights) best.take(epoch, m.variables);
+      if (settings.checkpointBest && job.checkpointDir) await saveCheckpoint(tf, job, m, progress, epoch);
+    }
+    if (verdict === 'stop') {
+      const restore = settings.earlyStopping!.restore_best_weights && best.epoch !== null && best.restore(m.weights);
+      if (restore) progress.restoredBest = best.epoch;
+      const monitor = settings.earlyStopping!.monitor;
+      post({
+        type: 'callback',
+        runId,
+        callback: 'early-stopping',
+        epoch,
+        detail: `Early stopping after epoch ${epoch + 1}: ${monitor} has not improved for ${settings.earlyStopping!.patience} epoch${settings.earlyStopping!.patience === 1 ? '' : 's'}${
+          restore ? `; the weights of epoch ${best.epoch! + 1} (the best) were restored` : ''
+        }`,
+      });
+      return { type: 'finished' };
+    }
+    if (plateau) {
+      const reduced = plateau.onEpochEnd(logs, plateauRate);
+      if (reduced !== null) {
+        post({ type: 'callback', runId, callback: 'reduce-lr', epoch, detail: `ReduceLROnPlateau after epoch ${epoch + 1}: learning rate ${plateauRate} → ${reduced}` });
+        plateauRate = reduced;
+      }
+    }
   }
   return { type: 'finished' };
+}
+
+/** The regularization penalty's current value (0 without regularizers): validation loss includes it, as in Keras. */
+async function regularizationValue(tf: typeof TF, plans: LayerPlan[]): Promise<number> {
+  if (!plans.some((p) => p.regularizer)) return 0;
+  const penalty = tf.tidy(() => regularizationLoss(tf, plans)!);
+  try {
+    return (await penalty.data())[0]!;
+  } finally {
+    penalty.dispose();
+  }
+}
+
+/** Saves the best epoch's weights into the run folder (checkpointBest); a failure is reported, not fatal. */
+async function saveCheckpoint(tf: typeof TF, job: TrainingJob, m: Model, progress: Progress, epoch: number): Promise<void> {
+  const { settings } = job.request;
+  const metadata: WeightsMetadata = {
+    runId: job.runId,
+    status: 'finished',
+    kind: 'best',
+    bestEpoch: epoch,
+    epoch,
+    steps: progress.stepsDone,
+    batchSize: settings.batchSize,
+    seed: settings.seed,
+    backend: job.backend,
+    savedAt: new Date().toISOString(),
+    dataset: settings.dataset,
+    ...(progress.normalization ? { normalization: progress.normalization } : {}),
+  };
+  try {
+    await saveModel(tf, m.model, job.checkpointDir!, metadata);
+    job.post({ type: 'callback', runId: job.runId, callback: 'checkpoint', epoch, detail: `Checkpoint: epoch ${epoch + 1} is the best so far; its weights were saved` });
+  } catch (error) {
+    job.post({ type: 'callback', runId: job.runId, callback: 'checkpoint', epoch, detail: `The best epoch's checkpoint could not be saved: ${error instanceof Error ? error.message : String(error)}` });
+  }
 }
 
 /** Fine-tuning: copies saved weights (same architecture, same variable order) into the new model. */

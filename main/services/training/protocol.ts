@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ModelInspectionSchema } from '../../../contract/model';
 import { EvaluationSchema } from '../../../contract/runs';
 import { ModelSpecSchema } from '../../../model/spec';
-import { BackendReportSchema, BatchRecordSchema, EpochRecordSchema, FailureSchema, RunIdSchema, StartTrainingSchema, StatsRecordSchema } from '../../../contract';
+import { BackendReportSchema, CalibrationSchema, BatchRecordSchema, EpochRecordSchema, FailureSchema, RunIdSchema, StartTrainingSchema, StatsRecordSchema } from '../../../contract';
 
 const run = { runId: RunIdSchema };
 
@@ -15,10 +15,12 @@ export const ToWorkerSchema = z.discriminatedUnion('type', [
     type: z.literal('train'),
     ...run,
     request: StartTrainingSchema,
-    /** Folder holding the four Fashion-MNIST IDX files, already located or downloaded by the host. */
+    /** The dataset's folder: Fashion-MNIST's four IDX files (located or downloaded by the host) or an imported dataset's cache. */
     datasetDir: z.string(),
     /** Where the worker saves the weights when the run ends (TF.js layers format); null: not saved. */
     weightsDir: z.string().nullable(),
+    /** Where the best epoch's weights go (settings.checkpointBest). */
+    checkpointDir: z.string().nullable().optional(),
     /** Fine-tuning: a TF.js weights folder to start from. */
     initialWeightsDir: z.string().nullable().optional(),
   }),
@@ -29,7 +31,15 @@ export const ToWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('resume'), ...run }),
   z.object({ type: z.literal('inspect'), requestId: z.number().int(), spec: ModelSpecSchema }),
   /** Loads a run's saved weights and scores them on the test set. */
-  z.object({ type: z.literal('evaluate'), requestId: z.number().int(), ...run, weightsDir: z.string(), datasetDir: z.string() }),
+  z.object({
+    type: z.literal('evaluate'),
+    requestId: z.number().int(),
+    ...run,
+    weightsDir: z.string(),
+    datasetDir: z.string(),
+    /** The run's split settings: a dataset without its own test set is evaluated on the run's held-out test share. */
+    split: z.object({ seed: z.number().int(), testSplit: z.number(), trainSubset: z.number().int().nullable(), validationSplit: z.number() }),
+  }),
 ]);
 export type ToWorker = z.infer<typeof ToWorkerSchema>;
 
@@ -61,6 +71,8 @@ export const FromWorkerSchema = z.discriminatedUnion('type', [
   /** One statistics record (every K batches). */
   z.object({ type: z.literal('stats'), ...run, record: StatsRecordSchema }),
   z.object({ type: z.literal('epoch'), ...run, record: EpochRecordSchema }),
+  z.object({ type: z.literal('calibration'), ...run, calibration: CalibrationSchema }),
+  z.object({ type: z.literal('callback'), ...run, callback: z.enum(['early-stopping', 'checkpoint', 'restore-best', 'reduce-lr']), epoch: z.number().int().min(0), detail: z.string() }),
   z.object({ type: z.literal('paused'), ...run }),
   z.object({ type: z.literal('resumed'), ...run }),
   z.object({ type: z.literal('finished'), ...run, ...weightsError }),

@@ -1,7 +1,7 @@
 /** The statistics stream's arithmetic, the stats schedule, seeds and the update coalescer, without a worker. */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import type { BatchRecord, StatsRecord } from '../../../contract';
+import { defaultOptimizer, type BatchRecord, type StatsRecord } from '../../../contract';
 import { seedModel1 } from '../../../model/presets';
 import { toKerasTopology } from '../../../model/keras-json';
 import { UpdateCoalescer } from './coalesce';
@@ -123,7 +123,7 @@ describe('likely causes of a divergence', () => {
   it('puts a high learning rate first and names a missing BatchNormalization', () => {
     const plain = structuredClone(seedModel1);
     plain.config.layers = plain.config.layers.filter((l) => l.class_name !== 'BatchNormalization');
-    const causes = likelyCauses(plain, { learningRate: 5, optimizer: 'sgd', batchSize: 32 }, point);
+    const causes = likelyCauses(plain, { learningRate: 5, optimizer: defaultOptimizer('SGD'), batchSize: 32 }, point);
     expect(causes[0]).toMatch(/^Learning rate too high: 5 /);
     expect(causes.some((c) => c.startsWith('No BatchNormalization'))).toBe(true);
     expect(divergenceMessage(point, causes)).toMatch(/^Training diverged: the loss became NaN at epoch 1, batch 4 \(step 3\), last finite loss 2\.5e\+22\./);
@@ -132,7 +132,7 @@ describe('likely causes of a divergence', () => {
   it('flags an initializer far above the scale its activation needs', () => {
     const wide = structuredClone(seedModel1);
     wide.config.layers[2]!.config['kernel_initializer'] = { class_name: 'RandomNormal', config: { mean: 0, stddev: 1, seed: null } };
-    const causes = likelyCauses(wide, { learningRate: 0.01, optimizer: 'sgd', batchSize: 32 }, { ...point, step: 0 });
+    const causes = likelyCauses(wide, { learningRate: 0.01, optimizer: defaultOptimizer('SGD'), batchSize: 32 }, { ...point, step: 0 });
     expect(causes[0]).toMatch(/^Initializer scale: dense's kernel starts at σ ≈ 1 .*He scale.*elu/);
     expect(causes.some((c) => c.startsWith('No BatchNormalization'))).toBe(false);
   });

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
+import type { NormalizationState } from './pipeline';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -17,8 +18,16 @@ export interface WeightsMetadata {
   runId: string;
   /** Why the run ended when they were saved. */
   status: 'finished' | 'stopped' | 'failed';
-  /** 'last-finite': the run diverged and these are the weights before the step that broke them. */
-  kind: 'final' | 'last-finite';
+  /**
+   * 'last-finite': the run diverged and these are the weights before the step that broke them;
+   * 'best': the best epoch's checkpoint; 'restored-best': final weights that early stopping reset to the best epoch's.
+   */
+  kind: 'final' | 'last-finite' | 'best' | 'restored-best';
+  /** The epoch whose weights these are, for 'best' and 'restored-best'. */
+  bestEpoch?: number;
+  /** The dataset and the input normalization the weights were trained with (evaluation applies the same). */
+  dataset?: string;
+  normalization?: NormalizationState;
   /** The epoch the run was in, and how many steps the weights have been trained for. */
   epoch: number;
   steps: number;

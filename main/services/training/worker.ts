@@ -14,7 +14,8 @@ import { installFastWasmMatMul } from './kernels/wasm-matmul';
 import { evaluateSavedModel } from './evaluate';
 import { RunControl, runTraining } from './loop';
 import { FromWorkerSchema, ToWorkerSchema, type FromWorker, type ToWorker } from './protocol';
-import { loadFashionMnist, type FashionMnistData, type FashionMnistSplit } from '../datasets/fashion-mnist';
+import { openDatasetDir } from '../datasets/open';
+import type { OpenedDataset } from '../datasets/source';
 
 const port = parentPort;
 if (!port) throw new Error('train.worker must run in a worker thread');
@@ -28,17 +29,28 @@ const errorMessage = (error: unknown) => (error instanceof Error ? error.message
 let backend = 'cpu';
 let activeRun: { runId: string; control: RunControl } | null = null;
 
-/** Decoded dataset splits, kept for the worker's life: each run and evaluation reuses them. */
-const datasets = new Map<string, Promise<FashionMnistData>>();
-function dataset(directory: string, split: FashionMnistSplit): Promise<FashionMnistData> {
-  const key = `${split}\u0000${directory}`;
-  let loaded = datasets.get(key);
-  if (!loaded) {
-    loaded = loadFashionMnist(directory, split);
-    loaded.catch(() => datasets.delete(key));
-    datasets.set(key, loaded);
+/**
+ * Opened datasets, kept while they are in use: each run and evaluation of the same dataset reuses
+ * the decoded samples (Fashion-MNIST takes a second to gunzip). The three most recent are kept (a run and an evaluation use at most two at once); an older
+ * one is closed (its memory, or its file handle when streamed).
+ */
+const KEEP_DATASETS = 3;
+const datasets = new Map<string, Promise<OpenedDataset>>();
+function dataset(directory: string): Promise<OpenedDataset> {
+  let opened = datasets.get(directory);
+  if (opened) {
+    datasets.delete(directory); // re-inserted below as the most recent
+  } else {
+    opened = openDatasetDir(directory);
+    opened.catch(() => datasets.delete(directory));
   }
-  return loaded;
+  datasets.set(directory, opened);
+  while (datasets.size > KEEP_DATASETS) {
+    const [oldest, evicted] = datasets.entries().next().value!;
+    datasets.delete(oldest);
+    void evicted.then((d) => Promise.all([d.pool.close(), d.test?.close()])).catch(() => undefined);
+  }
+  return opened;
 }
 
 async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<void> {
@@ -54,11 +66,12 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
       runId: message.runId,
       request: message.request,
       weightsDir: message.weightsDir,
+      checkpointDir: message.checkpointDir ?? null,
       initialWeightsDir: message.initialWeightsDir ?? null,
       backend: chosen.backend,
       control: run.control,
       datasetDir: message.datasetDir,
-      loadData: () => dataset(message.datasetDir, 'train'),
+      loadData: () => dataset(message.datasetDir),
       post,
     });
   } finally {
@@ -82,8 +95,8 @@ port.on('message', (raw: unknown) => {
       );
       return;
     case 'evaluate':
-      void dataset(message.datasetDir, 'test')
-        .then((test) => evaluateSavedModel(tf, message.runId, message.weightsDir, test))
+      void dataset(message.datasetDir)
+        .then((opened) => evaluateSavedModel(tf, message.runId, message.weightsDir, opened, message.split))
         .then(
           (result) => post({ type: 'evaluation', requestId: message.requestId, result }),
           (error: unknown) => post({ type: 'evaluation-failed', requestId: message.requestId, error: errorMessage(error) }),
