@@ -16,6 +16,8 @@ import { exportCommand, EXPORT_OPTIONS } from '../../cli/export';
 import { parseArgs, UsageError } from '../../cli/args';
 import { exportRun, importModel, ExportError, type NamedWeights } from '.';
 import { loadH5wasm } from './h5';
+import { RunStore } from '../runs/store';
+import { importModelAsRun } from '../runs/import';
 import { buildTfModel, loadTfjs, maxAbsDiff, predict, pythonWithH5py, tfWeights, useCpuBackend, writeRunFolder } from './test-support';
 
 const tiny: ModelSpec = {
@@ -433,6 +435,23 @@ describe('layerbench export', () => {
       /is a project: it holds the architecture but no trained weights, and an ONNX export needs trained weights\. Export a run folder/,
     );
     expect(existsSync(join(d, 'x.onnx'))).toBe(false);
+  });
+
+  it("a Keras .h5's training_config carries the optimizer and schedule into an imported run", async () => {
+    const d = await fresh();
+    const settings = {
+      ...defaultTrainingSettings,
+      optimizer: { class_name: 'Adam', config: { beta_1: 0.8, beta_2: 0.99, epsilon: 1e-7, clipnorm: 1, clipvalue: null } },
+      learningRate: 0.003,
+      lrSchedule: { class_name: 'ExponentialDecay', config: { decay_steps: 50, decay_rate: 0.9, staircase: true } },
+    } as const;
+    await exportRun({ spec: tiny, weights: tinyWeights(), settings, format: 'h5', out: join(d, 'adam.h5') });
+    const imported = await importModel(join(d, 'adam.h5'));
+    expect(imported.training).toEqual({ optimizer: settings.optimizer, learningRate: 0.003, lrSchedule: settings.lrSchedule });
+    const runs = new RunStore(d);
+    const { run } = await importModelAsRun(runs, join(d, 'adam.h5'));
+    const detail = await runs.get(run.runId);
+    expect(detail.settings).toMatchObject({ optimizer: settings.optimizer, learningRate: 0.003, lrSchedule: settings.lrSchedule });
   });
 
   it('converts a TF.js model folder or a Keras .h5 with its weights', async () => {

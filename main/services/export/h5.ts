@@ -15,7 +15,7 @@ import type { Dataset, Group } from 'h5wasm';
 import { LEAKY_RELU_SLOPE, fromKerasTopology, withDefaults, type LayerSpec, type ModelSpec } from '../../../model';
 import { ExportError, fileError } from './errors';
 import type { TrainingSettings } from '../../../contract/training';
-import { toKerasTrainingConfig } from '../../../model/keras-training';
+import { fromKerasTrainingConfig, toKerasTrainingConfig } from '../../../model/keras-training';
 import { checkWeights, modelLayers, type NamedWeights } from './weights';
 
 /** The Keras version the file claims: the last Keras 2 (its HDF5 layout is the one Keras 3 reads as "legacy"). */
@@ -216,7 +216,7 @@ function isDataset(entity: unknown): entity is Dataset {
  * Reads a Keras HDF5 model file (Keras 2 `model.save`, Keras 3 legacy `.h5`, or this module's output)
  * into a spec and its weights. Errors name the file and the layer, attribute or dataset at fault.
  */
-export async function readKerasH5(filePath: string): Promise<{ spec: ModelSpec; weights: NamedWeights; kerasVersion: string | null }> {
+export async function readKerasH5(filePath: string): Promise<KerasH5Contents> {
   const path = resolve(filePath);
   let signed: boolean;
   try {
@@ -243,7 +243,28 @@ export async function readKerasH5(filePath: string): Promise<{ spec: ModelSpec; 
   }
 }
 
-function readOpenFile(file: Group, path: string): { spec: ModelSpec; weights: NamedWeights; kerasVersion: string | null } {
+export interface KerasH5Contents {
+  spec: ModelSpec;
+  weights: NamedWeights;
+  kerasVersion: string | null;
+  /** The optimizer, learning rate and schedule from training_config, when the file has one Layerbench can use. */
+  training?: TrainingInfo;
+  /** Why training_config was not used (an optimizer TF.js lacks, say); the weights import regardless. */
+  trainingIgnored?: string;
+}
+
+/** training_config is advisory: an optimizer Layerbench cannot run does not stop the weights from importing. */
+function trainingConfigOf(file: Group): Pick<KerasH5Contents, 'training' | 'trainingIgnored'> {
+  const text = attrText(file, 'training_config');
+  if (text === undefined) return {};
+  try {
+    return { training: fromKerasTrainingConfig(text) };
+  } catch (e) {
+    return { trainingIgnored: `training_config: ${(e as Error).message}` };
+  }
+}
+
+function readOpenFile(file: Group, path: string): KerasH5Contents {
   const config = attrText(file, 'model_config');
   if (config === undefined) {
     const weightsOnly = attrNames(file, 'layer_names', path, '/') !== undefined;
@@ -321,5 +342,5 @@ function readOpenFile(file: Group, path: string): { spec: ModelSpec; weights: Na
   if (missing.length) {
     throw fileError('invalid', path, `no weights for layer${missing.length > 1 ? 's' : ''} ${missing.map((l) => `'${l.name}'`).join(', ')}`, `${where}.layer_names`);
   }
-  return { spec, weights, kerasVersion: attrText(file, 'keras_version') ?? null };
+  return { spec, weights, kerasVersion: attrText(file, 'keras_version') ?? null, ...trainingConfigOf(file) };
 }

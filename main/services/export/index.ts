@@ -241,6 +241,8 @@ export interface ImportedModel {
   spec: ModelSpec;
   weights: NamedWeights;
   format: 'tfjs' | 'h5';
+  /** A Keras .h5's training_config: optimizer, learning rate and schedule. */
+  training?: Pick<TrainingSettings, 'optimizer' | 'learningRate' | 'lrSchedule'>;
 }
 
 /**

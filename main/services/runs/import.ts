@@ -19,7 +19,8 @@ export async function importModelAsRun(runs: RunStoreApi, path: string): Promise
   const writer = await runs.create({
     runId,
     spec: imported.spec,
-    settings: defaultTrainingSettings,
+    // A Keras file's optimizer and learning rate carry over, so fine-tuning continues as it was compiled.
+    settings: { ...defaultTrainingSettings, ...(imported.training ?? {}) },
     backend: `imported ${imported.format}`,
     name: `Imported ${basename(path)}`,
   });
