@@ -240,6 +240,8 @@ export const EpochRecordSchema = z.object({
   learningRate: z.number().optional(),
   /** Live tensors at the end of the epoch (`tf.memory().numTensors`): flat across epochs, or a leak. */
   numTensors: z.number().int().optional(),
+  /** GPU memory at the end of the epoch, on a GPU backend (webgpu's numBytesInGPU / numBytesAllocatedInGPU). */
+  gpuMemory: z.object({ inUseBytes: z.number().int().min(0), allocatedBytes: z.number().int().min(0).optional() }).optional(),
 });
 export type EpochRecord = z.infer<typeof EpochRecordSchema>;
 

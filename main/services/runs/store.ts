@@ -373,6 +373,11 @@ class RunWriterImpl implements RunWriter {
    * ending status (finished, stopped, failed, interrupted) is final: the writer then closes its
    * files, ignores later appends, and later setStatus calls resolve without effect.
    */
+  /** The backend the run actually trains on (Auto may pick another than the default); saved with the next status. */
+  setBackend(backend: string): void {
+    if (!this.ended) this.file.summary.backend = backend;
+  }
+
   async setStatus(status: RunStatus, failure?: RunSummary['failure']): Promise<void> {
     if (this.ended) return;
     const now = Date.now();

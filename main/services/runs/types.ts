@@ -32,6 +32,8 @@ export interface RunWriter {
   /** An epoch-end callback's action (early stopping, checkpoint, learning-rate change), as a metrics line. */
   appendCallback(record: { callback: string; epoch: number; detail: string }): void;
   setStatus(status: RunStatus, failure?: RunSummary['failure']): Promise<void>;
+  /** The backend the run actually trains on (from the worker's 'started'); saved with the next status write. */
+  setBackend(backend: string): void;
   /** Flushes pending appends to disk. */
   flush(): Promise<void>;
 }

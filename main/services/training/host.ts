@@ -418,6 +418,7 @@ export class TrainingHost {
         return;
       case 'started':
         run.totalBatches = message.epochs * message.batchesPerEpoch;
+        run.writer?.setBackend(message.backend);
         this.options.onEvent({ ...message });
         return;
       case 'phase':

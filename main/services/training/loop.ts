@@ -21,6 +21,7 @@ import { fileLoadHandler } from './weights-io';
 import { divergenceMessage, likelyCauses, type DivergencePoint } from './divergence';
 import { score } from './evaluate';
 import { accuracy, applyMaxNorm, forwardWithLogits, meanCrossEntropy, planLayers, regularizationLoss, type LayerPlan } from './forward';
+import { gpuMemory, type GpuMemory } from './backends';
 import { BestEpoch, clipGradients, createOptimizer, EarlyStopper, Plateau, scheduledLearningRate, setLearningRate } from './optimizers';
 import { EpochFeeder, gatherNormalized, normalizationFor, splitRun, type NormalizationState, type RunSplit } from './pipeline';
 import { encodeNumber, type FromWorker } from './protocol';
@@ -507,6 +508,7 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
         durationMs: Math.max(0, performance.now() - epochStart - pausedMs),
         learningRate,
         numTensors: tf.memory().numTensors,
+        ...gpuMemoryField(tf),
       },
     });
 
@@ -541,6 +543,11 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
     }
   }
   return { type: 'finished' };
+}
+
+function gpuMemoryField(tf: typeof TF): { gpuMemory?: GpuMemory } {
+  const gpu = gpuMemory(tf);
+  return gpu ? { gpuMemory: gpu } : {};
 }
 
 /** The regularization penalty's current value (0 without regularizers): validation loss includes it, as in Keras. */

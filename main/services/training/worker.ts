@@ -9,7 +9,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { inspectModel } from './build-model';
 import { defaultLoaders, probeBackends } from './backends';
-import { trainingBackendFor } from './kernel-support';
+import { chooseBackend, useBackend } from './calibrate';
+import type { BackendReport } from '../../../contract';
 import { installFastWasmMatMul } from './kernels/wasm-matmul';
 import { evaluateSavedModel } from './evaluate';
 import { RunControl, runTraining } from './loop';
@@ -27,6 +28,7 @@ function post(message: FromWorker): void {
 const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 let backend = 'cpu';
+let report: BackendReport | null = null;
 let activeRun: { runId: string; control: RunControl } | null = null;
 
 /**
@@ -56,26 +58,42 @@ function dataset(directory: string): Promise<OpenedDataset> {
 async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<void> {
   const run = { runId: message.runId, control: new RunControl() };
   activeRun = run;
-  const chosen = trainingBackendFor(tf, message.request.spec, backend);
+  const { runId, request } = message;
+  let trainOn = backend;
   try {
-    if (chosen.backend !== backend) {
-      post({ type: 'phase', runId: message.runId, phase: 'building-model', detail: chosen.reason });
-      await tf.setBackend(chosen.backend);
+    // Auto times a few steps of this model and batch size on each usable backend (small batches are
+    // often faster on the CPU than on a GPU); a named backend is used as asked, or refused with why.
+    const choice = await chooseBackend(tf, {
+      report: report!,
+      spec: request.spec,
+      batchSize: request.settings.batchSize,
+      requested: request.settings.backend,
+      seed: request.settings.seed,
+      onBackend: (name) => post({ type: 'phase', runId, phase: 'building-model', detail: `Auto: timing a few training steps on ${name}` }),
+    });
+    if (choice.calibration) post({ type: 'calibration', runId, calibration: choice.calibration });
+    if (choice.backend !== backend) {
+      post({ type: 'phase', runId, phase: 'building-model', detail: choice.reason ?? `Training on ${choice.backend}` });
+      await useBackend(tf, choice.backend);
+      trainOn = choice.backend;
+      installFastWasmMatMul(tf); // when Auto moved to wasm from a native default; a no-op elsewhere
     }
     await runTraining(tf, {
-      runId: message.runId,
-      request: message.request,
+      runId,
+      request,
       weightsDir: message.weightsDir,
       checkpointDir: message.checkpointDir ?? null,
       initialWeightsDir: message.initialWeightsDir ?? null,
-      backend: chosen.backend,
+      backend: choice.backend,
       control: run.control,
       datasetDir: message.datasetDir,
       loadData: () => dataset(message.datasetDir),
       post,
     });
+  } catch (error) {
+    post({ type: 'failed', runId, error: errorMessage(error) });
   } finally {
-    if (chosen.backend !== backend) await tf.setBackend(backend);
+    if (trainOn !== backend) await useBackend(tf, backend).catch(() => undefined);
     if (activeRun === run) activeRun = null;
   }
 }
@@ -124,13 +142,14 @@ port.on('message', (raw: unknown) => {
 async function start(): Promise<void> {
   const options = (workerData ?? {}) as { wasmDir?: string; backends?: string[] };
   const loaders = defaultLoaders({ wasmDir: options.wasmDir }).filter((l) => !options.backends || options.backends.includes(l.name));
-  const report = await probeBackends(tf, loaders);
-  backend = report.active;
+  const probed = await probeBackends(tf, loaders);
+  report = probed;
+  backend = probed.active;
   // The stock wasm matMul is ~10× slower with a transposed operand, which every Dense backward
   // pass uses; the override transposes explicitly first (2.4–2.8× faster training, bench/README.md).
   installFastWasmMatMul(tf);
   // Validate our own output once: a worker that speaks off-contract should fail loudly in tests.
-  post(FromWorkerSchema.parse({ type: 'ready', report }));
+  post(FromWorkerSchema.parse({ type: 'ready', report: probed }));
 }
 
 start().catch((error: unknown) => post({ type: 'fatal', error: errorMessage(error) }));
