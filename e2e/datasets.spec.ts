@@ -61,7 +61,8 @@ async function openData(page: Page): Promise<void> {
 }
 
 async function scanCsv(page: Page, path: string): Promise<void> {
-  await page.getByTestId('import-kind-csv').check();
+  await page.getByTestId('import-kind-csv').click();
+  await expect(page.getByTestId('import-kind-csv')).toHaveAttribute('data-checked', 'true');
   await page.getByTestId('import-path').fill(path);
   await page.getByTestId('import-scan').click();
   await expect(page.getByTestId('import-scan-result')).toBeVisible();
@@ -135,6 +136,8 @@ test('imports a CSV of Fashion-MNIST, previews it and trains on it with Adam and
   await page.getByTestId('early-stopping').check();
   await expect(page.getByTestId('es-monitor')).toHaveValue('val_loss');
   await page.getByTestId('es-patience').fill('1');
+  // No epoch improves val_loss by 5: the run stops after its second epoch (Keras' rule: wait ≥ patience).
+  await page.getByTestId('es-min_delta').fill('5');
   // A field error shows at its field and blocks Start, then clears.
   await page.getByTestId('opt-beta_1').fill('1.5');
   await expect(page.getByTestId('error-optimizer.config.beta_1')).toContainText('at most 1');
@@ -150,20 +153,21 @@ test('imports a CSV of Fashion-MNIST, previews it and trains on it with Adam and
   await expect(status).toHaveAttribute('data-status', 'finished', { timeout: 150_000 });
   await expect(page.getByTestId('run-dataset')).toHaveAttribute('data-dataset', id);
   const epochs = await page.getByTestId('epoch-table').locator('tbody tr').count();
-  expect(epochs).toBeGreaterThanOrEqual(1);
-  expect(epochs).toBeLessThanOrEqual(6);
+  expect(epochs).toBe(2);
+  await expect(page.locator('[data-testid="run-note"][data-kind="early-stopping"]')).toHaveAttribute('data-epoch', '1');
+  await expect(page.getByTestId('stopped-early')).toBeVisible();
   await expect(page.getByTestId('epoch-lr').first()).toHaveText('1e−3');
   await page.screenshot({ path: testInfo.outputPath('trained.png'), fullPage: true });
 
   // The run folder says what it trained on, and with what.
   const runId = (await page.getByTestId('run-id').textContent())!.trim();
   const run = JSON.parse(readFileSync(join(host.dataDir, 'runs', runId, 'run.json'), 'utf8')) as {
-    settings: { dataset: string; optimizer: { class_name: string }; earlyStopping: { patience: number } | null; learningRate: number };
+    settings: { dataset: string; optimizer: { class_name: string }; earlyStopping: object | null; learningRate: number };
   };
   expect(run.settings.dataset).toBe(id);
   expect(run.settings.optimizer.class_name).toBe('Adam');
   expect(run.settings.learningRate).toBe(0.001);
-  expect(run.settings.earlyStopping?.patience).toBe(1);
+  expect(run.settings.earlyStopping).toEqual({ monitor: 'val_loss', patience: 1, min_delta: 5, restore_best_weights: true });
   testInfo.annotations.push({ type: 'epochs', description: `${epochs} epochs before the run ended` });
 
   // The new settings survive the project's autosave and recovery (a reload stands in for a crash).
@@ -241,4 +245,21 @@ test('a malformed CSV fails at the form with its file and line; skipping bad row
   await expect(page.getByTestId('dataset-fashion-mnist').getByTestId('in-use')).toBeVisible();
   // The console error of the failed command is the host's answer, not a page error.
   expect(errors.filter((e) => !/ragged/.test(e))).toEqual([]);
+});
+
+test('imports an IDX pair (gzipped) after a scan shows its shape and count', async ({ page }) => {
+  const errors = collectErrors(page);
+  await openData(page);
+  await page.getByTestId('import-kind-idx').click();
+  await expect(page.getByTestId('import-kind-idx')).toHaveAttribute('data-checked', 'true');
+  await page.getByTestId('import-images-path').fill(join(FASHION_DIR, 't10k-images-idx3-ubyte.gz'));
+  await page.getByTestId('import-labels-path').fill(join(FASHION_DIR, 't10k-labels-idx1-ubyte.gz'));
+  await page.getByTestId('import-scan').click();
+  await expect(page.getByTestId('import-scan-result')).toHaveText('10,000 samples of shape 28×28');
+  await page.getByTestId('import-name').fill('FM test set (IDX)');
+  await page.getByTestId('import-start').click();
+  await expect(page.getByTestId('import-done')).toContainText('10,000 samples, 10 classes', { timeout: 60_000 });
+  await expect(page.getByTestId('class-counts')).toHaveAttribute('data-total', '10000');
+  await expect(page.getByTestId('sample-canvas').first()).toHaveAttribute('data-drawn', 'true');
+  expect(errors).toEqual([]);
 });
