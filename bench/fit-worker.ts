@@ -12,10 +12,11 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
+import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { loadFashionMnist } from '../main/services/datasets/fashion-mnist';
 import { shuffledIndices } from '../main/services/training/data';
 import { fastWasmMatMulStats, installFastWasmMatMul, uninstallFastWasmMatMul } from '../main/services/training/kernels/wasm-matmul';
+import { disposeThreadedWasm, registerThreadedWasm } from '../main/services/training/kernels/wasm-threads';
 import { toKerasTopology } from '../model/keras-json';
 import { seedModel1 } from '../model/presets';
 
@@ -24,6 +25,8 @@ export interface FitJob {
   fast: boolean;
   /** With `fast`: allow the swapped (op(B)ᵀ·op(A)ᵀ)ᵀ form (default true); false = explicit transposes only. */
   allowSwap?: boolean;
+  /** XNNPACK threads through the threaded SIMD build (kernels/wasm-threads.ts); 1 or absent = the stock single-threaded build. */
+  threads?: number;
   batchSize: number;
   /** Training images used (a seeded shuffle of the 60,000, then the first `subset`). */
   subset: number;
@@ -39,7 +42,7 @@ export type FitMessage =
   | { type: 'ready'; backend: string; fast: { installed: boolean; reason?: string } }
   | { type: 'epoch'; epoch: number; loss: number; acc: number; durationMs: number; numTensors: number; samples: number }
   | { type: 'check'; stock: number[]; fast: number[] }
-  | { type: 'done'; matmul: ReturnType<typeof fastWasmMatMulStats> }
+  | { type: 'done'; matmul: ReturnType<typeof fastWasmMatMulStats>; threads: number }
   | { type: 'error'; error: string };
 
 const port = parentPort;
@@ -127,6 +130,10 @@ async function check(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if ((job.threads ?? 1) > 1) {
+    const threaded = registerThreadedWasm(tf, wasmBackend, { threads: job.threads });
+    if (!threaded.registered) throw new Error(`threaded wasm not registered: ${threaded.reason}`);
+  }
   if (!(await tf.setBackend('wasm'))) throw new Error("tf.setBackend('wasm') failed");
   await tf.ready();
   const fast = job.fast ? installFastWasmMatMul(tf, { allowSwap: job.allowSwap ?? true }) : { installed: false, reason: 'stock kernels requested' };
@@ -134,7 +141,8 @@ async function main(): Promise<void> {
   post({ type: 'ready', backend: tf.getBackend(), fast });
   if (job.mode === 'check') await check();
   else await fit();
-  post({ type: 'done', matmul: fastWasmMatMulStats(tf) });
+  post({ type: 'done', matmul: fastWasmMatMulStats(tf), threads: wasmBackend.getThreadsCount() });
+  disposeThreadedWasm(tf);
 }
 
 main().catch((error: unknown) => post({ type: 'error', error: error instanceof Error ? (error.stack ?? error.message) : String(error) }));

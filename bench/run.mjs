@@ -59,7 +59,7 @@ const config = {
   torchEpochs: num('BENCH_TORCH_EPOCHS', 4),
   /** Per thread count, PyTorch's timed epochs stop at the first batch past this many seconds. */
   torchBudgetSec: num('BENCH_TORCH_BUDGET', 8),
-  extra: (process.env.BENCH_EXTRA ?? '').split(',').filter((k) => k === 'b_direct'),
+  extra: (process.env.BENCH_EXTRA ?? '').split(',').filter((k) => k === 'b_direct' || k === 'b_mt'),
   /** BENCH_ONLY=b,b_fast,…: run just these kinds (and the loss check). */
   only: process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : null,
   uiSubset: num('BENCH_UI_SUBSET', quick ? 1000 : 2000),
@@ -187,7 +187,8 @@ async function trialFit(spec) {
   const worker = new Worker(fitWorkerBundle, {
     workerData: {
       mode: spec.kind === 'check' ? 'check' : 'fit',
-      fast: spec.kind === 'b_fast' || spec.kind === 'b_direct',
+      fast: spec.kind === 'b_fast' || spec.kind === 'b_direct' || spec.kind === 'b_mt',
+      threads: spec.kind === 'b_mt' ? 2 : 1,
       allowSwap: spec.kind !== 'b_direct',
       batchSize: spec.batchSize,
       subset: spec.subset,
@@ -203,6 +204,7 @@ async function trialFit(spec) {
   let rssReady = null;
   let check = null;
   let matmul = null;
+  let threads = null;
   try {
     await new Promise((resolve, reject) => {
       worker.on('error', reject);
@@ -216,6 +218,7 @@ async function trialFit(spec) {
         else if (message.type === 'error') reject(new Error(message.error));
         else if (message.type === 'done') {
           matmul = message.matmul;
+          threads = message.threads;
           resolve();
         }
       });
@@ -233,6 +236,7 @@ async function trialFit(spec) {
     rssReady,
     peakRss: rss.stop(),
     matmul,
+    threads,
     epochs: epochs.map(({ t, cpu, ...e }) => e),
   };
 }
@@ -401,10 +405,10 @@ async function main() {
 
   const base = { subset: config.subset, epochs: config.epochs, learningRate: config.learningRate, seed: config.seed, checkSteps: config.checkSteps, datasetDir };
   const results = {};
-  const tfjsKinds = ['a', 'b', 'b_fast', 'b_direct', 'c'];
+  const tfjsKinds = ['a', 'b', 'b_fast', 'b_direct', 'b_mt', 'c'];
   const throughputOn = !config.only || config.only.some((k) => tfjsKinds.includes(k));
   for (const batchSize of throughputOn ? config.batchSizes : []) {
-    const r = (results[batchSize] = { a: [], b: [], b_fast: [], b_direct: [], c: [], check: null });
+    const r = (results[batchSize] = { a: [], b: [], b_fast: [], b_direct: [], b_mt: [], c: [], check: null });
     const check = await runTrial({ ...base, kind: 'check', batchSize });
     r.check = check.error ? { error: check.error } : { ...check, maxAbsDiff: Math.max(...check.stock.map((s, i) => Math.abs(s - check.fast[i]))) };
     log(`batch ${batchSize}: ${config.checkSteps}-step loss check stock vs fast: ${check.error ? `failed: ${check.error}` : `max |Δloss| ${r.check.maxAbsDiff.toExponential(1)} (loss ${check.stock[0].toFixed(4)} → ${check.stock.at(-1).toFixed(4)})`}`);
@@ -424,7 +428,7 @@ async function main() {
   }
 
   // Summary
-  const kindsAll = ['a', 'b', 'b_fast', 'b_direct', 'c'];
+  const kindsAll = ['a', 'b', 'b_fast', 'b_direct', 'b_mt', 'c'];
   const metrics = { samplesPerSec: 'samples/s (wall clock)', samplesPerCpuSec: 'samples per CPU-second' };
   const summary = {};
   for (const batchSize of throughputOn ? config.batchSizes : []) {
@@ -437,10 +441,10 @@ async function main() {
       summary[batchSize][metric] = {
         median: s,
         range: Object.fromEntries(kindsAll.map((k) => [k, values(k).length ? [Math.min(...values(k)), Math.max(...values(k))] : null])),
-        ratios: { a_over_b: ratio(s.a, s.b), bfast_over_b: ratio(s.b_fast, s.b), a_over_c: ratio(s.a, s.c), a_over_bfast: ratio(s.a, s.b_fast), bfast_over_c: ratio(s.b_fast, s.c), bfast_over_bdirect: ratio(s.b_fast, s.b_direct) },
+        ratios: { a_over_b: ratio(s.a, s.b), bfast_over_b: ratio(s.b_fast, s.b), a_over_c: ratio(s.a, s.c), a_over_bfast: ratio(s.a, s.b_fast), bfast_over_c: ratio(s.b_fast, s.c), bfast_over_bdirect: ratio(s.b_fast, s.b_direct), bmt_over_bfast: ratio(s.b_mt, s.b_fast) },
         // Ratios within each round (those trials ran back to back), then their median: less
         // sensitive than the ratio of medians to a machine whose load drifts during the run.
-        pairedRatios: { a_over_b: paired(r.a, r.b), bfast_over_b: paired(r.b_fast, r.b), a_over_c: paired(r.a, r.c) },
+        pairedRatios: { a_over_b: paired(r.a, r.b), bfast_over_b: paired(r.b_fast, r.b), a_over_c: paired(r.a, r.c), bmt_over_bfast: paired(r.b_mt, r.b_fast) },
       };
     }
   }
@@ -449,7 +453,7 @@ async function main() {
   for (const [metric, label] of throughputOn ? Object.entries(metrics) : []) {
     log(`\n1${section === 1 ? '' : 'b'}. Training throughput, ${label}: median of rounds [min–max]`);
     section++;
-    const rows = [['batch', 'a Layerbench', 'b tfjs fit', "b' fit+fast", ...(config.extra.includes('b_direct') ? ["b'' no swap"] : []), 'c PyTorch', 'a/b', "b'/b", 'a/c', "a/b'", "b'/c"]];
+    const rows = [['batch', 'a Layerbench', 'b tfjs fit', "b' fit+fast", ...(config.extra.includes('b_direct') ? ["b'' no swap"] : []), ...(config.extra.includes('b_mt') ? ["b''' 2 threads"] : []), 'c PyTorch', 'a/b', "b'/b", 'a/c', "a/b'", "b'/c"]];
     for (const batchSize of config.batchSizes) {
       const { median: s, range: g, ratios: q } = summary[batchSize][metric];
       rows.push([
@@ -458,6 +462,7 @@ async function main() {
         `${fmt(s.b)} ${rng(g.b)}`,
         `${fmt(s.b_fast)} ${rng(g.b_fast)}`,
         ...(config.extra.includes('b_direct') ? [`${fmt(s.b_direct)} ${rng(g.b_direct)}`] : []),
+        ...(config.extra.includes('b_mt') ? [`${fmt(s.b_mt)} ${rng(g.b_mt)}`] : []),
         `${fmt(s.c)} ${rng(g.c)}`,
         fmt(q.a_over_b, 2),
         fmt(q.bfast_over_b, 2),
@@ -467,14 +472,14 @@ async function main() {
       ]);
     }
     log(table(rows));
-    log(`median of per-round ratios: ${config.batchSizes.map((b) => { const p = summary[b][metric].pairedRatios; return `batch ${b}: a/b ${fmt(p.a_over_b, 2)}, b'/b ${fmt(p.bfast_over_b, 2)}, a/c ${fmt(p.a_over_c, 3)}`; }).join('; ')}`);
+    log(`median of per-round ratios: ${config.batchSizes.map((b) => { const p = summary[b][metric].pairedRatios; return `batch ${b}: a/b ${fmt(p.a_over_b, 2)}, b'/b ${fmt(p.bfast_over_b, 2)}, a/c ${fmt(p.a_over_c, 3)}${p.bmt_over_bfast != null ? `, b'''/b' ${fmt(p.bmt_over_bfast, 2)}` : ''}`; }).join('; ')}`);
   }
   if (throughputOn) log('c: PyTorch CPU, best of torch.set_num_threads(1) and (2) per round (fastest wall clock: ' + config.batchSizes.map((b) => `batch ${b}: ${summary[b].torchThreads.join(',') || '—'} threads`).join('; ') + ')');
 
   if (throughputOn) log('\n2. Memory per epoch (first round; RSS = the trial process: main thread + training worker thread, MB)');
   const memRows = [['batch', 'run', 'RSS ready', ...Array.from({ length: config.epochs }, (_, i) => `RSS ep${i + 1}`), 'peak RSS', ...Array.from({ length: config.epochs }, (_, i) => `tensors ep${i + 1}`)]];
   for (const batchSize of throughputOn ? config.batchSizes : []) {
-    for (const kind of ['a', 'b', 'b_fast', 'b_direct']) {
+    for (const kind of ['a', 'b', 'b_fast', 'b_direct', 'b_mt']) {
       const x = results[batchSize][kind].find((t) => !t.error);
       if (!x) continue;
       memRows.push([batchSize, kind, mb(x.rssReady), ...Array.from({ length: config.epochs }, (_, i) => mb(x.epochs[i]?.rss)), mb(x.peakRss), ...Array.from({ length: config.epochs }, (_, i) => x.epochs[i]?.numTensors ?? '—')]);
