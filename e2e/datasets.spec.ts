@@ -263,3 +263,32 @@ test('imports an IDX pair (gzipped) after a scan shows its shape and count', asy
   await expect(page.getByTestId('sample-canvas').first()).toHaveAttribute('data-drawn', 'true');
   expect(errors).toEqual([]);
 });
+
+test('schedule and callback settings show their problems at the field', async ({ page }, testInfo) => {
+  const errors = collectErrors(page);
+  await page.goto(host.url);
+  await page.getByTestId('tab-train').click();
+  await page.getByTestId('lr-schedule').selectOption('PiecewiseConstantDecay');
+  await page.getByTestId('sched-boundaries').fill('100, x');
+  await expect(page.getByTestId('error-lrSchedule.config.boundaries')).toContainText('"x" is not a number');
+  await page.getByTestId('sched-boundaries').fill('100, 50');
+  await expect(page.getByTestId('error-lrSchedule.config.boundaries')).toContainText('boundaries must increase');
+  await page.getByTestId('sched-boundaries').fill('100, 200');
+  await page.getByTestId('sched-values').fill('0.1, 0.01');
+  await expect(page.getByTestId('error-lrSchedule.config.values')).toContainText('one more entry than boundaries');
+  await page.getByTestId('sched-values').fill('0.1, 0.01, 0.001');
+  await expect(page.locator('[data-testid^="error-lrSchedule"]')).toHaveCount(0);
+
+  await page.getByTestId('lr-schedule').selectOption('ReduceLROnPlateau');
+  await page.getByTestId('validation-split').fill('0');
+  await expect(page.getByTestId('error-lrSchedule.config.monitor')).toContainText('needs a validation split');
+  await page.getByTestId('optimizer').selectOption('SGD');
+  await page.getByTestId('opt-momentum').fill('0.9');
+  await page.getByTestId('opt-nesterov').check();
+  await page.getByTestId('clipnorm').fill('1');
+  await expect(page.getByTestId('start')).toBeDisabled();
+  await page.getByTestId('training-settings').screenshot({ path: testInfo.outputPath('settings-schedule.png') });
+  await page.getByTestId('sched-monitor').selectOption('loss');
+  await expect(page.getByTestId('start')).toBeEnabled();
+  expect(errors).toEqual([]);
+});
