@@ -34,7 +34,7 @@ type Tf = typeof TF;
 
 /** The parts of `@tensorflow/tfjs-backend-wasm` this needs (its public exports). */
 export interface WasmBackendModule {
-  BackendWasm: new (wasm: unknown) => TF.KernelBackend;
+  BackendWasm: new (wasm: never) => TF.KernelBackend;
   setThreadsCount(n: number): void;
   getThreadsCount(): number;
 }
@@ -138,7 +138,7 @@ export function registerThreadedWasm(tf: Tf, wasmBackend: WasmBackendModule, opt
       wasmBackend.setThreadsCount(state.threads);
       let backend: TF.KernelBackend;
       try {
-        backend = new wasmBackend.BackendWasm(module);
+        backend = new wasmBackend.BackendWasm(module as never);
       } finally {
         os.cpus = realCpus;
       }
