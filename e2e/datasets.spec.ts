@@ -157,6 +157,8 @@ test('imports a CSV of Fashion-MNIST, previews it and trains on it with Adam and
   await expect(page.locator('[data-testid="run-note"][data-kind="early-stopping"]')).toHaveAttribute('data-epoch', '1');
   await expect(page.getByTestId('stopped-early')).toBeVisible();
   await expect(page.getByTestId('epoch-lr').first()).toHaveText('1e−3');
+  // The learning-rate chart has one point per epoch.
+  await expect(page.getByTestId('lr-chart')).toHaveAttribute('data-points', '2');
   await page.screenshot({ path: testInfo.outputPath('trained.png'), fullPage: true });
 
   // The run folder says what it trained on, and with what.

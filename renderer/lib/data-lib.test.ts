@@ -33,9 +33,16 @@ describe('dataset helpers', () => {
     expect(modelInputShape(seedModel1)).toEqual([28, 28]);
     expect(datasetMismatches(seedModel1, { ...csv784, sampleShape: [28, 28] })).toEqual([]);
     const m = datasetMismatches(seedModel1, { ...csv784, classNames: ['a', 'b', 'c'] });
-    expect(m.map((x) => [x.layerIndex, x.field])).toEqual([
-      [0, 'batch_input_shape'],
-      [6, 'units'],
+    // [784] data into a [28, 28] input holds the same 784 values, and 10 outputs for 3 classes train
+    // as in Keras: shown with their fixes, neither blocks training.
+    expect(m.map((x) => [x.layerIndex, x.field, x.blocking])).toEqual([
+      [0, 'batch_input_shape', false],
+      [6, 'units', false],
+    ]);
+    const blocking = datasetMismatches(seedModel1, { ...csv784, sampleShape: [14, 14], classNames: Array.from({ length: 12 }, (_, i) => `c${i}`) });
+    expect(blocking.map((x) => [x.field, x.blocking])).toEqual([
+      ['batch_input_shape', true],
+      ['units', true],
     ]);
     let spec = seedModel1;
     for (const x of m) spec = x.fix(spec);

@@ -70,6 +70,12 @@ export interface DatasetMismatch {
   message: string;
   fixLabel: string;
   fix: (spec: ModelSpec) => ModelSpec;
+  /**
+   * Whether training cannot start: a different number of values per sample, or fewer outputs than
+   * classes. A same-size shape (28×28 data into a [28, 28, 1] input) or spare outputs train as they
+   * are, as in Keras: those are shown with their fix but do not block.
+   */
+  blocking: boolean;
 }
 
 export type DatasetShape = Pick<DatasetSummary, 'name' | 'sampleShape' | 'classNames'>;
@@ -88,6 +94,7 @@ export function datasetMismatches(spec: ModelSpec, dataset: DatasetShape | null)
       message: `input shape ${input ? formatDims(input) : '?'} does not match ${dataset.name}'s samples (${formatDims(sample)})`,
       fixLabel: `Set input to ${formatDims(sample)}`,
       fix: (s) => setLayerField(s, 0, 'batch_input_shape', [null, ...sample]),
+      blocking: !input || input.some((d) => d === null) || size(input as number[]) !== size(sample),
     });
   }
   const classes = dataset.classNames.length;
@@ -101,10 +108,13 @@ export function datasetMismatches(spec: ModelSpec, dataset: DatasetShape | null)
       message: `${String(units)} units, but ${dataset.name} has ${classes} classes`,
       fixLabel: `Set units to ${classes}`,
       fix: (s) => setLayerField(s, last, 'units', classes),
+      blocking: typeof units !== 'number' || units < classes,
     });
   }
   return out;
 }
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** "1.2 MB" */
 export function bytes(n: number): string {
