@@ -145,15 +145,22 @@ export const TrainingSettingsSchema = z
     /** 'auto' calibrates the available backends on this model and batch size and picks the fastest. */
     backend: z.union([z.literal('auto'), BackendNameSchema]).default('auto'),
   })
-  .superRefine((s, ctx) => {
-    const needsValidation = (monitor: string, path: string[]) => {
-      if (monitor === 'val_loss' && s.validationSplit === 0) {
-        ctx.addIssue({ code: 'custom', path, message: 'monitors val_loss, which needs a validation split above 0 (or monitor loss)' });
-      }
-    };
-    if (s.earlyStopping) needsValidation(s.earlyStopping.monitor, ['earlyStopping', 'monitor']);
-    if (s.lrSchedule.class_name === 'ReduceLROnPlateau') needsValidation(s.lrSchedule.config.monitor, ['lrSchedule', 'config', 'monitor']);
-  });
+  .superRefine(
+    (s, ctx) => {
+      // Runs even when other fields are invalid (`when`), so the form shows this next to them: values
+      // may then be malformed, hence the defensive reads.
+      const validationSplit = typeof s.validationSplit === 'number' ? s.validationSplit : null;
+      const needsValidation = (monitor: unknown, path: string[]) => {
+        if (monitor === 'val_loss' && validationSplit === 0) {
+          ctx.addIssue({ code: 'custom', path, message: 'monitors val_loss, which needs a validation split above 0 (or monitor loss)' });
+        }
+      };
+      if (s.earlyStopping) needsValidation(s.earlyStopping.monitor ?? 'val_loss', ['earlyStopping', 'monitor']);
+      const schedule = s.lrSchedule as { class_name?: unknown; config?: { monitor?: unknown } } | undefined;
+      if (schedule?.class_name === 'ReduceLROnPlateau') needsValidation(schedule.config?.monitor ?? 'val_loss', ['lrSchedule', 'config', 'monitor']);
+    },
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  );
 export type TrainingSettings = z.infer<typeof TrainingSettingsSchema>;
 
 export const defaultTrainingSettings: TrainingSettings = {

@@ -75,3 +75,11 @@ describe('training settings ↔ Keras training_config', () => {
     expect(result.error!.issues[0]).toMatchObject({ path: ['earlyStopping', 'monitor'], message: expect.stringMatching(/needs a validation split/) });
   });
 });
+
+describe('settings validation', () => {
+  it('names the val_loss monitor without validation even when another field is wrong too', () => {
+    const result = TrainingSettingsSchema.safeParse({ ...defaultTrainingSettings, epochs: 0, validationSplit: 0, earlyStopping: { monitor: 'val_loss', patience: 2, min_delta: 0, restore_best_weights: true } });
+    expect(result.success).toBe(false);
+    expect(result.error!.issues.map((i) => i.path.join('.')).sort()).toEqual(['earlyStopping.monitor', 'epochs']);
+  });
+});
