@@ -72,9 +72,13 @@ function workerEntry(): { url: URL; workerData?: Record<string, unknown> } {
       workerData: { entry: new URL('./worker.ts', here).href },
     };
   }
-  // In a packaged app the worker is unpacked beside the asar (electron-builder.yml asarUnpack):
-  // a worker thread is started from a real file.
-  const bundled = new URL(new URL('../worker/train.worker.js', here).href.replace('/app.asar/', '/app.asar.unpacked/'));
+  // In a packaged app the worker stays inside app.asar beside the main bundle: Electron ≥ 18 gives
+  // worker threads asar support (electron/electron#33216), so it resolves @tensorflow/tfjs and the
+  // other packages inside the archive like the main process does, while the native addons, .wasm
+  // files and dawn.node it loads are unpacked (electron-builder.yml asarUnpack) and read from
+  // app.asar.unpacked transparently. A worker started from app.asar.unpacked could not see the
+  // packages that stay in the archive.
+  const bundled = new URL('../worker/train.worker.js', here);
   if (!existsSync(bundled)) throw new Error(`Training worker bundle missing: ${bundled.pathname} (run npm run build)`);
   return { url: bundled };
 }
