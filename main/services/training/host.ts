@@ -44,6 +44,8 @@ export interface TrainingHostOptions {
 
 interface ActiveRun {
   runId: string;
+  /** The dataset it trains on: not to be deleted under it. */
+  datasetId: string;
   totalBatches: number;
   completedBatches: number;
   /** Recent (time, samples) pairs for a samples/s over the last few seconds. */
@@ -97,6 +99,8 @@ export class TrainingHost {
   /** The last run's final writes (status, then its last event); a new run starts after them. */
   private settling: Promise<void> = Promise.resolve();
   private nextRequestId = 1;
+  /** Datasets evaluations are reading now (id → how many). */
+  private evaluatingCounts = new Map<string, number>();
   private requests = new Map<number, { resolve: (value: never) => void; reject: (e: Error) => void }>();
 
   constructor(private readonly options: TrainingHostOptions) {}
@@ -162,6 +166,11 @@ export class TrainingHost {
     return this.active?.runId ?? null;
   }
 
+  /** The dataset the active run trains on, or that an evaluation in progress reads; a delete must wait. */
+  datasetInUse(id: string): boolean {
+    return this.active?.datasetId === id || this.evaluatingCounts.has(id);
+  }
+
   async start(request: StartTraining): Promise<{ runId: string }> {
     const summary = summarize(request.spec);
     if (!summary.valid) {
@@ -181,6 +190,7 @@ export class TrainingHost {
     const runId = newRunId();
     const run: ActiveRun = {
       runId,
+      datasetId: request.settings.dataset,
       totalBatches: 0,
       completedBatches: 0,
       window: [],
@@ -283,7 +293,15 @@ export class TrainingHost {
     const { settings } = await runs.get(runId);
     const dataset = await this.dataset(settings.dataset);
     const split = { seed: settings.seed, testSplit: settings.testSplit, trainSubset: settings.trainSubset, validationSplit: settings.validationSplit };
-    return this.request<Evaluation>((requestId) => ({ type: 'evaluate', requestId, runId, weightsDir, datasetDir: dataset.directory, split }));
+    const id = settings.dataset;
+    this.evaluatingCounts.set(id, (this.evaluatingCounts.get(id) ?? 0) + 1);
+    try {
+      return await this.request<Evaluation>((requestId) => ({ type: 'evaluate', requestId, runId, weightsDir, datasetDir: dataset.directory, split }));
+    } finally {
+      const left = (this.evaluatingCounts.get(id) ?? 1) - 1;
+      if (left > 0) this.evaluatingCounts.set(id, left);
+      else this.evaluatingCounts.delete(id);
+    }
   }
 
   private request<T>(message: (requestId: number) => ToWorker): Promise<T> {
