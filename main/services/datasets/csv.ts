@@ -92,10 +92,49 @@ export interface CsvLayout {
   labelIndex: number;
 }
 
+/** Cell texts that name a label column: a first-row cell like these, new in its column, is a name. */
+const LABEL_NAMES = /^(label|labels|class|classes|target|y|category)$/i;
+
+/**
+ * Whether the first sample line is a header, for header 'auto'. The rule looks at the sample
+ * only, never at the label column, so a scan (before the user picks the label) and an import (after)
+ * decide the same way. Column by column, a non-numeric first-row cell is
+ *  - a name when every other sample value in that column is numeric ("pixel3" above numbers, or
+ *    "label" above integer labels) → a header;
+ *  - a value when it recurs among that column's other values (a class such as "cat") → data;
+ *  - ambiguous otherwise (a text column, e.g. class names, whose first value is new).
+ * Any name makes the row a header. With no name and no non-numeric cell at all, there is no header.
+ * When every non-numeric cell is ambiguous, the row is a header only if it looks like one: an
+ * ambiguous cell reads like a label column's name (label, class, target, y, …), or the numeric cells
+ * are 0, 1, 2, … in order, the column names pandas writes for an unnamed frame (`df.to_csv(index=False)`
+ * gives `0,1,2,label`; two numbers at least); else it is data (a class seen first on line 1). With no other lines to compare
+ * with, any non-numeric cell makes a header.
+ */
+export function detectHeader(rows: readonly (readonly string[])[]): boolean {
+  const [first, ...rest] = rows;
+  if (!first) return false;
+  const text = first.map((cell) => Number.isNaN(parseNumber(cell)));
+  if (!text.some(Boolean)) return false;
+  if (rest.length === 0) return true;
+  let ambiguous = false;
+  let value = false;
+  for (let j = 0; j < first.length; j++) {
+    if (!text[j]) continue;
+    const others = rest.map((row) => row[j]).filter((cell): cell is string => cell !== undefined).map((cell) => cell.trim());
+    if (others.length > 0 && others.every((cell) => !Number.isNaN(parseNumber(cell)))) return true;
+    if (others.includes(first[j].trim())) value = true;
+    else ambiguous = true;
+  }
+  if (value || !ambiguous) return false;
+  if (first.some((cell, j) => text[j] && LABEL_NAMES.test(cell.trim()))) return true;
+  const numbers = first.filter((_, j) => !text[j]).map((cell) => cell.trim());
+  return numbers.length >= 2 && numbers.every((cell, i) => cell === String(i));
+}
+
 /**
  * Decides delimiter, header and label column from the first lines. A label column given by name
- * needs a header holding that name; 'auto' sees a header when the first row has a non-numeric cell
- * outside the label column. Errors name the file and say what was found instead.
+ * needs a header holding that name; 'auto' decides by detectHeader (which ignores the label column).
+ * Errors name the file and say what was found instead.
  */
 export function resolveLayout(
   file: string,
@@ -117,7 +156,7 @@ export function resolveLayout(
     hasHeader = true;
   } else {
     labelIndex = labelColumn;
-    hasHeader = options.header === 'yes' || (options.header === 'auto' && first.some((cell, i) => i !== labelIndex && Number.isNaN(parseNumber(cell))));
+    hasHeader = options.header === 'yes' || (options.header === 'auto' && detectHeader(sample.map((l) => splitLine(l.text, delimiter).map((cell) => cell.trim()))));
   }
   if (labelIndex >= first.length) {
     throw new DatasetError(file, `line ${sample[0].line}: label column ${labelIndex} does not exist: the row has ${first.length} columns (0..${first.length - 1}, delimiter ${describeDelimiter(delimiter)})`);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetSummarySchema, ImportSourceSchema, type ImportSource } from '../../../contract/datasets';
 import { DatasetError } from './idx';
 import { openDatasetDir } from './open';
+import { scanSource } from './scan';
 import { DatasetStore } from './store';
 import { CLASS_NAMES, imageOf, realImages, writeFmnistCsv } from './test-fixtures';
 
@@ -123,6 +124,25 @@ describe('CSV import', () => {
 
     const allBad = await csvFile('label,x\n0,a\n1,b\n');
     await expect(importIt(csv(allBad), true)).rejects.toThrow(`${allBad}: no samples: all 2 items were bad (the first: ${allBad}, line 2: column "x" (index 1) holds "a", not a number)`);
+  });
+
+  it('a pandas df.to_csv(index=False) header "0,1,2,label" is a header, not a sample of class "label"', async () => {
+    const text = await csvFile('0,1,2,label\n0.5,1,2,cat\n1,2,3,dog\n2,3,4,cat\n');
+    const { dataset } = await importIt(csv(text, { labelColumn: 3 }));
+    expect(dataset.classNames).toEqual(['cat', 'dog']);
+    expect(dataset.count).toBe(3);
+    const ints = await csvFile('0,1,2,label\n0.5,1,2,0\n1,2,3,1\n');
+    expect((await importIt(csv(ints))).dataset).toMatchObject({ classNames: ['0', '1'], count: 2 });
+  });
+
+  it('scan and import agree on a headerless file with text labels, whatever the scan\'s label column', async () => {
+    const path = await csvFile('0.5,0.25,bird\n1,2,dog\n3,4,cat\n5,6,dog\n');
+    const scan = await scanSource(csv(path, { labelColumn: 0 }));
+    expect(scan).toMatchObject({ headerDetected: false, columns: ['column 0', 'column 1', 'column 2'] });
+    expect(scan.rows?.[0]).toEqual(['0.5', '0.25', 'bird']);
+    const { dataset } = await importIt(csv(path, { labelColumn: 2 }));
+    expect(dataset.count).toBe(4);
+    expect(dataset.classNames).toEqual(['bird', 'cat', 'dog']);
   });
 
   it('a failed import leaves nothing in the datasets folder', async () => {
