@@ -93,6 +93,17 @@ describe('openDatasetDir', () => {
     }
   });
 
+  it('decides streamed by the float32 copy a run holds (4 bytes a value), not by the stored bytes', async () => {
+    const idx = await store.summary(idxId);
+    expect(idx).toMatchObject({ dtype: 'uint8', count: 10_000, sizeBytes: 10_000 * 784 });
+    const between = 2 * idx.sizeBytes; // the uint8 file fits, its float32 copy (4×) does not
+    expect((await openDatasetDir(store.dirOf(idxId), { memoryBudgetBytes: between })).pool.streamed).toBe(true);
+    expect((await openDatasetDir(store.dirOf(idxId), { memoryBudgetBytes: 4 * idx.sizeBytes })).pool.streamed).toBe(false);
+    const listed = new DatasetStore(store.dataDir, { fashionMnistSystemDirs: [], memoryBudgetBytes: between });
+    expect((await listed.list()).datasets.find((d) => d.id === idxId)!.streamed).toBe(true);
+    expect((await listed.summary(idxId)).streamed).toBe(true);
+  });
+
   it('refuses a folder that is no dataset and a cache whose files do not match meta.json', async () => {
     await expect(openDatasetDir(scratch)).rejects.toThrow(`${scratch}: not a dataset folder`);
     const copy = join(scratch, 'broken');

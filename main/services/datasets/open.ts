@@ -1,7 +1,8 @@
 /**
  * Opens a dataset folder for training: Fashion-MNIST's four IDX files (pool = train, test = test)
  * or an imported dataset's cache (pool = all samples, test = null). Values are held in memory when
- * the dataset fits the memory budget, else read from disk per call with one FileHandle.
+ * the dataset's float32 size (count × values × 4, what a run holds) fits the memory budget, else
+ * read from disk per call with one FileHandle.
  */
 import { open as openFile, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,6 +24,20 @@ export function memoryBudgetBytes(explicit?: number, env: NodeJS.ProcessEnv = pr
   const value = Number(raw);
   if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${MEMORY_BUDGET_ENV} must be a number of bytes (a non-negative integer), got "${raw}"`);
   return value;
+}
+
+/**
+ * Bytes a run holds for a dataset kept in memory: whatever the stored type, the training loop
+ * copies its samples into float32 (4 bytes a value; a uint8 image dataset grows 4×). This, not the
+ * stored size, is what the memory budget is compared with.
+ */
+export function inMemoryBytes(summary: Pick<DatasetSummary, 'count' | 'sampleShape'>): number {
+  return summary.count * sampleSizeOf(summary.sampleShape) * 4;
+}
+
+/** Whether an imported dataset is read from disk per batch: its float32 size exceeds the budget. */
+export function isStreamed(summary: Pick<DatasetSummary, 'count' | 'sampleShape'>, budget: number): boolean {
+  return inMemoryBytes(summary) > budget;
 }
 
 export interface OpenOptions {
@@ -62,7 +77,7 @@ async function openImported(directory: string, budget: number): Promise<OpenedDa
   const yPath = join(directory, Y_FILE);
   const expected = stored.count * sampleSize * bpv;
   const labels = await readLabels(yPath, stored.count, stored.classNames.length);
-  const summary: DatasetSummary = { ...stored, streamed: stored.sizeBytes > budget };
+  const summary: DatasetSummary = { ...stored, streamed: isStreamed(stored, budget) };
   if (summary.streamed) {
     const handle = await openFile(xPath, 'r').catch((error: unknown) => {
       throw new DatasetError(xPath, `cannot open: ${(error as Error).message}`, { cause: error });

@@ -22,7 +22,7 @@ import { importCsv } from './import-csv';
 import { importIdx } from './import-idx';
 import { importImageFolder } from './import-images';
 import { META_FORMAT_VERSION, readMeta, type DatasetMeta } from './meta';
-import { memoryBudgetBytes, openDatasetDir } from './open';
+import { isStreamed, memoryBudgetBytes, openDatasetDir } from './open';
 import { TEMP_PREFIX, SampleWriter } from './writer';
 
 export const USER_PREFIX = 'user-';
@@ -125,7 +125,7 @@ export class DatasetStore {
   }
 
   private withBudget(summary: DatasetSummary): DatasetSummary {
-    return { ...summary, streamed: summary.sizeBytes > this.budget };
+    return { ...summary, streamed: isStreamed(summary, this.budget) };
   }
 
   async list(): Promise<DatasetListing> {
