@@ -20,6 +20,8 @@ describe('contract schemas', () => {
     ['an unknown optimizer', { optimizer: { class_name: 'Nadam', config: {} } }, 'settings.optimizer.class_name'],
     ['a negative momentum', { optimizer: { class_name: 'SGD', config: { momentum: -0.5 } } }, 'settings.optimizer.config.momentum'],
     ['clipnorm 0', { optimizer: { class_name: 'Adam', config: { clipnorm: 0 } } }, 'settings.optimizer.config.clipnorm'],
+    ['both clipnorm and clipvalue', { optimizer: { class_name: 'SGD', config: { clipnorm: 1, clipvalue: 1 } } }, 'settings.optimizer.config.clipvalue'],
+    ["an Adagrad epsilon TF.js cannot honour", { optimizer: { class_name: 'Adagrad', config: { epsilon: 1e-8 } } }, 'settings.optimizer.config.epsilon'],
     ['a decay schedule without steps', { lrSchedule: { class_name: 'ExponentialDecay', config: { decay_rate: 0.9 } } }, 'settings.lrSchedule.config.decay_steps'],
     ['early stopping on val_loss without validation', { validationSplit: 0, earlyStopping: { monitor: 'val_loss', patience: 3 } }, 'settings.earlyStopping.monitor'],
     ['an unknown normalization', { normalization: 'whiten' }, 'settings.normalization'],

@@ -12,6 +12,10 @@ export type BackendName = z.infer<typeof BackendNameSchema>;
 const nonNegative = finite.min(0);
 const clip = finite.positive().nullable().default(null);
 
+/** Keras 3 refuses an optimizer with both: one clipping rule at a time. */
+const oneClip = (c: { clipnorm: number | null; clipvalue: number | null }) => c.clipnorm === null || c.clipvalue === null;
+const oneClipMessage = { message: 'set clipnorm or clipvalue, not both (as Keras)', path: ['clipvalue'] };
+
 /**
  * The optimizer in Keras' vocabulary (`class_name` + snake_case `config`, Keras' defaults), less
  * `learning_rate`, which is the settings' `learningRate` and its schedule. `clipnorm` clips each
@@ -20,11 +24,20 @@ const clip = finite.positive().nullable().default(null);
 export const OptimizerSchema = z.discriminatedUnion('class_name', [
   z.object({
     class_name: z.literal('SGD'),
-    config: z.object({ momentum: finite.min(0).max(1).default(0), nesterov: z.boolean().default(false), clipnorm: clip, clipvalue: clip }).strict(),
+    config: z.object({ momentum: finite.min(0).max(1).default(0), nesterov: z.boolean().default(false), clipnorm: clip, clipvalue: clip }).strict().refine(oneClip, oneClipMessage),
   }),
   z.object({
     class_name: z.literal('Adagrad'),
-    config: z.object({ initial_accumulator_value: nonNegative.default(0.1), epsilon: finite.positive().default(1e-7), clipnorm: clip, clipvalue: clip }).strict(),
+    config: z
+      .object({
+        initial_accumulator_value: nonNegative.default(0.1),
+        // TF.js' Adagrad adds the backend's epsilon (1e-7) and has no setting for it.
+        epsilon: finite.refine((e) => Math.abs(e - 1e-7) < 1e-12, "must be 1e-7: TF.js' Adagrad has no epsilon setting").default(1e-7),
+        clipnorm: clip,
+        clipvalue: clip,
+      })
+      .strict()
+      .refine(oneClip, oneClipMessage),
   }),
   z.object({
     class_name: z.literal('RMSprop'),
@@ -37,19 +50,22 @@ export const OptimizerSchema = z.discriminatedUnion('class_name', [
         clipnorm: clip,
         clipvalue: clip,
       })
-      .strict(),
+      .strict()
+      .refine(oneClip, oneClipMessage),
   }),
   z.object({
     class_name: z.literal('Adam'),
     config: z
       .object({ beta_1: finite.min(0).max(1).default(0.9), beta_2: finite.min(0).max(1).default(0.999), epsilon: finite.positive().default(1e-7), clipnorm: clip, clipvalue: clip })
-      .strict(),
+      .strict()
+      .refine(oneClip, oneClipMessage),
   }),
   z.object({
     class_name: z.literal('Adamax'),
     config: z
       .object({ beta_1: finite.min(0).max(1).default(0.9), beta_2: finite.min(0).max(1).default(0.999), epsilon: finite.positive().default(1e-7), clipnorm: clip, clipvalue: clip })
-      .strict(),
+      .strict()
+      .refine(oneClip, oneClipMessage),
   }),
 ]);
 export type OptimizerSettings = z.infer<typeof OptimizerSchema>;

@@ -52,6 +52,8 @@ describe('training settings ↔ Keras training_config', () => {
       lrSchedule: { class_name: 'Constant', config: {} },
     });
     expect(() => fromKerasTrainingConfig({ class_name: 'Adam', config: { learning_rate: 0.001, amsgrad: true } })).toThrow(/optimizer_config\.config\.amsgrad: AMSGrad is not supported/);
+    expect(() => fromKerasTrainingConfig({ class_name: 'SGD', config: { learning_rate: 0.01, decay: 1e-4 } })).toThrow(/optimizer_config\.config\.decay: time-based decay is not supported/);
+    expect(() => fromKerasTrainingConfig({ class_name: 'Adam', config: { learning_rate: 0.01, use_ema: true } })).toThrow(/use_ema/);
     expect(() => fromKerasTrainingConfig({ class_name: 'Nadam', config: {} })).toThrow(/optimizer_config\.class_name: unsupported optimizer 'Nadam'/);
     expect(() => fromKerasTrainingConfig({ class_name: 'SGD', config: { momentum: 2 } })).toThrow(/optimizer_config\.config\.momentum/);
     expect(() =>

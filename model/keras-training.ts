@@ -54,7 +54,8 @@ export function toKerasCallbacks(settings: Pick<TrainingSettings, 'earlyStopping
   if (settings.earlyStopping) callbacks.push({ class_name: 'EarlyStopping', config: { ...settings.earlyStopping } });
   if (settings.lrSchedule.class_name === 'ReduceLROnPlateau') callbacks.push({ class_name: 'ReduceLROnPlateau', config: { ...settings.lrSchedule.config } });
   if (settings.checkpointBest) {
-    const monitor = settings.validationSplit > 0 ? 'val_loss' : 'loss';
+    // The app's checkpoint watches what early stopping watches, else val_loss when there is validation.
+    const monitor = settings.earlyStopping?.monitor ?? (settings.validationSplit > 0 ? 'val_loss' : 'loss');
     callbacks.push({ class_name: 'ModelCheckpoint', config: { filepath: 'best.weights.h5', monitor, save_best_only: true, save_weights_only: true } });
   }
   return callbacks;
@@ -82,7 +83,7 @@ const OPTIMIZER_NAMES: Record<string, OptimizerSettings['class_name']> = {
 };
 
 /** Keys Keras writes that change nothing here, or that only carry their default value. */
-const IGNORED_OPTIMIZER_KEYS = new Set(['name', 'decay', 'is_legacy_optimizer', 'jit_compile', 'use_ema', 'ema_momentum', 'ema_overwrite_frequency', 'loss_scale_factor', 'gradient_accumulation_steps', 'global_clipnorm', 'weight_decay']);
+const IGNORED_OPTIMIZER_KEYS = new Set(['name', 'is_legacy_optimizer', 'jit_compile', 'ema_momentum', 'ema_overwrite_frequency', 'loss_scale_factor', 'gradient_accumulation_steps']);
 
 /**
  * The optimizer, learning rate and schedule from a Keras `training_config` (object or JSON string;
@@ -107,8 +108,17 @@ export function fromKerasTrainingConfig(json: unknown): Settings {
       if (value) throw new KerasTrainingImportError('AMSGrad is not supported (TF.js has no AMSGrad)', field);
     } else if (key === 'global_clipnorm' && value !== null && value !== undefined) {
       throw new KerasTrainingImportError('global_clipnorm is not supported (use clipnorm, which clips each gradient)', field);
-    } else if (key === 'weight_decay' && value !== null && value !== undefined && value !== 0) {
-      throw new KerasTrainingImportError('weight_decay is not supported (use an l2 kernel_regularizer)', field);
+    } else if (key === 'weight_decay' || key === 'global_clipnorm') {
+      if (key === 'weight_decay' && value !== null && value !== undefined && value !== 0) {
+        throw new KerasTrainingImportError('weight_decay is not supported (use an l2 kernel_regularizer)', field);
+      }
+    } else if (key === 'decay') {
+      // Legacy optimizers' time-based decay lr/(1 + decay·step): dropping it would change training.
+      if (value !== null && value !== undefined && value !== 0) {
+        throw new KerasTrainingImportError('time-based decay is not supported (use an ExponentialDecay or PiecewiseConstantDecay schedule)', field);
+      }
+    } else if (key === 'use_ema') {
+      if (value) throw new KerasTrainingImportError('exponential moving averages of the weights (use_ema) are not supported', field);
     } else if (!IGNORED_OPTIMIZER_KEYS.has(key)) {
       config[key] = value;
     }

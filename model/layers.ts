@@ -9,7 +9,7 @@
  */
 import type { LayerSpec, ModelSpec } from './spec';
 import { canonicalInitializer, describeValue, validateInitializer } from './initializers';
-import { canonicalConstraint, canonicalRegularizer, validateConstraint, validateRegularizer } from './regularizers';
+import { canonicalConstraint, canonicalRegularizer, validateRegularizer } from './regularizers';
 
 export type Dim = number | null;
 /** A shape including the batch dimension, e.g. [null, 28, 28]. */
@@ -143,11 +143,14 @@ function checkInitializers(def: LayerDef, cfg: Cfg, report: Report): void {
 }
 
 /** kernel_regularizer (L1/L2/L1L2) and kernel_constraint (MaxNorm): Keras' names, null for none. */
-function checkKernelPenalties(cfg: Cfg, report: Report): void {
+function checkKernelPenalties(cfg: Cfg, kernelRank: number, report: Report): void {
   const r = validateRegularizer(cfg.kernel_regularizer);
   if (r) report('kernel_regularizer', `kernel_regularizer: ${r}`);
-  const c = validateConstraint(cfg.kernel_constraint);
-  if (c) report('kernel_constraint', `kernel_constraint: ${c}`);
+  const c = canonicalConstraint(cfg.kernel_constraint);
+  if (!c.ok) report('kernel_constraint', `kernel_constraint: ${c.message}`);
+  else if (c.value && (c.value.config.axis >= kernelRank || c.value.config.axis < -kernelRank)) {
+    report('kernel_constraint', `kernel_constraint: axis ${c.value.config.axis} is out of range for the rank-${kernelRank} kernel (use 0..${kernelRank - 1})`);
+  }
 }
 
 function checkSeedAndNoise(cfg: Cfg, report: Report): void {
@@ -286,7 +289,7 @@ export const LAYER_DEFS: Readonly<Record<SupportedLayer, LayerDef>> = {
       checkActivation(cfg.activation, 'activation', report, 'Dense');
       checkBool(cfg, 'use_bias', report);
       checkInitializers(LAYER_DEFS.Dense, cfg, report);
-      checkKernelPenalties(cfg, report);
+      checkKernelPenalties(cfg, 2, report);
     },
     build: (cfg, input, report) => {
       const last = input[input.length - 1];
@@ -397,7 +400,7 @@ export const LAYER_DEFS: Readonly<Record<SupportedLayer, LayerDef>> = {
       checkActivation(cfg.activation, 'activation', report, 'Conv2D');
       checkBool(cfg, 'use_bias', report);
       checkInitializers(LAYER_DEFS.Conv2D, cfg, report);
-      checkKernelPenalties(cfg, report);
+      checkKernelPenalties(cfg, 4, report);
     },
     build: (cfg, input, report) => {
       if (!requireRank(input, 4, 'Conv2D', report)) return null;

@@ -36,6 +36,9 @@ describe('kernel regularizers and constraints', () => {
     expect(ok.total).toBe(summarize(seedModel1).total);
     expect(withDefaults(dense).config.kernel_regularizer).toEqual({ class_name: 'L1L2', config: { l1: 0, l2: 0.01 } });
 
+    dense.config.kernel_constraint = { class_name: 'MaxNorm', config: { max_value: 1, axis: 5 } };
+    expect(summarize(spec).errors[0]).toMatchObject({ field: 'kernel_constraint', message: 'kernel_constraint: axis 5 is out of range for the rank-2 kernel (use 0..1)' });
+    dense.config.kernel_constraint = null;
     dense.config.kernel_regularizer = { class_name: 'L2', config: { l2: 'lots' } };
     const bad = summarize(spec);
     expect(bad.valid).toBe(false);

@@ -48,6 +48,19 @@ describe('learning rates', () => {
     expect([0, 10, 11, 20, 21].map((s) => scheduledLearningRate(piecewise, 9, s))).toEqual([1, 1, 0.5, 0.5, 0.1]);
   });
 
+  it("centered RMSprop follows Keras (sqrt(ms − mg² + ε)) and stays finite on zero gradients", async () => {
+    const w = tf.variable(tf.tensor1d([1, 1, 1]), true, `w_centered_${Math.random()}`);
+    const optimizer = createOptimizer(tf, { class_name: 'RMSprop', config: { rho: 0.9, momentum: 0, epsilon: 1e-7, centered: true, clipnorm: null, clipvalue: null } }, 0.01);
+    const g = [1e-4, 0, 0.5];
+    optimizer.applyGradients({ [w.name]: tf.tensor1d(g) });
+    const got = Array.from(await w.data());
+    // Keras: ms = 0.1g², mg = 0.1g, w −= lr·g / sqrt(ms − mg² + ε).
+    const expected = g.map((x) => 1 - (0.01 * x) / Math.sqrt(0.1 * x * x - (0.1 * x) ** 2 + 1e-7));
+    got.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+    optimizer.dispose();
+    w.dispose();
+  });
+
   it('Adagrad refuses an epsilon TF.js cannot honour', () => {
     expect(() => createOptimizer(tf, { class_name: 'Adagrad', config: { initial_accumulator_value: 0.1, epsilon: 1e-3, clipnorm: null, clipvalue: null } }, 0.01)).toThrow(
       /Adagrad's epsilon must be 1e-7 here/,
@@ -76,6 +89,9 @@ describe('epoch-end callbacks', () => {
     expect(verdicts).toEqual(['improved', 'improved', 'wait', 'improved', 'wait', 'stop']);
     expect(stopper.bestEpoch).toBe(3);
     expect(new EarlyStopper({ monitor: 'loss', patience: 0, min_delta: 0, restore_best_weights: false }).onEpochEnd(0, { loss: Number.NaN })).toBe('wait');
+    // Epochs without a monitored value (no validation samples) do not count towards patience.
+    const blind = new EarlyStopper({ monitor: 'val_loss', patience: 1, min_delta: 0, restore_best_weights: false });
+    expect([0, 1, 2].map((epoch) => blind.onEpochEnd(epoch, { loss: 1 }))).toEqual(['wait', 'wait', 'wait']);
   });
 
   it('the checkpoint monitors val_loss with validation, the loss without', () => {

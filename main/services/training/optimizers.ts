@@ -23,7 +23,9 @@ export function createOptimizer(tf: typeof TF, optimizer: OptimizerSettings, lea
       return tf.train.adagrad(learningRate, optimizer.config.initial_accumulator_value);
     case 'RMSprop': {
       const { rho, momentum, epsilon, centered } = optimizer.config;
-      return tf.train.rmsprop(learningRate, rho, momentum, epsilon, centered);
+      // TF.js 4.22's centered update takes sqrt(ms − (mg² + ε)): ε is subtracted, so a zero gradient
+      // gives sqrt(−ε) = NaN. Keras takes sqrt(ms − mg² + ε); passing −ε makes TF.js compute exactly that.
+      return tf.train.rmsprop(learningRate, rho, momentum, centered ? -epsilon : epsilon, centered);
     }
     case 'Adam': {
       const { beta_1, beta_2, epsilon } = optimizer.config;
@@ -65,8 +67,8 @@ export function scheduledLearningRate(schedule: LearningRateSchedule, initial: n
 }
 
 /**
- * Keras' clipnorm (each gradient tensor's L2 norm at most c: g·c/max(‖g‖, c)) and clipvalue (each
- * element into [−c, c]), in that order as Keras applies them. Call inside a tidy.
+ * Keras' clipnorm (each gradient tensor's L2 norm at most c: g·c/max(‖g‖, c)) or clipvalue (each
+ * element into [−c, c]); the settings allow one of them, as Keras 3 does. Call inside a tidy.
  */
 export function clipGradients(tf: typeof TF, grads: TF.NamedTensorMap, config: { clipnorm: number | null; clipvalue: number | null }): TF.NamedTensorMap {
   if (config.clipnorm === null && config.clipvalue === null) return grads;
@@ -132,8 +134,10 @@ export class EarlyStopper {
   /** 'improved' (a new best), 'wait', or 'stop'. */
   onEpochEnd(epoch: number, logs: Monitored): 'improved' | 'wait' | 'stop' {
     const current = monitoredValue(this.config.monitor, logs);
+    // No value to judge (no validation samples this epoch): Keras skips the epoch, and so do we.
+    if (current === null) return 'wait';
     this.wait++;
-    if (current !== null && current + this.config.min_delta < this.best) {
+    if (current + this.config.min_delta < this.best) {
       this.best = current;
       this.bestEpoch = epoch;
       this.wait = 0;

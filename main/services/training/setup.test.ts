@@ -85,7 +85,8 @@ describe('optimizers and schedules', () => {
     ['RMSprop', withOptimizer('RMSprop')],
     ['Adam', withOptimizer('Adam')],
     ['Adamax', withOptimizer('Adamax')],
-    ['SGD + clipnorm 1 + clipvalue 0.5', withOptimizer('SGD', { clipnorm: 1, clipvalue: 0.5 })],
+    ['SGD + clipnorm 1', withOptimizer('SGD', { clipnorm: 1 })],
+    ['RMSprop + clipvalue 0.5, centered', withOptimizer('RMSprop', { clipvalue: 0.5, centered: true })],
     ['SGD with ExponentialDecay', { ...withOptimizer('SGD'), lrSchedule: { class_name: 'ExponentialDecay', config: { decay_steps: 20, decay_rate: 0.9, staircase: false } } }],
     ['SGD with PiecewiseConstantDecay', { ...withOptimizer('SGD'), lrSchedule: { class_name: 'PiecewiseConstantDecay', config: { boundaries: [30], values: [0.02, 0.005] } } }],
     [

@@ -32,27 +32,49 @@ let report: BackendReport | null = null;
 let activeRun: { runId: string; control: RunControl } | null = null;
 
 /**
- * Opened datasets, kept while they are in use: each run and evaluation of the same dataset reuses
- * the decoded samples (Fashion-MNIST takes a second to gunzip). The three most recent are kept (a run and an evaluation use at most two at once); an older
- * one is closed (its memory, or its file handle when streamed).
+ * Opened datasets: each run and evaluation of the same dataset reuses the decoded samples
+ * (Fashion-MNIST takes a second to gunzip). An entry is in use while a run or an evaluation holds it;
+ * beyond the three most recently used, entries nobody holds are closed (their memory, or their file
+ * handle when streamed). One in use is never closed under its user.
  */
 const KEEP_DATASETS = 3;
-const datasets = new Map<string, Promise<OpenedDataset>>();
-function dataset(directory: string): Promise<OpenedDataset> {
-  let opened = datasets.get(directory);
-  if (opened) {
+interface CachedDataset {
+  opened: Promise<OpenedDataset>;
+  users: number;
+}
+const datasets = new Map<string, CachedDataset>();
+
+/** Opens (or reuses) a dataset for the duration of `use`. */
+async function withDataset<T>(directory: string, use: (dataset: OpenedDataset) => Promise<T>): Promise<T> {
+  let entry = datasets.get(directory);
+  if (entry) {
     datasets.delete(directory); // re-inserted below as the most recent
   } else {
-    opened = openDatasetDir(directory);
-    opened.catch(() => datasets.delete(directory));
+    entry = { opened: openDatasetDir(directory), users: 0 };
   }
-  datasets.set(directory, opened);
-  while (datasets.size > KEEP_DATASETS) {
-    const [oldest, evicted] = datasets.entries().next().value!;
-    datasets.delete(oldest);
-    void evicted.then((d) => Promise.all([d.pool.close(), d.test?.close()])).catch(() => undefined);
+  datasets.set(directory, entry);
+  entry.users++;
+  try {
+    return await use(await entry.opened);
+  } catch (error) {
+    // A dataset that failed to open is not kept: the next request tries again.
+    if (datasets.get(directory) === entry && (await entry.opened.then(() => false, () => true))) datasets.delete(directory);
+    throw error;
+  } finally {
+    entry.users--;
+    evictIdle();
   }
-  return opened;
+}
+
+function evictIdle(): void {
+  let excess = datasets.size - KEEP_DATASETS;
+  for (const [directory, entry] of datasets) {
+    if (excess <= 0) break;
+    if (entry.users > 0) continue;
+    datasets.delete(directory);
+    excess--;
+    void entry.opened.then((d) => Promise.all([d.pool.close(), d.test?.close()])).catch(() => undefined);
+  }
 }
 
 async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<void> {
@@ -78,18 +100,21 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
       trainOn = choice.backend;
       installFastWasmMatMul(tf); // when Auto moved to wasm from a native default; a no-op elsewhere
     }
-    await runTraining(tf, {
-      runId,
-      request,
-      weightsDir: message.weightsDir,
-      checkpointDir: message.checkpointDir ?? null,
-      initialWeightsDir: message.initialWeightsDir ?? null,
-      backend: choice.backend,
-      control: run.control,
-      datasetDir: message.datasetDir,
-      loadData: () => dataset(message.datasetDir),
-      post,
-    });
+    await withDataset(message.datasetDir, (opened) =>
+      runTraining(tf, {
+        runId,
+        request,
+        weightsDir: message.weightsDir,
+        checkpointDir: message.checkpointDir ?? null,
+        initialWeightsDir: message.initialWeightsDir ?? null,
+        backend: choice.backend,
+        control: run.control,
+        datasetDir: message.datasetDir,
+        // The loop holds the dataset from here to the run's end.
+        loadData: () => Promise.resolve(opened),
+        post,
+      }),
+    );
   } catch (error) {
     post({ type: 'failed', runId, error: errorMessage(error) });
   } finally {
@@ -113,8 +138,7 @@ port.on('message', (raw: unknown) => {
       );
       return;
     case 'evaluate':
-      void dataset(message.datasetDir)
-        .then((opened) => evaluateSavedModel(tf, message.runId, message.weightsDir, opened, message.split))
+      void withDataset(message.datasetDir, (opened) => evaluateSavedModel(tf, message.runId, message.weightsDir, opened, message.split))
         .then(
           (result) => post({ type: 'evaluation', requestId: message.requestId, result }),
           (error: unknown) => post({ type: 'evaluation-failed', requestId: message.requestId, error: errorMessage(error) }),
