@@ -75,3 +75,10 @@ export function formatInputShape(v: unknown): string {
 export function sameValue(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
+
+/** The `config` of a Keras `{class_name, config}` value (a regularizer, a constraint); {} for anything else. */
+export function configOf(value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return {};
+  const c = (value as { config?: unknown }).config;
+  return typeof c === 'object' && c !== null ? (c as Record<string, unknown>) : {};
+}
