@@ -1,5 +1,5 @@
 /** `layerbench datasets …` run in-process on real files (the built-CLI tests cover argument plumbing). */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,5 +44,17 @@ describe('layerbench datasets', () => {
     await expect(cli('import', 'image-folder', scratch)).rejects.toThrow('invalid import options: width');
     await expect(cli('import', 'tiff', 'x')).rejects.toThrow('datasets import needs a kind: csv, idx or image-folder, got "tiff"');
     await expect(cli('frobnicate')).rejects.toThrow('Unknown datasets action "frobnicate"');
+  });
+
+  it('--name is trimmed and limited to 200 characters as in the app; nothing is imported otherwise', async () => {
+    const csv = join(scratch, 'named.csv');
+    await writeFile(csv, 'label,x\n0,1\n1,2\n');
+    await expect(cli('import', 'csv', csv, '--label-column', 'label', '--name', '   ')).rejects.toThrow(new UsageError('--name: A dataset name is needed (it was empty)'));
+    await expect(cli('import', 'csv', csv, '--label-column', 'label', '--name', 'n'.repeat(201))).rejects.toThrow(UsageError);
+    const ok = await cli('import', 'csv', csv, '--label-column', 'label', '--name', '  Padded  ', '--quiet');
+    const json = JSON.parse((await cli('list', '--json')).out);
+    expect(json.datasets.find((d: { id: string }) => d.id === ok.out.trim()).name).toBe('Padded');
+    expect(json.datasets.filter((d: { name: string }) => d.name.startsWith('n') || !d.name.trim())).toEqual([]);
+    expect(json.unreadable).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { ImportSourceSchema } from '../../contract/datasets';
 import { formatIssues } from '../../contract/wire';
 import { defaultDataDir } from '../services/paths';
-import { DatasetStore } from '../services/datasets/store';
+import { DatasetStore, MAX_DATASET_NAME, checkDatasetName } from '../services/datasets/store';
 import { UsageError, intFlag, stringFlag, type ParsedArgs } from './args';
 
 export const DATASETS_OPTIONS = {
@@ -111,7 +111,18 @@ async function importCommand(store: DatasetStore, rest: string[], args: ParsedAr
   const parsed = ImportSourceSchema.safeParse(raw);
   if (!parsed.success) throw new UsageError(`invalid import options: ${formatIssues(parsed.error).join('; ')}`);
   const source = parsed.data;
-  const name = stringFlag(args, 'name') ?? (source.kind === 'idx' ? source.imagesPath : source.path).split(/[\\/]/).pop()!.replace(/\.[^.]*$/, '');
+  const given = stringFlag(args, 'name');
+  let name: string;
+  if (given !== undefined) {
+    try {
+      name = checkDatasetName(given); // trimmed and limited as in the app
+    } catch (error) {
+      throw new UsageError(`--name: ${(error as Error).message}`);
+    }
+  } else {
+    const fromFile = (source.kind === 'idx' ? source.imagesPath : source.path).split(/[\\/]/).pop()!.replace(/\.[^.]*$/, '').trim();
+    name = fromFile.slice(0, MAX_DATASET_NAME).trim() || 'dataset';
+  }
   const quiet = args.flags.has('quiet');
   const controller = new AbortController();
   const abort = () => controller.abort();

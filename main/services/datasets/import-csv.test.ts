@@ -145,6 +145,20 @@ describe('CSV import', () => {
     expect(dataset.classNames).toEqual(['bird', 'cat', 'dog']);
   });
 
+  it('values beyond the float32 range are bad items (file, line, column): failed, or skipped with skipBad', async () => {
+    const path = await csvFile('label,x,y\n0,1,2\n1,1e39,2\n0,3,-4e38\n1,5,6\n');
+    await expect(importIt(csv(path))).rejects.toThrow(`${path}, line 3: column "x" (index 1) holds 1e39, beyond the float32 range (±3.4e38)`);
+    const { dataset, skippedItems } = await importIt(csv(path), true);
+    expect(dataset).toMatchObject({ count: 2, skipped: 2 });
+    expect(skippedItems.map((item) => [item.line, item.reason])).toEqual([
+      [3, 'column "x" (index 1) holds 1e39, beyond the float32 range (±3.4e38)'],
+      [4, 'column "y" (index 2) holds -4e38, beyond the float32 range (±3.4e38)'],
+    ]);
+    const preview = await store.preview(dataset.id);
+    expect(preview.valueRange).toEqual({ min: 1, max: 6 });
+    expect((await store.list()).unreadable).toEqual([]);
+  });
+
   it('a failed import leaves nothing in the datasets folder', async () => {
     const before = (await readdir(store.root)).sort();
     const ragged = await csvFile('label,x\n0,1\n1\n');

@@ -49,6 +49,11 @@ export async function importCsv(source: CsvSource, ctx: ImportContext, writer: S
           ctx.bad(new BadItemError(file, line, `${name(i)} holds ${JSON.stringify(cells[i].trim())}, not a number`));
           return;
         }
+        // Stored as float32: 1e39 would become Infinity (and -1e39 -Infinity), which no model can train on.
+        if (!Number.isFinite(Math.fround(value))) {
+          ctx.bad(new BadItemError(file, line, `${name(i)} holds ${cells[i].trim()}, beyond the float32 range (±3.4e38)`));
+          return;
+        }
         features[f++] = value;
       }
       const label = cells[labelIndex].trim();

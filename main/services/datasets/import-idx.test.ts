@@ -59,4 +59,24 @@ describe('IDX import', () => {
     await writeFile(corrupt, 'garbage!');
     await expect(importIt({ kind: 'idx', imagesPath: corrupt, labelsPath: labels })).rejects.toThrow(`${corrupt}: not an IDX file`);
   });
+
+  it('a dimension of size 0 is refused naming the file, by scan and import, and nothing is published', async () => {
+    const images = join(scratch, 'zero-images.idx');
+    const labels = join(scratch, 'zero-labels.idx');
+    await writeFile(images, idxBytes([2, 0, 28], new Uint8Array(0)));
+    await writeFile(labels, idxBytes([2], Uint8Array.of(0, 1)));
+    const source: ImportSource = { kind: 'idx', imagesPath: images, labelsPath: labels };
+    const message = `${images}: the header declares a dimension of size 0 (2×0×28): a sample holds no values`;
+    await expect(scanSource(source)).rejects.toThrow(message);
+    const before = (await store.list()).datasets.length;
+    await expect(importIt(source)).rejects.toThrow(message);
+    const noImages = join(scratch, 'zero-count-images.idx');
+    const noLabels = join(scratch, 'zero-count-labels.idx');
+    await writeFile(noImages, idxBytes([0, 28, 28], new Uint8Array(0)));
+    await writeFile(noLabels, idxBytes([0], new Uint8Array(0)));
+    await expect(importIt({ kind: 'idx', imagesPath: noImages, labelsPath: noLabels })).rejects.toThrow(`${noImages}: the header declares a dimension of size 0 (0×28×28): the file holds no samples`);
+    const listing = await store.list();
+    expect(listing.datasets).toHaveLength(before);
+    expect(listing.unreadable).toEqual([]);
+  });
 });

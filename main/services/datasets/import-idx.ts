@@ -21,6 +21,12 @@ export async function readIdxPair(source: IdxSource) {
   if (labels.dims.length !== 1) {
     throw new DatasetError(source.labelsPath, `expected labels of rank 1 (count), the header declares ${labels.dims.length} dimensions (${labels.dims.join('×')}); is this the images file?`);
   }
+  for (const [file, array] of [[source.imagesPath, images], [source.labelsPath, labels]] as const) {
+    const zero = array.dims.indexOf(0);
+    if (zero !== -1) {
+      throw new DatasetError(file, `the header declares a dimension of size 0 (${array.dims.join('×')}): ${zero === 0 ? 'the file holds no samples' : 'a sample holds no values'}`);
+    }
+  }
   if (images.dims[0] !== labels.dims[0]) {
     throw new DatasetError(source.imagesPath, `count mismatch: holds ${images.dims[0]} images, but ${source.labelsPath} holds ${labels.dims[0]} labels`);
   }

@@ -50,12 +50,16 @@ export async function readMeta(directory: string): Promise<DatasetMeta> {
   if (typeof version === 'number' && version > META_FORMAT_VERSION) {
     throw new DatasetError(file, `written by a newer Layerbench (format version ${version}; this one reads up to ${META_FORMAT_VERSION}): update Layerbench to use this dataset`);
   }
+  const checked = checkMeta(json);
+  if ('problem' in checked) throw new DatasetError(file, `malformed dataset description: ${checked.problem}`);
+  return checked.meta;
+}
+
+/** A parsed meta.json checked (schema, class counts): the meta, or what is wrong with it. */
+export function checkMeta(json: unknown): { meta: DatasetMeta } | { problem: string } {
   const parsed = DatasetMetaSchema.safeParse(json);
-  if (!parsed.success) throw new DatasetError(file, `malformed dataset description: ${formatIssues(parsed.error).join('; ')}`);
+  if (!parsed.success) return { problem: formatIssues(parsed.error).join('; ') };
   const meta = parsed.data;
-  const { summary } = meta;
-  if (meta.classCounts.length !== summary.classNames.length) {
-    throw new DatasetError(file, `malformed dataset description: ${meta.classCounts.length} class counts for ${summary.classNames.length} classes`);
-  }
-  return meta;
+  if (meta.classCounts.length !== meta.summary.classNames.length) return { problem: `${meta.classCounts.length} class counts for ${meta.summary.classNames.length} classes` };
+  return { meta };
 }

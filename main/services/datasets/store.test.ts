@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetImportProgressSchema, type DatasetImportProgress, type ImportSource } from '../../../contract/datasets';
 import { ImportCancelledError } from './errors';
 import { DatasetStore, newDatasetId, pickPreviewSamples } from './store';
+import { SampleWriter } from './writer';
 import { CLASS_NAMES, SYSTEM_FMNIST, writeFmnistCsv } from './test-fixtures';
 
 let scratch: string;
@@ -95,6 +96,32 @@ describe('DatasetStore', () => {
     for (let i = 1; i < events.length; i++) {
       if (events[i].p.phase === events[i - 1].p.phase) expect(events[i].at - events[i - 1].at).toBeGreaterThanOrEqual(99);
     }
+  });
+
+  it('names are trimmed and limited to 200 characters before anything is read', async () => {
+    const store = new DatasetStore(join(scratch, 'names'), { fashionMnistSystemDirs: [] });
+    expect((await run(store, '  Padded  ', await small())).dataset.name).toBe('Padded');
+    await expect(run(store, '   ', await small())).rejects.toThrow('A dataset name is needed');
+    await expect(run(store, 'x'.repeat(201), await small())).rejects.toThrow('A dataset name is at most 200 characters (this one has 201)');
+    const listing = await store.list();
+    expect(listing.datasets.map((d) => d.name)).toEqual(['Fashion-MNIST', 'Padded']);
+    expect(listing.unreadable).toEqual([]);
+    expect((await readdir(store.root)).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+
+  it('a meta.json that would not be readable is not published (an infinite value range)', async () => {
+    const store = new DatasetStore(join(scratch, 'unpublishable'), { fashionMnistSystemDirs: [] });
+    const writer = await SampleWriter.create(store.root, 'float32');
+    await writer.append(Float32Array.of(1, Infinity), 'a');
+    await writer.append(Float32Array.of(2, 3), 'b');
+    const samples = await writer.finishSamples();
+    expect(samples.valueRange).toEqual({ min: 1, max: Infinity });
+    const summary = { id: 'user-bad-000000', name: 'bad', kind: 'csv', sampleShape: [2], count: 2, testCount: 0, classNames: samples.classNames, dtype: 'float32', sizeBytes: 16, streamed: false, source: '/x/bad.csv', createdAt: new Date().toISOString(), skipped: 0 } as const;
+    const target = join(store.root, summary.id);
+    const publishing = writer.publish({ formatVersion: 1, summary: { ...summary, sampleShape: [2], classNames: samples.classNames }, classCounts: samples.classCounts, valueRange: samples.valueRange }, target);
+    await expect(publishing).rejects.toThrow('/x/bad.csv: not published: its description would not be readable: valueRange.max');
+    await writer.discard();
+    expect(await readdir(store.root)).toEqual([]);
   });
 
   it('ids and preview picks', () => {

@@ -70,6 +70,17 @@ export function newDatasetId(name: string): string {
   return DatasetIdSchema.parse(`${USER_PREFIX}${slug || 'dataset'}-${randomBytes(3).toString('hex')}`);
 }
 
+/** The longest dataset name, as the contract's import request allows. */
+export const MAX_DATASET_NAME = 200;
+
+/** A dataset name trimmed, as the import request's schema does; an error when empty or too long. */
+export function checkDatasetName(name: string): string {
+  const trimmed = name.trim();
+  if (!trimmed) throw new Error('A dataset name is needed (it was empty)');
+  if (trimmed.length > MAX_DATASET_NAME) throw new Error(`A dataset name is at most ${MAX_DATASET_NAME} characters (this one has ${trimmed.length})`);
+  return trimmed;
+}
+
 function sourceLabel(source: ImportSource): string {
   return source.kind === 'idx' ? source.imagesPath : source.path;
 }
@@ -169,6 +180,7 @@ export class DatasetStore {
 
   async import(request: ImportRequest, signal: AbortSignal, onProgress?: (progress: DatasetImportProgress) => void): Promise<ImportResult> {
     const { source } = request;
+    const name = checkDatasetName(request.name);
     const ctx = new ImportContext(request.importId, request.skipBad, signal, onProgress);
     ctx.progress('scanning', 0, null);
     const writer = await SampleWriter.create(this.root, source.kind === 'csv' ? 'float32' : 'uint8');
@@ -186,10 +198,10 @@ export class DatasetStore {
       if (samples.classNames.length < 2) {
         throw new DatasetError(file, `a single class ("${samples.classNames[0]}") in ${samples.count} samples: a classifier needs at least two classes`);
       }
-      const id = newDatasetId(request.name);
+      const id = newDatasetId(name);
       const summary: DatasetSummary = {
         id,
-        name: request.name,
+        name,
         kind: source.kind,
         sampleShape,
         count: samples.count,

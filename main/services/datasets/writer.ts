@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { DatasetSummary } from '../../../contract/datasets';
 import { DatasetError } from './idx';
 import { LabelCollector, type LabelMapping } from './labels';
-import { META_FILE, META_FORMAT_VERSION, X_FILE, Y_FILE, bytesPerValue, type DatasetMeta } from './meta';
+import { META_FILE, META_FORMAT_VERSION, X_FILE, Y_FILE, bytesPerValue, checkMeta, type DatasetMeta } from './meta';
 
 /** Temp folders start with this; list() ignores them and removes stale ones. */
 export const TEMP_PREFIX = '.import-';
@@ -116,9 +116,14 @@ export class SampleWriter {
   /** Writes meta.json and renames the temp folder to `target`; the dataset appears whole or not at all. */
   async publish(meta: DatasetMeta, target: string): Promise<void> {
     if (meta.formatVersion !== META_FORMAT_VERSION) throw new Error('internal: wrong meta format version');
+    const text = `${JSON.stringify(meta, null, 2)}\n`;
+    // What readMeta will check, on what it will read (JSON turns Infinity into null): a dataset that
+    // could not be opened is never published; the caller discards the temp folder.
+    const checked = checkMeta(JSON.parse(text));
+    if ('problem' in checked) throw new DatasetError(meta.summary.source || target, `not published: its description would not be readable: ${checked.problem}`);
     const file = await open(join(this.tempDir, META_FILE), 'wx');
     try {
-      await file.writeFile(`${JSON.stringify(meta, null, 2)}\n`);
+      await file.writeFile(text);
       await file.sync();
     } finally {
       await file.close();
