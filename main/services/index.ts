@@ -69,6 +69,15 @@ export function createServices(options: ServicesOptions): Services {
 
   const datasets = new DatasetService(options.dataDir, (progress) => emit('datasets.importProgress', progress));
 
+  /** A dataset the active run trains on or an evaluation reads cannot be deleted under it. */
+  const refuseDatasetInUse = async (id: string): Promise<void> => {
+    if (!training.datasetInUse(id)) return;
+    const runId = training.activeRunId;
+    const runDataset = runId ? await runs.get(runId).then((run) => run.settings.dataset, () => null) : null;
+    if (runId && runDataset === id) throw new Error(`Dataset "${id}" is in use by the training run ${runId}; stop it first`);
+    throw new Error(`Dataset "${id}" cannot be deleted now: an evaluation is reading it${runId && runDataset === null ? ` (or the training run ${runId} trains on it)` : ''}; try again when it has finished`);
+  };
+
   const projects = new ProjectStore(options.dataDir, options.projectsDir ?? join(homedir(), 'Layerbench'));
 
   const handlers: CommandHandlers = {
@@ -95,7 +104,10 @@ export function createServices(options: ServicesOptions): Services {
     'datasets.import': (r) => datasets.import(r),
     'datasets.cancelImport': (r) => datasets.cancelImport(r.importId),
     'datasets.preview': (r) => datasets.preview(r.id),
-    'datasets.delete': (r) => datasets.delete(r.id),
+    'datasets.delete': async (r) => {
+      await refuseDatasetInUse(r.id);
+      return datasets.delete(r.id);
+    },
     'model.inspect': (r) => training.inspect(r.spec),
     'projects.open': (r) => projects.open(r.path),
     'projects.save': (r) => projects.save(r.path, r.project, r.overwrite),
@@ -115,7 +127,7 @@ export function createServices(options: ServicesOptions): Services {
     training,
     runs,
     dispose: async () => {
-      datasets.dispose();
+      await datasets.dispose();
       await training.dispose();
       await recovered;
     },

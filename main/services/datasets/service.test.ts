@@ -1,10 +1,14 @@
 /** The datasets commands through createServices().dispatch: contract validation, events, cancel. */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EventPayload } from '../../../contract';
 import { createServices, type Services } from '../index';
+import type { RunDetail } from '../../../contract';
+import { isCancelledImport } from '../../../renderer/lib/datasets';
+import { DatasetService } from './service';
+import { TEMP_PREFIX } from './writer';
 import { writeFmnistCsv, writeFmnistPngFolder } from './test-fixtures';
 
 let scratch: string;
@@ -78,6 +82,94 @@ describe('datasets commands', () => {
     off();
     expect(await cancel).toEqual({ cancelled: true });
     expect(result).toMatchObject({ ok: false, error: { code: 'failed', message: 'Import big was cancelled' } });
+    expect(isCancelledImport(new Error(result.ok ? '' : result.error.message), 'big')).toBe(true); // what the form recognises
     expect(await readdir(join(scratch, 'data', 'datasets'))).toEqual([]);
+  });
+
+  it('datasets.delete refuses a dataset the training run uses or an evaluation reads, and keeps it', async () => {
+    const csv = join(scratch, 'in-use.csv');
+    await writeFmnistCsv(csv, 20);
+    const { dataset } = await ok('datasets.import', { importId: 'in-use', name: 'In use', source: { kind: 'csv', path: csv, labelColumn: 'label' }, skipBad: false });
+    const inUse = vi.spyOn(services.training, 'datasetInUse').mockImplementation((id) => id === dataset.id);
+    const active = vi.spyOn(services.training, 'activeRunId', 'get').mockReturnValue('run-1');
+    const get = vi.spyOn(services.runs, 'get').mockResolvedValue({ settings: { dataset: dataset.id } } as unknown as RunDetail);
+    try {
+      const refused = await services.dispatch('datasets.delete', { id: dataset.id });
+      expect(refused).toMatchObject({ ok: false, error: { code: 'failed', message: `Dataset "${dataset.id}" is in use by the training run run-1; stop it first` } });
+      get.mockResolvedValue({ settings: { dataset: 'fashion-mnist' } } as unknown as RunDetail);
+      const evaluating = await services.dispatch('datasets.delete', { id: dataset.id });
+      expect(evaluating).toMatchObject({ ok: false, error: { message: `Dataset "${dataset.id}" cannot be deleted now: an evaluation is reading it; try again when it has finished` } });
+      active.mockReturnValue(null);
+      expect(await services.dispatch('datasets.delete', { id: dataset.id })).toMatchObject({ ok: false, error: { message: expect.stringContaining('an evaluation is reading it') } });
+      expect((await ok('datasets.list', {})).datasets.map((d: { id: string }) => d.id)).toContain(dataset.id);
+      inUse.mockReturnValue(false);
+      expect(await ok('datasets.delete', { id: dataset.id })).toEqual({ deleted: true });
+    } finally {
+      inUse.mockRestore();
+      active.mockRestore();
+      get.mockRestore();
+    }
+  });
+
+  it('datasets.delete removes an unreadable dataset folder listed with its reason', async () => {
+    const id = 'user-broken-abc123';
+    const dir = join(scratch, 'data', 'datasets', id);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'meta.json'), '{"formatVersion": 1, "summ');
+    await writeFile(join(dir, 'x.bin'), Buffer.alloc(16));
+    const listed = await ok('datasets.list', {});
+    expect(listed.unreadable).toEqual([{ id, message: expect.stringContaining('malformed JSON') }]);
+    expect(await ok('datasets.delete', { id })).toEqual({ deleted: true });
+    expect((await ok('datasets.list', {})).unreadable).toEqual([]);
+    expect(await readdir(join(scratch, 'data', 'datasets'))).not.toContain(id);
+  });
+});
+
+describe('DatasetService cancellation edges', () => {
+  const small = async (name: string) => {
+    const path = join(scratch, `${name}.csv`);
+    await writeFmnistCsv(path, 30);
+    return { kind: 'csv' as const, path, labelColumn: 'label', header: 'auto' as const, delimiter: 'auto' as const, reshape: null };
+  };
+
+  it('a cancel after publishing started answers {cancelled: false}, and the dataset exists', async () => {
+    const dataDir = join(scratch, 'late-cancel');
+    const answers: { phase: string; cancelled: boolean }[] = [];
+    const service: DatasetService = new DatasetService(dataDir, (p) => {
+      if (p.phase === 'done') answers.push({ phase: p.phase, ...service.cancelImport(p.importId) });
+    });
+    const { dataset } = await service.import({ importId: 'late', name: 'Late', source: await small('late'), skipBad: false });
+    expect(answers).toEqual([{ phase: 'done', cancelled: false }]);
+    expect((await service.list()).datasets.map((d) => d.id)).toContain(dataset.id);
+    await service.dispose();
+  });
+
+  it('a real failure while a cancel is pending is reported as itself, not as cancelled', async () => {
+    const path = join(scratch, 'one-class.csv');
+    await writeFile(path, 'label,x\n3,1\n3,2\n');
+    const service: DatasetService = new DatasetService(join(scratch, 'failing'), (p) => {
+      if (p.phase === 'writing') service.cancelImport(p.importId); // the single-class check comes before the next cancellation check
+    });
+    const failing = service.import({ importId: 'fail', name: 'Fail', source: { kind: 'csv', path, labelColumn: 'label', header: 'auto', delimiter: 'auto', reshape: null }, skipBad: false });
+    await expect(failing).rejects.toThrow(`${path}: a single class ("3") in 2 samples`);
+    expect(await readdir(join(scratch, 'failing', 'datasets'))).toEqual([]);
+    await service.dispose();
+  });
+
+  it('dispose() cancels the imports in flight and resolves only once their temp folders are gone', async () => {
+    const path = join(scratch, 'dispose.csv');
+    await writeFmnistCsv(path, 4000);
+    const root = join(scratch, 'disposing', 'datasets');
+    let disposed: Promise<void> | null = null;
+    const service: DatasetService = new DatasetService(join(scratch, 'disposing'), (p) => {
+      if (p.phase === 'reading' && !disposed) disposed = service.dispose();
+    });
+    const importing = service.import({ importId: 'quit', name: 'Quit', source: { kind: 'csv', path, labelColumn: 'label', header: 'auto', delimiter: 'auto', reshape: null }, skipBad: false });
+    const outcome = importing.catch((error: unknown) => error);
+    await vi.waitFor(() => expect(disposed).not.toBeNull());
+    await disposed;
+    expect((await readdir(root)).filter((name) => name.startsWith(TEMP_PREFIX))).toEqual([]);
+    expect(await outcome).toMatchObject({ name: 'ImportCancelledError' });
+    await expect(service.import({ importId: 'after', name: 'After', source: await small('after'), skipBad: false })).rejects.toThrow('shutting down');
   });
 });

@@ -6,9 +6,18 @@ import type { DatasetImportProgress, ImportSource, SourceScan } from '../../../c
 import { scanSource } from './scan';
 import { DatasetStore, type ImportRequest, type ImportResult, type StoreOptions } from './store';
 
+interface RunningImport {
+  controller: AbortController;
+  /** Set once the import started publishing: too late to cancel, the dataset will exist. */
+  publishing: boolean;
+  /** Settles (never rejects) when the import has finished, its temp folder removed on failure. */
+  settled: Promise<void>;
+}
+
 export class DatasetService {
   readonly store: DatasetStore;
-  private readonly imports = new Map<string, AbortController>();
+  private readonly imports = new Map<string, RunningImport>();
+  private disposed = false;
 
   constructor(
     dataDir: string,
@@ -27,21 +36,30 @@ export class DatasetService {
   }
 
   async import(request: ImportRequest): Promise<ImportResult> {
+    if (this.disposed) throw new Error('Layerbench is shutting down: no new imports');
     if (this.imports.has(request.importId)) throw new Error(`An import with id ${request.importId} is already running`);
-    const controller = new AbortController();
-    this.imports.set(request.importId, controller);
+    const running: RunningImport = { controller: new AbortController(), publishing: false, settled: Promise.resolve() };
+    this.imports.set(request.importId, running);
     try {
-      return await this.store.import(request, controller.signal, this.onProgress);
+      const importing = this.store.import(request, running.controller.signal, this.onProgress, () => (running.publishing = true));
+      running.settled = importing.then(
+        () => {},
+        () => {},
+      );
+      return await importing;
     } finally {
       this.imports.delete(request.importId);
     }
   }
 
-  /** True when an import with that id was running and is now being stopped. */
+  /**
+   * True when an import with that id was running and is now being stopped; false when there is
+   * none, it is already being cancelled, or it has started publishing (the dataset will exist).
+   */
   cancelImport(importId: string): { cancelled: boolean } {
-    const controller = this.imports.get(importId);
-    if (!controller || controller.signal.aborted) return { cancelled: false };
-    controller.abort();
+    const running = this.imports.get(importId);
+    if (!running || running.publishing || running.controller.signal.aborted) return { cancelled: false };
+    running.controller.abort();
     return { cancelled: true };
   }
 
@@ -53,8 +71,14 @@ export class DatasetService {
     return { deleted: await this.store.delete(id) };
   }
 
-  /** Cancels every import in flight; each cleans up its own temp folder. */
-  dispose(): void {
-    for (const controller of this.imports.values()) controller.abort();
+  /**
+   * Cancels every import in flight (those publishing finish) and resolves when all have settled,
+   * so no `.import-*` temp folder is left when the app quits.
+   */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    const running = [...this.imports.values()];
+    for (const r of running) if (!r.publishing) r.controller.abort();
+    await Promise.all(running.map((r) => r.settled));
   }
 }

@@ -178,7 +178,14 @@ export class DatasetStore {
     return this.withBudget((await this.readMetaOf(id)).summary);
   }
 
-  async import(request: ImportRequest, signal: AbortSignal, onProgress?: (progress: DatasetImportProgress) => void): Promise<ImportResult> {
+  /**
+   * Imports a source. `signal` cancels it up to the moment publishing starts: `onPublishing` is
+   * called then (synchronously after the last cancellation check), and from there on the import
+   * completes whatever the signal says, so a late cancel must not be reported as having worked.
+   * Fails with ImportCancelledError only when the cancellation stopped it; a real failure that lands
+   * while a cancel is pending is reported as itself. Either way the temp folder is gone when it settles.
+   */
+  async import(request: ImportRequest, signal: AbortSignal, onProgress?: (progress: DatasetImportProgress) => void, onPublishing?: () => void): Promise<ImportResult> {
     const { source } = request;
     const name = checkDatasetName(request.name);
     const ctx = new ImportContext(request.importId, request.skipBad, signal, onProgress);
@@ -215,12 +222,14 @@ export class DatasetStore {
         skipped: ctx.skipped,
       };
       ctx.check();
+      onPublishing?.();
       await writer.publish({ formatVersion: META_FORMAT_VERSION, summary, classCounts: samples.classCounts, valueRange: samples.valueRange }, join(this.root, id));
       ctx.done(samples.count);
       return { dataset: this.withBudget(summary), skippedItems: ctx.badItems };
     } catch (error) {
       await writer.discard();
-      if (signal.aborted) throw new ImportCancelledError(request.importId);
+      // ctx.check() throws the signal's reason: that, and only that, is a cancellation.
+      if (signal.aborted && error === signal.reason) throw new ImportCancelledError(request.importId);
       throw error;
     }
   }
