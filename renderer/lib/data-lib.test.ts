@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultTrainingSettings, type TrainingSettings } from '../../contract';
 import { seedModel1, summarize } from '../../model';
-import { datasetMismatches, imageShape, modelInputShape, nameFromPath, newImportId, parseShapeText, pixelsToRgba } from './datasets';
+import { datasetMismatches, imageShape, importHeader, isCancelledImport, modelInputShape, nameFromPath, newImportId, parseShapeText, pixelsToRgba } from './datasets';
 import { defaultSchedule, parseNumberList, settingsIssues, switchOptimizer } from './training-settings';
 
 const csv784 = { name: 'fm-csv', sampleShape: [784], classNames: Array.from({ length: 10 }, (_, i) => String(i)) };
@@ -14,6 +14,19 @@ describe('dataset helpers', () => {
     expect(parseShapeText('')).toBeNull();
     expect(parseShapeText('28x0')).toEqual({ error: '"0" is not a size from 1 to 4096' });
     expect(parseShapeText('1x2x3x4x5')).toEqual({ error: 'at most 4 dimensions' });
+  });
+  it('an import sends the header decision the scan showed, or the explicit choice', () => {
+    expect(importHeader('auto', { headerDetected: true })).toBe('yes');
+    expect(importHeader('auto', { headerDetected: false })).toBe('no');
+    expect(importHeader('no', { headerDetected: true })).toBe('no');
+    expect(importHeader('yes', null)).toBe('yes');
+    expect(importHeader('auto', null)).toBe('auto');
+  });
+  it('only the cancellation error of this import counts as cancelled', () => {
+    expect(isCancelledImport(new Error('Import import-1 was cancelled'), 'import-1')).toBe(true);
+    expect(isCancelledImport(new Error('/x.csv, line 3: ragged row'), 'import-1')).toBe(false);
+    expect(isCancelledImport(new Error('Import import-2 was cancelled'), 'import-1')).toBe(false);
+    expect(isCancelledImport('Import import-1 was cancelled', 'import-1')).toBe(false);
   });
   it('makes ids the contract accepts and names from paths', () => {
     expect(newImportId(0, 0.5)).toMatch(/^[A-Za-z0-9_-]{1,64}$/);

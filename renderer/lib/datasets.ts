@@ -12,6 +12,25 @@ export function newImportId(now = Date.now(), random = Math.random()): string {
   return `import-${now.toString(36)}-${Math.floor(random * 36 ** 6).toString(36)}`;
 }
 
+/**
+ * Whether an import failed because it was cancelled (the services' ImportCancelledError, whose
+ * message is `Import <id> was cancelled`): only then was nothing kept *because of the cancel*. Any
+ * other failure, even one that lands while a cancel is pending, is an error to show.
+ */
+export function isCancelledImport(error: unknown, importId: string): boolean {
+  return error instanceof Error && error.message === `Import ${importId} was cancelled`;
+}
+
+/**
+ * The header setting an import sends: the user's explicit choice, else what the scan detected
+ * (and showed), so the import reads the file the way the form displayed it.
+ */
+export function importHeader(choice: 'auto' | 'yes' | 'no', scan: { headerDetected?: boolean } | null): 'yes' | 'no' | 'auto' {
+  if (choice !== 'auto') return choice;
+  if (scan?.headerDetected === undefined) return 'auto';
+  return scan.headerDetected ? 'yes' : 'no';
+}
+
 /** "28x28", "28 × 28", "28, 28", "(28, 28, 1)" → [28, 28]; empty → null; anything else → an error message. */
 export function parseShapeText(text: string): number[] | null | { error: string } {
   const trimmed = text.trim().replace(/^\(|\)$/g, '');
