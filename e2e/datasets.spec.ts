@@ -6,7 +6,7 @@
  * malformed CSV (a ragged row) fails with its file and line shown at the form.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadFashionMnist } from '../main/services/datasets/fashion-mnist';
@@ -247,6 +247,34 @@ test('a malformed CSV fails at the form with its file and line; skipping bad row
   await expect(page.getByTestId('dataset-fashion-mnist').getByTestId('in-use')).toBeVisible();
   // The console error of the failed command is the host's answer, not a page error.
   expect(errors.filter((e) => !/ragged/.test(e))).toEqual([]);
+});
+
+test('a pandas CSV (header 0,1,2,label) imports with its header detected, not as a sample', async ({ page }) => {
+  const errors = collectErrors(page);
+  const path = join(dir, 'pandas.csv');
+  writeFileSync(path, ['0,1,2,label', '0.5,1,2,cat', '1,2,3,dog', '2,3,4,cat', ''].join('\n'));
+  await openData(page);
+  await scanCsv(page, path);
+  await expect(page.getByTestId('import-scan-result')).toContainText('4 columns, header detected');
+  await expect(page.getByTestId('import-label-column')).toHaveValue('3');
+  await page.getByTestId('import-start').click();
+  await expect(page.getByTestId('import-done')).toContainText('3 samples, 2 classes');
+  expect(errors).toEqual([]);
+});
+
+test('an unreadable dataset is listed with its reason and can be deleted after a confirmation', async ({ page }) => {
+  const errors = collectErrors(page);
+  const id = 'user-broken-abc123';
+  mkdirSync(join(host.dataDir, 'datasets', id), { recursive: true });
+  writeFileSync(join(host.dataDir, 'datasets', id, 'meta.json'), '{"formatVersion": 1, "summ');
+  await openData(page);
+  const item = page.getByTestId(`unreadable-${id}`);
+  await expect(item).toContainText('malformed JSON');
+  await item.getByTestId(`dataset-delete-${id}`).click();
+  await item.getByTestId('dataset-delete-confirm').click();
+  await expect(page.getByTestId(`unreadable-${id}`)).toHaveCount(0);
+  expect(existsSync(join(host.dataDir, 'datasets', id))).toBe(false);
+  expect(errors).toEqual([]);
 });
 
 test('imports an IDX pair (gzipped) after a scan shows its shape and count', async ({ page }) => {
