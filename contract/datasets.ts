@@ -48,7 +48,7 @@ export const ImportSourceSchema = z.discriminatedUnion('kind', [
       kind: z.literal('csv'),
       path,
       labelColumn: z.union([z.string().min(1).max(200), z.number().int().min(0)]),
-      /** 'auto' detects a header: a first row with a non-numeric cell outside the label column. */
+      /** 'auto' detects a header from the first lines (main/services/datasets/csv.ts detectHeader: column names above numeric columns, or pandas' 0, 1, 2, … names). */
       header: z.enum(['auto', 'yes', 'no']).default('auto'),
       delimiter: z.enum(['auto', ',', ';', '\t']).default('auto'),
       /** Reshape each row's features, e.g. [28, 28]; the product must equal the feature count. */
