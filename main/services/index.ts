@@ -70,12 +70,10 @@ export function createServices(options: ServicesOptions): Services {
   const datasets = new DatasetService(options.dataDir, (progress) => emit('datasets.importProgress', progress));
 
   /** A dataset the active run trains on or an evaluation reads cannot be deleted under it. */
-  const refuseDatasetInUse = async (id: string): Promise<void> => {
-    if (!training.datasetInUse(id)) return;
-    const runId = training.activeRunId;
-    const runDataset = runId ? await runs.get(runId).then((run) => run.settings.dataset, () => null) : null;
-    if (runId && runDataset === id) throw new Error(`Dataset "${id}" is in use by the training run ${runId}; stop it first`);
-    throw new Error(`Dataset "${id}" cannot be deleted now: an evaluation is reading it${runId && runDataset === null ? ` (or the training run ${runId} trains on it)` : ''}; try again when it has finished`);
+  const refuseDatasetInUse = (id: string): void => {
+    const user = training.datasetUser(id);
+    if (user === 'evaluation') throw new Error(`Dataset "${id}" cannot be deleted now: an evaluation is reading it; try again when it has finished`);
+    if (user) throw new Error(`Dataset "${id}" is in use by the training run ${user.run}; stop it first`);
   };
 
   const projects = new ProjectStore(options.dataDir, options.projectsDir ?? join(homedir(), 'Layerbench'));
@@ -105,7 +103,7 @@ export function createServices(options: ServicesOptions): Services {
     'datasets.cancelImport': (r) => datasets.cancelImport(r.importId),
     'datasets.preview': (r) => datasets.preview(r.id),
     'datasets.delete': async (r) => {
-      await refuseDatasetInUse(r.id);
+      refuseDatasetInUse(r.id);
       return datasets.delete(r.id);
     },
     'model.inspect': (r) => training.inspect(r.spec),

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EventPayload } from '../../../contract';
 import { createServices, type Services } from '../index';
-import type { RunDetail } from '../../../contract';
+import { defaultTrainingSettings } from '../../../contract';
+import { seedModel1 } from '../../../model/presets';
 import { isCancelledImport } from '../../../renderer/lib/datasets';
 import { DatasetService } from './service';
 import { TEMP_PREFIX } from './writer';
@@ -86,30 +87,25 @@ describe('datasets commands', () => {
     expect(await readdir(join(scratch, 'data', 'datasets'))).toEqual([]);
   });
 
-  it('datasets.delete refuses a dataset the training run uses or an evaluation reads, and keeps it', async () => {
+  it('datasets.delete refuses a dataset a training run uses, keeps it, and deletes it once the run has ended', async () => {
     const csv = join(scratch, 'in-use.csv');
-    await writeFmnistCsv(csv, 20);
-    const { dataset } = await ok('datasets.import', { importId: 'in-use', name: 'In use', source: { kind: 'csv', path: csv, labelColumn: 'label' }, skipBad: false });
-    const inUse = vi.spyOn(services.training, 'datasetInUse').mockImplementation((id) => id === dataset.id);
-    const active = vi.spyOn(services.training, 'activeRunId', 'get').mockReturnValue('run-1');
-    const get = vi.spyOn(services.runs, 'get').mockResolvedValue({ settings: { dataset: dataset.id } } as unknown as RunDetail);
-    try {
-      const refused = await services.dispatch('datasets.delete', { id: dataset.id });
-      expect(refused).toMatchObject({ ok: false, error: { code: 'failed', message: `Dataset "${dataset.id}" is in use by the training run run-1; stop it first` } });
-      get.mockResolvedValue({ settings: { dataset: 'fashion-mnist' } } as unknown as RunDetail);
-      const evaluating = await services.dispatch('datasets.delete', { id: dataset.id });
-      expect(evaluating).toMatchObject({ ok: false, error: { message: `Dataset "${dataset.id}" cannot be deleted now: an evaluation is reading it; try again when it has finished` } });
-      active.mockReturnValue(null);
-      expect(await services.dispatch('datasets.delete', { id: dataset.id })).toMatchObject({ ok: false, error: { message: expect.stringContaining('an evaluation is reading it') } });
-      expect((await ok('datasets.list', {})).datasets.map((d: { id: string }) => d.id)).toContain(dataset.id);
-      inUse.mockReturnValue(false);
-      expect(await ok('datasets.delete', { id: dataset.id })).toEqual({ deleted: true });
-    } finally {
-      inUse.mockRestore();
-      active.mockRestore();
-      get.mockRestore();
-    }
-  });
+    await writeFmnistCsv(csv, 2000);
+    const { dataset } = await ok('datasets.import', { importId: 'in-use', name: 'In use', source: { kind: 'csv', path: csv, labelColumn: 'label', reshape: [28, 28] }, skipBad: false });
+    // A real run on it, in the real worker: long enough to still be training when the delete comes.
+    const { runId } = await ok('training.start', { spec: seedModel1, settings: { ...defaultTrainingSettings, dataset: dataset.id, epochs: 50, trainSubset: null } });
+    const refused = await services.dispatch('datasets.delete', { id: dataset.id });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'failed', message: `Dataset "${dataset.id}" is in use by the training run ${runId}; stop it first` } });
+    expect((await ok('datasets.list', {})).datasets.map((d: { id: string }) => d.id)).toContain(dataset.id);
+    const ended = new Promise<void>((resolve) => {
+      const off = services.onEvent((name, payload) => {
+        const e = payload as EventPayload<'training'>;
+        if (name === 'training' && e.runId === runId && ['stopped', 'finished', 'failed'].includes(e.type)) (off(), resolve());
+      });
+    });
+    await ok('training.stop', { runId });
+    await ended;
+    expect(await ok('datasets.delete', { id: dataset.id })).toEqual({ deleted: true });
+  }, 120_000);
 
   it('datasets.delete removes an unreadable dataset folder listed with its reason', async () => {
     const id = 'user-broken-abc123';

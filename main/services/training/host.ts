@@ -166,9 +166,10 @@ export class TrainingHost {
     return this.active?.runId ?? null;
   }
 
-  /** The dataset the active run trains on, or that an evaluation in progress reads; a delete must wait. */
-  datasetInUse(id: string): boolean {
-    return this.active?.datasetId === id || this.evaluatingCounts.has(id);
+  /** Who is reading a dataset now (a delete must wait): the active run, an evaluation, or nobody. */
+  datasetUser(id: string): { run: string } | 'evaluation' | null {
+    if (this.active?.datasetId === id) return { run: this.active.runId };
+    return this.evaluatingCounts.has(id) ? 'evaluation' : null;
   }
 
   async start(request: StartTraining): Promise<{ runId: string }> {
