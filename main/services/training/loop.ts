@@ -28,6 +28,7 @@ import { encodeNumber, type FromWorker } from './protocol';
 import { deriveSeed } from './seeds';
 import { addGradientStats, addWeightStats, buildStatsRecord, probeLayer, StatsCollector } from './stats';
 import { saveModel, type WeightsMetadata } from './weights-io';
+import { createFusedStep, type FusedStep } from './fused/fused-step';
 
 /** Pause and stop requests, set by the worker's message handler, read by the loop between batches. */
 export class RunControl {
@@ -130,11 +131,16 @@ interface Model {
   plans: LayerPlan[];
   optimizer: TF.Optimizer;
   trainable: TF.Variable[];
+  trainableSet: Set<TF.Variable>;
   /** Every weight, trainable or not (BN's moving statistics), as LayerVariables and as Variables. */
   weights: TF.LayerVariable[];
   variables: TF.Variable[];
   inputShape: number[];
   clip: { clipnorm: number | null; clipvalue: number | null };
+  /** The fused step (fused/fused-step.ts) for steps without statistics; null: every step takes trainStep. */
+  fused: FusedStep | null;
+  /** What trains the steps without statistics, for the 'training' phase's detail. */
+  stepKind: string;
 }
 
 interface StepOutcome {
@@ -200,10 +206,23 @@ async function trainStep(
         return penalty ? tf.add(loss, penalty) : loss;
       }, m.trainable);
       if (collector) addGradientStats(tf, collector, m.plans, grads);
-      m.optimizer.applyGradients(clipGradients(tf, grads, m.clip));
-      applyMaxNorm(tf, m.plans);
+      let head: TF.Tensor;
+      if (collector && m.fused) {
+        // The update (and the loss and accuracy) come from the fused step, as on the steps without
+        // statistics, so that a run's numbers do not depend on which steps gathered statistics (the
+        // auto schedule picks them by time). The pass above only looked: its BN moving-average
+        // update is undone first, and its gradients are only measured.
+        m.variables.forEach((v, i) => {
+          if (!m.trainableSet.has(v)) v.assign(before[i]!);
+        });
+        const fused = m.fused.stepSync(xs, ys, n, { seed: at.seed, step: at.step });
+        head = tf.tensor1d([fused.loss, fused.acc]);
+      } else {
+        m.optimizer.applyGradients(clipGradients(tf, grads, m.clip));
+        applyMaxNorm(tf, m.plans);
+        head = tf.stack([value, kept!]);
+      }
       if (collector) addWeightStats(tf, collector, m.plans, new Map(m.variables.map((v, i) => [v.name, before[i]!])));
-      const head = tf.stack([value, kept!]);
       return { readback: collector ? tf.concat([head, collector.concat()]) : head, before };
     }));
   } finally {
@@ -226,6 +245,21 @@ async function trainStep(
     throw error;
   } finally {
     readback.dispose();
+  }
+}
+
+/**
+ * A step without statistics through the fused step: the same update as trainStep's (see
+ * fused/fused-step.ts), with handles on the weights it started from, as trainStep keeps them.
+ */
+async function fusedTrainStep(tf: typeof TF, m: Model, fused: FusedStep, xs: Float32Array, ys: Int32Array, n: number, at: { seed: number; step: number }): Promise<StepOutcome> {
+  const before = m.variables.map((v) => snapshotOf(tf, v));
+  try {
+    const { loss, acc } = await fused.step(xs, ys, n, at);
+    return { loss, acc, stats: null, before };
+  } catch (error) {
+    disposeAll(before);
+    throw error;
   }
 }
 
@@ -305,12 +339,21 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
       plans: planLayers(model),
       optimizer: createOptimizer(tf, settings.optimizer, scheduledLearningRate(settings.lrSchedule, settings.learningRate, 0)),
       trainable: model.trainableWeights.map((w) => w.read() as TF.Variable),
+      trainableSet: new Set(model.trainableWeights.map((w) => w.read() as TF.Variable)),
       weights: model.weights,
       variables: model.weights.map((w) => w.read() as TF.Variable),
       inputShape,
       clip: { clipnorm: settings.optimizer.config.clipnorm, clipvalue: settings.optimizer.config.clipvalue },
+      fused: null,
+      stepKind: '',
     };
     m = built;
+    const fused = createFusedStep(tf, built.plans, model, settings, built.optimizer);
+    if ('unsupported' in fused) built.stepKind = `general training step (no fused step: ${fused.unsupported})`;
+    else {
+      built.fused = fused;
+      built.stepKind = fused.description;
+    }
     checkClassCount(model, source);
     ending = await trainLoop(tf, job, built, dataset, progress);
   } catch (error) {
@@ -340,6 +383,7 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
     }
   }
   if (m) {
+    m.fused?.dispose();
     m.optimizer.dispose();
     m.model.dispose();
   }
@@ -381,7 +425,7 @@ async function trainLoop(tf: typeof TF, job: TrainingJob, m: Model, dataset: Ope
   const batchesPerEpoch = feeder.batchesPerEpoch;
 
   post({ type: 'started', runId, backend: job.backend, epochs: settings.epochs, batchesPerEpoch, trainSamples: split.train.length, validationSamples: split.validation.length });
-  post({ type: 'phase', runId, phase: 'training' });
+  post({ type: 'phase', runId, phase: 'training', detail: m.stepKind });
 
   const guard = new LastFinite();
   const best = new BestSnapshot(tf);
@@ -455,7 +499,11 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
         learningRate = rate;
       }
       const withStats = schedule.due(step, batch === batchesPerEpoch - 1);
-      const outcome = await trainStep(tf, m, x, y, n, { epoch, step, seed: settings.seed, withStats, bnFeatures: settings.bnFeatures });
+      // Statistics steps need the probes of the general step; the others take the fused step when there is one.
+      const outcome =
+        !withStats && m.fused
+          ? await fusedTrainStep(tf, m, m.fused, x, y, n, { seed: settings.seed, step })
+          : await trainStep(tf, m, x, y, n, { epoch, step, seed: settings.seed, withStats, bnFeatures: settings.bnFeatures });
       // The loss is what a learner sees diverge: a NaN or infinite loss ends the run.
       if (!Number.isFinite(outcome.loss)) {
         const used = guard.restore(m.weights, outcome.before, await allFinite(tf, outcome.before));

@@ -104,7 +104,6 @@ function weightError(a: tf.LayersModel, b: tf.LayersModel, inert: string[] = [],
       norm += y[k]! ** 2;
       maxAbs = Math.max(maxAbs, Math.abs(x[k]! - y[k]!));
     }
-    if (process.env.FUSED_DEBUG) console.log(w.originalName, Math.sqrt(diff), Math.sqrt(norm), maxAbs);
     if (inert.includes(w.originalName)) {
       expect(maxAbs, w.originalName).toBeLessThanOrEqual(inertBound);
       return;
@@ -150,7 +149,6 @@ async function compare(spec: ModelSpec, settings: TrainingSettings, general: (st
       const expected = generalStep(a, step, SEED);
       const actual = general(step) ? generalStep(b, step, SEED) : (await fusedStep(fused, step, SEED)).loss;
       expect(Number.isFinite(actual)).toBe(true);
-      if (process.env.FUSED_DEBUG) console.log(step, expected, actual);
       worstLoss = Math.max(worstLoss, Math.abs(actual - expected));
     }
     fused.dispose();

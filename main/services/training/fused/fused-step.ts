@@ -10,8 +10,11 @@
  * - the products (x·W forward; dW = xᵀ·dz and dxᵀ = W·dzᵀ backward) run through the wasm backend's
  *   own BatchMatMul kernel (XNNPACK, plain operands only, the fast form), called directly with the
  *   backend's TensorInfos, outside the engine;
- * - everything else (BN statistics, normalisation and its backward, activations and their
- *   derivatives, dropout masks, softmax cross-entropy and accuracy, the optimizer update) runs in
+ * - the optimizer update runs through the backend's elementwise kernels (Add, Multiply, RealDiv,
+ *   Sqrt, Square: XNNPACK SIMD, ~10× faster than a JavaScript loop over the 235k weights of the
+ *   first layer), in the order tfjs' optimizer applies them;
+ * - everything else (BN statistics, normalisation and its backward, the moving averages,
+ *   activations and their derivatives, dropout masks, softmax cross-entropy and accuracy) runs in
  *   JavaScript loops directly on Float32Array views of the wasm heap. Each activation is written in
  *   both layouts (row-major for the next product, transposed for dW), so no Transpose kernel runs;
  * - every updated variable (weights, BN moving statistics, optimizer slots) gets a NEW buffer that
@@ -30,6 +33,7 @@ import type { LayerPlan } from '../forward';
 import { deriveSeed } from '../seeds';
 
 type Tf = typeof TF;
+type KernelFunc = TF.KernelConfig['kernelFunc'];
 
 interface Info {
   dataId: object;
@@ -125,6 +129,8 @@ export interface FusedStep {
    * update as the general path's step, statistics excluded. Returns the batch loss and accuracy.
    */
   step(xs: Float32Array, ys: Int32Array, n: number, at: { seed: number; step: number }): Promise<{ loss: number; acc: number }>;
+  /** `step`, synchronously (e.g. inside the caller's tidy; tensors it makes are its own and disposed). */
+  stepSync(xs: Float32Array, ys: Int32Array, n: number, at: { seed: number; step: number }): { loss: number; acc: number };
   dispose(): void;
 }
 
@@ -287,6 +293,10 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
   }
   const inputFeatures = sizeOf(model.inputs[0]!.shape.slice(1) as number[]);
   const kernelFunc = matMulConfig.kernelFunc;
+  const kernelNamed = (name: string): KernelFunc | string => tf.getKernel(name, 'wasm')?.kernelFunc ?? `the wasm backend has no '${name}' kernel`;
+  const found = { add: kernelNamed('Add'), mul: kernelNamed('Multiply'), div: kernelNamed('RealDiv'), sqrt: kernelNamed('Sqrt'), square: kernelNamed('Square') };
+  for (const k of Object.values(found)) if (typeof k === 'string') return { unsupported: k };
+  const kernels = found as Record<keyof typeof found, KernelFunc>;
 
   const offsetOf = (info: { dataId: object }): number => {
     const data = backend.dataIdMap.get(info.dataId);
@@ -326,6 +336,16 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
     };
     const matMul = (a: Info, b: Info): Info => {
       const out = kernelFunc({ inputs: { a, b } as unknown as TF.NamedTensorInfoMap, backend: backend as unknown as TF.KernelBackend, attrs: { transposeA: false, transposeB: false } }) as Info;
+      temps.push(out);
+      return out;
+    };
+    const run = (fn: KernelFunc, a: Info, b: Info): Info => {
+      const out = fn({ inputs: { a, b } as unknown as TF.NamedTensorInfoMap, backend: backend as unknown as TF.KernelBackend, attrs: {} }) as Info;
+      temps.push(out);
+      return out;
+    };
+    const run1 = (fn: KernelFunc, x: Info): Info => {
+      const out = fn({ inputs: { x } as unknown as TF.NamedTensorInfoMap, backend: backend as unknown as TF.KernelBackend, attrs: {} }) as Info;
       temps.push(out);
       return out;
     };
@@ -615,7 +635,7 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
       }
 
       // ---- optimizer update (new buffers for every updated variable)
-      applyUpdate(grads, allocFor);
+      applyUpdate(grads);
 
       // ---- commit: every variable gets its new buffer
       for (const { variable, info } of fresh) {
@@ -630,14 +650,18 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
       if (!committed) for (const { info } of fresh) backend.disposeData(info.dataId);
     }
 
-    function applyUpdate(grads: (Info | Float32Array | null)[], allocFor: (v: TF.Variable) => Info): void {
+    /**
+     * The optimizer's update through the wasm backend's own elementwise kernels (XNNPACK, SIMD), in
+     * the order tfjs' optimizer applies them, so a step's update equals tfjs' for the same gradients.
+     * Every kernel output is a new buffer; the last one of each variable becomes its new value.
+     */
+    function applyUpdate(grads: (Info | Float32Array | null)[]): void {
       const lr = (optimizer as unknown as { learningRate: number }).learningRate;
       const iterate = () => (optimizer as unknown as { incrementIterations(): void }).incrementIterations();
-      const gradView = (g: Info | Float32Array): Float32Array => (g instanceof Float32Array ? g : view(g));
       if (opt.kind === 'tfjs') {
         const named: TF.NamedTensorMap = {};
         grads.forEach((g, i) => {
-          if (g) named[trainable[i]!.name] = tf.tensor(gradView(g).slice(), trainable[i]!.shape);
+          if (g) named[trainable[i]!.name] = tf.tensor((g instanceof Float32Array ? g : view(g)).slice(), trainable[i]!.shape);
         });
         try {
           optimizer.applyGradients(named);
@@ -646,86 +670,71 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
         }
         return;
       }
+      const upload = (values: Float32Array, shape: number[]): Info => {
+        const t = alloc(shape);
+        view(t).set(values);
+        return t;
+      };
+      const scalar = (value: number): Info => upload(Float32Array.of(value), []);
+      const g = grads.map((gr, i) => (gr === null ? null : gr instanceof Float32Array ? upload(gr, trainable[i]!.shape.slice()) : gr));
+      const add = (a: Info, b: Info) => run(kernels.add, a, b);
+      const mul = (a: Info, b: Info) => run(kernels.mul, a, b);
+      const div = (a: Info, b: Info) => run(kernels.div, a, b);
+      /** The kernel output `info` becomes `variable`'s new value when the step commits. */
+      const becomes = (variable: TF.Variable, info: Info) => {
+        temps.splice(temps.lastIndexOf(info), 1);
+        fresh.push({ variable, info });
+      };
       if (opt.kind === 'sgd') {
-        const outs = trainable.map((v, i) => (grads[i] ? allocFor(v) : null));
-        const c = Math.fround(-lr);
+        // tfjs SGD: value + c·g, c = −lr.
+        const c = scalar(-lr);
         trainable.forEach((v, i) => {
-          const g = grads[i];
-          if (!g) return;
-          const w = view(infoOf(v));
-          const gv = gradView(g);
-          const out = view(outs[i]!);
-          for (let k = 0; k < w.length; k++) out[k] = w[k]! + c * gv[k]!;
+          if (g[i]) becomes(v, add(mul(c, g[i]!), infoOf(v)));
         });
         iterate();
         return;
       }
       if (opt.kind === 'momentum') {
         const state = optimizer as unknown as { accumulations: (SlotHolder | undefined)[] };
-        const accs = trainable.map((_, i) => (grads[i] ? slot(state.accumulations, i, 'momentum') : null));
-        const outs = trainable.map((v, i) => (grads[i] ? [allocFor(v), allocFor(accs[i]!)] : null));
-        const c = Math.fround(-lr);
-        const m = Math.fround(opt.momentum);
+        const c = scalar(-lr);
+        const m = scalar(opt.momentum);
         trainable.forEach((v, i) => {
-          const g = grads[i];
-          if (!g) return;
-          const w = view(infoOf(v));
-          const a = view(infoOf(accs[i]!));
-          const gv = gradView(g);
-          const wOut = view(outs[i]![0]!);
-          const aOut = view(outs[i]![1]!);
-          if (opt.nesterov) {
-            for (let k = 0; k < w.length; k++) {
-              const acc = Math.fround(m * a[k]! + gv[k]!);
-              aOut[k] = acc;
-              wOut[k] = c * (gv[k]! + acc * m) + w[k]!;
-            }
-          } else {
-            for (let k = 0; k < w.length; k++) {
-              const acc = Math.fround(m * a[k]! + gv[k]!);
-              aOut[k] = acc;
-              wOut[k] = c * acc + w[k]!;
-            }
-          }
+          if (!g[i]) return;
+          const accumulation = slot(state.accumulations, i, 'momentum');
+          const next = add(mul(m, infoOf(accumulation)), g[i]!);
+          const value = opt.nesterov ? add(mul(c, add(g[i]!, mul(next, m))), infoOf(v)) : add(mul(c, next), infoOf(v));
+          becomes(accumulation, next);
+          becomes(v, value);
         });
         iterate();
         return;
       }
       // Adam, as tfjs' AdamOptimizer.applyGradients.
       const state = optimizer as unknown as { accumulatedFirstMoment: (SlotHolder | undefined)[]; accumulatedSecondMoment: (SlotHolder | undefined)[]; accBeta1: TF.Variable; accBeta2: TF.Variable };
-      const firsts = trainable.map((_, i) => (grads[i] ? slot(state.accumulatedFirstMoment, i, 'm') : null));
-      const seconds = trainable.map((_, i) => (grads[i] ? slot(state.accumulatedSecondMoment, i, 'v') : null));
-      const outs = trainable.map((v, i) => (grads[i] ? [allocFor(v), allocFor(firsts[i]!), allocFor(seconds[i]!)] : null));
-      const b1Out = allocFor(state.accBeta1);
-      const b2Out = allocFor(state.accBeta2);
       const accBeta1 = view(infoOf(state.accBeta1))[0]!;
       const accBeta2 = view(infoOf(state.accBeta2))[0]!;
-      const oneMinus1 = Math.fround(1 - accBeta1);
-      const oneMinus2 = Math.fround(1 - accBeta2);
-      const { beta1, beta2, epsilon } = opt;
-      const c = -lr;
+      const oneMinusAccBeta1 = scalar(1 - accBeta1);
+      const oneMinusAccBeta2 = scalar(1 - accBeta2);
+      const beta1 = scalar(opt.beta1);
+      const beta2 = scalar(opt.beta2);
+      const oneMinusBeta1 = scalar(1 - opt.beta1);
+      const oneMinusBeta2 = scalar(1 - opt.beta2);
+      const epsilon = scalar(opt.epsilon);
+      const c = scalar(-lr);
       trainable.forEach((v, i) => {
-        const g = grads[i];
-        if (!g) return;
-        const w = view(infoOf(v));
-        const m1 = view(infoOf(firsts[i]!));
-        const m2 = view(infoOf(seconds[i]!));
-        const gv = gradView(g);
-        const [wInfo, m1Info, m2Info] = outs[i]!;
-        const wOut = view(wInfo!);
-        const m1Out = view(m1Info!);
-        const m2Out = view(m2Info!);
-        for (let k = 0; k < w.length; k++) {
-          const gk = gv[k]!;
-          const nm = Math.fround(m1[k]! * beta1 + gk * (1 - beta1));
-          const nv = Math.fround(m2[k]! * beta2 + gk * gk * (1 - beta2));
-          m1Out[k] = nm;
-          m2Out[k] = nv;
-          wOut[k] = ((nm / oneMinus1) / (Math.sqrt(nv / oneMinus2) + epsilon)) * c + w[k]!;
-        }
+        if (!g[i]) return;
+        const first = slot(state.accumulatedFirstMoment, i, 'm');
+        const second = slot(state.accumulatedSecondMoment, i, 'v');
+        const m1 = add(mul(infoOf(first), beta1), mul(g[i]!, oneMinusBeta1));
+        const m2 = add(mul(infoOf(second), beta2), mul(run1(kernels.square, g[i]!), oneMinusBeta2));
+        const corrected1 = div(m1, oneMinusAccBeta1);
+        const corrected2 = div(m2, oneMinusAccBeta2);
+        becomes(first, m1);
+        becomes(second, m2);
+        becomes(v, add(mul(div(corrected1, add(run1(kernels.sqrt, corrected2), epsilon)), c), infoOf(v)));
       });
-      view(b1Out)[0] = accBeta1 * beta1;
-      view(b2Out)[0] = accBeta2 * beta2;
+      becomes(state.accBeta1, mul(infoOf(state.accBeta1), beta1));
+      becomes(state.accBeta2, mul(infoOf(state.accBeta2), beta2));
       iterate();
     }
   }
@@ -733,6 +742,7 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
   return {
     description,
     step: (xs, ys, n, at) => Promise.resolve().then(() => step(xs, ys, n, at)),
+    stepSync: step,
     dispose() {
       // Nothing persistent lives on the wasm heap between steps; JS scratch is garbage-collected.
     },
