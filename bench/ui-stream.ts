@@ -50,6 +50,13 @@ export interface UiStreamResult {
   trainingSec: number;
   /** CPU seconds per second of the run, by Chromium process type (CDP SystemInfo.getProcessInfo): what drawing costs, whatever the load. */
   chromiumCpu: Record<string, number>;
+  /**
+   * The page's main thread, seconds per second of the run (CDP Performance.getMetrics deltas):
+   * busy = TaskDuration, of which script, layout and style recalculation.
+   */
+  mainThread: { busy: number; script: number; layout: number; style: number };
+  /** Chart and heatmap draws through the redraw scheduler (renderer/dashboard/redraw.ts), per second, and their JS time (ms per second). */
+  draws: { perSec: number; msPerSec: number; rounds: number } | null;
   frames: FrameStats;
   /** Bytes, JSHeapUsedSize after a forced GC. */
   heap: { start: number; end: number; growth: number };
@@ -105,6 +112,22 @@ const EPOCH_PROBE = `(() => {
     }
   };
 })();`;
+
+/** The page's main-thread time so far, in seconds (CDP Performance.getMetrics; Performance.enable first). */
+async function mainThreadMetrics(cdp: CDPSession): Promise<{ busy: number; script: number; layout: number; style: number }> {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  const get = (name: string) => metrics.find((m) => m.name === name)?.value ?? 0;
+  return { busy: get('TaskDuration'), script: get('ScriptDuration'), layout: get('LayoutDuration'), style: get('RecalcStyleDuration') };
+}
+
+interface DrawCounters {
+  draws: number;
+  ms: number;
+  rounds: number;
+}
+
+/** The redraw scheduler's counters (renderer/dashboard/redraw.ts), or null in a build without them. */
+const DRAW_COUNTERS = `(() => { const d = window.__layerbenchDraws; return d ? { draws: d.draws, ms: d.ms, rounds: d.rounds } : null; })()`;
 
 /** Every animation frame's timestamp, from now until window.__framesOn is cleared. */
 const FRAME_RECORDER = `(() => {
@@ -175,6 +198,8 @@ export async function runUiStream(options: UiStreamOptions = {}): Promise<UiStre
     // Every animation frame from just before the click to the end of the run.
     await page.evaluate(FRAME_RECORDER);
     const cpu0 = await processCpu();
+    const main0 = await mainThreadMetrics(cdp);
+    const draws0 = (await page.evaluate(DRAW_COUNTERS)) as DrawCounters | null;
     const t0 = Date.now();
     await page.getByTestId('start').click();
     const status = page.getByTestId('run-status');
@@ -191,6 +216,12 @@ export async function runUiStream(options: UiStreamOptions = {}): Promise<UiStre
     await page.waitForTimeout(1000);
     const trainingSec = (Date.now() - t0) / 1000;
     const cpu1 = await processCpu();
+    const main1 = await mainThreadMetrics(cdp);
+    const draws1 = (await page.evaluate(DRAW_COUNTERS)) as DrawCounters | null;
+    const perSec = (k: keyof typeof main1) => +((main1[k] - main0[k]) / trainingSec).toFixed(3);
+    const mainThread = { busy: perSec('busy'), script: perSec('script'), layout: perSec('layout'), style: perSec('style') };
+    const draws =
+      draws0 && draws1 ? { perSec: +((draws1.draws - draws0.draws) / trainingSec).toFixed(1), msPerSec: +((draws1.ms - draws0.ms) / trainingSec).toFixed(1), rounds: draws1.rounds - draws0.rounds } : null;
     const chromiumCpu = Object.fromEntries(Object.keys(cpu1).map((k) => [k, +((cpu1[k]! - (cpu0[k] ?? 0)) / trainingSec).toFixed(3)]));
     const recorded = (await page.evaluate(FRAME_STOP)) as { frames: number[]; epochs: Array<{ t: number; heap: number | null }>; finished: number | null };
     if (traceDone) {
@@ -215,6 +246,8 @@ export async function runUiStream(options: UiStreamOptions = {}): Promise<UiStre
       config: { subset, epochs, statsEvery, batchSize: 32, validationSplit: 0.1, viewport: VIEWPORT, chromium: version },
       trainingSec,
       chromiumCpu,
+      mainThread,
+      draws,
       frames: frameStats(deltas),
       heap: { start: heapStart, end: heapEnd, growth: heapEnd - heapStart },
       perEpoch,
@@ -243,6 +276,7 @@ export function formatUiResult(r: UiStreamResult): string {
     `${r.config.epochs} epochs, ${r.config.subset} images (batch ${r.config.batchSize}, validation ${r.config.validationSplit}), statistics every ${r.config.statsEvery} batches, ${r.config.viewport.width}×${r.config.viewport.height}, ${r.config.chromium}; run ${r.status} in ${r.trainingSec.toFixed(1)} s`,
     `frames ${f.frames}: p50 ${ms(f.p50)} ms, p95 ${ms(f.p95)} ms, max ${ms(f.max)} ms, mean ${ms(f.mean)} ms; over 20 ms: ${f.over20}, over 50 ms: ${f.long}   (target p95 ≤ 20 ms: ${f.p95 != null && f.p95 <= 20 ? 'met' : 'NOT met'})`,
     `Chromium CPU per second of training: ${Object.entries(r.chromiumCpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')} (cores)`,
+    `renderer main thread per second: busy ${r.mainThread.busy.toFixed(3)} s (script ${r.mainThread.script.toFixed(3)}, layout ${r.mainThread.layout.toFixed(3)}, style ${r.mainThread.style.toFixed(3)})${r.draws ? `; chart draws ${r.draws.perSec}/s taking ${r.draws.msPerSec} ms/s` : ''}`,
     `JS heap after GC: start ${mb(r.heap.start)} MB, end ${mb(r.heap.end)} MB, growth ${(r.heap.growth / 2 ** 20).toFixed(2)} MB`,
     `per epoch (p95 ms / max ms / heap MB, no forced GC): ${r.perEpoch.map((e) => `${e.epoch}: ${ms(e.p95)}/${ms(e.max)}/${mb(e.heapUsed)}`).join('  ')}`,
   ];
