@@ -6,7 +6,7 @@ import type * as TF from '@tensorflow/tfjs';
 import type { Evaluation, TrainingSettings } from '../../../contract';
 import type { OpenedDataset, SampleSource } from '../datasets/source';
 import { shuffledIndices } from './data';
-import { gatherNormalized, splitRun, type NormalizationState } from './pipeline';
+import { applyNormalization, gatherNormalized, readChunks, splitRun, type NormalizationState } from './pipeline';
 import { accuracy, crossEntropyPerSample, forwardWithLogits, planLayers, type ForwardMode, type LayerPlan } from './forward';
 import { fileLoadHandler, readModelJson } from './weights-io';
 
@@ -62,6 +62,44 @@ export async function score(
     }
   }
   return { loss: lossSum / n, acc: correct / n, predicted, confidence };
+}
+
+/**
+ * The same as `score`, reading `indices` of `source` chunk by chunk (normalized as the run normalizes):
+ * for a streamed dataset, whose validation or test share must not be held whole in memory. Also
+ * returns the labels, in `indices` order.
+ */
+export async function scoreSource(
+  tf: typeof TF,
+  plans: LayerPlan[],
+  source: SampleSource,
+  indices: Uint32Array,
+  normalization: NormalizationState,
+  inputShape: number[],
+  options: { mode: ForwardMode; chunk: number; predictions?: boolean },
+): Promise<Predictions & { labels: Int32Array }> {
+  const n = indices.length;
+  const labels = new Int32Array(n);
+  const predicted = new Int32Array(options.predictions ? n : 0);
+  const confidence = new Float32Array(options.predictions ? n : 0);
+  let lossSum = 0;
+  let accSum = 0;
+  let at = 0;
+  // Chunks a multiple of the scoring chunk, so batch-statistics scoring sees the same batches as in memory.
+  const readSize = Math.max(options.chunk, Math.floor(4096 / options.chunk) * options.chunk);
+  for await (const { x, y, n: count } of readChunks(source, indices, readSize)) {
+    applyNormalization(normalization, x, source.sampleSize);
+    const part = await score(tf, plans, x, y, count, inputShape, options);
+    lossSum += part.loss * count;
+    accSum += part.acc * count;
+    labels.set(y, at);
+    if (options.predictions) {
+      predicted.set(part.predicted, at);
+      confidence.set(part.confidence, at);
+    }
+    at += count;
+  }
+  return { loss: lossSum / n, acc: accSum / n, predicted, confidence, labels };
 }
 
 /** How many example images an evaluation returns. */
@@ -128,12 +166,23 @@ export async function evaluateSavedModel(tf: typeof TF, runId: string, weightsDi
       throw new Error(`The saved model's input shape [${inputShape.join(', ')}] does not fit the dataset's samples [${source.sampleShape.join(', ')}]`);
     }
     const normalization: NormalizationState = metadata?.normalization ?? { kind: 'scale-255' };
-    const { x, y } = await gatherNormalized(source, indices, normalization);
     const n = indices.length;
-
-    const inference = await score(tf, plans, x, y, n, inputShape, { mode: 'inference', chunk: 500, predictions: true });
     const batchSize = metadata?.batchSize ?? 32;
-    const training = await score(tf, plans, x, y, n, inputShape, { mode: 'batch-stats', chunk: batchSize });
+    let inference: Predictions;
+    let training: Scored;
+    let y: Int32Array;
+    if (source.streamed) {
+      // Read in chunks: a streamed dataset's test share may not fit in memory as float32.
+      const scored = await scoreSource(tf, plans, source, indices, normalization, inputShape, { mode: 'inference', chunk: 500, predictions: true });
+      inference = scored;
+      y = scored.labels;
+      training = await scoreSource(tf, plans, source, indices, normalization, inputShape, { mode: 'batch-stats', chunk: batchSize });
+    } else {
+      const gathered = await gatherNormalized(source, indices, normalization);
+      y = gathered.y;
+      inference = await score(tf, plans, gathered.x, y, n, inputShape, { mode: 'inference', chunk: 500, predictions: true });
+      training = await score(tf, plans, gathered.x, y, n, inputShape, { mode: 'batch-stats', chunk: batchSize });
+    }
 
     const classes = source.classNames.length;
     const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));

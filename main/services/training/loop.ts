@@ -19,7 +19,7 @@ import type { OpenedDataset, SampleSource } from '../datasets/source';
 import { buildModel, inputShapeOf } from './build-model';
 import { fileLoadHandler } from './weights-io';
 import { divergenceMessage, likelyCauses, type DivergencePoint } from './divergence';
-import { score } from './evaluate';
+import { score, scoreSource } from './evaluate';
 import { accuracy, applyMaxNorm, forwardWithLogits, meanCrossEntropy, planLayers, regularizationLoss, type LayerPlan } from './forward';
 import { gpuMemory, type GpuMemory } from './backends';
 import { BestEpoch, clipGradients, createOptimizer, EarlyStopper, Plateau, scheduledLearningRate, setLearningRate } from './optimizers';
@@ -322,6 +322,8 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
   const { runId, request, post } = job;
   const { spec, settings } = request;
   let m: Model | null = null;
+  // A model built but not yet handed to `m` (fine-tuning weights that do not fit, an optimizer refused): disposed below.
+  let unowned: TF.LayersModel | null = null;
   const progress: Progress = { epoch: 0, stepsDone: 0, restoredLastFinite: false, restoredBest: null, normalization: null };
   let ending: Ending;
   try {
@@ -333,6 +335,7 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
     post({ type: 'phase', runId, phase: 'building-model' });
     const inputShape = inputShapeOf(spec, source.sampleShape);
     const model = await buildModel(tf, spec, { seed: settings.seed });
+    unowned = model;
     if (job.initialWeightsDir) await loadInitialWeights(tf, model, job.initialWeightsDir);
     const built: Model = {
       model,
@@ -348,6 +351,7 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
       stepKind: '',
     };
     m = built;
+    unowned = null;
     const fused = createFusedStep(tf, built.plans, model, settings, built.optimizer);
     if ('unsupported' in fused) built.stepKind = `general training step (no fused step: ${fused.unsupported})`;
     else {
@@ -362,20 +366,8 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
 
   let weightsError: string | undefined;
   if (m && job.weightsDir && progress.stepsDone > 0) {
-    const metadata: WeightsMetadata = {
-      runId,
-      status: ending.type,
-      kind: progress.restoredLastFinite ? 'last-finite' : progress.restoredBest !== null ? 'restored-best' : 'final',
-      ...(progress.restoredBest !== null ? { bestEpoch: progress.restoredBest } : {}),
-      epoch: progress.epoch,
-      steps: progress.stepsDone,
-      batchSize: settings.batchSize,
-      seed: settings.seed,
-      backend: job.backend,
-      savedAt: new Date().toISOString(),
-      dataset: settings.dataset,
-      ...(progress.normalization ? { normalization: progress.normalization } : {}),
-    };
+    const kind = progress.restoredLastFinite ? 'last-finite' : progress.restoredBest !== null ? 'restored-best' : 'final';
+    const metadata = weightsMetadata(job, progress, { status: ending.type, kind, epoch: progress.epoch, bestEpoch: progress.restoredBest });
     try {
       await saveModel(tf, m.model, job.weightsDir, metadata);
     } catch (error) {
@@ -387,6 +379,7 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
     m.optimizer.dispose();
     m.model.dispose();
   }
+  (unowned as TF.LayersModel | null)?.dispose();
   const extra = weightsError ? { weightsError } : {};
   if (ending.type === 'failed') {
     const { error, divergence, divergedBatch } = ending;
@@ -409,8 +402,10 @@ interface Layout {
   split: RunSplit;
   feeder: EpochFeeder;
   batchesPerEpoch: number;
-  xVal: Float32Array;
-  yVal: Int32Array;
+  source: SampleSource;
+  normalization: NormalizationState;
+  /** The validation samples normalized in memory, or null to read them from the source each epoch. */
+  validation: { x: Float32Array; y: Int32Array } | null;
 }
 
 async function trainLoop(tf: typeof TF, job: TrainingJob, m: Model, dataset: OpenedDataset, progress: Progress): Promise<Ending> {
@@ -421,7 +416,8 @@ async function trainLoop(tf: typeof TF, job: TrainingJob, m: Model, dataset: Ope
   const normalization = await normalizationFor(settings.normalization, source, split.train);
   progress.normalization = normalization;
   const feeder = new EpochFeeder(source, split.train, normalization, settings.batchSize, settings.seed);
-  const { x: xVal, y: yVal } = await gatherNormalized(source, split.validation, normalization);
+  // A streamed dataset's validation share is scored chunk by chunk from disk each epoch; others are held normalized.
+  const validation = source.streamed ? null : await gatherNormalized(source, split.validation, normalization);
   const batchesPerEpoch = feeder.batchesPerEpoch;
 
   post({ type: 'started', runId, backend: job.backend, epochs: settings.epochs, batchesPerEpoch, trainSamples: split.train.length, validationSamples: split.validation.length });
@@ -430,7 +426,7 @@ async function trainLoop(tf: typeof TF, job: TrainingJob, m: Model, dataset: Ope
   const guard = new LastFinite();
   const best = new BestSnapshot(tf);
   try {
-    return await epochs(tf, job, m, progress, guard, best, { split, feeder, batchesPerEpoch, xVal, yVal });
+    return await epochs(tf, job, m, progress, guard, best, { split, feeder, batchesPerEpoch, source, normalization, validation });
   } finally {
     guard.clear();
     best.clear();
@@ -465,7 +461,7 @@ class BestSnapshot {
 async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progress, guard: LastFinite, best: BestSnapshot, layout: Layout): Promise<Ending> {
   const { runId, request, post, control } = job;
   const { spec, settings } = request;
-  const { split, feeder, batchesPerEpoch, xVal, yVal } = layout;
+  const { split, feeder, batchesPerEpoch } = layout;
   const validationSamples = split.validation.length;
   const schedule = new StatsSchedule(settings.statsEvery);
   const plateau = settings.lrSchedule.class_name === 'ReduceLROnPlateau' ? new Plateau(settings.lrSchedule.config) : null;
@@ -541,7 +537,10 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
 
     let validation: { val_loss?: number; val_acc?: number } = {};
     if (validationSamples > 0) {
-      const scored = await score(tf, m.plans, xVal, yVal, validationSamples, m.inputShape, { mode: 'inference', chunk: 500 });
+      const options = { mode: 'inference', chunk: 500 } as const;
+      const scored = layout.validation
+        ? await score(tf, m.plans, layout.validation.x, layout.validation.y, validationSamples, m.inputShape, options)
+        : await scoreSource(tf, m.plans, layout.source, split.validation, layout.normalization, m.inputShape, options);
       const penalty = await regularizationValue(tf, m.plans);
       if (Number.isFinite(scored.loss)) validation = { val_loss: scored.loss + penalty, val_acc: scored.acc };
     }
@@ -590,6 +589,17 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
       }
     }
   }
+  // Keras 3 restores the best epoch's weights when training ends, stopped early or not.
+  if (settings.earlyStopping?.restore_best_weights && best.epoch !== null && best.epoch !== settings.epochs - 1 && best.restore(m.weights)) {
+    progress.restoredBest = best.epoch;
+    post({
+      type: 'callback',
+      runId,
+      callback: 'restore-best',
+      epoch: settings.epochs - 1,
+      detail: `Training ended; the weights of epoch ${best.epoch + 1} (the best by ${settings.earlyStopping.monitor}) were restored`,
+    });
+  }
   return { type: 'finished' };
 }
 
@@ -609,15 +619,19 @@ async function regularizationValue(tf: typeof TF, plans: LayerPlan[]): Promise<n
   }
 }
 
-/** Saves the best epoch's weights into the run folder (checkpointBest); a failure is reported, not fatal. */
-async function saveCheckpoint(tf: typeof TF, job: TrainingJob, m: Model, progress: Progress, epoch: number): Promise<void> {
+/** What is recorded with saved weights: the run, how far it trained, and how to feed the model (dataset, normalization). */
+function weightsMetadata(
+  job: TrainingJob,
+  progress: Progress,
+  what: Pick<WeightsMetadata, 'status' | 'kind' | 'epoch'> & { bestEpoch: number | null },
+): WeightsMetadata {
   const { settings } = job.request;
-  const metadata: WeightsMetadata = {
+  return {
     runId: job.runId,
-    status: 'finished',
-    kind: 'best',
-    bestEpoch: epoch,
-    epoch,
+    status: what.status,
+    kind: what.kind,
+    ...(what.bestEpoch !== null ? { bestEpoch: what.bestEpoch } : {}),
+    epoch: what.epoch,
     steps: progress.stepsDone,
     batchSize: settings.batchSize,
     seed: settings.seed,
@@ -626,6 +640,11 @@ async function saveCheckpoint(tf: typeof TF, job: TrainingJob, m: Model, progres
     dataset: settings.dataset,
     ...(progress.normalization ? { normalization: progress.normalization } : {}),
   };
+}
+
+/** Saves the best epoch's weights into the run folder (checkpointBest); a failure is reported, not fatal. */
+async function saveCheckpoint(tf: typeof TF, job: TrainingJob, m: Model, progress: Progress, epoch: number): Promise<void> {
+  const metadata = weightsMetadata(job, progress, { status: 'finished', kind: 'best', epoch, bestEpoch: epoch });
   try {
     await saveModel(tf, m.model, job.checkpointDir!, metadata);
     job.post({ type: 'callback', runId: job.runId, callback: 'checkpoint', epoch, detail: `Checkpoint: epoch ${epoch + 1} is the best so far; its weights were saved` });

@@ -123,6 +123,36 @@ describe('training on imported data in the worker', () => {
     expect(evaluation.samples).toBe(18);
   }, 180_000);
 
+  it('a streamed dataset (over the memory budget) trains, validates and evaluates chunk by chunk from disk', async () => {
+    const before = process.env.LAYERBENCH_DATASET_MEMORY_BUDGET;
+    process.env.LAYERBENCH_DATASET_MEMORY_BUDGET = '0'; // the streamed host's worker reads it when it starts
+    const streamedEvents: TrainingEvent[] = [];
+    const streamedHost = new TrainingHost({ dataDir, backends: ['wasm'], runs, onEvent: (e) => streamedEvents.push(TrainingEventSchema.parse(e)) });
+    try {
+      const settings = { ...defaultTrainingSettings, dataset: csv.id, normalization: 'standardize' as const, testSplit: 0.1, validationSplit: 0.1, trainSubset: null, epochs: 2 };
+      const { runId } = await streamedHost.start({ spec: seedModel1, settings });
+      for (let waited = 0; !streamedEvents.some((e) => e.runId === runId && e.type === 'finished'); waited += 20) {
+        if (waited > 120_000 || streamedEvents.some((e) => e.runId === runId && e.type === 'failed')) throw new Error(JSON.stringify(streamedEvents.at(-1)));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const streamed = await runs.get(runId);
+      const evaluation = await streamedHost.evaluate(runId);
+      // The same run in memory (the other host): same split, same normalization, so the same validation and test scores.
+      const inMemory = await run(seedModel1, settings);
+      const same = (a: number | undefined, b: number | undefined) => expect(Math.abs(a! - b!)).toBeLessThan(1e-4);
+      same(streamed.epochs.at(-1)!.val_loss, inMemory.detail.epochs.at(-1)!.val_loss);
+      same(streamed.epochs.at(-1)!.val_acc, inMemory.detail.epochs.at(-1)!.val_acc);
+      const reference = await host.evaluate(inMemory.runId);
+      expect(evaluation.samples).toBe(150);
+      same(evaluation.inference.loss, reference.inference.loss);
+      expect(evaluation.confusion).toEqual(reference.confusion);
+    } finally {
+      if (before === undefined) delete process.env.LAYERBENCH_DATASET_MEMORY_BUDGET;
+      else process.env.LAYERBENCH_DATASET_MEMORY_BUDGET = before;
+      await streamedHost.dispose();
+    }
+  }, 240_000);
+
   it('refuses a dataset that is not imported, at the start', async () => {
     await expect(host.start({ spec: seedModel1, settings: { ...defaultTrainingSettings, dataset: 'user-gone-000000' } })).rejects.toThrow(/Dataset user-gone-000000 is not imported here/);
   });

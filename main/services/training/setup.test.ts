@@ -215,4 +215,26 @@ describe('early stopping and the best checkpoint', () => {
     const evaluation = await host.evaluate(run.runId);
     expect(evaluation.samples).toBe(10_000);
   }, 240_000);
+
+  it('restores the best epoch at the end of a run that early stopping did not stop (Keras 3)', async () => {
+    const run = await runToEnd(seedModel1, {
+      ...withOptimizer('Adam'),
+      learningRate: 0.01,
+      trainSubset: 300,
+      validationSplit: 1 / 3,
+      batchSize: 20,
+      epochs: 20,
+      earlyStopping: { monitor: 'val_loss', patience: 100, min_delta: 0, restore_best_weights: true },
+      checkpointBest: true,
+    });
+    expect(run.end.type).toBe('finished');
+    const valLoss = run.epochs.map((e) => e.val_loss!);
+    expect(valLoss).toHaveLength(20);
+    const best = valLoss.indexOf(Math.min(...valLoss));
+    expect(best).toBeLessThan(19); // 200 images for 20 epochs: the model overfits, the last epoch is not the best
+    const restored = run.of.find((e) => e.type === 'callback' && e.callback === 'restore-best');
+    expect(restored && restored.type === 'callback' && restored.detail).toMatch(new RegExp(`weights of epoch ${best + 1} \\(the best by val_loss\\) were restored`));
+    const runDir = (await store.get(run.runId)).directory;
+    expect(weightsBin(store.weightsDir(run.runId)).equals(weightsBin(join(runDir, BEST_CHECKPOINT_DIR)))).toBe(true);
+  }, 240_000);
 });
