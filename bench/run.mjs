@@ -64,6 +64,8 @@ const config = {
   only: process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : null,
   uiSubset: num('BENCH_UI_SUBSET', quick ? 1000 : 2000),
   uiEpochs: num('BENCH_UI_EPOCHS', 20),
+  gpuBatchSizes: (process.env.BENCH_GPU_BATCHES ?? '32,256,1024').split(',').map(Number),
+  gpuRounds: num('BENCH_GPU_ROUNDS', 2),
   learningRate: 0.01,
   seed: 42,
   trialTimeoutMs: 300_000,
@@ -125,9 +127,11 @@ async function trialLayerbench(spec) {
   let batches = 0;
   let resolveEnd;
   const ended = new Promise((resolve) => (resolveEnd = resolve));
+  // The GPU section (4) runs a on webgpu next to a on wasm; the throughput section always on wasm.
+  const onBackend = spec.backend ?? 'wasm';
   const host = new TrainingHost({
     dataDir,
-    backends: ['wasm'],
+    backends: onBackend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
     systemDatasetDirs: [spec.datasetDir],
     onEvent(event) {
       if (event.type === 'started') {
@@ -149,7 +153,11 @@ async function trialLayerbench(spec) {
   });
   try {
     const report = await host.backends();
-    if (report.active !== 'wasm') throw new Error(`the training worker runs on '${report.active}', not wasm`);
+    if (spec.probeOnly) return { kind: 'probe', report };
+    const usable = report.candidates.find((c) => c.name === onBackend);
+    if (!usable || (usable.status !== 'active' && usable.status !== 'available')) {
+      throw new Error(`the ${onBackend} backend is not available here: ${usable?.reason ?? 'not probed'}`);
+    }
     const rssReady = rss.now();
     await host.start({
       spec: seedModel1,
@@ -161,12 +169,13 @@ async function trialLayerbench(spec) {
         trainSubset: spec.subset,
         validationSplit: 0,
         seed: spec.seed,
+        backend: onBackend,
       },
     });
     const end = await ended;
     if (end.type !== 'finished') throw new Error(`run ${end.type}${end.error ? `: ${end.error}` : ''}`);
     return {
-      kind: 'a',
+      kind: spec.kind,
       backend,
       trainSamples,
       batches,
@@ -243,7 +252,7 @@ async function trialFit(spec) {
 
 async function trial(spec) {
   try {
-    emit(spec.kind === 'a' ? await trialLayerbench(spec) : await trialFit(spec));
+    emit(spec.kind === 'a' || spec.kind === 'probe' || spec.kind.startsWith('gpu_') ? await trialLayerbench(spec) : await trialFit(spec));
   } catch (error) {
     emit({ kind: spec.kind, error: error instanceof Error ? error.message : String(error) });
   }
@@ -512,6 +521,34 @@ async function main() {
     }
   }
 
+  // 4. GPU: Layerbench's full path on webgpu next to wasm, same host, batch 32 / 256 / 1024.
+  let gpu = null;
+  if (!config.only || config.only.includes('gpu')) {
+    log('\n4. GPU: webgpu vs wasm (Layerbench full path), batch sizes ' + config.gpuBatchSizes.join(', '));
+    const probe = await runTrial({ ...base, kind: 'probe', backend: 'webgpu', probeOnly: true, batchSize: 32 });
+    const webgpu = probe.report?.candidates.find((c) => c.name === 'webgpu');
+    if (probe.error || !webgpu || (webgpu.status !== 'available' && webgpu.status !== 'active')) {
+      gpu = { skipped: probe.error ?? webgpu?.reason ?? 'webgpu was not probed', adapter: null };
+      log(`  skipped: no usable GPU here — ${gpu.skipped}`);
+    } else {
+      gpu = { adapter: probe.report.adapter ?? null, batches: {} };
+      log(`  adapter: ${JSON.stringify(gpu.adapter)}`);
+      for (const batchSize of config.gpuBatchSizes) {
+        const rows = (gpu.batches[batchSize] = { gpu_webgpu: [], gpu_wasm: [] });
+        for (let round = 0; round < config.gpuRounds; round++) {
+          for (const kind of round % 2 ? ['gpu_wasm', 'gpu_webgpu'] : ['gpu_webgpu', 'gpu_wasm']) {
+            const result = await runTrial({ ...base, kind, backend: kind === 'gpu_webgpu' ? 'webgpu' : 'wasm', batchSize });
+            rows[kind].push(result);
+            log(`  batch ${batchSize} round ${round + 1} ${kind.padEnd(11)} ${result.error ? `ERROR ${result.error}` : `${fmt(result.samplesPerSec)} samples/s`}`);
+          }
+        }
+        const med = (kind) => median(rows[kind].map((x) => x.samplesPerSec).filter((x) => typeof x === 'number'));
+        rows.median = { webgpu: med('gpu_webgpu'), wasm: med('gpu_wasm') };
+        log(`  batch ${batchSize}: webgpu ${fmt(rows.median.webgpu)} vs wasm ${fmt(rows.median.wasm)} samples/s (webgpu/wasm ${rows.median.webgpu && rows.median.wasm ? (rows.median.webgpu / rows.median.wasm).toFixed(2) : '—'})`);
+      }
+    }
+  }
+
   const finished = new Date();
   const report = {
     date: started.toISOString(),
@@ -526,6 +563,7 @@ async function main() {
     notes,
     summary,
     ui,
+    gpu,
     trials: results,
   };
   const resultsDir = join(root, 'bench', 'results');
