@@ -1,82 +1,110 @@
 /**
  * One redraw scheduler for every chart on the page. Charts ask for a redraw when their data
- * moves. A round of redraws starts at most 20 times a second and spends at most ~6 ms of drawing
- * per frame, carrying the rest to the next frame, so a page full of charts never stalls one frame:
- * each chart's last draw time predicts its next, and a chart that would overrun the frame's budget
- * waits for the next frame (a frame always draws at least one). Canvas rasterising and the commit
- * of what was drawn come on top, which is why the budget is well under a 16.7 ms frame. The next
- * round waits twice as long as the last one took (painting included), so on a slow machine charts
- * update less often instead of taking the main thread, however fast events arrive.
+ * moves, each with its own redraw budget (`minInterval`): the loss chart may move ~10 times a
+ * second, statistics charts and heatmaps twice (a record every few batches is far more often than
+ * anyone reads them). A request that comes sooner waits, pending, until the chart is due, and then
+ * draws the latest data once: however many updates arrived meanwhile, only intermediate frames
+ * are skipped.
  *
- * Each chart also has its own redraw budget (`minInterval`): the loss chart may move ~10 times a
- * second, statistics charts and heatmaps 2–3 times (a record every few batches is far more often
- * than anyone reads them). A request that comes sooner waits, pending, until the chart is due, and
- * then draws the latest data once: however many updates arrived meanwhile, nothing is lost but
- * the intermediate frames.
+ * Two limits keep drawing off the main thread's critical path:
+ * - per frame, at most ~6 ms of drawing: each chart's last draw time predicts its next, and a
+ *   chart that would overrun the frame's budget waits for the next frame (a frame always draws at
+ *   least one). Canvas rasterising and the commit come on top, hence well under 16.7 ms;
+ * - per second, at most DUTY of the main thread: on a slow or loaded machine every chart's
+ *   interval stretches by the same factor (see `intervalOf`), instead of charts taking the thread.
  */
 type Draw = () => void;
 
 const FRAME_BUDGET_MS = 6;
+/**
+ * The share of the main thread all charts together may spend drawing (their JS; rasterising and
+ * compositing what they drew come on top, roughly in proportion). When the charts' wished rates
+ * cost more than this, every chart slows down by the same factor.
+ */
+const DUTY = 0.1;
+/** A chart that has not asked for a redraw for this long no longer takes a share. */
+const ACTIVE_MS = 2000;
 const pending = new Set<Draw>();
-/** Each chart's recent draw time (ms, smoothed): predicts whether it fits what is left of a frame. */
-const cost = new WeakMap<Draw, number>();
-/** Each chart's redraw budget: at least this many ms between two of its draws. */
-const gap = new WeakMap<Draw, number>();
-/** When each chart last drew (performance.now()). */
-const drawnAt = new WeakMap<Draw, number>();
+interface Entry {
+  /** Recent draw time (ms, smoothed): predicts whether it fits what is left of a frame. */
+  cost: number | undefined;
+  /** The redraw budget: at least this many ms between two draws. */
+  gap: number;
+  /** When it last drew and last asked (performance.now()). */
+  drawnAt: number;
+  askedAt: number;
+}
+const entries = new Map<Draw, Entry>();
 let frame = 0;
 let timer: ReturnType<typeof setTimeout> | null = null;
-let roundStart: number | null = null;
-let lastRound = -Infinity;
-let interval = 50;
 
 /** Counters for the UI bench (bench/ui-stream.ts reads them from the page): draws and their time. */
 export const drawStats = { rounds: 0, draws: 0, ms: 0 };
 if (typeof globalThis !== 'undefined') (globalThis as { __layerbenchDraws?: typeof drawStats }).__layerbenchDraws = drawStats;
 
-/** ms until `draw` may draw again (≤ 0: due). */
-function untilDue(draw: Draw, now: number): number {
-  return (drawnAt.get(draw) ?? -Infinity) + (gap.get(draw) ?? 0) - now;
+/**
+ * A chart's interval: its budget, or longer when the active charts' wished rates (1000/gap each)
+ * cost more than DUTY of the main thread. Each chart then gets a share of DUTY in proportion to
+ * its wished rate, so the loss chart (~10/s) stays ahead of the statistics charts (~2/s).
+ */
+function intervalOf(entry: Entry, now: number): number {
+  if (entry.cost === undefined) return entry.gap;
+  let wished = 0;
+  for (const e of entries.values()) if (now - e.askedAt < ACTIVE_MS) wished += 1000 / Math.max(e.gap, 16);
+  const rate = 1000 / Math.max(entry.gap, 16);
+  return Math.max(entry.gap, (entry.cost * wished) / (DUTY * rate));
+}
+
+/** ms until the chart may draw again (≤ 0: due). */
+function untilDue(entry: Entry, now: number): number {
+  return entry.drawnAt + intervalOf(entry, now) - now;
 }
 
 /**
- * Asks for `draw` to run in a coming frame, at most once per `minInterval` ms. Requests while
- * one is pending merge into it.
+ * Asks for `draw` to run in a coming frame, at most once per `minInterval` ms (more rarely when
+ * drawing is costly). Requests while one is pending merge into it: the draw shows the latest data.
  */
 export function requestDraw(draw: Draw, minInterval = 0): void {
+  const now = performance.now();
+  const entry = entries.get(draw);
+  if (entry) {
+    entry.gap = minInterval;
+    entry.askedAt = now;
+  } else entries.set(draw, { cost: undefined, gap: minInterval, drawnAt: -Infinity, askedAt: now });
   pending.add(draw);
-  gap.set(draw, minInterval);
   kick();
 }
 
 export function cancelDraw(draw: Draw): void {
   pending.delete(draw);
+  entries.delete(draw);
 }
 
-/** Starts the next round when the round interval has passed and a pending chart is due. */
+/** Wakes up for the next frame if a pending chart is due, else when the first one will be. */
 function kick(): void {
-  if (frame || timer || roundStart !== null || !pending.size) return;
+  if (frame || !pending.size) return;
   const now = performance.now();
   let soonest = Infinity;
-  for (const draw of pending) soonest = Math.min(soonest, untilDue(draw, now));
-  const wait = Math.max(lastRound + interval - now, soonest);
-  if (wait <= 0) frame = requestAnimationFrame(run);
+  for (const draw of pending) soonest = Math.min(soonest, untilDue(entries.get(draw)!, now));
+  if (timer) clearTimeout(timer);
+  timer = null;
+  if (soonest <= 0) frame = requestAnimationFrame(run);
   else
     timer = setTimeout(() => {
       timer = null;
       frame = requestAnimationFrame(run);
-    }, wait);
+    }, soonest);
 }
 
 function run(): void {
   frame = 0;
   const start = performance.now();
-  roundStart ??= start;
   let drawn = 0;
   for (const draw of pending) {
     const before = performance.now();
-    if (untilDue(draw, before) > 0) continue;
-    if (drawn > 0 && before - start + (cost.get(draw) ?? 0) > FRAME_BUDGET_MS) continue;
+    const entry = entries.get(draw)!;
+    if (untilDue(entry, before) > 0) continue;
+    if (drawn > 0 && before - start + (entry.cost ?? 0) > FRAME_BUDGET_MS) continue;
     pending.delete(draw);
     try {
       draw();
@@ -85,27 +113,22 @@ function run(): void {
     }
     const after = performance.now();
     const took = after - before;
-    const was = cost.get(draw);
-    cost.set(draw, was === undefined ? took : 0.7 * was + 0.3 * took);
-    drawnAt.set(draw, after);
+    entry.cost = entry.cost === undefined ? took : 0.7 * entry.cost + 0.3 * took;
+    entry.drawnAt = after;
     drawStats.draws++;
     drawStats.ms += took;
     drawn++;
     if (after - start > FRAME_BUDGET_MS) break;
   }
-  // The canvases are rasterised after this callback (on the CPU without a GPU): the round ends at
-  // the next frame, so that cost counts too.
-  frame = requestAnimationFrame(() => {
-    frame = 0;
-    const now = performance.now();
-    for (const draw of pending) if (untilDue(draw, now) <= 0) return run();
-    drawStats.rounds++;
-    interval = Math.min(1000, Math.max(50, (now - roundStart!) * 2));
-    roundStart = null;
-    lastRound = now;
-    // Charts that asked but are not due yet: wake up when the first of them is.
-    kick();
-  });
+  if (drawn) drawStats.rounds++;
+  // What did not fit this frame waits for the next one, or for when it is due; the canvases are
+  // rasterised after this callback either way.
+  if (pending.size) {
+    frame = requestAnimationFrame(() => {
+      frame = 0;
+      kick();
+    });
+  }
 }
 
 /**

@@ -90,16 +90,16 @@ export class LayerSeries {
 }
 
 /** How often panels hear of new statistics: text, tables and charts re-render on `version`. */
-const PUBLISH_MS = 400;
+const PUBLISH_MS = 500;
 /**
  * The redraw budget of every statistics chart and heatmap (LineChart/Heatmap `minInterval`): a
- * little under the publish interval, so each publish draws once, ~2.5 times a second.
+ * little under the publish interval, so each publish draws once, twice a second.
  */
-export const STATS_REDRAW_MS = 350;
+export const STATS_REDRAW_MS = 450;
 
 export class StatsStore {
   /**
-   * The panels' cue to re-render, bumped at most every 400 ms (trailing, so the last records always
+   * The panels' cue to re-render, bumped at most every 500 ms (trailing, so the last records always
    * show). Statistics are meant to be read a few times a second; re-rendering every panel's text
    * and tables at the full event rate cost more main thread than all the charts together.
    */
