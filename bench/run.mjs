@@ -118,7 +118,10 @@ function throughput(epochs, samples) {
 }
 
 async function trialLayerbench(spec) {
-  const { TrainingHost, defaultTrainingSettings, seedModel1 } = await import(pathToFileURL(hostBundle).href);
+  const { TrainingHost, RunStore, defaultTrainingSettings, seedModel1 } = await import(pathToFileURL(hostBundle).href);
+  // a: the full path — statistics stream (auto rate), every record persisted in a run folder, weights saved.
+  // a0 ('a_bare'): the same worker loop with statistics off and nothing persisted: a/a0 is their cost.
+  const full = spec.kind !== 'a_bare';
   const dataDir = mkdtempSync(join(tmpdir(), 'layerbench-bench-'));
   const rss = rssSampler();
   const epochs = [];
@@ -131,6 +134,7 @@ async function trialLayerbench(spec) {
   const onBackend = spec.backend ?? 'wasm';
   const host = new TrainingHost({
     dataDir,
+    ...(full ? { runs: new RunStore(dataDir) } : {}),
     backends: onBackend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
     systemDatasetDirs: [spec.datasetDir],
     onEvent(event) {
@@ -170,6 +174,8 @@ async function trialLayerbench(spec) {
         validationSplit: 0,
         seed: spec.seed,
         backend: onBackend,
+        // Statistics only at each epoch's first and last step (the schedule always takes those).
+        ...(full ? {} : { statsEvery: 100_000 }),
       },
     });
     const end = await ended;
@@ -252,7 +258,7 @@ async function trialFit(spec) {
 
 async function trial(spec) {
   try {
-    emit(spec.kind === 'a' || spec.kind === 'probe' || spec.kind.startsWith('gpu_') ? await trialLayerbench(spec) : await trialFit(spec));
+    emit(spec.kind === 'a' || spec.kind === 'a_bare' || spec.kind === 'probe' || spec.kind.startsWith('gpu_') ? await trialLayerbench(spec) : await trialFit(spec));
   } catch (error) {
     emit({ kind: spec.kind, error: error instanceof Error ? error.message : String(error) });
   }
@@ -351,6 +357,7 @@ async function bundle() {
         stdin: {
           contents: [
             "export { TrainingHost } from './main/services/training/host';",
+            "export { RunStore } from './main/services/runs/store';",
             "export { defaultTrainingSettings } from './contract';",
             "export { seedModel1 } from './model/presets';",
           ].join('\n'),
@@ -414,14 +421,14 @@ async function main() {
 
   const base = { subset: config.subset, epochs: config.epochs, learningRate: config.learningRate, seed: config.seed, checkSteps: config.checkSteps, datasetDir };
   const results = {};
-  const tfjsKinds = ['a', 'b', 'b_fast', 'b_direct', 'b_mt', 'c'];
+  const tfjsKinds = ['a', 'a_bare', 'b', 'b_fast', 'b_direct', 'b_mt', 'c'];
   const throughputOn = !config.only || config.only.some((k) => tfjsKinds.includes(k));
   for (const batchSize of throughputOn ? config.batchSizes : []) {
-    const r = (results[batchSize] = { a: [], b: [], b_fast: [], b_direct: [], b_mt: [], c: [], check: null });
+    const r = (results[batchSize] = { a: [], a_bare: [], b: [], b_fast: [], b_direct: [], b_mt: [], c: [], check: null });
     const check = await runTrial({ ...base, kind: 'check', batchSize });
     r.check = check.error ? { error: check.error } : { ...check, maxAbsDiff: Math.max(...check.stock.map((s, i) => Math.abs(s - check.fast[i]))) };
     log(`batch ${batchSize}: ${config.checkSteps}-step loss check stock vs fast: ${check.error ? `failed: ${check.error}` : `max |Δloss| ${r.check.maxAbsDiff.toExponential(1)} (loss ${check.stock[0].toFixed(4)} → ${check.stock.at(-1).toFixed(4)})`}`);
-    const kinds = [...(layerbench ? ['a'] : []), 'b', 'b_fast', ...config.extra, ...(torch.python ? ['c'] : [])].filter((k) => !config.only || config.only.includes(k));
+    const kinds = [...(layerbench ? ['a', 'a_bare'] : []), 'b', 'b_fast', ...config.extra, ...(torch.python ? ['c'] : [])].filter((k) => !config.only || config.only.includes(k));
     for (let round = 0; round < config.rounds; round++) {
       const order = kinds.map((_, i) => kinds[(i + round) % kinds.length]);
       for (const kind of order) {
@@ -437,7 +444,7 @@ async function main() {
   }
 
   // Summary
-  const kindsAll = ['a', 'b', 'b_fast', 'b_direct', 'b_mt', 'c'];
+  const kindsAll = ['a', 'a_bare', 'b', 'b_fast', 'b_direct', 'b_mt', 'c'];
   const metrics = { samplesPerSec: 'samples/s (wall clock)', samplesPerCpuSec: 'samples per CPU-second' };
   const summary = {};
   for (const batchSize of throughputOn ? config.batchSizes : []) {
@@ -450,10 +457,10 @@ async function main() {
       summary[batchSize][metric] = {
         median: s,
         range: Object.fromEntries(kindsAll.map((k) => [k, values(k).length ? [Math.min(...values(k)), Math.max(...values(k))] : null])),
-        ratios: { a_over_b: ratio(s.a, s.b), bfast_over_b: ratio(s.b_fast, s.b), a_over_c: ratio(s.a, s.c), a_over_bfast: ratio(s.a, s.b_fast), bfast_over_c: ratio(s.b_fast, s.c), bfast_over_bdirect: ratio(s.b_fast, s.b_direct), bmt_over_bfast: ratio(s.b_mt, s.b_fast) },
+        ratios: { a_over_abare: ratio(s.a, s.a_bare), a_over_b: ratio(s.a, s.b), bfast_over_b: ratio(s.b_fast, s.b), a_over_c: ratio(s.a, s.c), a_over_bfast: ratio(s.a, s.b_fast), bfast_over_c: ratio(s.b_fast, s.c), bfast_over_bdirect: ratio(s.b_fast, s.b_direct), bmt_over_bfast: ratio(s.b_mt, s.b_fast) },
         // Ratios within each round (those trials ran back to back), then their median: less
         // sensitive than the ratio of medians to a machine whose load drifts during the run.
-        pairedRatios: { a_over_b: paired(r.a, r.b), bfast_over_b: paired(r.b_fast, r.b), a_over_c: paired(r.a, r.c), bmt_over_bfast: paired(r.b_mt, r.b_fast) },
+        pairedRatios: { a_over_abare: paired(r.a, r.a_bare), a_over_b: paired(r.a, r.b), bfast_over_b: paired(r.b_fast, r.b), a_over_c: paired(r.a, r.c), bmt_over_bfast: paired(r.b_mt, r.b_fast) },
       };
     }
   }
@@ -462,17 +469,19 @@ async function main() {
   for (const [metric, label] of throughputOn ? Object.entries(metrics) : []) {
     log(`\n1${section === 1 ? '' : 'b'}. Training throughput, ${label}: median of rounds [min–max]`);
     section++;
-    const rows = [['batch', 'a Layerbench', 'b tfjs fit', "b' fit+fast", ...(config.extra.includes('b_direct') ? ["b'' no swap"] : []), ...(config.extra.includes('b_mt') ? ["b''' 2 threads"] : []), 'c PyTorch', 'a/b', "b'/b", 'a/c', "a/b'", "b'/c"]];
+    const rows = [['batch', 'a Layerbench', 'a0 bare loop', 'b tfjs fit', "b' fit+fast", ...(config.extra.includes('b_direct') ? ["b'' no swap"] : []), ...(config.extra.includes('b_mt') ? ["b''' 2 threads"] : []), 'c PyTorch', 'a/a0', 'a/b', "b'/b", 'a/c', "a/b'", "b'/c"]];
     for (const batchSize of config.batchSizes) {
       const { median: s, range: g, ratios: q } = summary[batchSize][metric];
       rows.push([
         batchSize,
         `${fmt(s.a)} ${rng(g.a)}`,
+        `${fmt(s.a_bare)} ${rng(g.a_bare)}`,
         `${fmt(s.b)} ${rng(g.b)}`,
         `${fmt(s.b_fast)} ${rng(g.b_fast)}`,
         ...(config.extra.includes('b_direct') ? [`${fmt(s.b_direct)} ${rng(g.b_direct)}`] : []),
         ...(config.extra.includes('b_mt') ? [`${fmt(s.b_mt)} ${rng(g.b_mt)}`] : []),
         `${fmt(s.c)} ${rng(g.c)}`,
+        fmt(q.a_over_abare, 2),
         fmt(q.a_over_b, 2),
         fmt(q.bfast_over_b, 2),
         fmt(q.a_over_c, 3),
@@ -481,14 +490,14 @@ async function main() {
       ]);
     }
     log(table(rows));
-    log(`median of per-round ratios: ${config.batchSizes.map((b) => { const p = summary[b][metric].pairedRatios; return `batch ${b}: a/b ${fmt(p.a_over_b, 2)}, b'/b ${fmt(p.bfast_over_b, 2)}, a/c ${fmt(p.a_over_c, 3)}${p.bmt_over_bfast != null ? `, b'''/b' ${fmt(p.bmt_over_bfast, 2)}` : ''}`; }).join('; ')}`);
+    log(`median of per-round ratios: ${config.batchSizes.map((b) => { const p = summary[b][metric].pairedRatios; return `batch ${b}: a/a0 ${fmt(p.a_over_abare, 2)}, a/b ${fmt(p.a_over_b, 2)}, b'/b ${fmt(p.bfast_over_b, 2)}, a/c ${fmt(p.a_over_c, 3)}${p.bmt_over_bfast != null ? `, b'''/b' ${fmt(p.bmt_over_bfast, 2)}` : ''}`; }).join('; ')}`);
   }
   if (throughputOn) log('c: PyTorch CPU, best of torch.set_num_threads(1) and (2) per round (fastest wall clock: ' + config.batchSizes.map((b) => `batch ${b}: ${summary[b].torchThreads.join(',') || '—'} threads`).join('; ') + ')');
 
   if (throughputOn) log('\n2. Memory per epoch (first round; RSS = the trial process: main thread + training worker thread, MB)');
   const memRows = [['batch', 'run', 'RSS ready', ...Array.from({ length: config.epochs }, (_, i) => `RSS ep${i + 1}`), 'peak RSS', ...Array.from({ length: config.epochs }, (_, i) => `tensors ep${i + 1}`)]];
   for (const batchSize of throughputOn ? config.batchSizes : []) {
-    for (const kind of ['a', 'b', 'b_fast', 'b_direct', 'b_mt']) {
+    for (const kind of ['a', 'a_bare', 'b', 'b_fast', 'b_direct', 'b_mt']) {
       const x = results[batchSize][kind].find((t) => !t.error);
       if (!x) continue;
       memRows.push([batchSize, kind, mb(x.rssReady), ...Array.from({ length: config.epochs }, (_, i) => mb(x.epochs[i]?.rss)), mb(x.peakRss), ...Array.from({ length: config.epochs }, (_, i) => x.epochs[i]?.numTensors ?? '—')]);
