@@ -13,7 +13,8 @@
  *     (no forced GC there, so it only shows a trend: a GC mid-run would stall frames).
  *
  * Alone (after `npm run build`): `npx tsx bench/ui-stream.ts` (BENCH_UI_SUBSET, BENCH_UI_EPOCHS,
- * BENCH_UI_STATS_EVERY, BENCH_UI_TRACE=path.json to also save a Chromium performance trace).
+ * BENCH_UI_STATS_EVERY, BENCH_UI_TRACE=path.json to also save a Chromium performance trace,
+ * BENCH_UI_SCREENSHOT=path.png for a full-page screenshot mid-run).
  * From bench/run.mjs: bundled with esbuild and called as runUiStream().
  */
 import { writeFileSync } from 'node:fs';
@@ -30,6 +31,8 @@ export interface UiStreamOptions {
   statsEvery?: number;
   /** Save a Chromium trace (CDP Tracing, devtools.timeline categories) of the training span here. */
   tracePath?: string | null;
+  /** Save a full-page screenshot here once half the epochs have ended (to look at the charts mid-run). */
+  screenshotPath?: string | null;
   log?: (line: string) => void;
 }
 
@@ -206,8 +209,13 @@ export async function runUiStream(options: UiStreamOptions = {}): Promise<UiStre
     await status.waitFor({ state: 'attached' });
     const deadline = Date.now() + 15 * 60_000;
     let finalStatus = '';
+    let shot = !options.screenshotPath;
     for (;;) {
       finalStatus = (await status.getAttribute('data-status')) ?? '';
+      if (!shot && ((await page.evaluate('window.__bench.epochs.length')) as number) >= epochs / 2) {
+        shot = true;
+        await page.screenshot({ path: options.screenshotPath!, fullPage: true });
+      }
       if (/finished|failed|stopped|diverged/.test(finalStatus)) break;
       if (Date.now() > deadline) throw new Error(`the run did not finish in 15 minutes (status ${finalStatus})`);
       await page.waitForTimeout(250);
@@ -287,7 +295,7 @@ export function formatUiResult(r: UiStreamResult): string {
 // Alone: npx tsx bench/ui-stream.ts
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const env = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
-  const result = await runUiStream({ subset: env('BENCH_UI_SUBSET'), epochs: env('BENCH_UI_EPOCHS'), statsEvery: env('BENCH_UI_STATS_EVERY'), tracePath: process.env.BENCH_UI_TRACE ?? null });
+  const result = await runUiStream({ subset: env('BENCH_UI_SUBSET'), epochs: env('BENCH_UI_EPOCHS'), statsEvery: env('BENCH_UI_STATS_EVERY'), tracePath: process.env.BENCH_UI_TRACE ?? null, screenshotPath: process.env.BENCH_UI_SCREENSHOT ?? null });
   console.log(formatUiResult(result));
   if (process.env.BENCH_UI_JSON) writeFileSync(process.env.BENCH_UI_JSON, `${JSON.stringify(result, null, 2)}\n`);
 }
