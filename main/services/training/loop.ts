@@ -26,7 +26,7 @@ import { BestEpoch, clipGradients, createOptimizer, EarlyStopper, Plateau, sched
 import { EpochFeeder, gatherNormalized, normalizationFor, splitRun, type NormalizationState, type RunSplit } from './pipeline';
 import { encodeNumber, type FromWorker } from './protocol';
 import { deriveSeed } from './seeds';
-import { addGradientStats, addWeightStats, buildStatsRecord, probeLayer, StatsCollector } from './stats';
+import { addGradientStats, addWeightStats, buildStatsRecord, FusedStatsProbe, probeLayer, StatsCollector } from './stats';
 import { saveModel, type WeightsMetadata } from './weights-io';
 import { createFusedStep, type FusedStep } from './fused/fused-step';
 
@@ -131,7 +131,6 @@ interface Model {
   plans: LayerPlan[];
   optimizer: TF.Optimizer;
   trainable: TF.Variable[];
-  trainableSet: Set<TF.Variable>;
   /** Every weight, trainable or not (BN's moving statistics), as LayerVariables and as Variables. */
   weights: TF.LayerVariable[];
   variables: TF.Variable[];
@@ -206,22 +205,9 @@ async function trainStep(
         return penalty ? tf.add(loss, penalty) : loss;
       }, m.trainable);
       if (collector) addGradientStats(tf, collector, m.plans, grads);
-      let head: TF.Tensor;
-      if (collector && m.fused) {
-        // The update (and the loss and accuracy) come from the fused step, as on the steps without
-        // statistics, so that a run's numbers do not depend on which steps gathered statistics (the
-        // auto schedule picks them by time). The pass above only looked: its BN moving-average
-        // update is undone first, and its gradients are only measured.
-        m.variables.forEach((v, i) => {
-          if (!m.trainableSet.has(v)) v.assign(before[i]!);
-        });
-        const fused = m.fused.stepSync(xs, ys, n, { seed: at.seed, step: at.step });
-        head = tf.tensor1d([fused.loss, fused.acc]);
-      } else {
-        m.optimizer.applyGradients(clipGradients(tf, grads, m.clip));
-        applyMaxNorm(tf, m.plans);
-        head = tf.stack([value, kept!]);
-      }
+      m.optimizer.applyGradients(clipGradients(tf, grads, m.clip));
+      applyMaxNorm(tf, m.plans);
+      const head = tf.stack([value, kept!]);
       if (collector) addWeightStats(tf, collector, m.plans, new Map(m.variables.map((v, i) => [v.name, before[i]!])));
       return { readback: collector ? tf.concat([head, collector.concat()]) : head, before };
     }));
@@ -249,14 +235,37 @@ async function trainStep(
 }
 
 /**
- * A step without statistics through the fused step: the same update as trainStep's (see
- * fused/fused-step.ts), with handles on the weights it started from, as trainStep keeps them.
+ * A step through the fused step: the same update as trainStep's (see fused/fused-step.ts), with
+ * handles on the weights it started from, as trainStep keeps them. A statistics step is the same
+ * step with a probe: the fused step hands its BN batch moments, activations and gradients to it as it
+ * computes them, and the record is summed in JavaScript (stats.ts' FusedStatsProbe) — no second,
+ * taped pass, and the same update whichever steps the auto schedule picks for statistics.
  */
-async function fusedTrainStep(tf: typeof TF, m: Model, fused: FusedStep, xs: Float32Array, ys: Int32Array, n: number, at: { seed: number; step: number }): Promise<StepOutcome> {
+async function fusedTrainStep(
+  tf: typeof TF,
+  m: Model,
+  fused: FusedStep,
+  xs: Float32Array,
+  ys: Int32Array,
+  n: number,
+  at: { epoch: number; step: number; seed: number; withStats: boolean; bnFeatures: number[] },
+): Promise<StepOutcome> {
   const before = m.variables.map((v) => snapshotOf(tf, v));
   try {
-    const { loss, acc } = await fused.step(xs, ys, n, at);
-    return { loss, acc, stats: null, before };
+    if (!at.withStats) {
+      const { loss, acc } = await fused.step(xs, ys, n, at);
+      return { loss, acc, stats: null, before };
+    }
+    const probe = new FusedStatsProbe(m.plans, m.trainable);
+    const { loss, acc } = fused.stepSync(xs, ys, n, { seed: at.seed, step: at.step }, probe);
+    let stats: StatsRecord | null = null;
+    if (Number.isFinite(loss)) {
+      const values = probe.finish(tf, new Map(m.variables.map((v, i) => [v.name, before[i]!])));
+      const record = buildStatsRecord(m.plans, values, { epoch: at.epoch, step: at.step, bnFeatures: at.bnFeatures });
+      // A statistic that overflowed (an ∞ gradient norm on a still-finite step) cannot be sent: skip the record.
+      stats = StatsRecordSchema.safeParse(record).success ? record : null;
+    }
+    return { loss, acc, stats, before };
   } catch (error) {
     disposeAll(before);
     throw error;
@@ -342,7 +351,6 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
       plans: planLayers(model),
       optimizer: createOptimizer(tf, settings.optimizer, scheduledLearningRate(settings.lrSchedule, settings.learningRate, 0)),
       trainable: model.trainableWeights.map((w) => w.read() as TF.Variable),
-      trainableSet: new Set(model.trainableWeights.map((w) => w.read() as TF.Variable)),
       weights: model.weights,
       variables: model.weights.map((w) => w.read() as TF.Variable),
       inputShape,
@@ -495,11 +503,9 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
         learningRate = rate;
       }
       const withStats = schedule.due(step, batch === batchesPerEpoch - 1);
-      // Statistics steps need the probes of the general step; the others take the fused step when there is one.
-      const outcome =
-        !withStats && m.fused
-          ? await fusedTrainStep(tf, m, m.fused, x, y, n, { seed: settings.seed, step })
-          : await trainStep(tf, m, x, y, n, { epoch, step, seed: settings.seed, withStats, bnFeatures: settings.bnFeatures });
+      // Every step takes the fused step when there is one (statistics steps with its probe).
+      const at = { epoch, step, seed: settings.seed, withStats, bnFeatures: settings.bnFeatures };
+      const outcome = m.fused ? await fusedTrainStep(tf, m, m.fused, x, y, n, at) : await trainStep(tf, m, x, y, n, at);
       // The loss is what a learner sees diverge: a NaN or infinite loss ends the run.
       if (!Number.isFinite(outcome.loss)) {
         const used = guard.restore(m.weights, outcome.before, await allFinite(tf, outcome.before));

@@ -19,6 +19,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { BnStats, LayerStats, StatsRecord, VectorSummary } from '../../../contract';
 import type { LayerPlan } from './forward';
+import type { FusedProbe } from './fused/fused-step';
 
 /** Mean, extremes and percentiles (linear interpolation between order statistics, as numpy's default). */
 export function summarize(values: ArrayLike<number>): VectorSummary {
@@ -60,21 +61,51 @@ export interface SaturationRule {
   rule: string;
   /** Share of saturated units (or samples, for softmax) in the activation's output, as a scalar. */
   measure(tf: typeof TF, y: TF.Tensor): TF.Tensor;
+  /** The same share from the output's values (row-major [n, features]), compared in float32 as the tensor rule compares. */
+  share(y: ArrayLike<number>, n: number, features: number): number;
 }
 
+/** The share of values below (or above) a threshold, compared as float32 (the tensor rules' scalar is a float32 tensor). */
+const shareWhere = (y: ArrayLike<number>, test: (v: number) => boolean) => {
+  let count = 0;
+  for (let i = 0; i < y.length; i++) if (test(y[i]!)) count++;
+  return y.length ? count / y.length : NaN;
+};
+const f32 = Math.fround;
+
 const share = (tf: typeof TF, mask: TF.Tensor) => tf.mean(tf.cast(mask, 'float32'));
+
+const SIGMOID_LOW = f32(sigmoid(-2.5));
+const SIGMOID_HIGH = f32(sigmoid(2.5));
+const TANH_EDGE = f32(Math.tanh(2.5));
+const ELU_EDGE = f32(Math.exp(-2.5) - 1);
+const SELU_EDGE = f32(SELU_LAMBDA * SELU_ALPHA * (Math.exp(-2.5) - 1));
+const SOFTMAX_EDGE = f32(0.99);
 
 export const SATURATION_RULES: Readonly<Record<string, SaturationRule>> = {
   sigmoid: {
     rule: '|z| > 2.5',
     measure: (tf, y) => share(tf, tf.logicalOr(tf.less(y, sigmoid(-2.5)), tf.greater(y, sigmoid(2.5)))),
+    share: (y) => shareWhere(y, (v) => v < SIGMOID_LOW || v > SIGMOID_HIGH),
   },
-  tanh: { rule: '|z| > 2.5', measure: (tf, y) => share(tf, tf.greater(tf.abs(y), Math.tanh(2.5))) },
-  relu: { rule: 'z ≤ 0', measure: (tf, y) => share(tf, tf.lessEqual(y, 0)) },
-  leaky_relu: { rule: 'z ≤ 0', measure: (tf, y) => share(tf, tf.lessEqual(y, 0)) },
-  elu: { rule: 'z < −2.5', measure: (tf, y) => share(tf, tf.less(y, Math.exp(-2.5) - 1)) },
-  selu: { rule: 'z < −2.5', measure: (tf, y) => share(tf, tf.less(y, SELU_LAMBDA * SELU_ALPHA * (Math.exp(-2.5) - 1))) },
-  softmax: { rule: 'top probability > 0.99', measure: (tf, y) => share(tf, tf.greater(tf.max(y, -1), 0.99)) },
+  tanh: { rule: '|z| > 2.5', measure: (tf, y) => share(tf, tf.greater(tf.abs(y), Math.tanh(2.5))), share: (y) => shareWhere(y, (v) => Math.abs(v) > TANH_EDGE) },
+  relu: { rule: 'z ≤ 0', measure: (tf, y) => share(tf, tf.lessEqual(y, 0)), share: (y) => shareWhere(y, (v) => v <= 0) },
+  leaky_relu: { rule: 'z ≤ 0', measure: (tf, y) => share(tf, tf.lessEqual(y, 0)), share: (y) => shareWhere(y, (v) => v <= 0) },
+  elu: { rule: 'z < −2.5', measure: (tf, y) => share(tf, tf.less(y, Math.exp(-2.5) - 1)), share: (y) => shareWhere(y, (v) => v < ELU_EDGE) },
+  selu: { rule: 'z < −2.5', measure: (tf, y) => share(tf, tf.less(y, SELU_LAMBDA * SELU_ALPHA * (Math.exp(-2.5) - 1))), share: (y) => shareWhere(y, (v) => v < SELU_EDGE) },
+  softmax: {
+    rule: 'top probability > 0.99',
+    measure: (tf, y) => share(tf, tf.greater(tf.max(y, -1), 0.99)),
+    share: (y, n, features) => {
+      let count = 0;
+      for (let i = 0; i < n; i++) {
+        let max = -Infinity;
+        for (let j = 0; j < features; j++) max = Math.max(max, y[i * features + j]!);
+        if (f32(max) > SOFTMAX_EDGE) count++;
+      }
+      return n ? count / n : NaN;
+    },
+  },
 };
 
 /**
@@ -179,12 +210,133 @@ export function addWeightStats(tf: typeof TF, collector: StatsCollector, plans: 
   }
 }
 
-function pick(values: Float32Array, indices: number[]): number[] {
+/** Σ x², in float64. */
+function sumOfSquares(values: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i]! * values[i]!;
+  return sum;
+}
+
+/** Σ (a − b)², in float64. */
+function sumOfSquaredDifferences(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    sum += d * d;
+  }
+  return sum;
+}
+
+/**
+ * A tensor's values without a copy where the backend allows it: a view on the wasm heap (valid until
+ * the next wasm allocation: read it at once), else `dataSync()`.
+ */
+export function valuesOf(tf: typeof TF, tensor: TF.Tensor): ArrayLike<number> {
+  const backend = tf.engine().backend as unknown as { wasm?: { HEAPU8?: Uint8Array }; dataIdMap?: { get(id: object): { memoryOffset?: number } | undefined } };
+  const heap = backend.wasm?.HEAPU8;
+  const offset = backend.dataIdMap?.get(tensor.dataId)?.memoryOffset;
+  if (heap && typeof offset === 'number' && tensor.dtype === 'float32') return new Float32Array(heap.buffer, offset, tensor.size);
+  return tensor.dataSync() as Float32Array;
+}
+
+/**
+ * The statistics of a fused training step (fused/fused-step.ts), gathered in JavaScript on the step's
+ * own values instead of ~200 small tfjs ops on a second, taped pass: the fused step hands its BN
+ * batch moments, activation outputs and gradients to this probe as it computes them; `finish` adds
+ * the weights after the update, the update sizes and the BN moving statistics. The values are the
+ * same quantities as the general path's (StatsCollector), summed in float64.
+ */
+export class FusedStatsProbe implements FusedProbe {
+  private readonly values = new Map<string, ArrayLike<number>>();
+  private readonly byName: Map<string, LayerPlan>;
+  /** Trainable variable index → its layer's plan index. */
+  private readonly layerOfTrainable: number[];
+  private readonly gradSq = new Map<number, number>();
+
+  constructor(
+    private readonly plans: LayerPlan[],
+    trainable: TF.Variable[],
+  ) {
+    this.byName = new Map(plans.map((p) => [p.name, p]));
+    const layerOf = new Map<TF.Variable, number>();
+    for (const plan of plans) for (const w of plan.trainable) layerOf.set(w.read() as TF.Variable, plan.index);
+    this.layerOfTrainable = trainable.map((v) => layerOf.get(v) ?? -1);
+  }
+
+  bn(layer: string, mean: Float64Array, variance: Float64Array): void {
+    const plan = this.byName.get(layer);
+    if (!plan?.bn) return;
+    this.values.set(`bn:${plan.index}:batch_mean`, Float64Array.from(mean));
+    this.values.set(`bn:${plan.index}:batch_variance`, Float64Array.from(variance));
+  }
+
+  activation(layer: string, y: Float32Array, n: number, features: number): void {
+    const plan = this.byName.get(layer);
+    if (!plan?.activation) return;
+    const count = n * features;
+    let sum = 0;
+    for (let i = 0; i < count; i++) sum += y[i]!;
+    const mean = sum / count;
+    let sq = 0;
+    for (let i = 0; i < count; i++) {
+      const d = y[i]! - mean;
+      sq += d * d;
+    }
+    this.values.set(`act:${plan.index}:mean`, [mean]);
+    this.values.set(`act:${plan.index}:variance`, [sq / count]);
+    const rule = SATURATION_RULES[plan.activation];
+    if (rule) this.values.set(`act:${plan.index}:saturation`, [rule.share(y.subarray(0, count), n, features)]);
+  }
+
+  gradient(index: number, g: Float32Array): void {
+    const layer = this.layerOfTrainable[index];
+    if (layer === undefined || layer < 0) return;
+    this.gradSq.set(layer, (this.gradSq.get(layer) ?? 0) + sumOfSquares(g));
+  }
+
+  /** Everything the record needs, after the step: `before` maps a variable's name to its value before the step. */
+  finish(tf: typeof TF, before: Map<string, TF.Tensor>): Map<string, ArrayLike<number>> {
+    for (const [layer, sq] of this.gradSq) this.values.set(`w:${layer}:grad_sq`, [sq]);
+    for (const plan of this.plans) {
+      const after = plan.trainable.map((w) => w.read() as TF.Variable);
+      if (after.length) {
+        let weightSq = 0;
+        let beforeSq = 0;
+        let updateSq = 0;
+        let complete = true;
+        for (const v of after) {
+          const now = valuesOf(tf, v);
+          weightSq += sumOfSquares(now);
+          const previous = before.get(v.name);
+          if (!previous) {
+            complete = false;
+            continue;
+          }
+          const then = valuesOf(tf, previous);
+          beforeSq += sumOfSquares(then);
+          updateSq += sumOfSquaredDifferences(now, then);
+        }
+        this.values.set(`w:${plan.index}:weight_sq`, [weightSq]);
+        if (complete) {
+          this.values.set(`w:${plan.index}:before_sq`, [beforeSq]);
+          this.values.set(`w:${plan.index}:update_sq`, [updateSq]);
+        }
+      }
+      if (plan.bn) {
+        this.values.set(`bn:${plan.index}:moving_mean`, Float32Array.from(valuesOf(tf, plan.bn.movingMean.read())));
+        this.values.set(`bn:${plan.index}:moving_variance`, Float32Array.from(valuesOf(tf, plan.bn.movingVariance.read())));
+      }
+    }
+    return this.values;
+  }
+}
+
+function pick(values: ArrayLike<number>, indices: number[]): number[] {
   return indices.map((i) => values[i]!);
 }
 
 /** Turns the decoded values of one stats step into the contract's record. */
-export function buildStatsRecord(plans: LayerPlan[], values: Map<string, Float32Array>, at: { epoch: number; step: number; bnFeatures: number[] }): StatsRecord {
+export function buildStatsRecord(plans: LayerPlan[], values: Map<string, ArrayLike<number>>, at: { epoch: number; step: number; bnFeatures: number[] }): StatsRecord {
   const bn: BnStats[] = [];
   const layers: LayerStats[] = [];
   const get = (key: string) => values.get(key);

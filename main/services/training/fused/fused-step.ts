@@ -121,6 +121,19 @@ interface Act {
   features: number;
 }
 
+/**
+ * What a statistics step reads from inside a fused step (loop.ts): each callback gets a view or a
+ * scratch array that is only valid during the call (read it at once), by layer name.
+ */
+export interface FusedProbe {
+  /** A BatchNormalization layer's batch mean and (biased) variance per feature, as its forward pass used them. */
+  bn(layer: string, mean: Float64Array, variance: Float64Array): void;
+  /** A layer's activation output, row-major [n, features] (the softmax output: its probabilities). */
+  activation(layer: string, y: Float32Array, n: number, features: number): void;
+  /** The gradient of trainable variable `index` (the model's trainableWeights order), before the update. */
+  gradient(index: number, g: Float32Array): void;
+}
+
 export interface FusedStep {
   /** What the step covers, e.g. "fused training step (SGD, 7 layers)". */
   readonly description: string;
@@ -130,7 +143,7 @@ export interface FusedStep {
    */
   step(xs: Float32Array, ys: Int32Array, n: number, at: { seed: number; step: number }): Promise<{ loss: number; acc: number }>;
   /** `step`, synchronously (e.g. inside the caller's tidy; tensors it makes are its own and disposed). */
-  stepSync(xs: Float32Array, ys: Int32Array, n: number, at: { seed: number; step: number }): { loss: number; acc: number };
+  stepSync(xs: Float32Array, ys: Int32Array, n: number, at: { seed: number; step: number }, probe?: FusedProbe): { loss: number; acc: number };
   dispose(): void;
 }
 
@@ -320,7 +333,7 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
     return holder.variable;
   };
 
-  function step(xs: Float32Array, ys: Int32Array, n: number, at: { seed: number; step: number }): { loss: number; acc: number } {
+  function step(xs: Float32Array, ys: Int32Array, n: number, at: { seed: number; step: number }, probe?: FusedProbe): { loss: number; acc: number } {
     const temps: Info[] = [];
     /** New variable values: assigned when the step completes, freed if it throws. */
     const fresh: { variable: TF.Variable; info: Info }[] = [];
@@ -388,6 +401,7 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
             const yt = view(yT);
             const b = u.bias ? view(infoOf(u.bias)) : null;
             activate(u.activation, zv, yt, u.derivT.get(n * u.outF), n, u.outF, b);
+            if (probe && u.activation !== 'linear') probe.activation(u.name, zv, n, u.outF);
             cur = { row: z, T: yT, features: u.outF };
             break;
           }
@@ -408,6 +422,8 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
             const newVar = view(mv);
             const xhatT = u.xhatT.get(n * F);
             const decay = 1 - u.momentum;
+            const batchMean = probe ? new Float64Array(F) : null;
+            const batchVariance = probe ? new Float64Array(F) : null;
             for (let j = 0; j < F; j++) {
               const base = j * n;
               let sum = 0;
@@ -419,6 +435,10 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
                 sq += d * d;
               }
               const variance = sq / n;
+              if (batchMean) {
+                batchMean[j] = mean;
+                batchVariance![j] = variance;
+              }
               const inv = 1 / Math.sqrt(variance + u.epsilon);
               u.invStd[j] = inv;
               const g = gamma[j]!;
@@ -434,6 +454,7 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
               newMean[j] = oldMean[j]! - (oldMean[j]! - mean) * decay;
               newVar[j] = oldVar[j]! - (oldVar[j]! - variance) * decay;
             }
+            if (batchMean) probe!.bn(u.name, batchMean, batchVariance!);
             cur = { row: outRow, T: outT, features: F };
             break;
           }
@@ -449,6 +470,7 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
             const yr = view(outRow);
             yr.set(xr);
             activate(u.activation, yr, view(outT), u.derivT.get(n * F), n, F, null);
+            if (probe && u.activation !== 'linear') probe.activation(u.name, yr, n, F);
             cur = { row: outRow, T: outT, features: F };
             break;
           }
@@ -510,6 +532,7 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
         const gr = view(dRow);
         const gt = view(dT);
         const probs = new Float64Array(C);
+        const softmaxOut = probe ? new Float32Array(n * C) : null;
         for (let i = 0; i < n; i++) {
           const base = i * C;
           let max = -Infinity;
@@ -531,12 +554,14 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
           lossSum += max + Math.log(sum) - z[base + label]!;
           // NaN logits: max stays −∞ and the loss is NaN, as on the general path.
           if (arg === label && max !== -Infinity) correct++;
+          if (softmaxOut) for (let c = 0; c < C; c++) softmaxOut[base + c] = probs[c]! / sum;
           for (let c = 0; c < C; c++) {
             const g = (probs[c]! / sum - (c === label ? 1 : 0)) / n;
             gr[base + c] = g;
             gt[c * n + i] = g;
           }
         }
+        if (softmaxOut) probe!.activation(units[units.length - 1]!.name, softmaxOut, n, C);
       }
       const loss = Math.fround(lossSum / n);
       const acc = Math.fround(correct / n);
@@ -633,6 +658,8 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
         }
         softmaxGrad = false;
       }
+
+      if (probe) grads.forEach((g, i) => g !== null && probe.gradient(i, g instanceof Float32Array ? g : view(g)));
 
       // ---- optimizer update (new buffers for every updated variable)
       applyUpdate(grads);
