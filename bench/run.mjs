@@ -584,7 +584,15 @@ async function main() {
   log(`\nwrote ${file.slice(root.length)} (${((finished - started) / 1000 / 60).toFixed(1)} min)`);
 }
 
-if (process.argv[2] === '--trial') {
+if (process.argv[2] === '--bundle') {
+  // Builds the bundles into BENCH_BUILD_DIR and keeps them, for running or profiling trials by hand:
+  //   BENCH_BUILD_DIR=/tmp/lb node bench/run.mjs --bundle
+  //   BENCH_BUILD_DIR=/tmp/lb node --cpu-prof --cpu-prof-dir=prof bench/run.mjs --trial '{"kind":"a",…}'
+  if (!process.env.BENCH_BUILD_DIR) throw new Error('--bundle needs BENCH_BUILD_DIR (the folder to keep the bundles in)');
+  const { notes } = await bundle();
+  for (const note of notes) console.log(`note: ${note}`);
+  console.log(`bundles in ${buildDir}`);
+} else if (process.argv[2] === '--trial') {
   await trial(JSON.parse(process.argv[3]));
   process.exit(0);
 } else {
