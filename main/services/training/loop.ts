@@ -29,6 +29,7 @@ import { deriveSeed } from './seeds';
 import { addGradientStats, addWeightStats, buildStatsRecord, FusedStatsProbe, probeLayer, StatsCollector } from './stats';
 import { saveModel, type WeightsMetadata } from './weights-io';
 import { createFusedStep, type FusedStep } from './fused/fused-step';
+import { CheckpointWriter } from './checkpoint';
 
 /** Pause and stop requests, set by the worker's message handler, read by the loop between batches. */
 export class RunControl {
@@ -140,6 +141,8 @@ interface Model {
   fused: FusedStep | null;
   /** What trains the steps without statistics, for the 'training' phase's detail. */
   stepKind: string;
+  /** Writes the best epoch's checkpoint (settings.checkpointBest with a checkpoint folder). */
+  checkpoint: CheckpointWriter | null;
 }
 
 interface StepOutcome {
@@ -357,6 +360,7 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
       clip: { clipnorm: settings.optimizer.config.clipnorm, clipvalue: settings.optimizer.config.clipvalue },
       fused: null,
       stepKind: '',
+      checkpoint: settings.checkpointBest && job.checkpointDir ? new CheckpointWriter(tf, model) : null,
     };
     m = built;
     unowned = null;
@@ -367,6 +371,7 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
       built.stepKind = fused.description;
     }
     checkClassCount(model, source);
+    await built.checkpoint?.prepare();
     ending = await trainLoop(tf, job, built, dataset, progress);
   } catch (error) {
     ending = { type: 'failed', error: error instanceof Error ? error.message : String(error) };
@@ -652,7 +657,7 @@ function weightsMetadata(
 async function saveCheckpoint(tf: typeof TF, job: TrainingJob, m: Model, progress: Progress, epoch: number): Promise<void> {
   const metadata = weightsMetadata(job, progress, { status: 'finished', kind: 'best', epoch, bestEpoch: epoch });
   try {
-    await saveModel(tf, m.model, job.checkpointDir!, metadata);
+    await (m.checkpoint ?? new CheckpointWriter(tf, m.model)).save(job.checkpointDir!, metadata);
     job.post({ type: 'callback', runId: job.runId, callback: 'checkpoint', epoch, detail: `Checkpoint: epoch ${epoch + 1} is the best so far; its weights were saved` });
   } catch (error) {
     job.post({ type: 'callback', runId: job.runId, callback: 'checkpoint', epoch, detail: `The best epoch's checkpoint could not be saved: ${error instanceof Error ? error.message : String(error)}` });
