@@ -7,6 +7,7 @@ import {
   ApiError,
   HostFrameSchema,
   commands,
+  type HostFrame,
   events,
   isEventName,
   unwrapResult,
@@ -18,6 +19,18 @@ import {
   type LayerbenchApi,
 } from '../../contract';
 import type { ZodType } from 'zod';
+import { fastTrainingEvent } from './fast-events';
+
+/**
+ * An event frame, checked by hand: HostFrameSchema's event branch is `{ kind: 'event', name:
+ * string, payload: unknown }`, and running zod over it (jitless, so interpreted) for every event
+ * cost as much as checking a small payload. Responses and anything else go through the schema.
+ */
+function eventFrame(raw: unknown): HostFrame | null {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
+  const frame = raw as { kind?: unknown; name?: unknown; payload?: unknown };
+  return frame.kind === 'event' && typeof frame.name === 'string' ? { kind: 'event', name: frame.name, payload: frame.payload } : null;
+}
 
 export interface WebSocketApi extends LayerbenchApi {
   close(): void;
@@ -33,7 +46,8 @@ export function connectWebSocket(url: string): Promise<WebSocketApi> {
     socket.addEventListener('message', (message) => {
       let frame;
       try {
-        frame = HostFrameSchema.parse(JSON.parse(String(message.data)));
+        const raw: unknown = JSON.parse(String(message.data));
+        frame = eventFrame(raw) ?? HostFrameSchema.parse(raw);
       } catch (error) {
         console.warn('layerbench: dropped a malformed frame from the host', error);
         return;
@@ -50,12 +64,18 @@ export function connectWebSocket(url: string): Promise<WebSocketApi> {
         return;
       }
       if (!isEventName(frame.name)) return;
-      const payload = events[frame.name].safeParse(frame.payload);
-      if (!payload.success) {
-        console.warn(`layerbench: dropped an invalid ${frame.name} event`, payload.error.issues);
-        return;
+      // The hot training events ('batches', 'stats') are checked by hand when they pass; zod
+      // decides everything else, and explains what it rejects.
+      let data: unknown = frame.name === 'training' ? fastTrainingEvent(frame.payload) : null;
+      if (data === null) {
+        const payload = events[frame.name].safeParse(frame.payload);
+        if (!payload.success) {
+          console.warn(`layerbench: dropped an invalid ${frame.name} event`, payload.error.issues);
+          return;
+        }
+        data = payload.data;
       }
-      for (const listener of listeners.get(frame.name) ?? []) listener(payload.data as never);
+      for (const listener of listeners.get(frame.name) ?? []) listener(data as never);
     });
 
     socket.addEventListener('close', () => {

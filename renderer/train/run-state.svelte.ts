@@ -1,7 +1,13 @@
 /**
  * What the renderer knows of the current run, fed by the training event stream. Bulky data lives
  * in bounded stores (metrics, statistics) that charts read on their `version`; only small facts
- * are reactive state here.
+ * are reactive state here, and records are `$state.raw` (replaced, never mutated: no proxies).
+ *
+ * The progress line (bar, counters, rate, ETA, last loss) is published at most every
+ * `PROGRESS_MS` instead of on every 'batches' event (up to 20/s): nobody reads a counter 20 times
+ * a second, and each change cost a style recalculation, a layout and a repaint of the page.
+ * Status changes (pause, end, failure), epochs and callbacks publish it at once, so what is shown
+ * next to them is never stale.
  */
 import type { BatchRecord, Calibration, EpochRecord, TrainingEvent } from '../../contract';
 import { MetricsSeries } from '../dashboard/metrics-series.svelte';
@@ -23,6 +29,18 @@ export interface RunNote {
   detail: string;
 }
 
+/** How often the progress line re-renders while batches stream in: 4 times a second. */
+export const PROGRESS_MS = 250;
+
+/** What a 'batches' event changes in the progress line, held until the next publish. */
+interface ProgressFacts {
+  completedBatches: number;
+  totalBatches: number;
+  samplesPerSec: number;
+  etaSeconds: number | null;
+  lastBatch: BatchRecord;
+}
+
 export class RunState {
   runId = $state<string | null>(null);
   status = $state<RunStatus>('idle');
@@ -38,11 +56,11 @@ export class RunState {
   samplesPerSec = $state(0);
   /** Seconds left, from the active (unpaused) time so far; null until a batch is done. */
   etaSeconds = $state<number | null>(null);
-  lastBatch = $state<BatchRecord | null>(null);
-  epochRecords = $state<EpochRecord[]>([]);
+  lastBatch = $state.raw<BatchRecord | null>(null);
+  epochRecords = $state.raw<EpochRecord[]>([]);
   /** What Auto measured before the run, and the callbacks' actions. */
-  calibration = $state<Calibration | null>(null);
-  notes = $state<RunNote[]>([]);
+  calibration = $state.raw<Calibration | null>(null);
+  notes = $state.raw<RunNote[]>([]);
   /** A pause or resume request is on its way. */
   pending = $state(false);
   readonly metrics = new MetricsSeries();
@@ -52,6 +70,10 @@ export class RunState {
   private startedAt = 0;
   private pausedAt: number | null = null;
   private pausedMs = 0;
+
+  // The progress line's throttle: the latest facts not shown yet.
+  private unpublished: ProgressFacts | null = null;
+  private publishTimer: ReturnType<typeof setTimeout> | null = null;
 
   get progress(): number {
     return this.totalBatches > 0 ? this.completedBatches / this.totalBatches : 0;
@@ -76,6 +98,7 @@ export class RunState {
     this.calibration = null;
     this.notes = [];
     this.pending = false;
+    this.dropUnpublished();
     this.metrics.clear();
     this.stats.clear();
     this.startedAt = performance.now();
@@ -84,6 +107,7 @@ export class RunState {
   }
 
   fail(message: string): void {
+    this.publishProgress();
     this.status = 'failed';
     this.error = message;
     this.etaSeconds = null;
@@ -93,9 +117,40 @@ export class RunState {
     return (this.pausedAt ?? now) - this.startedAt - this.pausedMs;
   }
 
+  /** Shows the held progress facts now (a no-op when nothing is held). */
+  publishProgress(): void {
+    const facts = this.unpublished;
+    this.dropUnpublished();
+    if (!facts) return;
+    this.completedBatches = facts.completedBatches;
+    this.totalBatches = facts.totalBatches;
+    this.samplesPerSec = facts.samplesPerSec;
+    this.etaSeconds = facts.etaSeconds;
+    this.lastBatch = facts.lastBatch;
+  }
+
+  private dropUnpublished(): void {
+    if (this.publishTimer !== null) clearTimeout(this.publishTimer);
+    this.publishTimer = null;
+    this.unpublished = null;
+  }
+
+  /**
+   * Shown at the next multiple of PROGRESS_MS on the page's clock: the statistics panels publish on
+   * multiples of their own 500 ms (stats-store), so both land in the same frame and the page is
+   * laid out and repainted once for the two, not twice.
+   */
+  private holdProgress(facts: ProgressFacts): void {
+    this.unpublished = facts;
+    this.publishTimer ??= setTimeout(() => this.publishProgress(), PROGRESS_MS - (performance.now() % PROGRESS_MS));
+  }
+
   apply(event: TrainingEvent): void {
     if (this.runId === null && this.status === 'starting') this.runId = event.runId;
     if (event.runId !== this.runId) return;
+    // Anything but more batches or statistics is a moment worth showing exactly (a pause, an
+    // epoch, the end): the progress line catches up first.
+    if (event.type !== 'batches' && event.type !== 'stats') this.publishProgress();
     switch (event.type) {
       case 'phase':
         this.status = event.phase;
@@ -113,13 +168,15 @@ export class RunState {
         return;
       case 'batches': {
         this.metrics.addBatches(event.batches);
-        this.lastBatch = event.batches[event.batches.length - 1]!;
-        this.completedBatches = event.completedBatches;
-        this.totalBatches = event.totalBatches;
-        this.samplesPerSec = event.samplesPerSec;
         const done = event.completedBatches;
-        // Whole-run average (validation included), so the estimate settles instead of jittering.
-        this.etaSeconds = done > 0 ? (this.activeMs() / done) * (event.totalBatches - done) / 1000 : null;
+        this.holdProgress({
+          completedBatches: done,
+          totalBatches: event.totalBatches,
+          samplesPerSec: event.samplesPerSec,
+          // Whole-run average (validation included), so the estimate settles instead of jittering.
+          etaSeconds: done > 0 ? ((this.activeMs() / done) * (event.totalBatches - done)) / 1000 : null,
+          lastBatch: event.batches[event.batches.length - 1]!,
+        });
         return;
       }
       case 'epoch':

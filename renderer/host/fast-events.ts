@@ -1,0 +1,107 @@
+/**
+ * Hand-written structural checks for the two hot 'training' events, 'batches' (up to 20 a second)
+ * and 'stats' (per BN layer four vector summaries, the chosen features and 128 heatmap bins):
+ * jitless zod (see ../zod-jitless.ts) walked every field of every record through its generic
+ * interpreter, the largest share of the WebSocket handler's time.
+ *
+ * A check returns true only for payloads that TrainingEventSchema accepts (same types, integer and
+ * minimum constraints, lengths); anything else, including events of other types, goes to zod,
+ * which still decides and reports the issues. So the contract's meaning is unchanged: the fast
+ * path never accepts what zod would reject (fast-events.test.ts checks that against zod on valid
+ * payloads and on each field broken in turn), it only skips zod's work for what zod would accept.
+ * The payload comes from JSON.parse, so every number is finite (zod's z.number() also rejects
+ * NaN and ±Infinity). Unknown keys pass through where zod would strip them; nothing reads them.
+ */
+import type { TrainingEvent } from '../../contract';
+
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const int = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+const count = (v: unknown): v is number => int(v) && v >= 0;
+const optNum = (v: unknown) => v === undefined || num(v);
+const RUN_ID = /^[A-Za-z0-9._-]{1,80}$/;
+
+function numbers(v: unknown): boolean {
+  if (!Array.isArray(v)) return false;
+  for (let i = 0; i < v.length; i++) if (!num(v[i])) return false;
+  return true;
+}
+
+function ints(v: unknown): boolean {
+  if (!Array.isArray(v)) return false;
+  for (let i = 0; i < v.length; i++) if (!int(v[i])) return false;
+  return true;
+}
+
+function summary(v: unknown): boolean {
+  return isObj(v) && num(v.mean) && num(v.min) && num(v.max) && num(v.p5) && num(v.p50) && num(v.p95);
+}
+
+function bnStats(v: unknown): boolean {
+  if (!isObj(v)) return false;
+  const c = v.chosen;
+  return (
+    typeof v.layer === 'string' &&
+    int(v.features) &&
+    num(v.momentum) &&
+    summary(v.moving_mean) &&
+    summary(v.moving_variance) &&
+    summary(v.batch_mean) &&
+    summary(v.batch_variance) &&
+    isObj(c) &&
+    ints(c.indices) &&
+    numbers(c.moving_mean) &&
+    numbers(c.moving_variance) &&
+    numbers(c.batch_mean) &&
+    numbers(c.batch_variance) &&
+    numbers(v.moving_mean_bins) &&
+    (v.moving_mean_bins as unknown[]).length <= 128
+  );
+}
+
+function layerStats(v: unknown): boolean {
+  return (
+    isObj(v) &&
+    typeof v.layer === 'string' &&
+    optNum(v.grad_norm) &&
+    optNum(v.weight_norm) &&
+    optNum(v.update_ratio) &&
+    (v.activation === undefined || typeof v.activation === 'string') &&
+    optNum(v.act_mean) &&
+    optNum(v.act_std) &&
+    optNum(v.saturation)
+  );
+}
+
+function statsRecord(v: unknown): boolean {
+  if (!isObj(v) || !count(v.epoch) || !count(v.step) || !Array.isArray(v.bn) || !Array.isArray(v.layers)) return false;
+  for (const s of v.bn) if (!bnStats(s)) return false;
+  for (const s of v.layers) if (!layerStats(s)) return false;
+  return true;
+}
+
+function batchRecord(v: unknown): boolean {
+  return isObj(v) && count(v.epoch) && count(v.batch) && count(v.step) && num(v.loss) && num(v.acc);
+}
+
+function nonEmptyOf(v: unknown, item: (x: unknown) => boolean): boolean {
+  if (!Array.isArray(v) || v.length === 0) return false;
+  for (let i = 0; i < v.length; i++) if (!item(v[i])) return false;
+  return true;
+}
+
+/**
+ * The payload as a TrainingEvent when it is a 'batches' or 'stats' event that the contract
+ * accepts; null otherwise (another type, or not valid: let zod decide and explain).
+ */
+export function fastTrainingEvent(payload: unknown): TrainingEvent | null {
+  if (!isObj(payload) || typeof payload.runId !== 'string' || !RUN_ID.test(payload.runId)) return null;
+  if (payload.type === 'batches') {
+    const ok = nonEmptyOf(payload.batches, batchRecord) && int(payload.completedBatches) && int(payload.totalBatches) && num(payload.samplesPerSec);
+    return ok ? (payload as unknown as TrainingEvent) : null;
+  }
+  if (payload.type === 'stats') return nonEmptyOf(payload.records, statsRecord) ? (payload as unknown as TrainingEvent) : null;
+  return null;
+}
