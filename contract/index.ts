@@ -5,3 +5,4 @@ export * from './datasets';
 export * from './projects';
 export * from './model';
 export * from './runs';
+export * from './fast-events';

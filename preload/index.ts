@@ -14,6 +14,7 @@ import {
   ApiError,
   commands,
   events,
+  fastTrainingEvent,
   formatIssues,
   isCommandName,
   isEventName,
@@ -38,14 +39,20 @@ function deliver(_event: IpcRendererEvent, name: unknown, payload: unknown): voi
   }
   const subscribers = listeners.get(name);
   if (!subscribers || subscribers.size === 0) return;
-  const parsed = events[name].safeParse(payload);
-  if (!parsed.success) {
-    console.warn(`[layerbench] Dropped an invalid ${name} event: ${formatIssues(parsed.error).join('; ')}`);
-    return;
+  // The hot training events ('batches', 'stats') are checked by hand when they pass; zod decides
+  // everything else, and explains what it rejects (contract/fast-events.ts).
+  let data: unknown = name === 'training' ? fastTrainingEvent(payload) : null;
+  if (data === null) {
+    const parsed = events[name].safeParse(payload);
+    if (!parsed.success) {
+      console.warn(`[layerbench] Dropped an invalid ${name} event: ${formatIssues(parsed.error).join('; ')}`);
+      return;
+    }
+    data = parsed.data;
   }
   for (const listener of [...subscribers]) {
     try {
-      listener(parsed.data);
+      listener(data);
     } catch (error) {
       console.error(`[layerbench] A ${name} listener threw`, error);
     }

@@ -9,6 +9,7 @@ import {
   commands,
   type HostFrame,
   events,
+  fastTrainingEvent,
   isEventName,
   unwrapResult,
   type CommandName,
@@ -19,7 +20,6 @@ import {
   type LayerbenchApi,
 } from '../../contract';
 import type { ZodType } from 'zod';
-import { fastTrainingEvent } from './fast-events';
 
 /**
  * An event frame, checked by hand: HostFrameSchema's event branch is `{ kind: 'event', name:

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TrainingEventSchema } from '../../contract';
+import { TrainingEventSchema } from './training';
 import { fastTrainingEvent } from './fast-events';
 
 const summary = (m: number) => ({ mean: m, min: m - 1, max: m + 1, p5: m - 0.9, p50: m, p95: m + 0.9 });

@@ -1,7 +1,7 @@
 /**
  * Hand-written structural checks for the two hot 'training' events, 'batches' (up to 20 a second)
  * and 'stats' (per BN layer four vector summaries, the chosen features and 128 heatmap bins):
- * jitless zod (see ../zod-jitless.ts) walked every field of every record through its generic
+ * jitless zod (renderer/zod-jitless.ts, preload/jitless.ts) walked every field of every record through its generic
  * interpreter, the largest share of the WebSocket handler's time.
  *
  * A check returns true only for payloads that TrainingEventSchema accepts (same types, integer and
@@ -9,10 +9,11 @@
  * which still decides and reports the issues. So the contract's meaning is unchanged: the fast
  * path never accepts what zod would reject (fast-events.test.ts checks that against zod on valid
  * payloads and on each field broken in turn), it only skips zod's work for what zod would accept.
- * The payload comes from JSON.parse, so every number is finite (zod's z.number() also rejects
- * NaN and ±Infinity). Unknown keys pass through where zod would strip them; nothing reads them.
+ * Numbers must be finite, as zod's z.number() requires (a WebSocket payload comes from JSON.parse;
+ * an IPC payload is structured-cloned and could hold NaN). Unknown keys pass through where zod would
+ * strip them; nothing reads them. Used by both hosts' renderer side: the WebSocket client and the preload.
  */
-import type { TrainingEvent } from '../../contract';
+import type { TrainingEvent } from './training';
 
 type Obj = Record<string, unknown>;
 
