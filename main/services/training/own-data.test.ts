@@ -124,6 +124,7 @@ describe('training on imported data in the worker', () => {
   }, 180_000);
 
   it('a streamed dataset (over the memory budget) trains, validates and evaluates chunk by chunk from disk', async () => {
+    await host.backends(); // this host's worker starts now, with the default budget: it holds datasets in memory
     const before = process.env.LAYERBENCH_DATASET_MEMORY_BUDGET;
     process.env.LAYERBENCH_DATASET_MEMORY_BUDGET = '0'; // the streamed host's worker reads it when it starts
     const streamedEvents: TrainingEvent[] = [];
@@ -135,17 +136,17 @@ describe('training on imported data in the worker', () => {
         if (waited > 120_000 || streamedEvents.some((e) => e.runId === runId && e.type === 'failed')) throw new Error(JSON.stringify(streamedEvents.at(-1)));
         await new Promise((r) => setTimeout(r, 20));
       }
-      const streamed = await runs.get(runId);
-      const evaluation = await streamedHost.evaluate(runId);
-      // The same run in memory (the other host): same split, same normalization, so the same validation and test scores.
-      const inMemory = await run(seedModel1, settings);
-      const same = (a: number | undefined, b: number | undefined) => expect(Math.abs(a! - b!)).toBeLessThan(1e-4);
-      same(streamed.epochs.at(-1)!.val_loss, inMemory.detail.epochs.at(-1)!.val_loss);
-      same(streamed.epochs.at(-1)!.val_acc, inMemory.detail.epochs.at(-1)!.val_acc);
-      const reference = await host.evaluate(inMemory.runId);
-      expect(evaluation.samples).toBe(150);
-      same(evaluation.inference.loss, reference.inference.loss);
-      expect(evaluation.confusion).toEqual(reference.confusion);
+      const detail = await runs.get(runId);
+      expect(detail.epochs.map((e) => e.val_acc! > 0.3)).toEqual([true, true]);
+      // The same saved weights scored on the test share twice: streamed (chunk by chunk from disk)
+      // and in memory (the other host): the same numbers.
+      const streamed = await streamedHost.evaluate(runId);
+      const inMemory = await host.evaluate(runId);
+      expect(streamed.samples).toBe(150);
+      expect(Math.abs(streamed.inference.loss - inMemory.inference.loss)).toBeLessThan(1e-5);
+      expect(Math.abs(streamed.training.loss - inMemory.training.loss)).toBeLessThan(1e-5);
+      expect(streamed.confusion).toEqual(inMemory.confusion);
+      expect(streamed.examples.map((e) => e.index)).toEqual(inMemory.examples.map((e) => e.index));
     } finally {
       if (before === undefined) delete process.env.LAYERBENCH_DATASET_MEMORY_BUDGET;
       else process.env.LAYERBENCH_DATASET_MEMORY_BUDGET = before;
