@@ -23,7 +23,7 @@ describe('CheckpointWriter', () => {
         const writer = new CheckpointWriter(tf, model);
         await writer.prepare();
         // Weights changed after prepare() are the ones written.
-        model.weights[1]!.write(tf.fill(model.weights[1]!.shape, 0.25));
+        model.weights[1]!.write(tf.fill(model.weights[1]!.shape as number[], 0.25));
         const a = join(dir, `${backend}-${name}-save`);
         const b = join(dir, `${backend}-${name}-writer`);
         await saveModel(tf, model, a, metadata);
