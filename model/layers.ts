@@ -207,6 +207,16 @@ function spatialOutput(cfg: Cfg, input: Shape, window: number[], strides: number
 
 const identity = (_cfg: Cfg, input: Shape): LayerBuild => ({ output_shape: [...input], variables: [] });
 
+/** Keras' defaults shared by the layers with a kernel and a bias (Dense, Conv2D), in Keras' order. */
+const kernelLayerDefaults = () => ({
+  activation: 'linear',
+  use_bias: true,
+  kernel_initializer: glorotUniform(),
+  bias_initializer: zeros(),
+  kernel_regularizer: null,
+  kernel_constraint: null,
+});
+
 const dropoutDef = (class_name: 'Dropout' | 'AlphaDropout'): LayerDef => ({
   class_name,
   defaults: () => ({ rate: 0.5, noise_shape: null, seed: null }),
@@ -273,14 +283,7 @@ export const LAYER_DEFS: Readonly<Record<SupportedLayer, LayerDef>> = {
   },
   Dense: {
     class_name: 'Dense',
-    defaults: () => ({
-      activation: 'linear',
-      use_bias: true,
-      kernel_initializer: glorotUniform(),
-      bias_initializer: zeros(),
-      kernel_regularizer: null,
-      kernel_constraint: null,
-    }),
+    defaults: () => kernelLayerDefaults(),
     required: ['units'],
     shapeFields: ['units', 'use_bias'],
     initializerFields: ['kernel_initializer', 'bias_initializer'],
@@ -376,12 +379,7 @@ export const LAYER_DEFS: Readonly<Record<SupportedLayer, LayerDef>> = {
       data_format: 'channels_last',
       dilation_rate: [1, 1],
       groups: 1,
-      activation: 'linear',
-      use_bias: true,
-      kernel_initializer: glorotUniform(),
-      bias_initializer: zeros(),
-      kernel_regularizer: null,
-      kernel_constraint: null,
+      ...kernelLayerDefaults(),
     }),
     required: ['filters', 'kernel_size'],
     shapeFields: ['filters', 'kernel_size', 'strides', 'padding', 'data_format', 'dilation_rate', 'groups', 'use_bias'],
