@@ -69,6 +69,8 @@ export class RunControl {
 
 /** Target rate of statistics records when `statsEvery` is null. */
 export const AUTO_STATS_PER_SECOND = 4;
+/** The most of the training time automatic statistics steps may cost (their extra over a plain step). */
+export const AUTO_STATS_COST = 0.02;
 
 /**
  * Decides which steps gather statistics: every `statsEvery` steps, or (auto) every K steps with K
@@ -77,16 +79,27 @@ export const AUTO_STATS_PER_SECOND = 4;
  * of every epoch, so each epoch ends with a record that matches the weights it leaves.
  */
 export class StatsSchedule {
+  /** Smoothed time of a step (all steps), and of a plain step (without statistics). */
   private stepMs: number | null = null;
+  private plainMs: number | null = null;
+  /** Smoothed cost of a statistics step relative to a plain one (≥ 1); a ratio, so it holds when all steps speed up. */
+  private statsRatio = 1;
   private lastStatsStep = -Infinity;
 
   constructor(private readonly fixed: number | null) {}
 
-  /** K: the number of steps between records (auto: none until a step was timed). */
+  /**
+   * K: the number of steps between records (auto: none until a step was timed). Auto aims at
+   * AUTO_STATS_PER_SECOND records a second, but never lets statistics steps cost more than
+   * AUTO_STATS_COST of the training time: a statistics step costs more than a plain one, and at
+   * large batches (slow steps) 4 records a second would be a tenth of all steps.
+   */
   get every(): number {
     if (this.fixed !== null) return this.fixed;
     if (this.stepMs === null) return Infinity;
-    return Math.max(1, Math.round(1000 / AUTO_STATS_PER_SECOND / this.stepMs));
+    const byRate = Math.round(1000 / AUTO_STATS_PER_SECOND / this.stepMs);
+    const byCost = Math.ceil((this.statsRatio - 1) / AUTO_STATS_COST - 1e-9);
+    return Math.max(1, byRate, byCost);
   }
 
   due(step: number, lastOfEpoch: boolean): boolean {
@@ -97,9 +110,15 @@ export class StatsSchedule {
 
   /** Records a finished step and how long it took. */
   observe(step: number, ms: number, withStats: boolean): void {
-    if (withStats) this.lastStatsStep = step;
-    // The first step is slow (kernels warm up): it only seeds the average, which forgets it quickly.
-    this.stepMs = this.stepMs === null ? ms : this.stepMs * 0.8 + ms * 0.2;
+    // The first steps are slow (kernels warm up): they only seed the averages, which forget them quickly.
+    const ema = (previous: number | null, value: number) => (previous === null ? value : previous * 0.8 + value * 0.2);
+    this.stepMs = ema(this.stepMs, ms);
+    if (withStats) {
+      this.lastStatsStep = step;
+      if (this.plainMs !== null && this.plainMs > 0) this.statsRatio = ema(this.statsRatio, Math.max(1, ms / this.plainMs));
+    } else {
+      this.plainMs = ema(this.plainMs, ms);
+    }
   }
 }
 

@@ -77,6 +77,21 @@ describe('StatsSchedule', () => {
     for (let step = 40; step < 100; step++) s.observe(step, 5, s.due(step, false));
     expect(s.every).toBe(50);
   });
+
+  it('auto: statistics steps cost at most 2% of the training time', () => {
+    // Plain steps of 25 ms (4 records a second would be every 10th step); statistics steps of 50 ms:
+    // 25 ms extra each, so at most one every 50 steps.
+    const s = new StatsSchedule(null);
+    for (let i = 0; i < 30; i++) s.observe(i, 25, false);
+    for (let i = 30; i < 60; i++) s.observe(i, 50, true);
+    s.observe(60, 25, false); // the smoothed step time back at the plain steps'
+    for (let i = 61; i < 80; i++) s.observe(i, 25, false);
+    expect(s.every).toBe(50);
+    // Statistics as cheap as plain steps: the rate rules again.
+    for (let i = 80; i < 120; i++) s.observe(i, 25, true);
+    for (let i = 120; i < 140; i++) s.observe(i, 25, false);
+    expect(s.every).toBe(10);
+  });
 });
 
 describe('RunControl', () => {
