@@ -132,6 +132,8 @@ export function streamBlockSamples(sampleSize: number, batchSize: number): numbe
 export class EpochFeeder {
   private readonly xEpoch: Float32Array | null;
   private readonly yEpoch: Int32Array;
+  /** Streamed sources only: a block in its shuffled order (allocated once, reused for every block). */
+  private shuffled: { x: Float32Array; y: Int32Array } | null = null;
   private readonly blockSamples: number;
 
   constructor(
@@ -175,12 +177,12 @@ export class EpochFeeder {
     for (const block of blockOrder) {
       const members = sorted.subarray(block * this.blockSamples, Math.min(sorted.length, (block + 1) * this.blockSamples));
       const within = shuffledIndices(members.length, deriveSeed(this.seed, 'block', epoch, block));
-      const indices = new Uint32Array(members.length);
-      for (let i = 0; i < indices.length; i++) indices[i] = members[within[i]!]!;
       // Read in sorted order (contiguous runs), then place each sample where the shuffle puts it.
       await this.fill(members, x, y);
-      const shuffledX = new Float32Array(members.length * size);
-      const shuffledY = new Int32Array(members.length);
+      const capacity = Math.min(this.blockSamples, this.train.length);
+      this.shuffled ??= { x: new Float32Array(capacity * size), y: new Int32Array(capacity) };
+      const shuffledX = this.shuffled.x;
+      const shuffledY = this.shuffled.y;
       for (let i = 0; i < members.length; i++) {
         const src = within[i]!;
         shuffledX.set(x.subarray(src * size, (src + 1) * size), i * size);
@@ -202,7 +204,7 @@ export class EpochFeeder {
   }
 }
 
-/** Validation or test samples, normalized, in memory (at most `limit` samples; the rest chunked by the caller). */
+/** Validation or test samples of an in-memory source, normalized (streamed sources are scored chunk by chunk: evaluate.ts scoreSource). */
 export async function gatherNormalized(source: SampleSource, indices: Uint32Array, normalization: NormalizationState): Promise<{ x: Float32Array; y: Int32Array }> {
   const x = new Float32Array(indices.length * source.sampleSize);
   const y = new Int32Array(indices.length);
