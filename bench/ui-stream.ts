@@ -59,7 +59,7 @@ export interface UiStreamResult {
    */
   mainThread: { busy: number; script: number; layout: number; style: number };
   /** Chart and heatmap draws through the redraw scheduler (renderer/dashboard/redraw.ts), per second, and their JS time (ms per second). */
-  draws: { perSec: number; msPerSec: number; rounds: number } | null;
+  draws: { perSec: number; msPerSec: number; rounds: number; byChart: Record<string, { draws: number; meanMs: number; maxMs: number }> } | null;
   frames: FrameStats;
   /** Bytes, JSHeapUsedSize after a forced GC. */
   heap: { start: number; end: number; growth: number };
@@ -127,10 +127,11 @@ interface DrawCounters {
   draws: number;
   ms: number;
   rounds: number;
+  byName?: Record<string, { draws: number; ms: number; max: number }>;
 }
 
 /** The redraw scheduler's counters (renderer/dashboard/redraw.ts), or null in a build without them. */
-const DRAW_COUNTERS = `(() => { const d = window.__layerbenchDraws; return d ? { draws: d.draws, ms: d.ms, rounds: d.rounds } : null; })()`;
+const DRAW_COUNTERS = `(() => { const d = window.__layerbenchDraws; return d ? { draws: d.draws, ms: d.ms, rounds: d.rounds, byName: structuredClone(d.byName ?? {}) } : null; })()`;
 
 /** Every animation frame's timestamp, from now until window.__framesOn is cleared. */
 const FRAME_RECORDER = `(() => {
@@ -229,7 +230,20 @@ export async function runUiStream(options: UiStreamOptions = {}): Promise<UiStre
     const perSec = (k: keyof typeof main1) => +((main1[k] - main0[k]) / trainingSec).toFixed(3);
     const mainThread = { busy: perSec('busy'), script: perSec('script'), layout: perSec('layout'), style: perSec('style') };
     const draws =
-      draws0 && draws1 ? { perSec: +((draws1.draws - draws0.draws) / trainingSec).toFixed(1), msPerSec: +((draws1.ms - draws0.ms) / trainingSec).toFixed(1), rounds: draws1.rounds - draws0.rounds } : null;
+      draws0 && draws1
+        ? {
+            perSec: +((draws1.draws - draws0.draws) / trainingSec).toFixed(1),
+            msPerSec: +((draws1.ms - draws0.ms) / trainingSec).toFixed(1),
+            rounds: draws1.rounds - draws0.rounds,
+            byChart: Object.fromEntries(
+              Object.entries(draws1.byName ?? {}).map(([name, c]) => {
+                const before = draws0.byName?.[name] ?? { draws: 0, ms: 0 };
+                const n = c.draws - before.draws;
+                return [name, { draws: n, meanMs: n ? +((c.ms - before.ms) / n).toFixed(2) : 0, maxMs: +c.max.toFixed(1) }];
+              }),
+            ),
+          }
+        : null;
     const chromiumCpu = Object.fromEntries(Object.keys(cpu1).map((k) => [k, +((cpu1[k]! - (cpu0[k] ?? 0)) / trainingSec).toFixed(3)]));
     const recorded = (await page.evaluate(FRAME_STOP)) as { frames: number[]; epochs: Array<{ t: number; heap: number | null }>; finished: number | null };
     if (traceDone) {
@@ -285,6 +299,9 @@ export function formatUiResult(r: UiStreamResult): string {
     `frames ${f.frames}: p50 ${ms(f.p50)} ms, p95 ${ms(f.p95)} ms, max ${ms(f.max)} ms, mean ${ms(f.mean)} ms; over 20 ms: ${f.over20}, over 50 ms: ${f.long}   (target p95 ≤ 20 ms: ${f.p95 != null && f.p95 <= 20 ? 'met' : 'NOT met'})`,
     `Chromium CPU per second of training: ${Object.entries(r.chromiumCpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')} (cores)`,
     `renderer main thread per second: busy ${r.mainThread.busy.toFixed(3)} s (script ${r.mainThread.script.toFixed(3)}, layout ${r.mainThread.layout.toFixed(3)}, style ${r.mainThread.style.toFixed(3)})${r.draws ? `; chart draws ${r.draws.perSec}/s taking ${r.draws.msPerSec} ms/s` : ''}`,
+    ...(r.draws && Object.keys(r.draws.byChart).length
+      ? [`chart draws by chart (draws, mean ms, max ms): ${Object.entries(r.draws.byChart).sort((a, b) => b[1].draws * b[1].meanMs - a[1].draws * a[1].meanMs).map(([name, c]) => `${name} ${c.draws}×${c.meanMs}/${c.maxMs}`).join(', ')}`]
+      : []),
     `JS heap after GC: start ${mb(r.heap.start)} MB, end ${mb(r.heap.end)} MB, growth ${(r.heap.growth / 2 ** 20).toFixed(2)} MB`,
     `per epoch (p95 ms / max ms / heap MB, no forced GC): ${r.perEpoch.map((e) => `${e.epoch}: ${ms(e.p95)}/${ms(e.max)}/${mb(e.heapUsed)}`).join('  ')}`,
   ];

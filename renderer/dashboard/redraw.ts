@@ -6,16 +6,24 @@
  * draws the latest data once: however many updates arrived meanwhile, only intermediate frames
  * are skipped.
  *
- * Two limits keep drawing off the main thread's critical path:
- * - per frame, at most ~6 ms of drawing: each chart's last draw time predicts its next, and a
- *   chart that would overrun the frame's budget waits for the next frame (a frame always draws at
- *   least one). Canvas rasterising and the commit come on top, hence well under 16.7 ms;
+ * Drawing keeps out of the frames' way:
+ * - charts draw in idle periods (requestIdleCallback), after the frame's own work, and only when
+ *   the chart's predicted cost (its recent draw times) fits the time left before the next frame.
+ *   One that has not fitted for IDLE_TIMEOUT_MS draws regardless, so every chart keeps moving;
+ * - a draw may come in two halves: it returns the second (for a chart.js chart, painting the
+ *   canvas from the layout its update just computed), which goes first in a later idle period.
+ *   A chart too costly for one gap between frames then fits in two;
  * - per second, at most DUTY of the main thread: on a slow or loaded machine every chart's
  *   interval stretches by the same factor (see `intervalOf`), instead of charts taking the thread.
+ * bench/README.md (section 3) has what each of these bought in frame times.
  */
-type Draw = () => void;
+/** Draws a chart; may return the rest of the work (painting), for a later idle period. */
+type Draw = () => void | (() => void);
 
+/** Without requestIdleCallback: the drawing budget of one animation frame. */
 const FRAME_BUDGET_MS = 6;
+/** A draw waits at most this long for an idle period it fits in; then it draws regardless. */
+const IDLE_TIMEOUT_MS = 300;
 /**
  * The share of the main thread all charts together may spend drawing (their JS; rasterising and
  * compositing what they drew come on top, roughly in proportion). When the charts' wished rates
@@ -25,21 +33,27 @@ const DUTY = 0.1;
 /** A chart that has not asked for a redraw for this long no longer takes a share. */
 const ACTIVE_MS = 2000;
 const pending = new Set<Draw>();
+/** Second halves of earlier draws, oldest first: they go before any new draw. */
+let tails: Array<{ entry: Entry; paint: () => void }> = [];
 interface Entry {
   /** Recent draw time (ms, smoothed): predicts whether it fits what is left of a frame. */
   cost: number | undefined;
+  /** The same for its second half (painting), when it has one. */
+  tailCost: number | undefined;
   /** The redraw budget: at least this many ms between two draws. */
   gap: number;
   /** When it last drew and last asked (performance.now()). */
   drawnAt: number;
   askedAt: number;
+  /** For the bench's per-chart counters. */
+  name: string;
 }
 const entries = new Map<Draw, Entry>();
-let frame = 0;
+let wake = 0;
 let timer: ReturnType<typeof setTimeout> | null = null;
 
-/** Counters for the UI bench (bench/ui-stream.ts reads them from the page): draws and their time. */
-export const drawStats = { rounds: 0, draws: 0, ms: 0 };
+/** Counters for the UI bench (bench/ui-stream.ts reads them from the page): draws and their time, overall and by chart name. */
+export const drawStats = { rounds: 0, draws: 0, ms: 0, byName: {} as Record<string, { draws: number; ms: number; max: number }> };
 if (typeof globalThis !== 'undefined') (globalThis as { __layerbenchDraws?: typeof drawStats }).__layerbenchDraws = drawStats;
 
 /**
@@ -52,7 +66,7 @@ function intervalOf(entry: Entry, now: number): number {
   let wished = 0;
   for (const e of entries.values()) if (now - e.askedAt < ACTIVE_MS) wished += 1000 / Math.max(e.gap, 16);
   const rate = 1000 / Math.max(entry.gap, 16);
-  return Math.max(entry.gap, (entry.cost * wished) / (DUTY * rate));
+  return Math.max(entry.gap, ((entry.cost + (entry.tailCost ?? 0)) * wished) / (DUTY * rate));
 }
 
 /** ms until the chart may draw again (≤ 0: due). */
@@ -64,13 +78,13 @@ function untilDue(entry: Entry, now: number): number {
  * Asks for `draw` to run in a coming frame, at most once per `minInterval` ms (more rarely when
  * drawing is costly). Requests while one is pending merge into it: the draw shows the latest data.
  */
-export function requestDraw(draw: Draw, minInterval = 0): void {
+export function requestDraw(draw: Draw, minInterval = 0, name = 'chart'): void {
   const now = performance.now();
   const entry = entries.get(draw);
   if (entry) {
     entry.gap = minInterval;
     entry.askedAt = now;
-  } else entries.set(draw, { cost: undefined, gap: minInterval, drawnAt: -Infinity, askedAt: now });
+  } else entries.set(draw, { cost: undefined, gap: minInterval, drawnAt: -Infinity, askedAt: now, name, tailCost: undefined });
   pending.add(draw);
   kick();
 }
@@ -80,54 +94,95 @@ export function cancelDraw(draw: Draw): void {
   entries.delete(draw);
 }
 
-/** Wakes up for the next frame if a pending chart is due, else when the first one will be. */
+/** Wakes up when a pending chart is due (or a second half waits), else when the first one will be. */
 function kick(): void {
-  if (frame || !pending.size) return;
+  if (wake || (!pending.size && !tails.length)) return;
   const now = performance.now();
-  let soonest = Infinity;
+  let soonest = tails.length ? 0 : Infinity;
   for (const draw of pending) soonest = Math.min(soonest, untilDue(entries.get(draw)!, now));
   if (timer) clearTimeout(timer);
   timer = null;
-  if (soonest <= 0) frame = requestAnimationFrame(run);
+  if (soonest <= 0) wake = whenIdle(run);
   else
     timer = setTimeout(() => {
       timer = null;
-      frame = requestAnimationFrame(run);
+      wake = whenIdle(run);
     }, soonest);
 }
 
-function run(): void {
-  frame = 0;
-  const start = performance.now();
+/**
+ * The next idle period: what is left of the current frame once its own work is done (Chromium
+ * says how much in `timeRemaining()`), so a draw that fits never makes the next frame late.
+ * Without requestIdleCallback (old WebKit), the next animation frame with a nominal budget.
+ */
+function whenIdle(callback: (deadline: Budget) => void): number {
+  if (typeof requestIdleCallback === 'function') return requestIdleCallback(callback, { timeout: IDLE_TIMEOUT_MS });
+  return requestAnimationFrame(() => {
+    const start = performance.now();
+    // At least one draw per frame (didTimeout), then as many as fit the budget.
+    callback({ didTimeout: true, timeRemaining: () => FRAME_BUDGET_MS - (performance.now() - start) });
+  });
+}
+
+interface Budget {
+  didTimeout: boolean;
+  timeRemaining(): number;
+}
+
+function run(budget: Budget): void {
+  wake = 0;
   let drawn = 0;
+  // A chart that waited IDLE_TIMEOUT_MS for an idle period it fits draws anyway: one per wake-up.
+  const fits = (cost: number | undefined) => (cost ?? 0) <= budget.timeRemaining() || (budget.didTimeout && drawn === 0);
+  while (tails.length) {
+    const tail = tails[0]!;
+    if (!fits(tail.entry.tailCost)) break;
+    tails.shift();
+    const before = performance.now();
+    attempt(tail.paint);
+    const took = performance.now() - before;
+    tail.entry.tailCost = tail.entry.tailCost === undefined ? took : 0.7 * tail.entry.tailCost + 0.3 * took;
+    count(tail.entry, took, false);
+    drawn++;
+  }
   for (const draw of pending) {
     const before = performance.now();
     const entry = entries.get(draw)!;
     if (untilDue(entry, before) > 0) continue;
-    if (drawn > 0 && before - start + (entry.cost ?? 0) > FRAME_BUDGET_MS) continue;
+    if (!fits(entry.cost)) continue;
     pending.delete(draw);
-    try {
-      draw();
-    } catch (error) {
-      console.warn('layerbench: a chart failed to redraw', error);
-    }
+    const paint = attempt(draw);
+    if (paint) tails.push({ entry, paint });
     const after = performance.now();
     const took = after - before;
     entry.cost = entry.cost === undefined ? took : 0.7 * entry.cost + 0.3 * took;
     entry.drawnAt = after;
-    drawStats.draws++;
-    drawStats.ms += took;
+    count(entry, took, true);
     drawn++;
-    if (after - start > FRAME_BUDGET_MS) break;
   }
   if (drawn) drawStats.rounds++;
-  // What did not fit this frame waits for the next one, or for when it is due; the canvases are
-  // rasterised after this callback either way.
-  if (pending.size) {
-    frame = requestAnimationFrame(() => {
-      frame = 0;
-      kick();
-    });
+  kick();
+}
+
+/** The bench's counters: `took` ms of a draw (`whole`: its first or only half) of `entry`. */
+function count(entry: Entry, took: number, whole: boolean): void {
+  const byName = (drawStats.byName[entry.name] ??= { draws: 0, ms: 0, max: 0 });
+  if (whole) {
+    drawStats.draws++;
+    byName.draws++;
+  }
+  drawStats.ms += took;
+  byName.ms += took;
+  byName.max = Math.max(byName.max, took);
+}
+
+/** Runs one draw (or second half); a chart that fails is logged and skipped, never the frame. */
+function attempt(draw: Draw): (() => void) | undefined {
+  try {
+    return draw() ?? undefined;
+  } catch (error) {
+    console.warn('layerbench: a chart failed to redraw', error);
+    return undefined;
   }
 }
 

@@ -17,6 +17,7 @@ import { summarize, type ModelSummary } from '../../../model/summary';
 import { ensureFashionMnist } from '../datasets/fashion-mnist';
 import type { RunStoreApi, RunWriter } from '../runs/types';
 import { UpdateCoalescer } from './coalesce';
+import type { ThreadPriority } from './thread-priority';
 import { FromWorkerSchema, type FromWorker, type ToWorker } from './protocol';
 import { MODEL_JSON } from './weights-io';
 import { FASHION_MNIST_ID } from '../../../contract/datasets';
@@ -33,6 +34,11 @@ export interface TrainingHostOptions {
   onDatasetProgress?(progress: DatasetProgress): void;
   /** Restricts the backends the worker may try (tests use this to exercise fallbacks). */
   backends?: string[];
+  /**
+   * The training thread's priority (./thread-priority): 'below-normal' where a UI shares the
+   * machine, so drawing never waits behind training; default 'normal' (headless runs).
+   */
+  threadPriority?: ThreadPriority;
   /** Bound on UI updates: 'batches' and 'stats' events together, per second (default 20). */
   maxUpdatesPerSecond?: number;
   /**
@@ -109,7 +115,7 @@ export class TrainingHost {
   private ensureWorker(): Promise<BackendReport> {
     if (this.ready) return this.ready;
     const entry = workerEntry();
-    const worker = new Worker(entry.url, { workerData: { ...entry.workerData, backends: this.options.backends } });
+    const worker = new Worker(entry.url, { workerData: { ...entry.workerData, backends: this.options.backends, threadPriority: this.options.threadPriority } });
     this.worker = worker;
     this.ready = new Promise<BackendReport>((resolve, reject) => {
       worker.on('message', (raw: unknown) => {

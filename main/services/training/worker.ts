@@ -16,6 +16,7 @@ import { evaluateSavedModel } from './evaluate';
 import { RunControl, runTraining } from './loop';
 import { FromWorkerSchema, ToWorkerSchema, type FromWorker, type ToWorker } from './protocol';
 import { openDatasetDir } from '../datasets/open';
+import { applyThreadPriority, type ThreadPriority } from './thread-priority';
 import type { OpenedDataset } from '../datasets/source';
 
 const port = parentPort;
@@ -164,7 +165,8 @@ port.on('message', (raw: unknown) => {
 });
 
 async function start(): Promise<void> {
-  const options = (workerData ?? {}) as { wasmDir?: string; backends?: string[] };
+  const options = (workerData ?? {}) as { wasmDir?: string; backends?: string[]; threadPriority?: ThreadPriority };
+  applyThreadPriority(options.threadPriority ?? 'normal');
   const loaders = defaultLoaders({ wasmDir: options.wasmDir }).filter((l) => !options.backends || options.backends.includes(l.name));
   const probed = await probeBackends(tf, loaders);
   report = probed;
