@@ -9,6 +9,10 @@
  *   b'  the same with the fast wasm matmul (main/services/training/kernels/wasm-matmul.ts)
  *   c   PyTorch (CPU) on the same model and images, best of 1 and 2 threads (skipped with a
  *       note when `import torch` fails)
+ * then (1c) a/a0 in one process: Layerbench's full path next to the same worker loop with statistics
+ * at the loop's minimum and nothing persisted (a0), alternated A B B A … after a warm-up run each
+ * (BENCH_PAIRS runs each, 6; BENCH_PAIR_EPOCHS epochs a run, 3): what statistics, streaming and
+ * persistence cost, measured where fresh processes' ±10% spread does not drown it;
  * and the memory of each run per epoch (process RSS, tf.memory().numTensors).
  * Every tfjs trial runs in a fresh child process (one main thread + one worker thread), so runs
  * do not share heaps or JIT state. Prints a table and writes bench/results/<date>.json.
@@ -64,6 +68,9 @@ const config = {
   only: process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : null,
   uiSubset: num('BENCH_UI_SUBSET', quick ? 1000 : 2000),
   uiEpochs: num('BENCH_UI_EPOCHS', 20),
+  /** Section 1c: a/a0 pairs in one process (A B B A …) and the epochs of each run (the first not timed). */
+  pairs: num('BENCH_PAIRS', quick ? 2 : 6),
+  pairEpochs: Math.max(2, num('BENCH_PAIR_EPOCHS', 3)),
   gpuBatchSizes: (process.env.BENCH_GPU_BATCHES ?? '32,256,1024').split(',').map(Number),
   gpuRounds: num('BENCH_GPU_ROUNDS', 2),
   learningRate: 0.01,
@@ -197,6 +204,74 @@ async function trialLayerbench(spec) {
   }
 }
 
+/**
+ * a/a0 in one process: two TrainingHosts side by side, one with the full path (a: run store,
+ * statistics at the automatic rate, checkpoints) and one bare (a0: nothing persisted, statistics
+ * only where the loop always takes them), after a warm-up run each, alternated A B B A … so that
+ * both see the same JIT state, memory layout and machine drift. Trial-to-trial spread between
+ * fresh processes (±10% here) is larger than the few per cent this measures.
+ */
+async function trialStreamPair(spec) {
+  const { TrainingHost, RunStore, defaultTrainingSettings, seedModel1 } = await import(pathToFileURL(hostBundle).href);
+  const dataDir = mkdtempSync(join(tmpdir(), 'layerbench-bench-pair-'));
+  const make = (full) => {
+    const state = { full, epochs: [], trainSamples: null, resolve: null };
+    const dir = join(dataDir, full ? 'a' : 'a0');
+    state.host = new TrainingHost({
+      dataDir: dir,
+      ...(full ? { runs: new RunStore(dir) } : {}),
+      backends: ['wasm'],
+      systemDatasetDirs: [spec.datasetDir],
+      onEvent(event) {
+        if (event.type === 'started') state.trainSamples = event.trainSamples;
+        else if (event.type === 'epoch') state.epochs.push({ t: performance.now(), cpu: cpuSeconds() });
+        else if (event.type === 'finished' || event.type === 'failed' || event.type === 'stopped') state.resolve(event);
+      },
+    });
+    return state;
+  };
+  const train = async (state, epochs) => {
+    state.epochs = [];
+    const ended = new Promise((resolve) => (state.resolve = resolve));
+    await state.host.start({
+      spec: seedModel1,
+      settings: {
+        ...defaultTrainingSettings,
+        epochs,
+        batchSize: spec.batchSize,
+        learningRate: spec.learningRate,
+        trainSubset: spec.subset,
+        validationSplit: 0,
+        seed: spec.seed,
+        backend: 'wasm',
+        ...(state.full ? {} : { statsEvery: 100_000 }),
+      },
+    });
+    const end = await ended;
+    if (end.type !== 'finished') throw new Error(`run ${end.type}${end.error ? `: ${end.error}` : ''}`);
+    return throughput(state.epochs, state.trainSamples);
+  };
+  const a = make(true);
+  const a0 = make(false);
+  try {
+    await a.host.backends();
+    await a0.host.backends();
+    await train(a, 2);
+    await train(a0, 2);
+    const pairs = [];
+    for (let i = 0; i < spec.pairs; i++) {
+      const pair = {};
+      for (const state of i % 2 ? [a0, a] : [a, a0]) pair[state.full ? 'a' : 'a_bare'] = await train(state, spec.epochs);
+      pairs.push(pair);
+    }
+    return { kind: 'stream_pair', pairs };
+  } finally {
+    await a.host.dispose();
+    await a0.host.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 async function trialFit(spec) {
   const rss = rssSampler();
   const worker = new Worker(fitWorkerBundle, {
@@ -258,7 +333,8 @@ async function trialFit(spec) {
 
 async function trial(spec) {
   try {
-    emit(spec.kind === 'a' || spec.kind === 'a_bare' || spec.kind === 'probe' || spec.kind.startsWith('gpu_') ? await trialLayerbench(spec) : await trialFit(spec));
+    if (spec.kind === 'stream_pair') emit(await trialStreamPair(spec));
+    else emit(spec.kind === 'a' || spec.kind === 'a_bare' || spec.kind === 'probe' || spec.kind.startsWith('gpu_') ? await trialLayerbench(spec) : await trialFit(spec));
   } catch (error) {
     emit({ kind: spec.kind, error: error instanceof Error ? error.message : String(error) });
   }
@@ -384,6 +460,17 @@ const median = (xs) => {
 };
 const fmt = (x, digits = 0) => (x == null ? '—' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 const ratio = (x, y) => (x == null || y == null ? null : x / y);
+
+/** Section 1c: per pair a/a0, their median and range, per CPU-second and wall clock. */
+function summarizePairs(pairs) {
+  const of = (metric) => {
+    const ratios = pairs.map((p) => ratio(p.a[metric], p.a_bare[metric])).filter((x) => x != null && Number.isFinite(x));
+    return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), ratios };
+  };
+  return { pairs, perCpuSec: of('samplesPerCpuSec'), wall: of('samplesPerSec'), a: median(pairs.map((p) => p.a.samplesPerCpuSec)), a_bare: median(pairs.map((p) => p.a_bare.samplesPerCpuSec)) };
+}
+const formatPairs = (p) =>
+  `a/a0 per CPU-second ${fmt(p.perCpuSec.median, 3)} [${fmt(p.perCpuSec.min, 3)}–${fmt(p.perCpuSec.max, 3)}], wall clock ${fmt(p.wall.median, 3)}; a ${fmt(p.a)}, a0 ${fmt(p.a_bare)} samples per CPU-s`;
 const mb = (bytes) => (bytes == null ? '—' : `${Math.round(bytes / 2 ** 20)}`);
 function gitInfo() {
   const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' });
@@ -421,14 +508,15 @@ async function main() {
 
   const base = { subset: config.subset, epochs: config.epochs, learningRate: config.learningRate, seed: config.seed, checkSteps: config.checkSteps, datasetDir };
   const results = {};
-  const tfjsKinds = ['a', 'a_bare', 'b', 'b_fast', 'b_direct', 'b_mt', 'c'];
+  const tfjsKinds = ['a', 'a_bare', 'stream_pair', 'b', 'b_fast', 'b_direct', 'b_mt', 'c'];
   const throughputOn = !config.only || config.only.some((k) => tfjsKinds.includes(k));
   for (const batchSize of throughputOn ? config.batchSizes : []) {
     const r = (results[batchSize] = { a: [], a_bare: [], b: [], b_fast: [], b_direct: [], b_mt: [], c: [], check: null });
     const check = await runTrial({ ...base, kind: 'check', batchSize });
     r.check = check.error ? { error: check.error } : { ...check, maxAbsDiff: Math.max(...check.stock.map((s, i) => Math.abs(s - check.fast[i]))) };
     log(`batch ${batchSize}: ${config.checkSteps}-step loss check stock vs fast: ${check.error ? `failed: ${check.error}` : `max |Δloss| ${r.check.maxAbsDiff.toExponential(1)} (loss ${check.stock[0].toFixed(4)} → ${check.stock.at(-1).toFixed(4)})`}`);
-    const kinds = [...(layerbench ? ['a', 'a_bare'] : []), 'b', 'b_fast', ...config.extra, ...(torch.python ? ['c'] : [])].filter((k) => !config.only || config.only.includes(k));
+    // a0 runs in section 1c, beside a in one process; as its own kind only when BENCH_ONLY names it.
+    const kinds = [...(layerbench ? ['a', 'a_bare'] : []), 'b', 'b_fast', ...config.extra, ...(torch.python ? ['c'] : [])].filter((k) => (config.only ? config.only.includes(k) : k !== 'a_bare'));
     for (let round = 0; round < config.rounds; round++) {
       const order = kinds.map((_, i) => kinds[(i + round) % kinds.length]);
       for (const kind of order) {
@@ -440,6 +528,12 @@ async function main() {
         r[kind].push(result);
         log(`  round ${round + 1} ${kind.padEnd(8)} ${result.error ? `ERROR ${result.error}` : `${fmt(result.samplesPerSec)} samples/s, ${fmt(result.samplesPerCpuSec)} per CPU-s`}  (${result.wallSec.toFixed(1)} s, load ${load.toFixed(1)})`);
       }
+    }
+    if (layerbench && (!config.only || config.only.includes('stream_pair'))) {
+      const t0 = performance.now();
+      const pair = await runTrial({ ...base, kind: 'stream_pair', batchSize, pairs: config.pairs, epochs: config.pairEpochs });
+      r.streamPair = pair.error ? { error: pair.error } : summarizePairs(pair.pairs);
+      log(`  a/a0 in one process, ${config.pairs} runs each alternated: ${pair.error ? `ERROR ${pair.error}` : formatPairs(r.streamPair)}  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     }
   }
 
@@ -491,6 +585,10 @@ async function main() {
     }
     log(table(rows));
     log(`median of per-round ratios: ${config.batchSizes.map((b) => { const p = summary[b][metric].pairedRatios; return `batch ${b}: a/a0 ${fmt(p.a_over_abare, 2)}, a/b ${fmt(p.a_over_b, 2)}, b'/b ${fmt(p.bfast_over_b, 2)}, a/c ${fmt(p.a_over_c, 3)}${p.bmt_over_bfast != null ? `, b'''/b' ${fmt(p.bmt_over_bfast, 2)}` : ''}`; }).join('; ')}`);
+  }
+  if (throughputOn && config.batchSizes.some((b) => results[b].streamPair)) {
+    log(`\n1c. What statistics, streaming and persistence cost: a/a0 in one process, a and a0 alternated (A B B A …), ${config.pairs} runs each of ${config.pairEpochs} epochs (the first not timed); median [min–max] of the pairs (target ≥ 0.97)`);
+    for (const b of config.batchSizes) if (results[b].streamPair) log(`batch ${b}: ${results[b].streamPair.error ? `ERROR ${results[b].streamPair.error}` : formatPairs(results[b].streamPair)}`);
   }
   if (throughputOn) log('c: PyTorch CPU, best of torch.set_num_threads(1) and (2) per round (fastest wall clock: ' + config.batchSizes.map((b) => `batch ${b}: ${summary[b].torchThreads.join(',') || '—'} threads`).join('; ') + ')');
 

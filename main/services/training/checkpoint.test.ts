@@ -21,7 +21,7 @@ describe('CheckpointWriter', () => {
       for (const [name, spec] of [['seed1', seedModel1], ['selu', seluMlp]] as const) {
         const model = await buildModel(tf, spec, { seed: 3 });
         const writer = new CheckpointWriter(tf, model);
-        await writer.prepare();
+        writer.prepare();
         // Weights changed after prepare() are the ones written.
         model.weights[1]!.write(tf.fill(model.weights[1]!.shape as number[], 0.25));
         const a = join(dir, `${backend}-${name}-save`);

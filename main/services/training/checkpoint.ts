@@ -4,11 +4,11 @@
  * each time, and in the training worker each call disturbed the training steps after it (epoch 1
  * of a 4,000-image run cost ~400 ms more CPU with checkpoints than without, most of it on V8's
  * helper threads). Here the topology and the weights manifest are taken once, at the run's start
- * (one `model.save` into memory), and each checkpoint writes the same two files saveModel writes —
+ * (see `prepare`), and each checkpoint writes the same two files saveModel writes —
  * weights.bin (the weights' float32 values in the manifest's order, read on the wasm heap without a
  * copy where possible) and model.json (the cached topology and manifest, with this checkpoint's
- * metadata) — each through a temporary file and a rename. A model whose manifest has anything but
- * float32 weights, or names a weight the model does not have, falls back to saveModel.
+ * metadata) — each through a temporary file and a rename. A model with weights other than float32
+ * falls back to saveModel.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
@@ -26,52 +26,52 @@ interface Template {
 
 export class CheckpointWriter {
   private template: Template | null | undefined = undefined;
+  /** The weights' values, reused from one checkpoint to the next (no new megabytes per epoch). */
+  private buffer: Float32Array | null = null;
 
   constructor(
     private readonly tf: typeof TF,
     private readonly model: TF.LayersModel,
   ) {}
 
-  /** Takes the topology and the manifest (one `model.save` into memory); call before training. */
-  async prepare(): Promise<void> {
-    let captured: TF.io.ModelArtifacts | null = null;
-    await this.model.save(
-      this.tf.io.withSaveHandler(async (artifacts) => {
-        captured = artifacts;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
-    const artifacts = captured as TF.io.ModelArtifacts | null;
-    const specs = artifacts?.weightSpecs ?? [];
-    const byName = new Map(this.model.weights.map((w) => [w.originalName, w]));
-    const weights = specs.map((s) => (s.dtype === 'float32' && !s.quantization ? byName.get(s.name) : undefined));
-    if (!artifacts || weights.some((w) => w === undefined)) {
+  /**
+   * Takes the topology and the manifest as `model.save` would (its modelTopology is
+   * `model.toJSON(null, false)`, its weights manifest the model's weights in order, by original
+   * name), without calling it: `model.save` reads every weight through the engine, and in the
+   * training worker one call at a run's start left the run's training steps ~4% slower per
+   * CPU-second throughout (bench/README.md, section 1c). Call before training.
+   */
+  prepare(): void {
+    const weights = this.model.weights;
+    if (weights.some((w) => w.dtype !== 'float32')) {
       this.template = null;
       return;
     }
     this.template = {
       json: {
-        modelTopology: artifacts.modelTopology,
-        format: artifacts.format ?? 'layers-model',
-        generatedBy: artifacts.generatedBy,
-        convertedBy: artifacts.convertedBy ?? null,
-        weightsManifest: [{ paths: [WEIGHTS_BIN], weights: specs }],
+        modelTopology: this.model.toJSON(null, false),
+        format: 'layers-model',
+        generatedBy: `TensorFlow.js tfjs-layers v${this.tf.version_layers}`,
+        convertedBy: null,
+        weightsManifest: [{ paths: [WEIGHTS_BIN], weights: weights.map((w) => ({ name: w.originalName, shape: [...w.read().shape], dtype: 'float32' as const })) }],
       },
-      weights: weights as TF.LayerVariable[],
+      weights,
     };
   }
 
   /** Writes the model's current weights into `directory` as saveModel does. */
   async save(directory: string, metadata: WeightsMetadata): Promise<void> {
-    if (this.template === undefined) await this.prepare();
+    if (this.template === undefined) this.prepare();
     const template = this.template;
     if (!template) {
       await saveModel(this.tf, this.model, directory, metadata);
       return;
     }
-    // One copy of every weight, taken synchronously (a wasm view is only valid until the next allocation).
+    // One copy of every weight, taken synchronously (a wasm view is only valid until the next
+    // allocation), into the same buffer each time: save() returns only once the file is written.
     const size = template.weights.reduce((sum, w) => sum + w.read().size, 0);
-    const bytes = new Float32Array(size);
+    if (this.buffer?.length !== size) this.buffer = new Float32Array(size);
+    const bytes = this.buffer;
     let at = 0;
     for (const w of template.weights) {
       const values = valuesOf(this.tf, w.read());

@@ -390,7 +390,7 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
       built.stepKind = fused.description;
     }
     checkClassCount(model, source);
-    await built.checkpoint?.prepare();
+    built.checkpoint?.prepare();
     ending = await trainLoop(tf, job, built, dataset, progress);
   } catch (error) {
     ending = { type: 'failed', error: error instanceof Error ? error.message : String(error) };
