@@ -154,7 +154,7 @@ export const TrainingSettingsSchema = z
     /** Share of the pool held out as the test set, for datasets without their own (Fashion-MNIST has one: ignored). */
     testSplit: finite.min(0).max(0.5).default(0),
     seed: z.number().int().min(0).max(2 ** 31 - 1),
-    /** Stream BN / gradient / activation statistics every K batches; null picks K for a few updates a second, at most 2% of the training time. */
+    /** Stream BN / gradient / activation statistics every K batches; null picks K for a few updates a second, at most 1% of the training time. */
     statsEvery: z.number().int().min(1).max(100_000).nullable().default(null),
     /** Up to 16 feature indices whose full BN statistics are streamed (others are summarised). */
     bnFeatures: z.array(z.number().int().min(0).max(1_000_000)).max(16).default([0, 1, 2, 3]),

@@ -70,7 +70,7 @@ export class RunControl {
 /** Target rate of statistics records when `statsEvery` is null. */
 export const AUTO_STATS_PER_SECOND = 4;
 /** The most of the training time automatic statistics steps may cost (their extra over a plain step). */
-export const AUTO_STATS_COST = 0.02;
+export const AUTO_STATS_COST = 0.01;
 
 /**
  * Decides which steps gather statistics: every `statsEvery` steps, or (auto) every K steps with K
