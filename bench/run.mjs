@@ -11,7 +11,7 @@
  *       note when `import torch` fails)
  * then (1c) a/a0 in one process: Layerbench's full path next to the same worker loop with statistics
  * at the loop's minimum and nothing persisted (a0), alternated A B B A … after a warm-up run each
- * (BENCH_PAIRS runs each, 6; BENCH_PAIR_EPOCHS epochs a run, 3): what statistics, streaming and
+ * (BENCH_PAIRS runs each, 6; BENCH_PAIR_EPOCHS epochs a run, 4): what statistics, streaming and
  * persistence cost, measured where fresh processes' ±10% spread does not drown it;
  * and the memory of each run per epoch (process RSS, tf.memory().numTensors).
  * Every tfjs trial runs in a fresh child process (one main thread + one worker thread), so runs
@@ -70,7 +70,7 @@ const config = {
   uiEpochs: num('BENCH_UI_EPOCHS', 20),
   /** Section 1c: a/a0 pairs in one process (A B B A …) and the epochs of each run (the first not timed). */
   pairs: num('BENCH_PAIRS', quick ? 2 : 6),
-  pairEpochs: Math.max(2, num('BENCH_PAIR_EPOCHS', 3)),
+  pairEpochs: Math.max(2, num('BENCH_PAIR_EPOCHS', 4)),
   gpuBatchSizes: (process.env.BENCH_GPU_BATCHES ?? '32,256,1024').split(',').map(Number),
   gpuRounds: num('BENCH_GPU_ROUNDS', 2),
   learningRate: 0.01,
@@ -463,6 +463,35 @@ const median = (xs) => {
 const fmt = (x, digits = 0) => (x == null ? '—' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 const ratio = (x, y) => (x == null || y == null ? null : x / y);
 
+/** The issue's targets against this run's numbers: { target, value, met } (met null: not measured). */
+function verdicts({ summary, results, ui, batchSizes }) {
+  const out = [];
+  for (const b of batchSizes) {
+    const cpu = summary[b].samplesPerCpuSec;
+    const ab = cpu.pairedRatios.a_over_b;
+    if (ab != null) out.push({ target: `batch ${b}: a/b ≥ 0.97 per CPU-second (Layerbench's full path against stock fit)`, value: fmt(ab, 2), met: ab >= 0.97 });
+    const pair = results[b].streamPair;
+    if (pair && !pair.error) {
+      const v = pair.perCpuSec.median;
+      out.push({ target: `batch ${b}: a/a0 ≥ 0.97 per CPU-second (statistics, streaming and persistence cost ≤ 3%; section 1c)`, value: `${fmt(v, 3)} (best epochs ${fmt(pair.bestEpoch.median, 3)})`, met: v >= 0.97 });
+    }
+    if (b === 32 && ab != null) out.push({ target: 'batch 32: the wasm path ≥ 4× stock fit per CPU-second', value: `${fmt(ab, 2)}×`, met: ab >= 4 });
+    const ac = cpu.pairedRatios.a_over_c;
+    if (ac != null) out.push({ target: `batch ${b}: a/c (reported, no target: the gap to PyTorch)`, value: fmt(ac, 3), met: null });
+    for (const kind of ['a', 'b', 'b_fast']) {
+      const first = results[b][kind].find((t) => !t.error && t.epochs?.length);
+      const counts = first?.epochs.map((e) => e.numTensors).filter((n) => typeof n === 'number') ?? [];
+      if (counts.length >= 2) out.push({ target: `batch ${b}, ${kind}: tensor count flat across epochs`, value: counts.join(' → '), met: counts.every((n) => n === counts[0]) });
+    }
+  }
+  if (ui?.frames) {
+    out.push({ target: 'UI: p95 frame time ≤ 20 ms (section 3)', value: `${fmt(ui.frames.p95, 1)} ms (${ui.frames.over20} of ${ui.frames.frames} frames over 20 ms)`, met: ui.frames.p95 != null && ui.frames.p95 <= 20 });
+    // Growth here is the run's own series, each capped (e2e/dashboard.spec.ts's 50-epoch stream checks the caps).
+    out.push({ target: 'UI: JS heap after GC, start → end (reported: the dashboard\'s capped series)', value: `${(ui.heap.start / 2 ** 20).toFixed(1)} → ${(ui.heap.end / 2 ** 20).toFixed(1)} MB`, met: null });
+  }
+  return out;
+}
+
 /** Section 1c: per pair a/a0, their median and range, per CPU-second and wall clock. */
 function summarizePairs(pairs) {
   const of = (metric) => {
@@ -665,6 +694,13 @@ async function main() {
     }
   }
 
+  // The issue's targets, each with its measured value and a verdict (null where not measured).
+  const targets = verdicts({ summary, results, ui, batchSizes: throughputOn ? config.batchSizes : [] });
+  if (targets.length) {
+    log('\nTargets (issue #8)');
+    for (const t of targets) log(`  ${t.met === null ? '—' : t.met ? 'met    ' : 'NOT met'}  ${t.target}: ${t.value}`);
+  }
+
   const finished = new Date();
   const report = {
     date: started.toISOString(),
@@ -678,6 +714,7 @@ async function main() {
     layerbenchWorkerUsesFastMatMul: workerUsesFast,
     notes,
     summary,
+    targets,
     ui,
     gpu,
     trials: results,

@@ -8,6 +8,7 @@
  *
  *   npx tsx bench/stream-cost.ts            # batch 32, 4000 images, 4 epochs, statistics at the automatic rate
  *   BATCH=256 SUBSET=8000 EPOCHS=3 STATS_EVERY=100000 npx tsx bench/stream-cost.ts
+ *   CHECKPOINTS=0 …                         # without the best epoch's checkpoints
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,7 +50,7 @@ async function main() {
       runId,
       request,
       weightsDir: join(dataDir, 'weights'),
-      checkpointDir: join(dataDir, 'best'),
+      checkpointDir: process.env.CHECKPOINTS === '0' ? null : join(dataDir, 'best'),
       backend: 'wasm',
       control: new RunControl(),
       datasetDir: '/usr/share/datasets/fashion-mnist',
