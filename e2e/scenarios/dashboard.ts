@@ -45,6 +45,7 @@ export async function dashboardScenario(page: Page, testInfo: TestInfo, options:
   await expect(panels).toHaveCount(3);
   for (const layer of BN_LAYERS) await expect(page.getByTestId(`bn-panel-${layer}`)).toBeVisible();
 
+  const drawsBefore = await page.evaluate<Record<string, number>>(drawCounts);
   await page.getByTestId('start').click();
   const status = page.getByTestId('run-status');
   const progress = page.getByTestId('progress');
@@ -87,8 +88,30 @@ export async function dashboardScenario(page: Page, testInfo: TestInfo, options:
   await expect.poll(() => numberAttr(page.getByTestId('gradient-flow'), 'data-layers')).toBeGreaterThanOrEqual(3);
   await expect(page.getByTestId('epoch-table')).toContainText('1');
 
+  // Every chart on screen drew during the run, and each one's last update has been painted: the
+  // redraw scheduler (renderer/dashboard/redraw.ts) draws between frames and starves none.
+  type Drawn = { onScreen: string[]; waitingPaints: number };
+  await expect.poll(async () => (await page.evaluate<Drawn>(chartsOnScreen)).waitingPaints, { timeout: 10_000 }).toBe(0);
+  const { onScreen } = await page.evaluate<Drawn>(chartsOnScreen);
+  expect(onScreen.length).toBeGreaterThanOrEqual(4);
+  const drawsAfter = await page.evaluate<Record<string, number>>(drawCounts);
+  expect(onScreen.filter((name) => !((drawsAfter[name] ?? 0) > (drawsBefore[name] ?? 0)))).toEqual([]);
+
   await page.screenshot({ path: testInfo.outputPath('dashboard.png'), fullPage: true });
 }
+
+/** In the page: draws so far by chart name (strings: this file is type-checked without the DOM's types). */
+const drawCounts = `Object.fromEntries(Object.entries(window.__layerbenchDraws?.byName ?? {}).map(([name, c]) => [name, c.draws]))`;
+/** In the page: the names of the charts on screen (canvases with a name), and paints still waiting. */
+const chartsOnScreen = `(() => ({
+  onScreen: [...document.querySelectorAll('canvas[aria-label]')]
+    .filter((canvas) => {
+      const r = canvas.getBoundingClientRect();
+      return r.width > 0 && r.height > 0 && r.bottom > 0 && r.top < innerHeight;
+    })
+    .map((canvas) => canvas.getAttribute('aria-label')),
+  waitingPaints: window.__layerbenchDraws?.waitingPaints ?? -1,
+}))()`;
 
 /**
  * A second run (a higher learning rate, so the curves differ), then the Runs view: overlay both

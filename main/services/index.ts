@@ -63,7 +63,8 @@ export function createServices(options: ServicesOptions): Services {
     dataDir: options.dataDir,
     fashionMnistBaseUrl: options.fashionMnistBaseUrl,
     runs,
-    // A UI shares the machine (Electron's renderer, or the browser in serve mode): it goes first.
+    // A UI shares the machine (Electron's renderer, or the browser in serve mode): training gives way
+    // to it where the scheduler weighs them against each other (thread-priority.ts).
     threadPriority: 'below-normal',
     onEvent: (event) => emit('training', event),
     onDatasetProgress: (progress) => emit('datasets.progress', progress),

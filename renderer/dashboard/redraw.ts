@@ -9,10 +9,12 @@
  * Drawing keeps out of the frames' way:
  * - charts draw in idle periods (requestIdleCallback), after the frame's own work, and only when
  *   the chart's predicted cost (its recent draw times) fits the time left before the next frame.
- *   One that has not fitted for IDLE_TIMEOUT_MS draws regardless, so every chart keeps moving;
+ *   One that has been due for IDLE_TIMEOUT_MS without fitting draws regardless (one such a wake-up),
+ *   so every chart keeps moving;
  * - a draw may come in two halves: it returns the second (for a chart.js chart, painting the
- *   canvas from the layout its update just computed), which goes first in a later idle period.
- *   A chart too costly for one gap between frames then fits in two;
+ *   canvas from the layout its update just computed), which runs in a later idle period, before
+ *   that chart updates again. A chart too costly for one gap between frames then fits in two;
+ * - nothing draws while the page is hidden (a minimised window): what is pending draws on return;
  * - per second, at most DUTY of the main thread: on a slow or loaded machine every chart's
  *   interval stretches by the same factor (see `intervalOf`), instead of charts taking the thread.
  * bench/README.md (section 3) has what each of these bought in frame times.
@@ -33,18 +35,24 @@ const DUTY = 0.1;
 /** A chart that has not asked for a redraw for this long no longer takes a share. */
 const ACTIVE_MS = 2000;
 const pending = new Set<Draw>();
-/** Second halves of earlier draws, oldest first: they go before any new draw. */
-let tails: Array<{ entry: Entry; paint: () => void }> = [];
+/** Charts whose second half (painting) waits, oldest first; a chart is here at most once. */
+let painting: Entry[] = [];
 interface Entry {
-  /** Recent draw time (ms, smoothed): predicts whether it fits what is left of a frame. */
-  cost: number | undefined;
-  /** The same for its second half (painting), when it has one. */
-  tailCost: number | undefined;
+  /**
+   * Its last few draw times (ms) and those of its second half: their median predicts whether the
+   * next fits what is left of a frame. A median, because one outlier (the first draw, a GC pause)
+   * must not make a chart look too costly to ever fit, or stretch its interval (see intervalOf).
+   */
+  costs: number[];
+  tailCosts: number[];
   /** The redraw budget: at least this many ms between two draws. */
   gap: number;
   /** When it last drew and last asked (performance.now()). */
   drawnAt: number;
   askedAt: number;
+  /** Its second half, waiting for an idle period since `paintQueuedAt`; the chart does not update meanwhile. */
+  paint: (() => void) | null;
+  paintQueuedAt: number;
   /** For the bench's per-chart counters. */
   name: string;
 }
@@ -52,8 +60,11 @@ const entries = new Map<Draw, Entry>();
 let wake = 0;
 let timer: ReturnType<typeof setTimeout> | null = null;
 
-/** Counters for the UI bench (bench/ui-stream.ts reads them from the page): draws and their time, overall and by chart name. */
-export const drawStats = { rounds: 0, draws: 0, ms: 0, byName: {} as Record<string, { draws: number; ms: number; max: number }> };
+/**
+ * Counters for the UI bench (bench/ui-stream.ts) and the e2e dashboard scenario, read from the page:
+ * draws and their time, overall and by chart name, and how many second halves wait.
+ */
+export const drawStats = { rounds: 0, draws: 0, ms: 0, waitingPaints: 0, byName: {} as Record<string, { draws: number; ms: number; max: number }> };
 if (typeof globalThis !== 'undefined') (globalThis as { __layerbenchDraws?: typeof drawStats }).__layerbenchDraws = drawStats;
 
 /**
@@ -62,11 +73,12 @@ if (typeof globalThis !== 'undefined') (globalThis as { __layerbenchDraws?: type
  * its wished rate, so the loss chart (~10/s) stays ahead of the statistics charts (~2/s).
  */
 function intervalOf(entry: Entry, now: number): number {
-  if (entry.cost === undefined) return entry.gap;
+  const cost = predicted(entry.costs);
+  if (cost === undefined) return entry.gap;
   let wished = 0;
   for (const e of entries.values()) if (now - e.askedAt < ACTIVE_MS) wished += 1000 / Math.max(e.gap, 16);
   const rate = 1000 / Math.max(entry.gap, 16);
-  return Math.max(entry.gap, ((entry.cost + (entry.tailCost ?? 0)) * wished) / (DUTY * rate));
+  return Math.max(entry.gap, ((cost + (predicted(entry.tailCosts) ?? 0)) * wished) / (DUTY * rate));
 }
 
 /** ms until the chart may draw again (≤ 0: due). */
@@ -84,21 +96,27 @@ export function requestDraw(draw: Draw, minInterval = 0, name = 'chart'): void {
   if (entry) {
     entry.gap = minInterval;
     entry.askedAt = now;
-  } else entries.set(draw, { cost: undefined, gap: minInterval, drawnAt: -Infinity, askedAt: now, name, tailCost: undefined });
+  } else entries.set(draw, { gap: minInterval, drawnAt: -Infinity, askedAt: now, name, costs: [], tailCosts: [], paint: null, paintQueuedAt: 0 });
   pending.add(draw);
   kick();
 }
 
 export function cancelDraw(draw: Draw): void {
+  const entry = entries.get(draw);
   pending.delete(draw);
   entries.delete(draw);
+  if (entry?.paint) painting = painting.filter((e) => e !== entry);
+  drawStats.waitingPaints = painting.length;
 }
+
+const hidden = () => typeof document !== 'undefined' && document.hidden;
+if (typeof document !== 'undefined') document.addEventListener('visibilitychange', () => kick());
 
 /** Wakes up when a pending chart is due (or a second half waits), else when the first one will be. */
 function kick(): void {
-  if (wake || (!pending.size && !tails.length)) return;
+  if (wake || hidden() || (!pending.size && !painting.length)) return;
   const now = performance.now();
-  let soonest = tails.length ? 0 : Infinity;
+  let soonest = painting.length ? 0 : Infinity;
   for (const draw of pending) soonest = Math.min(soonest, untilDue(entries.get(draw)!, now));
   if (timer) clearTimeout(timer);
   timer = null;
@@ -131,37 +149,64 @@ interface Budget {
 
 function run(budget: Budget): void {
   wake = 0;
+  if (hidden()) return; // visibilitychange kicks again
   let drawn = 0;
-  // A chart that waited IDLE_TIMEOUT_MS for an idle period it fits draws anyway: one per wake-up.
-  const fits = (cost: number | undefined) => (cost ?? 0) <= budget.timeRemaining() || (budget.didTimeout && drawn === 0);
-  while (tails.length) {
-    const tail = tails[0]!;
-    if (!fits(tail.entry.tailCost)) break;
-    tails.shift();
+  let forced = false;
+  // Fits what is left of the idle period; or has waited IDLE_TIMEOUT_MS and draws anyway, one
+  // such a wake-up (without requestIdleCallback, the first of each frame).
+  const fits = (cost: number | undefined, waited: number): boolean => {
+    if ((cost ?? 0) <= budget.timeRemaining()) return true;
+    if (forced || !(waited >= IDLE_TIMEOUT_MS || (budget.didTimeout && drawn === 0))) return false;
+    forced = true;
+    return true;
+  };
+  for (const entry of painting) {
     const before = performance.now();
-    attempt(tail.paint);
+    if (!fits(predicted(entry.tailCosts), before - entry.paintQueuedAt)) continue;
+    const paint = entry.paint!;
+    entry.paint = null;
+    attempt(paint);
     const took = performance.now() - before;
-    tail.entry.tailCost = tail.entry.tailCost === undefined ? took : 0.7 * tail.entry.tailCost + 0.3 * took;
-    count(tail.entry, took, false);
+    remember(entry.tailCosts, took);
+    count(entry, took, false);
     drawn++;
   }
+  painting = painting.filter((entry) => entry.paint);
+  drawStats.waitingPaints = painting.length;
   for (const draw of pending) {
     const before = performance.now();
     const entry = entries.get(draw)!;
-    if (untilDue(entry, before) > 0) continue;
-    if (!fits(entry.cost)) continue;
+    if (entry.paint) continue; // its last update is not painted yet
+    const due = -untilDue(entry, before);
+    if (due < 0 || !fits(predicted(entry.costs), due)) continue;
     pending.delete(draw);
     const paint = attempt(draw);
-    if (paint) tails.push({ entry, paint });
     const after = performance.now();
+    if (paint && entries.has(draw)) {
+      entry.paint = paint;
+      entry.paintQueuedAt = after;
+      painting.push(entry);
+      drawStats.waitingPaints = painting.length;
+    }
     const took = after - before;
-    entry.cost = entry.cost === undefined ? took : 0.7 * entry.cost + 0.3 * took;
+    remember(entry.costs, took);
     entry.drawnAt = after;
     count(entry, took, true);
     drawn++;
   }
   if (drawn) drawStats.rounds++;
   kick();
+}
+
+const REMEMBERED = 5;
+function remember(costs: number[], took: number): void {
+  costs.push(took);
+  if (costs.length > REMEMBERED) costs.shift();
+}
+function predicted(costs: number[]): number | undefined {
+  if (!costs.length) return undefined;
+  const sorted = [...costs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 /** The bench's counters: `took` ms of a draw (`whole`: its first or only half) of `entry`. */

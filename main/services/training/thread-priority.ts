@@ -4,7 +4,10 @@
  * then wait for the CPU behind it and frames drop at every burst of chart drawing. A desktop app
  * with a UI therefore trains at below-normal priority: the trainer gives way only while the UI
  * actually wants the CPU (bench/README.md, section 3, has what it bought), and runs at full speed
- * otherwise. Headless runs (the CLI) keep normal priority.
+ * otherwise. Headless runs (the CLI) keep normal priority. Nice values weigh threads within one
+ * scheduling group: a browser started from another session or systemd scope (serve mode) is weighed
+ * against that group as a whole, and this process's other threads (V8's helpers, libuv's pool) stay
+ * at normal priority.
  */
 import { setPriority } from 'node:os';
 

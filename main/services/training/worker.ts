@@ -166,7 +166,10 @@ port.on('message', (raw: unknown) => {
 
 async function start(): Promise<void> {
   const options = (workerData ?? {}) as { wasmDir?: string; backends?: string[]; threadPriority?: ThreadPriority };
-  applyThreadPriority(options.threadPriority ?? 'normal');
+  const priority = applyThreadPriority(options.threadPriority ?? 'normal');
+  if (!priority.applied && options.threadPriority === 'below-normal' && process.platform === 'linux') {
+    console.warn(`Layerbench: training runs at normal priority: ${priority.reason}`);
+  }
   const loaders = defaultLoaders({ wasmDir: options.wasmDir }).filter((l) => !options.backends || options.backends.includes(l.name));
   const probed = await probeBackends(tf, loaders);
   report = probed;
