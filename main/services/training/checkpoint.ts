@@ -10,12 +10,11 @@
  * metadata) — each through a temporary file and a rename. A model with weights other than float32
  * falls back to saveModel.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import { valuesOf } from './stats';
-import { MODEL_JSON, saveModel, WEIGHTS_BIN, type WeightsMetadata } from './weights-io';
+import { MODEL_JSON, saveModel, WEIGHTS_BIN, writeAtomically, type WeightsMetadata } from './weights-io';
 
 interface Template {
   /** model.json without its metadata. */
@@ -37,9 +36,9 @@ export class CheckpointWriter {
   /**
    * Takes the topology and the manifest as `model.save` would (its modelTopology is
    * `model.toJSON(null, false)`, its weights manifest the model's weights in order, by original
-   * name), without calling it: `model.save` reads every weight through the engine, and in the
-   * training worker one call at a run's start left the run's training steps ~4% slower per
-   * CPU-second throughout (bench/README.md, section 1c). Call before training.
+   * name), without calling it: `model.save` reads every weight through the engine, and with one
+   * call at a run's start the run's steps measured a few per cent slower per CPU-second (noisy
+   * measurements, bench/README.md "Latest full run"); nothing here needs it. Call before training.
    */
   prepare(): void {
     const weights = this.model.weights;
@@ -81,24 +80,5 @@ export class CheckpointWriter {
     await mkdir(directory, { recursive: true });
     await writeAtomically(join(directory, WEIGHTS_BIN), new Uint8Array(bytes.buffer));
     await writeAtomically(join(directory, MODEL_JSON), JSON.stringify({ ...template.json, userDefinedMetadata: { layerbench: metadata } }));
-  }
-}
-
-async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
-  const temporary = `${path}.${randomUUID().slice(0, 8)}.tmp`;
-  try {
-    if (typeof data === 'string') await writeFile(temporary, data);
-    else {
-      const handle = await open(temporary, 'w');
-      try {
-        await handle.write(data);
-      } finally {
-        await handle.close();
-      }
-    }
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
   }
 }

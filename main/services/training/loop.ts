@@ -27,7 +27,7 @@ import { EpochFeeder, gatherNormalized, normalizationFor, splitRun, type Normali
 import { encodeNumber, type FromWorker } from './protocol';
 import { deriveSeed } from './seeds';
 import { addGradientStats, addWeightStats, buildStatsRecord, FusedStatsProbe, probeLayer, StatsCollector } from './stats';
-import { saveModel, type WeightsMetadata } from './weights-io';
+import type { WeightsMetadata } from './weights-io';
 import { createFusedStep, type FusedStep } from './fused/fused-step';
 import { CheckpointWriter } from './checkpoint';
 
@@ -401,7 +401,9 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
     const kind = progress.restoredLastFinite ? 'last-finite' : progress.restoredBest !== null ? 'restored-best' : 'final';
     const metadata = weightsMetadata(job, progress, { status: ending.type, kind, epoch: progress.epoch, bestEpoch: progress.restoredBest });
     try {
-      await saveModel(tf, m.model, job.weightsDir, metadata);
+      // Through the checkpoint writer (the same files as saveModel, without `model.save`, which
+      // seemed to slow the steps after it, see checkpoint.ts): this worker trains the next run too.
+      await (m.checkpoint ?? new CheckpointWriter(tf, m.model)).save(job.weightsDir, metadata);
     } catch (error) {
       weightsError = `The weights could not be saved: ${error instanceof Error ? error.message : String(error)}`;
     }

@@ -37,7 +37,8 @@ export interface WeightsMetadata {
   savedAt: string;
 }
 
-async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
+/** Writes `data` to `path` through a temporary file and a rename: a reader never sees half a file. */
+export async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
   const temporary = `${path}.${randomUUID().slice(0, 8)}.tmp`;
   try {
     await writeFile(temporary, data);
