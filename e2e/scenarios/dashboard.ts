@@ -88,21 +88,24 @@ export async function dashboardScenario(page: Page, testInfo: TestInfo, options:
   await expect.poll(() => numberAttr(page.getByTestId('gradient-flow'), 'data-layers')).toBeGreaterThanOrEqual(3);
   await expect(page.getByTestId('epoch-table')).toContainText('1');
 
-  // Every chart on screen drew during the run, and each one's last update has been painted: the
-  // redraw scheduler (renderer/dashboard/redraw.ts) draws between frames and starves none.
-  type Drawn = { onScreen: string[]; waitingPaints: number };
-  await expect.poll(async () => (await page.evaluate<Drawn>(chartsOnScreen)).waitingPaints, { timeout: 10_000 }).toBe(0);
-  const { onScreen } = await page.evaluate<Drawn>(chartsOnScreen);
-  expect(onScreen.length).toBeGreaterThanOrEqual(4);
-  const drawsAfter = await page.evaluate<Record<string, number>>(drawCounts);
-  expect(onScreen.filter((name) => !((drawsAfter[name] ?? 0) > (drawsBefore[name] ?? 0)))).toEqual([]);
+  // The charts catch up with the run: soon after it ends, every chart on screen has drawn since the
+  // start and none has an update left to draw or paint. The redraw scheduler
+  // (renderer/dashboard/redraw.ts) draws between frames and may delay a chart, but starves none.
+  type Drawn = { onScreen: string[]; pendingDraws: number; waitingPaints: number };
+  const caughtUp = async () => {
+    const { onScreen, pendingDraws, waitingPaints } = await page.evaluate<Drawn>(chartsOnScreen);
+    const draws = await page.evaluate<Record<string, number>>(drawCounts);
+    return { notDrawnSinceStart: onScreen.filter((name) => !((draws[name] ?? 0) > (drawsBefore[name] ?? 0))), pendingDraws, waitingPaints };
+  };
+  await expect.poll(caughtUp, { timeout: 10_000 }).toEqual({ notDrawnSinceStart: [], pendingDraws: 0, waitingPaints: 0 });
+  expect((await page.evaluate<Drawn>(chartsOnScreen)).onScreen.length).toBeGreaterThanOrEqual(4);
 
   await page.screenshot({ path: testInfo.outputPath('dashboard.png'), fullPage: true });
 }
 
 /** In the page: draws so far by chart name (strings: this file is type-checked without the DOM's types). */
 const drawCounts = `Object.fromEntries(Object.entries(window.__layerbenchDraws?.byName ?? {}).map(([name, c]) => [name, c.draws]))`;
-/** In the page: the names of the charts on screen (canvases with a name), and paints still waiting. */
+/** In the page: the names of the charts on screen (canvases with a name), and draws and paints still waiting. */
 const chartsOnScreen = `(() => ({
   onScreen: [...document.querySelectorAll('canvas[aria-label]')]
     .filter((canvas) => {
@@ -110,6 +113,7 @@ const chartsOnScreen = `(() => ({
       return r.width > 0 && r.height > 0 && r.bottom > 0 && r.top < innerHeight;
     })
     .map((canvas) => canvas.getAttribute('aria-label')),
+  pendingDraws: window.__layerbenchDraws?.pendingDraws ?? -1,
   waitingPaints: window.__layerbenchDraws?.waitingPaints ?? -1,
 }))()`;
 

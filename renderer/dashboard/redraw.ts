@@ -16,7 +16,8 @@
  *   that chart updates again. A chart too costly for one gap between frames then fits in two;
  * - nothing draws while the page is hidden (a minimised window): what is pending draws on return;
  * - per second, at most DUTY of the main thread: on a slow or loaded machine every chart's
- *   interval stretches by the same factor (see `intervalOf`), instead of charts taking the thread.
+ *   interval stretches by the same factor (see `intervalOf`), instead of charts taking the thread;
+ *   but no further than MAX_INTERVAL_MS, so every chart still moves every couple of seconds.
  * bench/README.md (section 3) has what each of these bought in frame times.
  */
 /** Draws a chart; may return the rest of the work (painting), for a later idle period. */
@@ -34,6 +35,12 @@ const IDLE_TIMEOUT_MS = 300;
 const DUTY = 0.1;
 /** A chart that has not asked for a redraw for this long no longer takes a share. */
 const ACTIVE_MS = 2000;
+/**
+ * However costly its draws look, a chart redraws at least this often: a chart's first draws
+ * (cold JIT, first layout) can predict a cost that would otherwise stretch its interval past a
+ * short run's end.
+ */
+const MAX_INTERVAL_MS = 2000;
 const pending = new Set<Draw>();
 /** Charts whose second half (painting) waits, oldest first; a chart is here at most once. */
 let painting: Entry[] = [];
@@ -62,9 +69,9 @@ let timer: ReturnType<typeof setTimeout> | null = null;
 
 /**
  * Counters for the UI bench (bench/ui-stream.ts) and the e2e dashboard scenario, read from the page:
- * draws and their time, overall and by chart name, and how many second halves wait.
+ * draws and their time, overall and by chart name, and how many draws and second halves wait.
  */
-export const drawStats = { rounds: 0, draws: 0, ms: 0, waitingPaints: 0, byName: {} as Record<string, { draws: number; ms: number; max: number }> };
+export const drawStats = { rounds: 0, draws: 0, ms: 0, pendingDraws: 0, waitingPaints: 0, byName: {} as Record<string, { draws: number; ms: number; max: number }> };
 if (typeof globalThis !== 'undefined') (globalThis as { __layerbenchDraws?: typeof drawStats }).__layerbenchDraws = drawStats;
 
 /**
@@ -78,7 +85,8 @@ function intervalOf(entry: Entry, now: number): number {
   let wished = 0;
   for (const e of entries.values()) if (now - e.askedAt < ACTIVE_MS) wished += 1000 / Math.max(e.gap, 16);
   const rate = 1000 / Math.max(entry.gap, 16);
-  return Math.max(entry.gap, ((cost + (predicted(entry.tailCosts) ?? 0)) * wished) / (DUTY * rate));
+  const stretched = ((cost + (predicted(entry.tailCosts) ?? 0)) * wished) / (DUTY * rate);
+  return Math.max(entry.gap, Math.min(stretched, MAX_INTERVAL_MS));
 }
 
 /** ms until the chart may draw again (≤ 0: due). */
@@ -98,6 +106,7 @@ export function requestDraw(draw: Draw, minInterval = 0, name = 'chart'): void {
     entry.askedAt = now;
   } else entries.set(draw, { gap: minInterval, drawnAt: -Infinity, askedAt: now, name, costs: [], tailCosts: [], paint: null, paintQueuedAt: 0 });
   pending.add(draw);
+  drawStats.pendingDraws = pending.size;
   kick();
 }
 
@@ -106,6 +115,7 @@ export function cancelDraw(draw: Draw): void {
   pending.delete(draw);
   entries.delete(draw);
   if (entry?.paint) painting = painting.filter((e) => e !== entry);
+  drawStats.pendingDraws = pending.size;
   drawStats.waitingPaints = painting.length;
 }
 
@@ -203,6 +213,7 @@ function run(budget: Budget): void {
     drawn++;
   }
   if (drawn) drawStats.rounds++;
+  drawStats.pendingDraws = pending.size;
   kick();
 }
 
