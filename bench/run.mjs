@@ -111,6 +111,17 @@ function cpuSeconds() {
   return (user + system) / 1e6;
 }
 
+/** The main thread's own CPU time in seconds (Linux: /proc/self/task/<pid>/stat), or null elsewhere. */
+function mainThreadCpuSeconds() {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+  } catch {
+    return null;
+  }
+}
+
 /**
  * samples/s over the epochs after the first, from the times their end reached this thread
  * (wall clock), and samples per CPU-second over the same span (what the run costs, much less
@@ -224,7 +235,7 @@ async function trialStreamPair(spec) {
       systemDatasetDirs: [spec.datasetDir],
       onEvent(event) {
         if (event.type === 'started') state.trainSamples = event.trainSamples;
-        else if (event.type === 'epoch') state.epochs.push({ t: performance.now(), cpu: cpuSeconds() });
+        else if (event.type === 'epoch') state.epochs.push({ t: performance.now(), cpu: cpuSeconds(), mainCpu: mainThreadCpuSeconds() });
         else if (event.type === 'finished' || event.type === 'failed' || event.type === 'stopped') state.resolve(event);
       },
     });
@@ -251,7 +262,13 @@ async function trialStreamPair(spec) {
     if (end.type !== 'finished') throw new Error(`run ${end.type}${end.error ? `: ${end.error}` : ''}`);
     // Also the run's best epoch per CPU-second: a hiccup of the machine only ever slows an epoch down.
     const perEpoch = state.epochs.slice(1).map((e, i) => state.trainSamples / (e.cpu - state.epochs[i].cpu));
-    return { ...throughput(state.epochs, state.trainSamples), bestEpochPerCpuSec: Math.max(...perEpoch) };
+    // Where the CPU went, per timed epoch: the host's main thread (events, run store) and the rest (training worker, V8 and libuv helpers).
+    const first = state.epochs[0];
+    const last = state.epochs[state.epochs.length - 1];
+    const timed = state.epochs.length - 1;
+    const mainMs = first.mainCpu == null ? null : ((last.mainCpu - first.mainCpu) * 1000) / timed;
+    const allMs = ((last.cpu - first.cpu) * 1000) / timed;
+    return { ...throughput(state.epochs, state.trainSamples), bestEpochPerCpuSec: Math.max(...perEpoch), cpuMsPerEpoch: { main: mainMs, rest: mainMs == null ? null : allMs - mainMs } };
   };
   const a = make(true);
   const a0 = make(false);
@@ -505,10 +522,16 @@ function summarizePairs(pairs) {
     wall: of('samplesPerSec'),
     a: median(pairs.map((p) => p.a.samplesPerCpuSec)),
     a_bare: median(pairs.map((p) => p.a_bare.samplesPerCpuSec)),
+    cpuMsPerEpoch: Object.fromEntries(
+      ['a', 'a_bare'].map((k) => [k, { main: median(pairs.map((p) => p[k].cpuMsPerEpoch?.main).filter((x) => x != null)), rest: median(pairs.map((p) => p[k].cpuMsPerEpoch?.rest).filter((x) => x != null)) }]),
+    ),
   };
 }
 const formatPairs = (p) =>
-  `a/a0 per CPU-second ${fmt(p.perCpuSec.median, 3)} [${fmt(p.perCpuSec.min, 3)}–${fmt(p.perCpuSec.max, 3)}], best epochs ${fmt(p.bestEpoch.median, 3)} [${fmt(p.bestEpoch.min, 3)}–${fmt(p.bestEpoch.max, 3)}], wall clock ${fmt(p.wall.median, 3)}; a ${fmt(p.a)}, a0 ${fmt(p.a_bare)} samples per CPU-s`;
+  `a/a0 per CPU-second ${fmt(p.perCpuSec.median, 3)} [${fmt(p.perCpuSec.min, 3)}–${fmt(p.perCpuSec.max, 3)}], best epochs ${fmt(p.bestEpoch.median, 3)} [${fmt(p.bestEpoch.min, 3)}–${fmt(p.bestEpoch.max, 3)}], wall clock ${fmt(p.wall.median, 3)}; a ${fmt(p.a)}, a0 ${fmt(p.a_bare)} samples per CPU-s` +
+  (p.cpuMsPerEpoch?.a?.main != null
+    ? `; CPU-ms an epoch, main thread + the rest: a ${fmt(p.cpuMsPerEpoch.a.main)} + ${fmt(p.cpuMsPerEpoch.a.rest)}, a0 ${fmt(p.cpuMsPerEpoch.a_bare.main)} + ${fmt(p.cpuMsPerEpoch.a_bare.rest)}`
+    : '');
 const mb = (bytes) => (bytes == null ? '—' : `${Math.round(bytes / 2 ** 20)}`);
 function gitInfo() {
   const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' });
