@@ -4,8 +4,48 @@
  */
 import { z } from 'zod';
 
-export const ApiErrorCodeSchema = z.enum(['unknown-command', 'invalid-request', 'invalid-response', 'failed', 'disconnected']);
+/**
+ * Transport codes (the first five) and domain codes, which a service error carries across every
+ * boundary (IPC, WebSocket, worker) so that a caller branches on the code, never on the text.
+ */
+export const ApiErrorCodeSchema = z.enum([
+  'unknown-command',
+  'invalid-request',
+  'invalid-response',
+  'failed',
+  'disconnected',
+  'not-found',
+  'exists',
+  'invalid-input',
+  'unsupported',
+  'io',
+  'cancelled',
+  'busy',
+  'limit',
+]);
 export type ApiErrorCode = z.infer<typeof ApiErrorCodeSchema>;
+export type DomainErrorCode = Exclude<ApiErrorCode, 'unknown-command' | 'invalid-request' | 'invalid-response' | 'failed' | 'disconnected'>;
+
+/** An error a service throws on purpose: its code survives serialization (see `errorBody`). */
+export class DomainError extends Error {
+  readonly code: DomainErrorCode;
+  constructor(code: DomainErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DomainError';
+    this.code = code;
+  }
+}
+
+/**
+ * What any thrown value becomes on the wire: an error whose `code` is a known API code keeps it
+ * (DomainError or any error class that sets one), everything else is `failed`.
+ */
+export function errorBody(error: unknown): ApiErrorBody {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  const known = ApiErrorCodeSchema.safeParse(code);
+  return { code: known.success ? known.data : 'failed', message };
+}
 
 export const ApiErrorBodySchema = z.object({
   code: ApiErrorCodeSchema,

@@ -6,6 +6,7 @@
  */
 import {
   commands,
+  errorBody,
   formatIssues,
   isCommandName,
   type CommandName,
@@ -36,7 +37,7 @@ export async function dispatchCommand(handlers: Partial<CommandHandlers>, name: 
   try {
     value = await (handlers[name] as (r: unknown) => unknown)(request.data);
   } catch (error) {
-    return { ok: false, error: { code: 'failed', message: error instanceof Error ? error.message : String(error) } };
+    return { ok: false, error: errorBody(error) };
   }
   const response = schema.response.safeParse(value);
   if (!response.success) {
