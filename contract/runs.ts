@@ -54,6 +54,8 @@ export type RunDetail = z.infer<typeof RunDetailSchema>;
 
 export const EvaluationSchema = z.object({
   runId: RunIdSchema,
+  /** The weights evaluated: the final ones, or the best epoch's checkpoint when the run saved none (interrupted). */
+  weightsFrom: z.enum(['weights', 'best']).default('weights'),
   samples: z.number().int(),
   /** Inference mode: BatchNormalization uses its moving statistics. */
   inference: z.object({ loss: z.number(), acc: z.number() }),
@@ -101,7 +103,8 @@ export const runCommands = {
       .object({ runId: RunIdSchema, format: z.enum(['tfjs', 'h5', 'onnx', 'py']), path: z.string().min(1).max(4096), overwrite: z.boolean() })
       .strict(),
     response: z.discriminatedUnion('exported', [
-      z.object({ exported: z.literal(true), files: z.array(z.string()) }),
+      /** weightsFrom 'best': the run had no final weights; its best epoch's checkpoint was exported. */
+      z.object({ exported: z.literal(true), files: z.array(z.string()), weightsFrom: z.enum(['weights', 'best']).optional() }),
       z.object({ exported: z.literal(false), reason: z.literal('exists'), path: z.string() }),
     ]),
   },

@@ -324,9 +324,23 @@ export const StatsRecordSchema = z.object({
 });
 export type StatsRecord = z.infer<typeof StatsRecordSchema>;
 
+/** A file of a run that could not be written (a full disk, an I/O error, no permission). */
+export const RunFileFaultSchema = z.object({
+  /** Relative to the run folder: "metrics.jsonl", "stats.jsonl", "run.json", "weights/", "best/". */
+  file: z.string(),
+  /** missing: not on disk; incomplete: on disk, but without what the failed write carried. */
+  state: z.enum(['missing', 'incomplete']),
+  /** The error code of the failed write: ENOSPC, EIO, EACCES, … */
+  errno: z.string(),
+});
+export type RunFileFault = z.infer<typeof RunFileFaultSchema>;
+
 /** Why a run failed, with what a learner needs to fix it. */
 export const FailureSchema = z.object({
   error: z.string(),
+  /** 'io': some of the run's files could not be written (listed in `files`). */
+  code: z.enum(['io']).optional(),
+  files: z.array(RunFileFaultSchema).optional(),
   /** Set when the loss became NaN or infinite. */
   divergence: z
     .object({

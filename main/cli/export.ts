@@ -17,6 +17,8 @@ import type { ModelSpec } from '../../model';
 import { EXPORT_FORMATS, exportRun, importModel, type ExportFormat, type ExportRequest } from '../services/export';
 import { hasHdf5Signature } from '../services/export/h5';
 import { parseProject } from '../services/projects/store';
+import { BEST_FALLBACK_NOTE } from '../services/runs/saved-weights';
+import { recoverRunFolder } from '../services/runs/store';
 import { UsageError, stringFlag, type ParsedArgs } from './args';
 import { readModelFile } from './model-file';
 
@@ -106,7 +108,9 @@ export async function exportCommand(args: ParsedArgs): Promise<number> {
     result = await exportRun({ ...common, spec: src.spec, ...(src.settings ? { settings: src.settings } : {}), freshWeights: format !== 'py' });
     if (format !== 'py') note = ` (fresh, untrained weights: ${src.what} has no trained weights)`;
   } else {
+    if (src.kind === 'run') await recoverRunFolder(resolve(src.request.runDir!));
     result = await exportRun({ ...common, ...src.request });
+    if (result.weights === 'run-best') note = ` (from ${BEST_FALLBACK_NOTE})`;
   }
   process.stdout.write(`Exported '${result.spec.config.name}' as ${format}${note}:\n${result.files.map((f) => `  ${f}\n`).join('')}`);
   return 0;

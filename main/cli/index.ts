@@ -5,6 +5,7 @@ import { summaryCommand } from './summary';
 import { EXPORT_OPTIONS, EXPORT_USAGE, exportCommand } from './export';
 import { TRAIN_OPTIONS, TRAIN_USAGE, trainCommand } from './train';
 import { DATASETS_OPTIONS, DATASETS_USAGE, datasetsCommand } from './datasets';
+import { RUNS_OPTIONS, RUNS_USAGE, runsCommand } from './runs';
 
 const USAGE = () => `Usage: layerbench <command> [options]
 
@@ -15,6 +16,7 @@ Commands:
   ${TRAIN_USAGE}
   ${EXPORT_USAGE}
   ${DATASETS_USAGE}
+  ${RUNS_USAGE}
 
 Options:
   --help                               show this help
@@ -36,6 +38,8 @@ async function main(argv: string[]): Promise<number> {
       return exportCommand(parseArgs(rest, EXPORT_OPTIONS));
     case 'datasets':
       return datasetsCommand(parseArgs(rest, DATASETS_OPTIONS));
+    case 'runs':
+      return runsCommand(parseArgs(rest, RUNS_OPTIONS));
     case 'summary':
       return summaryCommand(parseArgs(rest, { json: 'boolean' }));
     default:

@@ -67,6 +67,7 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
   const runs = new RunStore(workspace);
   const quiet = args.flags.has('quiet');
   const log = (line: string) => quiet || process.stderr.write(`${line}\n`);
+  for (const runId of await runs.recoverInterrupted()) log(`run ${runId}: its process died; marked interrupted`);
 
   let done!: (event: TrainingEvent) => void;
   const ended = new Promise<TrainingEvent>((r) => (done = r));
@@ -117,6 +118,7 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
     if (end.type === 'failed') {
       process.stderr.write(`layerbench: run ${runId} failed: ${end.error}\n`);
       for (const cause of end.divergence?.likelyCauses ?? []) process.stderr.write(`  likely cause: ${cause}\n`);
+      for (const f of end.files ?? []) process.stderr.write(`  ${f.state}: ${join(runs.runsDir, runId, f.file)} (${f.errno})\n`);
       return 1;
     }
     log(`run ${runId} ${end.type}`);

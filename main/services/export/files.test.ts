@@ -404,7 +404,7 @@ describe('layerbench export', () => {
     await mkdir(join(d, 'run'));
     await writeFile(join(d, 'run', 'run.json'), JSON.stringify({ spec: tiny, settings: defaultTrainingSettings }));
     await expect(cli(join(d, 'run'), '--format', 'h5', '--out', join(d, 'm.h5'))).rejects.toThrow(
-      `${join(d, 'run')} has no saved weights (weights/model.json is missing): the run may still be training, or it ended before saving them`,
+      `${join(d, 'run')} has no saved weights (weights/model.json is missing, and there is no best-epoch checkpoint): the run may still be training, or it ended before saving them`,
     );
     // The script needs no weights.
     expect(await cli(join(d, 'run'), '--format', 'py', '--out', join(d, 'm.py'), '--weights', 'm.h5')).toBe(0);

@@ -25,6 +25,7 @@ import { onnxModelBytes } from './onnx';
 import { kerasScript } from './python';
 import { TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE, readTfjsModel, readTfjsWeights, tfjsArtifacts } from './tfjs';
 import { checkWeights, type NamedWeights } from './weights';
+import { findSavedWeights, type SavedWeights } from '../runs/saved-weights';
 
 export { ExportError } from './errors';
 export type { ExportErrorCode } from './errors';
@@ -65,24 +66,16 @@ export interface ExportResult {
   /** Absolute paths of the files written. */
   files: string[];
   spec: ModelSpec;
-  /** Where the weights came from. */
-  weights: 'run' | 'weights-dir' | 'given' | 'fresh' | 'none';
+  /** Where the weights came from ('run-best': the run's best-epoch checkpoint, as it saved no final weights). */
+  weights: 'run' | 'run-best' | 'weights-dir' | 'given' | 'fresh' | 'none';
 }
 
 export interface RunFolder {
   spec: ModelSpec;
   settings: TrainingSettings | null;
-  /** weights/model.json, or null when the run has saved no weights. */
+  /** weights/model.json, else best/model.json (weightsFrom says which), or null when the run has saved no weights. */
   weightsModelJson: string | null;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
+  weightsFrom: SavedWeights['from'] | null;
 }
 
 /** Reads a run folder's run.json (spec, settings) and finds its weights. */
@@ -106,8 +99,8 @@ export async function readRunFolder(runDir: string): Promise<RunFolder> {
   const spec = ModelSpecSchema.safeParse((json as { spec?: unknown })?.spec);
   if (!spec.success) throw fileError('invalid', runJson, `no valid model spec (${formatIssues(spec.error).join('; ')})`, 'spec');
   const settings = TrainingSettingsSchema.safeParse((json as { settings?: unknown })?.settings);
-  const weights = join(dir, RUN_WEIGHTS);
-  return { spec: spec.data, settings: settings.success ? settings.data : null, weightsModelJson: (await exists(weights)) ? weights : null };
+  const saved = findSavedWeights(dir);
+  return { spec: spec.data, settings: settings.success ? settings.data : null, weightsModelJson: saved && join(saved.dir, TFJS_MODEL_FILE), weightsFrom: saved?.from ?? null };
 }
 
 /** model.json inside a folder, or the path itself when it names a file. */
@@ -169,13 +162,13 @@ async function exportOnce(request: ExportRequest): Promise<ExportResult> {
       if (!run.weightsModelJson) {
         throw new ExportError(
           'missing',
-          `${resolve(request.runDir)} has no saved weights (${RUN_WEIGHTS} is missing): the run may still be training, or it ended before saving them`,
+          `${resolve(request.runDir)} has no saved weights (${RUN_WEIGHTS} is missing, and there is no best-epoch checkpoint): the run may still be training, or it ended before saving them`,
           resolve(request.runDir),
         );
       }
       weights = (await readTfjsWeights(run.weightsModelJson)).weights;
       checkWeights(spec, weights, run.weightsModelJson);
-      source = 'run';
+      source = run.weightsFrom === 'best' ? 'run-best' : 'run';
     }
   } else if (request.spec !== undefined) {
     spec = request.spec;

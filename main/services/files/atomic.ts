@@ -39,18 +39,34 @@ export async function writeTempBeside(target: string, data: string | Uint8Array)
   }
 }
 
+const FS_REASONS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EIO: 'an input/output error (a failing disk?)',
+  ENOENT: 'the folder does not exist',
+  EISDIR: 'it is a folder',
+  ENOTDIR: 'a part of the path is not a folder',
+};
+
+/** What an errno code means, in words; undefined for codes without one. */
+export function fsErrorReason(code: string | undefined): string | undefined {
+  return code ? FS_REASONS[code] : undefined;
+}
+
 /** Turns an fs error into a message a user can act on, naming the path. */
 export function describeFsError(error: unknown, path: string): Error {
-  const code = (error as NodeJS.ErrnoException)?.code;
-  const reasons: Record<string, string> = {
-    EACCES: 'permission denied',
-    EPERM: 'permission denied',
-    EROFS: 'the file system is read-only',
-    ENOSPC: 'the disk is full',
-    ENOENT: 'the folder does not exist',
-    EISDIR: 'it is a folder',
-    ENOTDIR: 'a part of the path is not a folder',
-  };
-  const reason = (code && reasons[code]) ?? (error instanceof Error ? error.message : String(error));
-  return new Error(`Cannot write ${path}: ${reason}`);
+  const reason = fsErrorReason((error as NodeJS.ErrnoException)?.code) ?? (error instanceof Error ? error.message : String(error));
+  // The cause keeps the errno code (errnoOf) for callers that record it.
+  return new Error(`Cannot write ${path}: ${reason}`, { cause: error });
+}
+
+/** The errno code of an fs error, or of the fs error it wraps (describeFsError); 'EUNKNOWN' without one. */
+export function errnoOf(error: unknown): string {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && /^E[A-Z0-9]+$/.test(e.code)) return e.code;
+  }
+  return 'EUNKNOWN';
 }

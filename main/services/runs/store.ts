@@ -13,13 +13,14 @@
  * accepts (its numbers are finite), the CSV export shows them as written.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { join, resolve, sep } from 'node:path';
+import { mkdir, open, readdir, readFile, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
+import { basename, join, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { CallbackRecordSchema, EpochRecordSchema, formatIssues, RunIdSchema, RunSummarySchema, StatsRecordSchema, TrainingSettingsSchema, type CallbackRecord } from '../../../contract';
+import { CallbackRecordSchema, EpochRecordSchema, formatIssues, RunIdSchema, RunSummarySchema, StatsRecordSchema, TrainingSettingsSchema, type CallbackRecord, type RunFileFault } from '../../../contract';
 import { ModelSpecSchema } from '../../../model/spec';
 import { describeFsError, writeFileAtomic } from '../files/atomic';
+import { faultOf, withFaults } from './faults';
+import { currentOwner, HEARTBEAT_FILE, HEARTBEAT_MS, ownerAlive } from './owner';
 import type { BatchRecord, EpochRecord, RunDetail, RunStatus, RunSummary, StatsRecord } from './contract-types';
 import type { NewRun, RunStoreApi, RunWriter } from './types';
 
@@ -34,6 +35,13 @@ const DEFAULT_FLUSH_INTERVAL_MS = 100;
 const FLUSH_AT_CHARS = 1 << 20;
 const RunNameSchema = z.string().trim().min(1, 'a run name cannot be empty').max(200, 'a run name is at most 200 characters');
 const ENDED: ReadonlySet<RunStatus> = new Set<RunStatus>(['finished', 'stopped', 'failed', 'interrupted']);
+/**
+ * Space held back for the run's last run.json: a file of this name, written when the run is created
+ * and deleted just before its ending status is written, so that a run that filled the disk can still
+ * record that it failed, and why.
+ */
+const RESERVE_FILE = '.reserve';
+const RESERVE_MIN_BYTES = 64 * 1024;
 
 /** run.json. `owner` and `activeSince` are bookkeeping for crash recovery and durations. */
 const RunFileSchema = z.object({
@@ -44,7 +52,7 @@ const RunFileSchema = z.object({
   settings: TrainingSettingsSchema,
   seed: z.number().int(),
   /** The process that writes the run while it is running or paused. */
-  owner: z.object({ pid: z.number().int(), hostname: z.string() }).nullable().default(null),
+  owner: z.object({ pid: z.number().int(), hostname: z.string(), startTime: z.string().nullable().default(null) }).nullable().default(null),
   /** When the current running stretch began (ISO); null while paused or ended. */
   activeSince: z.string().nullable().default(null),
 });
@@ -131,7 +139,7 @@ export class RunStore implements RunStoreApi {
         spec,
         settings,
         seed: settings.seed,
-        owner: { pid: process.pid, hostname: hostname() },
+        owner: currentOwner(),
         activeSince: now.toISOString(),
       };
       let metrics: FileHandle | undefined;
@@ -140,7 +148,11 @@ export class RunStore implements RunStoreApi {
         await mkdir(join(dir, 'weights'));
         metrics = await open(join(dir, 'metrics.jsonl'), 'a');
         stats = await open(join(dir, 'stats.jsonl'), 'a');
-        await writeFileAtomic(join(dir, 'run.json'), serializeRunFile(file));
+        const text = serializeRunFile(file);
+        await writeFileAtomic(join(dir, 'run.json'), text);
+        await writeFile(join(dir, HEARTBEAT_FILE), '');
+        // Real blocks (zeros, not a sparse file): twice run.json, for its temp copy and what a failure adds.
+        await writeFile(join(dir, RESERVE_FILE), Buffer.alloc(Math.max(RESERVE_MIN_BYTES, 2 * Buffer.byteLength(text))));
       } catch (error) {
         await metrics?.close().catch(() => {});
         await stats?.close().catch(() => {});
@@ -231,6 +243,7 @@ export class RunStore implements RunStoreApi {
     return true;
   }
 
+  /** Marks runs left 'running' or 'paused' by a process that died as 'interrupted' (see recoverRunFolder). */
   async recoverInterrupted(): Promise<string[]> {
     let entries;
     try {
@@ -241,29 +254,7 @@ export class RunStore implements RunStoreApi {
     const recovered: string[] = [];
     for (const entry of entries) {
       if (!entry.isDirectory() || !isListableId(entry.name)) continue;
-      const dir = join(this.runsDir, entry.name);
-      if (liveWriters.has(dir) || creating.has(dir)) continue;
-      const loaded = await loadRunFile(dir, entry.name);
-      if (!loaded.ok) continue;
-      const { file } = loaded;
-      if (file.summary.status !== 'running' && file.summary.status !== 'paused') continue;
-      // Another Layerbench on this machine (the app beside `layerbench serve`) may be training it.
-      if (file.owner && file.owner.pid !== process.pid && file.owner.hostname === hostname() && processAlive(file.owner.pid)) continue;
-      const metrics = parseMetrics(await readOptional(join(dir, 'metrics.jsonl')));
-      const lastActivity = Math.max(...(await Promise.all(['run.json', 'metrics.jsonl', 'stats.jsonl'].map((f) => mtimeMs(join(dir, f))))));
-      const activeSince = file.activeSince ? Date.parse(file.activeSince) : NaN;
-      const extra = file.summary.status === 'running' && Number.isFinite(activeSince) ? Math.max(0, lastActivity - activeSince) : 0;
-      file.summary = {
-        ...file.summary,
-        ...metrics.counts,
-        status: 'interrupted',
-        endedAt: new Date(lastActivity > 0 ? lastActivity : Date.now()).toISOString(),
-        durationMs: file.summary.durationMs + extra,
-      };
-      file.owner = null;
-      file.activeSince = null;
-      await writeFileAtomic(join(dir, 'run.json'), serializeRunFile(file));
-      recovered.push(entry.name);
+      if (await recoverRunFolder(join(this.runsDir, entry.name))) recovered.push(entry.name);
     }
     return recovered;
   }
@@ -303,6 +294,10 @@ class RunWriterImpl implements RunWriter {
   /** Every disk operation, in order; never rejects (each task's caller gets its own promise). */
   private chain: Promise<void> = Promise.resolve();
   private appendError: Error | null = null;
+  /** Files that could not be written; a file that failed once is not appended to again (no torn lines mid-file). */
+  private fileFaults: RunFileFault[] = [];
+  private faultListeners: ((fault: RunFileFault) => void)[] = [];
+  private heartbeat: NodeJS.Timeout;
   private ended = false;
   private activeMs = 0;
   private activeSinceMs: number | null;
@@ -316,6 +311,26 @@ class RunWriterImpl implements RunWriter {
   ) {
     this.weightsDir = join(directory, 'weights');
     this.activeSinceMs = Date.parse(file.activeSince ?? file.summary.createdAt);
+    // See owner.ts: what tells other processes (where there is no /proc) that this one still writes the run.
+    this.heartbeat = setInterval(() => {
+      const now = new Date();
+      utimes(join(directory, HEARTBEAT_FILE), now, now).catch(() => {});
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  faults(): RunFileFault[] {
+    return [...this.fileFaults];
+  }
+
+  onFault(listener: (fault: RunFileFault) => void): void {
+    this.faultListeners.push(listener);
+  }
+
+  private recordFault(fault: RunFileFault): void {
+    if (this.fileFaults.some((f) => f.file === fault.file)) return;
+    this.fileFaults.push(fault);
+    for (const listener of this.faultListeners) listener(fault);
   }
 
   get runId(): string {
@@ -397,13 +412,29 @@ class RunWriterImpl implements RunWriter {
     if (ending) {
       this.ended = true;
       this.file.owner = null;
+      clearInterval(this.heartbeat);
     }
-    const snapshot = serializeRunFile(this.file);
     const written = this.writePending(ending);
-    const saved = this.enqueue(() => writeFileAtomic(join(this.directory, 'run.json'), snapshot));
+    // The status is decided once the last records are written: a run whose files failed ends 'failed'.
+    const saved = this.enqueue(async () => {
+      const faulted = ending ? withFaults(summary.failure, this.fileFaults, this.directory) : summary.failure;
+      if (faulted !== summary.failure) {
+        summary.status = 'failed';
+        summary.failure = faulted;
+      }
+      const path = join(this.directory, 'run.json');
+      try {
+        if (ending) await rm(join(this.directory, RESERVE_FILE), { force: true });
+        await writeFileAtomic(path, serializeRunFile(this.file));
+      } catch (error) {
+        this.recordFault(faultOf(error, 'run.json', 'incomplete'));
+        throw error;
+      }
+    });
     if (ending) {
       await this.enqueue(async () => {
         await Promise.allSettled([this.metricsHandle.close(), this.statsHandle.close()]);
+        await rm(join(this.directory, HEARTBEAT_FILE), { force: true }).catch(() => {});
       });
       // Only now may the folder be deleted; readers from here on read the files.
       if (liveWriters.get(this.directory) === this) liveWriters.delete(this.directory);
@@ -450,12 +481,14 @@ class RunWriterImpl implements RunWriter {
   }
 
   private async append(handle: FileHandle, name: string, lines: string[], sync: boolean): Promise<void> {
+    if (this.fileFaults.some((f) => f.file === name)) return;
     try {
       // writeFile on an append-mode handle writes everything, at the end of the file.
       if (lines.length > 0) await handle.writeFile(`${lines.join('\n')}\n`);
       if (sync) await handle.datasync();
     } catch (error) {
       this.appendError ??= describeFsError(error, join(this.directory, name));
+      this.recordFault(faultOf(error, name, 'incomplete'));
     }
   }
 
@@ -467,6 +500,42 @@ class RunWriterImpl implements RunWriter {
     );
     return result;
   }
+}
+
+// ---------- recovery ----------
+
+/**
+ * Marks one run folder 'interrupted' when its run.json says 'running' or 'paused' and its owner is
+ * dead (owner.ts: a zombie or a recycled pid counts as dead); returns whether it did. Every start
+ * calls it, through RunStore.recoverInterrupted: the app, `layerbench serve`, and each CLI command
+ * that touches runs.
+ */
+export async function recoverRunFolder(dir: string): Promise<boolean> {
+  if (liveWriters.has(dir) || creating.has(dir)) return false;
+  const loaded = await loadRunFile(dir, basename(dir));
+  if (!loaded.ok) return false;
+  const { file } = loaded;
+  if (file.summary.status !== 'running' && file.summary.status !== 'paused') return false;
+  // Another Layerbench (the app beside `layerbench serve`, a CLI run) may be training it.
+  if (file.owner && file.owner.pid !== process.pid && ownerAlive(file.owner, await mtimeMs(join(dir, HEARTBEAT_FILE)))) return false;
+  const metrics = parseMetrics(await readOptional(join(dir, 'metrics.jsonl')));
+  const lastActivity = Math.max(...(await Promise.all(['run.json', 'metrics.jsonl', 'stats.jsonl'].map((f) => mtimeMs(join(dir, f))))));
+  const activeSince = file.activeSince ? Date.parse(file.activeSince) : NaN;
+  const extra = file.summary.status === 'running' && Number.isFinite(activeSince) ? Math.max(0, lastActivity - activeSince) : 0;
+  file.summary = {
+    ...file.summary,
+    ...metrics.counts,
+    status: 'interrupted',
+    endedAt: new Date(lastActivity > 0 ? lastActivity : Date.now()).toISOString(),
+    durationMs: file.summary.durationMs + extra,
+  };
+  file.owner = null;
+  file.activeSince = null;
+  // The dead owner's reserve makes room for this write on a full disk.
+  await rm(join(dir, RESERVE_FILE), { force: true }).catch(() => {});
+  await writeFileAtomic(join(dir, 'run.json'), serializeRunFile(file));
+  await rm(join(dir, HEARTBEAT_FILE), { force: true }).catch(() => {});
+  return true;
 }
 
 // ---------- reading ----------
@@ -650,14 +719,6 @@ function isListableId(name: string): boolean {
   return !name.startsWith('.') && RunIdSchema.safeParse(name).success;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** JSON.stringify replacer: NaN and ±Infinity become "NaN", "Infinity", "-Infinity" instead of null. */
 function keepNonFinite(_key: string, value: unknown): unknown {

@@ -8,9 +8,12 @@
  *   stats.jsonl      one JSON line per statistics record (BN, gradients, activations)
  *   weights/         final weights in TF.js layers format (model.json + weights.bin), written by the worker
  *   best/            the best epoch's weights (same format), when the run checkpoints its best epoch
+ *   .heartbeat       touched by the writing process every few seconds (owner.ts), removed when the run ends
+ *   .reserve         space held back for the last run.json on a full disk, removed when the run ends
  * Appends are written so that a crash or kill loses at most the line being written; readers skip a
  * torn last line.
  */
+import type { RunFileFault } from '../../../contract';
 import type { BatchRecord, EpochRecord, ModelSpec, RunDetail, RunStatus, RunSummary, StatsRecord, TrainingSettings } from './contract-types';
 
 export interface NewRun {
@@ -31,7 +34,15 @@ export interface RunWriter {
   appendStats(record: StatsRecord): void;
   /** An epoch-end callback's action (early stopping, checkpoint, learning-rate change), as a metrics line. */
   appendCallback(record: { callback: string; epoch: number; detail: string }): void;
+  /**
+   * Records the status. An ending status of a run whose files could not all be written (see
+   * `faults`) is recorded as 'failed', code 'io', with those files.
+   */
   setStatus(status: RunStatus, failure?: RunSummary['failure']): Promise<void>;
+  /** The run's files that could not be written so far (metrics.jsonl, stats.jsonl, run.json). */
+  faults(): RunFileFault[];
+  /** Called once per file when a write to it fails: its owner ends the run. */
+  onFault(listener: (fault: RunFileFault) => void): void;
   /** The backend the run actually trains on (from the worker's 'started'); saved with the next status write. */
   setBackend(backend: string): void;
   /** Flushes pending appends to disk. */

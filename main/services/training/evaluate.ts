@@ -222,6 +222,7 @@ export async function evaluateSavedModel(tf: typeof TF, runId: string, weightsDi
 
     return {
       runId,
+      weightsFrom: metadata?.kind === 'best' ? 'best' : 'weights',
       samples: n,
       inference: { loss: inference.loss, acc: inference.acc },
       training: { loss: training.loss, acc: training.acc },

@@ -9,21 +9,22 @@
  * the next request starts a fresh worker.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { BackendReport, DatasetProgress, Evaluation, ModelInspection, RunStatus, RunSummary, StartTraining, TrainingEvent } from '../../../contract';
+import type { BackendReport, DatasetProgress, Evaluation, ModelInspection, RunFileFault, RunStatus, RunSummary, StartTraining, TrainingEvent } from '../../../contract';
 import type { ModelSpec } from '../../../model/spec';
 import { summarize, type ModelSummary } from '../../../model/summary';
 import { ensureFashionMnist } from '../datasets/fashion-mnist';
 import type { RunStoreApi, RunWriter } from '../runs/types';
+import { mergeFaults, withFaults } from '../runs/faults';
+import { BEST_CHECKPOINT_DIR, findSavedWeights } from '../runs/saved-weights';
 import { UpdateCoalescer } from './coalesce';
 import type { ThreadPriority } from './thread-priority';
 import { FromWorkerSchema, type FromWorker, type ToWorker } from './protocol';
-import { MODEL_JSON } from './weights-io';
 import { FASHION_MNIST_ID } from '../../../contract/datasets';
+import { DomainError } from '../../../contract/wire';
 
-/** The best epoch's checkpoint, inside the run folder. */
-export const BEST_CHECKPOINT_DIR = 'best';
+export { BEST_CHECKPOINT_DIR } from '../runs/saved-weights';
 
 export interface TrainingHostOptions {
   dataDir: string;
@@ -67,6 +68,8 @@ interface ActiveRun {
   pauseRequested: boolean;
   /** The writer the run was settled with, once it was (see settle). */
   settled: { writer: RunWriter | null } | null;
+  /** Files of the run that could not be written (weights, checkpoints; the writer keeps its own): the run ends 'failed'. */
+  faults: RunFileFault[];
 }
 
 type Failure = NonNullable<RunSummary['failure']>;
@@ -207,6 +210,7 @@ export class TrainingHost {
       stopRequested: false,
       pauseRequested: false,
       settled: null,
+      faults: [],
       coalescer: new UpdateCoalescer({
         maxPerSecond: this.options.maxUpdatesPerSecond ?? 20,
         flush: (batches, stats) => {
@@ -237,6 +241,7 @@ export class TrainingHost {
       const dataset = await this.dataset(request.settings.dataset);
       if (this.options.runs) {
         run.writer = await this.options.runs.create({ runId, spec: request.spec, settings: request.settings, backend: report.active });
+        run.writer.onFault((fault) => this.onRunFault(run, fault));
       }
       if (this.active !== run) throw new Error('The training worker stopped while the run was starting');
       this.post({
@@ -294,8 +299,9 @@ export class TrainingHost {
     if (!runs) throw new Error('Evaluation needs the runs workspace');
     if (runId === '.' || runId === '..') throw new Error(`No run ${runId}`);
     if (this.active?.runId === runId) throw new Error(`Run ${runId} is still training: its weights are saved when it ends`);
-    const weightsDir = runs.weightsDir(runId);
-    if (!existsSync(join(weightsDir, MODEL_JSON))) throw new Error(`Run ${runId} has no saved weights to evaluate`);
+    const saved = findSavedWeights(dirname(runs.weightsDir(runId)));
+    if (!saved) throw new DomainError('not-found', `Run ${runId} has no saved weights to evaluate (neither final weights nor a best-epoch checkpoint)`);
+    const weightsDir = saved.dir;
     await this.ensureWorker();
     const { settings } = await runs.get(runId);
     const dataset = await this.dataset(settings.dataset);
@@ -303,7 +309,8 @@ export class TrainingHost {
     const id = settings.dataset;
     this.evaluatingCounts.set(id, (this.evaluatingCounts.get(id) ?? 0) + 1);
     try {
-      return await this.request<Evaluation>((requestId) => ({ type: 'evaluate', requestId, runId, weightsDir, datasetDir: dataset.directory, split }));
+      const evaluation = await this.request<Evaluation>((requestId) => ({ type: 'evaluate', requestId, runId, weightsDir, datasetDir: dataset.directory, split }));
+      return { ...evaluation, weightsFrom: saved.from };
     } finally {
       const left = (this.evaluatingCounts.get(id) ?? 1) - 1;
       if (left > 0) this.evaluatingCounts.set(id, left);
@@ -398,7 +405,8 @@ export class TrainingHost {
 
   /**
    * Ends a run: flushes what the UI has not seen, then (after its files are flushed and its final
-   * status written) emits its last event.
+   * status written) emits its last event. A run some of whose files could not be written ends
+   * 'failed' (code 'io', the files listed), whatever it ended with otherwise.
    */
   private settle(run: ActiveRun, status: RunStatus, failure: Failure | null, event: TrainingEvent | null): void {
     if (run.settled) return;
@@ -407,18 +415,31 @@ export class TrainingHost {
     run.coalescer.flush();
     run.coalescer.dispose();
     if (this.active === run) this.active = null;
-    const written = run.statusWrites.then(async () => {
-      if (!writer) return;
+    const written = run.statusWrites.then(async (): Promise<TrainingEvent | null> => {
+      if (!writer) return event;
+      // A failed append is one of writer.faults(): recorded below, not thrown away.
+      await writer.flush().catch(() => {});
+      let ended = withFaults(failure, mergeFaults(run.faults, writer.faults()), writer.directory);
       try {
-        await writer.flush();
-        await writer.setStatus(status, failure);
+        await writer.setStatus(ended !== failure ? 'failed' : status, ended);
       } catch (error) {
+        // run.json itself could not be written: the run's owner is still told it failed, and why.
         console.warn(`Layerbench: could not record the end of run ${run.runId}: ${messageOf(error)}`);
+        ended = withFaults(ended, writer.faults(), writer.directory);
       }
+      return event && ended !== failure && ended ? { type: 'failed', runId: run.runId, ...ended } : event;
     });
-    this.settling = Promise.all([this.settling, written]).then(() => {
-      if (event) this.options.onEvent(event);
+    this.settling = Promise.all([this.settling, written]).then(([, last]) => {
+      if (last) this.options.onEvent(last);
     });
+  }
+
+  /** A file of the run could not be written: the run stops at its next batch, and ends 'failed' (settle). */
+  private onRunFault(run: ActiveRun, fault: RunFileFault): void {
+    run.faults = mergeFaults(run.faults, [fault]);
+    if (run.settled || run.stopRequested) return;
+    run.stopRequested = true;
+    if (run.inWorker && this.active === run) this.post({ type: 'stop', runId: run.runId });
   }
 
   private failActive(status: 'failed' | 'interrupted', error: string): void {
@@ -475,7 +496,7 @@ export class TrainingHost {
         return;
       case 'finished':
       case 'stopped':
-        if (message.weightsError) console.warn(`Layerbench: run ${run.runId}: ${message.weightsError}`);
+        run.faults = mergeFaults(run.faults, message.faults ?? []);
         this.settle(run, message.type, null, { type: message.type, runId: run.runId });
         return;
       case 'failed': {
@@ -484,8 +505,8 @@ export class TrainingHost {
           const { epoch, batch, step, loss, acc } = message.divergedBatch;
           run.writer?.appendBatch({ epoch, batch, step, loss: Number(loss), acc: Number(acc) });
         }
-        if (message.weightsError) console.warn(`Layerbench: run ${run.runId}: ${message.weightsError}`);
-        const failure: Failure = { error: message.error, ...(message.divergence ? { divergence: message.divergence } : {}) };
+        run.faults = mergeFaults(run.faults, message.faults ?? []);
+        const failure: Failure = { error: message.error, ...(message.code ? { code: message.code } : {}), ...(message.divergence ? { divergence: message.divergence } : {}) };
         this.settle(run, 'failed', failure, { type: 'failed', runId: run.runId, ...failure });
         return;
       }

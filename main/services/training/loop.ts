@@ -12,12 +12,15 @@
  * immutable and an update swaps a variable's buffer), so that when a loss turns NaN the weights of
  * the last step whose loss was finite can be put back and saved.
  */
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
-import type { StartTraining, StatsRecord } from '../../../contract';
+import type { RunFileFault, StartTraining, StatsRecord } from '../../../contract';
 import { StatsRecordSchema } from '../../../contract';
 import type { OpenedDataset, SampleSource } from '../datasets/source';
 import { buildModel, inputShapeOf } from './build-model';
-import { fileLoadHandler } from './weights-io';
+import { fileLoadHandler, MODEL_JSON } from './weights-io';
+import { faultOf } from '../runs/faults';
 import { divergenceMessage, likelyCauses, type DivergencePoint } from './divergence';
 import { score, scoreSource } from './evaluate';
 import { accuracy, applyMaxNorm, forwardWithLogits, meanCrossEntropy, planLayers, regularizationLoss, type LayerPlan } from './forward';
@@ -344,6 +347,9 @@ type Ending =
   | {
       type: 'failed';
       error: string;
+      /** 'io': a checkpoint could not be written (faults). */
+      code?: 'io';
+      faults?: RunFileFault[];
       divergence?: { step: number; epoch: number; lastFiniteLoss: number | null; likelyCauses: string[] };
       divergedBatch?: Extract<FromWorker, { type: 'failed' }>['divergedBatch'];
     };
@@ -393,10 +399,13 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
     built.checkpoint?.prepare();
     ending = await trainLoop(tf, job, built, dataset, progress);
   } catch (error) {
-    ending = { type: 'failed', error: error instanceof Error ? error.message : String(error) };
+    ending =
+      error instanceof RunFilesError
+        ? { type: 'failed', error: error.message, code: 'io', faults: [error.fault] }
+        : { type: 'failed', error: error instanceof Error ? error.message : String(error) };
   }
 
-  let weightsError: string | undefined;
+  const faults: RunFileFault[] = ending.type === 'failed' ? (ending.faults ?? []) : [];
   if (m && job.weightsDir && progress.stepsDone > 0) {
     const kind = progress.restoredLastFinite ? 'last-finite' : progress.restoredBest !== null ? 'restored-best' : 'final';
     const metadata = weightsMetadata(job, progress, { status: ending.type, kind, epoch: progress.epoch, bestEpoch: progress.restoredBest });
@@ -405,7 +414,7 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
       // seemed to slow the steps after it, see checkpoint.ts): this worker trains the next run too.
       await (m.checkpoint ?? new CheckpointWriter(tf, m.model)).save(job.weightsDir, metadata);
     } catch (error) {
-      weightsError = `The weights could not be saved: ${error instanceof Error ? error.message : String(error)}`;
+      faults.push(weightsFault(error, job.weightsDir));
     }
   }
   if (m) {
@@ -414,10 +423,10 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
     m.model.dispose();
   }
   (unowned as TF.LayersModel | null)?.dispose();
-  const extra = weightsError ? { weightsError } : {};
+  const extra = faults.length ? { faults } : {};
   if (ending.type === 'failed') {
-    const { error, divergence, divergedBatch } = ending;
-    post({ type: 'failed', runId, error, ...(divergence ? { divergence } : {}), ...(divergedBatch ? { divergedBatch } : {}), ...extra });
+    const { error, code, divergence, divergedBatch } = ending;
+    post({ type: 'failed', runId, error, ...(code ? { code } : {}), ...(divergence ? { divergence } : {}), ...(divergedBatch ? { divergedBatch } : {}), ...extra });
   } else {
     post({ type: ending.type, runId, ...extra });
   }
@@ -674,15 +683,31 @@ function weightsMetadata(
   };
 }
 
-/** Saves the best epoch's weights into the run folder (checkpointBest); a failure is reported, not fatal. */
+/** A write of the run's weights failed: the run ends 'failed' (code 'io') rather than carry on without them. */
+class RunFilesError extends Error {
+  constructor(
+    message: string,
+    readonly fault: RunFileFault,
+  ) {
+    super(message);
+  }
+}
+
+/** What a failed write into a weights folder (weights/, best/) left: nothing, or an older model.json. */
+function weightsFault(error: unknown, directory: string): RunFileFault {
+  return faultOf(error, `${basename(directory)}/`, existsSync(join(directory, MODEL_JSON)) ? 'incomplete' : 'missing');
+}
+
+/** Saves the best epoch's weights into the run folder (checkpointBest); a failure ends the run (RunFilesError). */
 async function saveCheckpoint(tf: typeof TF, job: TrainingJob, m: Model, progress: Progress, epoch: number): Promise<void> {
   const metadata = weightsMetadata(job, progress, { status: 'finished', kind: 'best', epoch, bestEpoch: epoch });
   try {
     await (m.checkpoint ?? new CheckpointWriter(tf, m.model)).save(job.checkpointDir!, metadata);
-    job.post({ type: 'callback', runId: job.runId, callback: 'checkpoint', epoch, detail: `Checkpoint: epoch ${epoch + 1} is the best so far; its weights were saved` });
   } catch (error) {
-    job.post({ type: 'callback', runId: job.runId, callback: 'checkpoint', epoch, detail: `The best epoch's checkpoint could not be saved: ${error instanceof Error ? error.message : String(error)}` });
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new RunFilesError(`The best epoch's checkpoint (epoch ${epoch + 1}) could not be saved: ${reason}`, weightsFault(error, job.checkpointDir!));
   }
+  job.post({ type: 'callback', runId: job.runId, callback: 'checkpoint', epoch, detail: `Checkpoint: epoch ${epoch + 1} is the best so far; its weights were saved` });
 }
 
 /** Fine-tuning: copies saved weights (same architecture, same variable order) into the new model. */

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ModelInspectionSchema } from '../../../contract/model';
 import { EvaluationSchema } from '../../../contract/runs';
 import { ModelSpecSchema } from '../../../model/spec';
-import { BackendReportSchema, CalibrationSchema, BatchRecordSchema, EpochRecordSchema, FailureSchema, RunIdSchema, StartTrainingSchema, StatsRecordSchema } from '../../../contract';
+import { BackendReportSchema, CalibrationSchema, BatchRecordSchema, EpochRecordSchema, FailureSchema, RunFileFaultSchema, RunIdSchema, StartTrainingSchema, StatsRecordSchema } from '../../../contract';
 
 const run = { runId: RunIdSchema };
 
@@ -46,8 +46,8 @@ export type ToWorker = z.infer<typeof ToWorkerSchema>;
 /** A number that may be NaN or ±∞, spelled as JSON-safe strings then (zod's numbers are finite). */
 const maybeFinite = z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity'])]);
 
-/** Set on a run's last message when its weights could not be written. */
-const weightsError = { weightsError: z.string().optional() };
+/** Set on a run's last message when its weights (weights/, best/) could not be written: the run then fails. */
+const writeFaults = { faults: z.array(RunFileFaultSchema).optional() };
 
 export const FromWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), report: BackendReportSchema }),
@@ -75,13 +75,13 @@ export const FromWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('callback'), ...run, callback: z.enum(['early-stopping', 'checkpoint', 'restore-best', 'reduce-lr']), epoch: z.number().int().min(0), detail: z.string() }),
   z.object({ type: z.literal('paused'), ...run }),
   z.object({ type: z.literal('resumed'), ...run }),
-  z.object({ type: z.literal('finished'), ...run, ...weightsError }),
-  z.object({ type: z.literal('stopped'), ...run, ...weightsError }),
+  z.object({ type: z.literal('finished'), ...run, ...writeFaults }),
+  z.object({ type: z.literal('stopped'), ...run, ...writeFaults }),
   z.object({
     type: z.literal('failed'),
     ...run,
     ...FailureSchema.shape,
-    ...weightsError,
+    ...writeFaults,
     /** The batch whose loss diverged (not streamed as a batch: its loss is not a finite number); the run's file keeps it. */
     divergedBatch: z.object({ epoch: z.number().int(), batch: z.number().int(), step: z.number().int(), loss: maybeFinite, acc: maybeFinite }).optional(),
   }),
