@@ -7,6 +7,9 @@
  * the hot path; writes happen strictly in order, so a killed process leaves a prefix of the records
  * (at most the last ~100 ms missing, at most one torn last line, which readers skip).
  * run.json is rewritten atomically, and while a run is live in this process only its writer writes it.
+ * A write that fails (a full disk, EIO, EACCES) is a fault of that file: the writer appends nothing
+ * more to it, tells its owner (`onFault`, which ends the run), and records the run's ending as
+ * 'failed' (code 'io', the files listed); `.reserve` keeps room for that last run.json.
  *
  * Numbers JSON cannot hold (NaN, ±Infinity: a diverged loss) are written as the strings "NaN",
  * "Infinity", "-Infinity" so the files keep the truth; `get()` returns only records the contract
@@ -718,7 +721,6 @@ function parseName(name: string): string {
 function isListableId(name: string): boolean {
   return !name.startsWith('.') && RunIdSchema.safeParse(name).success;
 }
-
 
 /** JSON.stringify replacer: NaN and ±Infinity become "NaN", "Infinity", "-Infinity" instead of null. */
 function keepNonFinite(_key: string, value: unknown): unknown {
