@@ -6,3 +6,4 @@ export * from './projects';
 export * from './model';
 export * from './runs';
 export * from './fast-events';
+export * from './input-defaults';
