@@ -7,3 +7,4 @@ export * from './model';
 export * from './runs';
 export * from './fast-events';
 export * from './input-defaults';
+export * from './run-traits';
