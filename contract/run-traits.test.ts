@@ -1,11 +1,7 @@
-/** Runs named by what differs from their siblings, on the real presets, and listed so by the real run store. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+/** Runs named by what differs from their siblings, on the real presets (the run store's listing: main/services/runs/store.test.ts). */
+import { describe, expect, it } from 'vitest';
 import { plainMlp, seedModel1, seedModel2, seluMlp } from '../model/presets';
 import { initializer, type ModelSpec } from '../model/spec';
-import { RunStore } from '../main/services/runs/store';
 import { differingColumns, differingTraits, displayNames, runTraits, type NameableRun } from './run-traits';
 import { defaultTrainingSettings, type TrainingSettings } from './training';
 
@@ -76,26 +72,5 @@ describe('names by difference', () => {
     expect(differingColumns(runs)).toEqual(['init', 'activation', 'bn']);
     expect(differingColumns(runs, 2)).toEqual(['init', 'activation']);
     expect(differingColumns([runs[0]!])).toEqual([]);
-  });
-});
-
-describe('the run store lists runs with their traits', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'layerbench-run-traits-'));
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-
-  it('live and from run.json, so the list can name them', async () => {
-    const store = new RunStore(dataDir);
-    const he = await store.create({ runId: 'he', spec: plainMlp, settings: settings(), backend: 'cpu' });
-    await he.setStatus('finished');
-    const glorot = await store.create({ runId: 'glorot', spec: withInit(plainMlp, 'GlorotUniform'), settings: settings(), backend: 'cpu' });
-    const listed = await store.list(); // "glorot" live in this process, "he" read back from its run.json
-    expect(listed.map((r) => [r.runId, r.traits?.init])).toEqual(
-      expect.arrayContaining([
-        ['he', 'he_normal'],
-        ['glorot', 'glorot_uniform'],
-      ]),
-    );
-    expect(displayNames(listed)).toEqual(new Map([['he', 'he_normal'], ['glorot', 'glorot_uniform']]));
-    await glorot.setStatus('stopped');
   });
 });
