@@ -28,7 +28,8 @@ export function usesSelu(spec: ModelSpec): boolean {
   return spec.config.layers.some((layer) => (layer.config as { activation?: unknown }).activation === 'selu');
 }
 
-const format = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(3));
+/** Three significant digits without trailing zeros: float32's -2.4000000953674316 reads -2.4. */
+const format = (v: number) => String(Number(v.toPrecision(3)));
 
 /** What is wrong with scaling `dataset` by `normalization` for `spec`, in words; empty when nothing is. */
 export function normalizationWarnings(normalization: Normalization, dataset: InputDataset | null, spec: ModelSpec | null): string[] {
