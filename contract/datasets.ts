@@ -90,6 +90,10 @@ export const DatasetSummarySchema = z.object({
   classNames: z.array(z.string()),
   /** How values are stored: bytes (images) or 32-bit floats (CSV features). */
   dtype: z.enum(['uint8', 'float32']),
+  /** Smallest and largest stored value over the pool (absent in caches written before it was listed): what the normalization default and its warnings go by. */
+  valueRange: z.object({ min: z.number(), max: z.number() }).optional(),
+  /** The features' names from a CSV header (the label column left out), for the preview. */
+  featureNames: z.array(z.string()).optional(),
   /** Bytes of sample data on disk. */
   sizeBytes: z.number().int().min(0),
   /** Larger than the memory budget: runs stream it from disk in batches instead of holding it whole. */
@@ -131,6 +135,10 @@ export const SourceScanSchema = z.object({
   headerDetected: z.boolean().optional(),
   rows: z.array(z.array(z.string())).max(10).optional(),
   delimiter: z.string().optional(),
+  /** CSV: the label column the form starts with (main/services/datasets/csv.ts guessLabelColumn). */
+  suggestedLabelColumn: z.number().int().min(0).optional(),
+  /** CSV: a square image shape worth offering for the features (e.g. [28, 28] for 784 pixel columns); absent for tabular data. */
+  suggestedReshape: z.array(z.number().int().min(1)).optional(),
   /** Image folder: the class sub-folders and how many images each holds. */
   classes: z.array(z.object({ name: z.string(), files: z.number().int() })).optional(),
   /** IDX: the images' shape (without the count) and the count. */

@@ -6,3 +6,5 @@ export * from './projects';
 export * from './model';
 export * from './runs';
 export * from './fast-events';
+export * from './input-defaults';
+export * from './run-traits';

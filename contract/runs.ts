@@ -23,6 +23,11 @@ export const RunSummarySchema = z.object({
   batchesDone: z.number().int().min(0),
   bestValAcc: z.number().nullable(),
   failure: FailureSchema.nullable(),
+  /**
+   * What tells the run apart (contract/run-traits.ts: initializer, activation, BN placement, settings),
+   * from its spec and settings; `runs.list` fills it in, run.json does not keep it.
+   */
+  traits: z.record(z.string(), z.string()).optional(),
 });
 export type RunSummary = z.infer<typeof RunSummarySchema>;
 

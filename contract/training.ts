@@ -151,13 +151,20 @@ export const TrainingSettingsSchema = z
     /** Train on the first N samples of the pool (after a seeded shuffle); null trains on all of them. */
     trainSubset: z.number().int().min(1).max(100_000_000).nullable(),
     validationSplit: finite.min(0).max(0.9),
-    /** Share of the pool held out as the test set, for datasets without their own (Fashion-MNIST has one: ignored). */
-    testSplit: finite.min(0).max(0.5).default(0),
+    /**
+     * Share of the pool held out (seeded) as the test set, for datasets without their own (Fashion-MNIST
+     * has one: ignored). 10% by default, so Evaluate works on imported data.
+     */
+    testSplit: finite.min(0).max(0.5).default(0.1),
     seed: z.number().int().min(0).max(2 ** 31 - 1),
     /** Stream BN / gradient / activation statistics every K batches; null picks K for a few updates a second, at most 1% of the training time. */
     statsEvery: z.number().int().min(1).max(100_000).nullable().default(null),
-    /** Up to 16 feature indices whose full BN statistics are streamed (others are summarised). */
-    bnFeatures: z.array(z.number().int().min(0).max(1_000_000)).max(16).default([0, 1, 2, 3]),
+    /**
+     * Up to 16 feature indices whose full BN statistics are streamed (others are summarised); null
+     * picks, per BN layer, the 4 features of highest batch variance at the first statistics step (an
+     * input BN's features 0–3 are image corners, always black).
+     */
+    bnFeatures: z.array(z.number().int().min(0).max(1_000_000)).max(16).nullable().default(null),
     /** 'auto' calibrates the available backends on this model and batch size and picks the fastest. */
     backend: z.union([z.literal('auto'), BackendNameSchema]).default('auto'),
   })
@@ -191,10 +198,10 @@ export const defaultTrainingSettings: TrainingSettings = {
   normalization: 'scale-255',
   trainSubset: 10_000,
   validationSplit: 0.1,
-  testSplit: 0,
+  testSplit: 0.1,
   seed: 42,
   statsEvery: null,
-  bnFeatures: [0, 1, 2, 3],
+  bnFeatures: null,
   backend: 'auto',
 };
 

@@ -262,6 +262,37 @@ test('a pandas CSV (header 0,1,2,label) imports with its header detected, not as
   expect(errors).toEqual([]);
 });
 
+test('an iris-shaped CSV starts on its text column, keeps its header names, and defaults to standardize', async ({ page }, testInfo) => {
+  const errors = collectErrors(page);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  const path = join(dir, 'iris.csv');
+  const species = ['setosa', 'versicolor', 'virginica'];
+  const rows = Array.from({ length: 30 }, (_, i) => [(5 + (i % 7) / 5).toFixed(1), (3 - (i % 5) / 4).toFixed(1), ((i % 3) * 2 - 2.4).toFixed(1), ((i % 4) * 0.6).toFixed(1), species[i % 3]].join(','));
+  writeFileSync(path, ['sepal_length,sepal_width,petal_length,petal_width,species', ...rows, ''].join('\n'));
+  await openData(page);
+  await scanCsv(page, path);
+  await expect(page.getByTestId('import-scan-result')).toContainText('5 columns, header detected');
+  // The label column is the one holding text, and 4 measurements are not offered as a 2×2 image.
+  await expect(page.getByTestId('import-label-column')).toHaveValue('4');
+  await expect(page.getByTestId('import-reshape-note')).toContainText('4 features per row');
+  await expect(page.getByTestId('import-reshape-square')).toHaveCount(0);
+  await page.getByTestId('import-start').click();
+  await expect(page.getByTestId('import-done')).toContainText('30 samples, 3 classes');
+
+  // The preview's columns carry the header's names.
+  const headers = page.getByTestId('sample-table').locator('thead th');
+  await expect(headers).toHaveText(['#', 'label', 'sepal_length', 'sepal_width', 'petal_length', 'petal_width']);
+  // Picked for training, it is standardized; ÷255 on values below 0 is warned about.
+  await page.getByTestId('use-for-training').click();
+  await expect(page.getByTestId('data-normalization')).toHaveValue('standardize');
+  await expect(page.getByTestId('normalization-warnings')).toHaveCount(0);
+  await page.getByTestId('data-normalization').selectOption('scale-255');
+  await expect(page.getByTestId('normalization-warnings')).toContainText("÷255 is meant for pixel values 0…255, but iris's values run -2.4…6.2");
+  await page.screenshot({ path: testInfo.outputPath('iris-import.png') });
+  await page.getByTestId('data-normalization').selectOption('standardize');
+  expect(errors).toEqual([]);
+});
+
 test('an unreadable dataset is listed with its reason and can be deleted after a confirmation', async ({ page }) => {
   const errors = collectErrors(page);
   const id = 'user-broken-abc123';

@@ -159,13 +159,18 @@ export async function runsScenario(page: Page, testInfo: TestInfo, options: { su
   await expect(page.locator('[data-testid="example-image"]').first()).toBeVisible();
   await page.screenshot({ path: testInfo.outputPath('runs-evaluation.png'), fullPage: true });
 
-  // Rename in place: Enter commits, the list shows the new name.
+  // Two runs of one model read as what tells them apart, with a column for each setting that differs.
   const newest = view.locator('[data-testid^="run-row-"]').first();
   const newestId = (await newest.getAttribute('data-testid'))!.replace('run-row-', '');
+  await expect(page.getByTestId(`run-open-${newestId}`)).toHaveText(/^lr 0\.05\b/);
+  await expect(view.getByTestId('run-column-lr')).toHaveText('lr');
+  await page.screenshot({ path: testInfo.outputPath('runs-named.png') });
+
+  // Rename in place: Enter commits, the list shows the new name.
   await page.getByTestId(`run-rename-${newestId}`).click();
-  await page.getByTestId('run-rename-input').fill('lr 0.05');
+  await page.getByTestId('run-rename-input').fill('fast lr');
   await page.getByTestId('run-rename-input').press('Enter');
-  await expect(page.getByTestId(`run-open-${newestId}`)).toHaveText('lr 0.05');
+  await expect(page.getByTestId(`run-open-${newestId}`)).toHaveText('fast lr');
 
   // One click trains both variants in turn and overlays them.
   const before = await rows.count();

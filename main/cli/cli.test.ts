@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultTrainingSettings, PROJECT_FORMAT, PROJECT_VERSION } from '../../contract';
-import { seedModel1, seedModel2, toKerasTopology } from '../../model';
+import { seedModel1, seedModel2, seluMlp, toKerasTopology } from '../../model';
 
 const cli = join(import.meta.dirname, '../../out/cli/index.js');
 const dir = mkdtempSync(join(tmpdir(), 'layerbench-cli-'));
@@ -126,6 +126,14 @@ describe('layerbench train and export', () => {
     expect(exported.status).toBe(0);
     expect(readFileSync(onnx).length).toBeGreaterThan(1_000_000); // ~270k float32 weights
     expect(run('export', runDir, '--format', 'onnx', '--out', onnx).status).toBe(1); // exists, no --force
+  });
+
+  it('warns, and still trains, when a SELU model gets inputs that are not standardized', () => {
+    const project = join(dir, 'selu.layerbench.json');
+    writeFileSync(project, JSON.stringify({ format: PROJECT_FORMAT, version: PROJECT_VERSION, model: seluMlp, training: { ...defaultTrainingSettings, trainSubset: 64, validationSplit: 0, epochs: 1 } }));
+    const trained = run('train', project, '--out', join(dir, 'selu-workspace'), '--data-dir', join(dir, 'data'), '--quiet');
+    expect(trained.stderr).toContain('layerbench: warning: selu_self_normalizing uses SELU, which self-normalizes only on standardized inputs');
+    expect(trained.status).toBe(0);
   });
 
   it('refuses a bare topology, which has no training settings', () => {

@@ -5,7 +5,18 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DEFAULT_LEARNING_RATE, OPTIMIZER_NAMES, TrainingSettingsSchema, defaultOptimizer, formatIssues, type TrainingEvent, type TrainingSettings } from '../../contract';
+import {
+  DEFAULT_LEARNING_RATE,
+  OPTIMIZER_NAMES,
+  TrainingSettingsSchema,
+  defaultNormalization,
+  defaultOptimizer,
+  formatIssues,
+  normalizationWarnings,
+  type TrainingEvent,
+  type TrainingSettings,
+} from '../../contract';
+import { DatasetStore } from '../services/datasets/store';
 import { PROJECT_FORMAT } from '../../contract/projects';
 import { RunStore } from '../services/runs/store';
 import { defaultDataDir } from '../services/paths';
@@ -46,6 +57,7 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
   const epochs = intFlag(args, 'epochs', 1, 10_000);
   const settings: TrainingSettings = { ...project.training, ...(epochs ? { epochs } : {}) };
   const dataset = stringFlag(args, 'dataset');
+  const otherDataset = dataset !== undefined && dataset !== settings.dataset;
   if (dataset) settings.dataset = dataset;
   const optimizer = stringFlag(args, 'optimizer');
   if (optimizer) {
@@ -68,6 +80,10 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
   const quiet = args.flags.has('quiet');
   const log = (line: string) => quiet || process.stderr.write(`${line}\n`);
   for (const runId of await runs.recoverInterrupted()) log(`run ${runId}: its process died; marked interrupted`);
+  // The project's normalization was chosen for its own dataset; another one given here brings its default.
+  const summary = await new DatasetStore(dataDir).summary(checked.data.dataset);
+  if (otherDataset) checked.data.normalization = defaultNormalization(summary);
+  for (const warning of normalizationWarnings(checked.data.normalization, summary, project.model)) process.stderr.write(`layerbench: warning: ${warning}\n`);
 
   let done!: (event: TrainingEvent) => void;
   const ended = new Promise<TrainingEvent>((r) => (done = r));

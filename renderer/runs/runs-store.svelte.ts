@@ -2,7 +2,7 @@
  * The Runs view's data: the run list (refreshed when a run starts, pauses or ends anywhere in the
  * app) and a cache of run details, re-read while a run is still going or after it changed.
  */
-import type { LayerbenchApi, RunDetail, RunSummary } from '../../contract';
+import { differingColumns, displayNames, type LayerbenchApi, type RunDetail, type RunSummary, type TraitKey } from '../../contract';
 import { message } from './format';
 
 const LIVE = new Set(['running', 'paused']);
@@ -13,6 +13,14 @@ export class RunsStore {
   error = $state<string | null>(null);
   /** Bumped when a detail lands in the cache. */
   version = $state(0);
+  /** Dataset names by id (from the Data view's list): runs show `Iris`, not `user-iris-915f5b`. */
+  datasetNames = $state.raw(new Map<string, string>());
+  /** The runs with their dataset trait named, as names and columns show them. */
+  private readonly named = $derived(this.runs.map((r) => (r.traits?.dataset ? { ...r, traits: { ...r.traits, dataset: this.datasetName(r.traits.dataset) } } : r)));
+  /** What each run is shown as: its own name, or what differs from its sibling runs (contract/run-traits.ts). */
+  readonly names = $derived(displayNames(this.named));
+  /** The runs table's extra columns: the settings that differ among the runs. */
+  readonly columns = $derived<TraitKey[]>(differingColumns(this.named));
   private details = new Map<string, RunDetail>();
   private inflight = new Map<string, Promise<RunDetail>>();
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -48,6 +56,19 @@ export class RunsStore {
     } finally {
       this.loading = false;
     }
+  }
+
+  datasetName(id: string): string {
+    return this.datasetNames.get(id) ?? id;
+  }
+
+  nameOf(runId: string): string | undefined {
+    return this.names.get(runId);
+  }
+
+  /** A run's value for a trait column (dataset named). */
+  trait(runId: string, key: TraitKey): string {
+    return this.named.find((r) => r.runId === runId)?.traits?.[key] ?? '';
   }
 
   summary(runId: string): RunSummary | undefined {

@@ -23,6 +23,7 @@ export function fashionMnistSummary(directory: string | null): DatasetSummary {
     testCount: FASHION_MNIST_TEST_SAMPLES,
     classNames: [...FASHION_MNIST_CLASS_NAMES],
     dtype: 'uint8',
+    valueRange: { min: 0, max: 255 }, // bytes, and the real files use the full range
     sizeBytes: (FASHION_MNIST_TRAIN_SAMPLES + FASHION_MNIST_TEST_SAMPLES) * 28 * 28,
     // Gzipped files allow no random reads, and 55 MB fits any budget worth having: always in memory.
     streamed: false,

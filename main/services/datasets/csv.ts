@@ -169,3 +169,33 @@ export function resolveLayout(
 export function describeDelimiter(delimiter: Delimiter): string {
   return delimiter === '\t' ? 'tab' : `"${delimiter}"`;
 }
+
+/**
+ * The label column a CSV import starts with: the one column whose values include text (iris'
+ * species), else the first column named like a label (label, class, target, y, …), else the last
+ * column (scikit-learn's and most tabular files' convention). `rows` are data rows, header excluded.
+ */
+export function guessLabelColumn(columns: readonly string[], rows: readonly (readonly string[])[], hasHeader: boolean): number {
+  const text = columns.map((_, j) => rows.some((row) => row[j] !== undefined && Number.isNaN(parseNumber(row[j]))));
+  if (text.filter(Boolean).length === 1) return text.indexOf(true);
+  const named = hasHeader ? columns.findIndex((name) => LABEL_NAMES.test(name.trim())) : -1;
+  return named >= 0 ? named : columns.length - 1;
+}
+
+/** The smallest side worth offering as an image: 8×8 (scikit-learn's digits); 4 iris features are not a 2×2 picture. */
+const MIN_IMAGE_SIDE = 8;
+
+/**
+ * A square image shape for the features, when they look like pixels: a square count of at least
+ * 8×8, and no header or a header of numbered names with one prefix (p0…p783, pixel1…, 0…). Named
+ * measurements (sepal_length, …) are tabular data: nothing is suggested.
+ */
+export function suggestImageShape(featureNames: readonly string[], hasHeader: boolean): number[] | undefined {
+  const side = Math.sqrt(featureNames.length);
+  if (!Number.isInteger(side) || side < MIN_IMAGE_SIDE) return undefined;
+  if (hasHeader) {
+    const prefixes = new Set(featureNames.map((name) => /^(\D*?)_?\d+$/.exec(name.trim())?.[1]?.toLowerCase() ?? null));
+    if (prefixes.size !== 1 || prefixes.has(null)) return undefined;
+  }
+  return [side, side];
+}

@@ -35,7 +35,10 @@ describe('CSV import', () => {
   it('imports real Fashion-MNIST rows with text labels and a reshape', async () => {
     const path = join(scratch, 'fmnist.csv');
     await writeFmnistCsv(path, 300, { textLabels: true });
+    // The scan starts the form on the text label column and offers the 28×28 picture.
+    expect(await scanSource(csv(path, { labelColumn: 0 }))).toMatchObject({ suggestedLabelColumn: 0, suggestedReshape: [28, 28] });
     const { dataset, skippedItems } = await importIt(csv(path, { reshape: [28, 28] }));
+    expect(dataset.featureNames).toEqual(Array.from({ length: 784 }, (_, i) => `p${i}`));
     DatasetSummarySchema.parse(dataset);
     expect(skippedItems).toEqual([]);
     expect(dataset).toMatchObject({ kind: 'csv', sampleShape: [28, 28], count: 300, testCount: 0, dtype: 'float32', sizeBytes: 300 * 784 * 4, skipped: 0, name: 'test set' });

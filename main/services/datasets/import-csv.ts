@@ -13,7 +13,7 @@ type CsvSource = Extract<ImportSource, { kind: 'csv' }>;
 /** Lines looked at to detect the delimiter (and shown by scan). */
 export const SAMPLE_LINES = 11;
 
-export async function importCsv(source: CsvSource, ctx: ImportContext, writer: SampleWriter): Promise<{ sampleShape: number[] }> {
+export async function importCsv(source: CsvSource, ctx: ImportContext, writer: SampleWriter): Promise<{ sampleShape: number[]; featureNames?: string[] }> {
   const file = source.path;
   const lines = readLines(file);
   try {
@@ -75,7 +75,7 @@ export async function importCsv(source: CsvSource, ctx: ImportContext, writer: S
     };
     for (const line of rows) await process(line);
     for await (const line of lines) await process(line);
-    return { sampleShape };
+    return { sampleShape, ...(layout.hasHeader ? { featureNames: columns.filter((_, i) => i !== labelIndex) } : {}) };
   } finally {
     await lines.return(undefined);
   }

@@ -1,6 +1,6 @@
 /** datasets.scan: a first look at a source, for the import form (columns, class folders, IDX shape). */
 import type { ImportSource, SourceScan } from '../../../contract/datasets';
-import { readLines, resolveLayout, splitLine, type NumberedLine } from './csv';
+import { guessLabelColumn, readLines, resolveLayout, splitLine, suggestImageShape, type NumberedLine } from './csv';
 import { listClassFolders } from './import-images';
 import { readIdxPair } from './import-idx';
 import { SAMPLE_LINES } from './import-csv';
@@ -17,8 +17,11 @@ export async function scanSource(source: ImportSource): Promise<SourceScan> {
         if (sample.length >= SAMPLE_LINES) break;
       }
       const layout = resolveLayout(source.path, sample, source);
-      const rows = sample.slice(layout.hasHeader ? 1 : 0, (layout.hasHeader ? 1 : 0) + SCAN_ROWS).map((l) => splitLine(l.text, layout.delimiter).map((c) => c.trim()));
-      return { kind: 'csv', columns: layout.columns, headerDetected: layout.hasHeader, rows, delimiter: layout.delimiter };
+      const dataRows = sample.slice(layout.hasHeader ? 1 : 0).map((l) => splitLine(l.text, layout.delimiter).map((c) => c.trim()));
+      const rows = dataRows.slice(0, SCAN_ROWS);
+      const suggestedLabelColumn = guessLabelColumn(layout.columns, dataRows, layout.hasHeader);
+      const suggestedReshape = suggestImageShape(layout.columns.filter((_, i) => i !== suggestedLabelColumn), layout.hasHeader);
+      return { kind: 'csv', columns: layout.columns, headerDetected: layout.hasHeader, rows, delimiter: layout.delimiter, suggestedLabelColumn, ...(suggestedReshape ? { suggestedReshape } : {}) };
     }
     case 'image-folder': {
       const classes = await listClassFolders(source.path);

@@ -139,6 +139,11 @@ export class DatasetStore {
     return { ...summary, streamed: isStreamed(summary, this.budget) };
   }
 
+  /** The summary as listed: with the value range meta.json keeps beside it. */
+  private summaryOf(meta: DatasetMeta): DatasetSummary {
+    return this.withBudget({ ...meta.summary, valueRange: meta.valueRange });
+  }
+
   async list(): Promise<DatasetListing> {
     const info = await describeFashionMnist({ dataDir: this.dataDir, systemDirs: this.options.fashionMnistSystemDirs });
     const datasets: DatasetSummary[] = [];
@@ -153,7 +158,7 @@ export class DatasetStore {
     for (const name of names) {
       if (!name.startsWith(USER_PREFIX) || !DatasetIdSchema.safeParse(name).success) continue;
       try {
-        datasets.push(this.withBudget((await this.readMetaOf(name)).summary));
+        datasets.push(this.summaryOf(await this.readMetaOf(name)));
       } catch (error) {
         unreadable.push({ id: name, message: (error as Error).message });
       }
@@ -175,7 +180,7 @@ export class DatasetStore {
 
   async summary(id: string): Promise<DatasetSummary> {
     if (id === FASHION_MNIST_ID) return (await this.list()).datasets[0];
-    return this.withBudget((await this.readMetaOf(id)).summary);
+    return this.summaryOf(await this.readMetaOf(id));
   }
 
   /**
@@ -193,7 +198,7 @@ export class DatasetStore {
     const writer = await SampleWriter.create(this.root, source.kind === 'csv' ? 'float32' : 'uint8');
     try {
       const importer = source.kind === 'csv' ? importCsv : source.kind === 'idx' ? importIdx : importImageFolder;
-      const { sampleShape } = await importer(source as never, ctx, writer);
+      const { sampleShape, featureNames } = (await importer(source as never, ctx, writer)) as { sampleShape: number[]; featureNames?: string[] };
       ctx.check();
       ctx.progress('writing', writer.count, writer.count);
       const samples = await writer.finishSamples();
@@ -215,6 +220,7 @@ export class DatasetStore {
         testCount: 0,
         classNames: samples.classNames,
         dtype: writer.dtype,
+        ...(featureNames ? { featureNames } : {}),
         sizeBytes: SampleWriter.sizeBytes(samples.count, sampleShape.reduce((a, b) => a * b, 1), writer.dtype),
         streamed: false,
         source: describeSource(source),
@@ -225,7 +231,7 @@ export class DatasetStore {
       onPublishing?.();
       await writer.publish({ formatVersion: META_FORMAT_VERSION, summary, classCounts: samples.classCounts, valueRange: samples.valueRange }, join(this.root, id));
       ctx.done(samples.count);
-      return { dataset: this.withBudget(summary), skippedItems: ctx.badItems };
+      return { dataset: this.withBudget({ ...summary, valueRange: samples.valueRange }), skippedItems: ctx.badItems };
     } catch (error) {
       await writer.discard();
       // ctx.check() throws the signal's reason: that, and only that, is a cancellation.

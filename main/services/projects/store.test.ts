@@ -23,6 +23,16 @@ describe('ProjectStore', () => {
     expect((await store.recent())[0]!.path).toBe(path);
   });
 
+  it('opens a project saved before the test share and automatic BN features with their defaults; explicit choices are kept', async () => {
+    const path = join(dir, 'older.layerbench.json');
+    const { testSplit: _t, bnFeatures: _b, ...older } = defaultTrainingSettings;
+    writeFileSync(path, JSON.stringify({ ...project, training: { ...older, normalization: 'none' } }));
+    const { training } = (await store.open(path)).project;
+    expect([training.testSplit, training.bnFeatures, training.normalization]).toEqual([0.1, null, 'none']);
+    writeFileSync(path, JSON.stringify({ ...project, training: { ...older, testSplit: 0, bnFeatures: [0, 1, 2, 3] } }));
+    expect((await store.open(path)).project.training).toMatchObject({ testSplit: 0, bnFeatures: [0, 1, 2, 3] });
+  });
+
   it('does not overwrite an existing file without confirmation', async () => {
     const path = join(dir, 'keep.layerbench.json');
     writeFileSync(path, 'precious');

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultTrainingSettings, RunDetailSchema, RunSummarySchema, type BatchRecord, type StatsRecord } from '../../../contract';
-import { seedModel1 } from '../../../model/presets';
+import { defaultTrainingSettings, displayNames, RunDetailSchema, RunSummarySchema, type BatchRecord, type StatsRecord } from '../../../contract';
+import { plainMlp, seedModel1 } from '../../../model/presets';
+import { initializer } from '../../../model/spec';
 import { CSV_HEADER, MAX_STATS_RECORDS, RunNotFoundError, RunStore } from './store';
 
 const root = mkdtempSync(join(tmpdir(), 'layerbench-runs-'));
@@ -267,5 +268,21 @@ describe('RunStore', () => {
     await second.setStatus('stopped');
     expect((await store.list()).map((r) => r.runId)).toEqual(['run-2', 'run-1']);
     expect(await store.delete('run-1')).toBe(true);
+  });
+});
+
+describe('RunStore and run names', () => {
+  it('lists each run with its traits, live and from run.json, so runs of one model are told apart', async () => {
+    const store = new RunStore(freshDataDir());
+    const he = await store.create({ runId: 'he', spec: plainMlp, settings: defaultTrainingSettings, backend: 'cpu' });
+    await he.setStatus('finished');
+    const glorotSpec = structuredClone(plainMlp);
+    for (const layer of glorotSpec.config.layers.slice(1, -1)) layer.config.kernel_initializer = initializer('GlorotUniform');
+    const glorot = await store.create({ runId: 'glorot', spec: glorotSpec, settings: defaultTrainingSettings, backend: 'cpu' });
+    const listed = await store.list(); // "glorot" live in this process, "he" read back from its run.json
+    expect(new Map(listed.map((r) => [r.runId, r.traits?.init]))).toEqual(new Map([['he', 'he_normal'], ['glorot', 'glorot_uniform']]));
+    expect(displayNames(listed)).toEqual(new Map([['he', 'he_normal'], ['glorot', 'glorot_uniform']]));
+    expect((await store.get('he')).summary.traits).toEqual(listed.find((r) => r.runId === 'he')!.traits);
+    await glorot.setStatus('stopped');
   });
 });

@@ -20,6 +20,7 @@ import { mkdir, open, readdir, readFile, rm, stat, utimes, writeFile, type FileH
 import { basename, join, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { CallbackRecordSchema, EpochRecordSchema, formatIssues, RunIdSchema, RunSummarySchema, StatsRecordSchema, TrainingSettingsSchema, type CallbackRecord, type RunFileFault } from '../../../contract';
+import { runTraits } from '../../../contract/run-traits';
 import { ModelSpecSchema } from '../../../model/spec';
 import { describeFsError, writeFileAtomic } from '../files/atomic';
 import { faultOf, withFaults } from './faults';
@@ -60,6 +61,10 @@ const RunFileSchema = z.object({
   activeSince: z.string().nullable().default(null),
 });
 type RunFile = z.infer<typeof RunFileSchema>;
+
+function withTraits(file: RunFile): RunSummary {
+  return { ...file.summary, traits: runTraits(file.spec, file.settings) };
+}
 
 export class RunNotFoundError extends Error {
   constructor(readonly runId: string) {
@@ -184,10 +189,10 @@ export class RunStore implements RunStoreApi {
         .map(async (entry): Promise<RunSummary | null> => {
           const dir = join(this.runsDir, entry.name);
           const live = liveWriters.get(dir);
-          if (live) return live.summary();
+          if (live) return live.listed();
           if (creating.has(dir)) return null;
           const loaded = await loadRunFile(dir, entry.name);
-          if (loaded.ok) return loaded.file.summary;
+          if (loaded.ok) return withTraits(loaded.file);
           // Never fail the list for one folder: show it as failed, with why, so it can be deleted.
           return damagedSummary(entry.name, loaded.reason, await folderTime(dir));
         }),
@@ -204,7 +209,7 @@ export class RunStore implements RunStoreApi {
     const file = await this.readRunFile(dir, runId);
     const [metricsText, statsText] = await Promise.all([readOptional(join(dir, 'metrics.jsonl')), readOptional(join(dir, 'stats.jsonl'))]);
     const metrics = parseMetrics(metricsText);
-    let summary = live ? live.summary() : file.summary;
+    let summary = live ? live.listed() : withTraits(file);
     if (!live && (summary.status === 'running' || summary.status === 'paused')) {
       // Written by another process (or not recovered yet): its run.json counts are from its last status change.
       summary = { ...summary, ...metrics.counts };
@@ -231,7 +236,7 @@ export class RunStore implements RunStoreApi {
     const file = await this.readRunFile(dir, runId);
     file.summary = { ...file.summary, name };
     await writeFileAtomic(join(dir, 'run.json'), serializeRunFile(file));
-    return file.summary;
+    return withTraits(file);
   }
 
   async delete(runId: string): Promise<boolean> {
@@ -338,6 +343,11 @@ class RunWriterImpl implements RunWriter {
 
   get runId(): string {
     return this.file.summary.runId;
+  }
+
+  /** The summary as `list()` gives it: with the run's traits. */
+  listed(): RunSummary {
+    return { ...this.summary(), traits: runTraits(this.file.spec, this.file.settings) };
   }
 
   summary(): RunSummary {
@@ -454,7 +464,7 @@ class RunWriterImpl implements RunWriter {
     this.file.summary.name = name;
     const snapshot = serializeRunFile(this.file);
     await this.enqueue(() => writeFileAtomic(join(this.directory, 'run.json'), snapshot));
-    return this.summary();
+    return this.listed();
   }
 
   private push(lines: string[], line: string): void {

@@ -84,6 +84,23 @@ function savedWeight(weightsDir: string, name: string): Float32Array {
 describe('TrainingHost with the runs workspace', () => {
   let finishedRunId = '';
 
+  it('streams, without chosen BN features, each layer\'s 4 highest-variance features, the same all run long', async () => {
+    const { runId } = await train(seedModel1, { epochs: 1, batchSize: 32, trainSubset: 320, statsEvery: 3, bnFeatures: null });
+    expect(await ended(runId)).toEqual({ type: 'finished', runId });
+    const stats = streamedStats(runId);
+    expect(stats.length).toBeGreaterThan(2);
+    const first = stats[0]!.bn;
+    for (const bn of first) {
+      expect(bn.chosen.indices).toHaveLength(4);
+      // Chosen at the first statistics step: the largest batch variances of that step.
+      expect(Math.max(...bn.chosen.batch_variance)).toBe(bn.batch_variance.max);
+      expect(Math.min(...bn.chosen.batch_variance)).toBeGreaterThanOrEqual(bn.batch_variance.p95);
+      for (const later of stats) expect(later.bn.find((b) => b.layer === bn.layer)!.chosen.indices).toEqual(bn.chosen.indices);
+    }
+    // The input BN's features 0–3 are Fashion-MNIST's corner pixels, black in every image: never picked.
+    expect(first[0]!.chosen.indices.some((i) => i < 4)).toBe(false);
+  });
+
   it('streams BN statistics that match the saved weights, persists every batch, keeps the UI under 25 updates/s', async () => {
     const { runId } = await train(seedModel1, { epochs: 1, batchSize: 32, learningRate: 0.01, trainSubset: 2000, statsEvery: 5, bnFeatures: [0, 1, 2, 3, 299, 5000] });
     finishedRunId = runId;

@@ -29,7 +29,7 @@ import { BestEpoch, clipGradients, createOptimizer, EarlyStopper, Plateau, sched
 import { EpochFeeder, gatherNormalized, normalizationFor, splitRun, type NormalizationState, type RunSplit } from './pipeline';
 import { encodeNumber, type FromWorker } from './protocol';
 import { deriveSeed } from './seeds';
-import { addGradientStats, addWeightStats, buildStatsRecord, FusedStatsProbe, probeLayer, StatsCollector } from './stats';
+import { addGradientStats, addWeightStats, BnFeatureChoice, buildStatsRecord, FusedStatsProbe, probeLayer, StatsCollector } from './stats';
 import type { WeightsMetadata } from './weights-io';
 import { createFusedStep, type FusedStep } from './fused/fused-step';
 import { CheckpointWriter } from './checkpoint';
@@ -205,7 +205,7 @@ async function trainStep(
   xs: Float32Array,
   ys: Int32Array,
   n: number,
-  at: { epoch: number; step: number; seed: number; withStats: boolean; bnFeatures: number[] },
+  at: { epoch: number; step: number; seed: number; withStats: boolean; bnFeatures: BnFeatureChoice },
 ): Promise<StepOutcome> {
   const collector = at.withStats ? new StatsCollector(tf) : null;
   let kept: TF.Tensor | null = null;
@@ -273,7 +273,7 @@ async function fusedTrainStep(
   xs: Float32Array,
   ys: Int32Array,
   n: number,
-  at: { epoch: number; step: number; seed: number; withStats: boolean; bnFeatures: number[] },
+  at: { epoch: number; step: number; seed: number; withStats: boolean; bnFeatures: BnFeatureChoice },
 ): Promise<StepOutcome> {
   const before = m.variables.map((v) => snapshotOf(tf, v));
   try {
@@ -507,6 +507,7 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
   const { split, feeder, batchesPerEpoch } = layout;
   const validationSamples = split.validation.length;
   const schedule = new StatsSchedule(settings.statsEvery);
+  const bnFeatures = new BnFeatureChoice(settings.bnFeatures);
   const plateau = settings.lrSchedule.class_name === 'ReduceLROnPlateau' ? new Plateau(settings.lrSchedule.config) : null;
   const stopper = settings.earlyStopping ? new EarlyStopper(settings.earlyStopping) : null;
   const bestEpoch = BestEpoch.for(settings);
@@ -539,7 +540,7 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
       }
       const withStats = schedule.due(step, batch === batchesPerEpoch - 1);
       // Every step takes the fused step when there is one (statistics steps with its probe).
-      const at = { epoch, step, seed: settings.seed, withStats, bnFeatures: settings.bnFeatures };
+      const at = { epoch, step, seed: settings.seed, withStats, bnFeatures };
       const outcome = m.fused ? await fusedTrainStep(tf, m, m.fused, x, y, n, at) : await trainStep(tf, m, x, y, n, at);
       // The loss is what a learner sees diverge: a NaN or infinite loss ends the run.
       if (!Number.isFinite(outcome.loss)) {

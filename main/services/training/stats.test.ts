@@ -8,7 +8,7 @@ import { UpdateCoalescer } from './coalesce';
 import { likelyCauses, divergenceMessage } from './divergence';
 import { RunControl, StatsSchedule } from './loop';
 import { deriveSeed, seedInitializers } from './seeds';
-import { binned, SATURATION_RULES, summarize } from './stats';
+import { binned, BnFeatureChoice, SATURATION_RULES, summarize, topVarianceFeatures } from './stats';
 
 beforeAll(async () => {
   tf.env().set('IS_TEST', true); // no "install tfjs-node" banner
@@ -32,6 +32,16 @@ describe('summarize and binned', () => {
     expect(bins[0]).toBe(0.5);
     expect(bins[127]).toBe(298);
     expect(binned(Array.from({ length: 256 }, (_, i) => i))[5]).toBe(10.5);
+  });
+});
+
+describe('BN features streamed in full', () => {
+  it('picks the highest variances in index order, and keeps a layer\'s first pick', () => {
+    expect(topVarianceFeatures([0, 5, 0, 9, 1, 5, 7], 3)).toEqual([1, 3, 6]); // 5 twice: the lower index
+    const choice = new BnFeatureChoice(null);
+    expect(choice.indices('bn', 6, [0, 0, 3, 0, 2, 1])).toEqual([0, 2, 4, 5]);
+    expect(choice.indices('bn', 6, [9, 9, 9, 9, 0, 0])).toEqual([0, 2, 4, 5]);
+    expect(new BnFeatureChoice([7, 1, 1, 99]).indices('bn', 10, [])).toEqual([7, 1]);
   });
 });
 

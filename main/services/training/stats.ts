@@ -335,8 +335,36 @@ function pick(values: ArrayLike<number>, indices: number[]): number[] {
   return indices.map((i) => values[i]!);
 }
 
+/** Features picked per BN layer when the settings name none. */
+export const AUTO_BN_FEATURES = 4;
+
+/** The `count` features of highest variance, in index order (ties: the lower index). */
+export function topVarianceFeatures(variance: ArrayLike<number>, count = AUTO_BN_FEATURES): number[] {
+  const order = Array.from({ length: variance.length }, (_, i) => i);
+  order.sort((a, b) => (variance[b]! - variance[a]!) || a - b);
+  return order.slice(0, count).sort((a, b) => a - b);
+}
+
+/**
+ * Which features of each BN layer are streamed in full: the settings' indices, or (null) each
+ * layer's highest-variance features at its first statistics step, kept for the rest of the run so
+ * every chart follows the same features.
+ */
+export class BnFeatureChoice {
+  private readonly picked = new Map<string, number[]>();
+  constructor(private readonly fixed: readonly number[] | null) {}
+
+  indices(layer: string, features: number, batchVariance: ArrayLike<number>): number[] {
+    if (this.fixed) return [...new Set(this.fixed)].filter((i) => i < features);
+    let chosen = this.picked.get(layer);
+    if (!chosen) this.picked.set(layer, (chosen = topVarianceFeatures(batchVariance)));
+    return chosen;
+  }
+}
+
 /** Turns the decoded values of one stats step into the contract's record. */
-export function buildStatsRecord(plans: LayerPlan[], values: Map<string, ArrayLike<number>>, at: { epoch: number; step: number; bnFeatures: number[] }): StatsRecord {
+export function buildStatsRecord(plans: LayerPlan[], values: Map<string, ArrayLike<number>>, at: { epoch: number; step: number; bnFeatures: number[] | BnFeatureChoice }): StatsRecord {
+  const choice = at.bnFeatures instanceof BnFeatureChoice ? at.bnFeatures : new BnFeatureChoice(at.bnFeatures);
   const bn: BnStats[] = [];
   const layers: LayerStats[] = [];
   const get = (key: string) => values.get(key);
@@ -347,7 +375,7 @@ export function buildStatsRecord(plans: LayerPlan[], values: Map<string, ArrayLi
       const batchMean = get(`bn:${plan.index}:batch_mean`);
       const batchVariance = get(`bn:${plan.index}:batch_variance`);
       if (movingMean && movingVariance && batchMean && batchVariance) {
-        const indices = [...new Set(at.bnFeatures)].filter((i) => i < plan.bn!.features);
+        const indices = choice.indices(plan.name, plan.bn.features, batchVariance);
         bn.push({
           layer: plan.name,
           features: plan.bn.features,
