@@ -253,7 +253,7 @@ def weights_file(args):
     if args:
         return os.path.abspath(args[0])
     if WEIGHTS_PATH:
-        return os.path.join(HERE, WEIGHTS_PATH)
+        return os.path.normpath(os.path.join(HERE, WEIGHTS_PATH))
     return None
 
 
