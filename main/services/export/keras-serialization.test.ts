@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DISTRIBUTIONS, FAN_MODES, INITIALIZER_NAMES, type InitializerSpec, type ModelSpec } from '../../../model';
+import { DISTRIBUTIONS, FAN_MODES, INITIALIZER_NAMES, fromKerasTopology, specWithDefaults, type InitializerSpec, type ModelSpec } from '../../../model';
 import { defaultOptimizer, defaultTrainingSettings, OPTIMIZER_NAMES, type TrainingSettings } from '../../../contract/training';
 import { pythonJson } from '../../../model/keras-serialization';
 import { toKerasTrainingConfig } from '../../../model/keras-training';
@@ -110,6 +110,9 @@ describe.skipIf(!python3())("Keras 3's deserialization of what Layerbench writes
     expect(objects).toContain('dense_0.kernel_regularizer=None');
     // Keras 3 spells the truncated normal 'truncated_normal'; the spec's legacy 'normal' is written so.
     expect(text).not.toMatch(/"distribution":"normal"/);
+    // And Layerbench reads its own output back to the same model.
+    const legacyNormal = JSON.stringify(specWithDefaults(everyObjectModel())).replace(/"distribution":"normal"/g, '"distribution":"truncated_normal"');
+    expect(fromKerasTopology(text)).toEqual(JSON.parse(legacyNormal));
   });
 
   it('the Python script: its optimizer deserializes, its callbacks and every initializer, regularizer and constraint call construct', () => {
