@@ -188,6 +188,16 @@ export async function hasHdf5Signature(path: string): Promise<boolean> {
   }
 }
 
+/** hasHdf5Signature, with a missing path or a folder reported as an ExportError naming it (`missing`: what to say when there is no such file). */
+export async function checkedHdf5Signature(path: string, missing = 'no such file'): Promise<boolean> {
+  try {
+    return await hasHdf5Signature(path);
+  } catch (e) {
+    const c = (e as NodeJS.ErrnoException).code;
+    throw fileError(c === 'ENOENT' ? 'missing' : 'io', path, c === 'ENOENT' ? missing : c === 'EISDIR' ? 'is a folder' : (e as Error).message);
+  }
+}
+
 function attrText(owner: Group | Dataset, name: string): string | undefined {
   const attr = owner.attrs[name];
   if (!attr) return undefined;
@@ -227,13 +237,7 @@ function isDataset(entity: unknown): entity is Dataset {
  */
 export async function readKerasH5(filePath: string): Promise<KerasH5Contents> {
   const path = resolve(filePath);
-  let signed: boolean;
-  try {
-    signed = await hasHdf5Signature(path);
-  } catch (e) {
-    const c = (e as NodeJS.ErrnoException).code;
-    throw fileError(c === 'ENOENT' ? 'missing' : 'io', path, c === 'ENOENT' ? 'no such file' : c === 'EISDIR' ? 'is a folder' : (e as Error).message);
-  }
+  const signed = await checkedHdf5Signature(path);
   if (!signed) throw fileError('invalid', path, 'not an HDF5 file (no HDF5 signature): expected a Keras .h5 model');
   const h5 = await loadH5wasm();
   let file;

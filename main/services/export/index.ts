@@ -20,7 +20,7 @@ import { formatIssues } from '../../../contract/wire';
 import { checkTargets, writeOutputs, type OutputFile } from './atomic';
 import { ExportError, fileError } from './errors';
 import { freshWeights } from './fresh';
-import { hasHdf5Signature, kerasH5Bytes, readKerasH5 } from './h5';
+import { checkedHdf5Signature, kerasH5Bytes, readKerasH5 } from './h5';
 import { notAModelReason, sniffFile, type FileType } from '../files/sniff';
 import { onnxModelBytes } from './onnx';
 import { kerasScript } from './python';
@@ -95,13 +95,7 @@ async function recordedNormalization(modelJson: string): Promise<NormalizationSt
 /** The py export's --weights: an existing HDF5 file, written relative to the script's folder. */
 async function scriptWeightsPath(weightsH5: string, scriptPath: string): Promise<string> {
   const full = resolve(weightsH5);
-  let isHdf5: boolean;
-  try {
-    isHdf5 = await hasHdf5Signature(full);
-  } catch (e) {
-    const c = (e as NodeJS.ErrnoException).code;
-    throw fileError(c === 'ENOENT' ? 'missing' : 'io', full, c === 'ENOENT' ? 'no such weights file (--weights names the Keras .h5 the script loads)' : c === 'EISDIR' ? 'is a folder, not a Keras .h5' : (e as Error).message);
-  }
+  const isHdf5 = await checkedHdf5Signature(full, 'no such weights file (--weights names the Keras .h5 the script loads)');
   if (!isHdf5) throw fileError('invalid', full, 'not an HDF5 file: --weights names a Keras .h5 (model.save or an h5 export)');
   return relative(dirname(scriptPath), full);
 }
