@@ -222,13 +222,19 @@ f.close()
     expect(weights.get('batch_normalization/moving_variance')!.data).toEqual(Float32Array.from([4, 4, 4]));
   });
 
-  it('names a missing file, and refuses .keras archives', async () => {
+  it('names a missing file, and refuses .keras archives and ONNX files', async () => {
     let e = await rejects(importModel(join(dir, 'nope.json')));
     expect(e.code).toBe('missing');
     const keras = join(await fresh(), 'model.keras');
     await writeFile(keras, 'PK\x03\x04');
     e = await rejects(importModel(keras));
     expect(e.message).toMatch(/Keras 3 .keras archives are not supported/);
+    // The app's import of an ONNX file names its type (code 'unsupported', which survives the wire).
+    const onnx = join(await fresh(), 'model.onnx');
+    await exportRun({ spec: tiny, weights: tinyWeights(), format: 'onnx', out: onnx });
+    e = await rejects(importModel(onnx));
+    expect(e.code).toBe('unsupported');
+    expect(e.message).toBe(`${onnx}: this is an ONNX file; Layerbench exports ONNX but does not import it (use the Keras .h5 or TF.js export of the same model); expected a TF.js model.json or a Keras .h5`);
   });
 });
 
