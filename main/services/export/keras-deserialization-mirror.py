@@ -128,15 +128,16 @@ def sgd_check(b):
 
 
 def optimizer(name, own, check=None):
-    params = {"learning_rate": own.pop("learning_rate"), **own, **BASE_OPTIMIZER_ARGS}
+    """keras/src/optimizers/{sgd,adagrad,rmsprop,adam,adamax}.py __init__: their own arguments, the base ones, **kwargs."""
+    params = {**BASE_OPTIMIZER_ARGS, **own}
     return KerasClass(f"keras.optimizers.{name}", params, "optimizer", check, var_kwargs=True)
 
 
-SGD = optimizer("SGD", {"learning_rate": 0.01, "momentum": 0.0, "nesterov": False}, sgd_check)
-ADAGRAD = optimizer("Adagrad", {"learning_rate": 0.001, "initial_accumulator_value": 0.1, "epsilon": 1e-7})
-RMSPROP = optimizer("RMSprop", {"learning_rate": 0.001, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False})
-ADAM = optimizer("Adam", {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False})
-ADAMAX = optimizer("Adamax", {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7})
+SGD = optimizer("SGD", {"learning_rate": 0.01, "momentum": 0.0, "nesterov": False, "name": "SGD"}, sgd_check)
+ADAGRAD = optimizer("Adagrad", {"learning_rate": 0.001, "initial_accumulator_value": 0.1, "epsilon": 1e-7, "name": "adagrad"})
+RMSPROP = optimizer("RMSprop", {"learning_rate": 0.001, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False, "name": "rmsprop"})
+ADAM = optimizer("Adam", {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False, "name": "adam"})
+ADAMAX = optimizer("Adamax", {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "name": "adamax"})
 OPTIMIZERS = [SGD, ADAGRAD, RMSPROP, ADAM, ADAMAX]
 
 # ---------------------------------------------------------------- learning-rate schedules
