@@ -1,30 +1,43 @@
 import { describe, expect, it } from 'vitest';
 import { defaultOptimizer, defaultTrainingSettings, TrainingSettingsSchema, type TrainingSettings } from '../contract/training';
 import { fromKerasTrainingConfig, toKerasCallbacks, toKerasTrainingConfig } from './keras-training';
+import { pythonJson } from './keras-serialization';
 
 const settings = (patch: Partial<TrainingSettings>): TrainingSettings => ({ ...defaultTrainingSettings, ...patch });
 
 describe('training settings ↔ Keras training_config', () => {
-  it("writes Keras' optimizer_config with its defaults and the schedule as learning_rate", () => {
+  it("writes Keras 3's optimizer_config (module, registered_name) with its defaults, floats as floats, and the schedule as learning_rate", () => {
     const s = settings({ optimizer: defaultOptimizer('Adam'), learningRate: 0.003, lrSchedule: { class_name: 'ExponentialDecay', config: { decay_steps: 100, decay_rate: 0.5, staircase: true } } });
-    expect(toKerasTrainingConfig(s)).toEqual({
+    const config = toKerasTrainingConfig(s);
+    expect(JSON.parse(JSON.stringify(config))).toEqual({
       loss: 'sparse_categorical_crossentropy',
       metrics: ['accuracy'],
       weighted_metrics: null,
       loss_weights: null,
       optimizer_config: {
+        module: 'keras.optimizers',
         class_name: 'Adam',
         config: {
           name: 'Adam',
-          learning_rate: { class_name: 'ExponentialDecay', config: { initial_learning_rate: 0.003, decay_steps: 100, decay_rate: 0.5, staircase: true, name: 'ExponentialDecay' } },
+          learning_rate: {
+            module: 'keras.optimizers.schedules',
+            class_name: 'ExponentialDecay',
+            config: { initial_learning_rate: 0.003, decay_steps: 100, decay_rate: 0.5, staircase: true, name: 'ExponentialDecay' },
+            registered_name: null,
+          },
           beta_1: 0.9,
           beta_2: 0.999,
           epsilon: 1e-7,
           clipnorm: null,
           clipvalue: null,
         },
+        registered_name: null,
       },
     });
+    // Python's json must read floats as floats (Keras 3's SGD refuses an int momentum); decay_steps stays an int.
+    const sgd = pythonJson(toKerasTrainingConfig(settings({ learningRate: 1, lrSchedule: { class_name: 'ExponentialDecay', config: { decay_steps: 10, decay_rate: 1, staircase: false } } })));
+    expect(sgd).toContain('"initial_learning_rate":1.0,"decay_steps":10,"decay_rate":1.0');
+    expect(sgd).toContain('"momentum":0.0');
   });
 
   it('round-trips every optimizer and schedule', () => {

@@ -13,28 +13,44 @@ import {
   type TrainingSettings,
 } from '../contract/training';
 import { describeValue } from './initializers';
+import { kerasObject, pyFloat, type PyFloat, type SerializedKerasObject } from './keras-serialization';
 
 export type KerasObject = { class_name: string; config: Record<string, unknown> };
 
 type Settings = Pick<TrainingSettings, 'optimizer' | 'learningRate' | 'lrSchedule'>;
 
 /** Keras' `learning_rate`: the number, or the schedule object for the per-step schedules. */
-export function kerasLearningRate(settings: Settings): number | KerasObject {
+export function kerasLearningRate(settings: Settings): PyFloat | SerializedKerasObject {
   const schedule = settings.lrSchedule;
   switch (schedule.class_name) {
-    case 'ExponentialDecay':
-      return { class_name: 'ExponentialDecay', config: { initial_learning_rate: settings.learningRate, ...schedule.config, name: 'ExponentialDecay' } };
+    case 'ExponentialDecay': {
+      const { decay_steps, decay_rate, staircase } = schedule.config;
+      return kerasObject('keras.optimizers.schedules', 'ExponentialDecay', {
+        initial_learning_rate: pyFloat(settings.learningRate),
+        decay_steps,
+        decay_rate: pyFloat(decay_rate),
+        staircase,
+        name: 'ExponentialDecay',
+      });
+    }
     case 'PiecewiseConstantDecay':
-      return { class_name: 'PiecewiseConstantDecay', config: { ...schedule.config, name: 'PiecewiseConstantDecay' } };
+      return kerasObject('keras.optimizers.schedules', 'PiecewiseConstantDecay', {
+        boundaries: [...schedule.config.boundaries],
+        values: schedule.config.values.map(pyFloat),
+        name: 'PiecewiseConstantDecay',
+      });
     default:
-      return settings.learningRate;
+      return pyFloat(settings.learningRate);
   }
 }
 
-/** Keras' optimizer config: `{class_name: 'Adam', config: {name, learning_rate, beta_1, …}}`. */
-export function toKerasOptimizer(settings: Settings): KerasObject {
+/** Keras' optimizer config in Keras 3's form: `{module: 'keras.optimizers', class_name: 'Adam', config: {name, learning_rate, beta_1, …}, registered_name: null}`. */
+export function toKerasOptimizer(settings: Settings): SerializedKerasObject {
   const { class_name, config } = settings.optimizer;
-  return { class_name, config: { name: class_name, learning_rate: kerasLearningRate(settings), ...config } };
+  const typed: Record<string, unknown> = {};
+  // Every numeric optimizer setting is a Python float in Keras (SGD refuses an int momentum).
+  for (const [k, v] of Object.entries(config)) typed[k] = typeof v === 'number' ? pyFloat(v) : v;
+  return kerasObject('keras.optimizers', class_name, { name: class_name, learning_rate: kerasLearningRate(settings), ...typed });
 }
 
 /** The `training_config` attribute of a Keras .h5 for these settings. */

@@ -144,3 +144,73 @@ describe('layerbench train and export', () => {
     expect(r.stderr).toMatch(/without training settings/);
   });
 });
+
+describe('Keras .h5 wherever a model is accepted; other files named by type', () => {
+  /** Flatten → Dense(10): a model that trains on Fashion-MNIST in a second. */
+  const small = {
+    class_name: 'Sequential' as const,
+    config: { name: 'small', layers: [{ class_name: 'Flatten', config: { name: 'flatten', batch_input_shape: [null, 28, 28] } }, { class_name: 'Dense', config: { name: 'dense', units: 10, activation: 'softmax' } }] },
+  };
+  const adam = { class_name: 'Adam', config: { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, clipnorm: null, clipvalue: null } };
+  const project = join(dir, 'seed.layerbench.json');
+  const h5 = join(dir, 'seed.h5');
+  beforeAll(() => {
+    writeFileSync(project, JSON.stringify({ format: PROJECT_FORMAT, version: PROJECT_VERSION, model: seedModel1, training: defaultTrainingSettings }));
+    const exported = run('export', project, '--format', 'h5', '--out', h5);
+    if (exported.status !== 0) throw new Error(exported.stderr);
+  });
+
+  it('summary of an exported .h5 is the summary of its project', () => {
+    const fromH5 = run('summary', h5, '--json');
+    expect(fromH5.status).toBe(0);
+    expect(JSON.parse(fromH5.stdout)).toEqual(JSON.parse(run('summary', project, '--json').stdout));
+    expect(run('summary', h5).stdout).toBe(run('summary', project).stdout);
+  });
+
+  it('train continues from an .h5 with its optimizer: imported as a run, the first batch starts from the trained weights', () => {
+    const smallProject = join(dir, 'small.layerbench.json');
+    const training = { ...defaultTrainingSettings, optimizer: adam, learningRate: 0.003, trainSubset: 2000, validationSplit: 0.1 };
+    writeFileSync(smallProject, JSON.stringify({ format: PROJECT_FORMAT, version: PROJECT_VERSION, model: small, training }));
+    const workspace = join(dir, 'h5-workspace');
+    const data = join(dir, 'data');
+    const first = run('train', smallProject, '--epochs', '2', '--out', workspace, '--data-dir', data, '--quiet');
+    expect(first.status, first.stderr).toBe(0);
+    const trained = join(dir, 'small.h5');
+    expect(run('export', first.stdout.trim(), '--format', 'h5', '--out', trained).status).toBe(0);
+
+    const again = run('train', trained, '--epochs', '1', '--out', workspace, '--data-dir', data);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(new RegExp(`imported ${trained.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} as run import-\\S+; training continues from its weights`));
+    const runDir = again.stdout.trim();
+    const runJson = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8'));
+    expect(runJson.settings).toMatchObject({ optimizer: adam, learningRate: 0.003 });
+    const firstBatch = (dirOfRun: string) => JSON.parse(readFileSync(join(dirOfRun, 'metrics.jsonl'), 'utf8').split('\n').find((l) => l.includes('"batch"'))!).loss as number;
+    // A fresh Dense(10) starts near ln 10 ≈ 2.3; trained weights start well below.
+    expect(firstBatch(first.stdout.trim())).toBeGreaterThan(1.5);
+    expect(firstBatch(runDir)).toBeLessThan(1.2);
+  });
+
+  it('an ONNX file, a .keras archive, a PNG and random bytes are named, not parsed as JSON', () => {
+    const onnx = join(dir, 'seed.onnx');
+    expect(run('export', h5, '--format', 'onnx', '--out', onnx, '--force').status).toBe(0);
+    for (const command of ['summary', 'train']) {
+      const r = run(command, onnx);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(`layerbench: ${onnx}: this is an ONNX file; Layerbench exports ONNX but does not import it (use the Keras .h5 or TF.js export of the same model); expected a Layerbench project, a Keras .h5 model, a Keras model.to_json() file or a TF.js model.json\n`);
+    }
+    expect(run('export', onnx, '--format', 'h5', '--out', join(dir, 'x.h5')).stderr).toMatch(/this is an ONNX file; Layerbench exports ONNX but does not import it/);
+
+    const keras = join(dir, 'model.keras');
+    writeFileSync(keras, Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(26), Buffer.from('metadata.json')]));
+    expect(run('summary', keras).stderr).toMatch(/this is a Keras 3 \.keras archive, which Layerbench does not read: save the model with model\.save\('model\.h5'\)/);
+    const png = join(dir, 'picture.png');
+    writeFileSync(png, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]));
+    expect(run('summary', png).stderr).toMatch(/this is a PNG image, not a model file/);
+
+    const noise = join(dir, 'noise.bin');
+    writeFileSync(noise, Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7919 + 13) % 256)));
+    const r = run('train', noise);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`layerbench: ${noise}: this is a binary file of an unknown type, not a model file; expected a Layerbench project, a Keras .h5 model, a Keras model.to_json() file or a TF.js model.json\n`);
+  });
+});

@@ -5,20 +5,20 @@
  *   - a run folder (run.json + weights/model.json): its trained weights are exported;
  *   - a Layerbench project file, or a Keras / TF.js topology JSON without weights: the architecture,
  *     with fresh (untrained) weights for tfjs and h5, none needed for py; ONNX needs trained weights;
- *   - a TF.js model.json (or its folder) or a Keras .h5 holding weights: converted with its weights.
- * --weights names the .h5 the Python script loads by default (py only).
+ *   - a TF.js model.json (or its folder) or a Keras .h5 holding weights: converted with its weights
+ *     (an .h5's training_config carries over into h5 and py).
+ * --weights names the .h5 the Python script loads by default (py only; it must exist, and the script
+ * finds it relative to its own folder).
  * Exit status 0 when written; errors (exit 1) say what is missing or which path failed.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { PROJECT_FORMAT } from '../../contract/projects';
-import type { TrainingSettings } from '../../contract/training';
+import { defaultTrainingSettings, type TrainingSettings } from '../../contract/training';
 import type { ModelSpec } from '../../model';
 import { EXPORT_FORMATS, exportRun, importModel, type ExportFormat, type ExportRequest } from '../services/export';
-import { hasHdf5Signature } from '../services/export/h5';
-import { parseProject } from '../services/projects/store';
 import { BEST_FALLBACK_NOTE } from '../services/runs/saved-weights';
 import { recoverRunFolder } from '../services/runs/store';
+import { sniffFile } from '../services/files/sniff';
 import { UsageError, stringFlag, type ParsedArgs } from './args';
 import { readModelFile } from './model-file';
 
@@ -30,7 +30,7 @@ export const EXPORT_USAGE = `export <run-dir|project> --format tfjs|h5|onnx|py -
 
 type Source =
   | { kind: 'run'; request: Pick<ExportRequest, 'runDir'> }
-  | { kind: 'model'; request: Pick<ExportRequest, 'spec' | 'weights'> }
+  | { kind: 'model'; request: Pick<ExportRequest, 'spec' | 'weights' | 'settings' | 'trainingConfigText'>; note?: string }
   | { kind: 'architecture'; spec: ModelSpec; settings: TrainingSettings | null; what: string };
 
 async function isDir(path: string): Promise<boolean> {
@@ -50,37 +50,34 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** A model with its weights; a Keras .h5's training_config comes along (read, or kept verbatim when unreadable). */
+async function modelSource(path: string): Promise<Source> {
+  const imported = await importModel(path);
+  const request: Extract<Source, { kind: 'model' }>['request'] = { spec: imported.spec, weights: imported.weights };
+  if (imported.training) request.settings = { ...defaultTrainingSettings, ...imported.training };
+  else if (imported.trainingConfigText !== undefined) request.trainingConfigText = imported.trainingConfigText;
+  return { kind: 'model', request, ...(imported.trainingIgnored ? { note: imported.trainingIgnored } : {}) };
+}
+
 async function resolveSource(path: string): Promise<Source> {
   const full = resolve(path);
   if (await isDir(full)) {
     if (await exists(join(full, 'run.json'))) return { kind: 'run', request: { runDir: full } };
-    if (await exists(join(full, 'model.json'))) {
-      const { spec, weights } = await importModel(full);
-      return { kind: 'model', request: { spec, weights } };
-    }
+    if (await exists(join(full, 'model.json'))) return modelSource(full);
     throw new Error(`${full}: not a run folder (no run.json) nor a TF.js model folder (no model.json)`);
   }
   if (!(await exists(full))) throw new Error(`${full}: no such file or folder`);
-  if (await hasHdf5Signature(full)) {
-    const { spec, weights } = await importModel(full);
-    return { kind: 'model', request: { spec, weights } };
-  }
+  if ((await sniffFile(full)) === 'hdf5') return modelSource(full);
   let json: unknown = undefined;
   try {
     json = JSON.parse(await readFile(full, 'utf8'));
   } catch {
-    // readModelFile reports unreadable or invalid JSON with the path
+    // readModelFile names the file's type, or reports invalid JSON, with the path
   }
-  if ((json as { format?: unknown })?.format === PROJECT_FORMAT) {
-    const project = parseProject(await readFile(full, 'utf8'), full);
-    return { kind: 'architecture', spec: project.model, settings: project.training, what: 'a project' };
-  }
-  if (json && typeof json === 'object' && 'weightsManifest' in json) {
-    const { spec, weights } = await importModel(full);
-    return { kind: 'model', request: { spec, weights } };
-  }
-  const { spec } = await readModelFile(full);
-  return { kind: 'architecture', spec, settings: null, what: 'a model topology without weights' };
+  if (json && typeof json === 'object' && 'weightsManifest' in json) return modelSource(full);
+  const model = await readModelFile(full);
+  if (model.kind === 'project') return { kind: 'architecture', spec: model.spec, settings: model.project.training, what: 'a project' };
+  return { kind: 'architecture', spec: model.spec, settings: null, what: 'a model topology without weights' };
 }
 
 export async function exportCommand(args: ParsedArgs): Promise<number> {
@@ -111,6 +108,9 @@ export async function exportCommand(args: ParsedArgs): Promise<number> {
     if (src.kind === 'run') await recoverRunFolder(resolve(src.request.runDir!));
     result = await exportRun({ ...common, ...src.request });
     if (result.weights === 'run-best') note = ` (from ${BEST_FALLBACK_NOTE})`;
+    if (src.kind === 'model' && src.note && (format === 'h5' || format === 'py')) {
+      process.stderr.write(`layerbench: note: ${src.note}${format === 'h5' ? ' (kept as it was in the new file)' : ' (the script uses the default optimizer)'}\n`);
+    }
   }
   process.stdout.write(`Exported '${result.spec.config.name}' as ${format}${note}:\n${result.files.map((f) => `  ${f}\n`).join('')}`);
   return 0;

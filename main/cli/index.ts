@@ -11,8 +11,8 @@ const USAGE = () => `Usage: layerbench <command> [options]
 
 Commands:
   serve [--port N] [--data-dir DIR]    open the app in a browser (prints a URL with an access token)
-  summary <file> [--json]              Keras-style summary of a project file, a Keras model.to_json()
-                                       file or a TF.js model.json (exit 1 when the model is invalid)
+  summary <file> [--json]              Keras-style summary of a project file, a Keras .h5 model, a Keras
+                                       model.to_json() file or a TF.js model.json (exit 1 when invalid)
   ${TRAIN_USAGE}
   ${EXPORT_USAGE}
   ${DATASETS_USAGE}

@@ -1,4 +1,4 @@
-/** `layerbench summary <file> [--json]`: Keras' model.summary() for a project or topology file. */
+/** `layerbench summary <file> [--json]`: Keras' model.summary() for a project, a Keras .h5 or a topology file. */
 import { formatSummaryTable, summarize } from '../../model';
 import { UsageError, type ParsedArgs } from './args';
 import { readModelFile } from './model-file';

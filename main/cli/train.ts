@@ -1,9 +1,10 @@
 /**
- * `layerbench train <project-file> [--epochs N] [--out DIR]`: a headless run through the same
- * training host and worker as the app, written as a run folder the app lists. Progress goes to
- * stderr, the run folder's path to stdout.
+ * `layerbench train <project-file|model.h5> [--epochs N] [--out DIR]`: a headless run through the
+ * same training host and worker as the app, written as a run folder the app lists. A Keras .h5 is
+ * imported as a run first and training continues from its weights, with its training_config's
+ * optimizer and schedule (the app's defaults for the rest). Progress goes to stderr, the run
+ * folder's path to stdout.
  */
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   DEFAULT_LEARNING_RATE,
@@ -11,19 +12,19 @@ import {
   TrainingSettingsSchema,
   defaultNormalization,
   defaultOptimizer,
+  defaultTrainingSettings,
   formatIssues,
   normalizationWarnings,
   type TrainingEvent,
   type TrainingSettings,
 } from '../../contract';
 import { DatasetStore } from '../services/datasets/store';
-import { PROJECT_FORMAT } from '../../contract/projects';
+import { importModelAsRun } from '../services/runs/import';
 import { RunStore } from '../services/runs/store';
 import { defaultDataDir } from '../services/paths';
 import { TrainingHost } from '../services/training/host';
 import { UsageError, intFlag, stringFlag, type ParsedArgs } from './args';
 import { readModelFile } from './model-file';
-import { parseProject } from '../services/projects/store';
 
 export const TRAIN_OPTIONS = {
   epochs: 'string',
@@ -35,27 +36,23 @@ export const TRAIN_OPTIONS = {
   lr: 'string',
   quiet: 'boolean',
 } as const;
-export const TRAIN_USAGE = `train <project-file> [--epochs N] [--dataset ID] [--optimizer NAME] [--lr X] [--out DIR]
+export const TRAIN_USAGE = `train <project-file|model.h5> [--epochs N] [--dataset ID] [--optimizer NAME] [--lr X] [--out DIR]
                                        train headlessly; the run folder goes to DIR/runs/<id>
                                        (default: the app's workspace, so the app lists it);
                                        --dataset: fashion-mnist or an imported dataset's id,
-                                       --optimizer: SGD, Adagrad, RMSprop, Adam or Adamax (Keras' defaults)`;
+                                       --optimizer: SGD, Adagrad, RMSprop, Adam or Adamax (Keras' defaults);
+                                       a Keras .h5 continues from its weights (imported as a run)`;
 
 export async function trainCommand(args: ParsedArgs): Promise<number> {
   const [file, ...extra] = args.positionals;
-  if (!file || extra.length) throw new UsageError('train takes exactly one project file');
+  if (!file || extra.length) throw new UsageError('train takes exactly one project file or Keras .h5');
   const path = resolve(file);
-  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new Error(`${path}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
-  });
-  if (!text.includes(PROJECT_FORMAT)) {
-    // A bare topology has no training settings: say what is needed rather than guess them.
-    await readModelFile(path);
-    throw new Error(`${path}: a model without training settings; save it as a Layerbench project (File → Save) to train it`);
-  }
-  const project = parseProject(text, path);
+  const model = await readModelFile(path);
+  // A bare topology has no training settings: say what is needed rather than guess them.
+  if (model.kind === 'topology') throw new Error(`${path}: a model without training settings; save it as a Layerbench project (File → Save) to train it`);
+  const base: TrainingSettings = model.kind === 'project' ? model.project.training : { ...defaultTrainingSettings, ...(model.h5.training ?? {}) };
   const epochs = intFlag(args, 'epochs', 1, 10_000);
-  const settings: TrainingSettings = { ...project.training, ...(epochs ? { epochs } : {}) };
+  const settings: TrainingSettings = { ...base, ...(epochs ? { epochs } : {}) };
   const dataset = stringFlag(args, 'dataset');
   const otherDataset = dataset !== undefined && dataset !== settings.dataset;
   if (dataset) settings.dataset = dataset;
@@ -83,7 +80,7 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
   // The project's normalization was chosen for its own dataset; another one given here brings its default.
   const summary = await new DatasetStore(dataDir).summary(checked.data.dataset);
   if (otherDataset) checked.data.normalization = defaultNormalization(summary);
-  for (const warning of normalizationWarnings(checked.data.normalization, summary, project.model)) process.stderr.write(`layerbench: warning: ${warning}\n`);
+  for (const warning of normalizationWarnings(checked.data.normalization, summary, model.spec)) process.stderr.write(`layerbench: warning: ${warning}\n`);
 
   let done!: (event: TrainingEvent) => void;
   const ended = new Promise<TrainingEvent>((r) => (done = r));
@@ -96,7 +93,7 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
     onEvent: (event) => {
       switch (event.type) {
         case 'started':
-          log(`training ${project.model.config.name} on ${event.trainSamples} images (${event.validationSamples} for validation), backend ${event.backend}`);
+          log(`training ${model.spec.config.name} on ${event.trainSamples} images (${event.validationSamples} for validation), backend ${event.backend}`);
           break;
         case 'phase':
           if (event.detail) log(event.detail);
@@ -125,7 +122,14 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
     },
   });
   try {
-    const { runId } = await host.start({ spec: project.model, settings: checked.data });
+    let initialWeightsFrom: string | undefined;
+    if (model.kind === 'h5') {
+      if (model.h5.trainingIgnored) log(`${path}: ${model.h5.trainingIgnored}; training with the default optimizer instead`);
+      const { run } = await importModelAsRun(runs, path);
+      initialWeightsFrom = run.runId;
+      log(`imported ${path} as run ${run.runId}; training continues from its weights`);
+    }
+    const { runId } = await host.start({ spec: model.spec, settings: checked.data, ...(initialWeightsFrom ? { initialWeightsFrom } : {}) });
     const stop = () => void host.stop(runId);
     process.once('SIGINT', stop);
     const end = await ended;

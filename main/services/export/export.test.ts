@@ -242,7 +242,8 @@ print(json.dumps(out))
 
   it.skipIf(!python3())('py: the Keras script compiles and declares the same layers, names and input shape', async () => {
     const out = join(dir, 'model.py');
-    await exportRun({ runDir, format: 'py', out, weightsH5: 'model.h5' });
+    await exportRun({ runDir, format: 'h5', out: join(dir, 'for-script.h5'), force: true });
+    await exportRun({ runDir, format: 'py', out, weightsH5: join(dir, 'for-script.h5') });
     const compiled = spawnSync('python3', ['-m', 'py_compile', out], { encoding: 'utf8' });
     expect(compiled.stderr).toBe('');
     expect(compiled.status).toBe(0);
@@ -272,7 +273,7 @@ print(json.dumps(sorted(calls, key=lambda c: c[2])))
     const calls = JSON.parse(listing.stdout) as [string, unknown, number][];
     expect(calls.map(([cls, name]) => [cls, name])).toEqual([['Input', inputShape(spec)], ...spec.config.layers.map((l) => [l.class_name, l.config.name])]);
     const text = await readFile(out, 'utf8');
-    expect(text).toContain(`WEIGHTS_PATH = "model.h5"`);
+    expect(text).toContain(`WEIGHTS_PATH = "for-script.h5"`);
     expect(text).toContain('"learning_rate": 0.05');
   });
 });

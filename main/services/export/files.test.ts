@@ -10,7 +10,7 @@ import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, truncate, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { initializer, specWithDefaults, type ModelSpec } from '../../../model';
+import { specWithDefaults, type ModelSpec } from '../../../model';
 import { defaultTrainingSettings, PROJECT_FORMAT, PROJECT_VERSION } from '../../../contract';
 import { exportCommand, EXPORT_OPTIONS } from '../../cli/export';
 import { parseArgs, UsageError } from '../../cli/args';
@@ -18,33 +18,7 @@ import { exportRun, importModel, ExportError, type NamedWeights } from '.';
 import { loadH5wasm } from './h5';
 import { RunStore } from '../runs/store';
 import { importModelAsRun } from '../runs/import';
-import { buildTfModel, loadTfjs, maxAbsDiff, predict, pythonWithH5py, tfWeights, useCpuBackend, writeRunFolder } from './test-support';
-
-const tiny: ModelSpec = {
-  class_name: 'Sequential',
-  config: {
-    name: 'tiny',
-    layers: [
-      { class_name: 'Dense', config: { name: 'dense', units: 3, activation: 'relu', kernel_initializer: initializer('HeNormal'), batch_input_shape: [null, 4] } },
-      { class_name: 'BatchNormalization', config: { name: 'batch_normalization' } },
-      { class_name: 'Dense', config: { name: 'dense_1', units: 2, activation: 'softmax' } },
-    ],
-  },
-};
-
-function tinyWeights(offset = 0): NamedWeights {
-  const w = (shape: number[], f: (i: number) => number) => ({ shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => f(i)) });
-  return new Map([
-    ['dense/kernel', w([4, 3], (i) => Math.sin(i + offset))],
-    ['dense/bias', w([3], (i) => 0.1 * i)],
-    ['batch_normalization/gamma', w([3], (i) => 1 + 0.1 * i)],
-    ['batch_normalization/beta', w([3], (i) => -0.1 * i)],
-    ['batch_normalization/moving_mean', w([3], (i) => 0.2 * i)],
-    ['batch_normalization/moving_variance', w([3], (i) => 1 + i)],
-    ['dense_1/kernel', w([3, 2], (i) => Math.cos(i))],
-    ['dense_1/bias', w([2], () => 0)],
-  ]);
-}
+import { buildTfModel, loadTfjs, maxAbsDiff, predict, pythonWithH5py, tfWeights, tiny, tinyWeights, useCpuBackend, writeRunFolder } from './test-support';
 
 let dir: string;
 beforeAll(async () => {
@@ -248,13 +222,19 @@ f.close()
     expect(weights.get('batch_normalization/moving_variance')!.data).toEqual(Float32Array.from([4, 4, 4]));
   });
 
-  it('names a missing file, and refuses .keras archives', async () => {
+  it('names a missing file, and refuses .keras archives and ONNX files', async () => {
     let e = await rejects(importModel(join(dir, 'nope.json')));
     expect(e.code).toBe('missing');
     const keras = join(await fresh(), 'model.keras');
     await writeFile(keras, 'PK\x03\x04');
     e = await rejects(importModel(keras));
     expect(e.message).toMatch(/Keras 3 .keras archives are not supported/);
+    // The app's import of an ONNX file names its type (code 'unsupported', which survives the wire).
+    const onnx = join(await fresh(), 'model.onnx');
+    await exportRun({ spec: tiny, weights: tinyWeights(), format: 'onnx', out: onnx });
+    e = await rejects(importModel(onnx));
+    expect(e.code).toBe('unsupported');
+    expect(e.message).toBe(`${onnx}: this is an ONNX file; Layerbench exports ONNX but does not import it (use the Keras .h5 or TF.js export of the same model); expected a TF.js model.json or a Keras .h5`);
   });
 });
 
@@ -406,8 +386,10 @@ describe('layerbench export', () => {
     await expect(cli(join(d, 'run'), '--format', 'h5', '--out', join(d, 'm.h5'))).rejects.toThrow(
       `${join(d, 'run')} has no saved weights (weights/model.json is missing, and there is no best-epoch checkpoint): the run may still be training, or it ended before saving them`,
     );
-    // The script needs no weights.
-    expect(await cli(join(d, 'run'), '--format', 'py', '--out', join(d, 'm.py'), '--weights', 'm.h5')).toBe(0);
+    // The script needs no weights; the .h5 it is told to load must exist.
+    await expect(cli(join(d, 'run'), '--format', 'py', '--out', join(d, 'm.py'), '--weights', join(d, 'm.h5'))).rejects.toThrow(`${join(d, 'm.h5')}: no such weights file`);
+    expect(existsSync(join(d, 'm.py'))).toBe(false);
+    expect(await cli(join(d, 'run'), '--format', 'py', '--out', join(d, 'm.py'))).toBe(0);
     await expect(cli(d, '--format', 'h5', '--out', join(d, 'x.h5'))).rejects.toThrow(/not a run folder \(no run\.json\) nor a TF\.js model folder/);
   });
 

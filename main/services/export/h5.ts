@@ -12,7 +12,9 @@ import { mkdtemp, open as openFile, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Dataset, Group } from 'h5wasm';
-import { LEAKY_RELU_SLOPE, fromKerasTopology, withDefaults, type LayerSpec, type ModelSpec } from '../../../model';
+import { LAYER_DEFS, LEAKY_RELU_SLOPE, fromKerasTopology, withDefaults, type InitializerSpec, type LayerSpec, type ModelSpec, type SupportedLayer } from '../../../model';
+import { pythonJson, serializeConstraint, serializeInitializer, serializeRegularizer } from '../../../model/keras-serialization';
+import type { ConstraintSpec, RegularizerSpec } from '../../../model/regularizers';
 import { ExportError, fileError } from './errors';
 import type { TrainingSettings } from '../../../contract/training';
 import { fromKerasTrainingConfig, toKerasTrainingConfig } from '../../../model/keras-training';
@@ -67,9 +69,14 @@ function kerasLayer(raw: LayerSpec, index: number): { class_name: string; config
     return { class_name: 'LeakyReLU', config: { ...head, alpha: LEAKY_RELU_SLOPE } };
   }
   const config: Record<string, unknown> = { ...head };
+  const initializerFields: readonly string[] = LAYER_DEFS[layer.class_name as SupportedLayer].initializerFields;
   for (const [k, v] of Object.entries(cfg)) {
     if (k in head || k === 'batch_input_shape') continue;
-    config[k] = k === 'activation' ? kerasActivation(v) : v;
+    if (k === 'activation') config[k] = kerasActivation(v);
+    else if (initializerFields.includes(k)) config[k] = serializeInitializer(v as InitializerSpec);
+    else if (k === 'kernel_regularizer') config[k] = serializeRegularizer(v as RegularizerSpec | null);
+    else if (k === 'kernel_constraint') config[k] = serializeConstraint(v as ConstraintSpec | null);
+    else config[k] = v;
   }
   for (const k of NULLS[layer.class_name] ?? []) config[k] ??= null;
   return { class_name: layer.class_name, config };
@@ -91,11 +98,6 @@ export function kerasTrainingConfig(training: TrainingInfo): Record<string, unkn
   return toKerasTrainingConfig(training);
 }
 
-/** JSON as Python's json.dumps writes it by default: non-ASCII escaped, so it fits an ASCII byte string. */
-function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
 /** A fixed-length byte-string attribute (what h5py writes for Python `bytes`, as Keras does). */
 function bytesAttr(target: Group, name: string, value: string): void {
   if (value.length > 60_000) target.create_attribute(name, value); // too big for an object header: variable length
@@ -107,8 +109,14 @@ function bytesListAttr(target: Group, name: string, values: string[]): void {
   target.create_attribute(name, values, [values.length], `S${width}`);
 }
 
+/** training: written in Keras 3's form; trainingConfigText: another file's training_config, kept as it was. */
+export interface KerasH5Options {
+  training?: TrainingInfo;
+  trainingConfigText?: string;
+}
+
 /** Writes the Keras HDF5 file to `path` (a new file; h5wasm writes it in place). */
-export async function writeKerasH5File(path: string, spec: ModelSpec, weights: NamedWeights, options: { training?: TrainingInfo } = {}): Promise<void> {
+export async function writeKerasH5File(path: string, spec: ModelSpec, weights: NamedWeights, options: KerasH5Options = {}): Promise<void> {
   checkWeights(spec, weights, 'weights');
   const layers = modelLayers(spec);
   const h5 = await loadH5wasm();
@@ -121,8 +129,9 @@ export async function writeKerasH5File(path: string, spec: ModelSpec, weights: N
   try {
     bytesAttr(file, 'keras_version', KERAS_VERSION);
     bytesAttr(file, 'backend', KERAS_BACKEND);
-    bytesAttr(file, 'model_config', asciiJson(kerasModelConfig(spec)));
-    if (options.training) bytesAttr(file, 'training_config', asciiJson(kerasTrainingConfig(options.training)));
+    bytesAttr(file, 'model_config', pythonJson(kerasModelConfig(spec)));
+    const trainingConfig = options.training ? pythonJson(kerasTrainingConfig(options.training)) : options.trainingConfigText;
+    if (trainingConfig !== undefined) bytesAttr(file, 'training_config', trainingConfig);
     const root = file.create_group('model_weights');
     bytesListAttr(root, 'layer_names', layers.map((l) => l.name));
     bytesAttr(root, 'backend', KERAS_BACKEND);
@@ -148,7 +157,7 @@ export async function writeKerasH5File(path: string, spec: ModelSpec, weights: N
 }
 
 /** The Keras HDF5 file's bytes (built in a private temp folder, so the caller can write them atomically). */
-export async function kerasH5Bytes(spec: ModelSpec, weights: NamedWeights, options: { training?: TrainingInfo } = {}): Promise<Uint8Array> {
+export async function kerasH5Bytes(spec: ModelSpec, weights: NamedWeights, options: KerasH5Options = {}): Promise<Uint8Array> {
   const dir = await mkdtemp(join(tmpdir(), 'layerbench-h5-'));
   try {
     const path = join(dir, 'model.h5');
@@ -176,6 +185,16 @@ export async function hasHdf5Signature(path: string): Promise<boolean> {
     return false;
   } finally {
     await handle.close();
+  }
+}
+
+/** hasHdf5Signature, with a missing path or a folder reported as an ExportError naming it (`missing`: what to say when there is no such file). */
+export async function checkedHdf5Signature(path: string, missing = 'no such file'): Promise<boolean> {
+  try {
+    return await hasHdf5Signature(path);
+  } catch (e) {
+    const c = (e as NodeJS.ErrnoException).code;
+    throw fileError(c === 'ENOENT' ? 'missing' : 'io', path, c === 'ENOENT' ? missing : c === 'EISDIR' ? 'is a folder' : (e as Error).message);
   }
 }
 
@@ -218,13 +237,7 @@ function isDataset(entity: unknown): entity is Dataset {
  */
 export async function readKerasH5(filePath: string): Promise<KerasH5Contents> {
   const path = resolve(filePath);
-  let signed: boolean;
-  try {
-    signed = await hasHdf5Signature(path);
-  } catch (e) {
-    const c = (e as NodeJS.ErrnoException).code;
-    throw fileError(c === 'ENOENT' ? 'missing' : 'io', path, c === 'ENOENT' ? 'no such file' : c === 'EISDIR' ? 'is a folder' : (e as Error).message);
-  }
+  const signed = await checkedHdf5Signature(path);
   if (!signed) throw fileError('invalid', path, 'not an HDF5 file (no HDF5 signature): expected a Keras .h5 model');
   const h5 = await loadH5wasm();
   let file;
@@ -251,16 +264,18 @@ export interface KerasH5Contents {
   training?: TrainingInfo;
   /** Why training_config was not used (an optimizer TF.js lacks, say); the weights import regardless. */
   trainingIgnored?: string;
+  /** The unused training_config as the file holds it, so an .h5 → .h5 conversion keeps it verbatim. */
+  trainingConfigText?: string;
 }
 
 /** training_config is advisory: an optimizer Layerbench cannot run does not stop the weights from importing. */
-function trainingConfigOf(file: Group): Pick<KerasH5Contents, 'training' | 'trainingIgnored'> {
+function trainingConfigOf(file: Group): Pick<KerasH5Contents, 'training' | 'trainingIgnored' | 'trainingConfigText'> {
   const text = attrText(file, 'training_config');
   if (text === undefined) return {};
   try {
     return { training: fromKerasTrainingConfig(text) };
   } catch (e) {
-    return { trainingIgnored: `training_config: ${(e as Error).message}` };
+    return { trainingIgnored: `training_config: ${(e as Error).message}`, trainingConfigText: text };
   }
 }
 

@@ -13,19 +13,21 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { ModelSpecError, ModelSpecSchema, type ModelSpec } from '../../../model';
 import { TrainingSettingsSchema, type TrainingSettings } from '../../../contract/training';
 import { formatIssues } from '../../../contract/wire';
 import { checkTargets, writeOutputs, type OutputFile } from './atomic';
 import { ExportError, fileError } from './errors';
 import { freshWeights } from './fresh';
-import { hasHdf5Signature, kerasH5Bytes, readKerasH5 } from './h5';
+import { checkedHdf5Signature, kerasH5Bytes, readKerasH5 } from './h5';
+import { notAModelReason, sniffFile, type FileType } from '../files/sniff';
 import { onnxModelBytes } from './onnx';
 import { kerasScript } from './python';
 import { TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE, readTfjsModel, readTfjsWeights, tfjsArtifacts } from './tfjs';
 import { checkWeights, type NamedWeights } from './weights';
 import { findSavedWeights, type SavedWeights } from '../runs/saved-weights';
+import type { NormalizationState } from '../training/pipeline';
 
 export { ExportError } from './errors';
 export type { ExportErrorCode } from './errors';
@@ -57,8 +59,10 @@ export interface ExportRequest {
   format: ExportFormat;
   out: string;
   force?: boolean;
-  /** py: the .h5 the script loads by default. */
+  /** py: the .h5 the script loads by default (must exist; the script finds it relative to its own folder). */
   weightsH5?: string;
+  /** h5: another .h5's training_config to keep verbatim when `settings` are not given (one Layerbench could not read). */
+  trainingConfigText?: string;
 }
 
 export interface ExportResult {
@@ -76,6 +80,35 @@ export interface RunFolder {
   /** weights/model.json, else best/model.json (weightsFrom says which), or null when the run has saved no weights. */
   weightsModelJson: string | null;
   weightsFrom: SavedWeights['from'] | null;
+}
+
+/** The input normalization a run recorded with its weights (model.json's userDefinedMetadata), if readable. */
+async function recordedNormalization(modelJson: string): Promise<NormalizationState | undefined> {
+  try {
+    const json = JSON.parse(await readFile(modelJson, 'utf8')) as { userDefinedMetadata?: { layerbench?: { normalization?: NormalizationState } } };
+    const n = json.userDefinedMetadata?.layerbench?.normalization;
+    if (n?.kind === 'standardize' && Array.isArray(n.mean) && Array.isArray(n.std)) return n;
+    return n?.kind === 'scale-255' || n?.kind === 'none' ? n : undefined;
+  } catch {
+    return undefined; // the settings' kind is used instead
+  }
+}
+
+/** The py export's --weights: an existing HDF5 file, written relative to the script's folder. */
+async function scriptWeightsPath(weightsH5: string, scriptPath: string): Promise<string> {
+  const full = resolve(weightsH5);
+  const isHdf5 = await checkedHdf5Signature(full, 'no such weights file (--weights names the Keras .h5 the script loads)');
+  if (!isHdf5) throw fileError('invalid', full, 'not an HDF5 file: --weights names a Keras .h5 (model.save or an h5 export)');
+  return relative(dirname(scriptPath), full);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Reads a run folder's run.json (spec, settings) and finds its weights. */
@@ -152,12 +185,15 @@ async function exportOnce(request: ExportRequest): Promise<ExportResult> {
   let settings: TrainingSettings | null = request.settings ?? null;
   let weights: NamedWeights | null = null;
   let source: ExportResult['weights'] = 'none';
+  let normalization: NormalizationState | undefined;
   const needsWeights = format !== 'py';
+  const weightsPath = format === 'py' && request.weightsH5 !== undefined ? await scriptWeightsPath(request.weightsH5, paths[0]!) : undefined;
 
   if (request.runDir !== undefined) {
     const run = await readRunFolder(request.runDir);
     spec = run.spec;
     settings ??= run.settings;
+    if (format === 'py' && run.weightsModelJson) normalization = await recordedNormalization(run.weightsModelJson);
     if (needsWeights) {
       if (!run.weightsModelJson) {
         throw new ExportError(
@@ -206,7 +242,7 @@ async function exportOnce(request: ExportRequest): Promise<ExportResult> {
     case 'h5': {
       let bytes: Uint8Array;
       try {
-        bytes = await kerasH5Bytes(spec, weights!, training ? { training } : {});
+        bytes = await kerasH5Bytes(spec, weights!, training ? { training } : request.trainingConfigText !== undefined ? { trainingConfigText: request.trainingConfigText } : {});
       } catch (e) {
         if (e instanceof ExportError && e.code !== 'io') throw e;
         // The file is built in the temp folder first; say so when that is what failed (a full /tmp, say).
@@ -222,7 +258,12 @@ async function exportOnce(request: ExportRequest): Promise<ExportResult> {
     case 'py':
       files.push({
         path: paths[0]!,
-        data: kerasScript(spec, { ...(settings ? { settings } : {}), ...(request.weightsH5 ? { weightsPath: request.weightsH5 } : {}), fileName: basename(paths[0]!) }),
+        data: kerasScript(spec, {
+          ...(settings ? { settings } : {}),
+          ...(weightsPath !== undefined ? { weightsPath } : {}),
+          ...(normalization ? { normalization } : {}),
+          fileName: basename(paths[0]!),
+        }),
       });
       break;
   }
@@ -236,6 +277,9 @@ export interface ImportedModel {
   format: 'tfjs' | 'h5';
   /** A Keras .h5's training_config: optimizer, learning rate and schedule. */
   training?: Pick<TrainingSettings, 'optimizer' | 'learningRate' | 'lrSchedule'>;
+  /** A Keras .h5's training_config that Layerbench could not use, as the file holds it, and why. */
+  trainingConfigText?: string;
+  trainingIgnored?: string;
 }
 
 /**
@@ -244,17 +288,19 @@ export interface ImportedModel {
  */
 export async function importModel(path: string): Promise<ImportedModel> {
   const full = await modelJsonIn(path);
-  let isH5 = false;
+  let type: FileType;
   try {
-    isH5 = await hasHdf5Signature(full);
+    type = await sniffFile(full);
   } catch (e) {
     const c = (e as NodeJS.ErrnoException).code;
     throw fileError(c === 'ENOENT' ? 'missing' : 'io', full, c === 'ENOENT' ? 'no such file' : (e as Error).message);
   }
   const ext = extname(full).toLowerCase();
-  if (isH5 || ext === '.h5' || ext === '.hdf5') return { ...(await readKerasH5(full)), format: 'h5' };
-  if (ext === '.keras') {
+  if (type === 'hdf5' || ext === '.h5' || ext === '.hdf5') return { ...(await readKerasH5(full)), format: 'h5' };
+  if (type === 'keras-archive') {
     throw fileError('unsupported', full, `Keras 3 .keras archives are not supported: save the model with model.save('model.h5') and import that`);
   }
+  const reason = notAModelReason(type);
+  if (reason) throw fileError('unsupported', full, `${reason}; expected a TF.js model.json or a Keras .h5`);
   return { ...(await readTfjsModel(full)), format: 'tfjs' };
 }

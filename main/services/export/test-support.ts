@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { ModelSpec } from '../../../model';
+import { initializer, type ModelSpec } from '../../../model';
+import type { NamedWeights } from './weights';
 import { defaultTrainingSettings, type TrainingSettings } from '../../../contract/training';
 import { loadFashionMnist, type FashionMnistSplit } from '../datasets/fashion-mnist';
 import { buildModel } from '../training/build-model';
@@ -142,4 +143,32 @@ export function python3(): string | null {
 /** The model's weights by Keras name, as plain arrays. */
 export function tfWeights(model: tf.LayersModel): Map<string, { shape: number[]; data: Float32Array }> {
   return new Map(model.weights.map((w) => [w.originalName, { shape: w.shape.map(Number), data: (w.read().dataSync() as Float32Array).slice() }]));
+}
+
+/** A small real model (Dense → BN → Dense) for file-level tests. */
+export const tiny: ModelSpec = {
+  class_name: 'Sequential',
+  config: {
+    name: 'tiny',
+    layers: [
+      { class_name: 'Dense', config: { name: 'dense', units: 3, activation: 'relu', kernel_initializer: initializer('HeNormal'), batch_input_shape: [null, 4] } },
+      { class_name: 'BatchNormalization', config: { name: 'batch_normalization' } },
+      { class_name: 'Dense', config: { name: 'dense_1', units: 2, activation: 'softmax' } },
+    ],
+  },
+};
+
+/** Fixed weights for `tiny`; `offset` varies the first kernel. */
+export function tinyWeights(offset = 0): NamedWeights {
+  const w = (shape: number[], f: (i: number) => number) => ({ shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => f(i)) });
+  return new Map([
+    ['dense/kernel', w([4, 3], (i) => Math.sin(i + offset))],
+    ['dense/bias', w([3], (i) => 0.1 * i)],
+    ['batch_normalization/gamma', w([3], (i) => 1 + 0.1 * i)],
+    ['batch_normalization/beta', w([3], (i) => -0.1 * i)],
+    ['batch_normalization/moving_mean', w([3], (i) => 0.2 * i)],
+    ['batch_normalization/moving_variance', w([3], (i) => 1 + i)],
+    ['dense_1/kernel', w([3, 2], (i) => Math.cos(i))],
+    ['dense_1/bias', w([2], () => 0)],
+  ]);
 }
