@@ -94,11 +94,11 @@ describe('checkTask: the model against the loss and the chosen data', () => {
     expect(brief(good, { ...fashion, sampleShape: [28, 28, 1] })).toEqual([['input-shape', 0, false, 'set-input-shape']]);
   });
 
-  it('wrong class count: too few outputs block, spare ones train; a model ending in Flatten is no classifier', () => {
+  it('wrong class count: the output must have one unit per class; a model ending in Flatten is no classifier', () => {
     const fewer = check(seedModel1, { ...fashion, classCount: 12 });
     expect(fewer.map((p) => [p.kind, p.layerIndex, p.field, p.blocking, p.fix])).toEqual([['output-units', 6, 'units', true, { kind: 'set-units', layer: 6, units: 12 }]]);
-    expect(fewer[0]!.message).toBe('10 units, but Fashion-MNIST has 12 classes (the output must be (None, 12))');
-    expect(brief(seedModel1, { ...fashion, classCount: 3 })).toEqual([['output-units', 6, false, 'set-units']]);
+    expect(fewer[0]!.message).toBe('10 units, but Fashion-MNIST has 12 classes: the output must be (None, 12)');
+    expect(brief(seedModel1, { ...fashion, classCount: 3 })).toEqual([['output-units', 6, true, 'set-units']]);
     // Dropout after the output Dense: still that Dense's units.
     const dropped = structuredClone(seedModel1);
     dropped.config.layers.push(layer('Dropout', 'dropout', { rate: 0.2 }));

@@ -202,14 +202,13 @@ function unitsProblem(summary: ModelSummary, output: Shape, data: TaskData, want
       fix: { kind: 'add-output', units: data.classCount, flatten: false },
     };
   }
-  const fewer = n === null || n < data.classCount;
   return {
     ...at(i),
     kind: 'output-units',
     field: 'units',
-    message: `${String(n)} units, but ${data.name} has ${classesOf(data)}${fewer ? ` (the output must be ${want})` : ''}`,
-    // Spare outputs train, as in Keras (their probabilities go to zero); too few leave labels without one.
-    blocking: fewer,
+    message: `${String(n)} units, but ${data.name} has ${classesOf(data)}: the output must be ${want}`,
+    // Too few leave labels without an output; spare ones would run in Keras but claim classes the data does not have.
+    blocking: true,
     fix: { kind: 'set-units', layer: i, units: data.classCount },
   };
 }
