@@ -93,7 +93,8 @@ export function checkTask(spec: ModelSpec, task: Task, summary: ModelSummary = s
     problems.push(rankProblem(summary, output, want, task.data, at));
     return sortByLayer(problems);
   }
-  const units = task.data ? unitsProblem(summary, output, task.data, want, at) : null;
+  // A dataset without classes is refused by its import; nothing to compare the output with.
+  const units = task.data && task.data.classCount > 0 ? unitsProblem(summary, output, task.data, want, at) : null;
   if (units) problems.push(units);
   const activation = units?.kind === 'no-classifier' ? null : activationProblem(layers, summary, at);
   if (activation) problems.push(activation);
