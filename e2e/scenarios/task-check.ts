@@ -33,6 +33,7 @@ export async function taskCheckScenario(page: Page, testInfo: TestInfo): Promise
 
   await fix.click();
   await expect(page.getByTestId('layer-0')).toHaveAttribute('data-class', 'Flatten');
+  await expect(page.getByTestId('layer-0')).toHaveAttribute('aria-selected', 'true');
   await expect(status).toHaveAttribute('data-valid', 'true');
   await expect(page.locator('[data-testid^="dataset-mismatch-"]')).toHaveCount(0);
   await expect(page.getByTestId('model-output')).toHaveText('(None, 10)');
