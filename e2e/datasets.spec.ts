@@ -222,15 +222,18 @@ test('a malformed CSV fails at the form with its file and line; skipping bad row
   await expect(page.getByTestId('start')).toBeDisabled();
   await expect(page.getByTestId('start-blocked')).toContainText('does not match');
   await page.getByTestId('tab-build').click();
-  await page.getByTestId('fix-batch_input_shape').click();
-  await page.getByTestId('fix-units').click();
+  // One click gives a model that trains on (None, 3) → 2 classes: TF.js refuses a Flatten on a 1-D
+  // input, so the input's fix removes it, and sets the output's units too.
+  const fixInput = page.getByTestId('fix-batch_input_shape');
+  await expect(fixInput).toHaveText('Set input to 3, remove flatten, set units to 2');
+  await fixInput.click();
   await expect(page.locator('[data-testid^="dataset-mismatch-"]')).toHaveCount(0);
-  await expect(page.getByTestId('layer-0')).toHaveAttribute('data-class', 'Flatten');
+  await expect(page.getByTestId('layer-0')).toHaveAttribute('data-class', 'BatchNormalization');
   await page.getByTestId('layer-0').click();
   await expect(page.getByTestId('prop-batch_input_shape')).toHaveValue('3');
 
   // Kernel regularizer and max-norm on a Dense layer.
-  await page.getByTestId('layer-2').click();
+  await page.getByTestId('layer-1').click();
   await page.getByTestId('prop-kernel_regularizer-l2').fill('0.01');
   await page.getByTestId('prop-kernel_constraint').fill('3');
   await expect(page.locator('[data-testid^="error-kernel"]')).toHaveCount(0);

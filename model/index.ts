@@ -42,6 +42,9 @@ export type { Distribution, ExportOptions, FanMode, Fans, InitializerStats } fro
 export { formatSummaryTable, initializerReport, summarize } from './summary';
 export type { LayerSummary, ModelSummary, SummaryError, VariableInitReport } from './summary';
 
+export { TASK_LOSS, checkTask, describeBlocking, trainableOnTask } from './task-check';
+export type { Task, TaskData, TaskFix, TaskProblem, TaskProblemKind } from './task-check';
+
 export { KerasImportError, ModelSpecError, TFJS_NOTES, fromKerasTopology, toKerasTopology } from './keras-json';
 export type { KerasTopology } from './keras-json';
 

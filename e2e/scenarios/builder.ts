@@ -210,8 +210,11 @@ export async function builderScenario(page: Page, testInfo: TestInfo): Promise<v
   for (const class_name of ['Conv2D', 'MaxPooling2D', 'Flatten', 'Dropout', 'AlphaDropout', 'Dense', 'BatchNormalization', 'Activation']) {
     await page.getByTestId(`palette-${class_name}`).click();
   }
-  await expect(page.getByTestId('model-status')).toHaveAttribute('data-valid', 'true');
+  // Valid means trainable on the chosen data: Fashion-MNIST's 10 classes need 10 outputs.
+  await expect(page.getByTestId('model-status')).toHaveAttribute('data-valid', 'false');
   await select(page, 6);
+  await page.getByTestId('prop-units').fill('10');
+  await expect(page.getByTestId('model-status')).toHaveAttribute('data-valid', 'true');
   await page.getByTestId('prop-kernel_initializer').selectOption('VarianceScaling');
   await expect(page.getByTestId('model-status')).toHaveAttribute('data-valid', 'true');
   const bad = ['0', '-1', '2.5', '', 'NaN', '1e400', '99999999999', 'abc'];

@@ -143,6 +143,19 @@ describe('layerbench train and export', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/without training settings/);
   });
+
+  it('refuses, before any run, a model that cannot train on the data: the layer and the shapes', () => {
+    const noFlatten = structuredClone(seedModel1);
+    noFlatten.config.layers.shift();
+    noFlatten.config.layers[0]!.config.batch_input_shape = [null, 28, 28];
+    const project = join(dir, 'no-flatten.layerbench.json');
+    writeFileSync(project, JSON.stringify({ format: PROJECT_FORMAT, version: PROJECT_VERSION, model: noFlatten, training: { ...defaultTrainingSettings, trainSubset: 320 } }));
+    const out = join(dir, 'no-flatten-runs');
+    const r = run('train', project, '--out', out, '--data-dir', join(dir, 'data'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("The model cannot be trained on Fashion-MNIST: dense (layer 1): Dense gets (None, 28, 28) and acts on its last axis only, giving (None, 28, 300), so the model's output is (None, 28, 10)");
+    expect(existsSync(out)).toBe(false);
+  });
 });
 
 describe('Keras .h5 wherever a model is accepted; other files named by type', () => {

@@ -46,21 +46,21 @@ describe('dataset helpers', () => {
     expect(modelInputShape(seedModel1)).toEqual([28, 28]);
     expect(datasetMismatches(seedModel1, { ...csv784, sampleShape: [28, 28] })).toEqual([]);
     const m = datasetMismatches(seedModel1, { ...csv784, classNames: ['a', 'b', 'c'] });
-    // [784] data into a [28, 28] input holds the same 784 values, and 10 outputs for 3 classes train
-    // as in Keras: shown with their fixes, neither blocks training.
-    expect(m.map((x) => [x.layerIndex, x.field, x.blocking])).toEqual([
-      [0, 'batch_input_shape', false],
-      [6, 'units', false],
+    // [784] data into a [28, 28] input holds the same 784 values: shown with its fix, it trains. 10
+    // outputs for 3 classes block; the input's fix sets them too, as nothing may block after a fix.
+    expect(m.map((x) => [x.layerIndex, x.key, x.blocking, x.fixLabel])).toEqual([
+      [0, 'batch_input_shape', false, 'Set input to 784, remove flatten, set units to 3'],
+      [6, 'units', true, 'Set units to 3'],
     ]);
     const blocking = datasetMismatches(seedModel1, { ...csv784, sampleShape: [14, 14], classNames: Array.from({ length: 12 }, (_, i) => `c${i}`) });
-    expect(blocking.map((x) => [x.field, x.blocking])).toEqual([
+    expect(blocking.map((x) => [x.key, x.blocking])).toEqual([
       ['batch_input_shape', true],
       ['units', true],
     ]);
-    let spec = seedModel1;
-    for (const x of m) spec = x.fix(spec);
-    expect(spec.config.layers[0]!.config.batch_input_shape).toEqual([null, 784]);
-    expect(spec.config.layers[6]!.config.units).toBe(3);
+    const spec = m[0]!.fix!(seedModel1);
+    // A Flatten on (None, 784) is refused by TF.js: the input fix removed it, BatchNormalization takes the input.
+    expect(spec.config.layers[0]).toMatchObject({ class_name: 'BatchNormalization', config: { batch_input_shape: [null, 784] } });
+    expect(spec.config.layers[5]!.config.units).toBe(3);
     expect(datasetMismatches(spec, { ...csv784, classNames: ['a', 'b', 'c'] })).toEqual([]);
     expect(summarize(spec).valid).toBe(true);
     expect(datasetMismatches(seedModel1, null)).toEqual([]);

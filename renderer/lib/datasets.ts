@@ -4,8 +4,8 @@
  * one-click fix).
  */
 import type { DatasetSummary } from '../../contract';
-import type { ModelSpec } from '../../model/spec';
-import { setLayerField } from './spec-edit';
+import { TASK_LOSS, checkTask, summarize, type ModelSpec, type ModelSummary, type Task } from '../../model';
+import { fixForTask } from './task-fix';
 
 /** A fresh id for one import: progress events and cancel refer to it. */
 export function newImportId(now = Date.now(), random = Math.random()): string {
@@ -82,58 +82,45 @@ export function modelInputShape(spec: ModelSpec): (number | null)[] | null {
   return Array.isArray(shape) && shape.length >= 2 ? (shape.slice(1) as (number | null)[]) : null;
 }
 
-/** Where the model does not fit the dataset, at the layer it concerns, with the edit that fixes it. */
+/**
+ * Where the model cannot train on the dataset (model/task-check), at the layer it concerns, with
+ * the one-click fix when one gives a model that trains (lib/task-fix).
+ */
 export interface DatasetMismatch {
   layerIndex: number;
-  field: 'batch_input_shape' | 'units';
+  /** The config field concerned, else the problem's kind: names it in test ids and keys. */
+  key: string;
   message: string;
-  fixLabel: string;
-  fix: (spec: ModelSpec) => ModelSpec;
   /**
-   * Whether training cannot start: a different number of values per sample, or fewer outputs than
-   * classes. A same-size shape (28×28 data into a [28, 28, 1] input) or spare outputs train as they
-   * are, as in Keras: those are shown with their fix but do not block.
+   * Whether training cannot start. A same-size shape (28×28 data into a [28, 28, 1] input) or an
+   * output that is not a softmax train as they are, as in Keras: those are shown (with their fix)
+   * but do not block.
    */
   blocking: boolean;
+  fixLabel?: string;
+  fix?: (spec: ModelSpec) => ModelSpec;
 }
 
 export type DatasetShape = Pick<DatasetSummary, 'name' | 'sampleShape' | 'classNames'>;
 
-export function datasetMismatches(spec: ModelSpec, dataset: DatasetShape | null): DatasetMismatch[] {
-  const layers = spec.config.layers;
-  if (!dataset || layers.length === 0) return [];
-  const out: DatasetMismatch[] = [];
-  const input = modelInputShape(spec);
-  const sample = dataset.sampleShape;
-  const same = input !== null && input.length === sample.length && input.every((d, i) => d === null || d === sample[i]);
-  if (!same) {
-    out.push({
-      layerIndex: 0,
-      field: 'batch_input_shape',
-      message: `input shape ${input ? formatDims(input) : '?'} does not match ${dataset.name}'s samples (${formatDims(sample)})`,
-      fixLabel: `Set input to ${formatDims(sample)}`,
-      fix: (s) => setLayerField(s, 0, 'batch_input_shape', [null, ...sample]),
-      blocking: !input || input.some((d) => d === null) || size(input as number[]) !== size(sample),
-    });
-  }
-  const classes = dataset.classNames.length;
-  let last = -1;
-  layers.forEach((l, i) => l.class_name === 'Dense' && (last = i));
-  const units = last >= 0 ? (layers[last]!.config as Record<string, unknown>).units : undefined;
-  if (last >= 0 && classes > 0 && units !== classes) {
-    out.push({
-      layerIndex: last,
-      field: 'units',
-      message: `${String(units)} units, but ${dataset.name} has ${classes} classes`,
-      fixLabel: `Set units to ${classes}`,
-      fix: (s) => setLayerField(s, last, 'units', classes),
-      blocking: typeof units !== 'number' || units < classes,
-    });
-  }
-  return out;
+/** The task every run trains: sparse categorical cross-entropy on the dataset (null: not chosen yet). */
+export function taskOf(dataset: DatasetShape | null): Task {
+  return { loss: TASK_LOSS, data: dataset && { name: dataset.name, sampleShape: dataset.sampleShape, classCount: dataset.classNames.length } };
 }
 
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+export function datasetMismatches(spec: ModelSpec, dataset: DatasetShape | null, summary: ModelSummary = summarize(spec)): DatasetMismatch[] {
+  const task = taskOf(dataset);
+  return checkTask(spec, task, summary).map((p) => {
+    const fixed = p.fix ? fixForTask(spec, task, p.fix) : null;
+    return {
+      layerIndex: p.layerIndex,
+      key: p.field ?? p.kind,
+      message: p.message,
+      blocking: p.blocking,
+      ...(fixed ? { fixLabel: fixed.label, fix: () => fixed.spec } : {}),
+    };
+  });
+}
 
 /** "1.2 MB" */
 export function bytes(n: number): string {

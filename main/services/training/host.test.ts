@@ -77,13 +77,22 @@ describe('TrainingHost', () => {
     expect(done.length).toBeLessThan(50 * 57);
   });
 
-  it('reports a model that does not fit the data as a failed run, and keeps working', async () => {
+  it('refuses a model that does not fit the data before Start, naming the layer and the shapes, and keeps working', async () => {
+    const runsBefore = events.filter((e) => e.type === 'phase').length;
     const bad = structuredClone(seedModel1);
     bad.config.layers[0]!.config['batch_input_shape'] = [null, 30, 30];
-    const { runId } = await host.start({ spec: bad, settings: { ...defaultTrainingSettings, trainSubset: 100 } });
-    const end = await collect(host, events, () => runId);
-    expect(end).toMatchObject({ type: 'failed' });
-    expect(end.type === 'failed' && end.error).toMatch(/input shape \[30, 30\].*784/);
+    await expect(host.start({ spec: bad, settings: { ...defaultTrainingSettings, trainSubset: 100 } })).rejects.toMatchObject({
+      code: 'invalid-input',
+      message: "The model cannot be trained on Fashion-MNIST: flatten (layer 0): input shape 30×30 does not match Fashion-MNIST's samples (28×28)",
+    });
+    // The seed model without its Flatten: Keras builds it, TF.js would fail in the loss.
+    const noFlatten = structuredClone(seedModel1);
+    noFlatten.config.layers.shift();
+    noFlatten.config.layers[0]!.config['batch_input_shape'] = [null, 28, 28];
+    const refused = host.start({ spec: noFlatten, settings: { ...defaultTrainingSettings, trainSubset: 100 } });
+    await expect(refused).rejects.toMatchObject({ code: 'invalid-input' });
+    await expect(refused).rejects.toThrow(/dense \(layer 1\): Dense gets \(None, 28, 28\).*the model's output is \(None, 28, 10\).*Insert a Flatten at the top/);
+    expect(events.filter((e) => e.type === 'phase')).toHaveLength(runsBefore);
     expect((await host.backends()).active).toBe('wasm');
   });
 });

@@ -14,7 +14,11 @@ import { Worker } from 'node:worker_threads';
 import type { BackendReport, DatasetProgress, Evaluation, ModelInspection, RunFileFault, RunStatus, RunSummary, StartTraining, TrainingEvent } from '../../../contract';
 import type { ModelSpec } from '../../../model/spec';
 import { summarize, type ModelSummary } from '../../../model/summary';
+import { TASK_LOSS, checkTask, describeBlocking, type TaskData } from '../../../model/task-check';
+import { DomainError } from '../../../contract/wire';
 import { ensureFashionMnist } from '../datasets/fashion-mnist';
+import { fashionMnistSummary } from '../datasets/builtin';
+import { META_FILE, readMeta } from '../datasets/meta';
 import type { RunStoreApi, RunWriter } from '../runs/types';
 import { mergeFaults, withFaults } from '../runs/faults';
 import { BEST_CHECKPOINT_DIR, findSavedWeights } from '../runs/saved-weights';
@@ -184,10 +188,14 @@ export class TrainingHost {
   async start(request: StartTraining): Promise<{ runId: string }> {
     const summary = summarize(request.spec);
     if (!summary.valid) {
-      throw new Error(`The model cannot be trained: ${summary.errors.map((e) => `${e.layerName || 'model'}${e.field ? `.${e.field}` : ''}: ${e.message}`).join('; ')}`);
+      throw new DomainError('invalid-input', `The model cannot be trained: ${summary.errors.map((e) => `${e.layerName || 'model'}${e.field ? `.${e.field}` : ''}: ${e.message}`).join('; ')}`);
     }
     const unsupported = unsupportedByTfjs(request.spec, summary);
-    if (unsupported) throw new Error(`The model cannot be trained: ${unsupported}`);
+    if (unsupported) throw new DomainError('invalid-input', `The model cannot be trained: ${unsupported}`);
+    // The model against the loss and the data, as the builder checks it: refused before any run exists.
+    const data = await this.taskData(request.settings.dataset);
+    const blocking = describeBlocking(checkTask(request.spec, { loss: TASK_LOSS, data }, summary));
+    if (blocking) throw new DomainError('invalid-input', `The model cannot be trained${data ? ` on ${data.name}` : ''}: ${blocking}`);
     let initialWeightsDir: string | null = null;
     if (request.initialWeightsFrom) {
       if (!this.options.runs) throw new Error('Fine-tuning needs the runs workspace');
@@ -267,6 +275,20 @@ export class TrainingHost {
       throw error;
     }
     return { runId };
+  }
+
+  /**
+   * The dataset's sample shape and class count, without loading it: Fashion-MNIST's are known, an
+   * imported dataset's are in its meta.json. Null when it is not imported (Start then says so).
+   */
+  private async taskData(id: string): Promise<TaskData | null> {
+    const summary = id === FASHION_MNIST_ID ? fashionMnistSummary(null) : await this.importedSummary(id);
+    return summary && { name: summary.name, sampleShape: summary.sampleShape, classCount: summary.classNames.length };
+  }
+
+  private async importedSummary(id: string) {
+    const directory = join(this.options.dataDir, 'datasets', id);
+    return existsSync(join(directory, META_FILE)) ? (await readMeta(directory)).summary : null;
   }
 
   /** The dataset's folder: Fashion-MNIST located (or downloaded), or an imported dataset's cache. */

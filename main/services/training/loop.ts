@@ -33,6 +33,8 @@ import { addGradientStats, addWeightStats, BnFeatureChoice, buildStatsRecord, Fu
 import type { WeightsMetadata } from './weights-io';
 import { createFusedStep, type FusedStep } from './fused/fused-step';
 import { CheckpointWriter } from './checkpoint';
+import { explainTrainingError } from './tf-errors';
+import type { TaskData } from '../../../model/task-check';
 
 /** Pause and stop requests, set by the worker's message handler, read by the loop between batches. */
 export class RunControl {
@@ -363,11 +365,13 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
   let unowned: TF.LayersModel | null = null;
   const progress: Progress = { epoch: 0, stepsDone: 0, restoredLastFinite: false, restoredBest: null, normalization: null };
   let ending: Ending;
+  let data: TaskData | null = null;
   try {
     post({ type: 'phase', runId, phase: 'loading-data', detail: job.datasetDir });
     // The worker owns the dataset's lifetime (it keeps recent ones open for the next run).
     const dataset = await job.loadData();
     const source = dataset.pool;
+    data = { name: 'the dataset', sampleShape: source.sampleShape, classCount: source.classNames.length };
 
     post({ type: 'phase', runId, phase: 'building-model' });
     const inputShape = inputShapeOf(spec, source.sampleShape);
@@ -399,10 +403,11 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
     built.checkpoint?.prepare();
     ending = await trainLoop(tf, job, built, dataset, progress);
   } catch (error) {
+    // TF.js' shape errors name no layer: they are told in the model's terms.
     ending =
       error instanceof RunFilesError
         ? { type: 'failed', error: error.message, code: 'io', faults: [error.fault] }
-        : { type: 'failed', error: error instanceof Error ? error.message : String(error) };
+        : { type: 'failed', error: explainTrainingError(error instanceof Error ? error.message : String(error), spec, data) };
   }
 
   const faults: RunFileFault[] = ending.type === 'failed' ? (ending.faults ?? []) : [];

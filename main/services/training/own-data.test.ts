@@ -107,10 +107,12 @@ describe('training on imported data in the worker', () => {
     expect(csv.classNames).toEqual([...csv.classNames].sort());
   }, 180_000);
 
-  it('trains a 14×14×1, 3-class image folder once the model fits it, and names the mismatch when it does not', async () => {
-    const mismatched = await run(seedModel1, { dataset: pngs.id, trainSubset: null, epochs: 1 });
-    expect(mismatched.end.type).toBe('failed');
-    expect(mismatched.end.type === 'failed' && mismatched.end.error).toMatch(/input shape \[28, 28\] holds 784 values, but each sample of the dataset has 196 \(\[14, 14, 1\]\): set the first layer's input shape to 14, 14, 1/);
+  it('trains a 14×14×1, 3-class image folder once the model fits it, and refuses it with the mismatch when it does not', async () => {
+    // Refused before a run exists, with what the builder shows at the layers (the dataset's meta.json gives its shape).
+    await expect(run(seedModel1, { dataset: pngs.id, trainSubset: null, epochs: 1 })).rejects.toMatchObject({
+      code: 'invalid-input',
+      message: "The model cannot be trained on Three classes: flatten (layer 0): input shape 28×28 does not match Three classes's samples (14×14×1); dense_2 (layer 6): 10 units, but Three classes has 3 classes: the output must be (None, 3)",
+    });
 
     const fitted = structuredClone(seedModel1);
     fitted.config.layers[0]!.config.batch_input_shape = [null, 14, 14, 1];
