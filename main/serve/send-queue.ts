@@ -25,6 +25,7 @@ export const CLOSE_NOT_READING = 1008;
 const MAX_HELD_RECORDS = 4096;
 const MAX_HELD_STATS = 64;
 const DRAIN_POLL_MS = 50;
+const TERMINATE_AFTER_MS = 5000;
 
 type Payload = Record<string, unknown>;
 interface Held {
@@ -114,7 +115,8 @@ export class SocketSender {
     const mib = Math.round(this.limits.closeBytes / (1024 * 1024));
     this.dispose();
     this.ws.close(CLOSE_NOT_READING, `limit: the client did not read its messages (over ${mib} MiB queued)`);
-    // The close frame waits behind the unread data; a client that reads nothing never gets it.
-    setTimeout(() => this.ws.terminate(), 1000).unref();
+    // The close frame waits behind the unread data: a client that reads late still learns why; one
+    // that reads nothing is cut off, and the memory its queue held is freed.
+    setTimeout(() => this.ws.terminate(), TERMINATE_AFTER_MS).unref();
   }
 }
