@@ -68,8 +68,8 @@ export const CONTENT_SECURITY_POLICY = [
   "form-action 'none'",
 ].join('; ');
 
-/** The largest request frame: a model spec of thousands of layers fits many times over. */
-export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+/** The largest request frame: a model spec of a thousand layers fits; a maximal frame's parse stays in tens of MiB. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
 
 const FORBIDDEN_TOKEN = 'Forbidden: open the URL with the token that `layerbench serve` printed.\n';
 const FORBIDDEN_HOST = 'Forbidden: this Host is not allowed (add it with `layerbench serve --allow-host NAME`).\n';
