@@ -37,21 +37,7 @@ export async function startServeProcess(options: { confined?: boolean; extraArgs
   const args = ['--import', 'tsx', join(repo, 'main/cli/index.ts'), 'serve', '--port', '0', '--data-dir', join(dir, 'data'), '--renderer-dir', renderer];
   if (options.confined) args.push('--root', join(dir, 'root'));
   const child = spawn(process.execPath, [...args, ...(options.extraArgs ?? [])], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`layerbench serve printed no URL in 60 s:\n${stderr}`)), 60_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const match = /running at (http:\/\/\S+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`layerbench serve exited with ${code}:\n${stderr}`)));
-  });
+  const url = await waitForServeUrl(child, 60_000);
   const parsed = new URL(url);
   const token = parsed.searchParams.get('token')!;
   const port = Number(parsed.port);
@@ -74,6 +60,25 @@ export async function startServeProcess(options: { confined?: boolean; extraArgs
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The token URL a starting `layerbench serve` child prints on stdout; rejects with its stderr if it exits first. */
+export function waitForServeUrl(child: ChildProcess, timeoutMs: number): Promise<string> {
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`layerbench serve printed no URL in ${timeoutMs / 1000} s. stderr:\n${stderr}`)), timeoutMs);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const match = /running at (http:\/\/\S+)/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`layerbench serve exited with ${code}:\n${stderr}`)));
+  });
 }
 
 /** Writes raw bytes to the port and collects what comes back until the server closes or `ms` pass. */
