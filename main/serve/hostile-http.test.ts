@@ -92,6 +92,15 @@ describe('serve --allow-host', () => {
       expect(statusOf(await as(`lab.example:${proxied.port}`))).toBe(200);
       expect(statusOf(await as('other.example:8443'))).toBe(200);
       expect(statusOf(await as(`evil.example:${proxied.port}`))).toBe(403);
+      // The page served under that name opens its socket from that origin; a socket from another origin is refused.
+      const socketFrom = (origin: string) =>
+        rawExchange(
+          proxied.port,
+          `GET /api HTTP/1.1\r\nHost: lab.example:${proxied.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: ${origin}\r\nCookie: ${proxied.cookie}\r\n\r\n`,
+          500,
+        );
+      expect(statusOf(await socketFrom(`http://lab.example:${proxied.port}`))).toBe(101);
+      expect(statusOf(await socketFrom(proxied.origin))).toBe(403);
     } finally {
       await proxied.stop();
     }

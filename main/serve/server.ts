@@ -143,7 +143,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const refuse = (status: string) => socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     const url = requestUrl(req, origin);
     if (!url) return refuse('400 Bad Request');
-    if (!hostAllowed(req) || url.pathname !== '/api' || !authorised(req, url) || req.headers.origin !== `http://${req.headers.host}`) {
+    if (!hostAllowed(req) || url.pathname !== '/api' || !authorised(req, url) || !sameOrigin(req)) {
       return refuse('403 Forbidden');
     }
     sockets.handleUpgrade(req, socket, head, (ws) => bridge(ws, options.services, options.sendLimits ?? DEFAULT_SEND_LIMITS));
@@ -185,6 +185,13 @@ export function allowedHostSet(port: number, extra: string[]): Set<string> {
     else hosts.add(`${name}:${port}`);
   }
   return hosts;
+}
+
+/** The socket comes from a page of the (allowed) host it asks for: http, or https through a TLS proxy. */
+function sameOrigin(req: IncomingMessage): boolean {
+  const host = (req.headers.host ?? '').toLowerCase();
+  const origin = (req.headers.origin ?? '').toLowerCase();
+  return origin === `http://${host}` || origin === `https://${host}`;
 }
 
 /** The request's URL, or null when the request line's target is one the URL parser rejects. */
