@@ -153,6 +153,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     server.once('error', reject);
     server.listen(options.port ?? 0, hostName, () => resolveListen());
   });
+  // After listening, an error (e.g. EMFILE when accepting) costs that connection, not the server.
+  server.on('error', (error) => console.warn(`Layerbench: HTTP server error: ${error.message}`));
   const { port } = server.address() as AddressInfo;
   origin = `http://${hostName.includes(':') ? `[${hostName}]` : hostName}:${port}`;
   cookieName = tokenCookieName(port);
