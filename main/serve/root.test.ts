@@ -32,6 +32,8 @@ beforeAll(async () => {
   symlinkSync(join(outside, 'p.layerbench.json'), join(root, 'link.layerbench.json'));
   symlinkSync(outside, join(root, 'out'));
   symlinkSync(join(outside, 'created.layerbench.json'), join(root, 'dangling.layerbench.json'));
+  symlinkSync(join(root, 'loop.layerbench.json'), join(root, 'loop.layerbench.json'));
+  symlinkSync(join(root, 'data.csv'), join(root, 'inner.csv'));
   services = createServices({ host: 'browser', dataDir: join(dir, 'data'), root });
   server = await startServer({ services, rendererDir: join(dir, 'renderer') });
   ws = new WebSocket(`${server.origin.replace('http', 'ws')}/api`, { headers: { origin: server.origin, cookie: `${server.cookieName}=${server.token}` } });
@@ -71,6 +73,8 @@ describe('serve --root', () => {
     expect(await call('projects.open', { path: join(root, 'a.layerbench.json') })).toMatchObject({ ok: true, value: { path: join(root, 'a.layerbench.json') } });
     expect(await call('projects.save', { path: 'sub-b.layerbench.json', project, overwrite: false })).toMatchObject({ ok: true, value: { path: join(root, 'sub-b.layerbench.json') } });
     expect((await call('datasets.scan', { source: csv(join(root, 'data.csv')) })).ok).toBe(true);
+    // A link that stays inside the root is followed.
+    expect((await call('datasets.scan', { source: csv(join(root, 'inner.csv')) })).ok).toBe(true);
   });
 
   it('refuses paths outside the root, through symbolic links, and with ".."', async () => {
@@ -79,6 +83,7 @@ describe('serve --root', () => {
       ['projects.open', { path: join(root, 'link.layerbench.json') }],
       ['projects.open', { path: `${root}/../outside/p.layerbench.json` }],
       ['projects.open', { path: '/etc/passwd' }],
+      ['projects.open', { path: join(root, 'loop.layerbench.json') }],
       ['projects.save', { path: join(root, 'out', 'new.layerbench.json'), project, overwrite: false }],
       ['projects.save', { path: join(root, 'dangling.layerbench.json'), project, overwrite: true }],
       ['projects.autosave', { path: join(outside, 'p.layerbench.json'), project }],
