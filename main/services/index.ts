@@ -83,8 +83,8 @@ export function createServices(options: ServicesOptions): Services {
     if (user) throw new Error(`Dataset "${id}" is in use by the training run ${user.run}; stop it first`);
   };
 
-  const projects = new ProjectStore(options.dataDir, options.projectsDir ?? options.root ?? join(homedir(), 'Layerbench'));
   const confine = options.root === undefined ? unconfined : confineTo(options.root);
+  const projects = new ProjectStore(options.dataDir, options.projectsDir ?? confine.root ?? join(homedir(), 'Layerbench'));
   const confineSource = async (source: ImportSource): Promise<ImportSource> =>
     source.kind === 'idx'
       ? { ...source, imagesPath: await confine(source.imagesPath), labelsPath: await confine(source.labelsPath) }

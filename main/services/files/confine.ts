@@ -6,25 +6,30 @@
  * Without a root, paths pass as they are: a token holder can read and write what the server's user
  * can, as with Jupyter.
  */
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { DomainError } from '../../../contract/wire';
 
 /** Maps a client path to the path the services use, or throws a DomainError('invalid-input'). */
-export type PathGuard = (path: string) => Promise<string>;
+export interface PathGuard {
+  (path: string): Promise<string>;
+  /** The folder paths are confined to (its realpath), or null when they are not. */
+  readonly root: string | null;
+}
 
-export const unconfined: PathGuard = async (path) => path;
+export const unconfined: PathGuard = Object.assign(async (path: string) => path, { root: null });
 
 export function confineTo(root: string): PathGuard {
   let realRoot: string;
   try {
     realRoot = realpathSync(resolve(root));
+    if (!statSync(realRoot).isDirectory()) throw new Error('not a folder');
   } catch (error) {
     throw new Error(`--root ${root}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (error as Error).message}`);
   }
   const inside = (path: string) => path === realRoot || path.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep);
-  return async (given) => {
+  const guard = async (given: string): Promise<string> => {
     const refuse = (why: string) => new DomainError('invalid-input', `${given}: ${why} (the server only uses paths inside ${realRoot})`);
     if (given.includes('\0')) throw refuse('a path cannot contain a NUL character');
     // '..' after a symbolic link means the link target's parent to the file system, not what a
@@ -34,6 +39,7 @@ export function confineTo(root: string): PathGuard {
     if (!inside(real)) throw refuse('outside the allowed folder');
     return real;
   };
+  return Object.assign(guard, { root: realRoot });
 }
 
 /** realpath of the nearest existing ancestor, with the missing tail appended. */
