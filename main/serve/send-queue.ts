@@ -63,7 +63,7 @@ export class SocketSender {
     if (key !== null && (this.held.size > 0 || this.ws.bufferedAmount > this.limits.streamBytes)) {
       const earlier = this.held.get(key);
       this.held.set(key, { name, payload: earlier ? merge(earlier.payload, record) : record });
-      this.timer ??= setInterval(() => this.drain(), DRAIN_POLL_MS);
+      this.timer ??= setInterval(() => this.drain(), DRAIN_POLL_MS).unref();
       return;
     }
     this.flushHeld();
