@@ -28,3 +28,11 @@ test('trains the seed preset on a subset with a live chart', async ({ page }, te
   await trainScenario(page, testInfo);
   expect(errors).toEqual([]);
 });
+
+test('a connection the server closes is shown, and the page stays', async ({ page }) => {
+  await page.goto(host.url);
+  await expect(page.getByTestId('host-kind')).toContainText('browser');
+  await host.stop();
+  await expect(page.getByTestId('disconnected')).toContainText('The connection to Layerbench closed');
+  await expect(page.getByTestId('tab-build')).toBeVisible();
+});

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitForServeUrl } from '../main/serve/test-wire';
 
 export interface ServeHost {
   url: string;
@@ -16,21 +17,7 @@ export async function startServeHost(): Promise<ServeHost> {
   const child: ChildProcess = spawn(process.execPath, ['out/cli/index.js', 'serve', '--port', '0', '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`layerbench serve printed no URL in 30 s. stderr:\n${stderr}`)), 30_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const match = /running at (http:\/\/\S+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`layerbench serve exited with ${code}:\n${stderr}`)));
-  });
+  const url = await waitForServeUrl(child, 30_000);
   return {
     url,
     origin: new URL(url).origin,

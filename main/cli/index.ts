@@ -11,6 +11,8 @@ const USAGE = () => `Usage: layerbench <command> [options]
 
 Commands:
   serve [--port N] [--data-dir DIR]    open the app in a browser (prints a URL with an access token)
+        [--root DIR]                   confine every path a client sends to DIR (default: anywhere)
+        [--allow-host NAME[,NAME…]]    more Host names to accept (besides 127.0.0.1, localhost, [::1])
   summary <file> [--json]              Keras-style summary of a project file, a Keras .h5 model, a Keras
                                        model.to_json() file or a TF.js model.json (exit 1 when invalid)
   ${TRAIN_USAGE}
@@ -30,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'serve':
-      await serveCommand(parseArgs(rest, { port: 'string', 'data-dir': 'string', 'renderer-dir': 'string', 'dataset-url': 'string' }));
+      await serveCommand(parseArgs(rest, { port: 'string', 'data-dir': 'string', 'renderer-dir': 'string', 'dataset-url': 'string', root: 'string', 'allow-host': 'string' }));
       return -1; // keeps running
     case 'train':
       return trainCommand(parseArgs(rest, TRAIN_OPTIONS));

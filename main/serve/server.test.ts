@@ -78,13 +78,13 @@ describe('serve host', () => {
 
   it('accepts a socket only with the token and the server origin', async () => {
     await expect(open({ origin: server.origin })).rejects.toThrow(/403/);
-    await expect(open({ origin: 'http://evil.example', cookie: `layerbench_token=${server.token}` })).rejects.toThrow(/403/);
-    const ws = await open({ origin: server.origin, cookie: `layerbench_token=${server.token}` });
+    await expect(open({ origin: 'http://evil.example', cookie: `${server.cookieName}=${server.token}` })).rejects.toThrow(/403/);
+    const ws = await open({ origin: server.origin, cookie: `${server.cookieName}=${server.token}` });
     ws.close();
   });
 
   it('answers commands, and bad frames with typed errors without dropping the socket', async () => {
-    const ws = await open({ origin: server.origin, cookie: `layerbench_token=${server.token}` });
+    const ws = await open({ origin: server.origin, cookie: `${server.cookieName}=${server.token}` });
     const info = await call(ws, { kind: 'request', id: 1, name: 'app.info', payload: {} });
     expect(info).toMatchObject({ id: 1, result: { ok: true, value: { name: 'Layerbench', host: 'browser' } } });
     expect((await call(ws, 'not json')).result.error?.code).toBe('invalid-request');

@@ -1,17 +1,24 @@
 /**
  * The browser host: serves the built renderer over HTTP on 127.0.0.1 and bridges the API over a
- * WebSocket. Every request must carry the start-up token — in the URL (`?token=`) the first time,
- * then in an HttpOnly cookie the server sets — and the socket must also come from the server's
- * own origin, so other pages and local processes cannot drive training.
+ * WebSocket. Every request must name an allowed `Host` (loopback names with the bound port, plus
+ * names given by flag: DNS rebinding is refused, as Jupyter does) and carry the start-up token — in
+ * the URL (`?token=`) the first time, then in an HttpOnly cookie the server sets — and the socket
+ * must also come from the page's own origin, so other pages and local processes cannot drive
+ * training. Nothing a client sends can stop the server: malformed requests get a 400, a socket that
+ * breaks the WebSocket protocol is closed with its close code (1002/1007/1009), and a client that
+ * does not read is cut off before its queue grows without bound (send-queue.ts).
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, realpathSync } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, normalize, resolve, sep } from 'node:path';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { RequestFrameSchema, formatIssues, type HostFrame } from '../../contract';
+import type { Duplex } from 'node:stream';
+import { extname, join, normalize, sep } from 'node:path';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { RequestFrameSchema, formatIssues, type Result } from '../../contract';
 import type { Services } from '../services';
-import { TOKEN_COOKIE, cookieValue, newToken, tokensEqual } from './token';
+import { DEFAULT_SEND_LIMITS, SocketSender, type SendLimits } from './send-queue';
+import { cookieValue, newToken, tokenCookieName, tokensEqual } from './token';
 
 export interface ServeOptions {
   services: Services;
@@ -20,12 +27,18 @@ export interface ServeOptions {
   port?: number;
   host?: string;
   token?: string;
+  /** More names the `Host` header may carry (`name` with the bound port, or `name:port`), e.g. behind a proxy. */
+  allowedHosts?: string[];
+  /** Per-socket send queue bounds (tests lower them). */
+  sendLimits?: SendLimits;
 }
 
 export interface RunningServer {
   url: string;
   origin: string;
   token: string;
+  /** The token cookie's name: it carries the port, as cookies are shared by every port of a host. */
+  cookieName: string;
   server: Server;
   close(): Promise<void>;
 }
@@ -55,59 +68,102 @@ export const CONTENT_SECURITY_POLICY = [
   "form-action 'none'",
 ].join('; ');
 
-const MAX_FRAME_BYTES = 16 * 1024 * 1024;
+/** The largest request frame: a model spec of a thousand layers fits; a maximal frame's parse stays in tens of MiB. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+const FORBIDDEN_TOKEN = 'Forbidden: open the URL with the token that `layerbench serve` printed.\n';
+const FORBIDDEN_HOST = 'Forbidden: this Host is not allowed (add it with `layerbench serve --allow-host NAME`).\n';
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const token = options.token ?? newToken();
-  const rendererDir = resolve(options.rendererDir);
-  if (!existsSync(join(rendererDir, 'index.html'))) {
-    throw new Error(`No built renderer in ${rendererDir} (run npm run build)`);
+  let rendererDir: string;
+  try {
+    rendererDir = realpathSync(options.rendererDir);
+    if (!(await stat(join(rendererDir, 'index.html'))).isFile()) throw new Error('index.html is not a file');
+  } catch {
+    throw new Error(`No built renderer in ${options.rendererDir} (run npm run build)`);
   }
   const hostName = options.host ?? '127.0.0.1';
   let origin = '';
+  let cookieName = '';
+  let allowedHosts = new Set<string>();
 
-  const authorised = (req: IncomingMessage): boolean => {
-    const url = new URL(req.url ?? '/', origin);
-    return tokensEqual(token, url.searchParams.get('token')) || tokensEqual(token, cookieValue(req.headers.cookie, TOKEN_COOKIE));
-  };
+  const authorised = (req: IncomingMessage, url: URL): boolean =>
+    tokensEqual(token, url.searchParams.get('token')) || tokensEqual(token, cookieValue(req.headers.cookie, cookieName));
+  const hostAllowed = (req: IncomingMessage): boolean => allowedHosts.has((req.headers.host ?? '').toLowerCase());
 
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', origin);
+    handleRequest(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
+  });
+  const handleRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = requestUrl(req, origin);
+    if (!url) {
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('Bad request: malformed URL\n');
+      return;
+    }
+    if (!hostAllowed(req)) {
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end(FORBIDDEN_HOST);
+      return;
+    }
     if (url.pathname === '/favicon.ico') {
       res.writeHead(204).end();
       return;
     }
-    if (!authorised(req)) {
-      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('Forbidden: open the URL with the token that `layerbench serve` printed.\n');
+    if (!authorised(req, url)) {
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end(FORBIDDEN_TOKEN);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    serveStatic(rendererDir, url.pathname, res, tokensEqual(token, url.searchParams.get('token')) ? token : null);
+    const setCookie = tokensEqual(token, url.searchParams.get('token')) ? `${cookieName}=${token}; HttpOnly; SameSite=Strict; Path=/` : null;
+    await serveStatic(rendererDir, url.pathname, res, setCookie);
+  };
+  // A request Node's parser rejects (bad request line, header overflow, timeout) is answered here
+  // and its socket closed; without this listener Node answers too, but this keeps it explicit.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable || error.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
 
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
-  server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', origin);
-    if (url.pathname !== '/api' || !authorised(req) || req.headers.origin !== origin) {
-      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
-      return;
+  // Only emitted when the WebSocketServer owns an HTTP server; a listener keeps it from ever being fatal.
+  sockets.on('error', (error) => console.warn(`Layerbench: WebSocket server error: ${error.message}`));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node hands the raw socket over without an error listener: a reset must not be fatal.
+    socket.on('error', () => socket.destroy());
+    const refuse = (status: string) => socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    const url = requestUrl(req, origin);
+    if (!url) return refuse('400 Bad Request');
+    if (!hostAllowed(req) || url.pathname !== '/api' || !authorised(req, url) || !sameOrigin(req)) {
+      return refuse('403 Forbidden');
     }
-    sockets.handleUpgrade(req, socket, head, (ws) => bridge(ws, options.services));
+    sockets.handleUpgrade(req, socket, head, (ws) => bridge(ws, options.services, options.sendLimits ?? DEFAULT_SEND_LIMITS));
   });
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, hostName, () => resolveListen());
   });
-  const address = server.address() as AddressInfo;
-  origin = `http://${hostName}:${address.port}`;
+  // After listening, an error (e.g. EMFILE when accepting) costs that connection, not the server.
+  server.on('error', (error) => console.warn(`Layerbench: HTTP server error: ${error.message}`));
+  const { port } = server.address() as AddressInfo;
+  origin = `http://${hostName.includes(':') ? `[${hostName}]` : hostName}:${port}`;
+  cookieName = tokenCookieName(port);
+  allowedHosts = allowedHostSet(port, [hostName, ...(options.allowedHosts ?? [])]);
   return {
     url: `${origin}/?token=${token}`,
     origin,
     token,
+    cookieName,
     server,
     close: () =>
       new Promise<void>((done) => {
@@ -119,7 +175,38 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 }
 
-function serveStatic(root: string, pathname: string, res: ServerResponse, setCookieToken: string | null): void {
+/** `Host` values a request may carry: the loopback names with the bound port, and the extra names. */
+export function allowedHostSet(port: number, extra: string[]): Set<string> {
+  const hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
+  for (const raw of extra) {
+    const name = raw.trim().toLowerCase();
+    if (!name) continue;
+    if (/^([^:[\]]+|\[[^\]]+\]):\d+$/.test(name)) hosts.add(name);
+    else if (name.startsWith('[')) hosts.add(`${name}:${port}`);
+    else if (name.includes(':')) hosts.add(`[${name}]:${port}`);
+    else hosts.add(`${name}:${port}`);
+  }
+  return hosts;
+}
+
+/** The socket comes from a page of the (allowed) host it asks for: http, or https through a TLS proxy. */
+function sameOrigin(req: IncomingMessage): boolean {
+  const host = (req.headers.host ?? '').toLowerCase();
+  const origin = (req.headers.origin ?? '').toLowerCase();
+  return origin === `http://${host}` || origin === `https://${host}`;
+}
+
+/** The request's URL, or null when the request line's target is one the URL parser rejects. */
+function requestUrl(req: IncomingMessage, base: string): URL | null {
+  try {
+    return new URL(req.url ?? '/', base);
+  } catch {
+    return null;
+  }
+}
+
+/** Serves a file of the renderer folder; symbolic links are followed only where they stay inside it. */
+async function serveStatic(root: string, pathname: string, res: ServerResponse, setCookie: string | null): Promise<void> {
   let relative: string;
   try {
     relative = decodeURIComponent(pathname);
@@ -128,46 +215,73 @@ function serveStatic(root: string, pathname: string, res: ServerResponse, setCoo
     return;
   }
   if (relative === '/' || relative === '') relative = '/index.html';
+  const notFound = (): void => void res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n');
+  const inside = (path: string) => path.startsWith(root + sep);
   const file = normalize(join(root, relative));
-  if (!file.startsWith(root + sep) || !existsSync(file) || !statSync(file).isFile()) {
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n');
-    return;
+  if (relative.includes('\0') || !inside(file)) return notFound();
+  let real: string;
+  try {
+    real = await realpath(file);
+    if (!inside(real) || !(await stat(real)).isFile()) return notFound();
+  } catch {
+    return notFound();
   }
   const headers: Record<string, string> = {
-    'content-type': MIME[extname(file)] ?? 'application/octet-stream',
+    'content-type': MIME[extname(real)] ?? 'application/octet-stream',
     'content-security-policy': CONTENT_SECURITY_POLICY,
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
     'cache-control': 'no-store',
   };
-  if (setCookieToken) headers['set-cookie'] = `${TOKEN_COOKIE}=${setCookieToken}; HttpOnly; SameSite=Strict; Path=/`;
-  res.writeHead(200, headers);
-  createReadStream(file).pipe(res);
+  if (setCookie) headers['set-cookie'] = setCookie;
+  const stream = createReadStream(real);
+  // A file that vanishes or cannot be read between the check and the read ends this response only.
+  stream.once('error', () => (res.headersSent ? res.destroy() : notFound()));
+  stream.once('open', () => {
+    res.writeHead(200, headers);
+    stream.pipe(res);
+  });
 }
 
-/** One socket ↔ the services: requests are validated here, events are forwarded as they come. */
-function bridge(ws: WebSocket, services: Services): void {
-  const send = (frame: HostFrame) => {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
-  };
-  const unsubscribe = services.onEvent((name, payload) => send({ kind: 'event', name, payload }));
-  ws.on('close', unsubscribe);
-  ws.on('message', async (data) => {
+/**
+ * One socket ↔ the services: requests are validated here, events are forwarded as they come.
+ * Every failure ends as a typed response or as this socket's close, never as the process's end.
+ */
+function bridge(ws: WebSocket, services: Services, limits: SendLimits): void {
+  const sender = new SocketSender(ws, limits);
+  // ws closes the socket with the matching code (1002 protocol, 1007 bad UTF-8, 1009 too big)
+  // before it emits 'error'; an 'error' without a listener would end the process.
+  ws.on('error', () => {});
+  const unsubscribe = services.onEvent((name, payload) => sender.event(name, payload));
+  ws.on('close', () => {
+    unsubscribe();
+    sender.dispose();
+  });
+  const fail = (id: number, code: 'invalid-request' | 'failed', message: string, issues?: string[]): void =>
+    sender.response(id, { ok: false, error: { code, message, ...(issues ? { issues } : {}) } });
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    handleFrame(data, isBinary).catch((error: unknown) => fail(-1, 'failed', `The request failed: ${error instanceof Error ? error.message : String(error)}`));
+  });
+  const handleFrame = async (data: RawData, isBinary: boolean): Promise<void> => {
+    if (isBinary) return fail(-1, 'invalid-request', 'Binary frames are not part of the protocol: send JSON text');
     let frame: unknown;
     try {
       frame = JSON.parse(data.toString());
     } catch {
-      send({ kind: 'response', id: -1, result: { ok: false, error: { code: 'invalid-request', message: 'A frame was not valid JSON' } } });
-      return;
+      return fail(-1, 'invalid-request', 'A frame was not valid JSON');
     }
     const request = RequestFrameSchema.safeParse(frame);
     if (!request.success) {
-      const id = typeof (frame as { id?: unknown })?.id === 'number' ? (frame as { id: number }).id : -1;
+      const id = (frame as { id?: unknown } | null)?.id;
       const issues = formatIssues(request.error);
-      send({ kind: 'response', id, result: { ok: false, error: { code: 'invalid-request', message: `Malformed request frame: ${issues.join('; ')}`, issues } } });
-      return;
+      return fail(Number.isSafeInteger(id) && (id as number) >= 0 ? (id as number) : -1, 'invalid-request', `Malformed request frame: ${issues.join('; ')}`, issues);
     }
-    const result = await services.dispatch(request.data.name, request.data.payload);
-    send({ kind: 'response', id: request.data.id, result });
-  });
+    let result: Result;
+    try {
+      result = await services.dispatch(request.data.name, request.data.payload);
+    } catch (error) {
+      return fail(request.data.id, 'failed', error instanceof Error ? error.message : String(error));
+    }
+    sender.response(request.data.id, result);
+  };
 }

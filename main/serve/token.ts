@@ -12,13 +12,28 @@ export function tokensEqual(expected: string, given: string | null | undefined):
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export const TOKEN_COOKIE = 'layerbench_token';
+/**
+ * Cookies are shared by every port of a host, so each server's cookie carries its port: two
+ * servers on one machine do not overwrite each other's token.
+ */
+export function tokenCookieName(port: number): string {
+  return `layerbench_token_${port}`;
+}
 
+/**
+ * The named cookie's value, or null. Any page on another localhost port can set cookies for
+ * 127.0.0.1, so a value that is not valid percent-encoding is ignored, never thrown.
+ */
 export function cookieValue(header: string | undefined, name: string): string | null {
   if (!header) return null;
   for (const part of header.split(';')) {
     const [key, ...rest] = part.trim().split('=');
-    if (key === name) return decodeURIComponent(rest.join('='));
+    if (key !== name) continue;
+    try {
+      return decodeURIComponent(rest.join('='));
+    } catch {
+      continue;
+    }
   }
   return null;
 }

@@ -15,6 +15,8 @@ import { ProjectStore } from './projects/store';
 import { exportRunModel } from './export/run-export';
 import { importModelAsRun } from './runs/import';
 import { RunStore } from './runs/store';
+import { confineTo, unconfined } from './files/confine';
+import type { ImportSource } from '../../contract';
 
 export interface ServicesOptions {
   /** Which host the renderer is talking to. */
@@ -23,8 +25,10 @@ export interface ServicesOptions {
   dataDir: string;
   /** Base URL of the Fashion-MNIST files, for downloads (tests point it at a loopback server). */
   fashionMnistBaseUrl?: string;
-  /** Suggested folder for project files (default ~/Layerbench). */
+  /** Suggested folder for project files (default ~/Layerbench, or `root` when set). */
   projectsDir?: string;
+  /** When set, every path a client sends must resolve inside this folder (`layerbench serve --root`). */
+  root?: string;
 }
 
 export interface Services {
@@ -79,7 +83,12 @@ export function createServices(options: ServicesOptions): Services {
     if (user) throw new Error(`Dataset "${id}" is in use by the training run ${user.run}; stop it first`);
   };
 
-  const projects = new ProjectStore(options.dataDir, options.projectsDir ?? join(homedir(), 'Layerbench'));
+  const confine = options.root === undefined ? unconfined : confineTo(options.root);
+  const projects = new ProjectStore(options.dataDir, options.projectsDir ?? confine.root ?? join(homedir(), 'Layerbench'));
+  const confineSource = async (source: ImportSource): Promise<ImportSource> =>
+    source.kind === 'idx'
+      ? { ...source, imagesPath: await confine(source.imagesPath), labelsPath: await confine(source.labelsPath) }
+      : { ...source, path: await confine(source.path) };
 
   const handlers: CommandHandlers = {
     'app.info': () => ({ name: 'Layerbench', version: appVersion(), host: options.host, platform: process.platform, projectsDir: projects.projectsDir }),
@@ -97,12 +106,12 @@ export function createServices(options: ServicesOptions): Services {
     }),
     'runs.evaluate': afterRecovery((request) => training.evaluate(request.runId)),
     'runs.exportCsv': afterRecovery((request) => runs.exportCsv(request.runId)),
-    'runs.import': afterRecovery((request) => importModelAsRun(runs, request.path)),
-    'runs.exportModel': afterRecovery((request) => exportRunModel(runs.runDir(request.runId), request)),
+    'runs.import': afterRecovery(async (request) => importModelAsRun(runs, await confine(request.path))),
+    'runs.exportModel': afterRecovery(async (request) => exportRunModel(runs.runDir(request.runId), { ...request, path: await confine(request.path) })),
     'datasets.info': () => describeFashionMnist({ dataDir: options.dataDir }),
     'datasets.list': () => datasets.list(),
-    'datasets.scan': (r) => datasets.scan(r.source),
-    'datasets.import': (r) => datasets.import(r),
+    'datasets.scan': async (r) => datasets.scan(await confineSource(r.source)),
+    'datasets.import': async (r) => datasets.import({ ...r, source: await confineSource(r.source) }),
     'datasets.cancelImport': (r) => datasets.cancelImport(r.importId),
     'datasets.preview': (r) => datasets.preview(r.id),
     'datasets.delete': async (r) => {
@@ -110,10 +119,10 @@ export function createServices(options: ServicesOptions): Services {
       return datasets.delete(r.id);
     },
     'model.inspect': (r) => training.inspect(r.spec),
-    'projects.open': (r) => projects.open(r.path),
-    'projects.save': (r) => projects.save(r.path, r.project, r.overwrite),
+    'projects.open': async (r) => projects.open(await confine(r.path)),
+    'projects.save': async (r) => projects.save(await confine(r.path), r.project, r.overwrite),
     'projects.recent': async () => ({ projects: await projects.recent() }),
-    'projects.autosave': (r) => projects.autosave(r.project, r.path),
+    'projects.autosave': async (r) => projects.autosave(r.project, r.path === null ? null : await confine(r.path)),
     'projects.recovery': async () => ({ recovery: await projects.recovery() }),
     'projects.discardRecovery': () => projects.discardRecovery(),
   };

@@ -6,6 +6,8 @@
 import type { LayerbenchApi } from '../../contract';
 import { connectWebSocket } from './websocket';
 
+export { DISCONNECTED_EVENT } from './websocket';
+
 declare global {
   interface Window {
     layerbench?: LayerbenchApi;

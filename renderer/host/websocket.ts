@@ -32,6 +32,9 @@ function eventFrame(raw: unknown): HostFrame | null {
   return frame.kind === 'event' && typeof frame.name === 'string' ? { kind: 'event', name: frame.name, payload: frame.payload } : null;
 }
 
+/** Dispatched on `window` when an open connection closes; `detail` is the message to show. */
+export const DISCONNECTED_EVENT = 'layerbench:disconnected';
+
 export interface WebSocketApi extends LayerbenchApi {
   close(): void;
 }
@@ -78,9 +81,12 @@ export function connectWebSocket(url: string): Promise<WebSocketApi> {
       for (const listener of listeners.get(frame.name) ?? []) listener(data as never);
     });
 
-    socket.addEventListener('close', () => {
-      for (const call of pending.values()) call.reject(new ApiError({ code: 'disconnected', message: 'The connection to Layerbench closed' }));
+    socket.addEventListener('close', (event) => {
+      // The server's reason says why it closed (e.g. `limit: …` for a tab that fell too far behind).
+      const message = `The connection to Layerbench closed${event.reason ? `: ${event.reason}` : ''}`;
+      for (const call of pending.values()) call.reject(new ApiError({ code: 'disconnected', message }));
       pending.clear();
+      if (opened) window.dispatchEvent(new CustomEvent(DISCONNECTED_EVENT, { detail: message }));
     });
     socket.addEventListener('error', () => reject(new Error(`Could not connect to ${url}`)), { once: true });
 
@@ -103,6 +109,14 @@ export function connectWebSocket(url: string): Promise<WebSocketApi> {
       },
       close: () => socket.close(),
     };
-    socket.addEventListener('open', () => resolve(api), { once: true });
+    let opened = false;
+    socket.addEventListener(
+      'open',
+      () => {
+        opened = true;
+        resolve(api);
+      },
+      { once: true },
+    );
   });
 }

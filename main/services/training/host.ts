@@ -26,7 +26,6 @@ import { UpdateCoalescer } from './coalesce';
 import type { ThreadPriority } from './thread-priority';
 import { FromWorkerSchema, type FromWorker, type ToWorker } from './protocol';
 import { FASHION_MNIST_ID } from '../../../contract/datasets';
-import { DomainError } from '../../../contract/wire';
 
 export { BEST_CHECKPOINT_DIR } from '../runs/saved-weights';
 
