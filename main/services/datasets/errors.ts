@@ -13,7 +13,7 @@ export class BadItemError extends DatasetError {
   readonly line: number | undefined;
   readonly reason: string;
 
-  constructor(file: string, line: number | undefined, reason: string, options?: { cause?: unknown }) {
+  constructor(file: string, line: number | undefined, reason: string, options?: ConstructorParameters<typeof DatasetError>[2]) {
     super(file, reason, options);
     this.line = line;
     this.reason = reason;
