@@ -9,13 +9,14 @@
  * --weights names the .h5 the Python script loads by default (py only).
  * Exit status 0 when written; errors (exit 1) say what is missing or which path failed.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PROJECT_FORMAT } from '../../contract/projects';
 import type { TrainingSettings } from '../../contract/training';
 import type { ModelSpec } from '../../model';
 import { EXPORT_FORMATS, exportRun, importModel, type ExportFormat, type ExportRequest } from '../services/export';
 import { hasHdf5Signature } from '../services/export/h5';
+import { readTextBounded } from '../services/files/bounded-read';
 import { parseProject } from '../services/projects/store';
 import { UsageError, stringFlag, type ParsedArgs } from './args';
 import { readModelFile } from './model-file';
@@ -63,14 +64,15 @@ async function resolveSource(path: string): Promise<Source> {
     const { spec, weights } = await importModel(full);
     return { kind: 'model', request: { spec, weights } };
   }
+  const text = await readTextBounded(full, { what: 'model file' });
   let json: unknown = undefined;
   try {
-    json = JSON.parse(await readFile(full, 'utf8'));
+    json = JSON.parse(text);
   } catch {
-    // readModelFile reports unreadable or invalid JSON with the path
+    // readModelFile reports invalid JSON with the path
   }
   if ((json as { format?: unknown })?.format === PROJECT_FORMAT) {
-    const project = parseProject(await readFile(full, 'utf8'), full);
+    const project = parseProject(text, full);
     return { kind: 'architecture', spec: project.model, settings: project.training, what: 'a project' };
   }
   if (json && typeof json === 'object' && 'weightsManifest' in json) {

@@ -1,18 +1,14 @@
 /** Reads a model from a file the user names: a Layerbench project, Keras `model.to_json()`, or a TF.js model.json. */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fromKerasTopology, type ModelSpec } from '../../model';
 import { PROJECT_FORMAT } from '../../contract/projects';
+import { readTextBounded } from '../services/files/bounded-read';
 import { parseProject } from '../services/projects/store';
 
 export async function readModelFile(path: string): Promise<{ spec: ModelSpec; kind: 'project' | 'topology' }> {
   const full = resolve(path);
-  let text: string;
-  try {
-    text = await readFile(full, 'utf8');
-  } catch (error) {
-    throw new Error(`${full}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
-  }
+  // A regular file within the JSON cap, or an error that names the path and says why not.
+  const text = await readTextBounded(full, { what: 'model file' });
   let json: unknown;
   try {
     json = JSON.parse(text);

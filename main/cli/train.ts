@@ -3,10 +3,10 @@
  * training host and worker as the app, written as a run folder the app lists. Progress goes to
  * stderr, the run folder's path to stdout.
  */
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DEFAULT_LEARNING_RATE, OPTIMIZER_NAMES, TrainingSettingsSchema, defaultOptimizer, formatIssues, type TrainingEvent, type TrainingSettings } from '../../contract';
 import { PROJECT_FORMAT } from '../../contract/projects';
+import { readTextBounded } from '../services/files/bounded-read';
 import { RunStore } from '../services/runs/store';
 import { defaultDataDir } from '../services/paths';
 import { TrainingHost } from '../services/training/host';
@@ -34,9 +34,7 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
   const [file, ...extra] = args.positionals;
   if (!file || extra.length) throw new UsageError('train takes exactly one project file');
   const path = resolve(file);
-  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new Error(`${path}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
-  });
+  const text = await readTextBounded(path, { what: 'project file' });
   if (!text.includes(PROJECT_FORMAT)) {
     // A bare topology has no training settings: say what is needed rather than guess them.
     await readModelFile(path);

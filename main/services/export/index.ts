@@ -11,14 +11,15 @@
  * Writes are atomic (temp files, then renames); an existing output is replaced only with `force`;
  * failures name the path and leave no partial file.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { ModelSpecError, ModelSpecSchema, type ModelSpec } from '../../../model';
 import { TrainingSettingsSchema, type TrainingSettings } from '../../../contract/training';
 import { formatIssues } from '../../../contract/wire';
 import { checkTargets, writeOutputs, type OutputFile } from './atomic';
-import { ExportError, fileError } from './errors';
+import { FileReadError, readTextBounded } from '../files/bounded-read';
+import { ExportError, fileError, fromReadError } from './errors';
 import { freshWeights } from './fresh';
 import { hasHdf5Signature, kerasH5Bytes, readKerasH5 } from './h5';
 import { onnxModelBytes } from './onnx';
@@ -91,11 +92,10 @@ export async function readRunFolder(runDir: string): Promise<RunFolder> {
   const runJson = join(dir, 'run.json');
   let text: string;
   try {
-    text = await readFile(runJson, 'utf8');
+    text = await readTextBounded(runJson, { what: 'run description (run.json)' });
   } catch (e) {
-    const c = (e as NodeJS.ErrnoException).code;
-    if (c === 'ENOENT' || c === 'ENOTDIR') throw new ExportError('missing', `${dir}: not a run folder (no run.json)`, dir);
-    throw fileError('io', runJson, (e as Error).message);
+    if ((e as FileReadError).code === 'not-found') throw new ExportError('missing', `${dir}: not a run folder (no run.json)`, dir);
+    throw fromReadError(e);
   }
   let json: unknown;
   try {
@@ -255,8 +255,7 @@ export async function importModel(path: string): Promise<ImportedModel> {
   try {
     isH5 = await hasHdf5Signature(full);
   } catch (e) {
-    const c = (e as NodeJS.ErrnoException).code;
-    throw fileError(c === 'ENOENT' ? 'missing' : 'io', full, c === 'ENOENT' ? 'no such file' : (e as Error).message);
+    throw fromReadError(e);
   }
   const ext = extname(full).toLowerCase();
   if (isH5 || ext === '.h5' || ext === '.hdf5') return { ...(await readKerasH5(full)), format: 'h5' };

@@ -13,13 +13,14 @@
  * accepts (its numbers are finite), the CSV export shows them as written.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { CallbackRecordSchema, EpochRecordSchema, formatIssues, RunIdSchema, RunSummarySchema, StatsRecordSchema, TrainingSettingsSchema, type CallbackRecord } from '../../../contract';
 import { ModelSpecSchema } from '../../../model/spec';
 import { describeFsError, writeFileAtomic } from '../files/atomic';
+import { FileReadError, MAX_LOG_BYTES, readTextBounded } from '../files/bounded-read';
 import type { BatchRecord, EpochRecord, RunDetail, RunStatus, RunSummary, StatsRecord } from './contract-types';
 import type { NewRun, RunStoreApi, RunWriter } from './types';
 
@@ -249,7 +250,8 @@ export class RunStore implements RunStoreApi {
       if (file.summary.status !== 'running' && file.summary.status !== 'paused') continue;
       // Another Layerbench on this machine (the app beside `layerbench serve`) may be training it.
       if (file.owner && file.owner.pid !== process.pid && file.owner.hostname === hostname() && processAlive(file.owner.pid)) continue;
-      const metrics = parseMetrics(await readOptional(join(dir, 'metrics.jsonl')));
+      // An unreadable log (a pipe, over the cap) does not keep the run from being marked interrupted.
+      const metrics = parseMetrics(await readOptional(join(dir, 'metrics.jsonl')).catch(() => ''));
       const lastActivity = Math.max(...(await Promise.all(['run.json', 'metrics.jsonl', 'stats.jsonl'].map((f) => mtimeMs(join(dir, f))))));
       const activeSince = file.activeSince ? Date.parse(file.activeSince) : NaN;
       const extra = file.summary.status === 'running' && Number.isFinite(activeSince) ? Math.max(0, lastActivity - activeSince) : 0;
@@ -476,11 +478,10 @@ type Loaded = { ok: true; file: RunFile } | { ok: false; missing: boolean; reaso
 async function loadRunFile(dir: string, runId: string): Promise<Loaded> {
   let text: string;
   try {
-    text = await readFile(join(dir, 'run.json'), 'utf8');
+    text = await readTextBounded(join(dir, 'run.json'), { what: 'run description (run.json)' });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { ok: false, missing: !existsSync(dir), reason: 'run.json is missing' };
-    return { ok: false, missing: false, reason: `run.json cannot be read (${code ?? (error as Error).message})` };
+    if ((error as FileReadError).code === 'not-found') return { ok: false, missing: !existsSync(dir), reason: 'run.json is missing' };
+    return { ok: false, missing: false, reason: `run.json cannot be read (${error instanceof FileReadError ? error.problem : (error as Error).message})` };
   }
   let json: unknown;
   try {
@@ -602,12 +603,13 @@ function tryParse(line: string): unknown {
   }
 }
 
+/** A run's log (metrics.jsonl, stats.jsonl): '' when missing; refused when not a regular file or over MAX_LOG_BYTES. */
 async function readOptional(path: string): Promise<string> {
   try {
-    return await readFile(path, 'utf8');
+    return await readTextBounded(path, { maxBytes: MAX_LOG_BYTES, what: 'run log' });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw new Error(`Cannot read ${path}: ${(error as Error).message}`);
+    if ((error as FileReadError).code === 'not-found') return '';
+    throw error;
   }
 }
 
