@@ -17,6 +17,7 @@ import { summarize, type ModelSummary } from '../../../model/summary';
 import { ensureFashionMnist } from '../datasets/fashion-mnist';
 import type { RunStoreApi, RunWriter } from '../runs/types';
 import { UpdateCoalescer } from './coalesce';
+import { checkModelMemory } from './memory-limit';
 import type { ThreadPriority } from './thread-priority';
 import { FromWorkerSchema, type FromWorker, type ToWorker } from './protocol';
 import { MODEL_JSON } from './weights-io';
@@ -185,6 +186,8 @@ export class TrainingHost {
     }
     const unsupported = unsupportedByTfjs(request.spec, summary);
     if (unsupported) throw new Error(`The model cannot be trained: ${unsupported}`);
+    // Before the worker builds anything: a model the machine cannot hold is refused, not built until memory runs out.
+    checkModelMemory(summary, { batchSize: request.settings.batchSize, optimizer: request.settings.optimizer });
     let initialWeightsDir: string | null = null;
     if (request.initialWeightsFrom) {
       if (!this.options.runs) throw new Error('Fine-tuning needs the runs workspace');
@@ -281,6 +284,8 @@ export class TrainingHost {
 
   /** Builds the model in the worker and summarises every variable's initial values. */
   async inspect(spec: ModelSpec): Promise<ModelInspection> {
+    const summary = summarize(spec);
+    if (summary.valid) checkModelMemory(summary, { batchSize: 1 });
     await this.ensureWorker();
     return this.request<ModelInspection>((requestId) => ({ type: 'inspect', requestId, spec }));
   }
