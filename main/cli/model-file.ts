@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { fromKerasTopology, type ModelSpec } from '../../model';
 import { PROJECT_FORMAT } from '../../contract/projects';
-import { readTextBounded } from '../services/files/bounded-read';
+import { printable, readTextBounded } from '../services/files/bounded-read';
 import { parseProject } from '../services/projects/store';
 
 export async function readModelFile(path: string): Promise<{ spec: ModelSpec; kind: 'project' | 'topology' }> {
@@ -13,7 +13,7 @@ export async function readModelFile(path: string): Promise<{ spec: ModelSpec; ki
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new Error(`${full}: not valid JSON (${(error as Error).message})`);
+    throw new Error(`${full}: not valid JSON (${printable((error as Error).message)})`);
   }
   if ((json as { format?: unknown })?.format === PROJECT_FORMAT) return { spec: parseProject(text, full).model, kind: 'project' };
   try {

@@ -14,7 +14,7 @@ export class BadItemError extends DatasetError {
   readonly reason: string;
 
   constructor(file: string, line: number | undefined, reason: string, options?: ConstructorParameters<typeof DatasetError>[2]) {
-    super(file, reason, options);
+    super(file, reason, { code: 'invalid-input', ...options });
     this.line = line;
     this.reason = reason;
     // "data.csv, line 12: …": the user can jump straight to the place.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { DatasetSummarySchema, type DatasetSummary } from '../../../contract/datasets';
 import { formatIssues } from '../../../contract/wire';
-import { readTextBounded } from '../files/bounded-read';
+import { printable, readTextBounded } from '../files/bounded-read';
 import { asDatasetError, DatasetError } from './idx';
 
 export const META_FORMAT_VERSION = 1;
@@ -44,7 +44,7 @@ export async function readMeta(directory: string): Promise<DatasetMeta> {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new DatasetError(file, `malformed JSON: ${(error as Error).message}`, { cause: error, code: 'invalid-input' });
+    throw new DatasetError(file, `malformed JSON: ${printable((error as Error).message)}`, { cause: error, code: 'invalid-input' });
   }
   const version = (json as { formatVersion?: unknown } | null)?.formatVersion;
   if (typeof version === 'number' && version > META_FORMAT_VERSION) {

@@ -18,7 +18,7 @@ import { ModelSpecError, ModelSpecSchema, type ModelSpec } from '../../../model'
 import { TrainingSettingsSchema, type TrainingSettings } from '../../../contract/training';
 import { formatIssues } from '../../../contract/wire';
 import { checkTargets, writeOutputs, type OutputFile } from './atomic';
-import { FileReadError, readTextBounded } from '../files/bounded-read';
+import { FileReadError, printable, readTextBounded } from '../files/bounded-read';
 import { ExportError, fileError, fromReadError } from './errors';
 import { freshWeights } from './fresh';
 import { hasHdf5Signature, kerasH5Bytes, readKerasH5 } from './h5';
@@ -101,7 +101,7 @@ export async function readRunFolder(runDir: string): Promise<RunFolder> {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw fileError('invalid', runJson, `not valid JSON (${(e as Error).message})`);
+    throw fileError('invalid', runJson, `not valid JSON (${printable((e as Error).message)})`);
   }
   const spec = ModelSpecSchema.safeParse((json as { spec?: unknown })?.spec);
   if (!spec.success) throw fileError('invalid', runJson, `no valid model spec (${formatIssues(spec.error).join('; ')})`, 'spec');

@@ -5,7 +5,7 @@
  */
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { ModelSpecSchema, fromKerasTopology, specWithDefaults, summarize, toKerasTopology, type ModelSpec } from '../../../model';
-import { formatBytes, limit, LIMITS_ENV, overLimit, readFileBounded, readTextBounded } from '../files/bounded-read';
+import { formatBytes, limit, LIMITS_ENV, overLimit, printable, readFileBounded, readTextBounded } from '../files/bounded-read';
 import { ExportError, fileError, fromReadError } from './errors';
 import { checkWeights, modelLayers, type NamedWeights } from './weights';
 
@@ -101,7 +101,7 @@ async function readJson(path: string): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw fileError('invalid', path, `not valid JSON (${(e as Error).message}); the file may be truncated`);
+    throw fileError('invalid', path, `not valid JSON (${printable((e as Error).message)}); the file may be truncated`);
   }
 }
 

@@ -68,27 +68,37 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
-/**
- * At most `max` characters of `text`, printable only: control characters and lone surrogates as
- * escapes (\x00, \n), the rest counted ("… (1048576 characters in all)"). Safe to put in any message.
- */
-export function quote(text: string, max = 80): string {
+/** Up to `max` characters of `text` with everything unprintable escaped; `cut` when there was more. */
+function escapeText(text: string, max: number, quotes: boolean): { out: string; cut: boolean } {
   let out = '';
   let shown = 0;
-  let cut = false;
   for (const char of text) {
-    if (shown >= max) {
-      cut = true;
-      break;
-    }
+    if (shown >= max) return { out, cut: true };
     const code = char.codePointAt(0)!;
     if (code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0)) out += code === 0x0a ? '\\n' : code === 0x09 ? '\\t' : code === 0x0d ? '\\r' : `\\x${code.toString(16).padStart(2, '0')}`;
-    else if (code >= 0xd800 && code <= 0xdfff) out += `\\u${code.toString(16)}`;
-    else if (char === '"' || char === '\\') out += `\\${char}`;
+    // Lone surrogates, and U+FFFD (what invalid UTF-8 decodes to): binary, shown as escapes.
+    else if ((code >= 0xd800 && code <= 0xdfff) || code === 0xfffd) out += `\\u${code.toString(16)}`;
+    else if (quotes && (char === '"' || char === '\\')) out += `\\${char}`;
     else out += char;
     shown++;
   }
+  return { out, cut: false };
+}
+
+/**
+ * At most `max` characters of `text` in double quotes, printable only: control characters,
+ * lone surrogates and U+FFFD as escapes (\x00, \n, \ufffd), the rest counted
+ * ("… (1048576 characters in all)"). Safe to put in any message.
+ */
+export function quote(text: string, max = 80): string {
+  const { out, cut } = escapeText(text, max, true);
   return `"${out}"${cut ? `… (${text.length} characters in all)` : ''}`;
+}
+
+/** A message from elsewhere (JSON.parse quotes the text it failed on) made printable and short. */
+export function printable(text: string, max = 300): string {
+  const { out, cut } = escapeText(text, max, false);
+  return cut ? `${out}…` : out;
 }
 
 /** What a path is, in words, for a refusal: "a named pipe (FIFO)". */

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { PROJECT_FORMAT, PROJECT_VERSION, ProjectSchema, RecentProjectSchema, RecoverySchema, type Project, type Recovery } from '../../../contract/projects';
 import { formatIssues, type DomainErrorCode } from '../../../contract/wire';
 import { writeFileAtomic } from '../files/atomic';
-import { FileReadError, readTextBounded } from '../files/bounded-read';
+import { FileReadError, printable, readTextBounded } from '../files/bounded-read';
 
 const MAX_RECENT = 10;
 const MAX_PROJECT_BYTES = 32 * 1024 * 1024;
@@ -32,7 +32,7 @@ export function parseProject(text: string, path: string): Project {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ProjectFileError(path, `not valid JSON (${(error as Error).message})`);
+    throw new ProjectFileError(path, `not valid JSON (${printable((error as Error).message)})`);
   }
   const header = z.object({ format: z.string(), version: z.number() }).safeParse(json);
   if (!header.success || header.data.format !== PROJECT_FORMAT) {

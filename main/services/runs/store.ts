@@ -20,7 +20,7 @@ import { z } from 'zod';
 import { CallbackRecordSchema, EpochRecordSchema, formatIssues, RunIdSchema, RunSummarySchema, StatsRecordSchema, TrainingSettingsSchema, type CallbackRecord } from '../../../contract';
 import { ModelSpecSchema } from '../../../model/spec';
 import { describeFsError, writeFileAtomic } from '../files/atomic';
-import { FileReadError, MAX_LOG_BYTES, readTextBounded } from '../files/bounded-read';
+import { FileReadError, MAX_LOG_BYTES, printable, readTextBounded } from '../files/bounded-read';
 import type { BatchRecord, EpochRecord, RunDetail, RunStatus, RunSummary, StatsRecord } from './contract-types';
 import type { NewRun, RunStoreApi, RunWriter } from './types';
 
@@ -487,7 +487,7 @@ async function loadRunFile(dir: string, runId: string): Promise<Loaded> {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return { ok: false, missing: false, reason: `run.json is not valid JSON (${(error as Error).message})` };
+    return { ok: false, missing: false, reason: `run.json is not valid JSON (${printable((error as Error).message)})` };
   }
   const header = z.object({ format: z.literal(RUN_FORMAT), version: z.number() }).safeParse(json);
   if (!header.success) return { ok: false, missing: false, reason: `run.json is not a Layerbench run (expected "format": "${RUN_FORMAT}")` };
