@@ -7,7 +7,7 @@
  */
 import { constants } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { gunzip, gunzipSync } from 'node:zlib';
+import { createGunzip, gunzip, gunzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { DomainError, type DomainErrorCode } from '../../../contract/wire';
 
@@ -210,16 +210,10 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-/**
- * The size a gzip's trailer declares (ISIZE, its last four bytes), refused when over the cap: the
- * bound decompression is held to, so a bomb that declares much never starts and one that declares
- * little stops at what it declared.
- */
-function declaredSize(bytes: Uint8Array, label: string, options: ReadOptions): number {
+/** The size a gzip's trailer declares (ISIZE, its last four bytes): the bound decompression is held to. */
+function declaredSize(bytes: Uint8Array, label: string): number {
   if (bytes.length < 18) throw new FileReadError('invalid-input', label, `corrupt gzip data: ${bytes.length} bytes, too short for a gzip header and trailer`);
-  const declared = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readUInt32LE(bytes.length - 4);
-  if (declared > options.maxBytes) throw new FileReadError('limit', label, `corrupt or too large gzip data: its trailer declares ${formatBytes(declared)} decompressed, ${overLimit(options)}`);
-  return declared;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readUInt32LE(bytes.length - 4);
 }
 
 function gzipError(error: unknown, label: string, declared: number): FileReadError {
@@ -229,9 +223,38 @@ function gzipError(error: unknown, label: string, declared: number): FileReadErr
   return new FileReadError('invalid-input', label, `corrupt gzip data: ${problem}`, { cause: error });
 }
 
-/** Decompresses gzip bytes into no more than the trailer declares, and that within `maxBytes`. */
+/**
+ * Why a trailer declares more than the cap: the data is that large, or the file is truncated (its
+ * last bytes are then no trailer). Inflating while only counting the output tells which, in
+ * constant memory, and stops once past the cap.
+ */
+async function overDeclared(bytes: Uint8Array, label: string, options: ReadOptions): Promise<FileReadError> {
+  const outcome = await new Promise<Error | null>((resolve) => {
+    const inflater = createGunzip();
+    let size = 0;
+    inflater.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > options.maxBytes) {
+        inflater.destroy();
+        resolve(null);
+      }
+    });
+    inflater.on('error', resolve);
+    inflater.on('end', () => resolve(null));
+    inflater.end(bytes);
+  });
+  if (outcome) return new FileReadError('invalid-input', label, `corrupt gzip data: ${outcome.message}`, { cause: outcome });
+  return new FileReadError('limit', label, `decompresses to ${overLimit(options)}`);
+}
+
+/**
+ * Decompresses gzip bytes into no more than the trailer declares, and that within `maxBytes`: a
+ * bomb that declares little stops at what it declared; one that declares more than the cap is
+ * never inflated into memory.
+ */
 export async function gunzipBounded(bytes: Uint8Array, label: string, options: ReadOptions): Promise<Buffer> {
-  const declared = declaredSize(bytes, label, options);
+  const declared = declaredSize(bytes, label);
+  if (declared > options.maxBytes) throw await overDeclared(bytes, label, options);
   try {
     return await gunzipAsync(bytes, { maxOutputLength: Math.max(declared, 1) });
   } catch (error) {
@@ -239,9 +262,10 @@ export async function gunzipBounded(bytes: Uint8Array, label: string, options: R
   }
 }
 
-/** gunzipBounded, synchronously (small in-memory buffers). */
+/** gunzipBounded, synchronously (small in-memory buffers): a trailer over the cap is refused as it is. */
 export function gunzipBoundedSync(bytes: Uint8Array, label: string, options: ReadOptions): Buffer {
-  const declared = declaredSize(bytes, label, options);
+  const declared = declaredSize(bytes, label);
+  if (declared > options.maxBytes) throw new FileReadError('limit', label, `corrupt or too large gzip data: its trailer declares ${formatBytes(declared)} decompressed, ${overLimit(options)}`);
   try {
     return gunzipSync(bytes, { maxOutputLength: Math.max(declared, 1) });
   } catch (error) {

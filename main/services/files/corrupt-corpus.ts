@@ -22,6 +22,8 @@ import { RunStore } from '../runs/store';
 export const DEV_ZERO = '/dev/zero';
 /** The size of the file of holes: over every cap (2 GiB of binary data, 400 MiB of logs, 64 MiB of JSON). */
 export const SPARSE_BYTES = 3 * 1024 ** 3;
+/** $LAYERBENCH_MAX_FILE_BYTES under which the 16 MiB bombs are over the cap (a real 2 GiB bomb is slow to make). */
+export const BOMB_TEST_CAP = 8 * 1024 ** 2;
 
 export interface CorruptCorpus {
   dir: string;
@@ -33,7 +35,11 @@ export interface CorruptCorpus {
   sparse: string;
   /** Random bytes, NULs included. */
   garbage: string;
-  idx: { truncated: string; hugeHeader: string; wrongMagic: string; bombDeclared: string; bombLiar: string; labels: string };
+  /**
+   * bombHonest: 16 MiB of zeros in 16 KiB, its trailer true (over a cap lowered to 8 MiB, see
+   * BOMB_TEST_CAP); bombDeclared: the same with a trailer declaring 4 GiB; bombLiar: declaring 1000 bytes.
+   */
+  idx: { truncated: string; hugeHeader: string; wrongMagic: string; bombHonest: string; bombDeclared: string; bombLiar: string; labels: string };
   /** `<imageFolder>/<class>/…`: one bad image of each kind, a FIFO and a link to /dev/zero, and good.png in each class. */
   imageFolder: string;
   images: { hugePng: string; hugeJpeg: string; garbagePng: string; truncatedPng: string };
@@ -122,6 +128,7 @@ export async function writeCorruptCorpus(dir: string): Promise<CorruptCorpus> {
     truncated: at('truncated-idx3-ubyte'),
     hugeHeader: at('huge-header-idx3-ubyte'),
     wrongMagic: at('wrong-magic-idx3-ubyte'),
+    bombHonest: at('bomb-honest-idx3-ubyte.gz'),
     bombDeclared: at('bomb-declared-idx3-ubyte.gz'),
     bombLiar: at('bomb-liar-idx3-ubyte.gz'),
     labels: at('labels-idx1-ubyte'),
@@ -129,8 +136,8 @@ export async function writeCorruptCorpus(dir: string): Promise<CorruptCorpus> {
   await writeFile(idx.truncated, Buffer.concat([idxHeader([1000, 28, 28]), Buffer.alloc(100)]));
   await writeFile(idx.hugeHeader, idxHeader([65535, 65535, 65535]));
   await writeFile(idx.wrongMagic, garbageBytes(64, 7));
-  // 16 MiB of zeros in 16 KiB: one declares 4 GiB (never inflated), one declares 1000 bytes (stopped there).
   const zeros = Buffer.concat([idxHeader([16, 1024, 1024]), Buffer.alloc(16 * 1024 * 1024)]);
+  await writeFile(idx.bombHonest, gzipSync(zeros));
   await writeFile(idx.bombDeclared, gzipDeclaring(zeros, 0xffff_fff0));
   await writeFile(idx.bombLiar, gzipDeclaring(zeros, 1000));
   await writeFile(idx.labels, Buffer.concat([idxHeader([16]), Buffer.from(Array.from({ length: 16 }, (_, i) => i % 2))]));

@@ -24,8 +24,21 @@ import { ProjectStore } from '../projects/store';
 import { importModelAsRun } from '../runs/import';
 import { RunStore } from '../runs/store';
 import { fileLoadHandler } from '../training/weights-io';
-import { DEV_ZERO, fingerprint, writeCorruptCorpus, type CorruptCorpus } from './corrupt-corpus';
-import { quote } from './bounded-read';
+import { BOMB_TEST_CAP, DEV_ZERO, fingerprint, writeCorruptCorpus, type CorruptCorpus } from './corrupt-corpus';
+import { LIMITS_ENV, quote } from './bounded-read';
+
+/** Runs `fn` with $LAYERBENCH_MAX_FILE_BYTES lowered, so the 16 MiB bomb is over the cap. */
+async function withBombCap<T>(fn: () => Promise<T>): Promise<T> {
+  const name = LIMITS_ENV.fileBytes.name;
+  const saved = process.env[name];
+  process.env[name] = String(BOMB_TEST_CAP);
+  try {
+    return await fn();
+  } finally {
+    if (saved === undefined) delete process.env[name];
+    else process.env[name] = saved;
+  }
+}
 
 const root = mkdtempSync(join(tmpdir(), 'layerbench-hostile-'));
 let corpus: CorruptCorpus;
@@ -94,7 +107,9 @@ describe('the corrupt corpus through the service functions', () => {
     await refused(readIdxFile(corpus.idx.truncated), corpus.idx.truncated, /truncated: header says 1000×28×28 = 784000 bytes of data, file has 100/, ['invalid-input']);
     await refused(readIdxFile(corpus.idx.hugeHeader), corpus.idx.hugeHeader, /truncated: header says 65535×65535×65535/, ['invalid-input']);
     await refused(readIdxFile(corpus.idx.wrongMagic), corpus.idx.wrongMagic, /not an IDX file: magic number starts/, ['invalid-input']);
-    await refused(readIdxFile(corpus.idx.bombDeclared), corpus.idx.bombDeclared, /its trailer declares 4\.0 GiB decompressed, more than the limit/, ['limit']);
+    // Its trailer declares 4 GiB; inflated without keeping the output, its 16 MiB do not match that.
+    await refused(readIdxFile(corpus.idx.bombDeclared), corpus.idx.bombDeclared, /corrupt gzip data: incorrect length check/, ['invalid-input']);
+    await withBombCap(() => refused(readIdxFile(corpus.idx.bombHonest), corpus.idx.bombHonest, /decompresses to more than the limit of 8\.0 MiB \(set LAYERBENCH_MAX_FILE_BYTES/, ['limit']));
     await refused(readIdxFile(corpus.idx.bombLiar), corpus.idx.bombLiar, /decompresses to more than the 1000 bytes its trailer declares/, ['invalid-input']);
     expect(process.memoryUsage().rss - rss).toBeLessThan(256 * 1024 ** 2);
   });
@@ -114,7 +129,8 @@ describe('the corrupt corpus through the service functions', () => {
     await refused(importOf(csv(corpus.csv.binary)), corpus.csv.binary, /line 4: /, ['invalid-input']);
     await refused(importOf(csv(corpus.csv.longField)), corpus.csv.longField, /line 3: column "x" \(index 1\) holds "(\\x01x){40}"… \(500000 characters in all\), not a number/, ['invalid-input']);
     const idx = (imagesPath: string): ImportSource => ({ kind: 'idx', imagesPath, labelsPath: corpus.idx.labels });
-    await refused(importOf(idx(corpus.idx.bombDeclared)), corpus.idx.bombDeclared, OVER_LIMIT, ['limit']);
+    await withBombCap(() => refused(importOf(idx(corpus.idx.bombHonest)), corpus.idx.bombHonest, OVER_LIMIT, ['limit']));
+    await refused(importOf(idx(corpus.idx.bombDeclared)), corpus.idx.bombDeclared, /incorrect length check/, ['invalid-input']);
     await refused(importOf(idx(corpus.idx.bombLiar)), corpus.idx.bombLiar, /more than the 1000 bytes its trailer declares/, ['invalid-input']);
     await refused(importOf(idx(corpus.fifo)), corpus.fifo, NOT_A_FILE, ['unsupported']);
     const folder: ImportSource = { kind: 'image-folder', path: corpus.imageFolder, width: 8, height: 8, color: 'grayscale' };
@@ -183,7 +199,8 @@ describe('the corrupt corpus through the CLI', () => {
   const cli = (...args: string[]) =>
     new Promise<{ code: number | null; stderr: string; ms: number }>((resolve) => {
       const started = performance.now();
-      const child = spawn(process.execPath, [built, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const env = { ...process.env, [LIMITS_ENV.fileBytes.name]: String(BOMB_TEST_CAP) };
+      const child = spawn(process.execPath, [built, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       child.on('close', (code) => resolve({ code, stderr, ms: performance.now() - started }));
@@ -199,7 +216,7 @@ describe('the corrupt corpus through the CLI', () => {
       [['train', corpus.fifo], corpus.fifo, NOT_A_FILE],
       [['export', corpus.fakeH5, '--format', 'py', '--out', join(cliData, 'out.py')], corpus.fakeH5, /HDF5/],
       [['datasets', 'import', 'csv', corpus.csv.longLine, '--label-column', '0', '--data-dir', cliData, '--quiet'], corpus.csv.longLine, /line 1 is longer than/],
-      [['datasets', 'import', 'idx', corpus.idx.bombDeclared, corpus.idx.labels, '--data-dir', cliData, '--quiet'], corpus.idx.bombDeclared, OVER_LIMIT],
+      [['datasets', 'import', 'idx', corpus.idx.bombHonest, corpus.idx.labels, '--data-dir', cliData, '--quiet'], corpus.idx.bombHonest, OVER_LIMIT],
       [['datasets', 'import', 'image-folder', corpus.imageFolder, '--width', '8', '--height', '8', '--data-dir', cliData, '--quiet'], corpus.images.hugeJpeg, /pixels/],
     ];
     // Three at a time: each is a Node process of its own.
@@ -275,7 +292,7 @@ describe('the corrupt corpus through the serve host API', () => {
       [...importing(csv(corpus.csv.longField), 2), corpus.csv.longField, /characters in all\), not a number/, ['invalid-input']],
       [...importing(csv(corpus.csv.binary), 3), corpus.csv.binary, /line 4/, ['invalid-input']],
       [...importing(csv(corpus.sparse), 4), corpus.sparse, /line 1 is longer than/, ['limit']],
-      [...importing({ kind: 'idx', imagesPath: corpus.idx.bombDeclared, labelsPath: corpus.idx.labels }, 5), corpus.idx.bombDeclared, OVER_LIMIT, ['limit']],
+      [...importing({ kind: 'idx', imagesPath: corpus.idx.bombHonest, labelsPath: corpus.idx.labels }, 5), corpus.idx.bombHonest, OVER_LIMIT, ['limit']],
       [...importing({ kind: 'idx', imagesPath: corpus.idx.bombLiar, labelsPath: corpus.idx.labels }, 6), corpus.idx.bombLiar, /its trailer declares/, ['invalid-input']],
       [...importing({ kind: 'image-folder', path: corpus.imageFolder, width: 8, height: 8 }, 7), corpus.images.hugeJpeg, /pixels/, ['limit']],
       ['datasets.preview', { id: 'user-holes-000001' }, 'x.bin', /size mismatch/, ['invalid-input']],
@@ -290,7 +307,7 @@ describe('the corrupt corpus through the serve host API', () => {
     ];
     for (const [name, payload, path, why, codes] of cases) {
       const started = performance.now();
-      const result = await call(name, payload);
+      const result = await withBombCap(() => call(name, payload));
       expect(result.ok, `${name} ${quote(JSON.stringify(payload), 200)} was accepted`).toBe(false);
       expect(performance.now() - started).toBeLessThan(10_000);
       expectClear(result.error!.message, path);
