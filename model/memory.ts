@@ -67,3 +67,16 @@ export function estimateTrainingMemory(summary: ModelSummary, options: { batchSi
     totalBytes: weightBytes + gradientBytes + optimizerBytes + activationBytes,
   };
 }
+
+/** "12.3 MiB": a size for people (binary units, as the OS reports memory). */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}

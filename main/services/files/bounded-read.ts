@@ -10,6 +10,9 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { createGunzip, gunzip, gunzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { DomainError, type DomainErrorCode } from '../../../contract/wire';
+import { formatBytes } from '../../../model/memory';
+
+export { formatBytes };
 
 const gunzipAsync = promisify(gunzip);
 
@@ -55,18 +58,6 @@ export class FileReadError extends DomainError {
   }
 }
 
-/** "12.3 MiB": sizes in messages. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
 
 /** Up to `max` characters of `text` with everything unprintable escaped; `cut` when there was more. */
 function escapeText(text: string, max: number, quotes: boolean): { out: string; cut: boolean } {

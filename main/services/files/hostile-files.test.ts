@@ -110,7 +110,7 @@ describe('the corrupt corpus through the service functions', () => {
     // Its trailer declares 4 GiB; inflated without keeping the output, its 16 MiB do not match that.
     await refused(readIdxFile(corpus.idx.bombDeclared), corpus.idx.bombDeclared, /corrupt gzip data: incorrect length check/, ['invalid-input']);
     await withBombCap(() => refused(readIdxFile(corpus.idx.bombHonest), corpus.idx.bombHonest, /decompresses to more than the limit of 8\.0 MiB \(set LAYERBENCH_MAX_FILE_BYTES/, ['limit']));
-    await refused(readIdxFile(corpus.idx.bombLiar), corpus.idx.bombLiar, /decompresses to more than the 1000 bytes its trailer declares/, ['invalid-input']);
+    await refused(readIdxFile(corpus.idx.bombLiar), corpus.idx.bombLiar, /decompresses to more than the 1000 B its trailer declares/, ['invalid-input']);
     expect(process.memoryUsage().rss - rss).toBeLessThan(256 * 1024 ** 2);
   });
 
@@ -131,7 +131,7 @@ describe('the corrupt corpus through the service functions', () => {
     const idx = (imagesPath: string): ImportSource => ({ kind: 'idx', imagesPath, labelsPath: corpus.idx.labels });
     await withBombCap(() => refused(importOf(idx(corpus.idx.bombHonest)), corpus.idx.bombHonest, OVER_LIMIT, ['limit']));
     await refused(importOf(idx(corpus.idx.bombDeclared)), corpus.idx.bombDeclared, /incorrect length check/, ['invalid-input']);
-    await refused(importOf(idx(corpus.idx.bombLiar)), corpus.idx.bombLiar, /more than the 1000 bytes its trailer declares/, ['invalid-input']);
+    await refused(importOf(idx(corpus.idx.bombLiar)), corpus.idx.bombLiar, /more than the 1000 B its trailer declares/, ['invalid-input']);
     await refused(importOf(idx(corpus.fifo)), corpus.fifo, NOT_A_FILE, ['unsupported']);
     const folder: ImportSource = { kind: 'image-folder', path: corpus.imageFolder, width: 8, height: 8, color: 'grayscale' };
     await refused(importOf(folder), corpus.images.hugeJpeg, /60000×60000 pixels \(its header says\), more than the limit of 50,000,000 pixels/, ['limit']);

@@ -54,7 +54,7 @@ describe('the model-size check', () => {
     process.env[MODEL_MEMORY_ENV] = String(4 * 1024 ** 3);
     const events: unknown[] = [];
     const host = new TrainingHost({ dataDir, onEvent: (e) => events.push(e) });
-    const heapBefore = process.memoryUsage().rss;
+    const rssBefore = process.memoryUsage().rss;
     const started = performance.now();
     const request = { spec: hugeModel(), settings: { ...defaultTrainingSettings, optimizer: defaultOptimizer('Adam') } };
     try {
@@ -65,7 +65,7 @@ describe('the model-size check', () => {
       else process.env[MODEL_MEMORY_ENV] = saved;
     }
     expect(performance.now() - started).toBeLessThan(2000);
-    expect(process.memoryUsage().rss - heapBefore).toBeLessThan(200 * 1024 ** 2);
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(200 * 1024 ** 2);
     expect(host.activeRunId).toBeNull();
     expect(events).toEqual([]);
     await host.dispose();
