@@ -2,8 +2,9 @@
  * The rules every file reader follows, in one place: `stat` first and refuse anything that is not a
  * regular file (a FIFO would block forever, /dev/zero grows memory without end, a folder is no
  * file); check the size against a cap before allocating; decompress no more than the gzip trailer
- * declares; quote offending content short and printable. Errors are DomainErrors naming the path:
- * 'limit' for a cap, 'unsupported' for a wrong kind of file, 'not-found', 'io'.
+ * declares; quote offending content short and printable. Errors are FileReadErrors (DomainErrors)
+ * naming the path: 'limit' for a cap, 'unsupported' for a wrong kind of file, 'invalid-input' for
+ * corrupt data, 'not-found', 'io'.
  */
 import { constants } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
@@ -57,7 +58,6 @@ export class FileReadError extends DomainError {
     this.name = 'FileReadError';
   }
 }
-
 
 /** Up to `max` characters of `text` with everything unprintable escaped; `cut` when there was more. */
 function escapeText(text: string, max: number, quotes: boolean): { out: string; cut: boolean } {
@@ -185,16 +185,6 @@ export async function readFileBounded(path: string, options: ReadOptions): Promi
 /** A regular file's text (UTF-8), capped like readFileBounded; JSON documents by default. */
 export async function readTextBounded(path: string, options: Partial<ReadOptions> = {}): Promise<string> {
   return (await readFileBounded(path, { maxBytes: MAX_JSON_BYTES, ...options })).toString('utf8');
-}
-
-/** A regular file's first `length` bytes (a header), whatever its size. */
-export async function readHead(path: string, length: number, what?: string): Promise<{ head: Buffer; size: number }> {
-  const { handle, size } = await openRegularFile(path, { maxBytes: Number.MAX_SAFE_INTEGER, ...(what ? { what } : {}) });
-  try {
-    return { head: await readAt(handle, Math.min(length, size), 0), size };
-  } finally {
-    await handle.close();
-  }
 }
 
 export function isGzip(bytes: Uint8Array): boolean {
