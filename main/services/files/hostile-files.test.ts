@@ -173,11 +173,11 @@ describe('the corrupt corpus through the service functions', () => {
     }
     await refused(importModel(corpus.sparse), corpus.sparse, OVER_LIMIT, ['limit']);
     await refused(readModelFile(corpus.sparse), corpus.sparse, OVER_LIMIT, ['limit']);
-    await refused(importModel(corpus.garbage), corpus.garbage, /not valid JSON/, ['invalid']);
-    await refused(readModelFile(corpus.garbage), corpus.garbage, /not valid JSON/, [undefined as never]);
+    await refused(importModel(corpus.garbage), corpus.garbage, /not valid JSON/, ['invalid', 'invalid-input']);
+    await refused(readModelFile(corpus.garbage), corpus.garbage, /not valid JSON/, [undefined as never, 'invalid-input']);
     await refused(importModel(corpus.hugeManifest), 'model.json', /the manifest declares 37 GiB of weights, more than the limit/, ['limit']);
     await refused(importModel(corpus.pipeWeights), 'weights.bin', NOT_A_FILE, ['unsupported']);
-    await refused(importModel(corpus.fakeH5), corpus.fakeH5, /corrupted or truncated HDF5 file/, ['invalid']);
+    await refused(importModel(corpus.fakeH5), corpus.fakeH5, /corrupted or truncated HDF5 file/, ['invalid', 'invalid-input']);
     await refused(fileLoadHandler(corpus.pipeWeights).load!() as Promise<unknown>, 'weights.bin', NOT_A_FILE, ['unsupported']);
     const runs = new RunStore(join(root, 'import-runs'));
     await refused(importModelAsRun(runs, corpus.fifo), corpus.fifo, NOT_A_FILE, ['unsupported']);
@@ -298,12 +298,13 @@ describe('the corrupt corpus through the serve host API', () => {
       ['datasets.preview', { id: 'user-holes-000001' }, 'x.bin', /size mismatch/, ['invalid-input']],
       ['datasets.preview', { id: 'user-pipe-000002' }, 'meta.json', NOT_A_FILE, ['unsupported']],
       ['runs.get', { runId: corpus.runs.zeroMetrics }, 'metrics.jsonl', NOT_A_FILE, ['unsupported']],
-      ['runs.get', { runId: corpus.runs.pipeRunJson }, 'run.json', /named pipe/, ['failed']],
+      // Plain errors today ('failed'); domain codes once the run store and ExportError carry them.
+      ['runs.get', { runId: corpus.runs.pipeRunJson }, 'run.json', /named pipe/, ['failed', 'unsupported', 'invalid-input']],
       ['runs.import', { path: corpus.fifo }, corpus.fifo, NOT_A_FILE, ['unsupported']],
       ['runs.import', { path: corpus.sparse }, corpus.sparse, OVER_LIMIT, ['limit']],
       ['runs.import', { path: corpus.hugeManifest }, 'model.json', OVER_LIMIT, ['limit']],
       ['runs.import', { path: corpus.pipeWeights }, 'weights.bin', NOT_A_FILE, ['unsupported']],
-      ['runs.import', { path: corpus.fakeH5 }, corpus.fakeH5, /HDF5/, ['failed']],
+      ['runs.import', { path: corpus.fakeH5 }, corpus.fakeH5, /HDF5/, ['failed', 'invalid-input']],
     ];
     for (const [name, payload, path, why, codes] of cases) {
       const started = performance.now();
