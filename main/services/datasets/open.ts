@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { DatasetSummary } from '../../../contract/datasets';
 import { fashionMnistSummary, isFashionMnistDir } from './builtin';
 import { loadFashionMnist } from './fashion-mnist';
-import { openRegularFile, readAt } from '../files/bounded-read';
+import { limit, LIMITS_ENV, openRegularFile, readAt } from '../files/bounded-read';
 import { asDatasetError, DatasetError } from './idx';
 import { META_FILE, X_FILE, Y_FILE, bytesPerValue, readMeta, sampleSizeOf } from './meta';
 import type { OpenedDataset, SampleSource } from './source';
@@ -96,11 +96,14 @@ async function openImported(directory: string, budget: number): Promise<OpenedDa
   return { pool: new MemorySource(summary, stored.sampleShape, labels, stored.classNames, values), test: null };
 }
 
-/** Opens a regular file that must hold exactly `expected` bytes (`what` says of what); the caller closes it. */
-async function openExactly(path: string, expected: number, what: string): Promise<FileHandle> {
+/**
+ * Opens a regular file that must hold exactly `expected` bytes (`what` says of what), and at most
+ * `maxBytes` when it is to be read whole; the caller closes it.
+ */
+async function openExactly(path: string, expected: number, what: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<FileHandle> {
   let opened;
   try {
-    opened = await openRegularFile(path, { maxBytes: Number.MAX_SAFE_INTEGER, what: 'dataset file' });
+    opened = await openRegularFile(path, { maxBytes, limitEnv: LIMITS_ENV.fileBytes.name, what: 'dataset file' });
   } catch (error) {
     throw asDatasetError(error);
   }
@@ -112,7 +115,8 @@ async function openExactly(path: string, expected: number, what: string): Promis
 }
 
 async function readLabels(path: string, count: number, classes: number): Promise<Int32Array> {
-  const handle = await openExactly(path, count * 4, `${count} labels`);
+  // Read whole, so capped: a meta.json may claim any count.
+  const handle = await openExactly(path, count * 4, `${count} labels`, limit('fileBytes'));
   const labels = new Int32Array(count);
   try {
     const bytes = await readAt(handle, count * 4, 0);
