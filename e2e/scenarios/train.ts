@@ -15,6 +15,14 @@ export async function trainScenario(page: Page, testInfo: TestInfo): Promise<voi
   await page.getByTestId('batch-size').fill('32');
   await page.getByTestId('train-subset').fill('640');
   await page.getByTestId('validation-split').fill('0.1');
+  // The memory estimate follows the batch size (activations are held per sample).
+  const estimate = page.getByTestId('memory-estimate');
+  await expect(estimate).toHaveText(/^about \d+(\.\d)? MiB to train$/);
+  const small = await estimate.textContent();
+  await page.getByTestId('batch-size').fill('4096');
+  await expect(estimate).not.toHaveText(small!);
+  await page.getByTestId('batch-size').fill('32');
+  await expect(estimate).toHaveText(small!);
   await page.getByTestId('start').click();
 
   const status = page.getByTestId('run-status');

@@ -11,7 +11,7 @@
  * finds it relative to its own folder).
  * Exit status 0 when written; errors (exit 1) say what is missing or which path failed.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { defaultTrainingSettings, type TrainingSettings } from '../../contract/training';
 import type { ModelSpec } from '../../model';
@@ -19,6 +19,7 @@ import { EXPORT_FORMATS, exportRun, importModel, type ExportFormat, type ExportR
 import { BEST_FALLBACK_NOTE } from '../services/runs/saved-weights';
 import { recoverRunFolder } from '../services/runs/store';
 import { sniffFile } from '../services/files/sniff';
+import { readTextBounded } from '../services/files/bounded-read';
 import { UsageError, stringFlag, type ParsedArgs } from './args';
 import { readModelFile } from './model-file';
 
@@ -70,7 +71,7 @@ async function resolveSource(path: string): Promise<Source> {
   if ((await sniffFile(full)) === 'hdf5') return modelSource(full);
   let json: unknown = undefined;
   try {
-    json = JSON.parse(await readFile(full, 'utf8'));
+    json = JSON.parse(await readTextBounded(full, { what: 'model file' }));
   } catch {
     // readModelFile names the file's type, or reports invalid JSON, with the path
   }

@@ -3,9 +3,8 @@
  * one string), field splitting with double quotes, and the delimiter, header and label-column rules.
  * One record is one line: quoted fields may hold delimiters but not line breaks.
  */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { DatasetError } from './idx';
+import { formatBytes, limit, LIMITS_ENV, openRegularFile, quote } from '../files/bounded-read';
+import { asDatasetError, DatasetError } from './idx';
 
 export type Delimiter = ',' | ';' | '\t';
 const DELIMITERS: readonly Delimiter[] = [',', ';', '\t'];
@@ -16,22 +15,69 @@ export interface NumberedLine {
   text: string;
 }
 
-/** Non-blank lines of a file, with their line numbers. Stops early when the consumer breaks. */
-export async function* readLines(path: string): AsyncGenerator<NumberedLine> {
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
-  let line = 0;
+const CHUNK_BYTES = 1 << 20;
+const NEWLINE = 0x0a;
+
+/**
+ * Non-blank lines of a regular file, with their line numbers. Stops early when the consumer breaks.
+ * A line longer than $LAYERBENCH_MAX_CSV_LINE_BYTES fails with its number, before it is held whole:
+ * a file without line breaks never becomes one string.
+ */
+export async function* readLines(path: string, maxLineBytes = limit('csvLineBytes')): AsyncGenerator<NumberedLine> {
+  let opened;
   try {
-    for await (const raw of lines) {
-      line++;
-      const text = line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw; // a BOM is not data
-      if (text.trim() !== '') yield { line, text };
-    }
+    opened = await openRegularFile(path, { maxBytes: Number.MAX_SAFE_INTEGER, what: 'CSV file' });
   } catch (error) {
-    throw new DatasetError(path, `cannot read: ${(error as Error).message}`, { cause: error });
+    throw asDatasetError(error);
+  }
+  const { handle } = opened;
+  const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  // Bytes of the line being read, decoded once whole: a UTF-8 character may straddle two chunks.
+  let parts: Buffer[] = [];
+  let partBytes = 0;
+  let line = 0;
+  const text = (bytes: Buffer): string => {
+    const decoded = bytes.toString('utf8', 0, bytes.length > 0 && bytes[bytes.length - 1] === 0x0d ? bytes.length - 1 : bytes.length);
+    return line === 1 && decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded; // a BOM is not data
+  };
+  const tooLong = () =>
+    new DatasetError(path, `line ${line + 1} is longer than ${formatBytes(maxLineBytes)} (set ${LIMITS_ENV.csvLineBytes.name} to raise the limit): not a CSV of one sample per line`, {
+      code: 'limit',
+    });
+  try {
+    for (let position = 0; ; ) {
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(chunk, 0, CHUNK_BYTES, position));
+      } catch (error) {
+        throw new DatasetError(path, `cannot read: ${(error as Error).message}`, { cause: error, code: 'io' });
+      }
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      let start = 0;
+      for (let end = chunk.indexOf(NEWLINE, 0); end !== -1 && end < bytesRead; end = chunk.indexOf(NEWLINE, start)) {
+        if (partBytes + end - start > maxLineBytes) throw tooLong();
+        const bytes = partBytes ? Buffer.concat([...parts, chunk.subarray(start, end)]) : chunk.subarray(start, end);
+        parts = [];
+        partBytes = 0;
+        start = end + 1;
+        line++;
+        const value = text(bytes);
+        if (value.trim() !== '') yield { line, text: value };
+      }
+      if (partBytes + bytesRead - start > maxLineBytes) throw tooLong();
+      if (start < bytesRead) {
+        parts.push(Buffer.from(chunk.subarray(start, bytesRead)));
+        partBytes += bytesRead - start;
+      }
+    }
+    if (partBytes > 0) {
+      line++;
+      const value = text(Buffer.concat(parts));
+      if (value.trim() !== '') yield { line, text: value };
+    }
   } finally {
-    lines.close();
-    stream.destroy();
+    await handle.close();
   }
 }
 
@@ -148,10 +194,10 @@ export function resolveLayout(
   let labelIndex: number;
   let hasHeader: boolean;
   if (typeof labelColumn === 'string') {
-    if (options.header === 'no') throw new DatasetError(file, `the label column "${labelColumn}" is given by name, but the file is read without a header: give its 0-based index instead`);
+    if (options.header === 'no') throw new DatasetError(file, `the label column ${quote(labelColumn)} is given by name, but the file is read without a header: give its 0-based index instead`);
     labelIndex = first.indexOf(labelColumn.trim());
     if (labelIndex === -1) {
-      throw new DatasetError(file, `line ${sample[0].line}: no column named "${labelColumn}" in the header (columns: ${first.map((c) => `"${c}"`).join(', ')})`);
+      throw new DatasetError(file, `line ${sample[0].line}: no column named ${quote(labelColumn)} in the header (columns: ${first.slice(0, 20).map((c) => quote(c, 40)).join(', ')}${first.length > 20 ? `, … ${first.length} in all` : ''})`, { code: 'invalid-input' });
     }
     hasHeader = true;
   } else {

@@ -13,8 +13,8 @@ export class BadItemError extends DatasetError {
   readonly line: number | undefined;
   readonly reason: string;
 
-  constructor(file: string, line: number | undefined, reason: string, options?: { cause?: unknown }) {
-    super(file, reason, options);
+  constructor(file: string, line: number | undefined, reason: string, options?: ConstructorParameters<typeof DatasetError>[2]) {
+    super(file, reason, { code: 'invalid-input', ...options });
     this.line = line;
     this.reason = reason;
     // "data.csv, line 12: …": the user can jump straight to the place.

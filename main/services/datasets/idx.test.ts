@@ -78,7 +78,8 @@ describe('parseIdx', () => {
   it('rejects corrupt gzip', () => {
     const gz = gzipSync(twoByThree);
     const error = errorOf(() => parseIdx(gz.subarray(0, gz.length - 6), 'a.gz'));
-    expect(error.message).toMatch(/^a\.gz: corrupt gzip data: /);
+    // Cut short, the trailer's declared size is garbage: refused before inflating, as too large.
+    expect(error.message).toMatch(/^a\.gz: corrupt or too large gzip data: its trailer declares /);
   });
 });
 
@@ -107,7 +108,7 @@ describe('readIdxFile', () => {
     await writeFile(path, gzipSync(idx([4], [1, 2])));
     await expect(readIdxFile(path)).rejects.toThrow(`${path}: truncated: header says 4 = 4 bytes of data, file has 2`);
     const gone = join(dir, 'missing');
-    await expect(readIdxFile(gone)).rejects.toMatchObject({ name: 'DatasetError', file: gone, message: expect.stringMatching(/cannot read: .*ENOENT/) });
+    await expect(readIdxFile(gone)).rejects.toMatchObject({ name: 'DatasetError', file: gone, message: `${gone}: no such file`, code: 'not-found' });
     const brokenGz = join(dir, 'broken.gz');
     await writeFile(brokenGz, Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3]));
     await expect(readIdxFile(brokenGz)).rejects.toThrow(`${brokenGz}: corrupt gzip data`);

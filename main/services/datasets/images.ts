@@ -23,13 +23,46 @@ export function sniffImage(bytes: Uint8Array): ImageKind | null {
   return null;
 }
 
+/**
+ * Width and height from the header, before any decoding: PNG's IHDR chunk (right after the
+ * signature), or a JPEG's start-of-frame marker (SOF0…SOF15 less DHT, JPG and DAC). Null when the
+ * header is not where it must be (the decoder then reports the corruption).
+ */
+export function imageDimensions(bytes: Uint8Array, kind: ImageKind): { width: number; height: number } | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (kind === 'png') {
+    const isIhdr = bytes.length >= 24 && bytes[12] === 0x49 && bytes[13] === 0x48 && bytes[14] === 0x44 && bytes[15] === 0x52;
+    return isIhdr ? { width: view.getUint32(16), height: view.getUint32(20) } : null;
+  }
+  for (let at = 2; at + 9 <= bytes.length; ) {
+    if (bytes[at] !== 0xff) return null;
+    const marker = bytes[at + 1];
+    if (marker === 0xff) {
+      at++; // fill bytes before a marker
+      continue;
+    }
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2; // markers without a length
+      continue;
+    }
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return { height: view.getUint16(at + 5), width: view.getUint16(at + 7) };
+    }
+    if (marker === 0xd9 || marker === 0xda) return null; // end of image, or scan data before any frame
+    at += 2 + view.getUint16(at + 2);
+  }
+  return null;
+}
+
 /** Decodes PNG or JPEG bytes into RGBA; throws the decoder's error for corrupt data. */
-export function decodeImage(bytes: Uint8Array, kind: ImageKind): RgbaImage {
+export function decodeImage(bytes: Uint8Array, kind: ImageKind, maxPixels = Number.MAX_SAFE_INTEGER): RgbaImage {
   if (kind === 'png') {
     const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     return { width: png.width, height: png.height, data: png.data };
   }
-  const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
+  // jpeg-js checks its own header too: the same cap, and RGBA plus its working buffers.
+  const megapixels = maxPixels / 1e6;
+  const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: megapixels, maxMemoryUsageInMB: Math.max(1024, Math.ceil(megapixels * 16)) });
   return { width: decoded.width, height: decoded.height, data: decoded.data };
 }
 

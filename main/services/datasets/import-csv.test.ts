@@ -106,7 +106,7 @@ describe('CSV import', () => {
     await expect(importIt(csv(path, { labelColumn: 'class' }))).rejects.toThrow(`${path}: line 1: no column named "class" in the header (columns: "label", "x", "y", "z")`);
     const missing = join(scratch, 'nope.csv');
     await expect(importIt(csv(missing))).rejects.toThrow(DatasetError);
-    await expect(importIt(csv(missing))).rejects.toThrow(`${missing}: cannot read`);
+    await expect(importIt(csv(missing))).rejects.toThrow(`${missing}: no such file`);
   });
 
   it('skipBad skips and lists bad lines (up to 100), counts all, and still fails when nothing is left', async () => {

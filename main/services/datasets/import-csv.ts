@@ -5,6 +5,7 @@
 import type { ImportSource } from '../../../contract/datasets';
 import type { ImportContext } from './context';
 import { BadItemError, DatasetError } from './errors';
+import { quote } from '../files/bounded-read';
 import { parseNumber, readLines, resolveLayout, splitLine, type NumberedLine } from './csv';
 import type { SampleWriter } from './writer';
 
@@ -32,7 +33,7 @@ export async function importCsv(source: CsvSource, ctx: ImportContext, writer: S
     if (product !== featureCount) {
       throw new DatasetError(file, `reshape [${sampleShape.join(', ')}] holds ${product} values, but each row has ${featureCount} features (${columnCount} columns minus the label column)`);
     }
-    const name = (i: number) => (layout.hasHeader ? `column "${columns[i]}" (index ${i})` : `column ${i}`);
+    const name = (i: number) => (layout.hasHeader ? `column ${quote(columns[i], 40)} (index ${i})` : `column ${i}`);
     const features = new Float32Array(featureCount);
 
     const handle = async ({ line, text }: NumberedLine): Promise<void> => {
@@ -46,12 +47,12 @@ export async function importCsv(source: CsvSource, ctx: ImportContext, writer: S
         if (i === labelIndex) continue;
         const value = parseNumber(cells[i]);
         if (Number.isNaN(value)) {
-          ctx.bad(new BadItemError(file, line, `${name(i)} holds ${JSON.stringify(cells[i].trim())}, not a number`));
+          ctx.bad(new BadItemError(file, line, `${name(i)} holds ${quote(cells[i].trim())}, not a number`));
           return;
         }
         // Stored as float32: 1e39 would become Infinity (and -1e39 -Infinity), which no model can train on.
         if (!Number.isFinite(Math.fround(value))) {
-          ctx.bad(new BadItemError(file, line, `${name(i)} holds ${cells[i].trim()}, beyond the float32 range (±3.4e38)`));
+          ctx.bad(new BadItemError(file, line, `${name(i)} holds ${clip(cells[i].trim())}, beyond the float32 range (±3.4e38)`));
           return;
         }
         features[f++] = value;
@@ -79,4 +80,9 @@ export async function importCsv(source: CsvSource, ctx: ImportContext, writer: S
   } finally {
     await lines.return(undefined);
   }
+}
+
+/** A number as written (digits, signs, a dot, an exponent: printable), cut short for a message. */
+function clip(cell: string): string {
+  return cell.length > 40 ? `${cell.slice(0, 40)}… (${cell.length} characters)` : cell;
 }

@@ -1,14 +1,16 @@
 /**
  * Image-folder import: `<folder>/<class>/<image>`; each PNG or JPEG is decoded, resized and stored
  * as uint8. Files whose format is not PNG/JPEG, or that fail to decode, are bad items.
- * Hidden entries (".DS_Store") are ignored, and so are files directly in the top folder.
+ * Hidden entries (".DS_Store") are ignored, and so are files directly in the top folder and folders
+ * inside a class folder.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { ImportSource } from '../../../contract/datasets';
 import type { ImportContext } from './context';
 import { BadItemError, DatasetError } from './errors';
-import { decodeImage, sniffImage, toSample } from './images';
+import { FileReadError, limit, LIMITS_ENV, readFileBounded } from '../files/bounded-read';
+import { decodeImage, imageDimensions, sniffImage, toSample } from './images';
 import type { SampleWriter } from './writer';
 
 type FolderSource = Extract<ImportSource, { kind: 'image-folder' }>;
@@ -33,7 +35,8 @@ export async function listClassFolders(folder: string): Promise<ClassFolder[]> {
   for (const entry of entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const dir = join(folder, entry.name);
     const files = (await readdir(dir, { withFileTypes: true }))
-      .filter((f) => f.isFile() && !f.name.startsWith('.'))
+      // Links, pipes and devices too: each is read (a link to an image) or refused by name, never skipped unseen.
+      .filter((f) => !f.isDirectory() && !f.name.startsWith('.'))
       .map((f) => f.name)
       .sort()
       .map((name) => join(dir, name));
@@ -68,9 +71,10 @@ export async function importImageFolder(source: FolderSource, ctx: ImportContext
 async function readSample(file: string, width: number, height: number, channels: 1 | 3, ctx: ImportContext): Promise<Uint8Array | null> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(file);
+    bytes = await readFileBounded(file, { maxBytes: limit('fileBytes'), limitEnv: LIMITS_ENV.fileBytes.name, what: 'image file' });
   } catch (error) {
-    ctx.bad(new BadItemError(file, undefined, `unreadable: ${(error as Error).message}`, { cause: error }));
+    const why = error instanceof FileReadError ? error.problem : (error as Error).message;
+    ctx.bad(new BadItemError(file, undefined, `unreadable: ${why}`, { cause: error, code: (error as FileReadError).code ?? 'io' }));
     return null;
   }
   const kind = sniffImage(bytes);
@@ -79,15 +83,23 @@ async function readSample(file: string, width: number, height: number, channels:
     const reason = IMAGE_EXTENSIONS.has(ext)
       ? `corrupt image: the content is not ${ext === '.png' ? 'PNG' : 'JPEG'} data`
       : `unsupported file${ext ? ` type ${ext}` : ''}: only PNG and JPEG images can be imported`;
-    ctx.bad(new BadItemError(file, undefined, reason));
+    ctx.bad(new BadItemError(file, undefined, reason, { code: 'unsupported' }));
+    return null;
+  }
+  // The size a decoder would allocate, from the header: a 0.4 MB file may declare 20000×20000.
+  const maxPixels = limit('imagePixels');
+  const size = imageDimensions(bytes, kind);
+  if (size && size.width * size.height > maxPixels) {
+    const reason = `the image is ${size.width}×${size.height} pixels (its header says), more than the limit of ${maxPixels.toLocaleString('en-US')} pixels (set ${LIMITS_ENV.imagePixels.name} to raise it)`;
+    ctx.bad(new BadItemError(file, undefined, reason, { code: 'limit' }));
     return null;
   }
   try {
-    const image = decodeImage(bytes, kind);
+    const image = decodeImage(bytes, kind, maxPixels);
     if (image.width < 1 || image.height < 1) throw new Error('the image has no pixels');
     return toSample(image, width, height, channels);
   } catch (error) {
-    ctx.bad(new BadItemError(file, undefined, `corrupt ${kind === 'png' ? 'PNG' : 'JPEG'} image: ${(error as Error).message}`, { cause: error }));
+    ctx.bad(new BadItemError(file, undefined, `corrupt ${kind === 'png' ? 'PNG' : 'JPEG'} image: ${(error as Error).message}`, { cause: error, code: 'invalid-input' }));
     return null;
   }
 }

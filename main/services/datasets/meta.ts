@@ -2,12 +2,12 @@
  * meta.json of an imported dataset: everything about it except the sample bytes. Versioned, so a
  * newer Layerbench's cache is refused with a clear message instead of being misread.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { DatasetSummarySchema, type DatasetSummary } from '../../../contract/datasets';
 import { formatIssues } from '../../../contract/wire';
-import { DatasetError } from './idx';
+import { printable, readTextBounded } from '../files/bounded-read';
+import { asDatasetError, DatasetError } from './idx';
 
 export const META_FORMAT_VERSION = 1;
 export const META_FILE = 'meta.json';
@@ -36,15 +36,15 @@ export async function readMeta(directory: string): Promise<DatasetMeta> {
   const file = join(directory, META_FILE);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readTextBounded(file, { what: 'dataset description' });
   } catch (error) {
-    throw new DatasetError(file, `cannot read: ${(error as Error).message}`, { cause: error });
+    throw asDatasetError(error);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new DatasetError(file, `malformed JSON: ${(error as Error).message}`, { cause: error });
+    throw new DatasetError(file, `malformed JSON: ${printable((error as Error).message)}`, { cause: error, code: 'invalid-input' });
   }
   const version = (json as { formatVersion?: unknown } | null)?.formatVersion;
   if (typeof version === 'number' && version > META_FORMAT_VERSION) {

@@ -4,12 +4,13 @@
  * the dataset's float32 size (count × values × 4, what a run holds) fits the memory budget, else
  * read from disk per call with one FileHandle.
  */
-import { open as openFile, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DatasetSummary } from '../../../contract/datasets';
 import { fashionMnistSummary, isFashionMnistDir } from './builtin';
 import { loadFashionMnist } from './fashion-mnist';
-import { DatasetError } from './idx';
+import { limit, LIMITS_ENV, openRegularFile, readAt } from '../files/bounded-read';
+import { asDatasetError, DatasetError } from './idx';
 import { META_FILE, X_FILE, Y_FILE, bytesPerValue, readMeta, sampleSizeOf } from './meta';
 import type { OpenedDataset, SampleSource } from './source';
 
@@ -78,43 +79,55 @@ async function openImported(directory: string, budget: number): Promise<OpenedDa
   const expected = stored.count * sampleSize * bpv;
   const labels = await readLabels(yPath, stored.count, stored.classNames.length);
   const summary: DatasetSummary = { ...stored, streamed: isStreamed(stored, budget) };
-  if (summary.streamed) {
-    const handle = await openFile(xPath, 'r').catch((error: unknown) => {
-      throw new DatasetError(xPath, `cannot open: ${(error as Error).message}`, { cause: error });
-    });
-    const size = (await handle.stat()).size;
-    if (size !== expected) {
-      await handle.close();
-      throw new DatasetError(xPath, `size mismatch: ${stored.count} samples of ${sampleSize} ${stored.dtype} values need ${expected} bytes, the file has ${size}`);
-    }
-    return { pool: new FileSource(summary, stored.sampleShape, labels, stored.classNames, handle, stored.dtype, xPath), test: null };
-  }
+  // x.bin is checked against what meta.json declares before a byte of it is read or allocated.
+  const handle = await openExactly(xPath, expected, `${stored.count} samples of ${sampleSize} ${stored.dtype} values`);
+  if (summary.streamed) return { pool: new FileSource(summary, stored.sampleShape, labels, stored.classNames, handle, stored.dtype, xPath), test: null };
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(xPath);
+    bytes = await readAt(handle, expected, 0);
   } catch (error) {
-    throw new DatasetError(xPath, `cannot read: ${(error as Error).message}`, { cause: error });
+    throw new DatasetError(xPath, `cannot read: ${(error as Error).message}`, { cause: error, code: 'io' });
+  } finally {
+    await handle.close();
   }
-  if (bytes.length !== expected) {
-    throw new DatasetError(xPath, `size mismatch: ${stored.count} samples of ${sampleSize} ${stored.dtype} values need ${expected} bytes, the file has ${bytes.length}`);
-  }
+  if (bytes.length !== expected) throw new DatasetError(xPath, `unexpected end of file: read ${bytes.length} of ${expected} bytes`, { code: 'io' });
   if (bytes.byteOffset % 4 !== 0) bytes = bytes.slice(); // a Float32Array view needs 4-byte alignment
   const values = stored.dtype === 'uint8' ? bytes : new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
   return { pool: new MemorySource(summary, stored.sampleShape, labels, stored.classNames, values), test: null };
 }
 
-async function readLabels(path: string, count: number, classes: number): Promise<Int32Array> {
-  let bytes: Uint8Array;
+/**
+ * Opens a regular file that must hold exactly `expected` bytes (`what` says of what), and at most
+ * `maxBytes` when it is to be read whole; the caller closes it.
+ */
+async function openExactly(path: string, expected: number, what: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<FileHandle> {
+  let opened;
   try {
-    bytes = await readFile(path);
+    opened = await openRegularFile(path, { maxBytes, limitEnv: LIMITS_ENV.fileBytes.name, what: 'dataset file' });
   } catch (error) {
-    throw new DatasetError(path, `cannot read: ${(error as Error).message}`, { cause: error });
+    throw asDatasetError(error);
   }
-  if (bytes.length !== count * 4) throw new DatasetError(path, `size mismatch: ${count} labels need ${count * 4} bytes, the file has ${bytes.length}`);
+  if (opened.size !== expected) {
+    await opened.handle.close();
+    throw new DatasetError(path, `size mismatch: ${what} need ${expected} bytes, the file has ${opened.size}`, { code: 'invalid-input' });
+  }
+  return opened.handle;
+}
+
+async function readLabels(path: string, count: number, classes: number): Promise<Int32Array> {
+  // Read whole, so capped: a meta.json may claim any count.
+  const handle = await openExactly(path, count * 4, `${count} labels`, limit('fileBytes'));
   const labels = new Int32Array(count);
-  new Uint8Array(labels.buffer).set(bytes);
+  try {
+    const bytes = await readAt(handle, count * 4, 0);
+    new Uint8Array(labels.buffer).set(bytes);
+  } catch (error) {
+    throw new DatasetError(path, `cannot read: ${(error as Error).message}`, { cause: error, code: 'io' });
+  } finally {
+    await handle.close();
+  }
   for (let i = 0; i < count; i++) {
-    if (labels[i] < 0 || labels[i] >= classes) throw new DatasetError(path, `label ${labels[i]} of sample ${i} is outside 0..${classes - 1}`);
+    if (labels[i] < 0 || labels[i] >= classes) throw new DatasetError(path, `label ${labels[i]} of sample ${i} is outside 0..${classes - 1}`, { code: 'invalid-input' });
   }
   return labels;
 }

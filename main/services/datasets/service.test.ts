@@ -67,7 +67,7 @@ describe('datasets commands', () => {
     expect(bad).toMatchObject({ ok: false, error: { code: 'invalid-request' } });
     const missing = join(scratch, 'missing.csv');
     const failed = await services.dispatch('datasets.import', { importId: 'x', name: 'n', source: { kind: 'csv', path: missing, labelColumn: 0 }, skipBad: false });
-    expect(failed).toMatchObject({ ok: false, error: { code: 'failed', message: expect.stringContaining(`${missing}: cannot read`) } });
+    expect(failed).toMatchObject({ ok: false, error: { code: 'not-found', message: expect.stringContaining(`${missing}: no such file`) } });
   });
 
   it('datasets.cancelImport stops an import in flight and leaves nothing', async () => {

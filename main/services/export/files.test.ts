@@ -96,7 +96,7 @@ describe('importing malformed files', () => {
     await rm(bin);
     e = await rejects(importModel(path));
     expect(e.code).toBe('missing');
-    expect(e.message).toBe(`${bin}: missing (named in ${path} weightsManifest[0].paths[0])`);
+    expect(e.message).toBe(`${bin}: no such file (named in ${path} weightsManifest[0].paths[0])`);
   });
 
   it('an unknown layer, an unsupported dtype, a graph model, a shape that does not fit the layer', async () => {

@@ -8,17 +8,18 @@
  *   /model_weights/<layer> attr weight_names (e.g. `dense/kernel:0`; empty for layers without weights)
  *   /model_weights/<layer>/<layer>/<var>:0   float32 dataset in Keras' shape
  */
-import { mkdtemp, open as openFile, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Dataset, Group } from 'h5wasm';
 import { LAYER_DEFS, LEAKY_RELU_SLOPE, fromKerasTopology, withDefaults, type InitializerSpec, type LayerSpec, type ModelSpec, type SupportedLayer } from '../../../model';
 import { pythonJson, serializeConstraint, serializeInitializer, serializeRegularizer } from '../../../model/keras-serialization';
 import type { ConstraintSpec, RegularizerSpec } from '../../../model/regularizers';
-import { ExportError, fileError } from './errors';
+import { FileReadError, limit, LIMITS_ENV, openRegularFile, readAt } from '../files/bounded-read';
+import { ExportError, fileError, fromReadError } from './errors';
 import type { TrainingSettings } from '../../../contract/training';
 import { fromKerasTrainingConfig, toKerasTrainingConfig } from '../../../model/keras-training';
-import { checkWeights, modelLayers, type NamedWeights } from './weights';
+import { checkDeclaredWeights, checkWeights, modelLayers, type NamedWeights } from './weights';
 
 /** The Keras version the file claims: the last Keras 2 (its HDF5 layout is the one Keras 3 reads as "legacy"). */
 export const KERAS_VERSION = '2.15.0';
@@ -172,14 +173,15 @@ export async function kerasH5Bytes(spec: ModelSpec, weights: NamedWeights, optio
 
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
-/** Whether the file starts with HDF5's signature (at 0, or after a user block of 512, 1024, ... bytes). */
+/**
+ * Whether the file starts with HDF5's signature (at 0, or after a user block of 512, 1024, ... bytes).
+ * Throws bounded-read's FileReadError for what is no regular file, or one over $LAYERBENCH_MAX_FILE_BYTES.
+ */
 export async function hasHdf5Signature(path: string): Promise<boolean> {
-  const handle = await openFile(path, 'r');
+  const { handle, size } = await openRegularFile(path, { maxBytes: limit('fileBytes'), limitEnv: LIMITS_ENV.fileBytes.name, what: 'model file' });
   try {
-    const { size } = await handle.stat();
     for (let offset = 0; offset + 8 <= size; offset = offset === 0 ? 512 : offset * 2) {
-      const buf = Buffer.alloc(8);
-      await handle.read(buf, 0, 8, offset);
+      const buf = await readAt(handle, 8, offset);
       if (SIGNATURE.every((b, i) => buf[i] === b)) return true;
     }
     return false;
@@ -193,8 +195,8 @@ export async function checkedHdf5Signature(path: string, missing = 'no such file
   try {
     return await hasHdf5Signature(path);
   } catch (e) {
-    const c = (e as NodeJS.ErrnoException).code;
-    throw fileError(c === 'ENOENT' ? 'missing' : 'io', path, c === 'ENOENT' ? missing : c === 'EISDIR' ? 'is a folder' : (e as Error).message);
+    if (e instanceof FileReadError && e.code === 'not-found') throw fileError('missing', path, missing);
+    throw fromReadError(e);
   }
 }
 
@@ -304,6 +306,8 @@ function readOpenFile(file: Group, path: string): KerasH5Contents {
   } catch (e) {
     throw fileError('invalid', path, (e as Error).message, 'model_config');
   }
+  // The weights model_config declares are what reading them allocates: refused before, when too many.
+  checkDeclaredWeights(layers, path);
 
   const weightsRoot = file.get('model_weights');
   const root: Group = isGroup(weightsRoot) ? weightsRoot : file;

@@ -11,14 +11,15 @@
  * Writes are atomic (temp files, then renames); an existing output is replaced only with `force`;
  * failures name the path and leave no partial file.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { ModelSpecError, ModelSpecSchema, type ModelSpec } from '../../../model';
 import { TrainingSettingsSchema, type TrainingSettings } from '../../../contract/training';
 import { formatIssues } from '../../../contract/wire';
 import { checkTargets, writeOutputs, type OutputFile } from './atomic';
-import { ExportError, fileError } from './errors';
+import { FileReadError, printable, readTextBounded } from '../files/bounded-read';
+import { ExportError, fileError, fromReadError } from './errors';
 import { freshWeights } from './fresh';
 import { checkedHdf5Signature, kerasH5Bytes, readKerasH5 } from './h5';
 import { notAModelReason, sniffFile, type FileType } from '../files/sniff';
@@ -85,7 +86,7 @@ export interface RunFolder {
 /** The input normalization a run recorded with its weights (model.json's userDefinedMetadata), if readable. */
 async function recordedNormalization(modelJson: string): Promise<NormalizationState | undefined> {
   try {
-    const json = JSON.parse(await readFile(modelJson, 'utf8')) as { userDefinedMetadata?: { layerbench?: { normalization?: NormalizationState } } };
+    const json = JSON.parse(await readTextBounded(modelJson, { what: 'model.json' })) as { userDefinedMetadata?: { layerbench?: { normalization?: NormalizationState } } };
     const n = json.userDefinedMetadata?.layerbench?.normalization;
     if (n?.kind === 'standardize' && Array.isArray(n.mean) && Array.isArray(n.std)) return n;
     return n?.kind === 'scale-255' || n?.kind === 'none' ? n : undefined;
@@ -117,17 +118,16 @@ export async function readRunFolder(runDir: string): Promise<RunFolder> {
   const runJson = join(dir, 'run.json');
   let text: string;
   try {
-    text = await readFile(runJson, 'utf8');
+    text = await readTextBounded(runJson, { what: 'run description (run.json)' });
   } catch (e) {
-    const c = (e as NodeJS.ErrnoException).code;
-    if (c === 'ENOENT' || c === 'ENOTDIR') throw new ExportError('missing', `${dir}: not a run folder (no run.json)`, dir);
-    throw fileError('io', runJson, (e as Error).message);
+    if ((e as FileReadError).code === 'not-found') throw new ExportError('missing', `${dir}: not a run folder (no run.json)`, dir);
+    throw fromReadError(e);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw fileError('invalid', runJson, `not valid JSON (${(e as Error).message})`);
+    throw fileError('invalid', runJson, `not valid JSON (${printable((e as Error).message)})`);
   }
   const spec = ModelSpecSchema.safeParse((json as { spec?: unknown })?.spec);
   if (!spec.success) throw fileError('invalid', runJson, `no valid model spec (${formatIssues(spec.error).join('; ')})`, 'spec');
@@ -292,8 +292,7 @@ export async function importModel(path: string): Promise<ImportedModel> {
   try {
     type = await sniffFile(full);
   } catch (e) {
-    const c = (e as NodeJS.ErrnoException).code;
-    throw fileError(c === 'ENOENT' ? 'missing' : 'io', full, c === 'ENOENT' ? 'no such file' : (e as Error).message);
+    throw fromReadError(e);
   }
   const ext = extname(full).toLowerCase();
   if (type === 'hdf5' || ext === '.h5' || ext === '.hdf5') return { ...(await readKerasH5(full)), format: 'h5' };

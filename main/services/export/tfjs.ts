@@ -3,10 +3,10 @@
  * Reads and writes plain Float32Arrays; no TensorFlow.js needed. What this writes loads with
  * `tf.loadLayersModel` and predicts as the model it came from.
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { ModelSpecSchema, fromKerasTopology, specWithDefaults, summarize, toKerasTopology, type ModelSpec } from '../../../model';
-import { ExportError, fileError } from './errors';
+import { formatBytes, limit, LIMITS_ENV, overLimit, printable, readFileBounded, readTextBounded } from '../files/bounded-read';
+import { ExportError, fileError, fromReadError } from './errors';
 import { checkWeights, modelLayers, type NamedWeights } from './weights';
 
 export const TFJS_MODEL_FILE = 'model.json';
@@ -94,15 +94,14 @@ function decode(entry: TfjsWeightEntry, bytes: Uint8Array, count: number): Float
 async function readJson(path: string): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTextBounded(path, { what: 'model file' });
   } catch (e) {
-    const c = (e as NodeJS.ErrnoException).code;
-    throw fileError(c === 'ENOENT' ? 'missing' : 'io', path, c === 'ENOENT' ? 'no such file' : c === 'EISDIR' ? 'is a folder' : (e as Error).message);
+    throw fromReadError(e);
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw fileError('invalid', path, `not valid JSON (${(e as Error).message}); the file may be truncated`);
+    throw fileError('invalid', path, `not valid JSON (${printable((e as Error).message)}); the file may be truncated`);
   }
 }
 
@@ -152,6 +151,12 @@ export async function readTfjsWeights(modelJsonPath: string): Promise<{ json: Re
   const manifest = readManifest(path, json.weightsManifest);
   const folder = dirname(path);
   const weights: NamedWeights = new Map();
+  // What decoding allocates (float32 per value), from the manifest, before any weight file is read.
+  const maxBytes = limit('fileBytes');
+  const declared = manifest.reduce((n, group) => n + group.weights.reduce((m, w) => m + w.shape.reduce((a, b) => a * b, 1) * 4, 0), 0);
+  if (declared > maxBytes) {
+    throw fileError('limit', path, `the manifest declares ${formatBytes(declared)} of weights, ${overLimit({ maxBytes, limitEnv: LIMITS_ENV.fileBytes.name })}`, 'weightsManifest');
+  }
   for (const [g, group] of manifest.entries()) {
     const buffers: Uint8Array[] = [];
     for (const [p, name] of group.paths.entries()) {
@@ -161,14 +166,11 @@ export async function readTfjsWeights(modelJsonPath: string): Promise<{ json: Re
         throw fileError('invalid', path, `'${name}' is outside the model's folder`, `weightsManifest[${g}].paths[${p}]`);
       }
       try {
-        buffers.push(await readFile(file));
+        buffers.push(await readFileBounded(file, { maxBytes, limitEnv: LIMITS_ENV.fileBytes.name, what: 'weights file' }));
       } catch (e) {
-        const c = (e as NodeJS.ErrnoException).code;
-        throw new ExportError(
-          c === 'ENOENT' ? 'missing' : 'io',
-          `${file}: ${c === 'ENOENT' ? 'missing' : (e as Error).message} (named in ${path} weightsManifest[${g}].paths[${p}])`,
-          file,
-        );
+        const error = fromReadError(e);
+        if (!(error instanceof ExportError)) throw error;
+        throw new ExportError(error.code, `${error.message} (named in ${path} weightsManifest[${g}].paths[${p}])`, file);
       }
     }
     const bytes = Buffer.concat(buffers);

@@ -4,7 +4,8 @@
  * so none of them needs TensorFlow.js.
  */
 import { summarize, ModelSpecError, type ModelSpec } from '../../../model';
-import { ExportError } from './errors';
+import { formatBytes, limit, LIMITS_ENV, overLimit } from '../files/bounded-read';
+import { ExportError, fileError } from './errors';
 
 export interface WeightValue {
   shape: number[];
@@ -84,4 +85,16 @@ export function checkWeights(spec: ModelSpec, weights: NamedWeights, source: str
     }
   }
   return variables;
+}
+
+/**
+ * Refuses a model whose weights (as float32, what reading them allocates) would exceed
+ * $LAYERBENCH_MAX_FILE_BYTES, before any is read: a small file may declare a huge model.
+ */
+export function checkDeclaredWeights(layers: readonly ModelLayerInfo[], path: string): void {
+  const values = layers.reduce((n, l) => n + l.variables.reduce((m, v) => m + v.shape.reduce((a, b) => a * b, 1), 0), 0);
+  const maxBytes = limit('fileBytes');
+  if (values * 4 > maxBytes) {
+    throw fileError('limit', path, `the model declares ${values.toLocaleString('en-US')} weights (${formatBytes(values * 4)} as float32), ${overLimit({ maxBytes, limitEnv: LIMITS_ENV.fileBytes.name })}`);
+  }
 }

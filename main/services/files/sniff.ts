@@ -3,7 +3,7 @@
  * top-level keys — so a wrong file gets a message naming its type ("this is an ONNX file") instead
  * of a JSON parser's complaint about raw bytes.
  */
-import { open } from 'node:fs/promises';
+import { openRegularFile } from './bounded-read';
 import { extname } from 'node:path';
 
 export type FileType =
@@ -74,9 +74,12 @@ export function fileTypeOf(head: Uint8Array, name = ''): FileType {
   return 'binary';
 }
 
-/** The type of the file at `path` (HDF5 also after a user block of 512, 1024, … bytes). Throws the fs error. */
-export async function sniffFile(path: string): Promise<FileType> {
-  const handle = await open(path, 'r');
+/**
+ * The type of the file at `path` (HDF5 also after a user block of 512, 1024, … bytes). Only the
+ * head is read, so no size cap applies; anything but a regular file is refused (FileReadError).
+ */
+export async function sniffFile(path: string, what = 'file'): Promise<FileType> {
+  const { handle } = await openRegularFile(path, { maxBytes: Number.MAX_SAFE_INTEGER, what });
   try {
     const head = new Uint8Array(HEAD_BYTES);
     const { bytesRead } = await handle.read(head, 0, HEAD_BYTES, 0);

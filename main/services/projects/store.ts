@@ -4,18 +4,23 @@
  * one gives an error that says which, and where.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { PROJECT_FORMAT, PROJECT_VERSION, ProjectSchema, RecentProjectSchema, RecoverySchema, type Project, type Recovery } from '../../../contract/projects';
-import { formatIssues } from '../../../contract/wire';
+import { formatIssues, type DomainErrorCode } from '../../../contract/wire';
 import { writeFileAtomic } from '../files/atomic';
+import { FileReadError, printable, readTextBounded } from '../files/bounded-read';
 
 const MAX_RECENT = 10;
 const MAX_PROJECT_BYTES = 32 * 1024 * 1024;
 
 export class ProjectFileError extends Error {
-  constructor(readonly path: string, message: string) {
+  constructor(
+    readonly path: string,
+    message: string,
+    readonly code: DomainErrorCode = 'invalid-input',
+  ) {
     super(`${path}: ${message}`);
     this.name = 'ProjectFileError';
   }
@@ -27,7 +32,7 @@ export function parseProject(text: string, path: string): Project {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ProjectFileError(path, `not valid JSON (${(error as Error).message})`);
+    throw new ProjectFileError(path, `not valid JSON (${printable((error as Error).message)})`);
   }
   const header = z.object({ format: z.string(), version: z.number() }).safeParse(json);
   if (!header.success || header.data.format !== PROJECT_FORMAT) {
@@ -68,13 +73,11 @@ export class ProjectStore {
     const path = this.checkPath(rawPath);
     let text: string;
     try {
-      const bytes = await readFile(path);
-      if (bytes.length > MAX_PROJECT_BYTES) throw new ProjectFileError(path, 'too large to be a project file');
-      text = bytes.toString('utf8');
+      // A regular file only (a device or a pipe would be read without end), its size checked first.
+      text = await readTextBounded(path, { maxBytes: MAX_PROJECT_BYTES, what: 'project file' });
     } catch (error) {
-      if (error instanceof ProjectFileError) throw error;
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new ProjectFileError(path, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder' : (error as Error).message);
+      if (error instanceof FileReadError) throw new ProjectFileError(path, error.problem, error.code);
+      throw error;
     }
     const project = parseProject(text, path);
     await this.remember(path);
@@ -93,7 +96,7 @@ export class ProjectStore {
 
   async recent(): Promise<{ path: string; openedAt: string }[]> {
     try {
-      const parsed = z.array(RecentProjectSchema).safeParse(JSON.parse(await readFile(this.recentFile, 'utf8')));
+      const parsed = z.array(RecentProjectSchema).safeParse(JSON.parse(await readTextBounded(this.recentFile)));
       // A damaged list is not worth an error: it is rebuilt as projects are opened.
       return parsed.success ? parsed.data : [];
     } catch {
@@ -118,8 +121,9 @@ export class ProjectStore {
   async recovery(): Promise<Recovery | null> {
     let text: string;
     try {
-      text = await readFile(this.autosaveFile, 'utf8');
+      text = await readTextBounded(this.autosaveFile, { what: 'autosave' });
     } catch {
+      // Missing, or not a file one can read (a pipe, a device, too large): nothing to recover.
       return null;
     }
     try {

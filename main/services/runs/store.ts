@@ -25,6 +25,7 @@ import { ModelSpecSchema } from '../../../model/spec';
 import { describeFsError, writeFileAtomic } from '../files/atomic';
 import { faultOf, withFaults } from './faults';
 import { currentOwner, HEARTBEAT_FILE, HEARTBEAT_MS, ownerAlive } from './owner';
+import { FileReadError, MAX_LOG_BYTES, printable, readTextBounded } from '../files/bounded-read';
 import type { BatchRecord, EpochRecord, RunDetail, RunStatus, RunSummary, StatsRecord } from './contract-types';
 import type { NewRun, RunStoreApi, RunWriter } from './types';
 
@@ -531,7 +532,8 @@ export async function recoverRunFolder(dir: string): Promise<boolean> {
   if (file.summary.status !== 'running' && file.summary.status !== 'paused') return false;
   // Another Layerbench (the app beside `layerbench serve`, a CLI run) may be training it.
   if (file.owner && file.owner.pid !== process.pid && ownerAlive(file.owner, await mtimeMs(join(dir, HEARTBEAT_FILE)))) return false;
-  const metrics = parseMetrics(await readOptional(join(dir, 'metrics.jsonl')));
+  // An unreadable log (a pipe, over the cap) does not keep the run from being marked interrupted.
+  const metrics = parseMetrics(await readOptional(join(dir, 'metrics.jsonl')).catch(() => ''));
   const lastActivity = Math.max(...(await Promise.all(['run.json', 'metrics.jsonl', 'stats.jsonl'].map((f) => mtimeMs(join(dir, f))))));
   const activeSince = file.activeSince ? Date.parse(file.activeSince) : NaN;
   const extra = file.summary.status === 'running' && Number.isFinite(activeSince) ? Math.max(0, lastActivity - activeSince) : 0;
@@ -558,17 +560,16 @@ type Loaded = { ok: true; file: RunFile } | { ok: false; missing: boolean; reaso
 async function loadRunFile(dir: string, runId: string): Promise<Loaded> {
   let text: string;
   try {
-    text = await readFile(join(dir, 'run.json'), 'utf8');
+    text = await readTextBounded(join(dir, 'run.json'), { what: 'run description (run.json)' });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { ok: false, missing: !existsSync(dir), reason: 'run.json is missing' };
-    return { ok: false, missing: false, reason: `run.json cannot be read (${code ?? (error as Error).message})` };
+    if ((error as FileReadError).code === 'not-found') return { ok: false, missing: !existsSync(dir), reason: 'run.json is missing' };
+    return { ok: false, missing: false, reason: `run.json cannot be read (${error instanceof FileReadError ? error.problem : (error as Error).message})` };
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return { ok: false, missing: false, reason: `run.json is not valid JSON (${(error as Error).message})` };
+    return { ok: false, missing: false, reason: `run.json is not valid JSON (${printable((error as Error).message)})` };
   }
   const header = z.object({ format: z.literal(RUN_FORMAT), version: z.number() }).safeParse(json);
   if (!header.success) return { ok: false, missing: false, reason: `run.json is not a Layerbench run (expected "format": "${RUN_FORMAT}")` };
@@ -684,12 +685,13 @@ function tryParse(line: string): unknown {
   }
 }
 
+/** A run's log (metrics.jsonl, stats.jsonl): '' when missing; refused when not a regular file or over MAX_LOG_BYTES. */
 async function readOptional(path: string): Promise<string> {
   try {
-    return await readFile(path, 'utf8');
+    return await readTextBounded(path, { maxBytes: MAX_LOG_BYTES, what: 'run log' });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw new Error(`Cannot read ${path}: ${(error as Error).message}`);
+    if ((error as FileReadError).code === 'not-found') return '';
+    throw error;
   }
 }
 

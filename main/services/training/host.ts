@@ -23,6 +23,7 @@ import type { RunStoreApi, RunWriter } from '../runs/types';
 import { mergeFaults, withFaults } from '../runs/faults';
 import { BEST_CHECKPOINT_DIR, findSavedWeights } from '../runs/saved-weights';
 import { UpdateCoalescer } from './coalesce';
+import { checkModelMemory } from './memory-limit';
 import type { ThreadPriority } from './thread-priority';
 import { FromWorkerSchema, type FromWorker, type ToWorker } from './protocol';
 import { FASHION_MNIST_ID } from '../../../contract/datasets';
@@ -195,6 +196,8 @@ export class TrainingHost {
     const data = await this.taskData(request.settings.dataset);
     const blocking = describeBlocking(checkTask(request.spec, { loss: TASK_LOSS, data }, summary));
     if (blocking) throw new DomainError('invalid-input', `The model cannot be trained${data ? ` on ${data.name}` : ''}: ${blocking}`);
+    // Before the worker builds anything: a model the machine cannot hold is refused, not built until memory runs out.
+    checkModelMemory(summary, { batchSize: request.settings.batchSize, optimizer: request.settings.optimizer });
     let initialWeightsDir: string | null = null;
     if (request.initialWeightsFrom) {
       if (!this.options.runs) throw new Error('Fine-tuning needs the runs workspace');
@@ -307,6 +310,8 @@ export class TrainingHost {
 
   /** Builds the model in the worker and summarises every variable's initial values. */
   async inspect(spec: ModelSpec): Promise<ModelInspection> {
+    const summary = summarize(spec);
+    if (summary.valid) checkModelMemory(summary, { batchSize: 1 });
     await this.ensureWorker();
     return this.request<ModelInspection>((requestId) => ({ type: 'inspect', requestId, spec }));
   }

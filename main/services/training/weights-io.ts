@@ -5,10 +5,11 @@
  * and read back for `tf.loadLayersModel` without a file:// router (which needs tfjs-node).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { NormalizationState } from './pipeline';
+import { FileReadError, limit, LIMITS_ENV, readFileBounded, readTextBounded } from '../files/bounded-read';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -83,9 +84,9 @@ export async function readModelJson(directory: string): Promise<ModelJsonFile> {
   const path = join(directory, MODEL_JSON);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTextBounded(path, { what: 'model file' });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`No saved weights: ${path} does not exist`);
+    if ((error as FileReadError).code === 'not-found') throw new Error(`No saved weights: ${path} does not exist`);
     throw error;
   }
   const json = JSON.parse(text) as ModelJsonFile;
@@ -106,7 +107,7 @@ export function fileLoadHandler(directory: string): TF.io.IOHandler {
         weightSpecs.push(...group.weights);
         for (const path of group.paths) {
           if (basename(path) !== path) throw new Error(`Weights path ${JSON.stringify(path)} in model.json leaves the weights folder`);
-          buffers.push(await readFile(join(directory, path)));
+          buffers.push(await readFileBounded(join(directory, path), { maxBytes: limit('fileBytes'), limitEnv: LIMITS_ENV.fileBytes.name, what: 'weights file' }));
         }
       }
       const total = buffers.reduce((n, b) => n + b.byteLength, 0);
