@@ -1,0 +1,66 @@
+/**
+ * Shared by the tests (not used by the app): small models whose BatchNormalization layers have each
+ * combination of `center` and `scale`, as the model builder writes them.
+ */
+import { initializer, type LayerSpec, type ModelSpec } from '../../../model/spec';
+
+export interface BnFlags {
+  center: boolean;
+  scale: boolean;
+}
+
+/** Every combination of center and scale. */
+export const BN_FLAG_COMBINATIONS: BnFlags[] = [
+  { center: true, scale: true },
+  { center: false, scale: true },
+  { center: true, scale: false },
+  { center: false, scale: false },
+];
+
+export const flagsLabel = ({ center, scale }: BnFlags) => `center ${center}, scale ${scale}`;
+
+function batchNorm(name: string, flags: BnFlags, extra: Record<string, unknown> = {}): LayerSpec {
+  return { class_name: 'BatchNormalization', config: { name, trainable: true, axis: -1, momentum: 0.9, epsilon: 0.001, ...flags, ...extra } };
+}
+
+function dense(name: string, units: number, activation: string): LayerSpec {
+  return { class_name: 'Dense', config: { name, trainable: true, units, activation, use_bias: true, kernel_initializer: initializer('HeNormal') } };
+}
+
+/** Flatten → BN → Dense(64, elu) → BN → Dense(10, softmax): BN on the last axis (the fused step's case). */
+export function bnMlp(flags: BnFlags): ModelSpec {
+  return {
+    class_name: 'Sequential',
+    config: {
+      name: 'bn_flags_mlp',
+      layers: [
+        { class_name: 'Flatten', config: { name: 'flatten', trainable: true, batch_input_shape: [null, 28, 28] } },
+        batchNorm('batch_normalization', flags),
+        dense('dense', 64, 'elu'),
+        batchNorm('batch_normalization_1', flags),
+        dense('dense_1', 10, 'softmax'),
+      ],
+    },
+  };
+}
+
+/** BN on axis 1 of the [28, 28] image (each row normalized), then Flatten → Dense(10, softmax): a non-default axis. */
+export function bnRows(flags: BnFlags): ModelSpec {
+  return {
+    class_name: 'Sequential',
+    config: {
+      name: 'bn_flags_rows',
+      layers: [batchNorm('batch_normalization', flags, { axis: 1, batch_input_shape: [null, 28, 28] }), { class_name: 'Flatten', config: { name: 'flatten', trainable: true } }, dense('dense', 10, 'softmax')],
+    },
+  };
+}
+
+/** The variables a model of `bnMlp`'s or `bnRows`' shape saves, in the model's order. */
+export function expectedVariables(spec: ModelSpec): string[] {
+  return spec.config.layers.flatMap((layer) => {
+    const name = layer.config.name;
+    if (layer.class_name === 'Dense') return [`${name}/kernel`, `${name}/bias`];
+    if (layer.class_name !== 'BatchNormalization') return [];
+    return [...(layer.config['scale'] ? [`${name}/gamma`] : []), ...(layer.config['center'] ? [`${name}/beta`] : []), `${name}/moving_mean`, `${name}/moving_variance`];
+  });
+}
