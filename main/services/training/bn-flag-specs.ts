@@ -44,23 +44,33 @@ export function bnMlp(flags: BnFlags): ModelSpec {
   };
 }
 
-/** BN on axis 1 of the [28, 28] image (each row normalized), then Flatten → Dense(10, softmax): a non-default axis. */
-export function bnRows(flags: BnFlags): ModelSpec {
+/** Flatten → Dense(64, elu) → BN(axis 1, the same axis as −1 written the other way) → Dense(10, softmax). */
+export function bnAxis1(flags: BnFlags): ModelSpec {
   return {
     class_name: 'Sequential',
     config: {
-      name: 'bn_flags_rows',
-      layers: [batchNorm('batch_normalization', flags, { axis: 1, batch_input_shape: [null, 28, 28] }), { class_name: 'Flatten', config: { name: 'flatten', trainable: true } }, dense('dense', 10, 'softmax')],
+      name: 'bn_flags_axis_1',
+      layers: [
+        { class_name: 'Flatten', config: { name: 'flatten', trainable: true, batch_input_shape: [null, 28, 28] } },
+        dense('dense', 64, 'elu'),
+        batchNorm('batch_normalization', flags, { axis: 1 }),
+        dense('dense_1', 10, 'softmax'),
+      ],
     },
   };
 }
 
-/** The variables a model of `bnMlp`'s or `bnRows`' shape saves, in the model's order. */
-export function expectedVariables(spec: ModelSpec): string[] {
-  return spec.config.layers.flatMap((layer) => {
+/**
+ * The variables of `bnMlp`'s or `bnAxis1`'s model: in Keras' order (layer by layer, as HDF5 lists
+ * them), or in TF.js' (`model.weights`, as weights.bin holds them: trainable ones first).
+ */
+export function expectedVariables(spec: ModelSpec, order: 'keras' | 'tfjs'): string[] {
+  const keras = spec.config.layers.flatMap((layer) => {
     const name = layer.config.name;
     if (layer.class_name === 'Dense') return [`${name}/kernel`, `${name}/bias`];
     if (layer.class_name !== 'BatchNormalization') return [];
     return [...(layer.config['scale'] ? [`${name}/gamma`] : []), ...(layer.config['center'] ? [`${name}/beta`] : []), `${name}/moving_mean`, `${name}/moving_variance`];
   });
+  const moving = (name: string) => name.endsWith('/moving_mean') || name.endsWith('/moving_variance');
+  return order === 'keras' ? keras : [...keras.filter((n) => !moving(n)), ...keras.filter(moving)];
 }
