@@ -7,47 +7,23 @@
  * (ONNX Runtime predicts as TF.js) and HDF5 (h5py reads the Keras layout).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { TrainingEvent, TrainingSettings } from '../../../contract';
-import { defaultTrainingSettings, StatsRecordSchema, TrainingEventSchema } from '../../../contract';
+import type { TrainingSettings } from '../../../contract';
+import { defaultTrainingSettings, StatsRecordSchema } from '../../../contract';
 import type { ModelSpec } from '../../../model/spec';
 import { exportRun } from '../export';
 import { fashionImages, loadTfjs, maxAbsDiff, predict, pythonWithH5py, tfWeights, useBackend } from '../export/test-support';
-import { RunStore } from '../runs/store';
-import { BN_FLAG_COMBINATIONS, bnMlp, bnAxis1, expectedVariables, flagsLabel, type BnFlags } from './bn-flag-specs';
-import { TrainingHost } from './host';
+import { BN_FLAG_COMBINATIONS, bnAxis1, bnMlp, expectedVariables, flagsLabel, type BnFlags } from './bn-flag-specs';
+import { testHost } from './host-test-support';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'layerbench-bn-flags-'));
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-
-const store = new RunStore(dataDir);
-const events: TrainingEvent[] = [];
-const host = new TrainingHost({
-  dataDir,
-  backends: ['wasm', 'cpu'],
-  runs: store,
-  onEvent: (event) => {
-    TrainingEventSchema.parse(event);
-    events.push(event);
-  },
-});
-afterAll(() => host.dispose());
+const { host, store, ended, stepKind, dataDir, dispose } = testHost(['wasm', 'cpu']);
+afterAll(dispose);
 
 const STEPS = 10;
 const BATCH = 32;
-
-async function ended(runId: string): Promise<TrainingEvent> {
-  for (const deadline = Date.now() + 120_000; Date.now() < deadline; ) {
-    const end = events.find((e) => e.runId === runId && (e.type === 'finished' || e.type === 'failed' || e.type === 'stopped'));
-    if (end) return end;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`run ${runId} did not end`);
-}
 
 /** Trains `spec` for STEPS steps on `backend`; returns the run folder, the step kind and the batch losses. */
 async function train(spec: ModelSpec, backend: 'wasm' | 'cpu', settings: Partial<TrainingSettings> = {}) {
@@ -58,8 +34,7 @@ async function train(spec: ModelSpec, backend: 'wasm' | 'cpu', settings: Partial
   const end = await ended(runId);
   expect(end).toEqual({ type: 'finished', runId });
   const detail = await store.get(runId);
-  const phase = events.find((e) => e.runId === runId && e.type === 'phase' && e.phase === 'training');
-  return { detail, stepKind: phase?.type === 'phase' ? (phase.detail ?? '') : '', losses: detail.batches.map((b) => b.loss) };
+  return { detail, stepKind: stepKind(runId), losses: detail.batches.map((b) => b.loss) };
 }
 
 /** The variable names and values of a run's saved weights (weights/model.json's manifest, weights.bin). */
