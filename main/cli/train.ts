@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DEFAULT_LEARNING_RATE, OPTIMIZER_NAMES, TrainingSettingsSchema, defaultOptimizer, formatIssues, type TrainingEvent, type TrainingSettings } from '../../contract';
+import { humanNumber } from '../../contract/numbers';
 import { PROJECT_FORMAT } from '../../contract/projects';
 import { RunStore } from '../services/runs/store';
 import { defaultDataDir } from '../services/paths';
@@ -29,6 +30,9 @@ export const TRAIN_USAGE = `train <project-file> [--epochs N] [--dataset ID] [--
                                        (default: the app's workspace, so the app lists it);
                                        --dataset: fashion-mnist or an imported dataset's id,
                                        --optimizer: SGD, Adagrad, RMSprop, Adam or Adamax (Keras' defaults)`;
+
+/** A loss to four decimals; an exploding one (toFixed writes 4.7400225759094996e+36) as "4.74 × 10^36". */
+const lossText = (loss: number) => (Math.abs(loss) < 1e6 ? loss.toFixed(4) : humanNumber(loss));
 
 export async function trainCommand(args: ParsedArgs): Promise<number> {
   const [file, ...extra] = args.positionals;
@@ -88,12 +92,12 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
           if (Date.now() - lastLine > 1000) {
             lastLine = Date.now();
             const b = event.batches.at(-1)!;
-            log(`  epoch ${b.epoch + 1} · ${Math.round((100 * event.completedBatches) / event.totalBatches)}% · loss ${b.loss.toFixed(4)} · ${Math.round(event.samplesPerSec)} samples/s`);
+            log(`  epoch ${b.epoch + 1} · ${Math.round((100 * event.completedBatches) / event.totalBatches)}% · loss ${lossText(b.loss)} · ${Math.round(event.samplesPerSec)} samples/s`);
           }
           break;
         case 'epoch': {
           const e = event.record;
-          log(`epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)} acc ${(e.acc * 100).toFixed(2)}%${e.val_acc !== undefined ? ` · val_loss ${e.val_loss!.toFixed(4)} val_acc ${(e.val_acc * 100).toFixed(2)}%` : ''} (${(e.durationMs / 1000).toFixed(1)} s)`);
+          log(`epoch ${e.epoch + 1}: loss ${lossText(e.loss)} acc ${(e.acc * 100).toFixed(2)}%${e.val_acc !== undefined ? ` · val_loss ${lossText(e.val_loss!)} val_acc ${(e.val_acc * 100).toFixed(2)}%` : ''} (${(e.durationMs / 1000).toFixed(1)} s)`);
           break;
         }
         case 'callback':
