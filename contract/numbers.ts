@@ -13,3 +13,6 @@ export function humanNumber(x: number, digits = 3): string {
   const [mantissa, exponent] = x.toExponential(digits - 1).split('e');
   return `${Number(mantissa)} × 10^${Number(exponent)}`;
 }
+
+/** A loss to four decimals, as Keras prints it; an exploding one as "4.74 × 10^36" (toFixed would write 4.7400225759094996e+36). */
+export const lossText = (loss: number): string => (Math.abs(loss) < 1e6 ? loss.toFixed(4) : humanNumber(loss));

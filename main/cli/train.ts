@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DEFAULT_LEARNING_RATE, OPTIMIZER_NAMES, TrainingSettingsSchema, defaultOptimizer, formatIssues, type TrainingEvent, type TrainingSettings } from '../../contract';
-import { humanNumber } from '../../contract/numbers';
+import { lossText } from '../../contract/numbers';
 import { PROJECT_FORMAT } from '../../contract/projects';
 import { RunStore } from '../services/runs/store';
 import { defaultDataDir } from '../services/paths';
@@ -30,9 +30,6 @@ export const TRAIN_USAGE = `train <project-file> [--epochs N] [--dataset ID] [--
                                        (default: the app's workspace, so the app lists it);
                                        --dataset: fashion-mnist or an imported dataset's id,
                                        --optimizer: SGD, Adagrad, RMSprop, Adam or Adamax (Keras' defaults)`;
-
-/** A loss to four decimals; an exploding one (toFixed writes 4.7400225759094996e+36) as "4.74 × 10^36". */
-const lossText = (loss: number) => (Math.abs(loss) < 1e6 ? loss.toFixed(4) : humanNumber(loss));
 
 export async function trainCommand(args: ParsedArgs): Promise<number> {
   const [file, ...extra] = args.positionals;
