@@ -3,7 +3,8 @@
  * per batch on a layer-by-layer forward pass in training mode (which also updates the
  * BatchNormalization moving statistics); every K batches the step also gathers the statistics
  * stream; validation at each epoch's end in inference mode; pause, resume and stop between batches;
- * a NaN or infinite loss ends the run with a diagnosis; the weights are saved when it ends.
+ * a NaN or infinite loss, or a finite one that explodes (divergence.ts' ExplosionWatch), ends the run
+ * with a diagnosis; the weights are saved when it ends.
  *
  * One step = one tidy and one read-back. Inside: `optimizer.computeGradients` then `applyGradients`
  * (what `optimizer.minimize(f, true)` does, split so that statistics steps can see the gradients) on

@@ -1,7 +1,8 @@
 /**
  * A fused training step for the common case on the wasm backend: a Sequential stack of Flatten,
- * Dense, BatchNormalization (last axis), Activation and (Alpha)Dropout layers ending in a softmax,
- * trained with sparse categorical cross-entropy from the logits.
+ * Dense, BatchNormalization (last axis; without gamma or beta: γ = 1, β = 0), Activation and
+ * (Alpha)Dropout layers ending in a softmax, trained with sparse categorical cross-entropy from the
+ * logits.
  *
  * The general step (loop.ts' trainStep) records ~150 small tfjs ops per step on the gradient tape;
  * at batch 32 tfjs-core's per-op JavaScript is about half of the step. This step does the same
