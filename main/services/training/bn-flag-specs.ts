@@ -27,37 +27,20 @@ function dense(name: string, units: number, activation: string): LayerSpec {
   return { class_name: 'Dense', config: { name, trainable: true, units, activation, use_bias: true, kernel_initializer: initializer('HeNormal') } };
 }
 
+/** A Sequential model on 28×28 images: Flatten, then `layers`. */
+function onImages(name: string, layers: LayerSpec[]): ModelSpec {
+  const flatten: LayerSpec = { class_name: 'Flatten', config: { name: 'flatten', trainable: true, batch_input_shape: [null, 28, 28] } };
+  return { class_name: 'Sequential', config: { name, layers: [flatten, ...layers] } };
+}
+
 /** Flatten → BN → Dense(64, elu) → BN → Dense(10, softmax): BN on the last axis (the fused step's case). */
 export function bnMlp(flags: BnFlags): ModelSpec {
-  return {
-    class_name: 'Sequential',
-    config: {
-      name: 'bn_flags_mlp',
-      layers: [
-        { class_name: 'Flatten', config: { name: 'flatten', trainable: true, batch_input_shape: [null, 28, 28] } },
-        batchNorm('batch_normalization', flags),
-        dense('dense', 64, 'elu'),
-        batchNorm('batch_normalization_1', flags),
-        dense('dense_1', 10, 'softmax'),
-      ],
-    },
-  };
+  return onImages('bn_flags_mlp', [batchNorm('batch_normalization', flags), dense('dense', 64, 'elu'), batchNorm('batch_normalization_1', flags), dense('dense_1', 10, 'softmax')]);
 }
 
 /** Flatten → Dense(64, elu) → BN(axis 1, the same axis as −1 written the other way) → Dense(10, softmax). */
 export function bnAxis1(flags: BnFlags): ModelSpec {
-  return {
-    class_name: 'Sequential',
-    config: {
-      name: 'bn_flags_axis_1',
-      layers: [
-        { class_name: 'Flatten', config: { name: 'flatten', trainable: true, batch_input_shape: [null, 28, 28] } },
-        dense('dense', 64, 'elu'),
-        batchNorm('batch_normalization', flags, { axis: 1 }),
-        dense('dense_1', 10, 'softmax'),
-      ],
-    },
-  };
+  return onImages('bn_flags_axis_1', [dense('dense', 64, 'elu'), batchNorm('batch_normalization', flags, { axis: 1 }), dense('dense_1', 10, 'softmax')]);
 }
 
 /**
