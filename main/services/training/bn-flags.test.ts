@@ -3,7 +3,7 @@
  * worker on real Fashion-MNIST, on wasm (the fused step) and on cpu (the general step), for every
  * combination of the flags and a non-default axis. Each run finishes with finite, falling losses,
  * statistics records on the contract, and saved weights that list exactly the layer's variables;
- * wasm and cpu train to the same weights. A trained center:false model exports to TF.js, ONNX
+ * wasm and cpu train to the same weights. A trained center:false model is evaluated and exports to TF.js, ONNX
  * (ONNX Runtime predicts as TF.js) and HDF5 (h5py reads the Keras layout).
  */
 import { spawnSync } from 'node:child_process';
@@ -14,8 +14,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { TrainingSettings } from '../../../contract';
 import { defaultTrainingSettings, StatsRecordSchema } from '../../../contract';
 import type { ModelSpec } from '../../../model/spec';
-import { exportRun } from '../export';
-import { fashionImages, loadTfjs, maxAbsDiff, predict, pythonWithH5py, tfWeights, useBackend } from '../export/test-support';
+import { exportRun, importModel } from '../export';
+import { buildTfModel, fashionImages, loadTfjs, maxAbsDiff, predict, pythonWithH5py, tf, tfWeights, useBackend } from '../export/test-support';
 import { BN_FLAG_COMBINATIONS, bnAxis1, bnMlp, expectedVariables, flagsLabel, type BnFlags } from './bn-flag-specs';
 import { testHost } from './host-test-support';
 
@@ -114,8 +114,14 @@ describe('a trained center:false model exports', () => {
   const spec = bnMlp({ center: false, scale: true });
   const TEST_IMAGES = 50;
 
-  it('to TF.js (loads and predicts as the run), ONNX (ONNX Runtime predicts the same) and HDF5 (h5py reads every variable)', async () => {
+  it('to TF.js (loads and predicts as the run), ONNX (ONNX Runtime predicts the same) and HDF5 (imports back; h5py reads every variable)', async () => {
     const { detail } = await train(spec, 'wasm');
+    // The run's evaluation (inference and batch-statistics modes) reads the saved weights too.
+    const evaluation = await host.evaluate(detail.summary.runId);
+    for (const mode of [evaluation.inference, evaluation.training]) {
+      expect(Number.isFinite(mode.loss)).toBe(true);
+      expect(mode.acc).toBeGreaterThan(0.3);
+    }
     const out = mkdtempSync(join(dataDir, 'export-'));
     await useBackend('wasm');
     const { x } = await fashionImages('test', TEST_IMAGES);
@@ -141,6 +147,12 @@ describe('a trained center:false model exports', () => {
     }
 
     await exportRun({ runDir: detail.directory, format: 'h5', out: join(out, 'model.h5') });
+    // The .h5 imports back to a model that predicts as the run.
+    const imported = await importModel(join(out, 'model.h5'));
+    const rebuilt = await buildTfModel(imported.spec);
+    rebuilt.setWeights(rebuilt.weights.map((w) => tf.tensor(imported.weights.get(w.originalName)!.data, w.shape as number[])));
+    expect(maxAbsDiff(predict(rebuilt, x, shape), expected)).toBe(0);
+    rebuilt.dispose();
     const python = pythonWithH5py();
     if (!python) return;
     const script = `
