@@ -109,7 +109,6 @@ export class ExplosionWatch {
   }
 }
 
-
 export function likelyCauses(spec: ModelSpec, settings: Pick<TrainingSettings, 'learningRate' | 'optimizer' | 'batchSize'>, point: DivergencePoint): string[] {
   const causes: string[] = [];
   const lr = settings.learningRate;

@@ -618,7 +618,7 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
       }
     }
   }
-  // A run too short for the explosion's streak still must not read "finished" with an exploded loss.
+  // A run that ends inside a streak (too short for EXPLOSION_STEPS) must not read "finished" with an exploded loss either.
   const exploding = explosions.current();
   if (exploding) return diverged(request, explosionPoint(exploding, batchesPerEpoch));
   // Keras 3 restores the best epoch's weights when training ends, stopped early or not.
