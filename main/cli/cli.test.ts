@@ -136,6 +136,19 @@ describe('layerbench train and export', () => {
     expect(trained.status).toBe(0);
   });
 
+  it('ends an exploding run (Adam at 1e6) as failed: the diagnosis, the advice once, numbers for people', () => {
+    const project = join(dir, 'explode.layerbench.json');
+    writeFileSync(project, JSON.stringify({ format: PROJECT_FORMAT, version: PROJECT_VERSION, model: seedModel1, training: { ...defaultTrainingSettings, trainSubset: 320, validationSplit: 0, epochs: 1 } }));
+    const r = run('train', project, '--optimizer', 'adam', '--lr', '1e6', '--out', join(dir, 'explode'), '--data-dir', join(dir, 'data'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/failed: Training diverged: the loss exploded at epoch 1/);
+    expect(r.stderr).toMatch(/likely cause: Learning rate too high: 1,000,000 is far above what Adam tolerates/);
+    expect(r.stderr.match(/try /g)).toHaveLength(1);
+    expect(r.stderr).toMatch(/try 0\.001\./);
+    expect(r.stderr).not.toMatch(/\d\.\d{5,}e[+-]?\d/);
+    expect(JSON.parse(readFileSync(join(r.stdout.trim(), 'run.json'), 'utf8')).summary.status).toBe('failed');
+  });
+
   it('refuses a bare topology, which has no training settings', () => {
     const file = join(dir, 'bare.json');
     writeFileSync(file, JSON.stringify(keras2Json));

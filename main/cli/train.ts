@@ -20,6 +20,7 @@ import {
 } from '../../contract';
 import { DatasetStore } from '../services/datasets/store';
 import { importModelAsRun } from '../services/runs/import';
+import { lossText } from '../../contract/numbers';
 import { RunStore } from '../services/runs/store';
 import { defaultDataDir } from '../services/paths';
 import { TrainingHost } from '../services/training/host';
@@ -102,12 +103,12 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
           if (Date.now() - lastLine > 1000) {
             lastLine = Date.now();
             const b = event.batches.at(-1)!;
-            log(`  epoch ${b.epoch + 1} · ${Math.round((100 * event.completedBatches) / event.totalBatches)}% · loss ${b.loss.toFixed(4)} · ${Math.round(event.samplesPerSec)} samples/s`);
+            log(`  epoch ${b.epoch + 1} · ${Math.round((100 * event.completedBatches) / event.totalBatches)}% · loss ${lossText(b.loss)} · ${Math.round(event.samplesPerSec)} samples/s`);
           }
           break;
         case 'epoch': {
           const e = event.record;
-          log(`epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)} acc ${(e.acc * 100).toFixed(2)}%${e.val_acc !== undefined ? ` · val_loss ${e.val_loss!.toFixed(4)} val_acc ${(e.val_acc * 100).toFixed(2)}%` : ''} (${(e.durationMs / 1000).toFixed(1)} s)`);
+          log(`epoch ${e.epoch + 1}: loss ${lossText(e.loss)} acc ${(e.acc * 100).toFixed(2)}%${e.val_acc !== undefined ? ` · val_loss ${lossText(e.val_loss!)} val_acc ${(e.val_acc * 100).toFixed(2)}%` : ''} (${(e.durationMs / 1000).toFixed(1)} s)`);
           break;
         }
         case 'callback':

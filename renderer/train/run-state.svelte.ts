@@ -214,7 +214,7 @@ export class RunState {
         this.pending = false;
         if (event.divergence) {
           this.divergence = event.divergence;
-          this.metrics.marker = { step: event.divergence.step + 1, label: 'NaN/Inf' };
+          this.metrics.marker = { step: event.divergence.step + 1, label: 'diverged' };
           this.metrics.version++;
         }
         return;

@@ -153,6 +153,38 @@ function batchNormWithBatchStats(tf: typeof TF, x: TF.Tensor, bn: BatchNormPlan)
   return tf.batchNorm(x, mean, variance, beta, gamma, bn.epsilon);
 }
 
+/**
+ * Batch normalization in training mode, as tfjs-layers' BatchNormalization.call with training on
+ * (the same ops in the same order, so results are unchanged): the batch's statistics normalize, and
+ * the moving averages move towards them. tfjs-layers 4.22 reads gamma and beta unconditionally
+ * there, so a layer with `center: false` or `scale: false` could not train through it; here an
+ * absent gamma is a constant 1 and an absent beta a constant 0.
+ */
+function batchNormTraining(tf: typeof TF, x: TF.Tensor, bn: BatchNormPlan): TF.Tensor {
+  const axes = reductionAxes(x.rank, bn.axis);
+  const { mean, variance } = tf.moments(x, axes);
+  // Normalizing every axis but the last takes the vectors as they are; any other axis broadcasts.
+  const lastAxis = bn.axis === x.rank - 1;
+  const shape = broadcastShape(x.rank, bn.axis, bn.features);
+  const shaped = (t: TF.Tensor) => (lastAxis ? t : tf.reshape(t, shape));
+  // Constants for an absent gamma (1) or beta (0): tfjs-core's FusedBatchNorm gradient fails without them.
+  const gamma = shaped(bn.gamma ? bn.gamma.read() : tf.onesLike(mean));
+  const beta = shaped(bn.beta ? bn.beta.read() : tf.zerosLike(mean));
+  const normed = tf.batchNorm(x, shaped(mean), shaped(variance), beta, gamma, bn.epsilon);
+  // Keras / tfjs-layers: moving ← moving − (moving − batch)·(1 − momentum).
+  const decay = 1 - bn.momentum;
+  for (const [moving, batch] of [
+    [bn.movingMean, mean],
+    [bn.movingVariance, variance],
+  ] as const) {
+    tf.tidy(() => {
+      const current = moving.read();
+      moving.write(tf.sub(current, tf.mul(tf.sub(current, batch), decay)));
+    });
+  }
+  return normed;
+}
+
 /** Inverted dropout (as tf.dropout) with an explicit seed. */
 function seededDropout(tf: typeof TF, x: TF.Tensor, rate: number, noiseShape: (number | null)[] | null, seed: number): TF.Tensor {
   const shape = noiseShape ? noiseShape.map((d, i) => d ?? x.shape[i]!) : x.shape;
@@ -214,6 +246,8 @@ export function forwardWithLogits(tf: typeof TF, plans: LayerPlan[], x: TF.Tenso
       }
     } else if (plan.bn && options.mode === 'batch-stats') {
       h = batchNormWithBatchStats(tf, h, plan.bn);
+    } else if (plan.bn && training) {
+      h = batchNormTraining(tf, h, plan.bn);
     } else if (last && plan.activation === 'softmax' && plan.className === 'Dense') {
       logits = denseLogits(tf, plan, h);
       h = tf.softmax(logits);

@@ -200,7 +200,7 @@ describe('TrainingHost with the runs workspace', () => {
     expect(end.error).toMatch(/^Training diverged: the loss became (NaN|[+−]∞)/);
     expect(end.divergence).toBeDefined();
     expect(end.divergence!.lastFiniteLoss).toEqual(expect.any(Number));
-    expect(end.divergence!.likelyCauses[0]).toMatch(/^Learning rate too high: 1\.0e\+6/);
+    expect(end.divergence!.likelyCauses[0]).toMatch(/^Learning rate too high: 1,000,000 is far above .*; try 0\.01\./);
 
     const detail = await store.get(runId);
     expect(detail.summary.status).toBe('failed');

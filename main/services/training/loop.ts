@@ -3,7 +3,8 @@
  * per batch on a layer-by-layer forward pass in training mode (which also updates the
  * BatchNormalization moving statistics); every K batches the step also gathers the statistics
  * stream; validation at each epoch's end in inference mode; pause, resume and stop between batches;
- * a NaN or infinite loss ends the run with a diagnosis; the weights are saved when it ends.
+ * a NaN or infinite loss, or a finite one that explodes (divergence.ts' ExplosionWatch), ends the run
+ * with a diagnosis; the weights are saved when it ends.
  *
  * One step = one tidy and one read-back. Inside: `optimizer.computeGradients` then `applyGradients`
  * (what `optimizer.minimize(f, true)` does, split so that statistics steps can see the gradients) on
@@ -21,7 +22,7 @@ import type { OpenedDataset, SampleSource } from '../datasets/source';
 import { buildModel, inputShapeOf } from './build-model';
 import { fileLoadHandler, MODEL_JSON } from './weights-io';
 import { faultOf } from '../runs/faults';
-import { divergenceMessage, likelyCauses, type DivergencePoint } from './divergence';
+import { divergenceMessage, ExplosionWatch, likelyCauses, type DivergencePoint, type Explosion } from './divergence';
 import { score, scoreSource } from './evaluate';
 import { accuracy, applyMaxNorm, forwardWithLogits, meanCrossEntropy, planLayers, regularizationLoss, type LayerPlan } from './forward';
 import { gpuMemory, type GpuMemory } from './backends';
@@ -508,7 +509,7 @@ class BestSnapshot {
 
 async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progress, guard: LastFinite, best: BestSnapshot, layout: Layout): Promise<Ending> {
   const { runId, request, post, control } = job;
-  const { spec, settings } = request;
+  const { settings } = request;
   const { split, feeder, batchesPerEpoch } = layout;
   const validationSamples = split.validation.length;
   const schedule = new StatsSchedule(settings.statsEvery);
@@ -520,6 +521,7 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
   let plateauRate = settings.learningRate;
   let learningRate = settings.learningRate;
   let lastFiniteLoss: number | null = null;
+  const explosions = new ExplosionWatch(outputClasses(m.model));
   let step = 0;
   for (let epoch = 0; epoch < settings.epochs; epoch++) {
     progress.epoch = epoch;
@@ -553,13 +555,7 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
         progress.restoredLastFinite = true;
         progress.stepsDone = used === 'before' ? step : step - 1;
         const point: DivergencePoint = { step, epoch, batch, loss: outcome.loss, lastFiniteLoss, what: 'loss' };
-        const causes = likelyCauses(spec, settings, point);
-        return {
-          type: 'failed',
-          error: divergenceMessage(point, causes),
-          divergence: { step, epoch, lastFiniteLoss, likelyCauses: causes },
-          divergedBatch: { epoch, batch, step, loss: encodeNumber(outcome.loss), acc: encodeNumber(outcome.acc) },
-        };
+        return diverged(request, point, { epoch, batch, step, loss: encodeNumber(outcome.loss), acc: encodeNumber(outcome.acc) });
       }
       guard.accept(outcome.before);
       progress.stepsDone++;
@@ -569,6 +565,9 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
       seen += n;
       post({ type: 'batch', runId, samples: n, record: { epoch, batch, step, loss: outcome.loss, acc: outcome.acc } });
       if (outcome.stats) post({ type: 'stats', runId, record: outcome.stats });
+      // A finite loss far above where it started, step after step, ends the run as a NaN does.
+      const explosion = explosions.observe(step, outcome.loss);
+      if (explosion) return diverged(request, explosionPoint(explosion, batchesPerEpoch));
       step++;
       batch++;
       await yieldToEventLoop();
@@ -577,9 +576,7 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
 
     // NaN weights nearly always make the next loss NaN; an epoch's end checks that none slipped through.
     if (!(await allFinite(tf, m.variables))) {
-      const point: DivergencePoint = { step: step - 1, epoch, batch: batchesPerEpoch - 1, loss: lastFiniteLoss ?? NaN, lastFiniteLoss, what: 'weights' };
-      const causes = likelyCauses(spec, settings, point);
-      return { type: 'failed', error: divergenceMessage(point, causes), divergence: { step: step - 1, epoch, lastFiniteLoss, likelyCauses: causes } };
+      return diverged(request, { step: step - 1, epoch, batch: batchesPerEpoch - 1, loss: lastFiniteLoss ?? NaN, lastFiniteLoss, what: 'weights' });
     }
 
     let validation: { val_loss?: number; val_acc?: number } = {};
@@ -636,6 +633,9 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
       }
     }
   }
+  // A run that ends inside a streak (too short for EXPLOSION_STEPS) must not read "finished" with an exploded loss either.
+  const exploding = explosions.current();
+  if (exploding) return diverged(request, explosionPoint(exploding, batchesPerEpoch));
   // Keras 3 restores the best epoch's weights when training ends, stopped early or not.
   if (settings.earlyStopping?.restore_best_weights && best.epoch !== null && best.epoch !== settings.epochs - 1 && best.restore(m.weights)) {
     progress.restoredBest = best.epoch;
@@ -648,6 +648,25 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
     });
   }
   return { type: 'finished' };
+}
+
+/** A run that diverged: failed, with what happened and its likely causes. */
+function diverged(request: StartTraining, point: DivergencePoint, divergedBatch?: Extract<Ending, { type: 'failed' }>['divergedBatch']): Ending {
+  const causes = likelyCauses(request.spec, request.settings, point);
+  const { step, epoch, lastFiniteLoss } = point;
+  return { type: 'failed', error: divergenceMessage(point), divergence: { step, epoch, lastFiniteLoss, likelyCauses: causes }, ...(divergedBatch ? { divergedBatch } : {}) };
+}
+
+/** The divergence point of an explosion: where its streak began (a run's step k is epoch ⌊k / batches⌋, batch k mod batches). */
+function explosionPoint(explosion: Explosion, batchesPerEpoch: number): DivergencePoint {
+  const { step, loss } = explosion;
+  return { step, epoch: Math.floor(step / batchesPerEpoch), batch: step % batchesPerEpoch, loss, lastFiniteLoss: loss, what: 'explosion', explosion };
+}
+
+/** The model's output size: its classes. */
+function outputClasses(model: TF.LayersModel): number {
+  const shape = model.outputs[0]!.shape;
+  return Number(shape[shape.length - 1]);
 }
 
 function gpuMemoryField(tf: typeof TF): { gpuMemory?: GpuMemory } {

@@ -12,6 +12,7 @@ import { defaultTrainingSettings, type OptimizerSettings, type TrainingSettings 
 import { plainMlp, seedModel1, seedModel2, seluMlp } from '../../../../model/presets';
 import type { ModelSpec } from '../../../../model/spec';
 import { loadFashionMnist } from '../../datasets/fashion-mnist';
+import { BN_FLAG_COMBINATIONS, bnMlp, expectedVariables, flagsLabel } from '../bn-flag-specs';
 import { buildModel } from '../build-model';
 import { forwardWithLogits, meanCrossEntropy, planLayers, type LayerPlan } from '../forward';
 import { installFastWasmMatMul } from '../kernels/wasm-matmul';
@@ -179,6 +180,25 @@ describe('the fused step matches the general path (20 steps, batch 32, real imag
       expect(weights).toBeLessThan(1e-4);
     }
   });
+
+  // tfjs-layers' own BatchNormalization cannot train without gamma or beta; forward.ts trains it.
+  for (const flags of BN_FLAG_COMBINATIONS) {
+    it(`BatchNormalization with ${flagsLabel(flags)}: SGD momentum and Adam`, async () => {
+      const spec = bnMlp(flags);
+      const t = await trainer(spec, settingsFor(sgd, 0.01));
+      expect(t.trainable.map((v) => v.name.replace(/_\d+$/, ''))).toEqual(expectedVariables(spec, 'keras').filter((n) => !n.includes('moving_')));
+      t.optimizer.dispose();
+      t.model.dispose();
+      for (const [optimizer, lr] of [
+        [momentum, 0.01],
+        [adam, 0.001],
+      ] as const) {
+        const { worstLoss, weights } = await compare(spec, settingsFor(optimizer, lr), (step) => step % 5 === 0);
+        expect(worstLoss).toBeLessThan(1e-4);
+        expect(weights).toBeLessThan(1e-4);
+      }
+    });
+  }
 
   it('RMSprop applies the fused gradients through the tfjs optimizer', async () => {
     const { worstLoss, weights } = await compare(seedModel1, settingsFor(rmsprop, 0.001));

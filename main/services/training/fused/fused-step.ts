@@ -1,7 +1,8 @@
 /**
  * A fused training step for the common case on the wasm backend: a Sequential stack of Flatten,
- * Dense, BatchNormalization (last axis), Activation and (Alpha)Dropout layers ending in a softmax,
- * trained with sparse categorical cross-entropy from the logits.
+ * Dense, BatchNormalization (last axis; without gamma or beta: γ = 1, β = 0), Activation and
+ * (Alpha)Dropout layers ending in a softmax, trained with sparse categorical cross-entropy from the
+ * logits.
  *
  * The general step (loop.ts' trainStep) records ~150 small tfjs ops per step on the gradient tape;
  * at batch 32 tfjs-core's per-op JavaScript is about half of the step. This step does the same
@@ -83,8 +84,9 @@ interface BnUnit {
   features: number;
   momentum: number;
   epsilon: number;
-  gamma: TF.Variable;
-  beta: TF.Variable;
+  /** Absent when the layer has `scale: false` (γ = 1) or `center: false` (β = 0). */
+  gamma: TF.Variable | null;
+  beta: TF.Variable | null;
   movingMean: TF.Variable;
   movingVariance: TF.Variable;
   needDx: boolean;
@@ -220,15 +222,14 @@ function planUnits(plans: LayerPlan[], model: TF.LayersModel): Unit[] | string {
       case 'BatchNormalization': {
         const bn = plan.bn!;
         if (bn.axis !== 1) return `layer ${plan.name}: BatchNormalization on axis ${bn.axis}`;
-        if (!bn.gamma || !bn.beta) return `layer ${plan.name}: BatchNormalization without center or scale`;
         units.push({
           kind: 'bn',
           name: plan.name,
           features,
           momentum: bn.momentum,
           epsilon: bn.epsilon,
-          gamma: bn.gamma.read() as TF.Variable,
-          beta: bn.beta.read() as TF.Variable,
+          gamma: bn.gamma ? (bn.gamma.read() as TF.Variable) : null,
+          beta: bn.beta ? (bn.beta.read() as TF.Variable) : null,
           movingMean: bn.movingMean.read() as TF.Variable,
           movingVariance: bn.movingVariance.read() as TF.Variable,
           needDx: trainableBefore,
@@ -297,11 +298,9 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
   const engine = tf.engine();
   const trainable = model.trainableWeights.map((w) => w.read() as TF.Variable);
   const trainableIndex = new Map(trainable.map((v, i) => [v, i]));
-  for (const u of units) {
-    const vars = u.kind === 'dense' ? [u.kernel, ...(u.bias ? [u.bias] : [])] : u.kind === 'bn' ? [u.gamma, u.beta] : [];
-    for (const v of vars) if (!trainableIndex.has(v)) return { unsupported: `variable ${v.name} is not trainable` };
-  }
-  if (trainableIndex.size !== units.reduce((s, u) => s + (u.kind === 'dense' ? (u.bias ? 2 : 1) : u.kind === 'bn' ? 2 : 0), 0)) {
+  const unitVariables = units.flatMap((u) => (u.kind === 'dense' ? [u.kernel, u.bias] : u.kind === 'bn' ? [u.gamma, u.beta] : [])).filter((v): v is TF.Variable => v !== null);
+  for (const v of unitVariables) if (!trainableIndex.has(v)) return { unsupported: `variable ${v.name} is not trainable` };
+  if (trainableIndex.size !== unitVariables.length) {
     return { unsupported: 'the model has trainable weights outside its Dense and BatchNormalization layers' };
   }
   const inputFeatures = sizeOf(model.inputs[0]!.shape.slice(1) as number[]);
@@ -414,8 +413,8 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
             const xT = view(cur.T);
             const yr = view(outRow);
             const yt = view(outT);
-            const gamma = view(infoOf(u.gamma));
-            const beta = view(infoOf(u.beta));
+            const gamma = u.gamma ? view(infoOf(u.gamma)) : null;
+            const beta = u.beta ? view(infoOf(u.beta)) : null;
             const oldMean = view(infoOf(u.movingMean));
             const oldVar = view(infoOf(u.movingVariance));
             const newMean = view(mm);
@@ -441,8 +440,8 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
               }
               const inv = 1 / Math.sqrt(variance + u.epsilon);
               u.invStd[j] = inv;
-              const g = gamma[j]!;
-              const bb = beta[j]!;
+              const g = gamma ? gamma[j]! : 1;
+              const bb = beta ? beta[j]! : 0;
               for (let i = 0; i < n; i++) {
                 const xh = (xT[base + i]! - mean) * inv;
                 xhatT[base + i] = xh;
@@ -615,7 +614,7 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
             const F = u.features;
             const g = gT instanceof Float32Array ? gT : view(gT!);
             const xhatT = u.xhatT.get(n * F);
-            const gamma = view(infoOf(u.gamma));
+            const gamma = u.gamma ? view(infoOf(u.gamma)) : null;
             const dGamma = new Float32Array(F);
             const dBeta = new Float32Array(F);
             const dx = u.needDx ? u.gradT.get(n * F) : null;
@@ -630,12 +629,12 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
               dGamma[j] = sdyx;
               dBeta[j] = sdy;
               if (dx) {
-                const scale = (gamma[j]! * u.invStd[j]!) / n;
+                const scale = ((gamma ? gamma[j]! : 1) * u.invStd[j]!) / n;
                 for (let i = 0; i < n; i++) dx[base + i] = scale * (n * g[base + i]! - sdy - xhatT[base + i]! * sdyx);
               }
             }
-            grads[trainableIndex.get(u.gamma)!] = dGamma;
-            grads[trainableIndex.get(u.beta)!] = dBeta;
+            if (u.gamma) grads[trainableIndex.get(u.gamma)!] = dGamma;
+            if (u.beta) grads[trainableIndex.get(u.beta)!] = dBeta;
             gT = dx;
             break;
           }
