@@ -18,6 +18,9 @@ export interface Clipped {
 
 export const clippedText = `(() => {
   const TOLERANCE = 1;
+  // Chromium's number spinner, shown on hover and focus, takes this much of the text's room.
+  const SPINNER = 15;
+  const measure = document.createElement('canvas').getContext('2d');
   const out = [];
   const fieldSelector = 'input:not([type=checkbox]):not([type=radio]):not([type=range]):not([type=color]), select';
   const ownText = (el) => [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').replace(/\\s+/g, ' ').trim();
@@ -52,6 +55,13 @@ export const clippedText = `(() => {
     const block = style.display !== 'inline' && style.display !== 'contents';
     if (block && (clipsX(style) || isField) && el.scrollWidth > el.clientWidth + TOLERANCE) {
       reasons.push('text ' + el.scrollWidth + 'px wide in a ' + el.clientWidth + 'px box');
+    }
+    // A placeholder does not count in scrollWidth: measure it in the field's font.
+    if (isField && el.tagName === 'INPUT' && !el.value && el.placeholder) {
+      measure.font = style.font;
+      const room = el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - (el.type === 'number' ? SPINNER : 0);
+      const wide = Math.ceil(measure.measureText(el.placeholder).width);
+      if (wide > room + TOLERANCE) reasons.push('placeholder ' + wide + 'px wide in ' + room + 'px');
     }
     const clamped = style.whiteSpace === 'nowrap' || style.webkitLineClamp !== 'none';
     if (block && !isField && hidesY(style) && clamped && el.scrollHeight > el.clientHeight + TOLERANCE) {
