@@ -77,7 +77,7 @@ export const clippedText = `(() => {
         const left = r.left + a.clientLeft;
         const right = left + a.clientWidth;
         if (clipsX(s) && (t.right > right + TOLERANCE || t.left < left - TOLERANCE)) {
-          reasons.push('cut off sideways by <' + a.tagName.toLowerCase() + (a.className ? '.' + String(a.className).split(' ')[0] : '') + '>');
+          reasons.push('cut off sideways by <' + [a.tagName.toLowerCase(), ...[...a.classList].filter((c) => !c.startsWith('svelte-'))].join('.') + '>');
           break;
         }
         const top = r.top + a.clientTop;
@@ -90,7 +90,7 @@ export const clippedText = `(() => {
     }
     if (reasons.length) {
       out.push({
-        tag: el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').filter((c) => !c.startsWith('svelte-')).join('.') : ''),
+        tag: [el.tagName.toLowerCase(), ...[...el.classList].filter((c) => !c.startsWith('svelte-'))].join('.'),
         testid: el.closest('[data-testid]')?.getAttribute('data-testid') ?? null,
         text: text.slice(0, 60),
         why: reasons.join('; '),

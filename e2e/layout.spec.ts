@@ -89,6 +89,8 @@ for (const size of SIZES) {
 
     // Train: the finished run (progress, epochs table, BN charts), top and bottom.
     await openTrain(page);
+    // The widest count the field takes (all of Fashion-MNIST), as the next run's setting.
+    await page.getByTestId('train-subset').fill('60000');
     await expectNothingClipped(`train-${tag}`, testInfo);
     await page.getByTestId('bn-section').scrollIntoViewIfNeeded();
     await expectNothingClipped(`train-bn-${tag}`, testInfo);
@@ -174,4 +176,5 @@ test('an export note goes away by itself; an export error stays until dismissed'
   await expect(note).toBeVisible();
   await note.getByRole('button', { name: 'Dismiss' }).click();
   await expect(note).toBeHidden();
+  expect(errors).toEqual([]);
 });
