@@ -89,6 +89,12 @@ export class RunState {
     this.status = 'starting';
     this.error = null;
     this.divergence = null;
+    // Nothing of the previous run may stay on screen: a start that fails shows no figures at all.
+    this.backend = null;
+    this.epochs = 0;
+    this.batchesPerEpoch = 0;
+    this.trainSamples = 0;
+    this.validationSamples = 0;
     this.completedBatches = 0;
     this.totalBatches = 0;
     this.samplesPerSec = 0;
@@ -104,6 +110,11 @@ export class RunState {
     this.startedAt = performance.now();
     this.pausedAt = null;
     this.pausedMs = 0;
+  }
+
+  /** The start request answered with this run's id (its first event may have told already). */
+  adopt(runId: string): void {
+    if (this.running) this.runId = runId;
   }
 
   fail(message: string): void {
@@ -146,7 +157,12 @@ export class RunState {
   }
 
   apply(event: TrainingEvent): void {
-    if (this.runId === null && this.status === 'starting') this.runId = event.runId;
+    // A run's first event is its 'loading-data' phase: that is this start's run, while events of a
+    // run already streaming (another window's, which a refused start is refused for) are not.
+    if (this.runId === null && this.status === 'starting') {
+      if (event.type !== 'phase' || event.phase !== 'loading-data') return;
+      this.runId = event.runId;
+    }
     if (event.runId !== this.runId) return;
     // Anything but more batches or statistics is a moment worth showing exactly (a pause, an
     // epoch, the end): the progress line catches up first.
