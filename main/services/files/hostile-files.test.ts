@@ -173,8 +173,8 @@ describe('the corrupt corpus through the service functions', () => {
     }
     await refused(importModel(corpus.sparse), corpus.sparse, OVER_LIMIT, ['limit']);
     await refused(readModelFile(corpus.sparse), corpus.sparse, OVER_LIMIT, ['limit']);
-    await refused(importModel(corpus.garbage), corpus.garbage, /not valid JSON/, ['invalid', 'invalid-input']);
-    await refused(readModelFile(corpus.garbage), corpus.garbage, /not valid JSON/, [undefined as never, 'invalid-input']);
+    await refused(importModel(corpus.garbage), corpus.garbage, /binary file of an unknown type, not a model file/, ['unsupported']);
+    await refused(readModelFile(corpus.garbage), corpus.garbage, /binary file of an unknown type, not a model file/, ['unsupported']);
     await refused(importModel(corpus.hugeManifest), 'model.json', /the manifest declares 37 GiB of weights, more than the limit/, ['limit']);
     await refused(importModel(corpus.pipeWeights), 'weights.bin', NOT_A_FILE, ['unsupported']);
     await refused(importModel(corpus.fakeH5), corpus.fakeH5, /corrupted or truncated HDF5 file/, ['invalid', 'invalid-input']);
@@ -212,7 +212,7 @@ describe('the corrupt corpus through the CLI', () => {
       [['summary', corpus.fifo], corpus.fifo, NOT_A_FILE],
       [['summary', corpus.devZeroLink], corpus.devZeroLink, NOT_A_FILE],
       [['summary', corpus.sparse], corpus.sparse, OVER_LIMIT],
-      [['summary', corpus.garbage], corpus.garbage, /not valid JSON/],
+      [['summary', corpus.garbage], corpus.garbage, /binary file of an unknown type/],
       [['train', corpus.fifo], corpus.fifo, NOT_A_FILE],
       [['export', corpus.fakeH5, '--format', 'py', '--out', join(cliData, 'out.py')], corpus.fakeH5, /HDF5/],
       [['datasets', 'import', 'csv', corpus.csv.longLine, '--label-column', '0', '--data-dir', cliData, '--quiet'], corpus.csv.longLine, /line 1 is longer than/],

@@ -3,7 +3,7 @@
  * top-level keys — so a wrong file gets a message naming its type ("this is an ONNX file") instead
  * of a JSON parser's complaint about raw bytes.
  */
-import { openRegularFile } from './bounded-read';
+import { limit, LIMITS_ENV, openRegularFile } from './bounded-read';
 import { extname } from 'node:path';
 
 export type FileType =
@@ -75,11 +75,11 @@ export function fileTypeOf(head: Uint8Array, name = ''): FileType {
 }
 
 /**
- * The type of the file at `path` (HDF5 also after a user block of 512, 1024, … bytes). Only the
- * head is read, so no size cap applies; anything but a regular file is refused (FileReadError).
+ * The type of the file at `path` (HDF5 also after a user block of 512, 1024, … bytes). Anything but
+ * a regular file, or a file over $LAYERBENCH_MAX_FILE_BYTES, is refused (FileReadError) before a byte is read.
  */
 export async function sniffFile(path: string, what = 'file'): Promise<FileType> {
-  const { handle } = await openRegularFile(path, { maxBytes: Number.MAX_SAFE_INTEGER, what });
+  const { handle } = await openRegularFile(path, { maxBytes: limit('fileBytes'), limitEnv: LIMITS_ENV.fileBytes.name, what });
   try {
     const head = new Uint8Array(HEAD_BYTES);
     const { bytesRead } = await handle.read(head, 0, HEAD_BYTES, 0);

@@ -192,12 +192,12 @@ export class TrainingHost {
     }
     const unsupported = unsupportedByTfjs(request.spec, summary);
     if (unsupported) throw new DomainError('invalid-input', `The model cannot be trained: ${unsupported}`);
+    // Before the worker builds anything: a model the machine cannot hold is refused, not built until memory runs out.
+    checkModelMemory(summary, { batchSize: request.settings.batchSize, optimizer: request.settings.optimizer });
     // The model against the loss and the data, as the builder checks it: refused before any run exists.
     const data = await this.taskData(request.settings.dataset);
     const blocking = describeBlocking(checkTask(request.spec, { loss: TASK_LOSS, data }, summary));
     if (blocking) throw new DomainError('invalid-input', `The model cannot be trained${data ? ` on ${data.name}` : ''}: ${blocking}`);
-    // Before the worker builds anything: a model the machine cannot hold is refused, not built until memory runs out.
-    checkModelMemory(summary, { batchSize: request.settings.batchSize, optimizer: request.settings.optimizer });
     let initialWeightsDir: string | null = null;
     if (request.initialWeightsFrom) {
       if (!this.options.runs) throw new Error('Fine-tuning needs the runs workspace');
