@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { extname, join, normalize, sep } from 'node:path';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { RequestFrameSchema, formatIssues, type Result } from '../../contract';
+import { RequestFrameSchema, formatIssues, serializeError, type Result } from '../../contract';
 import type { Services } from '../services';
 import { DEFAULT_SEND_LIMITS, SocketSender, type SendLimits } from './send-queue';
 import { cookieValue, newToken, tokenCookieName, tokensEqual } from './token';
@@ -280,7 +280,7 @@ function bridge(ws: WebSocket, services: Services, limits: SendLimits): void {
     try {
       result = await services.dispatch(request.data.name, request.data.payload);
     } catch (error) {
-      return fail(request.data.id, 'failed', error instanceof Error ? error.message : String(error));
+      return sender.response(request.data.id, { ok: false, error: serializeError(error) });
     }
     sender.response(request.data.id, result);
   };
