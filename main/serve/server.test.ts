@@ -73,7 +73,7 @@ describe('serve host', () => {
     expect(asset.status).toBe(200);
     expect(asset.headers.get('content-type')).toMatch(/javascript/);
     const escape = await fetch(`${server.origin}/..%2Fsecret.txt?token=${server.token}`);
-    expect(escape.status).toBe(404);
+    expect(escape.status).toBe(403);
   });
 
   it('accepts a socket only with the token and the server origin', async () => {
