@@ -80,7 +80,7 @@ describe('dispatchCommand', () => {
     const bad = await dispatchCommand(handlers, 'training.start', { spec: seedModel1, settings: { ...defaultTrainingSettings, epochs: -1 } });
     expect(bad).toMatchObject({ ok: false, error: { code: 'invalid-request', issues: [expect.stringMatching(/^settings\.epochs: /)] } });
     expect(await dispatchCommand(handlers, 'app.info', { extra: true })).toMatchObject({ ok: false, error: { code: 'invalid-request' } });
-    expect(await dispatchCommand(handlers, 'training.stop', { runId: 'run-1' })).toEqual({ ok: false, error: { code: 'failed', message: 'no such run' } });
+    expect(await dispatchCommand(handlers, 'training.stop', { runId: 'run-1' })).toEqual({ ok: false, error: { code: 'failed', name: 'Error', message: 'no such run' } });
     expect(await dispatchCommand(handlers, 'datasets.info', { id: 'fashion-mnist' })).toMatchObject({ ok: false, error: { code: 'invalid-response' } });
   });
 });

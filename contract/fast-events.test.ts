@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TrainingEventSchema } from './training';
-import { fastTrainingEvent } from './fast-events';
+import { checkEvent, fastTrainingEvent } from './fast-events';
 
 const summary = (m: number) => ({ mean: m, min: m - 1, max: m + 1, p5: m - 0.9, p50: m, p95: m + 0.9 });
 
@@ -113,5 +113,18 @@ describe('fastTrainingEvent', () => {
     expect(fastTrainingEvent({ ...stats(), records: [] })).toBeNull();
     expect(fastTrainingEvent({ ...batches(), runId: 'no spaces allowed' })).toBeNull();
     expect(fastTrainingEvent(null)).toBeNull();
+  });
+});
+
+describe('checkEvent, what both renderer bridges run on every event', () => {
+  it('passes valid events (the fast path for hot ones, zod for the rest), and says why it drops the others', () => {
+    expect(checkEvent('training', batches())).toEqual({ ok: true, payload: batches() });
+    expect(checkEvent('training', { type: 'finished', runId: 'run-1' })).toEqual({ ok: true, payload: { type: 'finished', runId: 'run-1' } });
+    expect(checkEvent('training', { type: 'failed', runId: 'run-1', error: 'x.bin: size mismatch', code: 'invalid-input', name: 'DatasetError' })).toMatchObject({ ok: true });
+    const broken = checkEvent('training', { ...batches(), completedBatches: 'five' });
+    expect(broken.ok).toBe(false);
+    if (!broken.ok) expect(broken.issues.join('; ')).toMatch(/completedBatches/);
+    expect(checkEvent('training', { type: 'failed', runId: 'run-1', error: 'x', code: 'no-such-code' }).ok).toBe(false);
+    expect(checkEvent('no.such.event', {})).toMatchObject({ ok: false, issues: [expect.stringMatching(/unknown event name/)] });
   });
 });

@@ -11,9 +11,12 @@
  * payloads and on each field broken in turn), it only skips zod's work for what zod would accept.
  * Numbers must be finite, as zod's z.number() requires (a WebSocket payload comes from JSON.parse;
  * an IPC payload is structured-cloned and could hold NaN). Unknown keys pass through where zod would
- * strip them; nothing reads them. Used by both hosts' renderer side: the WebSocket client and the preload.
+ * strip them; nothing reads them. `checkEvent` is the one entry both hosts' renderer side use: the
+ * WebSocket client and the preload.
  */
+import { events, isEventName, type EventName, type EventPayload } from './api';
 import type { TrainingEvent } from './training';
+import { formatIssues } from './wire';
 
 type Obj = Record<string, unknown>;
 
@@ -105,4 +108,19 @@ export function fastTrainingEvent(payload: unknown): TrainingEvent | null {
   }
   if (payload.type === 'stats') return nonEmptyOf(payload.records, statsRecord) ? (payload as unknown as TrainingEvent) : null;
   return null;
+}
+
+export type EventCheck<E extends EventName> = { ok: true; payload: EventPayload<E> } | { ok: false; issues: string[] };
+
+/**
+ * An event from the host, checked against the contract: the fast check first for the hot training
+ * events, then zod, which decides everything else and says what it rejects. An unknown name is
+ * refused too (the caller's listener table is keyed by the contract's names).
+ */
+export function checkEvent(name: unknown, payload: unknown): EventCheck<EventName> {
+  if (!isEventName(name)) return { ok: false, issues: [`unknown event name ${JSON.stringify(name)}`] };
+  const fast = name === 'training' ? fastTrainingEvent(payload) : null;
+  if (fast) return { ok: true, payload: fast };
+  const parsed = events[name].safeParse(payload);
+  return parsed.success ? { ok: true, payload: parsed.data } : { ok: false, issues: formatIssues(parsed.error) };
 }

@@ -8,3 +8,4 @@ export * from './runs';
 export * from './fast-events';
 export * from './input-defaults';
 export * from './run-traits';
+export * from './bridge';

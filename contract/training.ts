@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ModelSpecSchema } from '../model/spec';
 import { DatasetIdSchema } from './datasets';
+import { DomainErrorCodeSchema, ErrorNameSchema } from './wire';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
@@ -345,8 +346,14 @@ export type RunFileFault = z.infer<typeof RunFileFaultSchema>;
 /** Why a run failed, with what a learner needs to fix it. */
 export const FailureSchema = z.object({
   error: z.string(),
-  /** 'io': some of the run's files could not be written (listed in `files`). */
-  code: z.enum(['io']).optional(),
+  /**
+   * The failure's domain code, as a command's error would carry it: 'io' when some of the run's files
+   * could not be written (listed in `files`) or the data could not be read, 'invalid-input' for data
+   * or weights that do not fit, ...; absent for an unexpected error.
+   */
+  code: DomainErrorCodeSchema.optional(),
+  /** The class of the error the run failed with, as thrown in the worker or the host. */
+  name: ErrorNameSchema.optional(),
   files: z.array(RunFileFaultSchema).optional(),
   /** Set when the loss became NaN or infinite. */
   divergence: z

@@ -24,9 +24,14 @@ export const ApiErrorCodeSchema = z.enum([
   'limit',
 ]);
 export type ApiErrorCode = z.infer<typeof ApiErrorCodeSchema>;
-export type DomainErrorCode = Exclude<ApiErrorCode, 'unknown-command' | 'invalid-request' | 'invalid-response' | 'failed' | 'disconnected'>;
+/** The codes a service error may carry (the rest belong to the transports). */
+export const DomainErrorCodeSchema = ApiErrorCodeSchema.exclude(['unknown-command', 'invalid-request', 'invalid-response', 'failed', 'disconnected']);
+export type DomainErrorCode = z.infer<typeof DomainErrorCodeSchema>;
 
-/** An error a service throws on purpose: its code survives serialization (see `errorBody`). */
+/** An error class's name as it crosses a boundary: an identifier, so a hostile one cannot smuggle text. */
+export const ErrorNameSchema = z.string().regex(/^[A-Za-z_$][\w$]{0,63}$/);
+
+/** An error a service throws on purpose: its code survives serialization (see `serializeError`). */
 export class DomainError extends Error {
   readonly code: DomainErrorCode;
   constructor(code: DomainErrorCode, message: string, options?: { cause?: unknown }) {
@@ -36,24 +41,45 @@ export class DomainError extends Error {
   }
 }
 
-/**
- * What any thrown value becomes on the wire: an error whose `code` is a known API code keeps it
- * (DomainError or any error class that sets one), everything else is `failed`.
- */
-export function errorBody(error: unknown): ApiErrorBody {
-  const message = error instanceof Error ? error.message : String(error);
-  const code = (error as { code?: unknown } | null)?.code;
-  const known = ApiErrorCodeSchema.safeParse(code);
-  return { code: known.success ? known.data : 'failed', message };
-}
-
 export const ApiErrorBodySchema = z.object({
   code: ApiErrorCodeSchema,
   message: z.string(),
+  /** The thrown error's class name (ExportError, RunNotFoundError, ...), kept for logs and callers. */
+  name: ErrorNameSchema.optional(),
   /** Where in the payload validation failed, one "path: message" per problem. */
   issues: z.array(z.string()).optional(),
 });
 export type ApiErrorBody = z.infer<typeof ApiErrorBodySchema>;
+
+/**
+ * Any thrown value as plain data that crosses every boundary (IPC, WebSocket, worker thread,
+ * Electron's contextBridge, which keeps only an Error's message): an error whose `code` is a known
+ * API code keeps it (DomainError or any error class that sets one), everything else is `failed`;
+ * its class name and validation issues go along. VS Code's transformErrorForSerialization, typed.
+ */
+export function serializeError(error: unknown): ApiErrorBody {
+  const message = error instanceof Error ? error.message : String(error);
+  const fields = (error ?? {}) as { code?: unknown; name?: unknown; issues?: unknown };
+  const code = ApiErrorCodeSchema.safeParse(fields.code);
+  const name = ErrorNameSchema.safeParse(fields.name);
+  const issues = z.array(z.string()).safeParse(fields.issues);
+  return {
+    code: code.success ? code.data : 'failed',
+    message,
+    ...(name.success && error instanceof Error ? { name: name.data } : {}),
+    ...(issues.success && issues.data.length ? { issues: issues.data } : {}),
+  };
+}
+
+/**
+ * The other side of `serializeError`: an ApiError with the same code, name, message and issues.
+ * An ApiError passes through; anything that is not a serialized error becomes a `failed` one.
+ */
+export function deserializeError(body: unknown): ApiError {
+  if (body instanceof ApiError) return body;
+  const parsed = ApiErrorBodySchema.safeParse(body);
+  return new ApiError(parsed.success ? parsed.data : serializeError(body));
+}
 
 export const ResultSchema = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(true), value: z.unknown() }),
@@ -77,12 +103,16 @@ export const HostFrameSchema = z.discriminatedUnion('kind', [
 ]);
 export type HostFrame = z.infer<typeof HostFrameSchema>;
 
+/**
+ * A failed command on the caller's side: `code` to branch on, `name` the class the service threw
+ * (ApiError when the failure began in a transport), never text to match.
+ */
 export class ApiError extends Error {
   readonly code: ApiErrorCode;
   readonly issues: string[];
   constructor(body: ApiErrorBody) {
     super(body.message);
-    this.name = 'ApiError';
+    this.name = body.name ?? 'ApiError';
     this.code = body.code;
     this.issues = body.issues ?? [];
   }

@@ -52,6 +52,7 @@ export interface KerasTopology {
 
 /** Thrown by toKerasTopology for a spec summarize() finds invalid. */
 export class ModelSpecError extends Error {
+  readonly code = 'invalid-input' as const;
   readonly errors: SummaryError[];
   constructor(errors: SummaryError[]) {
     super(
@@ -105,6 +106,7 @@ function structuredCloneJson<T>(v: T): T {
 
 /** A problem with imported JSON; `layerIndex` is the index in the source's layers list. */
 export class KerasImportError extends Error {
+  readonly code = 'invalid-input' as const;
   readonly layerIndex?: number;
   readonly layerName?: string;
   readonly field?: string;

@@ -78,6 +78,7 @@ export function toKerasCallbacks(settings: Pick<TrainingSettings, 'earlyStopping
 }
 
 export class KerasTrainingImportError extends Error {
+  readonly code = 'invalid-input' as const;
   constructor(
     message: string,
     readonly field: string,

@@ -4,21 +4,16 @@
  * contract here as well as in main, so the renderer only ever sees data that fits the contract.
  * Only functions and plain data cross the bridge; ipcRenderer itself never does.
  *
- * Note: Errors cross contextBridge as plain Errors (message kept, custom properties such as
- * ApiError's `code` and `issues` dropped), so the messages are made to stand on their own.
+ * A failed command rejects with serializeError's plain body (code, name, message, issues), which
+ * contextBridge copies whole (an Error would arrive as its message only); the renderer's host/
+ * turns it back into an ApiError (contract/bridge.ts).
  */
 import './jitless';
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import type { z } from 'zod';
 import {
-  ApiError,
-  commands,
-  events,
-  fastTrainingEvent,
-  formatIssues,
-  isCommandName,
+  checkEvent,
+  invokeAcrossBridge,
   isEventName,
-  unwrapResult,
   type CommandName,
   type CommandRequest,
   type CommandResponse,
@@ -39,35 +34,19 @@ function deliver(_event: IpcRendererEvent, name: unknown, payload: unknown): voi
   }
   const subscribers = listeners.get(name);
   if (!subscribers || subscribers.size === 0) return;
-  // The hot training events ('batches', 'stats') are checked by hand when they pass; zod decides
-  // everything else, and explains what it rejects (contract/fast-events.ts).
-  let data: unknown = name === 'training' ? fastTrainingEvent(payload) : null;
-  if (data === null) {
-    const parsed = events[name].safeParse(payload);
-    if (!parsed.success) {
-      console.warn(`[layerbench] Dropped an invalid ${name} event: ${formatIssues(parsed.error).join('; ')}`);
-      return;
-    }
-    data = parsed.data;
+  // The fast check for the hot training events, then zod (contract/fast-events.ts).
+  const checked = checkEvent(name, payload);
+  if (!checked.ok) {
+    console.warn(`[layerbench] Dropped an invalid ${name} event: ${checked.issues.join('; ')}`);
+    return;
   }
   for (const listener of [...subscribers]) {
     try {
-      listener(data);
+      listener(checked.payload);
     } catch (error) {
       console.error(`[layerbench] A ${name} listener threw`, error);
     }
   }
-}
-
-/**
- * contextBridge keeps only an Error's message, so the issues go into the message when it does not
- * already list them (dispatch's invalid-request messages do).
- */
-function selfContained(error: unknown): unknown {
-  if (!(error instanceof ApiError) || error.issues.length === 0) return error;
-  const missing = error.issues.filter((issue) => !error.message.includes(issue));
-  if (missing.length === 0) return error;
-  return new ApiError({ code: error.code, message: `${error.message}: ${missing.join('; ')}`, issues: error.issues });
 }
 
 let subscribed = false;
@@ -79,16 +58,8 @@ function updateSubscription(): void {
 }
 
 const api: LayerbenchApi = {
-  async invoke<N extends CommandName>(name: N, request: CommandRequest<N>): Promise<CommandResponse<N>> {
-    if (!isCommandName(name)) {
-      throw new ApiError({ code: 'unknown-command', message: `Unknown command: ${JSON.stringify(name)}` });
-    }
-    const result: unknown = await ipcRenderer.invoke(INVOKE_CHANNEL, name, request);
-    try {
-      return unwrapResult(result, commands[name].response as unknown as z.ZodType<CommandResponse<N>>);
-    } catch (error) {
-      throw selfContained(error);
-    }
+  invoke<N extends CommandName>(name: N, request: CommandRequest<N>): Promise<CommandResponse<N>> {
+    return invokeAcrossBridge((n, r) => ipcRenderer.invoke(INVOKE_CHANNEL, n, r), name, request);
   },
 
   on<E extends EventName>(name: E, listener: (payload: EventPayload<E>) => void): () => void {

@@ -4,7 +4,10 @@ export interface ParsedArgs {
   flags: Map<string, string | true>;
 }
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  override name = 'UsageError';
+  readonly code = 'invalid-input' as const;
+}
 
 export function parseArgs(argv: string[], known: Record<string, 'boolean' | 'string'>): ParsedArgs {
   const positionals: string[] = [];

@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { EventName, EventPayload, Result } from '../../contract';
+import { ApiError, fromBridge, invokeAcrossBridge, type EventName, type EventPayload, type Result } from '../../contract';
+import { createServices } from '../services';
 import type { Services } from '../services';
 
 type Handler = (event: unknown, ...args: unknown[]) => Promise<unknown>;
@@ -29,7 +30,8 @@ vi.mock('electron', () => ({
 
 const { bindServicesToIpc } = await import('./ipc');
 const { handleAppProtocol } = await import('./protocol');
-const { APP_ENTRY_URL, CONTENT_SECURITY_POLICY, EVENT_CHANNEL, INVOKE_CHANNEL } = await import('./policy');
+const { APP_ENTRY_URL, EVENT_CHANNEL, INVOKE_CHANNEL } = await import('./policy');
+const { CONTENT_SECURITY_POLICY } = await import('../host-policy');
 
 // --- stand-ins -----------------------------------------------------------------------------------
 interface FakeFrame {
@@ -120,9 +122,35 @@ describe('the IPC binding', () => {
   it('never throws: a failing service becomes an error result', async () => {
     const { app, invoke } = setup();
     const result = await invoke({ sender: app.webContents, senderFrame: app.mainFrame }, 'boom', {});
-    expect(result).toEqual({ ok: false, error: { code: 'failed', message: 'exploded' } });
+    expect(result).toEqual({ ok: false, error: { code: 'failed', name: 'Error', message: 'exploded' } });
     // A malformed event object (no sender) is refused, not thrown.
     expect(await invoke({}, 'app.info', {})).toMatchObject({ ok: false });
+  });
+
+  it('keeps a service error’s code and name from the services through IPC and the preload to the renderer', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'layerbench-ipc-errors-'));
+    const services = createServices({ host: 'electron', dataDir });
+    const app = fakeWindow(1);
+    const unbind = bindServicesToIpc({ services, windows: () => [app.window] as never });
+    const handler = electron.handlers.get(INVOKE_CHANNEL)!;
+    try {
+      const send = (name: string, request: unknown) => handler({ sender: app.webContents, senderFrame: app.mainFrame }, name, request);
+      // What ipcMain answers: the RunStore's RunNotFoundError, typed.
+      expect(await send('runs.get', { runId: 'run-missing' })).toEqual({ ok: false, error: { code: 'not-found', name: 'RunNotFoundError', message: 'Run run-missing does not exist' } });
+      // The preload rejects with plain data; contextBridge copies plain data whole (structuredClone
+      // stands in for that copy: it too drops an Error's own properties), and the renderer's host/
+      // makes an ApiError of it again.
+      const preload = { invoke: (name: never, request: never) => invokeAcrossBridge(send, name, request).catch((body: unknown) => Promise.reject(structuredClone(body))), on: () => () => {} };
+      const error = await fromBridge(preload).invoke('runs.get', { runId: 'run-missing' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ApiError);
+      expect(error).toMatchObject({ code: 'not-found', name: 'RunNotFoundError', message: 'Run run-missing does not exist' });
+      const invalid = await fromBridge(preload).invoke('runs.get', { runId: '../x' }).catch((e: unknown) => e);
+      expect(invalid).toMatchObject({ code: 'invalid-request', issues: [expect.stringMatching(/^runId: /)] });
+    } finally {
+      unbind();
+      await services.dispose();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('sends events to the app windows on the app origin only', () => {

@@ -5,7 +5,7 @@
  * error result; the handler never throws, so the renderer always receives a `Result` envelope.
  */
 import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
-import type { Result } from '../../contract';
+import { serializeError, type Result } from '../../contract';
 import type { Services } from '../services';
 import { EVENT_CHANNEL, INVOKE_CHANNEL, ipcSenderRejection, isAppUrl } from './policy';
 
@@ -47,7 +47,7 @@ export function bindServicesToIpc({ services, windows }: IpcBindingOptions): () 
     try {
       return await services.dispatch(name, payload);
     } catch (error) {
-      return { ok: false, error: { code: 'failed', message: error instanceof Error ? error.message : String(error) } };
+      return { ok: false, error: serializeError(error) };
     }
   });
 

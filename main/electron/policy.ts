@@ -1,10 +1,11 @@
 /**
- * The Electron host's security policy as pure functions: the app origin, the CSP, which URLs the
- * renderer may load or navigate to, which files the app:// protocol may serve, and which IPC
- * senders are trusted. No `electron` import here, so vitest checks all of it without the binary;
- * `security.ts`, `protocol.ts` and `ipc.ts` apply it.
+ * The Electron host's security policy as pure functions: the app origin, which URLs the renderer
+ * may load or navigate to, which files the app:// protocol may serve, and which IPC senders are
+ * trusted. The CSP, the headers, the MIME types and the path check are the ones the browser host
+ * uses too (../host-policy.ts). No `electron` import here, so vitest checks all of it without the
+ * binary; `security.ts`, `protocol.ts` and `ipc.ts` apply it.
  */
-import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { resolveStaticPath, type StaticPath } from '../host-policy';
 
 /** The renderer is served from `app://layerbench/…` (a standard, secure, privileged scheme). */
 export const APP_SCHEME = 'app';
@@ -13,24 +14,6 @@ export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_ENTRY_URL = `${APP_ORIGIN}/index.html`;
 
 export { EVENT_CHANNEL, INVOKE_CHANNEL } from './channels';
-
-/**
- * 'self' everywhere; inline styles only (Svelte sets style attributes), no inline or eval'd
- * script, no plugins, no <base>, and the app cannot be framed.
- */
-export const CSP_DIRECTIVES: Readonly<Record<string, string>> = {
-  'default-src': "'self'",
-  'script-src': "'self'",
-  'style-src': "'self' 'unsafe-inline'",
-  'img-src': "'self' data: blob:",
-  'connect-src': "'self'",
-  'object-src': "'none'",
-  'base-uri': "'none'",
-  'frame-ancestors': "'none'",
-};
-export const CONTENT_SECURITY_POLICY = Object.entries(CSP_DIRECTIVES)
-  .map(([name, value]) => `${name} ${value}`)
-  .join('; ');
 
 function parseUrl(url: string): URL | null {
   try {
@@ -88,78 +71,15 @@ export function isSafeExternalUrl(url: string): boolean {
   );
 }
 
-export type AssetResolution = { ok: true; file: string } | { ok: false; status: 400 | 403 | 404; reason: string };
-
 /**
- * Maps an `app://layerbench/<path>` request to a file inside `rootDir`, or refuses it. The path is
- * percent-decoded once, and refused if it holds a NUL, a backslash, a drive letter, or a `.`/`..`
- * segment; the resolved file must then still lie inside `rootDir` (belt and braces). `/` serves
- * index.html.
+ * Maps an `app://layerbench/<path>` request to a file inside `rootDir`, or refuses it: requests
+ * off the app origin, then whatever the hosts' shared path check refuses (resolveStaticPath).
  */
-export function resolveAppAsset(rootDir: string, requestUrl: string): AssetResolution {
+export function resolveAppAsset(rootDir: string, requestUrl: string): StaticPath {
   const url = parseUrl(requestUrl);
   if (!url || !isAppUrl(requestUrl)) return { ok: false, status: 403, reason: 'not on the app origin' };
-  let pathname: string;
-  try {
-    pathname = decodeURIComponent(url.pathname);
-  } catch {
-    return { ok: false, status: 400, reason: 'malformed percent-encoding' };
-  }
-  if (pathname === '' || pathname === '/') pathname = '/index.html';
-  if (!pathname.startsWith('/')) return { ok: false, status: 400, reason: 'relative path' };
-  if (/[\0\\:]/.test(pathname)) return { ok: false, status: 403, reason: 'forbidden character in path' };
-  const segments = pathname.slice(1).split('/');
-  if (segments.some((segment) => segment === '.' || segment === '..')) {
-    return { ok: false, status: 403, reason: 'path traversal' };
-  }
-  if (segments.some((segment) => segment === '')) return { ok: false, status: 404, reason: 'empty path segment' };
-  const root = resolve(rootDir);
-  const file = resolve(root, ...segments);
-  const inside = relative(root, file);
-  if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
-    return { ok: false, status: 403, reason: 'outside the renderer folder' };
-  }
-  return { ok: true, file };
+  return resolveStaticPath(rootDir, url.pathname);
 }
-
-const MIME_TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-  '.wasm': 'application/wasm',
-};
-
-export function mimeTypeFor(file: string): string {
-  return MIME_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
-}
-
-/** Headers on every app:// response. */
-export function appResponseHeaders(contentType: string): Record<string, string> {
-  return {
-    'Content-Type': contentType,
-    'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-    'X-Content-Type-Options': 'nosniff',
-    'Referrer-Policy': 'no-referrer',
-    'Cross-Origin-Opener-Policy': 'same-origin',
-    'Cross-Origin-Resource-Policy': 'same-origin',
-    'Cache-Control': 'no-cache',
-  };
-}
-
 /** What `ipc.ts` knows about an IPC call's sender. */
 export interface IpcSenderInfo {
   /** The sender's webContents belongs to one of the app's windows. */

@@ -5,7 +5,8 @@
  */
 import { protocol, type Session } from 'electron';
 import { readFile } from 'node:fs/promises';
-import { APP_SCHEME, appResponseHeaders, mimeTypeFor, resolveAppAsset } from './policy';
+import { mimeTypeFor, realFileInside, staticResponseHeaders } from '../host-policy';
+import { APP_SCHEME, resolveAppAsset } from './policy';
 
 /**
  * Must run before the app's `ready` event (at module load of the entry), once: a second call
@@ -22,7 +23,7 @@ export function registerAppScheme(): void {
 }
 
 function refusal(status: number, reason: string): Response {
-  return new Response(`${status} ${reason}`, { status, headers: appResponseHeaders('text/plain; charset=utf-8') });
+  return new Response(`${status} ${reason}`, { status, headers: staticResponseHeaders('text/plain; charset=utf-8') });
 }
 
 /** Serves files from `rendererDir` on the app origin of `session` (after `ready`). */
@@ -31,13 +32,16 @@ export function handleAppProtocol(session: Session, rendererDir: string): void {
     if (request.method !== 'GET' && request.method !== 'HEAD') return refusal(405, 'method not allowed');
     const asset = resolveAppAsset(rendererDir, request.url);
     if (!asset.ok) return refusal(asset.status, asset.reason);
+    // Symbolic links are followed only where they stay inside the renderer folder.
+    const real = await realFileInside(rendererDir, asset.file);
+    if (!real.ok) return refusal(real.status, real.reason);
     let body: Buffer;
     try {
-      body = await readFile(asset.file);
+      body = await readFile(real.file);
     } catch {
       return refusal(404, 'not found');
     }
-    const headers = appResponseHeaders(mimeTypeFor(asset.file));
+    const headers = staticResponseHeaders(mimeTypeFor(real.file));
     return new Response(request.method === 'HEAD' ? null : body, { status: 200, headers });
   });
 }

@@ -9,15 +9,11 @@ import { describe, expect, it } from 'vitest';
 import {
   APP_ENTRY_URL,
   APP_ORIGIN,
-  CONTENT_SECURITY_POLICY,
-  CSP_DIRECTIVES,
-  appResponseHeaders,
   ipcSenderRejection,
   isAllowedNavigation,
   isAllowedRendererRequest,
   isAppUrl,
   isSafeExternalUrl,
-  mimeTypeFor,
   resolveAppAsset,
   type IpcSenderInfo,
 } from './policy';
@@ -92,43 +88,6 @@ describe('external links', () => {
   });
 });
 
-describe('the content security policy', () => {
-  const directives = new Map(
-    CONTENT_SECURITY_POLICY.split(';').map((part) => {
-      const [name, ...values] = part.trim().split(/\s+/);
-      return [name, values] as const;
-    }),
-  );
-
-  it('is the strict policy, with inline styles only', () => {
-    expect(CONTENT_SECURITY_POLICY).toBe(
-      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
-    );
-    expect(Object.keys(CSP_DIRECTIVES)).toHaveLength(directives.size);
-  });
-
-  it('never allows eval, inline script, wildcards or remote hosts', () => {
-    expect(CONTENT_SECURITY_POLICY).not.toContain('unsafe-eval');
-    expect(CONTENT_SECURITY_POLICY).not.toContain('wasm-unsafe-eval');
-    expect(CONTENT_SECURITY_POLICY).not.toContain('*');
-    expect(CONTENT_SECURITY_POLICY).not.toMatch(/https?:|wss?:|file:/);
-    expect(directives.get('script-src')).toEqual(["'self'"]);
-    expect(directives.get('default-src')).toEqual(["'self'"]);
-    for (const [name, values] of directives) {
-      if (name !== 'style-src') expect(values, name).not.toContain("'unsafe-inline'");
-    }
-    expect(directives.get('object-src')).toEqual(["'none'"]);
-    expect(directives.get('base-uri')).toEqual(["'none'"]);
-    expect(directives.get('frame-ancestors')).toEqual(["'none'"]);
-  });
-
-  it('is sent with every app:// response', () => {
-    const headers = appResponseHeaders('text/html; charset=utf-8');
-    expect(headers['Content-Security-Policy']).toBe(CONTENT_SECURITY_POLICY);
-    expect(headers['X-Content-Type-Options']).toBe('nosniff');
-  });
-});
-
 describe('the app:// file server', () => {
   const root = resolve('/srv/layerbench/out/renderer');
 
@@ -159,13 +118,6 @@ describe('the app:// file server', () => {
     expect(resolveAppAsset(root, `${APP_ORIGIN}/../../../etc/passwd`)).toEqual({ ok: true, file: join(root, 'etc', 'passwd') });
     expect(resolveAppAsset(root, `${APP_ORIGIN}/%2e%2e/%2e%2e/package.json`)).toEqual({ ok: true, file: join(root, 'package.json') });
   });
-
-  it('labels what it serves', () => {
-    expect(mimeTypeFor('index.html')).toBe('text/html; charset=utf-8');
-    expect(mimeTypeFor('a/b.JS')).toBe('text/javascript; charset=utf-8');
-    expect(mimeTypeFor('x.wasm')).toBe('application/wasm');
-    expect(mimeTypeFor('x.bin')).toBe('application/octet-stream');
-  });
 });
 
 describe('IPC sender validation', () => {
@@ -190,8 +142,9 @@ describe('module boundaries', () => {
   const imports = (file: string) =>
     [...readFileSync(here(file), 'utf8').matchAll(/^\s*import\s[^;]*?from\s+'([^']+)'|^\s*import\s+'([^']+)'/gm)].map((m) => m[1] ?? m[2]);
 
-  it('keeps the policy and the channel names free of electron', () => {
+  it('keeps the policies (the app’s and the hosts’ shared one) and the channel names free of electron', () => {
     expect(imports('./policy.ts')).not.toContain('electron');
+    expect(imports('../host-policy.ts').every((specifier) => specifier.startsWith('node:') || specifier.startsWith('.'))).toBe(true);
     expect(imports('./channels.ts')).toEqual([]);
   });
 

@@ -198,6 +198,8 @@ describe('WebSocket API fuzz', () => {
       } else {
         // A breach of the response contract would be the server's bug, never the input's.
         expect(result.error!.code, `frame ${i}: ${result.error!.message.slice(0, 300)}`).not.toBe('invalid-response');
+        // Every refusal says what kind it is: a service error carries a domain code, never the catch-all.
+        expect(result.error!.code, `frame ${i}: ${result.error!.message.slice(0, 300)}`).not.toBe('failed');
       }
       const key = result.ok ? 'ok' : result.error!.code;
       codes.set(key, (codes.get(key) ?? 0) + 1);

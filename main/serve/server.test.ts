@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { ApiError, commands, unwrapResult } from '../../contract';
 import { createServices, type Services } from '../services';
 import { startServer, type RunningServer } from './server';
 
@@ -73,7 +74,7 @@ describe('serve host', () => {
     expect(asset.status).toBe(200);
     expect(asset.headers.get('content-type')).toMatch(/javascript/);
     const escape = await fetch(`${server.origin}/..%2Fsecret.txt?token=${server.token}`);
-    expect(escape.status).toBe(404);
+    expect(escape.status).toBe(403);
   });
 
   it('accepts a socket only with the token and the server origin', async () => {
@@ -93,6 +94,30 @@ describe('serve host', () => {
     const bad = await call(ws, { kind: 'request', id: 3, name: 'training.start', payload: { spec: {}, settings: {} } });
     expect(bad.result.error?.code).toBe('invalid-request');
     expect((await call(ws, { kind: 'request', id: 4, name: 'datasets.info', payload: { id: 'fashion-mnist' } })).result.ok).toBe(true);
+    ws.close();
+  });
+
+  it('keeps a service error’s code and name across the socket, to an ApiError on the client', async () => {
+    const ws = await open({ origin: server.origin, cookie: `${server.cookieName}=${server.token}` });
+    const cases = [
+      { name: 'runs.get', payload: { runId: 'run-missing' }, error: { code: 'not-found', name: 'RunNotFoundError' } },
+      { name: 'datasets.delete', payload: { id: 'fashion-mnist' }, error: { code: 'unsupported', name: 'DomainError' } },
+      { name: 'projects.open', payload: { path: dir }, error: { code: 'unsupported', name: 'ProjectFileError' } },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const { result } = await call(ws, { kind: 'request', id: 10 + i, name: c.name, payload: c.payload });
+      expect(result, c.name).toMatchObject({ ok: false, error: c.error });
+      // What the renderer's WebSocket client makes of it (unwrapResult, as renderer/host/websocket.ts does).
+      const thrown = (() => {
+        try {
+          unwrapResult(result, commands[c.name as 'runs.get'].response);
+        } catch (error) {
+          return error;
+        }
+      })();
+      expect(thrown, c.name).toBeInstanceOf(ApiError);
+      expect(thrown, c.name).toMatchObject(c.error);
+    }
     ws.close();
   });
 });

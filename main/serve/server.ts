@@ -9,14 +9,15 @@
  * does not read is cut off before its queue grows without bound (send-queue.ts).
  */
 import { createReadStream, realpathSync } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { extname, join, normalize, sep } from 'node:path';
+import { join } from 'node:path';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { RequestFrameSchema, formatIssues, type Result } from '../../contract';
+import { RequestFrameSchema, formatIssues, serializeError, type Result } from '../../contract';
 import type { Services } from '../services';
+import { mimeTypeFor, realFileInside, resolveStaticPath, staticResponseHeaders } from '../host-policy';
 import { DEFAULT_SEND_LIMITS, SocketSender, type SendLimits } from './send-queue';
 import { cookieValue, newToken, tokenCookieName, tokensEqual } from './token';
 
@@ -42,31 +43,6 @@ export interface RunningServer {
   server: Server;
   close(): Promise<void>;
 }
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.wasm': 'application/wasm',
-  '.woff2': 'font/woff2',
-};
-
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-  "form-action 'none'",
-].join('; ');
 
 /** The largest request frame: a model spec of a thousand layers fits; a maximal frame's parse stays in tens of MiB. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -205,38 +181,18 @@ function requestUrl(req: IncomingMessage, base: string): URL | null {
   }
 }
 
-/** Serves a file of the renderer folder; symbolic links are followed only where they stay inside it. */
+/** Serves a file of the renderer folder, as the hosts' shared policy maps paths and labels files. */
 async function serveStatic(root: string, pathname: string, res: ServerResponse, setCookie: string | null): Promise<void> {
-  let relative: string;
-  try {
-    relative = decodeURIComponent(pathname);
-  } catch {
-    res.writeHead(400).end();
-    return;
-  }
-  if (relative === '/' || relative === '') relative = '/index.html';
-  const notFound = (): void => void res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n');
-  const inside = (path: string) => path.startsWith(root + sep);
-  const file = normalize(join(root, relative));
-  if (relative.includes('\0') || !inside(file)) return notFound();
-  let real: string;
-  try {
-    real = await realpath(file);
-    if (!inside(real) || !(await stat(real)).isFile()) return notFound();
-  } catch {
-    return notFound();
-  }
-  const headers: Record<string, string> = {
-    'content-type': MIME[extname(real)] ?? 'application/octet-stream',
-    'content-security-policy': CONTENT_SECURITY_POLICY,
-    'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
-    'cache-control': 'no-store',
-  };
-  if (setCookie) headers['set-cookie'] = setCookie;
-  const stream = createReadStream(real);
+  const refuse = (status: number, reason: string): void => void res.writeHead(status, staticResponseHeaders('text/plain; charset=utf-8')).end(`${status} ${reason}\n`);
+  const asked = resolveStaticPath(root, pathname);
+  if (!asked.ok) return refuse(asked.status, asked.reason);
+  const real = await realFileInside(root, asked.file);
+  if (!real.ok) return refuse(real.status, real.reason);
+  const headers = staticResponseHeaders(mimeTypeFor(real.file));
+  if (setCookie) headers['Set-Cookie'] = setCookie;
+  const stream = createReadStream(real.file);
   // A file that vanishes or cannot be read between the check and the read ends this response only.
-  stream.once('error', () => (res.headersSent ? res.destroy() : notFound()));
+  stream.once('error', () => (res.headersSent ? res.destroy() : refuse(404, 'not found')));
   stream.once('open', () => {
     res.writeHead(200, headers);
     stream.pipe(res);
@@ -280,7 +236,7 @@ function bridge(ws: WebSocket, services: Services, limits: SendLimits): void {
     try {
       result = await services.dispatch(request.data.name, request.data.payload);
     } catch (error) {
-      return fail(request.data.id, 'failed', error instanceof Error ? error.message : String(error));
+      return sender.response(request.data.id, { ok: false, error: serializeError(error) });
     }
     sender.response(request.data.id, result);
   };

@@ -6,9 +6,9 @@
  */
 import {
   commands,
-  errorBody,
   formatIssues,
   isCommandName,
+  serializeError,
   type CommandName,
   type CommandResponse,
   type EventName,
@@ -37,7 +37,7 @@ export async function dispatchCommand(handlers: Partial<CommandHandlers>, name: 
   try {
     value = await (handlers[name] as (r: unknown) => unknown)(request.data);
   } catch (error) {
-    return { ok: false, error: errorBody(error) };
+    return { ok: false, error: serializeError(error) };
   }
   const response = schema.response.safeParse(value);
   if (!response.success) {

@@ -17,6 +17,7 @@ import { importModelAsRun } from './runs/import';
 import { RunStore } from './runs/store';
 import { confineTo, unconfined } from './files/confine';
 import type { ImportSource } from '../../contract';
+import { DomainError } from '../../contract/wire';
 
 export interface ServicesOptions {
   /** Which host the renderer is talking to. */
@@ -79,8 +80,8 @@ export function createServices(options: ServicesOptions): Services {
   /** A dataset the active run trains on or an evaluation reads cannot be deleted under it. */
   const refuseDatasetInUse = (id: string): void => {
     const user = training.datasetUser(id);
-    if (user === 'evaluation') throw new Error(`Dataset "${id}" cannot be deleted now: an evaluation is reading it; try again when it has finished`);
-    if (user) throw new Error(`Dataset "${id}" is in use by the training run ${user.run}; stop it first`);
+    if (user === 'evaluation') throw new DomainError('busy', `Dataset "${id}" cannot be deleted now: an evaluation is reading it; try again when it has finished`);
+    if (user) throw new DomainError('busy', `Dataset "${id}" is in use by the training run ${user.run}; stop it first`);
   };
 
   const confine = options.root === undefined ? unconfined : confineTo(options.root);
@@ -101,7 +102,7 @@ export function createServices(options: ServicesOptions): Services {
     'runs.get': afterRecovery((request) => runs.get(request.runId)),
     'runs.rename': afterRecovery((request) => runs.rename(request.runId, request.name)),
     'runs.delete': afterRecovery(async (request) => {
-      if (training.activeRunId === request.runId) throw new Error(`Run ${request.runId} is still training: stop it first`);
+      if (training.activeRunId === request.runId) throw new DomainError('busy', `Run ${request.runId} is still training: stop it first`);
       return { deleted: await runs.delete(request.runId) };
     }),
     'runs.evaluate': afterRecovery((request) => training.evaluate(request.runId)),

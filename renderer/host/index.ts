@@ -3,7 +3,7 @@
  * (`layerbench serve`) we connect a WebSocket to the page's own origin. The rest of the renderer
  * sees only `LayerbenchApi` and never knows which.
  */
-import type { LayerbenchApi } from '../../contract';
+import { fromBridge, type LayerbenchApi } from '../../contract';
 import { connectWebSocket } from './websocket';
 
 export { DISCONNECTED_EVENT } from './websocket';
@@ -15,7 +15,8 @@ declare global {
 }
 
 export async function connectHost(): Promise<LayerbenchApi> {
-  if (window.layerbench) return window.layerbench;
+  // The preload rejects with plain error bodies (contextBridge keeps no Error's code): ApiErrors again here.
+  if (window.layerbench) return fromBridge(window.layerbench);
   const url = new URL('api', window.location.href);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   url.search = '';

@@ -6,10 +6,9 @@
 import {
   ApiError,
   HostFrameSchema,
+  checkEvent,
   commands,
   type HostFrame,
-  events,
-  fastTrainingEvent,
   isEventName,
   unwrapResult,
   type CommandName,
@@ -67,18 +66,13 @@ export function connectWebSocket(url: string): Promise<WebSocketApi> {
         return;
       }
       if (!isEventName(frame.name)) return;
-      // The hot training events ('batches', 'stats') are checked by hand when they pass; zod
-      // decides everything else, and explains what it rejects.
-      let data: unknown = frame.name === 'training' ? fastTrainingEvent(frame.payload) : null;
-      if (data === null) {
-        const payload = events[frame.name].safeParse(frame.payload);
-        if (!payload.success) {
-          console.warn(`layerbench: dropped an invalid ${frame.name} event`, payload.error.issues);
-          return;
-        }
-        data = payload.data;
+      // The fast check for the hot training events, then zod (contract/fast-events.ts), as the preload does.
+      const checked = checkEvent(frame.name, frame.payload);
+      if (!checked.ok) {
+        console.warn(`layerbench: dropped an invalid ${frame.name} event`, checked.issues);
+        return;
       }
-      for (const listener of listeners.get(frame.name) ?? []) listener(data as never);
+      for (const listener of listeners.get(frame.name) ?? []) listener(checked.payload as never);
     });
 
     socket.addEventListener('close', (event) => {

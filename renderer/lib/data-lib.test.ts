@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultTrainingSettings, type TrainingSettings } from '../../contract';
+import { ApiError, defaultTrainingSettings, deserializeError, type TrainingSettings } from '../../contract';
 import { seedModel1, summarize } from '../../model';
 import { datasetMismatches, imageShape, importHeader, isCancelledImport, modelInputShape, nameFromPath, newImportId, parseShapeText, pixelsToRgba } from './datasets';
 import { defaultSchedule, parseNumberList, settingsIssues, switchOptimizer } from './training-settings';
@@ -22,11 +22,13 @@ describe('dataset helpers', () => {
     expect(importHeader('yes', null)).toBe('yes');
     expect(importHeader('auto', null)).toBe('auto');
   });
-  it('only the cancellation error of this import counts as cancelled', () => {
-    expect(isCancelledImport(new Error('Import import-1 was cancelled'), 'import-1')).toBe(true);
-    expect(isCancelledImport(new Error('/x.csv, line 3: ragged row'), 'import-1')).toBe(false);
-    expect(isCancelledImport(new Error('Import import-2 was cancelled'), 'import-1')).toBe(false);
-    expect(isCancelledImport('Import import-1 was cancelled', 'import-1')).toBe(false);
+  it('an import counts as cancelled by its error code, never by its text', () => {
+    // The body the services' ImportCancelledError crosses the wire as (dispatch.test.ts), back on the renderer's side.
+    const cancelled = deserializeError({ code: 'cancelled', name: 'ImportCancelledError', message: 'Import import-1 was cancelled' });
+    expect(isCancelledImport(cancelled)).toBe(true);
+    expect(isCancelledImport(new ApiError({ code: 'invalid-input', message: '/x.csv, line 3: ragged row' }))).toBe(false);
+    expect(isCancelledImport(new Error('Import import-1 was cancelled'))).toBe(false);
+    expect(isCancelledImport({ code: 'cancelled', message: 'Import import-1 was cancelled' })).toBe(false);
   });
   it('makes ids the contract accepts and names from paths', () => {
     expect(newImportId(0, 0.5)).toMatch(/^[A-Za-z0-9_-]{1,64}$/);

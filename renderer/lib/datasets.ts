@@ -3,7 +3,7 @@
  * text, preview pixels, and where the model does not fit the dataset chosen for training (with the
  * one-click fix).
  */
-import type { DatasetSummary } from '../../contract';
+import { ApiError, type DatasetSummary } from '../../contract';
 import { TASK_LOSS, checkTask, summarize, type ModelSpec, type ModelSummary, type Task } from '../../model';
 import { fixForTask } from './task-fix';
 
@@ -13,12 +13,12 @@ export function newImportId(now = Date.now(), random = Math.random()): string {
 }
 
 /**
- * Whether an import failed because it was cancelled (the services' ImportCancelledError, whose
- * message is `Import <id> was cancelled`): only then was nothing kept *because of the cancel*. Any
- * other failure, even one that lands while a cancel is pending, is an error to show.
+ * Whether an import failed because it was cancelled (the services' ImportCancelledError, which
+ * reaches the renderer with code 'cancelled'): only then was nothing kept *because of the cancel*.
+ * Any other failure, even one that lands while a cancel is pending, is an error to show.
  */
-export function isCancelledImport(error: unknown, importId: string): boolean {
-  return error instanceof Error && error.message === `Import ${importId} was cancelled`;
+export function isCancelledImport(error: unknown): boolean {
+  return error instanceof ApiError && error.code === 'cancelled';
 }
 
 /**

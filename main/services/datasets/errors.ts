@@ -26,9 +26,10 @@ export class BadItemError extends DatasetError {
   }
 }
 
-/** The error an import fails with when the user cancels it; recognisable by callers. */
+/** The error an import fails with when the user cancels it; callers recognise it by its code, `cancelled`. */
 export class ImportCancelledError extends Error {
   override name = 'ImportCancelledError';
+  readonly code = 'cancelled' as const;
   constructor(importId: string) {
     super(`Import ${importId} was cancelled`);
   }

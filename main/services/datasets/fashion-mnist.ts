@@ -189,11 +189,11 @@ async function downloadFile(file: FashionMnistFile, directory: string, options: 
     response = await fetch(url, { signal });
   } catch (error) {
     rethrowIfAborted(error);
-    throw new DatasetError(url, `download failed: ${describeFetchError(error)}`, { cause: error });
+    throw new DatasetError(url, `download failed: ${describeFetchError(error)}`, { cause: error, code: 'io' });
   }
   if (!response.ok || !response.body) {
     await response.body?.cancel().catch(() => {});
-    throw new DatasetError(url, `download failed: HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
+    throw new DatasetError(url, `download failed: HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`, { code: 'io' });
   }
 
   // With a Content-Encoding, fetch decodes the body and Content-Length counts encoded bytes: no usable total.
@@ -221,13 +221,13 @@ async function downloadFile(file: FashionMnistFile, directory: string, options: 
     }
   } catch (error) {
     rethrowIfAborted(error);
-    throw new DatasetError(url, `download failed after ${received} bytes: ${describeFetchError(error)}`, { cause: error });
+    throw new DatasetError(url, `download failed after ${received} bytes: ${describeFetchError(error)}`, { cause: error, code: 'io' });
   } finally {
     reader.releaseLock();
   }
   if (received !== reported) progress(received);
   if (totalBytes !== null && received !== totalBytes) {
-    throw new DatasetError(url, `download incomplete: received ${received} of ${totalBytes} bytes`);
+    throw new DatasetError(url, `download incomplete: received ${received} of ${totalBytes} bytes`, { code: 'io' });
   }
   const body = Buffer.concat(chunks);
   await verify(file, body, url);
@@ -241,7 +241,7 @@ async function downloadFile(file: FashionMnistFile, directory: string, options: 
     await rename(temp, target);
   } catch (error) {
     await unlink(temp).catch(() => {});
-    throw new DatasetError(target, `cannot save the download: ${(error as Error).message}`, { cause: error });
+    throw new DatasetError(target, `cannot save the download: ${(error as Error).message}`, { cause: error, code: 'io' });
   }
 }
 
@@ -280,7 +280,7 @@ export async function loadFashionMnist(directory: string, split: FashionMnistSpl
   const pathOf = async (kind: FashionMnistFile['kind']) => {
     const file = FASHION_MNIST_FILES.find((f) => f.split === split && f.kind === kind)!;
     const path = await findFashionMnistFile(directory, file.name);
-    if (!path) throw new DatasetError(join(directory, `${file.name}.gz`), `missing (looked for ${file.name}.gz and ${file.name} in ${directory})`);
+    if (!path) throw new DatasetError(join(directory, `${file.name}.gz`), `missing (looked for ${file.name}.gz and ${file.name} in ${directory})`, { code: 'not-found' });
     return path;
   };
   const [imagesPath, labelsPath] = await Promise.all([pathOf('images'), pathOf('labels')]);

@@ -13,13 +13,13 @@ export class DatasetError extends Error {
   override name = 'DatasetError';
   /** The file (path, name or URL) the problem is in. */
   readonly file: string;
-  /** The API error code it crosses the wire with ('failed' when none). */
-  readonly code: DomainErrorCode | undefined;
+  /** The API error code it crosses the wire with: a problem with the data unless the thrower says otherwise. */
+  readonly code: DomainErrorCode;
 
   constructor(file: string, problem: string, options?: { cause?: unknown; code?: DomainErrorCode }) {
     super(`${file}: ${problem}`, options);
     this.file = file;
-    this.code = options?.code;
+    this.code = options?.code ?? 'invalid-input';
   }
 }
 

@@ -29,7 +29,7 @@ export async function listClassFolders(folder: string): Promise<ClassFolder[]> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : (error as Error).message;
-    throw new DatasetError(folder, `cannot read the image folder: ${why}`, { cause: error });
+    throw new DatasetError(folder, `cannot read the image folder: ${why}`, { cause: error, code: code === 'ENOENT' ? 'not-found' : code === 'ENOTDIR' ? 'invalid-input' : 'io' });
   }
   const classes: ClassFolder[] = [];
   for (const entry of entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).sort((a, b) => (a.name < b.name ? -1 : 1))) {

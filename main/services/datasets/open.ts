@@ -13,6 +13,7 @@ import { limit, LIMITS_ENV, openRegularFile, readAt } from '../files/bounded-rea
 import { asDatasetError, DatasetError } from './idx';
 import { META_FILE, X_FILE, Y_FILE, bytesPerValue, readMeta, sampleSizeOf } from './meta';
 import type { OpenedDataset, SampleSource } from './source';
+import { DomainError } from '../../../contract/wire';
 
 export const DEFAULT_MEMORY_BUDGET_BYTES = 1024 ** 3;
 export const MEMORY_BUDGET_ENV = 'LAYERBENCH_DATASET_MEMORY_BUDGET';
@@ -23,7 +24,7 @@ export function memoryBudgetBytes(explicit?: number, env: NodeJS.ProcessEnv = pr
   const raw = env[MEMORY_BUDGET_ENV];
   if (raw === undefined || raw === '') return DEFAULT_MEMORY_BUDGET_BYTES;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${MEMORY_BUDGET_ENV} must be a number of bytes (a non-negative integer), got "${raw}"`);
+  if (!Number.isSafeInteger(value) || value < 0) throw new DomainError('invalid-input', `${MEMORY_BUDGET_ENV} must be a number of bytes (a non-negative integer), got "${raw}"`);
   return value;
 }
 

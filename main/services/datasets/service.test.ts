@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { EventPayload } from '../../../contract';
+import { deserializeError, type EventPayload, type Result } from '../../../contract';
 import { createServices, type Services } from '../index';
 import { defaultTrainingSettings } from '../../../contract';
 import { seedModel1 } from '../../../model/presets';
@@ -22,6 +22,9 @@ afterAll(async () => {
   await services.dispose();
   await rm(scratch, { recursive: true, force: true });
 });
+
+/** The error of a failed result as the renderer receives it. */
+const unwrapError = (result: Result) => deserializeError(result.ok ? null : result.error);
 
 async function ok<T = any>(name: string, payload: unknown): Promise<T> {
   const result = await services.dispatch(name, payload);
@@ -59,7 +62,7 @@ describe('datasets commands', () => {
     expect(await ok('datasets.delete', { id: dataset.id })).toEqual({ deleted: true });
     expect((await ok('datasets.list', {})).datasets).toHaveLength(1);
     const gone = await services.dispatch('datasets.preview', { id: dataset.id });
-    expect(gone).toMatchObject({ ok: false, error: { code: 'failed', message: expect.stringContaining(`Unknown dataset "${dataset.id}"`) } });
+    expect(gone).toMatchObject({ ok: false, error: { code: 'not-found', message: expect.stringContaining(`Unknown dataset "${dataset.id}"`) } });
   });
 
   it('rejects invalid requests at the boundary and reports bad input with file and line', async () => {
@@ -82,8 +85,8 @@ describe('datasets commands', () => {
     const result = await services.dispatch('datasets.import', { importId: 'big', name: 'Big', source: { kind: 'csv', path, labelColumn: 'label' }, skipBad: false });
     off();
     expect(await cancel).toEqual({ cancelled: true });
-    expect(result).toMatchObject({ ok: false, error: { code: 'failed', message: 'Import big was cancelled' } });
-    expect(isCancelledImport(new Error(result.ok ? '' : result.error.message), 'big')).toBe(true); // what the form recognises
+    expect(result).toEqual({ ok: false, error: { code: 'cancelled', name: 'ImportCancelledError', message: 'Import big was cancelled' } });
+    expect(isCancelledImport(unwrapError(result))).toBe(true); // what the form recognises: the code
     expect(await readdir(join(scratch, 'data', 'datasets'))).toEqual([]);
   });
 
@@ -94,7 +97,7 @@ describe('datasets commands', () => {
     // A real run on it, in the real worker: long enough to still be training when the delete comes.
     const { runId } = await ok('training.start', { spec: seedModel1, settings: { ...defaultTrainingSettings, dataset: dataset.id, epochs: 50, trainSubset: null } });
     const refused = await services.dispatch('datasets.delete', { id: dataset.id });
-    expect(refused).toMatchObject({ ok: false, error: { code: 'failed', message: `Dataset "${dataset.id}" is in use by the training run ${runId}; stop it first` } });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'busy', message: `Dataset "${dataset.id}" is in use by the training run ${runId}; stop it first` } });
     expect((await ok('datasets.list', {})).datasets.map((d: { id: string }) => d.id)).toContain(dataset.id);
     const ended = new Promise<void>((resolve) => {
       const off = services.onEvent((name, payload) => {

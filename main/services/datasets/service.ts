@@ -5,6 +5,7 @@
 import type { DatasetImportProgress, ImportSource, SourceScan } from '../../../contract/datasets';
 import { scanSource } from './scan';
 import { DatasetStore, type ImportRequest, type ImportResult, type StoreOptions } from './store';
+import { DomainError } from '../../../contract/wire';
 
 interface RunningImport {
   controller: AbortController;
@@ -36,8 +37,8 @@ export class DatasetService {
   }
 
   async import(request: ImportRequest): Promise<ImportResult> {
-    if (this.disposed) throw new Error('Layerbench is shutting down: no new imports');
-    if (this.imports.has(request.importId)) throw new Error(`An import with id ${request.importId} is already running`);
+    if (this.disposed) throw new DomainError('unsupported', 'Layerbench is shutting down: no new imports');
+    if (this.imports.has(request.importId)) throw new DomainError('busy', `An import with id ${request.importId} is already running`);
     const running: RunningImport = { controller: new AbortController(), publishing: false, settled: Promise.resolve() };
     this.imports.set(request.importId, running);
     try {

@@ -24,6 +24,7 @@ import { importImageFolder } from './import-images';
 import { META_FORMAT_VERSION, readMeta, type DatasetMeta } from './meta';
 import { isStreamed, memoryBudgetBytes, openDatasetDir } from './open';
 import { TEMP_PREFIX, SampleWriter } from './writer';
+import { DomainError } from '../../../contract/wire';
 
 export const USER_PREFIX = 'user-';
 const DELETING_PREFIX = '.deleting-';
@@ -76,8 +77,8 @@ export const MAX_DATASET_NAME = 200;
 /** A dataset name trimmed, as the import request's schema does; an error when empty or too long. */
 export function checkDatasetName(name: string): string {
   const trimmed = name.trim();
-  if (!trimmed) throw new Error('A dataset name is needed (it was empty)');
-  if (trimmed.length > MAX_DATASET_NAME) throw new Error(`A dataset name is at most ${MAX_DATASET_NAME} characters (this one has ${trimmed.length})`);
+  if (!trimmed) throw new DomainError('invalid-input', 'A dataset name is needed (it was empty)');
+  if (trimmed.length > MAX_DATASET_NAME) throw new DomainError('limit', `A dataset name is at most ${MAX_DATASET_NAME} characters (this one has ${trimmed.length})`);
   return trimmed;
 }
 
@@ -107,7 +108,7 @@ export class DatasetStore {
 
   /** The folder of an imported dataset; refuses ids that are not imported ones. */
   dirOf(id: string): string {
-    if (!DatasetIdSchema.safeParse(id).success || !id.startsWith(USER_PREFIX)) throw new Error(`Unknown dataset "${id}"`);
+    if (!DatasetIdSchema.safeParse(id).success || !id.startsWith(USER_PREFIX)) throw new DomainError('not-found', `Unknown dataset "${id}"`);
     return join(this.root, id);
   }
 
@@ -115,7 +116,7 @@ export class DatasetStore {
   async resolveDir(id: string): Promise<string> {
     if (id === FASHION_MNIST_ID) {
       const info = await describeFashionMnist({ dataDir: this.dataDir, systemDirs: this.options.fashionMnistSystemDirs });
-      if (!info.directory) throw new DatasetError(FASHION_MNIST_ID, 'not downloaded yet: start a run on it to download it, or install Debian\'s dataset-fashion-mnist');
+      if (!info.directory) throw new DatasetError(FASHION_MNIST_ID, 'not downloaded yet: start a run on it to download it, or install Debian\'s dataset-fashion-mnist', { code: 'not-found' });
       return info.directory;
     }
     const dir = this.dirOf(id);
@@ -130,7 +131,7 @@ export class DatasetStore {
       if (meta.summary.id !== id) throw new DatasetError(join(dir, 'meta.json'), `describes dataset "${meta.summary.id}", but sits in the folder of "${id}"`);
       return meta;
     } catch (error) {
-      if ((error as DatasetError).code === 'not-found') throw new Error(`Unknown dataset "${id}": no such dataset in ${this.root}`);
+      if ((error as DatasetError).code === 'not-found') throw new DomainError('not-found', `Unknown dataset "${id}": no such dataset in ${this.root}`);
       throw error;
     }
   }
@@ -152,7 +153,7 @@ export class DatasetStore {
     try {
       names = await readdir(this.root);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new DatasetError(this.root, `cannot list datasets: ${(error as Error).message}`, { cause: error });
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new DatasetError(this.root, `cannot list datasets: ${(error as Error).message}`, { cause: error, code: 'io' });
     }
     await this.removeLeftovers(names);
     for (const name of names) {
@@ -286,14 +287,14 @@ export class DatasetStore {
 
   /** Removes a dataset atomically (renamed away first, so list() never sees half of it). */
   async delete(id: string): Promise<boolean> {
-    if (id === FASHION_MNIST_ID) throw new Error('Fashion-MNIST is built in and cannot be deleted');
+    if (id === FASHION_MNIST_ID) throw new DomainError('unsupported', 'Fashion-MNIST is built in and cannot be deleted');
     const dir = this.dirOf(id);
     const doomed = join(this.root, `${DELETING_PREFIX}${id}-${randomBytes(3).toString('hex')}`);
     try {
       await rename(dir, doomed);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw new DatasetError(dir, `cannot delete: ${(error as Error).message}`, { cause: error });
+      throw new DatasetError(dir, `cannot delete: ${(error as Error).message}`, { cause: error, code: 'io' });
     }
     await rm(doomed, { recursive: true, force: true });
     return true;

@@ -131,7 +131,7 @@ export class SampleWriter {
     try {
       await rename(this.tempDir, target);
     } catch (error) {
-      throw new DatasetError(target, `cannot move the imported dataset into place: ${(error as Error).message}`, { cause: error });
+      throw new DatasetError(target, `cannot move the imported dataset into place: ${(error as Error).message}`, { cause: error, code: 'io' });
     }
   }
 

@@ -81,7 +81,7 @@ describe('importing malformed files', () => {
     const text = await readFile(path, 'utf8');
     await writeFile(path, text.slice(0, Math.floor(text.length / 2)));
     const e = await rejects(importModel(path));
-    expect(e.code).toBe('invalid');
+    expect(e.code).toBe('invalid-input');
     expect(e.message).toContain(path);
     expect(e.message).toMatch(/not valid JSON .*truncated/);
   });
@@ -91,11 +91,11 @@ describe('importing malformed files', () => {
     const bin = join(path, '..', 'weights.bin');
     await truncate(bin, 40);
     let e = await rejects(importModel(path));
-    expect(e.code).toBe('invalid');
+    expect(e.code).toBe('invalid-input');
     expect(e.message).toMatch(/weightsManifest\[0\]: the weight files \(weights\.bin\) hold 40 bytes, but weight '.+' ends at byte \d+: the weights file is truncated/);
     await rm(bin);
     e = await rejects(importModel(path));
-    expect(e.code).toBe('missing');
+    expect(e.code).toBe('not-found');
     expect(e.message).toBe(`${bin}: no such file (named in ${path} weightsManifest[0].paths[0])`);
   });
 
@@ -129,7 +129,7 @@ describe('importing malformed files', () => {
     const truncated = join(d, 'truncated.h5');
     await writeFile(truncated, bytes.subarray(0, 1000));
     let e = await rejects(importModel(truncated));
-    expect(e.code).toBe('invalid');
+    expect(e.code).toBe('invalid-input');
     expect(e.message).toMatch(new RegExp(`^${truncated}: corrupted or truncated HDF5 file \\(.*truncated file.*\\)`));
 
     const garbage = join(d, 'garbage.h5');
@@ -224,7 +224,7 @@ f.close()
 
   it('names a missing file, and refuses .keras archives and ONNX files', async () => {
     let e = await rejects(importModel(join(dir, 'nope.json')));
-    expect(e.code).toBe('missing');
+    expect(e.code).toBe('not-found');
     const keras = join(await fresh(), 'model.keras');
     await writeFile(keras, 'PK\x03\x04');
     e = await rejects(importModel(keras));
@@ -243,7 +243,7 @@ describe('exporting what does not fit', () => {
     const d = await fresh();
     const bad: ModelSpec = { ...tiny, config: { ...tiny.config, layers: [{ ...tiny.config.layers[0]!, config: { ...tiny.config.layers[0]!.config, units: 0 } }, ...tiny.config.layers.slice(1)] } };
     let e = await rejects(exportRun({ spec: bad, weights: tinyWeights(), format: 'onnx', out: join(d, 'x.onnx') }));
-    expect(e.code).toBe('invalid');
+    expect(e.code).toBe('invalid-input');
     expect(e.message).toMatch(/layer 0 'dense'\.units: units must be a positive whole number, got 0/);
     const partial = tinyWeights();
     partial.delete('batch_normalization/moving_mean');

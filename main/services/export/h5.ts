@@ -195,7 +195,7 @@ export async function checkedHdf5Signature(path: string, missing = 'no such file
   try {
     return await hasHdf5Signature(path);
   } catch (e) {
-    if (e instanceof FileReadError && e.code === 'not-found') throw fileError('missing', path, missing);
+    if (e instanceof FileReadError && e.code === 'not-found') throw fileError('not-found', path, missing);
     throw fromReadError(e);
   }
 }
@@ -216,7 +216,7 @@ function attrNames(owner: Group, name: string, path: string, where: string): str
     if (typeof v === 'string') return [v];
     if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
     if (ArrayBuffer.isView(v) && (v as unknown as ArrayLike<unknown>).length === 0) return []; // h5py's np.asarray([])
-    throw fileError('invalid', path, `attribute '${n}' is not a list of names`, where);
+    throw fileError('invalid-input', path, `attribute '${n}' is not a list of names`, where);
   };
   const names = Object.keys(owner.attrs);
   if (names.includes(name)) return read(name);
@@ -240,19 +240,19 @@ function isDataset(entity: unknown): entity is Dataset {
 export async function readKerasH5(filePath: string): Promise<KerasH5Contents> {
   const path = resolve(filePath);
   const signed = await checkedHdf5Signature(path);
-  if (!signed) throw fileError('invalid', path, 'not an HDF5 file (no HDF5 signature): expected a Keras .h5 model');
+  if (!signed) throw fileError('invalid-input', path, 'not an HDF5 file (no HDF5 signature): expected a Keras .h5 model');
   const h5 = await loadH5wasm();
   let file;
   try {
     file = new h5.File(path, 'r');
   } catch (e) {
-    throw fileError('invalid', path, `corrupted or truncated HDF5 file (${hdf5Reason(e)})`);
+    throw fileError('invalid-input', path, `corrupted or truncated HDF5 file (${hdf5Reason(e)})`);
   }
   try {
     return readOpenFile(file, path);
   } catch (e) {
     if (e instanceof ExportError) throw e;
-    throw fileError('invalid', path, `corrupted HDF5 file (${hdf5Reason(e)})`);
+    throw fileError('invalid-input', path, `corrupted HDF5 file (${hdf5Reason(e)})`);
   } finally {
     file.close();
   }
@@ -286,7 +286,7 @@ function readOpenFile(file: Group, path: string): KerasH5Contents {
   if (config === undefined) {
     const weightsOnly = attrNames(file, 'layer_names', path, '/') !== undefined;
     throw fileError(
-      'invalid',
+      'invalid-input',
       path,
       weightsOnly
         ? 'missing: this file holds weights only (model.save_weights); a model file (model.save) also holds the architecture'
@@ -298,13 +298,13 @@ function readOpenFile(file: Group, path: string): KerasH5Contents {
   try {
     spec = fromKerasTopology(config);
   } catch (e) {
-    throw fileError(e instanceof Error && e.name === 'KerasImportError' ? 'unsupported' : 'invalid', path, (e as Error).message, 'model_config');
+    throw fileError(e instanceof Error && e.name === 'KerasImportError' ? 'unsupported' : 'invalid-input', path, (e as Error).message, 'model_config');
   }
   let layers;
   try {
     layers = modelLayers(spec);
   } catch (e) {
-    throw fileError('invalid', path, (e as Error).message, 'model_config');
+    throw fileError('invalid-input', path, (e as Error).message, 'model_config');
   }
   // The weights model_config declares are what reading them allocates: refused before, when too many.
   checkDeclaredWeights(layers, path);
@@ -313,23 +313,23 @@ function readOpenFile(file: Group, path: string): KerasH5Contents {
   const root: Group = isGroup(weightsRoot) ? weightsRoot : file;
   const where = isGroup(weightsRoot) ? 'model_weights' : '/';
   const layerNames = attrNames(root, 'layer_names', path, where);
-  if (layerNames === undefined) throw fileError('invalid', path, `missing attribute 'layer_names' (the file holds no weights)`, where);
+  if (layerNames === undefined) throw fileError('invalid-input', path, `missing attribute 'layer_names' (the file holds no weights)`, where);
 
   const weights: NamedWeights = new Map();
   const byName = new Map(layers.map((l) => [l.name, l]));
   for (const name of layerNames) {
     const group = root.get(name);
     const at = `${where === '/' ? '' : `${where}/`}${name}`;
-    if (!isGroup(group)) throw fileError('invalid', path, `layer_names lists '${name}', but there is no such group`, at);
+    if (!isGroup(group)) throw fileError('invalid-input', path, `layer_names lists '${name}', but there is no such group`, at);
     const weightNames = attrNames(group, 'weight_names', path, at) ?? [];
     const layer = byName.get(name);
     if (!layer) {
-      if (weightNames.length) throw fileError('invalid', path, `weights for layer '${name}', which model_config does not have`, at);
+      if (weightNames.length) throw fileError('invalid-input', path, `weights for layer '${name}', which model_config does not have`, at);
       continue;
     }
     if (weightNames.length !== layer.variables.length) {
       throw fileError(
-        'invalid',
+        'invalid-input',
         path,
         `layer '${name}' (${layer.class_name}) has ${layer.variables.length} weights (${layer.variables.map((v) => v.short).join(', ') || 'none'}), the file holds ${weightNames.length}`,
         `${at}.weight_names`,
@@ -341,13 +341,13 @@ function readOpenFile(file: Group, path: string): KerasH5Contents {
       const dpath = `${at}/${wname}`;
       const short = wname.replace(/:\d+$/, '').split('/').at(-1);
       if (short !== v.short && !/^\d+$/.test(short ?? '')) {
-        throw fileError('invalid', path, `weight ${i} of layer '${name}' is '${wname}', expected '${v.short}'`, `${at}.weight_names`);
+        throw fileError('invalid-input', path, `weight ${i} of layer '${name}' is '${wname}', expected '${v.short}'`, `${at}.weight_names`);
       }
       const ds = group.get(wname);
-      if (!isDataset(ds)) throw fileError('invalid', path, `missing dataset for weight '${wname}' of layer '${name}'`, dpath);
+      if (!isDataset(ds)) throw fileError('invalid-input', path, `missing dataset for weight '${wname}' of layer '${name}'`, dpath);
       const shape = ds.shape ?? [];
       if (shape.length !== v.shape.length || shape.some((d, j) => d !== v.shape[j])) {
-        throw fileError('invalid', path, `weight '${v.name}' has shape [${shape.join(', ')}], layer '${name}' needs [${v.shape.join(', ')}]`, dpath);
+        throw fileError('invalid-input', path, `weight '${v.name}' has shape [${shape.join(', ')}], layer '${name}' needs [${v.shape.join(', ')}]`, dpath);
       }
       const value = ds.value;
       let data: Float32Array;
@@ -359,7 +359,7 @@ function readOpenFile(file: Group, path: string): KerasH5Contents {
   }
   const missing = layers.filter((l) => l.variables.length && !layerNames.includes(l.name));
   if (missing.length) {
-    throw fileError('invalid', path, `no weights for layer${missing.length > 1 ? 's' : ''} ${missing.map((l) => `'${l.name}'`).join(', ')}`, `${where}.layer_names`);
+    throw fileError('invalid-input', path, `no weights for layer${missing.length > 1 ? 's' : ''} ${missing.map((l) => `'${l.name}'`).join(', ')}`, `${where}.layer_names`);
   }
   return { spec, weights, kerasVersion: attrText(file, 'keras_version') ?? null, ...trainingConfigOf(file) };
 }

@@ -99,7 +99,7 @@ async function recordedNormalization(modelJson: string): Promise<NormalizationSt
 async function scriptWeightsPath(weightsH5: string, scriptPath: string): Promise<string> {
   const full = resolve(weightsH5);
   const isHdf5 = await checkedHdf5Signature(full, 'no such weights file (--weights names the Keras .h5 the script loads)');
-  if (!isHdf5) throw fileError('invalid', full, 'not an HDF5 file: --weights names a Keras .h5 (model.save or an h5 export)');
+  if (!isHdf5) throw fileError('invalid-input', full, 'not an HDF5 file: --weights names a Keras .h5 (model.save or an h5 export)');
   return relative(dirname(scriptPath), full);
 }
 
@@ -120,17 +120,17 @@ export async function readRunFolder(runDir: string): Promise<RunFolder> {
   try {
     text = await readTextBounded(runJson, { what: 'run description (run.json)' });
   } catch (e) {
-    if ((e as FileReadError).code === 'not-found') throw new ExportError('missing', `${dir}: not a run folder (no run.json)`, dir);
+    if ((e as FileReadError).code === 'not-found') throw new ExportError('not-found', `${dir}: not a run folder (no run.json)`, dir);
     throw fromReadError(e);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw fileError('invalid', runJson, `not valid JSON (${printable((e as Error).message)})`);
+    throw fileError('invalid-input', runJson, `not valid JSON (${printable((e as Error).message)})`);
   }
   const spec = ModelSpecSchema.safeParse((json as { spec?: unknown })?.spec);
-  if (!spec.success) throw fileError('invalid', runJson, `no valid model spec (${formatIssues(spec.error).join('; ')})`, 'spec');
+  if (!spec.success) throw fileError('invalid-input', runJson, `no valid model spec (${formatIssues(spec.error).join('; ')})`, 'spec');
   const settings = TrainingSettingsSchema.safeParse((json as { settings?: unknown })?.settings);
   const saved = findSavedWeights(dir);
   return { spec: spec.data, settings: settings.success ? settings.data : null, weightsModelJson: saved && join(saved.dir, TFJS_MODEL_FILE), weightsFrom: saved?.from ?? null };
@@ -166,7 +166,7 @@ export async function exportRun(request: ExportRequest): Promise<ExportResult> {
     // An invalid spec (a run.json edited by hand, a spec mid-edit) is reported like any other problem.
     if (e instanceof ModelSpecError) {
       const where = request.runDir !== undefined ? `${join(resolve(request.runDir), 'run.json')}: ` : '';
-      throw new ExportError('invalid', `${where}${e.message}`, request.runDir);
+      throw new ExportError('invalid-input', `${where}${e.message}`, request.runDir);
     }
     throw e;
   }
@@ -197,7 +197,7 @@ async function exportOnce(request: ExportRequest): Promise<ExportResult> {
     if (needsWeights) {
       if (!run.weightsModelJson) {
         throw new ExportError(
-          'missing',
+          'not-found',
           `${resolve(request.runDir)} has no saved weights (${RUN_WEIGHTS} is missing, and there is no best-epoch checkpoint): the run may still be training, or it ended before saving them`,
           resolve(request.runDir),
         );
@@ -219,16 +219,16 @@ async function exportOnce(request: ExportRequest): Promise<ExportResult> {
       source = 'weights-dir';
     } else if (needsWeights) {
       if (format === 'onnx') {
-        throw new ExportError('missing', `ONNX export needs trained weights: export a run folder, or give the spec's weights (weightsDir)`);
+        throw new ExportError('not-found', `ONNX export needs trained weights: export a run folder, or give the spec's weights (weightsDir)`);
       }
       if (!request.freshWeights) {
-        throw new ExportError('missing', `the ${format} export needs weights: give a run folder, weightsDir, or ask for fresh (untrained) weights`);
+        throw new ExportError('not-found', `the ${format} export needs weights: give a run folder, weightsDir, or ask for fresh (untrained) weights`);
       }
       weights = await freshWeights(spec);
       source = 'fresh';
     }
   } else {
-    throw new ExportError('invalid', 'nothing to export: give runDir, or spec (with weightsDir, weights or freshWeights)');
+    throw new ExportError('invalid-input', 'nothing to export: give runDir, or spec (with weightsDir, weights or freshWeights)');
   }
 
   const files: OutputFile[] = [];

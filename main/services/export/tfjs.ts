@@ -101,27 +101,27 @@ async function readJson(path: string): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw fileError('invalid', path, `not valid JSON (${printable((e as Error).message)}); the file may be truncated`);
+    throw fileError('invalid-input', path, `not valid JSON (${printable((e as Error).message)}); the file may be truncated`);
   }
 }
 
 /** Validates a weightsManifest, naming the offending field. */
 function readManifest(path: string, raw: unknown): TfjsModelJson['weightsManifest'] {
-  if (raw === undefined) throw fileError('invalid', path, 'missing (a layers model.json lists its weight files here)', 'weightsManifest');
-  if (!Array.isArray(raw)) throw fileError('invalid', path, `expected a list, got ${describe(raw)}`, 'weightsManifest');
+  if (raw === undefined) throw fileError('invalid-input', path, 'missing (a layers model.json lists its weight files here)', 'weightsManifest');
+  if (!Array.isArray(raw)) throw fileError('invalid-input', path, `expected a list, got ${describe(raw)}`, 'weightsManifest');
   return raw.map((group, g) => {
     const at = `weightsManifest[${g}]`;
-    if (!isRecord(group)) throw fileError('invalid', path, `expected an object with paths and weights, got ${describe(group)}`, at);
+    if (!isRecord(group)) throw fileError('invalid-input', path, `expected an object with paths and weights, got ${describe(group)}`, at);
     if (!Array.isArray(group.paths) || !group.paths.every((p) => typeof p === 'string' && p !== '')) {
-      throw fileError('invalid', path, `expected a list of file names, got ${describe(group.paths)}`, `${at}.paths`);
+      throw fileError('invalid-input', path, `expected a list of file names, got ${describe(group.paths)}`, `${at}.paths`);
     }
-    if (!Array.isArray(group.weights)) throw fileError('invalid', path, `expected a list of weights, got ${describe(group.weights)}`, `${at}.weights`);
+    if (!Array.isArray(group.weights)) throw fileError('invalid-input', path, `expected a list of weights, got ${describe(group.weights)}`, `${at}.weights`);
     const weights = group.weights.map((w, i) => {
       const wat = `${at}.weights[${i}]`;
-      if (!isRecord(w)) throw fileError('invalid', path, `expected {name, shape, dtype}, got ${describe(w)}`, wat);
-      if (typeof w.name !== 'string' || w.name === '') throw fileError('invalid', path, `expected a weight name, got ${describe(w.name)}`, `${wat}.name`);
+      if (!isRecord(w)) throw fileError('invalid-input', path, `expected {name, shape, dtype}, got ${describe(w)}`, wat);
+      if (typeof w.name !== 'string' || w.name === '') throw fileError('invalid-input', path, `expected a weight name, got ${describe(w.name)}`, `${wat}.name`);
       if (!Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0)) {
-        throw fileError('invalid', path, `weight '${w.name}': expected a shape such as [784, 300], got ${describe(w.shape)}`, `${wat}.shape`);
+        throw fileError('invalid-input', path, `weight '${w.name}': expected a shape such as [784, 300], got ${describe(w.shape)}`, `${wat}.shape`);
       }
       const q = w.quantization;
       if (q !== undefined && !(isRecord(q) && typeof q.dtype === 'string' && ['uint8', 'uint16', 'float16'].includes(q.dtype))) {
@@ -143,11 +143,11 @@ function readManifest(path: string, raw: unknown): TfjsModelJson['weightsManifes
 export async function readTfjsWeights(modelJsonPath: string): Promise<{ json: Record<string, unknown>; weights: NamedWeights }> {
   const path = resolve(modelJsonPath);
   const json = await readJson(path);
-  if (!isRecord(json)) throw fileError('invalid', path, `expected a TF.js model.json object, got ${describe(json)}`);
+  if (!isRecord(json)) throw fileError('invalid-input', path, `expected a TF.js model.json object, got ${describe(json)}`);
   if (json.format !== undefined && json.format !== LAYERS_MODEL_FORMAT) {
     throw fileError('unsupported', path, `only TF.js layers models can be read, this is ${describe(json.format)}`, 'format');
   }
-  if (json.modelTopology === undefined || json.modelTopology === null) throw fileError('invalid', path, 'missing (the model architecture)', 'modelTopology');
+  if (json.modelTopology === undefined || json.modelTopology === null) throw fileError('invalid-input', path, 'missing (the model architecture)', 'modelTopology');
   const manifest = readManifest(path, json.weightsManifest);
   const folder = dirname(path);
   const weights: NamedWeights = new Map();
@@ -163,7 +163,7 @@ export async function readTfjsWeights(modelJsonPath: string): Promise<{ json: Re
       const file = resolve(folder, name);
       const rel = relative(folder, file);
       if (isAbsolute(name) || rel.startsWith('..') || isAbsolute(rel)) {
-        throw fileError('invalid', path, `'${name}' is outside the model's folder`, `weightsManifest[${g}].paths[${p}]`);
+        throw fileError('invalid-input', path, `'${name}' is outside the model's folder`, `weightsManifest[${g}].paths[${p}]`);
       }
       try {
         buffers.push(await readFileBounded(file, { maxBytes, limitEnv: LIMITS_ENV.fileBytes.name, what: 'weights file' }));
@@ -180,20 +180,20 @@ export async function readTfjsWeights(modelJsonPath: string): Promise<{ json: Re
       const length = count * BYTES[w.quantization?.dtype ?? 'float32']!;
       if (offset + length > bytes.length) {
         throw fileError(
-          'invalid',
+          'invalid-input',
           path,
           `the weight files (${group.paths.join(', ')}) hold ${bytes.length} bytes, but weight '${w.name}' ends at byte ${offset + length}: the weights file is truncated or belongs to another model`,
           `weightsManifest[${g}]`,
         );
       }
       if (w.group !== 'optimizer') {
-        if (weights.has(w.name)) throw fileError('invalid', path, `weight '${w.name}' is listed twice`, `weightsManifest[${g}]`);
+        if (weights.has(w.name)) throw fileError('invalid-input', path, `weight '${w.name}' is listed twice`, `weightsManifest[${g}]`);
         weights.set(w.name, { shape: [...w.shape], data: decode(w, bytes.subarray(offset, offset + length), count) });
       }
       offset += length;
     }
     if (offset !== bytes.length) {
-      throw fileError('invalid', path, `the weight files (${group.paths.join(', ')}) hold ${bytes.length} bytes, but the manifest describes ${offset}`, `weightsManifest[${g}]`);
+      throw fileError('invalid-input', path, `the weight files (${group.paths.join(', ')}) hold ${bytes.length} bytes, but the manifest describes ${offset}`, `weightsManifest[${g}]`);
     }
   }
   return { json, weights };
@@ -207,12 +207,12 @@ export async function readTfjsModel(modelJsonPath: string): Promise<{ spec: Mode
   try {
     spec = fromKerasTopology(json);
   } catch (e) {
-    throw fileError(e instanceof Error && e.name === 'KerasImportError' ? 'unsupported' : 'invalid', path, (e as Error).message, 'modelTopology');
+    throw fileError(e instanceof Error && e.name === 'KerasImportError' ? 'unsupported' : 'invalid-input', path, (e as Error).message, 'modelTopology');
   }
   try {
     modelLayers(spec);
   } catch (e) {
-    throw fileError('invalid', path, (e as Error).message, 'modelTopology');
+    throw fileError('invalid-input', path, (e as Error).message, 'modelTopology');
   }
   // Layerbench's own spec, when it is there and describes the same layers, keeps the exact initializers.
   const own = ModelSpecSchema.safeParse(isRecord(json.userDefinedMetadata) ? json.userDefinedMetadata[SPEC_METADATA_KEY] : undefined);

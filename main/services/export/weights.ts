@@ -65,7 +65,7 @@ export function checkWeights(spec: ModelSpec, weights: NamedWeights, source: str
   const missing = variables.filter((v) => !weights.has(v.name));
   if (missing.length) {
     throw new ExportError(
-      'invalid',
+      'invalid-input',
       `${source}: no weights for ${missing.map((v) => `'${v.name}'`).join(', ')} (the weights do not belong to this model)`,
       source,
     );
@@ -73,15 +73,15 @@ export function checkWeights(spec: ModelSpec, weights: NamedWeights, source: str
   const known = new Set(variables.map((v) => v.name));
   const extra = [...weights.keys()].filter((n) => !known.has(n));
   if (extra.length) {
-    throw new ExportError('invalid', `${source}: weights ${extra.map((n) => `'${n}'`).join(', ')} belong to no variable of the model`, source);
+    throw new ExportError('invalid-input', `${source}: weights ${extra.map((n) => `'${n}'`).join(', ')} belong to no variable of the model`, source);
   }
   for (const v of variables) {
     const w = weights.get(v.name)!;
     if (w.shape.length !== v.shape.length || w.shape.some((d, i) => d !== v.shape[i])) {
-      throw new ExportError('invalid', `${source}: weight '${v.name}' has shape [${w.shape.join(', ')}], but layer '${v.layer}' needs [${v.shape.join(', ')}]`, source);
+      throw new ExportError('invalid-input', `${source}: weight '${v.name}' has shape [${w.shape.join(', ')}], but layer '${v.layer}' needs [${v.shape.join(', ')}]`, source);
     }
     if (w.data.length !== size(v.shape)) {
-      throw new ExportError('invalid', `${source}: weight '${v.name}' holds ${w.data.length} values, its shape [${v.shape.join(', ')}] needs ${size(v.shape)}`, source);
+      throw new ExportError('invalid-input', `${source}: weight '${v.name}' holds ${w.data.length} values, its shape [${v.shape.join(', ')}] needs ${size(v.shape)}`, source);
     }
   }
   return variables;

@@ -11,6 +11,7 @@ import { importModel } from '../export';
 import { tfjsArtifacts } from '../export/tfjs';
 import { writeFileAtomic } from '../files/atomic';
 import type { RunStoreApi } from './types';
+import { DomainError } from '../../../contract/wire';
 
 export async function importModelAsRun(runs: RunStoreApi, path: string): Promise<{ run: RunSummary; spec: ModelSpec }> {
   const imported = await importModel(path);
@@ -34,6 +35,6 @@ export async function importModelAsRun(runs: RunStoreApi, path: string): Promise
     throw error;
   }
   const run = (await runs.list()).find((r) => r.runId === runId);
-  if (!run) throw new Error(`Imported run ${runId} is missing from the workspace`);
+  if (!run) throw new DomainError('not-found', `Imported run ${runId} is missing from the workspace`);
   return { run, spec: imported.spec };
 }

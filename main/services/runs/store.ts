@@ -28,6 +28,7 @@ import { currentOwner, HEARTBEAT_FILE, HEARTBEAT_MS, ownerAlive } from './owner'
 import { FileReadError, MAX_LOG_BYTES, printable, readTextBounded } from '../files/bounded-read';
 import type { BatchRecord, EpochRecord, RunDetail, RunStatus, RunSummary, StatsRecord } from './contract-types';
 import type { NewRun, RunStoreApi, RunWriter } from './types';
+import { DomainError } from '../../../contract/wire';
 
 export const RUN_FORMAT = 'layerbench.run';
 export const RUN_VERSION = 1;
@@ -68,6 +69,7 @@ function withTraits(file: RunFile): RunSummary {
 }
 
 export class RunNotFoundError extends Error {
+  readonly code = 'not-found' as const;
   constructor(readonly runId: string) {
     super(`Run ${runId} does not exist`);
     this.name = 'RunNotFoundError';
@@ -97,11 +99,11 @@ export class RunStore implements RunStoreApi {
   runDir(runId: string): string {
     const checked = RunIdSchema.safeParse(runId);
     if (!checked.success || runId.startsWith('.')) {
-      throw new Error(`Invalid run id ${JSON.stringify(runId)}: a run id is letters, digits, ".", "_" or "-" and does not start with "."`);
+      throw new DomainError('invalid-input', `Invalid run id ${JSON.stringify(runId)}: a run id is letters, digits, ".", "_" or "-" and does not start with "."`);
     }
     const dir = resolve(this.runsDir, runId);
     if (!dir.startsWith(this.runsDir + sep) || dir.slice(this.runsDir.length + 1).includes(sep)) {
-      throw new Error(`Invalid run id ${JSON.stringify(runId)}: it points outside the runs folder`);
+      throw new DomainError('invalid-input', `Invalid run id ${JSON.stringify(runId)}: it points outside the runs folder`);
     }
     return dir;
   }
@@ -118,13 +120,13 @@ export class RunStore implements RunStoreApi {
     await mkdir(this.runsDir, { recursive: true }).catch((error: unknown) => {
       throw describeFsError(error, this.runsDir);
     });
-    if (creating.has(dir) || liveWriters.has(dir)) throw new Error(`Run ${run.runId} already exists`);
+    if (creating.has(dir) || liveWriters.has(dir)) throw new DomainError('exists', `Run ${run.runId} already exists`);
     creating.add(dir);
     try {
       try {
         await mkdir(dir);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`Run ${run.runId} already exists`);
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new DomainError('exists', `Run ${run.runId} already exists`);
         throw describeFsError(error, dir);
       }
       const now = new Date();
@@ -242,12 +244,12 @@ export class RunStore implements RunStoreApi {
 
   async delete(runId: string): Promise<boolean> {
     const dir = this.runDir(runId);
-    if (liveWriters.has(dir) || creating.has(dir)) throw new Error(`Run ${runId} is still training: stop it first`);
+    if (liveWriters.has(dir) || creating.has(dir)) throw new DomainError('busy', `Run ${runId} is still training: stop it first`);
     if (!existsSync(dir)) return false;
     try {
       await rm(dir, { recursive: true, force: true });
     } catch (error) {
-      throw new Error(`Cannot delete run ${runId} (${dir}): ${describeFsError(error, dir).message.replace(/^Cannot write [^:]*: /, '')}`);
+      throw new DomainError('io', `Cannot delete run ${runId} (${dir}): ${describeFsError(error, dir).message.replace(/^Cannot write [^:]*: /, '')}`);
     }
     return true;
   }
@@ -290,7 +292,7 @@ export class RunStore implements RunStoreApi {
     const loaded = await loadRunFile(dir, runId);
     if (loaded.ok) return loaded.file;
     if (loaded.missing) throw new RunNotFoundError(runId);
-    throw new Error(`Run ${runId} is damaged: ${loaded.reason}`);
+    throw new DomainError('invalid-input', `Run ${runId} is damaged: ${loaded.reason}`);
   }
 }
 
@@ -720,13 +722,13 @@ function serializeRunFile(file: RunFile): string {
 
 function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new Error(`Invalid ${what}: ${formatIssues(parsed.error).join('; ')}`);
+  if (!parsed.success) throw new DomainError('invalid-input', `Invalid ${what}: ${formatIssues(parsed.error).join('; ')}`);
   return parsed.data;
 }
 
 function parseName(name: string): string {
   const parsed = RunNameSchema.safeParse(name);
-  if (!parsed.success) throw new Error(`Invalid run name: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`);
+  if (!parsed.success) throw new DomainError('invalid-input', `Invalid run name: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`);
   return parsed.data;
 }
 

@@ -151,6 +151,7 @@ export async function calibrate(tf: typeof TF, options: CalibrateOptions): Promi
 /** The settings ask for a backend that did not start. */
 export class BackendUnavailableError extends Error {
   override name = 'BackendUnavailableError';
+  readonly code = 'unsupported' as const;
 }
 
 export interface BackendChoice {

@@ -15,7 +15,7 @@ import type { BackendReport, DatasetProgress, Evaluation, ModelInspection, RunFi
 import type { ModelSpec } from '../../../model/spec';
 import { summarize, type ModelSummary } from '../../../model/summary';
 import { TASK_LOSS, checkTask, describeBlocking, type TaskData } from '../../../model/task-check';
-import { DomainError } from '../../../contract/wire';
+import { DomainError, deserializeError } from '../../../contract/wire';
 import { ensureFashionMnist } from '../datasets/fashion-mnist';
 import { fashionMnistSummary } from '../datasets/builtin';
 import { META_FILE, readMeta } from '../datasets/meta';
@@ -25,7 +25,7 @@ import { BEST_CHECKPOINT_DIR, findSavedWeights } from '../runs/saved-weights';
 import { UpdateCoalescer } from './coalesce';
 import { checkModelMemory } from './memory-limit';
 import type { ThreadPriority } from './thread-priority';
-import { FromWorkerSchema, type FromWorker, type ToWorker } from './protocol';
+import { FromWorkerSchema, failureOf, type FromWorker, type ToWorker } from './protocol';
 import { FASHION_MNIST_ID } from '../../../contract/datasets';
 
 export { BEST_CHECKPOINT_DIR } from '../runs/saved-weights';
@@ -142,11 +142,11 @@ export class TrainingHost {
             return;
           case 'inspection-failed':
           case 'evaluation-failed':
-            this.settleRequest(message.requestId, null, new Error(message.error));
+            this.settleRequest(message.requestId, null, deserializeError(message.error));
             return;
           case 'fatal':
-            reject(new Error(message.error));
-            this.failActive('failed', message.error);
+            reject(deserializeError(message.error));
+            this.failActive('failed', message.error.message);
             return;
           default:
             this.onWorkerMessage(message);
@@ -200,13 +200,13 @@ export class TrainingHost {
     if (blocking) throw new DomainError('invalid-input', `The model cannot be trained${data ? ` on ${data.name}` : ''}: ${blocking}`);
     let initialWeightsDir: string | null = null;
     if (request.initialWeightsFrom) {
-      if (!this.options.runs) throw new Error('Fine-tuning needs the runs workspace');
+      if (!this.options.runs) throw new DomainError('unsupported', 'Fine-tuning needs the runs workspace');
       initialWeightsDir = this.options.runs.weightsDir(request.initialWeightsFrom);
-      if (!existsSync(join(initialWeightsDir, 'model.json'))) throw new Error(`Run ${request.initialWeightsFrom} has no saved weights to start from`);
+      if (!existsSync(join(initialWeightsDir, 'model.json'))) throw new DomainError('not-found', `Run ${request.initialWeightsFrom} has no saved weights to start from`);
     }
-    if (this.active) throw new Error(`Run ${this.active.runId} is still training: stop it first`);
+    if (this.active) throw new DomainError('busy', `Run ${this.active.runId} is still training: stop it first`);
     await this.settling;
-    if (this.active) throw new Error(`Run ${(this.active as ActiveRun).runId} is still training: stop it first`);
+    if (this.active) throw new DomainError('busy', `Run ${(this.active as ActiveRun).runId} is still training: stop it first`);
     const runId = newRunId();
     const run: ActiveRun = {
       runId,
@@ -268,7 +268,7 @@ export class TrainingHost {
       if (run.stopRequested) this.post({ type: 'stop', runId });
       else if (run.pauseRequested) this.post({ type: 'pause', runId });
     } catch (error) {
-      if (!run.settled) this.settle(run, 'failed', { error: messageOf(error) }, null);
+      if (!run.settled) this.settle(run, 'failed', failureOf(error), null);
       else if (run.writer && run.settled.writer !== run.writer) {
         // The worker died while the run's folder was being created: end the run it left behind.
         const failure = { error: `The training worker stopped while the run was starting: ${messageOf(error)}` };
@@ -297,7 +297,7 @@ export class TrainingHost {
   private async dataset(id: string): Promise<{ directory: string }> {
     if (id !== FASHION_MNIST_ID) {
       const directory = join(this.options.dataDir, 'datasets', id);
-      if (!existsSync(join(directory, 'meta.json'))) throw new Error(`Dataset ${id} is not imported here (or was deleted): import it on the Data tab first`);
+      if (!existsSync(join(directory, 'meta.json'))) throw new DomainError('not-found', `Dataset ${id} is not imported here (or was deleted): import it on the Data tab first`);
       return { directory };
     }
     return ensureFashionMnist({
@@ -322,9 +322,9 @@ export class TrainingHost {
    */
   async evaluate(runId: string): Promise<Evaluation> {
     const runs = this.options.runs;
-    if (!runs) throw new Error('Evaluation needs the runs workspace');
-    if (runId === '.' || runId === '..') throw new Error(`No run ${runId}`);
-    if (this.active?.runId === runId) throw new Error(`Run ${runId} is still training: its weights are saved when it ends`);
+    if (!runs) throw new DomainError('unsupported', 'Evaluation needs the runs workspace');
+    if (runId === '.' || runId === '..') throw new DomainError('not-found', `No run ${runId}`);
+    if (this.active?.runId === runId) throw new DomainError('busy', `Run ${runId} is still training: its weights are saved when it ends`);
     const saved = findSavedWeights(dirname(runs.weightsDir(runId)));
     if (!saved) throw new DomainError('not-found', `Run ${runId} has no saved weights to evaluate (neither final weights nor a best-epoch checkpoint)`);
     const weightsDir = saved.dir;
@@ -532,7 +532,8 @@ export class TrainingHost {
           run.writer?.appendBatch({ epoch, batch, step, loss: Number(loss), acc: Number(acc) });
         }
         run.faults = mergeFaults(run.faults, message.faults ?? []);
-        const failure: Failure = { error: message.error, ...(message.code ? { code: message.code } : {}), ...(message.divergence ? { divergence: message.divergence } : {}) };
+        const { error, code, name, divergence } = message;
+        const failure: Failure = { error, ...(code ? { code } : {}), ...(name ? { name } : {}), ...(divergence ? { divergence } : {}) };
         this.settle(run, 'failed', failure, { type: 'failed', runId: run.runId, ...failure });
         return;
       }

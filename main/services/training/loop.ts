@@ -28,7 +28,7 @@ import { accuracy, applyMaxNorm, forwardWithLogits, meanCrossEntropy, planLayers
 import { gpuMemory, type GpuMemory } from './backends';
 import { BestEpoch, clipGradients, createOptimizer, EarlyStopper, Plateau, scheduledLearningRate, setLearningRate } from './optimizers';
 import { EpochFeeder, gatherNormalized, normalizationFor, splitRun, type NormalizationState, type RunSplit } from './pipeline';
-import { encodeNumber, type FromWorker } from './protocol';
+import { encodeNumber, failureOf, type FromWorker } from './protocol';
 import { deriveSeed } from './seeds';
 import { addGradientStats, addWeightStats, BnFeatureChoice, buildStatsRecord, FusedStatsProbe, probeLayer, StatsCollector } from './stats';
 import type { WeightsMetadata } from './weights-io';
@@ -36,6 +36,7 @@ import { createFusedStep, type FusedStep } from './fused/fused-step';
 import { CheckpointWriter } from './checkpoint';
 import { explainTrainingError } from './tf-errors';
 import type { TaskData } from '../../../model/task-check';
+import { DomainError, type DomainErrorCode } from '../../../contract/wire';
 
 /** Pause and stop requests, set by the worker's message handler, read by the loop between batches. */
 export class RunControl {
@@ -350,8 +351,9 @@ type Ending =
   | {
       type: 'failed';
       error: string;
-      /** 'io': a checkpoint could not be written (faults). */
-      code?: 'io';
+      /** The error's domain code ('io': a checkpoint could not be written, see faults) and class. */
+      code?: DomainErrorCode;
+      name?: string;
       faults?: RunFileFault[];
       divergence?: { step: number; epoch: number; lastFiniteLoss: number | null; likelyCauses: string[] };
       divergedBatch?: Extract<FromWorker, { type: 'failed' }>['divergedBatch'];
@@ -404,11 +406,9 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
     built.checkpoint?.prepare();
     ending = await trainLoop(tf, job, built, dataset, progress);
   } catch (error) {
-    // TF.js' shape errors name no layer: they are told in the model's terms.
-    ending =
-      error instanceof RunFilesError
-        ? { type: 'failed', error: error.message, code: 'io', faults: [error.fault] }
-        : { type: 'failed', error: explainTrainingError(error instanceof Error ? error.message : String(error), spec, data) };
+    // TF.js' shape errors name no layer: they are told in the model's terms; the code and class go along.
+    const message = explainTrainingError(error instanceof Error ? error.message : String(error), spec, data);
+    ending = { type: 'failed', ...failureOf(error, message), ...(error instanceof RunFilesError ? { faults: [error.fault] } : {}) };
   }
 
   const faults: RunFileFault[] = ending.type === 'failed' ? (ending.faults ?? []) : [];
@@ -431,8 +431,8 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
   (unowned as TF.LayersModel | null)?.dispose();
   const extra = faults.length ? { faults } : {};
   if (ending.type === 'failed') {
-    const { error, code, divergence, divergedBatch } = ending;
-    post({ type: 'failed', runId, error, ...(code ? { code } : {}), ...(divergence ? { divergence } : {}), ...(divergedBatch ? { divergedBatch } : {}), ...extra });
+    const { error, code, name, divergence, divergedBatch } = ending;
+    post({ type: 'failed', runId, error, ...(code ? { code } : {}), ...(name ? { name } : {}), ...(divergence ? { divergence } : {}), ...(divergedBatch ? { divergedBatch } : {}), ...extra });
   } else {
     post({ type: ending.type, runId, ...extra });
   }
@@ -443,7 +443,7 @@ function checkClassCount(model: TF.LayersModel, source: SampleSource): void {
   const units = model.outputs[0]!.shape[model.outputs[0]!.shape.length - 1];
   const classes = source.classNames.length;
   if (typeof units === 'number' && units < classes) {
-    throw new Error(`The model's last layer has ${units} outputs, but the dataset has ${classes} classes (${source.classNames.slice(0, 5).join(', ')}${classes > 5 ? ', …' : ''}): give the last Dense layer ${classes} units`);
+    throw new DomainError('invalid-input', `The model's last layer has ${units} outputs, but the dataset has ${classes} classes (${source.classNames.slice(0, 5).join(', ')}${classes > 5 ? ', …' : ''}): give the last Dense layer ${classes} units`);
   }
 }
 
@@ -710,6 +710,8 @@ function weightsMetadata(
 
 /** A write of the run's weights failed: the run ends 'failed' (code 'io') rather than carry on without them. */
 class RunFilesError extends Error {
+  override name = 'RunFilesError';
+  readonly code = 'io' as const;
   constructor(
     message: string,
     readonly fault: RunFileFault,
@@ -742,11 +744,11 @@ async function loadInitialWeights(tf: typeof TF, model: TF.LayersModel, director
     const from = source.weights;
     const to = model.weights;
     if (from.length !== to.length) {
-      throw new Error(`The saved weights do not fit this model: ${from.length} variables saved, the model has ${to.length}`);
+      throw new DomainError('invalid-input', `The saved weights do not fit this model: ${from.length} variables saved, the model has ${to.length}`);
     }
     to.forEach((variable, i) => {
       const same = variable.shape.length === from[i]!.shape.length && variable.shape.every((d, k) => d === from[i]!.shape[k]);
-      if (!same) throw new Error(`The saved weights do not fit this model: ${variable.originalName} is [${variable.shape.join(', ')}], saved [${from[i]!.shape.join(', ')}]`);
+      if (!same) throw new DomainError('invalid-input', `The saved weights do not fit this model: ${variable.originalName} is [${variable.shape.join(', ')}], saved [${from[i]!.shape.join(', ')}]`);
     });
     model.setWeights(source.getWeights());
   } finally {

@@ -7,6 +7,7 @@ import { ModelInspectionSchema } from '../../../contract/model';
 import { EvaluationSchema } from '../../../contract/runs';
 import { ModelSpecSchema } from '../../../model/spec';
 import { BackendReportSchema, CalibrationSchema, BatchRecordSchema, EpochRecordSchema, FailureSchema, RunFileFaultSchema, RunIdSchema, StartTrainingSchema, StatsRecordSchema } from '../../../contract';
+import { ApiErrorBodySchema, DomainErrorCodeSchema, serializeError, type DomainErrorCode } from '../../../contract/wire';
 
 const run = { runId: RunIdSchema };
 
@@ -51,11 +52,12 @@ const writeFaults = { faults: z.array(RunFileFaultSchema).optional() };
 
 export const FromWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), report: BackendReportSchema }),
-  z.object({ type: z.literal('fatal'), error: z.string() }),
+  /** Errors travel as serializeError's bodies (code, name, message): deserializeError on the host's side. */
+  z.object({ type: z.literal('fatal'), error: ApiErrorBodySchema }),
   z.object({ type: z.literal('inspection'), requestId: z.number().int(), result: ModelInspectionSchema }),
-  z.object({ type: z.literal('inspection-failed'), requestId: z.number().int(), error: z.string() }),
+  z.object({ type: z.literal('inspection-failed'), requestId: z.number().int(), error: ApiErrorBodySchema }),
   z.object({ type: z.literal('evaluation'), requestId: z.number().int(), result: EvaluationSchema }),
-  z.object({ type: z.literal('evaluation-failed'), requestId: z.number().int(), error: z.string() }),
+  z.object({ type: z.literal('evaluation-failed'), requestId: z.number().int(), error: ApiErrorBodySchema }),
   z.object({ type: z.literal('phase'), ...run, phase: z.enum(['loading-data', 'building-model', 'training']), detail: z.string().optional() }),
   z.object({
     type: z.literal('started'),
@@ -91,4 +93,14 @@ export type FromWorker = z.infer<typeof FromWorkerSchema>;
 /** A number as the protocol carries it: NaN and ±∞ as strings. */
 export function encodeNumber(x: number): number | 'NaN' | 'Infinity' | '-Infinity' {
   return Number.isFinite(x) ? x : (String(x) as 'NaN' | 'Infinity' | '-Infinity');
+}
+
+/**
+ * A run's failure as the protocol and the run's file carry it (FailureSchema's `error`, `code`,
+ * `name`): serializeError's body, with its code only when it is a domain code.
+ */
+export function failureOf(error: unknown, message?: string): { error: string; code?: DomainErrorCode; name?: string } {
+  const body = serializeError(error);
+  const code = DomainErrorCodeSchema.safeParse(body.code);
+  return { error: message ?? body.message, ...(code.success ? { code: code.data } : {}), ...(body.name ? { name: body.name } : {}) };
 }

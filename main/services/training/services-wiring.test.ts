@@ -39,7 +39,7 @@ describe('services: runs commands', () => {
       expect(await services.dispatch('runs.exportCsv', { runId: 'run-left-running' })).toMatchObject({ ok: true, value: { fileName: 'run-left-running-metrics.csv' } });
       expect(await services.dispatch('runs.evaluate', { runId: 'run-left-running' })).toEqual({
         ok: false,
-        error: { code: 'not-found', message: 'Run run-left-running has no saved weights to evaluate (neither final weights nor a best-epoch checkpoint)' },
+        error: { code: 'not-found', name: 'DomainError', message: 'Run run-left-running has no saved weights to evaluate (neither final weights nor a best-epoch checkpoint)' },
       });
       expect(await services.dispatch('training.pause', { runId: 'run-left-running' })).toEqual({ ok: true, value: { paused: false } });
       expect(await services.dispatch('training.resume', { runId: 'run-left-running' })).toEqual({ ok: true, value: { resumed: false } });

@@ -10,6 +10,7 @@ import { basename, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { NormalizationState } from './pipeline';
 import { FileReadError, limit, LIMITS_ENV, readFileBounded, readTextBounded } from '../files/bounded-read';
+import { DomainError } from '../../../contract/wire';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -86,12 +87,12 @@ export async function readModelJson(directory: string): Promise<ModelJsonFile> {
   try {
     text = await readTextBounded(path, { what: 'model file' });
   } catch (error) {
-    if ((error as FileReadError).code === 'not-found') throw new Error(`No saved weights: ${path} does not exist`);
+    if ((error as FileReadError).code === 'not-found') throw new DomainError('not-found', `No saved weights: ${path} does not exist`);
     throw error;
   }
   const json = JSON.parse(text) as ModelJsonFile;
   if (!json || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
-    throw new Error(`${path} is not a TF.js layers model (no modelTopology or weightsManifest)`);
+    throw new DomainError('invalid-input', `${path} is not a TF.js layers model (no modelTopology or weightsManifest)`);
   }
   return json;
 }
@@ -106,7 +107,7 @@ export function fileLoadHandler(directory: string): TF.io.IOHandler {
       for (const group of json.weightsManifest) {
         weightSpecs.push(...group.weights);
         for (const path of group.paths) {
-          if (basename(path) !== path) throw new Error(`Weights path ${JSON.stringify(path)} in model.json leaves the weights folder`);
+          if (basename(path) !== path) throw new DomainError('invalid-input', `Weights path ${JSON.stringify(path)} in model.json leaves the weights folder`);
           buffers.push(await readFileBounded(join(directory, path), { maxBytes: limit('fileBytes'), limitEnv: LIMITS_ENV.fileBytes.name, what: 'weights file' }));
         }
       }

@@ -14,7 +14,8 @@ import type { BackendReport } from '../../../contract';
 import { installFastWasmMatMul } from './kernels/wasm-matmul';
 import { evaluateSavedModel } from './evaluate';
 import { RunControl, runTraining } from './loop';
-import { FromWorkerSchema, ToWorkerSchema, type FromWorker, type ToWorker } from './protocol';
+import { FromWorkerSchema, ToWorkerSchema, failureOf, type FromWorker, type ToWorker } from './protocol';
+import { DomainError, serializeError } from '../../../contract/wire';
 import { openDatasetDir } from '../datasets/open';
 import { applyThreadPriority, type ThreadPriority } from './thread-priority';
 import type { OpenedDataset } from '../datasets/source';
@@ -25,8 +26,6 @@ if (!port) throw new Error('train.worker must run in a worker thread');
 function post(message: FromWorker): void {
   port!.postMessage(message);
 }
-
-const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 let backend = 'cpu';
 let report: BackendReport | null = null;
@@ -117,7 +116,7 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
       }),
     );
   } catch (error) {
-    post({ type: 'failed', runId, error: errorMessage(error) });
+    post({ type: 'failed', runId, ...failureOf(error) });
   } finally {
     if (trainOn !== backend) await useBackend(tf, backend).catch(() => undefined);
     if (activeRun === run) activeRun = null;
@@ -127,7 +126,7 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
 port.on('message', (raw: unknown) => {
   const parsed = ToWorkerSchema.safeParse(raw);
   if (!parsed.success) {
-    post({ type: 'fatal', error: `Invalid message to the training worker: ${parsed.error.message}` });
+    post({ type: 'fatal', error: { code: 'invalid-request', message: `Invalid message to the training worker: ${parsed.error.message}` } });
     return;
   }
   const message = parsed.data;
@@ -135,14 +134,14 @@ port.on('message', (raw: unknown) => {
     case 'inspect':
       void inspectModel(tf, message.spec).then(
         (result) => post({ type: 'inspection', requestId: message.requestId, result: { backend, ...result } }),
-        (error: unknown) => post({ type: 'inspection-failed', requestId: message.requestId, error: errorMessage(error) }),
+        (error: unknown) => post({ type: 'inspection-failed', requestId: message.requestId, error: serializeError(error) }),
       );
       return;
     case 'evaluate':
       void withDataset(message.datasetDir, (opened) => evaluateSavedModel(tf, message.runId, message.weightsDir, opened, message.split))
         .then(
           (result) => post({ type: 'evaluation', requestId: message.requestId, result }),
-          (error: unknown) => post({ type: 'evaluation-failed', requestId: message.requestId, error: errorMessage(error) }),
+          (error: unknown) => post({ type: 'evaluation-failed', requestId: message.requestId, error: serializeError(error) }),
         );
       return;
     case 'stop':
@@ -156,7 +155,7 @@ port.on('message', (raw: unknown) => {
       return;
     case 'train':
       if (activeRun) {
-        post({ type: 'failed', runId: message.runId, error: `Run ${activeRun.runId} is still training` });
+        post({ type: 'failed', runId: message.runId, ...failureOf(new DomainError('busy', `Run ${activeRun.runId} is still training`)) });
         return;
       }
       void train(message);
@@ -181,4 +180,4 @@ async function start(): Promise<void> {
   post(FromWorkerSchema.parse({ type: 'ready', report: probed }));
 }
 
-start().catch((error: unknown) => post({ type: 'fatal', error: errorMessage(error) }));
+start().catch((error: unknown) => post({ type: 'fatal', error: serializeError(error) }));
