@@ -14,7 +14,7 @@ import { specWithDefaults, type ModelSpec } from '../../../model';
 import { defaultTrainingSettings, PROJECT_FORMAT, PROJECT_VERSION } from '../../../contract';
 import { exportCommand, EXPORT_OPTIONS } from '../../cli/export';
 import { parseArgs, UsageError } from '../../cli/args';
-import { exportRun, importModel, ExportError, type NamedWeights } from '.';
+import { exportRun, importModel, ExportError } from '.';
 import { loadH5wasm } from './h5';
 import { RunStore } from '../runs/store';
 import { importModelAsRun } from '../runs/import';
@@ -59,6 +59,7 @@ describe('importing malformed files', () => {
     await exportRun({ spec: tiny, weights: tinyWeights(), format: 'h5', out: h5 });
   });
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- model.json as parsed: the edits reach deep into it, by design untyped
   async function tfjsCopy(edit?: (json: Record<string, any>) => void): Promise<string> {
     const d = await fresh();
     await copyFile(join(tfjsDir, 'weights.bin'), join(d, 'weights.bin'));
