@@ -21,7 +21,10 @@ const oneClipMessage = { message: 'set clipnorm or clipvalue, not both (as Keras
 export const OptimizerSchema = z.discriminatedUnion('class_name', [
   z.object({
     class_name: z.literal('SGD'),
-    config: z.object({ momentum: finite.min(0).max(1).default(0), nesterov: z.boolean().default(false), clipnorm: clip, clipvalue: clip }).strict().refine(oneClip, oneClipMessage),
+    config: z
+      .object({ momentum: finite.min(0).max(1).default(0), nesterov: z.boolean().default(false), clipnorm: clip, clipvalue: clip })
+      .strict()
+      .refine(oneClip, oneClipMessage),
   }),
   z.object({
     class_name: z.literal('Adagrad'),

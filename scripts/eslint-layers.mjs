@@ -14,7 +14,11 @@ const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
 const fromRoot = (file) => path.relative(root, file).split(path.sep).join('/');
 
 /** A package's name from an import specifier ('electron/main' → 'electron'). */
-const packageOf = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+const packageOf = (specifier) =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 
 export const importBoundaries = {
   meta: {
