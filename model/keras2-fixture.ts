@@ -7,7 +7,8 @@
  *               Dense(100, activation="elu", kernel_initializer="he_normal"), BatchNormalization(),
  *               Dense(10, activation="softmax")])
  */
-const keras2Bn = (name: string, axis: number[]) => ({
+/** A built BatchNormalization layer as tf.keras 2.x writes it. */
+export const keras2Bn = (name: string, axis: number[]) => ({
   class_name: 'BatchNormalization',
   config: {
     name,
@@ -28,7 +29,8 @@ const keras2Bn = (name: string, axis: number[]) => ({
     gamma_constraint: null,
   },
 });
-const keras2Dense = (name: string, units: number, activation: string, kernel: string) => ({
+/** A Dense layer as tf.keras 2.x writes it. */
+export const keras2Dense = (name: string, units: number, activation: string, kernel: string) => ({
   class_name: 'Dense',
   config: {
     name,
