@@ -206,7 +206,7 @@ async function trialLayerbench(spec) {
       ...throughput(epochs, trainSamples),
       rssReady,
       peakRss: rss.stop(),
-      epochs: epochs.map(({ t, cpu, ...e }) => e),
+      epochs: epochs.map(({ t: _t, cpu: _cpu, ...e }) => e),
     };
   } finally {
     rss.stop();
@@ -346,7 +346,7 @@ async function trialFit(spec) {
     peakRss: rss.stop(),
     matmul,
     threads,
-    epochs: epochs.map(({ t, cpu, ...e }) => e),
+    epochs: epochs.map(({ t: _t, cpu: _cpu, ...e }) => e),
   };
 }
 
@@ -422,7 +422,7 @@ async function bundle() {
   try {
     await build({ ...common, entryPoints: [join(root, 'bench', 'fit-worker.ts')], outfile: fitWorkerBundle });
   } catch (error) {
-    throw new Error(`bench/fit-worker.ts does not build: ${buildError(error)}`);
+    throw new Error(`bench/fit-worker.ts does not build: ${buildError(error)}`, { cause: error });
   }
   let ui = null;
   try {

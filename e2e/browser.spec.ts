@@ -1,15 +1,9 @@
 /** The shared scenarios against the serve host, in Debian's Chromium. */
 import { expect, test } from '@playwright/test';
-import { startServeHost, type ServeHost } from './serve-host';
+import { collectErrors, useServeHost } from './serve-host';
 import { trainScenario } from './scenarios/train';
 
-let host: ServeHost;
-test.beforeAll(async () => {
-  host = await startServeHost();
-});
-test.afterAll(async () => {
-  await host?.stop();
-});
+const host = useServeHost();
 
 test('a request without the token is refused', async ({ page, request }) => {
   const response = await request.get(`${host.origin}/`);
@@ -19,11 +13,7 @@ test('a request without the token is refused', async ({ page, request }) => {
 });
 
 test('trains the seed preset on a subset with a live chart', async ({ page }, testInfo) => {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
-  });
+  const errors = collectErrors(page);
   await page.goto(host.url);
   await trainScenario(page, testInfo);
   expect(errors).toEqual([]);

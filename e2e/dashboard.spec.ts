@@ -1,26 +1,11 @@
 /** The live dashboard and the Runs view against the serve host, in Debian's Chromium. */
-import { expect, test, type Page, type WebSocketRoute } from '@playwright/test';
-import { startServeHost, type ServeHost } from './serve-host';
+import { expect, test, type WebSocketRoute } from '@playwright/test';
+import { collectErrors, useServeHost } from './serve-host';
 import { BN_LAYERS, dashboardScenario, openTrain, runsScenario } from './scenarios/dashboard';
 
-let host: ServeHost;
-test.beforeAll(async () => {
-  host = await startServeHost();
-});
-test.afterAll(async () => {
-  await host?.stop();
-});
+const host = useServeHost();
 // Tall enough that a full-page screenshot shows the BN panels.
 test.use({ viewport: { width: 1440, height: 1900 } });
-
-function collectErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
-  });
-  return errors;
-}
 
 test.describe.configure({ mode: 'serial' });
 

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadFashionMnist } from '../main/services/datasets/fashion-mnist';
-import { startServeHost, type ServeHost } from './serve-host';
+import { collectErrors, type ServeHost, startServeHost } from './serve-host';
 
 const SAMPLES = 600;
 const FASHION_DIR = process.env.LAYERBENCH_FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
@@ -44,15 +44,6 @@ test.afterAll(async () => {
 });
 test.use({ viewport: { width: 1440, height: 1000 } });
 test.describe.configure({ mode: 'serial' });
-
-function collectErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
-  });
-  return errors;
-}
 
 async function openData(page: Page): Promise<void> {
   await page.goto(host.url);

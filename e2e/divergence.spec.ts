@@ -4,16 +4,10 @@
  * advice appears once, towards the usual rate, with numbers written for people.
  */
 import { expect, test } from '@playwright/test';
-import { startServeHost, type ServeHost } from './serve-host';
+import { useServeHost } from './serve-host';
 import { fillSettings, openTrain } from './scenarios/dashboard';
 
-let host: ServeHost;
-test.beforeAll(async () => {
-  host = await startServeHost();
-});
-test.afterAll(async () => {
-  await host?.stop();
-});
+const host = useServeHost();
 
 test('an exploding run fails with its diagnosis, the advice shown once', async ({ page }, testInfo) => {
   await page.goto(host.url);

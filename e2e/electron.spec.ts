@@ -108,6 +108,7 @@ test('the window is sandboxed, on the app origin, with only window.layerbench ex
   expect(errors).toEqual([]);
 });
 
+// eslint-disable-next-line no-empty-pattern -- Playwright reads the fixtures from this pattern; asking for none keeps a browser page from starting
 test('trains the seed preset on a subset with a live chart', async ({}, testInfo) => {
   const { page, errors } = await launch();
   await trainScenario(page, testInfo);

@@ -71,6 +71,7 @@ async function expectNothingClipped(view: string, testInfo: TestInfo): Promise<v
 }
 
 for (const size of SIZES) {
+  // eslint-disable-next-line no-empty-pattern -- Playwright reads the fixtures from this pattern; this test uses the shared page
   test(`at ${size.width}×${size.height} no view clips its text`, async ({}, testInfo) => {
     await page.setViewportSize(size);
     const tag = `${size.width}x${size.height}`;

@@ -2,16 +2,10 @@
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { startServeHost, type ServeHost } from './serve-host';
+import { useServeHost } from './serve-host';
 import { projectScenario } from './scenarios/project';
 
-let host: ServeHost;
-test.beforeAll(async () => {
-  host = await startServeHost();
-});
-test.afterAll(async () => {
-  await host?.stop();
-});
+const host = useServeHost();
 
 test('saves, recovers unsaved edits after a reload, and reopens a project', async ({ page }, testInfo) => {
   const path = join(host.dataDir, 'mlp.layerbench.json');

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test, type Page } from '@playwright/test';
 import { waitForServeUrl } from '../main/serve/test-wire';
 
 export interface ServeHost {
@@ -31,4 +32,26 @@ export async function startServeHost(): Promise<ServeHost> {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** One serve host for a spec file's tests: started before the first, stopped after the last. */
+export function useServeHost(): ServeHost {
+  const host = {} as ServeHost;
+  test.beforeAll(async () => {
+    Object.assign(host, await startServeHost());
+  });
+  test.afterAll(async () => {
+    await host.stop?.();
+  });
+  return host;
+}
+
+/** The page's uncaught exceptions and console errors, for a test to expect none. */
+export function collectErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  return errors;
 }

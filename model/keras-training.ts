@@ -4,20 +4,16 @@
  * (EarlyStopping, ReduceLROnPlateau, ModelCheckpoint) as `{class_name, config}`, which Keras does not
  * store in a model file but `keras.callbacks.deserialize`-style code and the exported script use.
  */
-import {
-  LearningRateScheduleSchema,
-  OptimizerSchema,
-  type EarlyStopping,
-  type LearningRateSchedule,
-  type OptimizerSettings,
-  type TrainingSettings,
-} from '../contract/training';
 import { describeValue } from './initializers';
+import { LearningRateScheduleSchema, OptimizerSchema, type EarlyStopping, type LearningRateSchedule, type OptimizerSettings } from './training-config';
 import { kerasObject, pyFloat, type PyFloat, type SerializedKerasObject } from './keras-serialization';
 
 export type KerasObject = { class_name: string; config: Record<string, unknown> };
 
-type Settings = Pick<TrainingSettings, 'optimizer' | 'learningRate' | 'lrSchedule'>;
+/** The part of contract's `TrainingSettings` that Keras' `training_config` carries. */
+type Settings = { optimizer: OptimizerSettings; learningRate: number; lrSchedule: LearningRateSchedule };
+/** The part of the training settings that becomes Keras callbacks. */
+type CallbackSettings = { earlyStopping: EarlyStopping | null; lrSchedule: LearningRateSchedule; checkpointBest: boolean; validationSplit: number };
 
 /** Keras' `learning_rate`: the number, or the schedule object for the per-step schedules. */
 export function kerasLearningRate(settings: Settings): PyFloat | SerializedKerasObject {
@@ -65,7 +61,7 @@ export function toKerasTrainingConfig(settings: Settings): Record<string, unknow
 }
 
 /** The run's callbacks in Keras' names and configs. */
-export function toKerasCallbacks(settings: Pick<TrainingSettings, 'earlyStopping' | 'lrSchedule' | 'checkpointBest' | 'validationSplit'>): KerasObject[] {
+export function toKerasCallbacks(settings: CallbackSettings): KerasObject[] {
   const callbacks: KerasObject[] = [];
   if (settings.earlyStopping) callbacks.push({ class_name: 'EarlyStopping', config: { ...settings.earlyStopping } });
   if (settings.lrSchedule.class_name === 'ReduceLROnPlateau') callbacks.push({ class_name: 'ReduceLROnPlateau', config: { ...settings.lrSchedule.config } });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultOptimizer, OptimizerSchema } from '../contract/training';
+import { defaultOptimizer, OptimizerSchema } from './training-config';
 import { BACKWARD_FACTOR, estimateTrainingMemory, optimizerSlots } from './memory';
 import { seedModel1 } from './presets';
 import { summarize } from './summary';

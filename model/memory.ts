@@ -4,7 +4,7 @@
  * every layer's activations for a batch, kept for the backward pass beside their gradients. All in
  * float32. An estimate, not a measurement: TF.js' own temporaries come on top.
  */
-import type { OptimizerSettings } from '../contract/training';
+import type { OptimizerSettings } from './training-config';
 import type { ModelSummary } from './summary';
 
 export const BYTES_PER_VALUE = 4;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultTrainingSettings, PROJECT_FORMAT, PROJECT_VERSION } from '../../contract';
 import { seedModel1, seedModel2, seluMlp, toKerasTopology } from '../../model';
+import { keras2SeedModel1 } from '../../model/keras2-fixture';
 
 const cli = join(import.meta.dirname, '../../out/cli/index.js');
 const dir = mkdtempSync(join(tmpdir(), 'layerbench-cli-'));
@@ -20,47 +21,10 @@ function run(...args: string[]) {
   return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
 }
 
-/** Seed model 1 as Keras 2.x writes it with model.to_json(): an InputLayer first, Keras spellings. */
-const keras2Json = {
-  class_name: 'Sequential',
-  config: {
-    name: 'sequential',
-    layers: [
-      { class_name: 'InputLayer', config: { batch_input_shape: [null, 28, 28], dtype: 'float32', sparse: false, ragged: false, name: 'flatten_input' } },
-      { class_name: 'Flatten', config: { name: 'flatten', trainable: true, dtype: 'float32', batch_input_shape: [null, 28, 28], data_format: 'channels_last' } },
-      ...[0, 1, 2].flatMap((i) => {
-        const bn = {
-          class_name: 'BatchNormalization',
-          config: {
-            name: i ? `batch_normalization_${i}` : 'batch_normalization',
-            trainable: true, dtype: 'float32', axis: [1], momentum: 0.99, epsilon: 0.001, center: true, scale: true,
-            beta_initializer: { class_name: 'Zeros', config: {} }, gamma_initializer: { class_name: 'Ones', config: {} },
-            moving_mean_initializer: { class_name: 'Zeros', config: {} }, moving_variance_initializer: { class_name: 'Ones', config: {} },
-            beta_regularizer: null, gamma_regularizer: null, beta_constraint: null, gamma_constraint: null,
-          },
-        };
-        const units = [300, 100, 10][i]!;
-        const dense = {
-          class_name: 'Dense',
-          config: {
-            name: i ? `dense_${i}` : 'dense', trainable: true, dtype: 'float32', units, activation: i === 2 ? 'softmax' : 'elu', use_bias: true,
-            kernel_initializer: i === 2 ? { class_name: 'GlorotUniform', config: { seed: null } } : { class_name: 'HeNormal', config: { seed: null } },
-            bias_initializer: { class_name: 'Zeros', config: {} },
-            kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null, kernel_constraint: null, bias_constraint: null,
-          },
-        };
-        return [bn, dense];
-      }),
-    ],
-  },
-  keras_version: '2.13.1',
-  backend: 'tensorflow',
-};
-
 describe('layerbench summary', () => {
   it('prints the Keras summary of a Keras model.to_json() file with the golden numbers', () => {
     const file = join(dir, 'keras.json');
-    writeFileSync(file, JSON.stringify(keras2Json));
+    writeFileSync(file, JSON.stringify(keras2SeedModel1));
     const text = run('summary', file);
     expect(text.status).toBe(0);
     expect(text.stdout).toMatch(/Total params: 271,346/);
@@ -151,7 +115,7 @@ describe('layerbench train and export', () => {
 
   it('refuses a bare topology, which has no training settings', () => {
     const file = join(dir, 'bare.json');
-    writeFileSync(file, JSON.stringify(keras2Json));
+    writeFileSync(file, JSON.stringify(keras2SeedModel1));
     const r = run('train', file);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/without training settings/);

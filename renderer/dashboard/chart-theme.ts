@@ -31,6 +31,7 @@ export interface RefLine {
 }
 
 declare module 'chart.js' {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- an augmentation repeats Chart.js' type parameter
   interface PluginOptionsByType<TType extends ChartType> {
     refLines?: { lines: RefLine[] };
   }

@@ -128,7 +128,7 @@ export function bytes(n: number): string {
   const units = ['KB', 'MB', 'GB', 'TB'];
   let v = n / 1024;
   let u = 0;
-  while (v >= 1024 && u < units.length - 1) (v /= 1024), u++;
+  for (; v >= 1024 && u < units.length - 1; u++) v /= 1024;
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
 }
 

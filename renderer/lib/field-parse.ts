@@ -4,6 +4,9 @@
  * model package reports it at the field ("units must be a positive whole number, got 'abc'") instead
  * of the input silently snapping back. Every stored value is JSON-safe (no NaN or Infinity).
  */
+/** The props of a field that edits a Keras `{class_name, config}` object (regularizer, constraint); `key` names the config entry changed. */
+export type ObjectFieldProps = { id: string; hint: string; value: unknown; errors?: string[]; onchange: (value: unknown, key?: string) => void };
+
 const NUMBER_RE = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?$/i;
 
 /** A number when the text is a finite number, null when empty, otherwise the trimmed text. */

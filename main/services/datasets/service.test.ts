@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { deserializeError, type EventPayload, type Result } from '../../../contract';
+import { deserializeError, type CommandName, type CommandRequest, type CommandResponse, type EventPayload, type Result } from '../../../contract';
 import { createServices, type Services } from '../index';
 import { defaultTrainingSettings } from '../../../contract';
 import { seedModel1 } from '../../../model/presets';
@@ -26,17 +26,17 @@ afterAll(async () => {
 /** The error of a failed result as the renderer receives it. */
 const unwrapError = (result: Result) => deserializeError(result.ok ? null : result.error);
 
-async function ok<T = any>(name: string, payload: unknown): Promise<T> {
+async function ok<N extends CommandName>(name: N, payload: CommandRequest<N>): Promise<CommandResponse<N>> {
   const result = await services.dispatch(name, payload);
   if (!result.ok) throw new Error(`${name}: ${result.error.code}: ${result.error.message}`);
-  return result.value as T;
+  return result.value as CommandResponse<N>;
 }
 
 describe('datasets commands', () => {
   it('scan → import → list → preview → delete', async () => {
     const folder = join(scratch, 'png');
     await writeFmnistPngFolder(folder, 4, 3);
-    const source = { kind: 'image-folder', path: folder, width: 28, height: 28 };
+    const source = { kind: 'image-folder', path: folder, width: 28, height: 28 } as const;
     expect(await ok('datasets.scan', { source })).toEqual({ kind: 'image-folder', classes: [{ name: 'Pullover', files: 4 }, { name: 'T-shirt-top', files: 4 }, { name: 'Trouser', files: 4 }] });
 
     const events: EventPayload<'datasets.importProgress'>[] = [];
@@ -57,7 +57,7 @@ describe('datasets commands', () => {
     const preview = await ok('datasets.preview', { id: dataset.id });
     expect(preview.classCounts).toEqual([4, 4, 4]);
     expect(preview.samples).toHaveLength(12);
-    expect(Buffer.from(preview.samples[0].pixels, 'base64')).toHaveLength(784);
+    expect(Buffer.from(preview.samples[0]!.pixels!, 'base64')).toHaveLength(784);
 
     expect(await ok('datasets.delete', { id: dataset.id })).toEqual({ deleted: true });
     expect((await ok('datasets.list', {})).datasets).toHaveLength(1);
@@ -102,7 +102,10 @@ describe('datasets commands', () => {
     const ended = new Promise<void>((resolve) => {
       const off = services.onEvent((name, payload) => {
         const e = payload as EventPayload<'training'>;
-        if (name === 'training' && e.runId === runId && ['stopped', 'finished', 'failed'].includes(e.type)) (off(), resolve());
+        if (name === 'training' && e.runId === runId && ['stopped', 'finished', 'failed'].includes(e.type)) {
+          off();
+          resolve();
+        }
       });
     });
     await ok('training.stop', { runId });

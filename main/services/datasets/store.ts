@@ -131,7 +131,7 @@ export class DatasetStore {
       if (meta.summary.id !== id) throw new DatasetError(join(dir, 'meta.json'), `describes dataset "${meta.summary.id}", but sits in the folder of "${id}"`);
       return meta;
     } catch (error) {
-      if ((error as DatasetError).code === 'not-found') throw new DomainError('not-found', `Unknown dataset "${id}": no such dataset in ${this.root}`);
+      if ((error as DatasetError).code === 'not-found') throw new DomainError('not-found', `Unknown dataset "${id}": no such dataset in ${this.root}`, { cause: error });
       throw error;
     }
   }

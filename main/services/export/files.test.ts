@@ -10,11 +10,12 @@ import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, truncate, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { keras2Bn, keras2Dense } from '../../../model/keras2-fixture';
 import { specWithDefaults, type ModelSpec } from '../../../model';
 import { defaultTrainingSettings, PROJECT_FORMAT, PROJECT_VERSION } from '../../../contract';
 import { exportCommand, EXPORT_OPTIONS } from '../../cli/export';
 import { parseArgs, UsageError } from '../../cli/args';
-import { exportRun, importModel, ExportError, type NamedWeights } from '.';
+import { exportRun, importModel, ExportError } from '.';
 import { loadH5wasm } from './h5';
 import { RunStore } from '../runs/store';
 import { importModelAsRun } from '../runs/import';
@@ -59,6 +60,7 @@ describe('importing malformed files', () => {
     await exportRun({ spec: tiny, weights: tinyWeights(), format: 'h5', out: h5 });
   });
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- model.json as parsed: the edits reach deep into it, by design untyped
   async function tfjsCopy(edit?: (json: Record<string, any>) => void): Promise<string> {
     const d = await fresh();
     await copyFile(join(tfjsDir, 'weights.bin'), join(d, 'weights.bin'));
@@ -180,8 +182,8 @@ describe('importing malformed files', () => {
         layers: [
           { class_name: 'InputLayer', config: { batch_input_shape: [null, 2, 2], dtype: 'float32', sparse: false, ragged: false, name: 'flatten_input' } },
           { class_name: 'Flatten', config: { name: 'flatten', trainable: true, dtype: 'float32', batch_input_shape: [null, 2, 2], data_format: 'channels_last' } },
-          { class_name: 'Dense', config: { name: 'dense', trainable: true, dtype: 'float32', units: 3, activation: 'relu', use_bias: true, kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } }, bias_initializer: { class_name: 'Zeros', config: {} }, kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null, kernel_constraint: null, bias_constraint: null } },
-          { class_name: 'BatchNormalization', config: { name: 'batch_normalization', trainable: true, dtype: 'float32', axis: [1], momentum: 0.99, epsilon: 0.001, center: true, scale: true, beta_initializer: { class_name: 'Zeros', config: {} }, gamma_initializer: { class_name: 'Ones', config: {} }, moving_mean_initializer: { class_name: 'Zeros', config: {} }, moving_variance_initializer: { class_name: 'Ones', config: {} }, beta_regularizer: null, gamma_regularizer: null, beta_constraint: null, gamma_constraint: null } },
+          keras2Dense('dense', 3, 'relu', 'GlorotUniform'),
+          keras2Bn('batch_normalization', [1]),
         ],
       },
     };

@@ -103,15 +103,6 @@ async function scriptWeightsPath(weightsH5: string, scriptPath: string): Promise
   return relative(dirname(scriptPath), full);
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Reads a run folder's run.json (spec, settings) and finds its weights. */
 export async function readRunFolder(runDir: string): Promise<RunFolder> {
   const dir = resolve(runDir);

@@ -16,7 +16,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVATIONS, SUPPORTED_LAYERS, type LayerSpec, type ModelSpec } from '../../../model';
 import { exportRun } from '.';
-import { buildTfModel, fashionImages, inputShape, maxAbsDiff, predict, tf, tfWeights, useCpuBackend } from './test-support';
+import { buildTfModel, fashionImages, inputShape, maxAbsDiff, predict, tf, useCpuBackend } from './test-support';
 
 const L = (class_name: string, config: Record<string, unknown>): LayerSpec => ({ class_name, config: config as LayerSpec['config'] });
 const seq = (name: string, layers: LayerSpec[]): ModelSpec => ({ class_name: 'Sequential', config: { name, layers } });

@@ -26,7 +26,7 @@ export function confineTo(root: string): PathGuard {
     realRoot = realpathSync(resolve(root));
     if (!statSync(realRoot).isDirectory()) throw new Error('not a folder');
   } catch (error) {
-    throw new Error(`--root ${root}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (error as Error).message}`);
+    throw new Error(`--root ${root}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (error as Error).message}`, { cause: error });
   }
   const inside = (path: string) => path === realRoot || path.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep);
   const guard = async (given: string): Promise<string> => {

@@ -55,6 +55,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 /** Printable, short, and naming what it is about. */
 function expectClear(message: string, mentions: string | RegExp): void {
   expect(message.length).toBeLessThan(700);
+  // eslint-disable-next-line no-control-regex -- the point: a message must carry no control characters
   expect(message).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\ufffd]/);
   if (typeof mentions === 'string') expect(message).toContain(mentions);
   else expect(message).toMatch(mentions);
@@ -75,7 +76,7 @@ async function refused(promise: Promise<unknown>, path: string, why: RegExp, cod
 }
 
 function noTempFolders(dataDir: string): void {
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync(join(dataDir, 'datasets'));
   } catch {

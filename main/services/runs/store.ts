@@ -16,7 +16,7 @@
  * accepts (its numbers are finite), the CSV export shows them as written.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { CallbackRecordSchema, EpochRecordSchema, formatIssues, RunIdSchema, RunSummarySchema, StatsRecordSchema, TrainingSettingsSchema, type CallbackRecord, type RunFileFault } from '../../../contract';
@@ -126,7 +126,7 @@ export class RunStore implements RunStoreApi {
       try {
         await mkdir(dir);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new DomainError('exists', `Run ${run.runId} already exists`);
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new DomainError('exists', `Run ${run.runId} already exists`, { cause: error });
         throw describeFsError(error, dir);
       }
       const now = new Date();
@@ -249,7 +249,7 @@ export class RunStore implements RunStoreApi {
     try {
       await rm(dir, { recursive: true, force: true });
     } catch (error) {
-      throw new DomainError('io', `Cannot delete run ${runId} (${dir}): ${describeFsError(error, dir).message.replace(/^Cannot write [^:]*: /, '')}`);
+      throw new DomainError('io', `Cannot delete run ${runId} (${dir}): ${describeFsError(error, dir).message.replace(/^Cannot write [^:]*: /, '')}`, { cause: error });
     }
     return true;
   }

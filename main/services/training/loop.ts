@@ -29,7 +29,6 @@ import { gpuMemory, type GpuMemory } from './backends';
 import { BestEpoch, clipGradients, createOptimizer, EarlyStopper, Plateau, scheduledLearningRate, setLearningRate } from './optimizers';
 import { EpochFeeder, gatherNormalized, normalizationFor, splitRun, type NormalizationState, type RunSplit } from './pipeline';
 import { encodeNumber, failureOf, type FromWorker } from './protocol';
-import { deriveSeed } from './seeds';
 import { addGradientStats, addWeightStats, BnFeatureChoice, buildStatsRecord, FusedStatsProbe, probeLayer, StatsCollector } from './stats';
 import type { WeightsMetadata } from './weights-io';
 import { createFusedStep, type FusedStep } from './fused/fused-step';

@@ -87,7 +87,7 @@ export async function readModelJson(directory: string): Promise<ModelJsonFile> {
   try {
     text = await readTextBounded(path, { what: 'model file' });
   } catch (error) {
-    if ((error as FileReadError).code === 'not-found') throw new DomainError('not-found', `No saved weights: ${path} does not exist`);
+    if ((error as FileReadError).code === 'not-found') throw new DomainError('not-found', `No saved weights: ${path} does not exist`, { cause: error });
     throw error;
   }
   const json = JSON.parse(text) as ModelJsonFile;
