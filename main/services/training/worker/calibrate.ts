@@ -51,7 +51,7 @@ async function measure(tf: typeof TF, spec: ModelSpec, batchSize: number, o: Req
   const model = await buildModel(tf, spec, { seed: o.seed });
   const optimizer = tf.train.sgd(0.01);
   try {
-    const plans = planLayers(model);
+    const plans = planLayers(model, spec);
     const trainable = model.trainableWeights.map((w) => w.read() as TF.Variable);
     const inputShape = model.inputs[0]!.shape.slice(1).map((d) => {
       if (d == null) throw new Error('the model has an input dimension of unknown size');

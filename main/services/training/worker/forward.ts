@@ -12,7 +12,11 @@
  *   moving averages alone; dropout stays off, so a difference from 'inference' is BN's alone.
  */
 import type * as TF from '@tensorflow/tfjs';
+import { ModelSpecSchema, type LayerSpec, type ModelSpec } from '../../../../model/spec';
 import { deriveSeed } from './seeds';
+import { batchNormalization, normalizedAxis } from './units/batch-normalization';
+import { activationOf, configOf, kernelPenalties } from './units/config';
+import { dropout } from './units/dropout';
 
 type Layer = TF.LayersModel['layers'][number];
 
@@ -33,6 +37,8 @@ export interface LayerPlan {
   name: string;
   className: string;
   layer: Layer;
+  /** The layer's spec (Keras config), from which its settings are read. */
+  spec: LayerSpec;
   /** The activation the layer applies (Keras name), when it has a non-linear one. */
   activation: string | null;
   /** Trainable weights (kernel and bias, gamma and beta). */
@@ -45,44 +51,42 @@ export interface LayerPlan {
   maxNorm: { kernel: TF.LayerVariable; maxValue: number; axis: number } | null;
 }
 
-/** A tfjs config's serialised regularizer / constraint: `{className, config}` (camelCase keys). */
-function serialized(value: unknown): { className: string; config: Record<string, unknown> } | null {
-  if (typeof value !== 'object' || value === null) return null;
-  const v = value as { className?: unknown; class_name?: unknown; config?: unknown };
-  const className = v.className ?? v.class_name;
-  return typeof className === 'string' ? { className, config: (v.config ?? {}) as Record<string, unknown> } : null;
-}
-
-const TFJS_TO_KERAS_ACTIVATION: Record<string, string> = { swish: 'silu' };
-
 function weightNamed(layer: Layer, suffix: string): TF.LayerVariable | null {
   return layer.weights.find((w) => w.originalName.endsWith(`/${suffix}`) || w.originalName === suffix) ?? null;
 }
 
-/** What the forward pass needs to know about each layer of a built (Sequential) model. */
-export function planLayers(model: TF.LayersModel): LayerPlan[] {
+/** The model's layers as a spec (Keras topology JSON, as `model.toJSON()` writes it). */
+function specOf(model: TF.LayersModel): ModelSpec {
+  return ModelSpecSchema.parse(model.toJSON(null, false));
+}
+
+/**
+ * What the forward pass needs to know about each layer of a built (Sequential) model, its settings
+ * read from the spec it was built from (typed, Keras' defaults filled in); without one, from the
+ * model's own topology JSON.
+ */
+export function planLayers(model: TF.LayersModel, spec: ModelSpec = specOf(model)): LayerPlan[] {
+  const specs = new Map(spec.config.layers.map((l) => [l.config.name, l]));
   const plans: LayerPlan[] = [];
   model.layers.forEach((layer, index) => {
     const className = layer.getClassName();
     if (className === 'InputLayer') return;
-    const config = layer.getConfig() as Record<string, unknown>;
-    let activation: string | null = null;
-    if (className === 'LeakyReLU') activation = 'leaky_relu';
-    else if (typeof config['activation'] === 'string' && config['activation'] !== 'linear') {
-      activation = TFJS_TO_KERAS_ACTIVATION[config['activation']] ?? config['activation'];
-    }
+    const layerSpec = specs.get(layer.name) ?? ({ class_name: className, config: { name: layer.name } } as LayerSpec);
+    const config = configOf(layerSpec);
+    const named = activationOf(config['activation']);
+    const activation = className === 'LeakyReLU' ? 'leaky_relu' : named === 'linear' ? null : named;
     let bn: BatchNormPlan | null = null;
     if (className === 'BatchNormalization') {
       const movingMean = weightNamed(layer, 'moving_mean');
       const movingVariance = weightNamed(layer, 'moving_variance');
       if (!movingMean || !movingVariance) throw new Error(`BatchNormalization layer ${layer.name} has no moving statistics`);
+      const bnConfig = batchNormalization.config(layerSpec);
       // A built BN layer's input spec records the input's rank.
       const inputRank = layer.inputSpec?.[0]?.ndim ?? 2;
-      const rawAxis = Array.isArray(config['axis']) ? (config['axis'] as number[])[0]! : (config['axis'] as number);
       bn = {
-        axis: rawAxis < 0 ? inputRank + rawAxis : rawAxis,
-        momentum: Number(config['momentum']),
-        epsilon: Number(config['epsilon']),
+        axis: normalizedAxis(bnConfig, inputRank),
+        momentum: bnConfig.momentum,
+        epsilon: bnConfig.epsilon,
         features: movingMean.shape[0] as number,
         movingMean,
         movingVariance,
@@ -90,32 +94,20 @@ export function planLayers(model: TF.LayersModel): LayerPlan[] {
         beta: weightNamed(layer, 'beta'),
       };
     }
-    let dropout: LayerPlan['dropout'] = null;
+    let dropoutPlan: LayerPlan['dropout'] = null;
     if (className === 'Dropout' || className === 'AlphaDropout') {
-      const noise = (config['noiseShape'] ?? config['noise_shape'] ?? null) as (number | null)[] | null;
-      dropout = {
-        kind: className,
-        rate: Number(config['rate']),
-        noiseShape: Array.isArray(noise) ? noise : null,
-        seed: typeof config['seed'] === 'number' ? config['seed'] : null,
-      };
+      const { rate, noiseShape, seed } = dropout.config(layerSpec);
+      dropoutPlan = { kind: className, rate, noiseShape, seed };
     }
     let regularizer: LayerPlan['regularizer'] = null;
     let maxNorm: LayerPlan['maxNorm'] = null;
     const kernel = weightNamed(layer, 'kernel');
-    const reg = serialized(config['kernelRegularizer']);
-    if (kernel && reg) {
-      if (reg.className !== 'L1L2') throw new Error(`Layer ${layer.name}: unsupported kernel regularizer ${reg.className}`);
-      const l1 = Number(reg.config['l1'] ?? 0);
-      const l2 = Number(reg.config['l2'] ?? 0);
-      if (l1 > 0 || l2 > 0) regularizer = { kernel, l1, l2 };
+    if (kernel) {
+      const penalties = kernelPenalties(config);
+      if (penalties.regularizer) regularizer = { kernel, ...penalties.regularizer };
+      if (penalties.maxNorm) maxNorm = { kernel, ...penalties.maxNorm };
     }
-    const constraint = serialized(config['kernelConstraint']);
-    if (kernel && constraint) {
-      if (constraint.className !== 'MaxNorm') throw new Error(`Layer ${layer.name}: unsupported kernel constraint ${constraint.className}`);
-      maxNorm = { kernel, maxValue: Number(constraint.config['maxValue'] ?? constraint.config['max_value'] ?? 2), axis: Number(constraint.config['axis'] ?? 0) };
-    }
-    plans.push({ index, name: layer.name, className, layer, activation, trainable: layer.trainableWeights, bn, dropout, regularizer, maxNorm });
+    plans.push({ index, name: layer.name, className, layer, spec: layerSpec, activation, trainable: layer.trainableWeights, bn, dropout: dropoutPlan, regularizer, maxNorm });
   });
   return plans;
 }

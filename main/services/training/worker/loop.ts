@@ -381,7 +381,7 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
     if (job.initialWeightsDir) await loadInitialWeights(tf, model, job.initialWeightsDir);
     const built: Model = {
       model,
-      plans: planLayers(model),
+      plans: planLayers(model, spec),
       optimizer: createOptimizer(tf, settings.optimizer, scheduledLearningRate(settings.lrSchedule, settings.learningRate, 0)),
       trainable: model.trainableWeights.map((w) => w.read() as TF.Variable),
       weights: model.weights,
