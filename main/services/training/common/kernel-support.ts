@@ -12,6 +12,17 @@ const GRADIENT_KERNELS: Record<string, string[]> = {
   MaxPooling2D: ['MaxPoolGrad'],
 };
 
+/**
+ * A BatchNormalization layer's normalized axis, non-negative, for an input of `rank` (batch
+ * included): Keras' `axis` is a number or a one-element list, negative from the end (default −1).
+ * tfjs 4.22 normalizes only along the last axis (the host refuses any other); the fused step's
+ * BN unit computes on the last axis of a vector.
+ */
+export function batchNormAxis(raw: unknown, rank: number): number {
+  const axis = Number(Array.isArray(raw) ? raw[0] : (raw ?? -1));
+  return axis < 0 ? rank + axis : axis;
+}
+
 export function missingGradientKernels(tf: typeof TF, spec: ModelSpec, backend: string): string[] {
   const missing = new Set<string>();
   for (const layer of spec.config.layers) {

@@ -26,6 +26,7 @@ import { UpdateCoalescer } from './coalesce';
 import { checkModelMemory } from './memory-limit';
 import type { ThreadPriority } from '../common/thread-priority';
 import { FromWorkerSchema, type FromWorker, type ToWorker } from '../common/protocol';
+import { batchNormAxis } from '../common/kernel-support';
 import { FASHION_MNIST_ID } from '../../../../contract/datasets';
 
 export { BEST_CHECKPOINT_DIR } from '../../runs/saved-weights';
@@ -547,10 +548,8 @@ export class TrainingHost {
 export function unsupportedByTfjs(spec: ModelSpec, summary: ModelSummary): string | null {
   for (const [index, layer] of summary.layers.entries()) {
     if (layer.class_name !== 'BatchNormalization' || !layer.input_shape) continue;
-    const raw = spec.config.layers[index]?.config['axis'] ?? -1;
-    const axis = Number(Array.isArray(raw) ? raw[0] : raw);
     const rank = layer.input_shape.length;
-    if ((axis < 0 ? rank + axis : axis) !== rank - 1) {
+    if (batchNormAxis(spec.config.layers[index]?.config['axis'], rank) !== rank - 1) {
       return `${layer.name}.axis: TensorFlow.js normalises only along the last axis; set axis to -1 (the summary shows what Keras would do)`;
     }
   }

@@ -35,6 +35,7 @@ import type { WeightsMetadata } from './weights-io';
 import { createFusedStep, type FusedStep } from './fused/fused-step';
 import { CheckpointWriter } from './checkpoint';
 import { explainTrainingError } from './tf-errors';
+import { sharedHandle } from './tfjs-adapter';
 import type { TaskData } from '../../../../model/task-check';
 
 /** Pause and stop requests, set by the worker's message handler, read by the loop between batches. */
@@ -178,18 +179,6 @@ interface StepOutcome {
   before: TF.Tensor[];
 }
 
-/**
- * A second handle on a variable's current buffer, without copying it: tensors are immutable and
- * assigning a variable swaps its buffer, so the handle keeps the value the variable had (what
- * `Engine.incRef` does for a variable; a wasm `tf.clone` would copy every weight each step).
- */
-function snapshotOf(tf: typeof TF, variable: TF.Variable): TF.Tensor {
-  const engine = tf.engine();
-  const handle = engine.makeTensorFromDataId(variable.dataId, variable.shape, variable.dtype);
-  engine.backend.incRef(variable.dataId);
-  return handle;
-}
-
 /** Whether every value of `tensors` is a finite number: one read-back. */
 async function allFinite(tf: typeof TF, tensors: TF.Tensor[]): Promise<boolean> {
   // NaN or ±∞ anywhere makes the sum NaN; finite values give 0.
@@ -216,7 +205,7 @@ async function trainStep(
   let before: TF.Tensor[];
   try {
     ({ readback, before } = tf.tidy(() => {
-      const before = m.variables.map((v) => snapshotOf(tf, v));
+      const before = m.variables.map((v) => sharedHandle(tf, v));
       const xb = tf.tensor(xs, [n, ...m.inputShape]);
       const yb = tf.tensor1d(ys, 'int32');
       const { value, grads } = m.optimizer.computeGradients(() => {
@@ -278,7 +267,7 @@ async function fusedTrainStep(
   n: number,
   at: { epoch: number; step: number; seed: number; withStats: boolean; bnFeatures: BnFeatureChoice },
 ): Promise<StepOutcome> {
-  const before = m.variables.map((v) => snapshotOf(tf, v));
+  const before = m.variables.map((v) => sharedHandle(tf, v));
   try {
     if (!at.withStats) {
       const { loss, acc } = await fused.step(xs, ys, n, at);
@@ -301,7 +290,7 @@ async function fusedTrainStep(
 }
 
 /**
- * The weights the last step with a finite loss started from (handles, see snapshotOf): a NaN loss
+ * The weights the last step with a finite loss started from (handles, see tfjs-adapter.ts' sharedHandle): a NaN loss
  * means the weights that produced it may already hold NaN or ∞; then these are put back.
  */
 class LastFinite {
@@ -482,7 +471,7 @@ async function trainLoop(tf: typeof TF, job: TrainingJob, m: Model, dataset: Ope
   }
 }
 
-/** The best epoch's weights, held as handles (no copy, see snapshotOf) for early stopping's restore. */
+/** The best epoch's weights, held as handles (no copy, see tfjs-adapter.ts' sharedHandle) for early stopping's restore. */
 class BestSnapshot {
   private weights: TF.Tensor[] | null = null;
   epoch: number | null = null;
@@ -491,7 +480,7 @@ class BestSnapshot {
 
   take(epoch: number, variables: TF.Variable[]): void {
     this.clear();
-    this.weights = variables.map((v) => snapshotOf(this.tf, v));
+    this.weights = variables.map((v) => sharedHandle(this.tf, v));
     this.epoch = epoch;
   }
 

@@ -9,6 +9,7 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import type { EarlyStopping, LearningRateSchedule, OptimizerSettings, TrainingSettings } from '../../../../contract';
+import { writeLearningRate } from './tfjs-adapter';
 
 export function createOptimizer(tf: typeof TF, optimizer: OptimizerSettings, learningRate: number): TF.Optimizer {
   switch (optimizer.class_name) {
@@ -40,10 +41,7 @@ export function createOptimizer(tf: typeof TF, optimizer: OptimizerSettings, lea
 
 /** Sets a TF.js optimizer's learning rate for the next step (each reads it when it applies gradients). */
 export function setLearningRate(optimizer: TF.Optimizer, learningRate: number): void {
-  const o = optimizer as unknown as { setLearningRate?: (lr: number) => void; learningRate: number };
-  // SGD and momentum cache −lr as a kept scalar: setLearningRate replaces it. The others read the field.
-  if (typeof o.setLearningRate === 'function') o.setLearningRate(learningRate);
-  else o.learningRate = learningRate;
+  writeLearningRate(optimizer, learningRate);
 }
 
 /** Keras' per-step schedules; ReduceLROnPlateau scales the rate at epoch ends (see Plateau). */

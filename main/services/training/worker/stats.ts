@@ -20,6 +20,7 @@ import type * as TF from '@tensorflow/tfjs';
 import type { BnStats, LayerStats, StatsRecord, VectorSummary } from '../../../../contract';
 import type { LayerPlan } from './forward';
 import type { FusedProbe } from './fused/fused-step';
+import { wasmValues } from './tfjs-adapter';
 
 /** Mean, extremes and percentiles (linear interpolation between order statistics, as numpy's default). */
 export function summarize(values: ArrayLike<number>): VectorSummary {
@@ -232,11 +233,7 @@ function sumOfSquaredDifferences(a: ArrayLike<number>, b: ArrayLike<number>): nu
  * the next wasm allocation: read it at once), else `dataSync()`.
  */
 export function valuesOf(tf: typeof TF, tensor: TF.Tensor): ArrayLike<number> {
-  const backend = tf.engine().backend as unknown as { wasm?: { HEAPU8?: Uint8Array }; dataIdMap?: { get(id: object): { memoryOffset?: number } | undefined } };
-  const heap = backend.wasm?.HEAPU8;
-  const offset = backend.dataIdMap?.get(tensor.dataId)?.memoryOffset;
-  if (heap && typeof offset === 'number' && tensor.dtype === 'float32') return new Float32Array(heap.buffer, offset, tensor.size);
-  return tensor.dataSync() as Float32Array;
+  return wasmValues(tf, tensor) ?? (tensor.dataSync() as Float32Array);
 }
 
 /**

@@ -88,6 +88,20 @@ export function tensorFromInfo(tf: Tf, info: Info, backend: WasmBackend): TF.Ten
   return engine.makeTensorFromTensorInfo(info, backend as unknown as TF.KernelBackend);
 }
 
+/**
+ * A second handle on a variable's current buffer, without copying it: tensors are immutable and
+ * assigning a variable swaps its buffer, so the handle keeps the value the variable had (what
+ * `Engine.incRef` does for a variable; a wasm `tf.clone` would copy every weight each step).
+ */
+export function sharedHandle(tf: Tf, variable: TF.Variable): TF.Tensor {
+  const engine = tf.engine();
+  expectKind(engine, 'Engine.makeTensorFromDataId', 'makeTensorFromDataId', 'function');
+  expectKind(engine.backend, 'KernelBackend.incRef', 'incRef', 'function');
+  const handle = engine.makeTensorFromDataId(variable.dataId, variable.shape, variable.dtype);
+  engine.backend.incRef(variable.dataId);
+  return handle;
+}
+
 /** The engine's initialised backends by name (Engine.registry). */
 export function initialisedBackends(tf: Tf): Record<string, unknown> {
   const engine = tf.engine() as unknown as { registry?: unknown };
@@ -99,6 +113,14 @@ export function initialisedBackends(tf: Tf): Record<string, unknown> {
 export function learningRateOf(optimizer: TF.Optimizer): number {
   expectKind(optimizer, `${optimizer.getClassName()}.learningRate`, 'learningRate', 'number');
   return (optimizer as unknown as { learningRate: number }).learningRate;
+}
+
+/** Sets the rate the next step reads: SGD and Momentum cache −lr as a kept scalar (their setLearningRate replaces it); the others read the field. */
+export function writeLearningRate(optimizer: TF.Optimizer, learningRate: number): void {
+  const o = optimizer as unknown as { setLearningRate?: (lr: number) => void; learningRate: number };
+  expectKind(optimizer, `${optimizer.getClassName()}.learningRate`, 'learningRate', 'number');
+  if (typeof o.setLearningRate === 'function') o.setLearningRate(learningRate);
+  else o.learningRate = learningRate;
 }
 
 /** Counts a step as tfjs' applyGradients does (Optimizer.incrementIterations). */

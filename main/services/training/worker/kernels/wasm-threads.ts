@@ -29,6 +29,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
+import { initialisedBackends } from '../tfjs-adapter';
 
 type Tf = typeof TF;
 
@@ -82,8 +83,7 @@ function unrefPool(module: ThreadedModule): void {
 export function registerThreadedWasm(tf: Tf, wasmBackend: WasmBackendModule, options: ThreadedWasmOptions = {}): ThreadedWasmResult {
   const threads = Math.max(1, Math.floor(options.threads ?? 2));
   if (typeof SharedArrayBuffer === 'undefined') return { registered: false, reason: 'no SharedArrayBuffer in this runtime' };
-  const engine = tf.engine() as unknown as { registry: Record<string, unknown> };
-  if (engine.registry.wasm) return { registered: false, reason: "the 'wasm' backend is already initialised: register the threaded build before the first setBackend('wasm')" };
+  if (initialisedBackends(tf)['wasm']) return { registered: false, reason: "the 'wasm' backend is already initialised: register the threaded build before the first setBackend('wasm')" };
   const require = createRequire(import.meta.url);
   let packageDir = options.packageDir;
   let factory: (config: object) => Promise<ThreadedModule>;

@@ -4,6 +4,7 @@
  * biased batch variance). Without gamma (`scale: false`) γ = 1; without beta (`center: false`) β = 0.
  */
 import type * as TF from '@tensorflow/tfjs';
+import { batchNormAxis } from '../../common/kernel-support';
 import type { Info } from '../tfjs-adapter';
 import { configOf, numberOr } from './config';
 import { rankOneInput, Scratch, type Act, type GradT, type StepContext, type TrainingUnit, type UnitKind } from './unit';
@@ -19,7 +20,7 @@ export interface BatchNormalizationConfig {
 
 /** The normalized axis of a BN layer, non-negative, for an input of `rank` (batch included). */
 export function normalizedAxis(config: BatchNormalizationConfig, rank: number): number {
-  return config.axis < 0 ? rank + config.axis : config.axis;
+  return batchNormAxis(config.axis, rank);
 }
 
 class BatchNormalizationUnit implements TrainingUnit {
@@ -130,8 +131,8 @@ export const batchNormalization: UnitKind<BatchNormalizationConfig> = {
   classNames: ['BatchNormalization'],
   config(layer) {
     const c = configOf(layer);
-    const axis = Array.isArray(c['axis']) ? (c['axis'] as number[])[0]! : numberOr(c['axis'], -1);
-    return { axis, momentum: numberOr(c['momentum'], 0.99), epsilon: numberOr(c['epsilon'], 0.001), center: c['center'] !== false, scale: c['scale'] !== false };
+    return {
+      axis: Array.isArray(c['axis']) ? Number(c['axis'][0]) : numberOr(c['axis'], -1), momentum: numberOr(c['momentum'], 0.99), epsilon: numberOr(c['epsilon'], 0.001), center: c['center'] !== false, scale: c['scale'] !== false };
   },
   supports(config, site) {
     const rank = rankOneInput(site);
