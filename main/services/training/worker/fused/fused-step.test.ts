@@ -47,7 +47,7 @@ async function trainer(spec: ModelSpec, settings: TrainingSettings): Promise<Tra
   const model = await buildModel(tf, spec, { seed: settings.seed });
   return {
     model,
-    plans: planLayers(model),
+    plans: planLayers(model, spec),
     optimizer: createOptimizer(tf, settings.optimizer, settings.learningRate),
     trainable: model.trainableWeights.map((w) => w.read() as tf.Variable),
   };
@@ -290,6 +290,14 @@ describe('the fused step', () => {
       t.optimizer.dispose();
       t.model.dispose();
     }
+  });
+
+  it('trains through a Reshape to a vector as through Flatten (its unit moves no values)', async () => {
+    const [first, ...rest] = plainMlp.config.layers;
+    const layers = [{ class_name: 'Reshape', config: { name: 'reshape', batch_input_shape: first!.config['batch_input_shape'], target_shape: [784] } }, ...rest];
+    const { worstLoss, weights } = await compare({ ...plainMlp, config: { ...plainMlp.config, layers } }, settingsFor(sgd, 0.01));
+    expect(worstLoss).toBeLessThan(1e-4);
+    expect(weights).toBeLessThan(1e-4);
   });
 
   it('declines what it does not support, with the reason', async () => {
