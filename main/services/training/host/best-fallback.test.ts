@@ -15,7 +15,7 @@ import { exportRunModel } from '../../export/run-export';
 import { RunStore } from '../../runs/store';
 import { TrainingHost } from './host';
 
-const root = fileURLToPath(new URL('../../..', import.meta.url));
+const root = fileURLToPath(new URL('../../../..', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'layerbench-best-'));
 const events: TrainingEvent[] = [];
 const store = new RunStore(dataDir);

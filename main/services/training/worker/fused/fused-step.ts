@@ -1,8 +1,10 @@
 /**
  * A fused training step for the common case on the wasm backend: a Sequential stack of Flatten,
- * Dense, BatchNormalization (last axis; without gamma or beta: γ = 1, β = 0), Activation and
- * (Alpha)Dropout layers ending in a softmax, trained with sparse categorical cross-entropy from the
- * logits.
+ * Reshape, Dense, BatchNormalization (last axis; without gamma or beta: γ = 1, β = 0), Activation
+ * and (Alpha)Dropout layers ending in a softmax, trained with sparse categorical cross-entropy from
+ * the logits. Each layer is a training unit (units/<layer>.ts: its typed config from the spec, what
+ * it declines, its forward and backward); this file composes them over the wasm heap, computes the
+ * loss and applies the optimizer.
  *
  * The general step (loop.ts' trainStep) records ~150 small tfjs ops per step on the gradient tape;
  * at batch 32 tfjs-core's per-op JavaScript is about half of the step. This step does the same
@@ -88,7 +90,7 @@ function planUnits(plans: LayerPlan[], model: TF.LayersModel): TrainingUnit[] | 
     if (unit.variables.length > 0 || plan.layer.weights.length > 0) trainableBefore = true;
   }
   if (!units[units.length - 1]?.logits) return 'the model does not end in a softmax';
-  if (!plans.some((p) => p.className === 'Dense')) return 'the model has no Dense layer';
+  if (!units.some((u) => u.variables.length > 0)) return 'the model has no trainable layer';
   return units;
 }
 
