@@ -6,6 +6,9 @@ import { dropout } from './dropout';
 import { flatten } from './flatten';
 import type { UnitKind } from './unit';
 
-const KINDS: UnitKind<unknown>[] = [dense, batchNormalization, activation, dropout, flatten] as UnitKind<never>[] as UnitKind<unknown>[];
+/** A kind with its config type erased: its config() result only ever goes back to its own supports() and create(). */
+const erased = <C>(kind: UnitKind<C>): UnitKind<unknown> => kind as unknown as UnitKind<unknown>;
 
-export const UNIT_KINDS: ReadonlyMap<string, UnitKind<unknown>> = new Map(KINDS.flatMap((kind) => kind.classNames.map((name) => [name, kind] as const)));
+export const UNIT_KINDS: ReadonlyMap<string, UnitKind<unknown>> = new Map(
+  [erased(dense), erased(batchNormalization), erased(activation), erased(dropout), erased(flatten)].flatMap((kind) => kind.classNames.map((name) => [name, kind] as const)),
+);
