@@ -437,7 +437,7 @@ async function bundle() {
   } else {
     // `npm run build` makes it; when the full build is broken elsewhere, build just the worker.
     try {
-      await build({ ...common, entryPoints: [join(root, 'main', 'services', 'training', 'worker.ts')], outfile: trainWorkerBundle });
+      await build({ ...common, entryPoints: [join(root, 'main', 'services', 'training', 'worker', 'worker.ts')], outfile: trainWorkerBundle });
       notes.push('out/worker/train.worker.js was missing: built the training worker from source with esbuild');
     } catch (error) {
       layerbench = false;
