@@ -14,9 +14,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { loadFashionMnist } from '../main/services/datasets/fashion-mnist';
-import { shuffledIndices } from '../main/services/training/data';
-import { fastWasmMatMulStats, installFastWasmMatMul, uninstallFastWasmMatMul } from '../main/services/training/kernels/wasm-matmul';
-import { disposeThreadedWasm, registerThreadedWasm } from '../main/services/training/kernels/wasm-threads';
+import { shuffledIndices } from '../main/services/training/worker/data';
+import { fastWasmMatMulStats, installFastWasmMatMul, uninstallFastWasmMatMul } from '../main/services/training/worker/kernels/wasm-matmul';
+import { disposeThreadedWasm, registerThreadedWasm } from '../main/services/training/worker/kernels/wasm-threads';
 import { toKerasTopology } from '../model/keras-json';
 import { seedModel1 } from '../model/presets';
 

@@ -10,11 +10,11 @@ import '@tensorflow/tfjs-backend-wasm';
 import { defaultTrainingSettings, type TrainingSettings } from '../contract';
 import { seedModel1 } from '../model/presets';
 import { loadFashionMnist } from '../main/services/datasets/fashion-mnist';
-import { buildModel } from '../main/services/training/build-model';
-import { forwardWithLogits, meanCrossEntropy, planLayers } from '../main/services/training/forward';
-import { installFastWasmMatMul } from '../main/services/training/kernels/wasm-matmul';
-import { createOptimizer } from '../main/services/training/optimizers';
-import { createFusedStep } from '../main/services/training/fused/fused-step';
+import { buildModel } from '../main/services/training/worker/build-model';
+import { forwardWithLogits, meanCrossEntropy, planLayers } from '../main/services/training/worker/forward';
+import { installFastWasmMatMul } from '../main/services/training/worker/kernels/wasm-matmul';
+import { createOptimizer } from '../main/services/training/worker/optimizers';
+import { createFusedStep } from '../main/services/training/worker/fused/fused-step';
 
 const batches = process.argv.slice(2).map(Number).filter((b) => b > 0);
 const sizes = batches.length ? batches : [32, 256];

@@ -6,7 +6,7 @@
  *   a   Layerbench's full path: the real TrainingHost (its worker thread, the built
  *       out/worker/train.worker.js, streaming events) on the wasm backend
  *   b   a bare tfjs `model.fit` in a worker thread on the wasm backend, stock kernels
- *   b'  the same with the fast wasm matmul (main/services/training/kernels/wasm-matmul.ts)
+ *   b'  the same with the fast wasm matmul (main/services/training/worker/kernels/wasm-matmul.ts)
  *   c   PyTorch (CPU) on the same model and images, best of 1 and 2 threads (skipped with a
  *       note when `import torch` fails)
  * then (1c) a/a0 in one process: Layerbench's full path next to the same worker loop with statistics
@@ -437,7 +437,7 @@ async function bundle() {
   } else {
     // `npm run build` makes it; when the full build is broken elsewhere, build just the worker.
     try {
-      await build({ ...common, entryPoints: [join(root, 'main', 'services', 'training', 'worker.ts')], outfile: trainWorkerBundle });
+      await build({ ...common, entryPoints: [join(root, 'main', 'services', 'training', 'worker', 'worker.ts')], outfile: trainWorkerBundle });
       notes.push('out/worker/train.worker.js was missing: built the training worker from source with esbuild');
     } catch (error) {
       layerbench = false;
@@ -451,7 +451,7 @@ async function bundle() {
         ...common,
         stdin: {
           contents: [
-            "export { TrainingHost } from './main/services/training/host';",
+            "export { TrainingHost } from './main/services/training/host/host';",
             "export { RunStore } from './main/services/runs/store';",
             "export { defaultTrainingSettings } from './contract';",
             "export { seedModel1 } from './model/presets';",

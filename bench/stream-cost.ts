@@ -18,9 +18,9 @@ import '@tensorflow/tfjs-backend-wasm';
 import { defaultTrainingSettings, type StartTraining } from '../contract';
 import { seedModel1 } from '../model/presets';
 import { openDatasetDir } from '../main/services/datasets/open';
-import { installFastWasmMatMul } from '../main/services/training/kernels/wasm-matmul';
-import { RunControl, runTraining } from '../main/services/training/loop';
-import { FromWorkerSchema, type FromWorker } from '../main/services/training/protocol';
+import { installFastWasmMatMul } from '../main/services/training/worker/kernels/wasm-matmul';
+import { RunControl, runTraining } from '../main/services/training/worker/loop';
+import { FromWorkerSchema, type FromWorker } from '../main/services/training/common/protocol';
 import { RunStore } from '../main/services/runs/store';
 
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);

@@ -26,7 +26,7 @@ const node = {
 await Promise.all([
   esbuild({ ...node, format: 'esm', entryPoints: ['main/index.ts'], outfile: 'out/main/index.js', external: ['electron'] }),
   esbuild({ ...node, format: 'esm', entryPoints: ['main/cli/index.ts'], outfile: 'out/cli/index.js' }),
-  esbuild({ ...node, format: 'esm', entryPoints: ['main/services/training/worker.ts'], outfile: 'out/worker/train.worker.js' }),
+  esbuild({ ...node, format: 'esm', entryPoints: ['main/services/training/worker/worker.ts'], outfile: 'out/worker/train.worker.js' }),
   esbuild({
     bundle: true,
     platform: 'node',

@@ -23,7 +23,7 @@ import { importModelAsRun } from '../services/runs/import';
 import { lossText } from '../../contract/numbers';
 import { RunStore } from '../services/runs/store';
 import { defaultDataDir } from '../services/paths';
-import { TrainingHost } from '../services/training/host';
+import { TrainingHost } from '../services/training/host/host';
 import { UsageError, intFlag, stringFlag, type ParsedArgs } from './args';
 import { readModelFile } from './model-file';
 

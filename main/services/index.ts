@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { EventName, EventPayload, Result } from '../../contract';
 import { dispatchCommand, type CommandHandlers } from './dispatch';
-import { TrainingHost } from './training/host';
+import { TrainingHost } from './training/host/host';
 import { describeFashionMnist } from './datasets/fashion-mnist';
 import { DatasetService } from './datasets/service';
 import { ProjectStore } from './projects/store';

@@ -5,7 +5,7 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import type { ModelSpec } from '../../../model';
-import { buildModel } from '../training/build-model';
+import { buildModel } from '../training/worker/build-model';
 import type { NamedWeights } from './weights';
 
 /** Runs `f` with tfjs' one-time Node hint ("install tfjs-node", printed on the cpu backend's first tensor) filtered out. */

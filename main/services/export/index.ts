@@ -28,7 +28,7 @@ import { kerasScript } from './python';
 import { TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE, readTfjsModel, readTfjsWeights, tfjsArtifacts } from './tfjs';
 import { checkWeights, type NamedWeights } from './weights';
 import { findSavedWeights, type SavedWeights } from '../runs/saved-weights';
-import type { NormalizationState } from '../training/pipeline';
+import type { NormalizationState } from '../training/worker/pipeline';
 
 export { ExportError } from './errors';
 export type { ExportErrorCode } from './errors';

@@ -10,7 +10,7 @@ import { defaultTrainingSettings, type TrainingSettings } from '../../../contrac
 import { toKerasCallbacks, toKerasOptimizer } from '../../../model/keras-training';
 import { PyFloat, pyFloatText, serializeConstraint, serializeInitializer, serializeRegularizer } from '../../../model/keras-serialization';
 import type { ConstraintSpec, RegularizerSpec } from '../../../model/regularizers';
-import type { NormalizationState } from '../training/pipeline';
+import type { NormalizationState } from '../training/worker/pipeline';
 import { ExportError } from './errors';
 import { modelLayers } from './weights';
 

@@ -16,7 +16,7 @@ import type { DatasetSummary } from '../../../contract';
 import { exportCommand, EXPORT_OPTIONS } from '../../cli/export';
 import { parseArgs } from '../../cli/args';
 import type { SampleSource } from '../datasets/source';
-import { applyNormalization, standardization, type NormalizationState } from '../training/pipeline';
+import { applyNormalization, standardization, type NormalizationState } from '../training/worker/pipeline';
 import { exportRun, importModel } from '.';
 import { python3, pythonWithH5py, tiny, tinyWeights } from './test-support';
 

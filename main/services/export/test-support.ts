@@ -11,7 +11,7 @@ import { initializer, type ModelSpec } from '../../../model';
 import type { NamedWeights } from './weights';
 import { defaultTrainingSettings, type TrainingSettings } from '../../../contract/training';
 import { loadFashionMnist, type FashionMnistSplit } from '../datasets/fashion-mnist';
-import { buildModel } from '../training/build-model';
+import { buildModel } from '../training/worker/build-model';
 
 export { tf };
 

@@ -23,7 +23,7 @@ import { importModel } from '../export';
 import { ProjectStore } from '../projects/store';
 import { importModelAsRun } from '../runs/import';
 import { RunStore } from '../runs/store';
-import { fileLoadHandler } from '../training/weights-io';
+import { fileLoadHandler } from '../training/worker/weights-io';
 import { BOMB_TEST_CAP, DEV_ZERO, fingerprint, writeCorruptCorpus, type CorruptCorpus } from './corrupt-corpus';
 import { LIMITS_ENV, quote } from './bounded-read';
 

@@ -1,0 +1,61 @@
+/**
+ * Shared by tests (not used by the app): a real TrainingHost (its worker thread, real tfjs) with a
+ * real runs workspace in a temporary folder, every event checked against the contract.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TrainingEvent } from '../../../../contract';
+import { TrainingEventSchema } from '../../../../contract';
+import { RunStore } from '../../runs/store';
+import { TrainingHost } from './host';
+
+export interface TestHost {
+  dataDir: string;
+  host: TrainingHost;
+  store: RunStore;
+  events: TrainingEvent[];
+  /** The run's end event (finished, failed or stopped). */
+  ended(runId: string, timeoutMs?: number): Promise<TrainingEvent>;
+  /** The detail of the run's 'training' phase: which step trains it. */
+  stepKind(runId: string): string;
+  dispose(): Promise<void>;
+}
+
+export function testHost(backends: string[]): TestHost {
+  const dataDir = mkdtempSync(join(tmpdir(), 'layerbench-test-host-'));
+  const store = new RunStore(dataDir);
+  const events: TrainingEvent[] = [];
+  const host = new TrainingHost({
+    dataDir,
+    backends,
+    runs: store,
+    onEvent: (event) => {
+      TrainingEventSchema.parse(event);
+      events.push(event);
+    },
+  });
+  const isEnd = (e: TrainingEvent) => e.type === 'finished' || e.type === 'failed' || e.type === 'stopped';
+  return {
+    dataDir,
+    host,
+    store,
+    events,
+    async ended(runId, timeoutMs = 120_000) {
+      for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+        const end = events.find((e) => e.runId === runId && isEnd(e));
+        if (end) return end;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      throw new Error(`run ${runId} did not end`);
+    },
+    stepKind(runId) {
+      const phase = events.find((e) => e.runId === runId && e.type === 'phase' && e.phase === 'training');
+      return phase?.type === 'phase' ? (phase.detail ?? '') : '';
+    },
+    async dispose() {
+      await host.dispose();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

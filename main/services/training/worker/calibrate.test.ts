@@ -1,0 +1,124 @@
+/**
+ * Auto's calibration, for real: the seed model's training steps timed on this machine's backends
+ * (wasm and tfjs' cpu; webgpu is skipped here for want of a GPU), and the choice between them.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CalibrationSchema, type BackendReport } from '../../../../contract';
+import type { ModelSpec } from '../../../../model/spec';
+import { seedModel1 } from '../../../../model/presets';
+import { probeBackends } from './backends';
+import { BackendUnavailableError, calibrate, chooseBackend } from './calibrate';
+import { installFastWasmMatMul } from './kernels/wasm-matmul';
+
+let report: BackendReport;
+beforeAll(async () => {
+  report = await probeBackends(tf);
+  // As the worker does after its probe.
+  expect(installFastWasmMatMul(tf).installed).toBe(true);
+});
+
+const smallCnn: ModelSpec = {
+  class_name: 'Sequential',
+  config: {
+    name: 'small_cnn',
+    layers: [
+      { class_name: 'Reshape', config: { name: 'reshape', target_shape: [28, 28, 1], batch_input_shape: [null, 28, 28] } },
+      { class_name: 'Conv2D', config: { name: 'conv2d', filters: 4, kernel_size: [3, 3], activation: 'relu' } },
+      { class_name: 'MaxPooling2D', config: { name: 'max_pooling2d' } },
+      { class_name: 'Flatten', config: { name: 'flatten' } },
+      { class_name: 'Dense', config: { name: 'dense', units: 10, activation: 'softmax' } },
+    ],
+  },
+};
+
+describe('calibrate', () => {
+  it('times the seed model at batch 32 on wasm and cpu and picks the faster, wasm', async () => {
+    const tensorsBefore = tf.memory().numTensors;
+    const seen: string[] = [];
+    const calibration = await calibrate(tf, { spec: seedModel1, batchSize: 32, backends: ['wasm', 'cpu'], onBackend: (b) => seen.push(b) });
+    expect(CalibrationSchema.parse(calibration)).toEqual(calibration);
+    expect(seen).toEqual(['wasm', 'cpu']);
+    expect(calibration.steps).toBe(5);
+    const [wasm, cpu] = calibration.results;
+    expect(wasm).toMatchObject({ backend: 'wasm' });
+    expect(cpu).toMatchObject({ backend: 'cpu' });
+    expect(wasm!.samplesPerSec).toBeGreaterThan(0);
+    expect(cpu!.samplesPerSec).toBeGreaterThan(0);
+    expect(wasm!.error).toBeUndefined();
+    // About 2,000–5,000 vs 460 samples/s on a 2-core machine: wasm wins by far.
+    expect(wasm!.samplesPerSec!).toBeGreaterThan(cpu!.samplesPerSec!);
+    expect(calibration.chosen).toBe('wasm');
+    // Leaves tf as it found it: same backend, no tensors left behind.
+    expect(tf.getBackend()).toBe('wasm');
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+  });
+
+  it('records an unavailable backend with its error and never picks it', async () => {
+    const calibration = await calibrate(tf, { spec: seedModel1, batchSize: 32, backends: ['webgpu', 'wasm'], steps: 2 });
+    expect(calibration.results[0]).toMatchObject({ backend: 'webgpu', samplesPerSec: null });
+    expect(calibration.results[0]!.error).toMatch(/webgpu/);
+    expect(calibration.chosen).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+  });
+
+  it('respects kernel support: wasm cannot differentiate Conv2D or MaxPooling2D, so cpu is chosen', async () => {
+    const calibration = await calibrate(tf, { spec: smallCnn, batchSize: 32, backends: ['wasm', 'cpu'], steps: 2 });
+    expect(calibration.results[0]).toEqual({ backend: 'wasm', samplesPerSec: null, error: expect.stringMatching(/^cannot train this model: Conv2D needs Conv2DBackprop/) });
+    expect(calibration.results[1]!.samplesPerSec).toBeGreaterThan(0);
+    expect(calibration.chosen).toBe('cpu');
+  });
+
+  it('throws when no backend can train the model', async () => {
+    await expect(calibrate(tf, { spec: smallCnn, batchSize: 8, backends: ['wasm', 'webgpu'] })).rejects.toThrow(
+      /No backend could train this model: wasm: cannot train this model: .+; webgpu: .+/,
+    );
+  });
+});
+
+describe('chooseBackend', () => {
+  const choose = (requested: 'auto' | 'wasm' | 'cpu' | 'webgpu' | 'tensorflow', spec: ModelSpec = seedModel1, r = report) =>
+    chooseBackend(tf, { report: r, spec, batchSize: 32, requested, steps: 2 });
+
+  it('refuses webgpu, skipped here, with the reason it was skipped', async () => {
+    const webgpu = report.candidates.find((c) => c.name === 'webgpu')!;
+    if (webgpu.status !== 'skipped') return; // a GPU machine: nothing to refuse
+    const refused = choose('webgpu');
+    await expect(refused).rejects.toBeInstanceOf(BackendUnavailableError);
+    await expect(refused).rejects.toThrow(/^The webgpu backend is not available: it was skipped when the training worker started: no WebGPU adapter: Dawn: .+\. Choose Auto or one of: wasm, cpu\.$/);
+    await expect(choose('tensorflow')).rejects.toThrow(/^The tensorflow backend is not available: it was skipped .*Cannot find module '@tensorflow\/tfjs-node'/);
+  });
+
+  it('Auto on this machine trains on wasm without calibrating (cpu is never the faster one)', async () => {
+    expect(await choose('auto')).toEqual({ backend: 'wasm' });
+  });
+
+  it('Auto trains a Conv2D model on cpu and says why', async () => {
+    const choice = await choose('auto', smallCnn);
+    expect(choice.backend).toBe('cpu');
+    expect(choice.calibration).toBeUndefined();
+    expect(choice.reason).toMatch(/The wasm backend cannot train this model \(Conv2D needs .+\): training on cpu instead/);
+  });
+
+  it('a named backend is used when it started, and refused when it cannot train the model', async () => {
+    expect(await choose('wasm')).toEqual({ backend: 'wasm' });
+    expect(await choose('cpu')).toEqual({ backend: 'cpu', reason: 'Training on cpu, as the settings ask (the default is wasm)' });
+    await expect(choose('wasm', smallCnn)).rejects.toThrow(/^The wasm backend cannot train this model \(Conv2D needs .+\): choose Auto or cpu\.$/);
+  });
+
+  it('Auto calibrates two or more backends, and never picks one that does not work even when the report says it is available', async () => {
+    // A report that (wrongly) lists webgpu as available next to wasm: calibration finds out.
+    const wrong: BackendReport = {
+      ...report,
+      candidates: report.candidates.map((c) => (c.name === 'webgpu' ? { name: 'webgpu', package: c.package, status: 'available' } : c)),
+    };
+    if (tf.findBackend('webgpu')) return; // a GPU machine: webgpu works
+    const choice = await choose('auto', seedModel1, wrong);
+    expect(choice.backend).toBe('wasm');
+    expect(choice.calibration!.results.map((r) => r.backend)).toEqual(['webgpu', 'wasm']);
+    expect(choice.calibration!.results[0]).toMatchObject({ samplesPerSec: null, error: expect.any(String) });
+    expect(choice.calibration!.chosen).toBe('wasm');
+    expect(choice.reason).toMatch(/^Auto: wasm trains this model fastest at batch 32 \([\d,]+ samples\/s; webgpu failed: .+\)$/);
+    expect(tf.getBackend()).toBe('wasm');
+  });
+});

@@ -1,0 +1,223 @@
+/**
+ * Which backend a run trains on. Settings name one ('wasm', 'webgpu', …) or 'auto'. Auto measures:
+ * a few timed training steps of this model at this batch size on random data, on each backend
+ * that started and can differentiate the model, and picks the fastest — a GPU step costs tens of
+ * milliseconds whatever the batch size, so small batches train faster on the CPU's wasm backend and
+ * large ones on the GPU, and only a measurement knows where the crossover is for a given model.
+ *
+ * A backend that did not start is never measured nor chosen; one that throws while measured is
+ * recorded with its error and not chosen; one that lacks a gradient kernel the model needs
+ * (./kernel-support: wasm has none for Conv2D or MaxPooling2D) is recorded as such.
+ */
+import type * as TF from '@tensorflow/tfjs';
+import type { BackendName, BackendReport, Calibration } from '../../../../contract';
+import type { ModelSpec } from '../../../../model/spec';
+import { setBackendOrThrow, tfBackendName, usableBackends } from './backends';
+import { buildModel } from './build-model';
+import { seededRandom } from './data';
+import { forwardWithLogits, meanCrossEntropy, planLayers } from './forward';
+import { missingGradientKernels, trainingBackendFor } from '../common/kernel-support';
+
+/** Makes tfjs' active backend `name` (a contract name: 'tensorflow-gpu' is tfjs' 'tensorflow'). */
+export function useBackend(tf: typeof TF, name: BackendName | string): Promise<void> {
+  return setBackendOrThrow(tf, tfBackendName(name));
+}
+
+export interface CalibrateOptions {
+  spec: ModelSpec;
+  batchSize: number;
+  /** The backends to measure, in preference order (ties go to the earlier one): the available ones. */
+  backends: BackendName[];
+  /** Timed steps per backend, after the warm-up; samples/s is the batch size over the median step time. */
+  steps?: number;
+  /** Untimed steps first (shader compilation, buffer pools, wasm memory growth). */
+  warmupSteps?: number;
+  /** Stop timing a backend once its timed steps took this long (after at least one step). */
+  budgetMs?: number;
+  /** Seeds the weights and the random batch (the same on every backend). */
+  seed?: number;
+  /** Called before each backend is measured (for a progress line). */
+  onBackend?: (backend: BackendName) => void;
+}
+
+export const CALIBRATION_STEPS = 5;
+export const CALIBRATION_WARMUP_STEPS = 1;
+export const CALIBRATION_BUDGET_MS = 2_000;
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+
+/** Samples per second of the model's median SGD step (of `steps`, after the warm-up) on the active backend. */
+async function measure(tf: typeof TF, spec: ModelSpec, batchSize: number, o: Required<Pick<CalibrateOptions, 'steps' | 'warmupSteps' | 'budgetMs' | 'seed'>>): Promise<number> {
+  const model = await buildModel(tf, spec, { seed: o.seed });
+  const optimizer = tf.train.sgd(0.01);
+  try {
+    const plans = planLayers(model, spec);
+    const trainable = model.trainableWeights.map((w) => w.read() as TF.Variable);
+    const inputShape = model.inputs[0]!.shape.slice(1).map((d) => {
+      if (d == null) throw new Error('the model has an input dimension of unknown size');
+      return d;
+    });
+    const outputShape = model.outputs[0]!.shape;
+    const classes = Math.max(1, Number(outputShape[outputShape.length - 1] ?? 1));
+    const random = seededRandom(o.seed);
+    const xs = new Float32Array(batchSize * inputShape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < xs.length; i++) xs[i] = random();
+    const ys = new Int32Array(batchSize);
+    for (let i = 0; i < ys.length; i++) ys[i] = Math.floor(random() * classes) % classes;
+
+    // As the training loop's step: upload the batch, forward in training mode, gradients, SGD
+    // update, read the loss back.
+    const step = async (index: number) => {
+      const loss = tf.tidy(() => {
+        const xb = tf.tensor(xs, [batchSize, ...inputShape]);
+        const yb = tf.tensor1d(ys, 'int32');
+        const { value, grads } = optimizer.computeGradients(() => {
+          const { output, logits } = forwardWithLogits(tf, plans, xb, { mode: 'train', seed: o.seed, step: index });
+          return meanCrossEntropy(tf, output, yb, logits);
+        }, trainable);
+        optimizer.applyGradients(grads);
+        return value;
+      });
+      try {
+        await loss.data();
+      } finally {
+        loss.dispose();
+      }
+    };
+
+    let index = 0;
+    for (let i = 0; i < o.warmupSteps; i++) await step(index++);
+    // The median step, not the mean: a few steps are a short sample, and one garbage collection or
+    // a busy machine would otherwise decide the choice.
+    const durations: number[] = [];
+    const start = performance.now();
+    while (durations.length < o.steps) {
+      const before = performance.now();
+      await step(index++);
+      durations.push(performance.now() - before);
+      if (performance.now() - start >= o.budgetMs) break;
+    }
+    durations.sort((a, b) => a - b);
+    const mid = durations.length >> 1;
+    const medianMs = durations.length % 2 ? durations[mid]! : (durations[mid - 1]! + durations[mid]!) / 2;
+    return batchSize / (Math.max(medianMs, 1e-6) / 1000);
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+/**
+ * Times a few training steps of `spec` at `batchSize` on each of `backends` and picks the fastest.
+ * tf's active backend is the same afterwards. Throws when no backend could train the model.
+ */
+export async function calibrate(tf: typeof TF, options: CalibrateOptions): Promise<Calibration> {
+  const o = {
+    steps: Math.max(1, Math.floor(options.steps ?? CALIBRATION_STEPS)),
+    warmupSteps: Math.max(0, Math.floor(options.warmupSteps ?? CALIBRATION_WARMUP_STEPS)),
+    budgetMs: options.budgetMs ?? CALIBRATION_BUDGET_MS,
+    seed: options.seed ?? 0,
+  };
+  const previous = tf.getBackend();
+  const results: Calibration['results'] = [];
+  try {
+    for (const backend of [...new Set(options.backends)]) {
+      const missing = missingGradientKernels(tf, options.spec, tfBackendName(backend));
+      if (missing.length > 0) {
+        results.push({ backend, samplesPerSec: null, error: `cannot train this model: ${missing.join('; ')}` });
+        continue;
+      }
+      options.onBackend?.(backend);
+      try {
+        await useBackend(tf, backend);
+        results.push({ backend, samplesPerSec: await measure(tf, options.spec, options.batchSize, o) });
+      } catch (error) {
+        results.push({ backend, samplesPerSec: null, error: messageOf(error) });
+      }
+    }
+  } finally {
+    if (tf.getBackend() !== previous) await tf.setBackend(previous);
+  }
+  let chosen: Calibration['results'][number] | null = null;
+  for (const result of results) {
+    if (result.samplesPerSec !== null && (!chosen || result.samplesPerSec > chosen.samplesPerSec!)) chosen = result;
+  }
+  if (!chosen) {
+    throw new Error(`No backend could train this model: ${results.map((r) => `${r.backend}: ${r.error}`).join('; ') || 'none to measure'}`);
+  }
+  return { results, chosen: chosen.backend, steps: o.steps };
+}
+
+/** The settings ask for a backend that did not start. */
+export class BackendUnavailableError extends Error {
+  override name = 'BackendUnavailableError';
+  readonly code = 'unsupported' as const;
+}
+
+export interface BackendChoice {
+  /** The backend to train on. */
+  backend: BackendName;
+  /** Why it is not the active (default) backend, for the UI; absent when it is. */
+  reason?: string;
+  /** Present when Auto measured two or more backends: post it as a 'calibration' event. */
+  calibration?: Calibration;
+}
+
+export interface ChooseOptions extends Pick<CalibrateOptions, 'steps' | 'warmupSteps' | 'budgetMs' | 'seed' | 'onBackend'> {
+  report: BackendReport;
+  spec: ModelSpec;
+  batchSize: number;
+  /** TrainingSettings.backend. */
+  requested: 'auto' | BackendName;
+}
+
+const fmt = (n: number | null) => (n === null ? '—' : Math.round(n).toLocaleString('en-US'));
+
+/**
+ * The backend a run trains on (does not switch to it: `useBackend`). A named backend is used if it
+ * started and can train the model, and refused with the reason otherwise. Auto takes the backends
+ * that started and can train the model — less tfjs' pure-JS cpu reference backend when another can,
+ * as it is never the faster one — and calibrates when that leaves two or more.
+ */
+export async function chooseBackend(tf: typeof TF, options: ChooseOptions): Promise<BackendChoice> {
+  const { report, spec, requested } = options;
+  const usable = usableBackends(report);
+  const active = report.active as BackendName;
+
+  if (requested !== 'auto') {
+    const candidate = report.candidates.find((c) => c.name === requested);
+    if (!usable.includes(requested)) {
+      const why =
+        candidate?.status === 'skipped'
+          ? `it was skipped when the training worker started: ${candidate.reason ?? 'no reason recorded'}`
+          : candidate?.status === 'not-tried'
+            ? `it was not tried${candidate.reason ? ` (${candidate.reason})` : ''}`
+            : 'it is not among the backends this worker probes';
+      throw new BackendUnavailableError(`The ${requested} backend is not available: ${why}. Choose Auto or one of: ${usable.join(', ')}.`);
+    }
+    const missing = missingGradientKernels(tf, spec, tfBackendName(requested));
+    if (missing.length > 0) {
+      throw new Error(`The ${requested} backend cannot train this model (${missing.join('; ')}): choose Auto or cpu.`);
+    }
+    return requested === active ? { backend: requested } : { backend: requested, reason: `Training on ${requested}, as the settings ask (the default is ${active})` };
+  }
+
+  let capable = usable.filter((name) => missingGradientKernels(tf, spec, tfBackendName(name)).length === 0);
+  if (capable.length > 1) capable = capable.filter((name) => name !== 'cpu');
+  if (capable.length === 0) {
+    // None that started can differentiate the model (wasm alone, a Conv2D model): tfjs' cpu can.
+    const fallback = trainingBackendFor(tf, spec, tfBackendName(active));
+    return { backend: fallback.backend as BackendName, ...(fallback.reason ? { reason: fallback.reason } : {}) };
+  }
+  if (capable.length === 1) {
+    const only = capable[0]!;
+    if (only === active) return { backend: only };
+    const kernel = trainingBackendFor(tf, spec, tfBackendName(active));
+    return { backend: only, reason: kernel.reason?.replace(/training on cpu instead$/, `training on ${only} instead`) ?? `Training on ${only}` };
+  }
+  const calibration = await calibrate(tf, { ...options, backends: capable });
+  const chosen = calibration.results.find((r) => r.backend === calibration.chosen)!;
+  const others = calibration.results.filter((r) => r !== chosen).map((r) => `${r.backend} ${r.samplesPerSec === null ? `failed: ${r.error}` : fmt(r.samplesPerSec)}`);
+  const reason = `Auto: ${calibration.chosen} trains this model fastest at batch ${options.batchSize} (${fmt(chosen.samplesPerSec)} samples/s; ${others.join(', ')})`;
+  return { backend: calibration.chosen, calibration, reason };
+}
