@@ -8,6 +8,7 @@ export const activation = defineKit({
   defaults: () => ({}),
   required: ['activation'],
   starter: { activation: 'relu' },
+  caption: (c, f) => [f.value(c.activation)],
   shapeFields: [],
   initializerFields: [],
   validate: (cfg, report) => checkActivation(cfg.activation, 'activation', report, 'Activation'),

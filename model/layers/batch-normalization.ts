@@ -33,6 +33,7 @@ export const batchNormalization = defineKit({
     moving_variance_initializer: ones(),
   }),
   required: [],
+  caption: (c, f) => [`momentum ${f.value(c.momentum ?? 0.99)}`, `ε ${f.value(c.epsilon ?? 0.001)}`],
   shapeFields: ['axis', 'center', 'scale'],
   initializerFields: INITIALIZERS,
   fields: {

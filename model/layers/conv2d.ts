@@ -36,6 +36,7 @@ export const conv2d = defineKit({
   }),
   required: ['filters', 'kernel_size'],
   starter: { filters: 32, kernel_size: [3, 3] },
+  caption: (c, f) => [f.value(c.filters) || '?', f.pair(c.kernel_size), f.value(c.padding ?? 'valid'), f.value(c.activation ?? 'linear')],
   shapeFields: ['filters', 'kernel_size', 'strides', 'padding', 'data_format', 'dilation_rate', 'groups', 'use_bias'],
   initializerFields: INITIALIZERS,
   importAliases: ['Convolution2D'],

@@ -23,6 +23,7 @@ export const dense = defineKit({
   defaults: () => kernelLayerDefaults(),
   required: ['units'],
   starter: { units: 32 },
+  caption: (c, f) => [f.value(c.units) || '?', f.value(c.activation ?? 'linear'), f.initializer(c.kernel_initializer ?? 'GlorotUniform'), ...(c.use_bias === false ? ['no bias'] : [])],
   shapeFields: ['units', 'use_bias'],
   initializerFields: INITIALIZERS,
   validate: (cfg, report) => {

@@ -78,6 +78,15 @@ export interface BuiltLayerInfo {
   variables: VariableInfo[];
 }
 
+/** How the stack's card formats values (the renderer's formatters). */
+export interface CaptionFormat {
+  value: (v: unknown) => string;
+  /** An initializer's class name (`HeNormal`). */
+  initializer: (v: unknown) => string;
+  /** A pair as `3×3`. */
+  pair: (v: unknown) => string;
+}
+
 export interface LayerKitDef<C extends string = string> {
   class_name: C;
   /** The palette: group and one-line description. */
@@ -88,6 +97,8 @@ export interface LayerKitDef<C extends string = string> {
   required: string[];
   /** Starting values for required settings: a freshly dropped layer is valid right away. */
   starter?: Cfg;
+  /** The few settings worth seeing on the stack's card ("300 · elu · HeNormal"); `cfg` as edited, without defaults. */
+  caption?: (cfg: Cfg, f: CaptionFormat) => string[];
   /** Settings the output shape depends on: while one is invalid, no shape is computed. */
   shapeFields: string[];
   /** Fields holding initializers, in Keras' weight order. */

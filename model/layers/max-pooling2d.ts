@@ -8,6 +8,7 @@ export const maxPooling2d = defineKit({
   palette: { category: 'conv', blurb: 'Max over 2-D windows' },
   defaults: () => ({ pool_size: [2, 2], strides: null, padding: 'valid', data_format: 'channels_last' }),
   required: [],
+  caption: (c, f) => [f.pair(c.pool_size ?? [2, 2]), f.value(c.padding ?? 'valid')],
   shapeFields: ['pool_size', 'strides', 'padding', 'data_format'],
   initializerFields: [],
   importAliases: ['MaxPool2D'],

@@ -9,6 +9,7 @@ export const reshape = defineKit({
   defaults: () => ({}),
   required: ['target_shape'],
   starter: { target_shape: [-1] },
+  caption: (c, f) => [`→ (${f.value(c.target_shape)})`],
   shapeFields: ['target_shape'],
   initializerFields: [],
   fields: { target_shape: { kind: 'list', placeholder: 'e.g. 7, 7, 16 (one may be -1)', hint: 'Output shape without the batch dimension; one entry may be -1' } },
