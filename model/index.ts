@@ -25,7 +25,7 @@ export {
   withDefaults,
 } from './layers';
 export type { ActivationName, Dim, LayerIssue, LayerResult, Shape, SupportedLayer, VariableInfo } from './layers';
-export type { FieldDoc, FieldEditor, LayerCategory, LayerKit, TrainingPath } from './layers/kit';
+export type { FieldDoc, FieldEditor, LayerCategory, LayerKit, OnnxAttr, OnnxEmitter, TrainingPath } from './layers/kit';
 
 export {
   DISTRIBUTIONS,

@@ -78,6 +78,7 @@ export const conv2d = defineKit({
     return { output_shape: [input[0]!, ...spatial, filters], variables };
   },
   kerasNulls: KERNEL_LAYER_NULLS,
+  gradientKernels: ['Conv2DBackpropFilter', 'Conv2DBackpropInput'],
   pythonCall: (cfg) => ({
     class_name: 'Conv2D',
     args: [

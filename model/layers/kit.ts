@@ -87,6 +87,25 @@ export interface CaptionFormat {
   pair: (v: unknown) => string;
 }
 
+/** An ONNX node attribute. */
+export type OnnxAttr = { name: string } & ({ i: number } | { f: number } | { ints: number[] } | { s: string });
+
+/**
+ * What a kit's ONNX emission gets from the exporter (opset `ONNX_OPSET` in `main/services/export/onnx.ts`):
+ * the input tensor in Keras' channels_last layout, the layer's trained weights, and graph building.
+ */
+export interface OnnxEmitter {
+  /** The input tensor's name. */
+  input: string;
+  input_shape: Shape;
+  /** A trained variable by its short name (`gamma`), or null when the layer has none. */
+  weight(short: string): { shape: number[]; data: Float32Array } | null;
+  /** Adds a node; returns its output's (unique) name. */
+  node(op: string, inputs: string[], name: string, attrs?: OnnxAttr[]): string;
+  /** Adds a float32 constant; returns its (unique) name. */
+  floats(name: string, dims: number[], data: Float32Array): string;
+}
+
 export interface LayerKitDef<C extends string = string> {
   class_name: C;
   /** The palette: group and one-line description. */
@@ -118,13 +137,20 @@ export interface LayerKitDef<C extends string = string> {
   exportAs?: (cfg: Cfg) => { class_name: string; config: Cfg } | null;
   /** TF.js spellings of settings (Reshape's resolved target_shape), merged over the Keras config. */
   tfjsConfig?: (cfg: Cfg, info: BuiltLayerInfo) => Cfg;
+  /**
+   * The layer's inference graph in ONNX, for layers the exporter has no built-in emission for:
+   * returns the output tensor's name (channels_last). Names are prefixed with the layer's name.
+   */
+  onnx?: (cfg: Cfg, name: string, e: OnnxEmitter) => string;
   /** The Keras script's constructor call. */
   pythonCall: (cfg: Cfg) => PythonCall;
   /**
    * Whether a training path handles the layer as Keras defines it: null, or the reason it does not
    * (tfjs normalizing another axis than Keras asks, a layer the fused step has no unit for).
    */
-  supports?: (path: TrainingPath, cfg: Cfg, input: Shape) => string | null;
+  supports?: (path: TrainingPath, cfg: Cfg, input: Shape) => LayerIssue | null;
+  /** TF.js kernels the layer's backward pass needs beyond the dense basics every backend has. */
+  gradientKernels?: string[];
 }
 
 export interface LayerKit<C extends string = string> extends LayerKitDef<C> {

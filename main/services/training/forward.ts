@@ -13,6 +13,7 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import { deriveSeed } from './seeds';
+import { normalizedAxis } from '../../../model/layers/checks';
 
 type Layer = TF.LayersModel['layers'][number];
 
@@ -78,9 +79,8 @@ export function planLayers(model: TF.LayersModel): LayerPlan[] {
       if (!movingMean || !movingVariance) throw new Error(`BatchNormalization layer ${layer.name} has no moving statistics`);
       // A built BN layer's input spec records the input's rank.
       const inputRank = layer.inputSpec?.[0]?.ndim ?? 2;
-      const rawAxis = Array.isArray(config['axis']) ? (config['axis'] as number[])[0]! : (config['axis'] as number);
       bn = {
-        axis: rawAxis < 0 ? inputRank + rawAxis : rawAxis,
+        axis: normalizedAxis(config, inputRank),
         momentum: Number(config['momentum']),
         epsilon: Number(config['epsilon']),
         features: movingMean.shape[0] as number,

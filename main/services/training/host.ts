@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { BackendReport, DatasetProgress, Evaluation, ModelInspection, RunFileFault, RunStatus, RunSummary, StartTraining, TrainingEvent } from '../../../contract';
 import type { ModelSpec } from '../../../model/spec';
+import { layerKit, withDefaults } from '../../../model/layers';
 import { summarize, type ModelSummary } from '../../../model/summary';
 import { TASK_LOSS, checkTask, describeBlocking, type TaskData } from '../../../model/task-check';
 import { DomainError } from '../../../contract/wire';
@@ -541,18 +542,15 @@ export class TrainingHost {
 }
 
 /**
- * Keras accepts BatchNormalization on any feature axis, but tfjs 4.22 applies the statistics along
- * the last axis whatever `axis` says, so training would silently compute something else.
+ * The first layer tfjs would train as something other than Keras defines it (BatchNormalization on
+ * another axis than the last, say), by its kit's rule, or null.
  */
 export function unsupportedByTfjs(spec: ModelSpec, summary: ModelSummary): string | null {
   for (const [index, layer] of summary.layers.entries()) {
-    if (layer.class_name !== 'BatchNormalization' || !layer.input_shape) continue;
-    const raw = spec.config.layers[index]?.config['axis'] ?? -1;
-    const axis = Number(Array.isArray(raw) ? raw[0] : raw);
-    const rank = layer.input_shape.length;
-    if ((axis < 0 ? rank + axis : axis) !== rank - 1) {
-      return `${layer.name}.axis: TensorFlow.js normalises only along the last axis; set axis to -1 (the summary shows what Keras would do)`;
-    }
+    const raw = spec.config.layers[index];
+    if (!layer.input_shape || !raw) continue;
+    const issue = layerKit(layer.class_name)?.supports?.({ fused: false }, withDefaults(raw).config, layer.input_shape);
+    if (issue) return `${layer.name}${issue.field ? `.${issue.field}` : ''}: ${issue.message}`;
   }
   return null;
 }

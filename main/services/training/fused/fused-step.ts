@@ -32,6 +32,7 @@ import type * as TF from '@tensorflow/tfjs';
 import type { TrainingSettings } from '../../../../contract';
 import type { LayerPlan } from '../forward';
 import { deriveSeed } from '../seeds';
+import { normalizesLastAxis } from '../../../../model/layers/batch-normalization';
 
 type Tf = typeof TF;
 type KernelFunc = TF.KernelConfig['kernelFunc'];
@@ -221,7 +222,7 @@ function planUnits(plans: LayerPlan[], model: TF.LayersModel): Unit[] | string {
       }
       case 'BatchNormalization': {
         const bn = plan.bn!;
-        if (bn.axis !== 1) return `layer ${plan.name}: BatchNormalization on axis ${bn.axis}`;
+        if (!normalizesLastAxis({ axis: bn.axis }, 2)) return `layer ${plan.name}: BatchNormalization on axis ${bn.axis}`;
         units.push({
           kind: 'bn',
           name: plan.name,
