@@ -10,11 +10,12 @@ import { dense } from './dense';
 import { dropout } from './dropout';
 import { flatten } from './flatten';
 import type { LayerKit } from './kit';
+import { layerNormalization } from './layer-normalization';
 import { maxPooling2d } from './max-pooling2d';
 import { registerLayerKit } from './registry';
 import { reshape } from './reshape';
 
-export const ALL_KITS = [flatten, reshape, dense, batchNormalization, activation, dropout, alphaDropout, conv2d, maxPooling2d] as const;
+export const ALL_KITS = [flatten, reshape, dense, batchNormalization, activation, dropout, alphaDropout, conv2d, maxPooling2d, layerNormalization] as const;
 for (const kit of ALL_KITS) registerLayerKit(kit as LayerKit);
 
 export type SupportedLayer = (typeof ALL_KITS)[number]['class_name'];
