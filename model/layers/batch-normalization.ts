@@ -5,6 +5,7 @@
 import { describeValue } from '../initializers';
 import { checkBool, checkEpsilon, checkInitializers, checkSingleAxis, featureAxisSize, normalizedAxis, ones, variable, zeros } from './checks';
 import type { Cfg, VariableInfo } from './kit';
+import { AXIS_TYPE } from './fields';
 import { defineKit } from './registry';
 
 const INITIALIZERS = ['gamma_initializer', 'beta_initializer', 'moving_mean_initializer', 'moving_variance_initializer'];
@@ -37,7 +38,7 @@ export const batchNormalization = defineKit({
   shapeFields: ['axis', 'center', 'scale'],
   initializerFields: INITIALIZERS,
   fields: {
-    axis: { kind: 'int', step: 1, hint: 'The feature axis to normalise (-1: the last one)' },
+    axis: { kind: 'int', step: 1, hint: 'The feature axis to normalise (-1: the last one)', type: AXIS_TYPE },
     momentum: { kind: 'float', step: 0.01, hint: 'Momentum of the moving mean and variance (typically 0.9, 0.99, 0.999)' },
     moving_mean_initializer: { kind: 'initializer', hint: 'Initial moving mean', advanced: true },
     moving_variance_initializer: { kind: 'initializer', hint: 'Initial moving variance', advanced: true },

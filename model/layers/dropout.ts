@@ -1,4 +1,5 @@
 /** Dropout: drops a fraction of the inputs in training (identity at inference). */
+import { z } from 'zod';
 import { checkRate, checkSeedAndNoise, identity } from './checks';
 import type { LayerKitDef } from './kit';
 import { defineKit } from './registry';
@@ -13,7 +14,7 @@ export function dropoutDef<C extends 'Dropout' | 'AlphaDropout'>(class_name: C, 
     caption: (c, f) => [`rate ${f.value(c.rate ?? 0.5)}`],
     shapeFields: [],
     initializerFields: [],
-    fields: { noise_shape: { kind: 'list', placeholder: 'empty: none', hint: 'Shape of the dropout mask (not supported: must be empty)', hidden: true } },
+    fields: { noise_shape: { kind: 'list', placeholder: 'empty: none', hint: 'Shape of the dropout mask (not supported: must be empty)', hidden: true, type: z.null() } },
     validate: (cfg, report) => {
       checkRate(cfg, report);
       checkSeedAndNoise(cfg, report);

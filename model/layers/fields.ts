@@ -26,40 +26,48 @@ export const SHARED_FIELDS: Record<string, FieldDoc> = {
   gamma_initializer: { kind: 'initializer', hint: 'Initial scale gamma', advanced: true },
   beta_initializer: { kind: 'initializer', hint: 'Initial offset beta', advanced: true },
   rate: { kind: 'float', step: 0.05, hint: 'Fraction of inputs dropped during training, in [0, 1)' },
-  seed: { kind: 'int', step: 1, hint: 'Random seed (empty: none)', advanced: true },
+  seed: { kind: 'int', step: 1, hint: 'Random seed (empty: none)', advanced: true, type: z.number().int().nullable() },
   strides: { kind: 'pair', hint: 'Step along height and width' },
   padding: { kind: 'select', options: PADDINGS, hint: "'valid': no padding; 'same': pad so the output keeps the input size (stride 1)" },
 };
 
-const nullable = (t: z.ZodType) => t.nullable();
+const serialized = () => z.union([z.string(), z.record(z.string(), z.unknown())]);
+const pair = () => z.union([z.number().int(), z.array(z.number().int()).length(2)]);
 
 /**
- * The JSON type a field of this editor kind holds. Value ranges (units ≥ 1, rate < 1, ...) are the
+ * The JSON type a field of this editor kind holds: every form a valid spec may hold (an initializer
+ * by name or as an object, a pair as one number). Value ranges (units ≥ 1, rate < 1, ...) are the
  * kit's `validate`, which reports them at the field while the user edits.
  */
 export function fieldType(doc: FieldDoc): z.ZodType {
+  if (doc.type) return doc.type;
   switch (doc.kind) {
     case 'text':
       return z.string();
     case 'int':
+      return z.number().int();
     case 'float':
-      return doc.kind === 'int' ? z.number().int() : z.number();
+      return z.number();
     case 'bool':
       return z.boolean();
     case 'select':
       return z.enum(doc.options as [string, ...string[]]);
     case 'pair':
-      return doc.nullable ? nullable(z.array(z.number().int()).length(2)) : z.array(z.number().int()).length(2);
+      return doc.nullable ? pair().nullable() : pair();
     case 'list':
+      return z.array(z.number().int());
     case 'input-shape':
       return z.array(z.number().int().nullable());
     case 'initializer':
-      return z.looseObject({ class_name: z.string(), config: z.record(z.string(), z.unknown()).optional() });
+      return serialized();
     case 'regularizer':
     case 'constraint':
-      return nullable(z.looseObject({ class_name: z.string(), config: z.record(z.string(), z.unknown()).optional() }));
+      return serialized().nullable();
   }
 }
+
+/** A normalization axis: a whole number, or a list of one as Keras 2 writes it. */
+export const AXIS_TYPE = z.union([z.number().int(), z.tuple([z.number().int()])]);
 
 /** data_format: channels_last is the only layout TF.js trains, so the panel does not show it. */
 export const DATA_FORMAT_FIELD: FieldDoc = { kind: 'select', options: ['channels_last'], hint: 'Layout of the input (TF.js trains channels_last only)', hidden: true };

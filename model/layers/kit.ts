@@ -55,6 +55,8 @@ export type FieldDoc = FieldEditor & {
   advanced?: boolean;
   /** Not in the property panel (a setting with one supported value, such as data_format). */
   hidden?: boolean;
+  /** The JSON type the config schema accepts, where the editor kind's own (`fields.ts`) is too narrow. */
+  type?: z.ZodType;
 };
 
 export type LayerCategory = 'reshape' | 'core' | 'norm' | 'activation' | 'regularize' | 'conv';
@@ -154,8 +156,11 @@ export interface LayerKitDef<C extends string = string> {
 }
 
 export interface LayerKit<C extends string = string> extends LayerKitDef<C> {
-  /** The zod schema of the layer's config; each field's description carries its hint and Keras' default. */
-  schema: z.ZodType;
+  /**
+   * The zod schema of the layer (`{class_name, config}`): each config field's JSON type, its
+   * description the editor's hint and Keras' default. Value ranges are `validate`'s.
+   */
+  schema: z.ZodObject;
   /** The field docs of every editable setting, in Keras' get_config order. */
   fieldDocs: [string, FieldDoc][];
   /** The settings the layer knows: name, trainable, batch_input_shape, required ones and defaults. */

@@ -4,6 +4,7 @@
  */
 import { checkBool, checkEpsilon, checkInitializers, checkSingleAxis, featureAxisSize, normalizedAxis, ones, variable, zeros } from './checks';
 import type { VariableInfo } from './kit';
+import { AXIS_TYPE } from './fields';
 import { defineKit } from './registry';
 
 const INITIALIZERS = ['gamma_initializer', 'beta_initializer'];
@@ -16,7 +17,7 @@ export const layerNormalization = defineKit({
   caption: (c, f) => [`ε ${f.value(c.epsilon ?? 0.001)}`],
   shapeFields: ['axis', 'center', 'scale'],
   initializerFields: INITIALIZERS,
-  fields: { axis: { kind: 'int', step: 1, hint: "The feature axis each sample is normalised over (-1: the last one)" } },
+  fields: { axis: { kind: 'int', step: 1, hint: 'The feature axis each sample is normalised over (-1: the last one)', type: AXIS_TYPE } },
   validate: (cfg, report) => {
     checkSingleAxis(cfg, report);
     checkEpsilon(cfg, report);

@@ -19,8 +19,8 @@ export function defineKit<C extends string>(def: LayerKitDef<C>): LayerKit<C> {
     if (!doc) throw new Error(`${def.class_name}: no field doc for '${field}'`);
     fieldDocs.push([field, doc]);
     const keras = field in defaults ? ` Keras default: ${JSON.stringify(defaults[field])}.` : field === 'trainable' ? ' Keras default: true.' : '';
-    const type = fieldType(doc).describe(`${doc.hint}.${keras}`);
-    shape[field] = field === 'name' ? type : type.optional();
+    const type = field === 'name' ? fieldType(doc) : fieldType(doc).optional();
+    shape[field] = type.describe(`${doc.hint}.${keras}`);
   }
   const schema = z.looseObject({ class_name: z.literal(def.class_name), config: z.looseObject(shape) });
   return { ...def, schema, fieldDocs, knownFields };

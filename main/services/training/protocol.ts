@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ModelInspectionSchema } from '../../../contract/model';
 import { EvaluationSchema } from '../../../contract/runs';
 import { ModelSpecSchema } from '../../../model/spec';
+import { CheckedModelSpecSchema } from '../../../model/layers/spec-schema';
 import { BackendReportSchema, CalibrationSchema, BatchRecordSchema, EpochRecordSchema, FailureSchema, RunFileFaultSchema, RunIdSchema, StartTrainingSchema, StatsRecordSchema } from '../../../contract';
 
 const run = { runId: RunIdSchema };
@@ -14,7 +15,8 @@ export const ToWorkerSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('train'),
     ...run,
-    request: StartTrainingSchema,
+    /** The spec checked field by field against its layers' kits (the host has summarized it valid). */
+    request: StartTrainingSchema.extend({ spec: CheckedModelSpecSchema }),
     /** The dataset's folder: Fashion-MNIST's four IDX files (located or downloaded by the host) or an imported dataset's cache. */
     datasetDir: z.string(),
     /** Where the worker saves the weights when the run ends (TF.js layers format); null: not saved. */
