@@ -4,8 +4,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { KerasImportError, fromKerasTopology, layerDefaults, summarize, toKerasTopology, type LayerSpec, type ModelSpec } from '..';
+import { KerasImportError, fromKerasTopology, layerDefaults, seedModel1, summarize, toKerasTopology, type LayerSpec, type ModelSpec } from '..';
 import { fieldsFor } from '../../renderer/lib/layer-fields';
+import { PALETTE_GROUPS, layerCaption } from '../../renderer/lib/layer-info';
+import { insertLayer } from '../../renderer/lib/spec-edit';
 
 const spec = (ln: Record<string, unknown> = {}): ModelSpec => ({
   class_name: 'Sequential',
@@ -63,6 +65,16 @@ describe('LayerNormalization', () => {
       ['beta_initializer', 'initializer', true],
       ['gamma_initializer', 'initializer', true],
     ]);
+  });
+
+  it('sits in the palette next to BatchNormalization, with its card caption and a valid freshly dropped layer', () => {
+    expect(PALETTE_GROUPS.find((g) => g.category === 'norm')!.layers).toEqual(['BatchNormalization', 'LayerNormalization']);
+    const dropped = insertLayer(seedModel1, seedModel1.config.layers.length - 1, 'LayerNormalization');
+    const layer = dropped.spec.config.layers[dropped.index]!;
+    expect(layer.config.name).toBe('layer_normalization');
+    expect(layerCaption(layer)).toBe('ε 0.001');
+    expect(layerCaption({ ...layer, config: { ...layer.config, epsilon: 1e-5 } })).toBe('ε 0.00001');
+    expect(summarize(dropped.spec).valid).toBe(true);
   });
 
   it('imports Keras 3 JSON (module, registered_name, null regularizers and constraints) and refuses rms_scaling', () => {
