@@ -46,8 +46,6 @@ export function knownLayerFields(class_name: SupportedLayer): string[] {
   return LAYER_DEFS[class_name].knownFields;
 }
 
-const PAIR_FIELDS = ['kernel_size', 'strides', 'dilation_rate', 'pool_size'];
-
 /**
  * The layer with Keras' defaults filled in: `trainable: true`, each type's defaults, initializers in
  * canonical Keras form (`lecun_normal` / TF.js `LeCunNormal` → `{class_name: 'LecunNormal', config: {seed: null}}`),
@@ -66,14 +64,11 @@ export function withDefaults(layer: LayerSpec): LayerSpec {
     const c = canonicalInitializer(config[f]);
     if (c.ok) config[f] = c.value;
   }
-  for (const f of PAIR_FIELDS) if (typeof config[f] === 'number') config[f] = [config[f], config[f]];
-  if ('kernel_regularizer' in config) {
-    const r = canonicalRegularizer(config.kernel_regularizer);
-    if (r.ok) config.kernel_regularizer = r.value;
-  }
-  if ('kernel_constraint' in config) {
-    const c = canonicalConstraint(config.kernel_constraint);
-    if (c.ok) config.kernel_constraint = c.value;
+  // By the kit's field kinds: pairs written as one number, regularizers and constraints by name.
+  for (const [f, doc] of def.fieldDocs) {
+    if (doc.kind === 'pair' && typeof config[f] === 'number') config[f] = [config[f], config[f]];
+    const canonical = doc.kind === 'regularizer' ? canonicalRegularizer(config[f]) : doc.kind === 'constraint' ? canonicalConstraint(config[f]) : null;
+    if (canonical?.ok) config[f] = canonical.value;
   }
   return { class_name: layer.class_name, config: config as LayerSpec['config'] };
 }
