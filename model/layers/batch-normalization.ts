@@ -3,8 +3,8 @@
  * moving averages at inference, then scales by gamma and shifts by beta.
  */
 import { describeValue } from '../initializers';
-import { checkBool, checkEpsilon, checkInitializers, checkSingleAxis, featureAxisSize, normalizedAxis, ones, variable, zeros } from './checks';
-import type { Cfg, VariableInfo } from './kit';
+import { checkEpsilonCenterScale, checkInitializers, checkSingleAxis, featureAxisSize, gammaBeta, normalizedAxis, ones, variable, zeros } from './checks';
+import type { Cfg } from './kit';
 import { AXIS_TYPE } from './fields';
 import { defineKit } from './registry';
 
@@ -47,17 +47,13 @@ export const batchNormalization = defineKit({
     checkSingleAxis(cfg, report);
     const m = cfg.momentum;
     if (typeof m !== 'number' || !Number.isFinite(m) || m < 0 || m > 1) report('momentum', `momentum must be a number in [0, 1], got ${describeValue(m)}`);
-    checkEpsilon(cfg, report);
-    checkBool(cfg, 'center', report);
-    checkBool(cfg, 'scale', report);
+    checkEpsilonCenterScale(cfg, report);
     checkInitializers(INITIALIZERS, cfg, report);
   },
   build: (cfg, input, report) => {
     const n = featureAxisSize(cfg, input, report);
     if (n === null) return null;
-    const variables: VariableInfo[] = [];
-    if (cfg.scale) variables.push(variable(cfg, 'gamma', [n], true, 'gamma_initializer'));
-    if (cfg.center) variables.push(variable(cfg, 'beta', [n], true, 'beta_initializer'));
+    const variables = gammaBeta(cfg, n);
     variables.push(variable(cfg, 'moving_mean', [n], false, 'moving_mean_initializer'));
     variables.push(variable(cfg, 'moving_variance', [n], false, 'moving_variance_initializer'));
     return { output_shape: [...input], variables };

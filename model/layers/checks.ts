@@ -44,9 +44,20 @@ export function checkBool(cfg: Cfg, field: string, report: Report): void {
   if (typeof cfg[field] !== 'boolean') report(field, `${field} must be true or false, got ${describeValue(cfg[field])}`);
 }
 
-export function checkEpsilon(cfg: Cfg, report: Report): void {
+/** epsilon, center and scale, as the normalization layers share them. */
+export function checkEpsilonCenterScale(cfg: Cfg, report: Report): void {
   const e = cfg.epsilon;
   if (typeof e !== 'number' || !Number.isFinite(e) || e <= 0) report('epsilon', `epsilon must be a positive number, got ${describeValue(e)}`);
+  checkBool(cfg, 'center', report);
+  checkBool(cfg, 'scale', report);
+}
+
+/** A normalization layer's gamma (with scale) and beta (with center) over `n` features, in Keras' order. */
+export function gammaBeta(cfg: Cfg, n: number): VariableInfo[] {
+  const variables: VariableInfo[] = [];
+  if (cfg.scale) variables.push(variable(cfg, 'gamma', [n], true, 'gamma_initializer'));
+  if (cfg.center) variables.push(variable(cfg, 'beta', [n], true, 'beta_initializer'));
+  return variables;
 }
 
 export function checkPair(cfg: Cfg, field: string, report: Report, max: number = LIMITS.window): boolean {

@@ -2,8 +2,7 @@
  * LayerNormalization: standardizes each sample over its feature axis (its own mean and variance, in
  * training and at inference alike), then scales by gamma and shifts by beta. Keras 3's defaults.
  */
-import { checkBool, checkEpsilon, checkInitializers, checkSingleAxis, featureAxisSize, normalizedAxis, ones, variable, zeros } from './checks';
-import type { VariableInfo } from './kit';
+import { checkEpsilonCenterScale, checkInitializers, checkSingleAxis, featureAxisSize, gammaBeta, normalizedAxis, ones, zeros } from './checks';
 import { AXIS_TYPE } from './fields';
 import { defineKit } from './registry';
 
@@ -20,18 +19,13 @@ export const layerNormalization = defineKit({
   fields: { axis: { kind: 'int', step: 1, hint: 'The feature axis each sample is normalised over (-1: the last one)', type: AXIS_TYPE } },
   validate: (cfg, report) => {
     checkSingleAxis(cfg, report);
-    checkEpsilon(cfg, report);
-    checkBool(cfg, 'center', report);
-    checkBool(cfg, 'scale', report);
+    checkEpsilonCenterScale(cfg, report);
     checkInitializers(INITIALIZERS, cfg, report);
   },
   build: (cfg, input, report) => {
     const n = featureAxisSize(cfg, input, report);
     if (n === null) return null;
-    const variables: VariableInfo[] = [];
-    if (cfg.scale) variables.push(variable(cfg, 'gamma', [n], true, 'gamma_initializer'));
-    if (cfg.center) variables.push(variable(cfg, 'beta', [n], true, 'beta_initializer'));
-    return { output_shape: [...input], variables };
+    return { output_shape: [...input], variables: gammaBeta(cfg, n) };
   },
   unsupportedIfSet: { rms_scaling: 'rms_scaling is not supported' },
   kerasNulls: ['beta_regularizer', 'gamma_regularizer', 'beta_constraint', 'gamma_constraint'],
