@@ -14,6 +14,8 @@ export {
   formatShape,
   isSupportedLayer,
   kerasSnakeCase,
+  layerKit,
+  layerKits,
   knownLayerFields,
   layerDefaults,
   nextLayerName,
@@ -23,6 +25,7 @@ export {
   withDefaults,
 } from './layers';
 export type { ActivationName, Dim, LayerIssue, LayerResult, Shape, SupportedLayer, VariableInfo } from './layers';
+export type { FieldDoc, FieldEditor, LayerCategory, LayerKit, OnnxAttr, OnnxEmitter, TrainingPath } from './layers/kit';
 
 export {
   DISTRIBUTIONS,

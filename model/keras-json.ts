@@ -75,10 +75,10 @@ export function toKerasTopology(spec: ModelSpec, options: ExportOptions = {}): K
     const info = summary.layers[index];
     const out: Record<string, unknown> = { name: cfg.name, trainable: cfg.trainable };
     if (index === 0) out.batch_input_shape = [...(cfg.batch_input_shape as unknown[])];
-    if (cls === 'Activation' && cfg.activation === 'leaky_relu') {
-      return { class_name: 'LeakyReLU', config: { ...out, alpha: LEAKY_RELU_SLOPE } };
-    }
     const def = LAYER_DEFS[cls];
+    const instead = def.exportAs?.(cfg);
+    if (instead) return { class_name: instead.class_name, config: { ...out, ...instead.config } };
+    const tfjs = def.tfjsConfig?.(cfg, info) ?? {};
     for (const k of [...def.required, ...Object.keys(def.defaults())]) {
       const v = cfg[k];
       if (def.initializerFields.includes(k)) {
@@ -87,8 +87,8 @@ export function toKerasTopology(spec: ModelSpec, options: ExportOptions = {}): K
         out[k] = toTfjsInitializer(cfg[k] as InitializerSpec, variable?.shape ?? [1], options);
       } else if (k === 'activation') {
         out[k] = TFJS_ACTIVATION_NAMES[v as string] ?? v;
-      } else if (cls === 'Reshape' && k === 'target_shape') {
-        out[k] = (info.output_shape as number[]).slice(1);
+      } else if (k in tfjs) {
+        out[k] = tfjs[k];
       } else {
         out[k] = structuredCloneJson(v);
       }
@@ -127,9 +127,12 @@ export class KerasImportError extends Error {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const LAYER_ALIASES: Record<string, SupportedLayer> = { MaxPool2D: 'MaxPooling2D', Convolution2D: 'Conv2D' };
+/** Other class names Keras and TF.js write for a layer type (MaxPool2D), from the kits. */
+const LAYER_ALIASES: Record<string, SupportedLayer> = Object.fromEntries(
+  SUPPORTED_LAYERS.flatMap((cls) => (LAYER_DEFS[cls].importAliases ?? []).map((alias) => [alias, cls])),
+);
 
-/** Settings this app cannot honour: importing them with a value other than null/false is an error. */
+/** Settings this app cannot honour on any layer (a kit adds its own): importing one with a value other than null/false is an error. */
 const UNSUPPORTED_IF_SET: Record<string, string> = {
   bias_regularizer: 'regularizers other than kernel_regularizer are not supported',
   activity_regularizer: 'regularizers other than kernel_regularizer are not supported',
@@ -138,9 +141,6 @@ const UNSUPPORTED_IF_SET: Record<string, string> = {
   bias_constraint: 'constraints other than kernel_constraint are not supported',
   beta_constraint: 'constraints other than kernel_constraint are not supported',
   gamma_constraint: 'constraints other than kernel_constraint are not supported',
-  renorm: 'batch renormalization is not supported',
-  virtual_batch_size: 'virtual_batch_size is not supported',
-  adjustment: 'adjustment is not supported',
   lora_rank: 'LoRA is not supported',
   quantization_config: 'quantized layers are not supported',
 };
@@ -255,6 +255,7 @@ export function fromKerasTopology(json: unknown): ModelSpec {
     const cls = className as SupportedLayer;
     const known = new Set(knownLayerFields(cls));
     const def = LAYER_DEFS[cls];
+    const unsupported = { ...UNSUPPORTED_IF_SET, ...def.unsupportedIfSet };
 
     for (const [k, v] of Object.entries(cfgIn)) {
       const here = { ...where, field: k };
@@ -265,8 +266,8 @@ export function fromKerasTopology(json: unknown): ModelSpec {
         if (first && !pendingShape) pendingShape = readShape(v, here);
       } else if (k === 'input_shape') {
         if (first && !pendingShape) pendingShape = [null, ...readShape(v, here)];
-      } else if (k in UNSUPPORTED_IF_SET) {
-        if (v !== null && v !== false && v !== undefined) throw new KerasImportError(`${UNSUPPORTED_IF_SET[k]} (got ${describeValue(v)})`, here);
+      } else if (k in unsupported) {
+        if (v !== null && v !== false && v !== undefined) throw new KerasImportError(`${unsupported[k]} (got ${describeValue(v)})`, here);
       } else if (def.initializerFields.includes(k)) {
         const c = canonicalInitializer(v, { collapseHelpers: fromTfjs });
         if (!c.ok) throw new KerasImportError(c.message, here);

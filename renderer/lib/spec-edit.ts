@@ -6,21 +6,10 @@
  * It belongs to the model rather than to a layer, so every structural edit keeps it on whichever
  * layer ends up first (dragging a layer to the top, deleting the first layer, ...).
  */
-import { layerDefaults, nextLayerName, type LayerSpec, type ModelSpec, type SupportedLayer } from '../../model';
+import { LAYER_DEFS, layerDefaults, nextLayerName, type LayerSpec, type ModelSpec, type SupportedLayer } from '../../model';
 
 /** Fashion-MNIST's 28×28 images: the input a first layer gets on an empty canvas. */
 export const DEFAULT_INPUT_SHAPE: (number | null)[] = [null, 28, 28];
-
-/**
- * Starting values for settings Keras has no default for (Dense(units), Conv2D(filters, kernel_size),
- * Activation(activation), Reshape(target_shape)): a freshly dropped layer is valid right away.
- */
-const STARTERS: Partial<Record<SupportedLayer, Record<string, unknown>>> = {
-  Dense: { units: 32 },
-  Conv2D: { filters: 32, kernel_size: [3, 3] },
-  Activation: { activation: 'relu' },
-  Reshape: { target_shape: [-1] },
-};
 
 type Layers = LayerSpec[];
 
@@ -63,7 +52,7 @@ export function createLayer(spec: ModelSpec, class_name: SupportedLayer): LayerS
   const { trainable, ...rest } = defaults;
   return {
     class_name,
-    config: { name: nextLayerName(spec, class_name), trainable, ...clone(STARTERS[class_name] ?? {}), ...rest },
+    config: { name: nextLayerName(spec, class_name), trainable, ...clone(LAYER_DEFS[class_name].starter ?? {}), ...rest },
   };
 }
 

@@ -155,13 +155,13 @@ describe('importing malformed files', () => {
     await copyFile(h5, unknown);
     let f = new h5wasm.File(unknown, 'a');
     const config = JSON.parse(f.attrs.model_config!.value as string);
-    config.config.layers[2].class_name = 'LayerNormalization';
+    config.config.layers[2].class_name = 'GroupNormalization';
     f.delete_attribute('model_config');
     f.create_attribute('model_config', JSON.stringify(config));
     f.close();
     let e = await rejects(importModel(unknown));
     expect(e.code).toBe('unsupported');
-    expect(e.message).toMatch(/model_config: layers\[2\] \('batch_normalization'\)\.class_name: unsupported layer type 'LayerNormalization'/);
+    expect(e.message).toMatch(/model_config: layers\[2\] \('batch_normalization'\)\.class_name: unsupported layer type 'GroupNormalization'/);
 
     const weightsOnly = join(d, 'weights-only.h5');
     await copyFile(h5, weightsOnly);

@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Dataset, Group } from 'h5wasm';
-import { LAYER_DEFS, LEAKY_RELU_SLOPE, fromKerasTopology, withDefaults, type InitializerSpec, type LayerSpec, type ModelSpec, type SupportedLayer } from '../../../model';
+import { LAYER_DEFS, fromKerasTopology, withDefaults, type InitializerSpec, type LayerSpec, type ModelSpec, type SupportedLayer } from '../../../model';
 import { pythonJson, serializeConstraint, serializeInitializer, serializeRegularizer } from '../../../model/keras-serialization';
 import type { ConstraintSpec, RegularizerSpec } from '../../../model/regularizers';
 import { FileReadError, limit, LIMITS_ENV, openRegularFile, readAt } from '../files/bounded-read';
@@ -51,12 +51,6 @@ function hdf5Reason(error: unknown): string {
 
 // ---------------------------------------------------------------- model_config
 
-const NULLS: Record<string, string[]> = {
-  Dense: ['kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint'],
-  Conv2D: ['kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint'],
-  BatchNormalization: ['beta_regularizer', 'gamma_regularizer', 'beta_constraint', 'gamma_constraint'],
-};
-
 /** Keras 2 has `swish` everywhere; `silu` is the same function. */
 const kerasActivation = (a: unknown) => (a === 'silu' ? 'swish' : a);
 
@@ -65,12 +59,11 @@ function kerasLayer(raw: LayerSpec, index: number): { class_name: string; config
   const cfg = layer.config as Record<string, unknown>;
   const head: Record<string, unknown> = { name: cfg.name, trainable: cfg.trainable, dtype: 'float32' };
   if (index === 0) head.batch_input_shape = cfg.batch_input_shape;
-  if (layer.class_name === 'Activation' && cfg.activation === 'leaky_relu') {
-    // Keras 2 has no leaky_relu activation function: its layer form, which Keras 3 also reads.
-    return { class_name: 'LeakyReLU', config: { ...head, alpha: LEAKY_RELU_SLOPE } };
-  }
+  const kit = LAYER_DEFS[layer.class_name as SupportedLayer];
+  const instead = kit.exportAs?.(cfg);
+  if (instead) return { class_name: instead.class_name, config: { ...head, ...instead.config } };
   const config: Record<string, unknown> = { ...head };
-  const initializerFields: readonly string[] = LAYER_DEFS[layer.class_name as SupportedLayer].initializerFields;
+  const initializerFields: readonly string[] = kit.initializerFields;
   for (const [k, v] of Object.entries(cfg)) {
     if (k in head || k === 'batch_input_shape') continue;
     if (k === 'activation') config[k] = kerasActivation(v);
@@ -79,7 +72,7 @@ function kerasLayer(raw: LayerSpec, index: number): { class_name: string; config
     else if (k === 'kernel_constraint') config[k] = serializeConstraint(v as ConstraintSpec | null);
     else config[k] = v;
   }
-  for (const k of NULLS[layer.class_name] ?? []) config[k] ??= null;
+  for (const k of kit.kerasNulls ?? []) config[k] ??= null;
   return { class_name: layer.class_name, config };
 }
 

@@ -10,7 +10,7 @@
  *
  * Input `input` [N, ...batch_input_shape[1:]] (float32), output `output`, both in Keras' layout.
  */
-import { withDefaults, type ModelSpec } from '../../../model';
+import { layerKit, withDefaults, type ModelSpec, type OnnxAttr } from '../../../model';
 import { ProtoWriter } from './protobuf';
 import { ExportError } from './errors';
 import { checkWeights, modelLayers, type NamedWeights } from './weights';
@@ -23,7 +23,7 @@ export const ONNX_OUTPUT = 'output';
 const FLOAT = 1;
 const INT64 = 7;
 
-type Attr = { name: string } & ({ i: number } | { f: number } | { ints: number[] } | { s: string });
+type Attr = OnnxAttr;
 
 interface Node {
   op: string;
@@ -268,8 +268,14 @@ export function onnxModelBytes(spec: ModelSpec, weights: NamedWeights, options: 
         };
         break;
       }
-      default:
-        throw new ExportError('unsupported', `layer '${name}': ${info.class_name} has no ONNX export`);
+      default: {
+        const emit = layerKit(info.class_name)?.onnx;
+        if (!emit) throw new ExportError('unsupported', `layer '${name}': ${info.class_name} has no ONNX export`);
+        flow = toNhwc(g, flow, name);
+        const weight = (short: string) => (vars[short] ? { shape: vars[short].shape, data: w(vars[short].name) } : null);
+        const out = emit(cfg, name, { input: flow.name, input_shape: info.input_shape, weight, node: (...a) => g.node(...a), floats: (...a) => g.floats(...a) });
+        flow = { name: out, rank: info.output_shape.length, nchw: false };
+      }
     }
   });
   flow = toNhwc(g, flow, 'output');

@@ -5,7 +5,7 @@
  * .h5 when given one, and can train on Fashion-MNIST with the run's input normalization.
  * Written for Keras 3 and for TensorFlow's Keras 2 (only APIs both have).
  */
-import { withDefaults, type InitializerSpec, type ModelSpec } from '../../../model';
+import { layerKit, withDefaults, type InitializerSpec, type ModelSpec } from '../../../model';
 import { defaultTrainingSettings, type TrainingSettings } from '../../../contract/training';
 import { toKerasCallbacks, toKerasOptimizer } from '../../../model/keras-training';
 import { PyFloat, pyFloatText, serializeConstraint, serializeInitializer, serializeRegularizer } from '../../../model/keras-serialization';
@@ -48,65 +48,25 @@ const pyConstraint = (c: ConstraintSpec | null) => pyConstructor('constraints', 
 
 const pyActivation = (a: unknown) => (a === 'silu' ? 'swish' : a);
 
+/** Spec values in a kit's Keras call that are written as Python objects rather than literals. */
+function pyArg(field: string, value: unknown, initializerFields: readonly string[]): unknown {
+  if (initializerFields.includes(field)) return pyInitializer(value as InitializerSpec);
+  if (field === 'kernel_regularizer') return pyRegularizer((value ?? null) as RegularizerSpec | null);
+  if (field === 'kernel_constraint') return pyConstraint((value ?? null) as ConstraintSpec | null);
+  if (field === 'activation') return pyActivation(value);
+  return value;
+}
+
+/** The layer's constructor call, from its kit's Keras call; trainable (when off) and name last. */
 function pyLayer(cls: string, cfg: Record<string, unknown>): string {
-  const name: [string, unknown] = ['name', cfg.name];
-  const trainable: [string, unknown][] = cfg.trainable === false ? [['trainable', false]] : [];
-  const init = (field: string) => [field, pyInitializer(cfg[field] as InitializerSpec)] as [string, unknown];
-  const kernelExtras: [string, unknown][] = [
-    ['kernel_regularizer', pyRegularizer((cfg.kernel_regularizer ?? null) as RegularizerSpec | null)],
-    ['kernel_constraint', pyConstraint((cfg.kernel_constraint ?? null) as ConstraintSpec | null)],
-  ];
-  const axis = Array.isArray(cfg.axis) ? cfg.axis[0] : cfg.axis;
-  switch (cls) {
-    case 'Flatten':
-      return `layers.Flatten(${kwargs([['data_format', cfg.data_format], ...trainable, name])})`;
-    case 'Reshape':
-      return `layers.Reshape(${kwargs([['target_shape', cfg.target_shape], ...trainable, name])})`;
-    case 'Dense':
-      return `layers.Dense(${kwargs([['units', cfg.units], ['activation', pyActivation(cfg.activation)], ['use_bias', cfg.use_bias], init('kernel_initializer'), init('bias_initializer'), ...kernelExtras, ...trainable, name])})`;
-    case 'BatchNormalization':
-      return `layers.BatchNormalization(${kwargs([
-        ['axis', axis],
-        ['momentum', cfg.momentum],
-        ['epsilon', cfg.epsilon],
-        ['center', cfg.center],
-        ['scale', cfg.scale],
-        init('beta_initializer'),
-        init('gamma_initializer'),
-        init('moving_mean_initializer'),
-        init('moving_variance_initializer'),
-        ...trainable,
-        name,
-      ])})`;
-    case 'Activation':
-      // Keras 2 has no leaky_relu activation function; the LeakyReLU layer (slope 0.2) is the same in both.
-      if (cfg.activation === 'leaky_relu') return `layers.LeakyReLU(0.2, ${kwargs([...trainable, name])})`;
-      return `layers.Activation(${kwargs([['activation', pyActivation(cfg.activation)], ...trainable, name])})`;
-    case 'Dropout':
-    case 'AlphaDropout':
-      return `layers.${cls}(${kwargs([['rate', cfg.rate], ['seed', cfg.seed ?? null], ...trainable, name])})`;
-    case 'Conv2D':
-      return `layers.Conv2D(${kwargs([
-        ['filters', cfg.filters],
-        ['kernel_size', cfg.kernel_size],
-        ['strides', cfg.strides],
-        ['padding', cfg.padding],
-        ['data_format', cfg.data_format],
-        ['dilation_rate', cfg.dilation_rate],
-        ['groups', cfg.groups],
-        ['activation', pyActivation(cfg.activation)],
-        ['use_bias', cfg.use_bias],
-        init('kernel_initializer'),
-        init('bias_initializer'),
-        ...kernelExtras,
-        ...trainable,
-        name,
-      ])})`;
-    case 'MaxPooling2D':
-      return `layers.MaxPooling2D(${kwargs([['pool_size', cfg.pool_size], ['strides', cfg.strides], ['padding', cfg.padding], ['data_format', cfg.data_format], ...trainable, name])})`;
-    default:
-      throw new ExportError('unsupported', `layer '${String(cfg.name)}': ${cls} has no Keras Python export`);
-  }
+  const kit = layerKit(cls);
+  if (!kit) throw new ExportError('unsupported', `layer '${String(cfg.name)}': ${cls} has no Keras Python export`);
+  const call = kit.pythonCall(cfg);
+  const args: [string, unknown][] = call.args.map(([k, v]) => [k, pyArg(k, v, kit.initializerFields)]);
+  if (cfg.trainable === false) args.push(['trainable', false]);
+  args.push(['name', cfg.name]);
+  const positional = (call.positional ?? []).map((v) => `${pyLiteral(v)}, `).join('');
+  return `layers.${call.class_name}(${positional}${kwargs(args)})`;
 }
 
 export interface PythonScriptOptions {

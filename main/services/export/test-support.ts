@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initializer, type ModelSpec } from '../../../model';
 import type { NamedWeights } from './weights';
@@ -171,4 +172,43 @@ export function tinyWeights(offset = 0): NamedWeights {
     ['dense_1/kernel', w([3, 2], (i) => Math.cos(i))],
     ['dense_1/bias', w([2], () => 0)],
   ]);
+}
+
+/**
+ * Loads a trained run folder's model on wasm (handed to `inspect` before it is disposed), predicts
+ * `count` real test images with it, exports the run to TF.js, ONNX and HDF5 in `out` and checks each
+ * predicts as the run: TF.js and the .h5 imported back exactly, ONNX Runtime within 1e-4. The .h5 is
+ * left at `out/model.h5`.
+ */
+export async function expectExportsPredictAsRun(runDir: string, out: string, count: number, inspect: (run: tf.LayersModel) => void = () => {}): Promise<void> {
+  await useBackend('wasm');
+  const { x } = await fashionImages('test', count);
+  const run = await loadTfjs(join(runDir, 'weights', 'model.json'));
+  const shape = [count, ...(run.inputs[0]!.shape.slice(1) as number[])];
+  const expected = predict(run, x, shape);
+  inspect(run);
+  run.dispose();
+  const { exportRun, importModel } = await import('.');
+  const ort = await import('onnxruntime-node');
+  await exportRun({ runDir, format: 'tfjs', out: join(out, 'tfjs') });
+  const loaded = await loadTfjs(join(out, 'tfjs', 'model.json'));
+  expect(maxAbsDiff(predict(loaded, x, shape), expected)).toBe(0);
+  loaded.dispose();
+
+  await exportRun({ runDir, format: 'onnx', out: join(out, 'model.onnx') });
+  const session = await ort.InferenceSession.create(join(out, 'model.onnx'));
+  try {
+    const result = await session.run({ input: new ort.Tensor('float32', x, shape) });
+    expect(maxAbsDiff(result.output!.data as Float32Array, expected)).toBeLessThanOrEqual(1e-4);
+  } finally {
+    await session.release();
+  }
+
+  await exportRun({ runDir, format: 'h5', out: join(out, 'model.h5') });
+  // The .h5 imports back to a model that predicts as the run.
+  const imported = await importModel(join(out, 'model.h5'));
+  const rebuilt = await buildTfModel(imported.spec);
+  rebuilt.setWeights(rebuilt.weights.map((w) => tf.tensor(imported.weights.get(w.originalName)!.data, w.shape as number[])));
+  expect(maxAbsDiff(predict(rebuilt, x, shape), expected)).toBe(0);
+  rebuilt.dispose();
 }

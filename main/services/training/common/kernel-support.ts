@@ -5,12 +5,7 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import type { ModelSpec } from '../../../../model/spec';
-
-/** The backward-pass kernels each layer type needs beyond the dense basics every backend has. */
-const GRADIENT_KERNELS: Record<string, string[]> = {
-  Conv2D: ['Conv2DBackpropFilter', 'Conv2DBackpropInput'],
-  MaxPooling2D: ['MaxPoolGrad'],
-};
+import { layerKit } from '../../../../model/layers';
 
 /**
  * A BatchNormalization layer's normalized axis, non-negative, for an input of `rank` (batch
@@ -26,7 +21,7 @@ export function batchNormAxis(raw: unknown, rank: number): number {
 export function missingGradientKernels(tf: typeof TF, spec: ModelSpec, backend: string): string[] {
   const missing = new Set<string>();
   for (const layer of spec.config.layers) {
-    for (const kernel of GRADIENT_KERNELS[layer.class_name] ?? []) {
+    for (const kernel of layerKit(layer.class_name)?.gradientKernels ?? []) {
       if (!tf.getKernel(kernel, backend)) missing.add(`${layer.class_name} needs ${kernel}`);
     }
   }

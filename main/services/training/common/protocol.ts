@@ -8,6 +8,7 @@ import { EvaluationSchema } from '../../../../contract/runs';
 import { ModelSpecSchema } from '../../../../model/spec';
 import { BackendReportSchema, BatchRecordSchema, RunFileFaultSchema, RunIdSchema, StartTrainingSchema, StatsRecordSchema, TrainingEventSchema, type TrainingEvent } from '../../../../contract';
 import { ApiErrorBodySchema, DomainErrorCodeSchema, serializeError, type DomainErrorCode } from '../../../../contract/wire';
+import { CheckedModelSpecSchema } from '../../../../model/layers/spec-schema';
 
 const run = { runId: RunIdSchema };
 
@@ -23,7 +24,8 @@ export const ToWorkerSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('train'),
     ...run,
-    request: StartTrainingSchema,
+    /** The spec checked field by field against its layers' kits (the host has summarized it valid). */
+    request: StartTrainingSchema.extend({ spec: CheckedModelSpecSchema }),
     /** The dataset's folder: Fashion-MNIST's four IDX files (located or downloaded by the host) or an imported dataset's cache. */
     datasetDir: z.string(),
     /** Where the worker saves the weights when the run ends (TF.js layers format); null: not saved. */

@@ -9,13 +9,11 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TrainingSettings } from '../../../../contract';
 import { defaultTrainingSettings, StatsRecordSchema } from '../../../../contract';
 import type { ModelSpec } from '../../../../model/spec';
-import { exportRun, importModel } from '../../export';
-import { buildTfModel, fashionImages, loadTfjs, maxAbsDiff, predict, pythonWithH5py, tf, tfWeights, useBackend } from '../../export/test-support';
+import { expectExportsPredictAsRun, maxAbsDiff, pythonWithH5py, tfWeights } from '../../export/test-support';
 import { BN_FLAG_COMBINATIONS, bnAxis1, bnMlp, expectedVariables, flagsLabel, type BnFlags } from '../common/bn-flag-specs';
 import { testHost } from './host-test-support';
 
@@ -128,36 +126,7 @@ describe('a trained center:false model exports', () => {
       expect(mode.acc).toBeGreaterThan(0.3);
     }
     const out = mkdtempSync(join(dataDir, 'export-'));
-    await useBackend('wasm');
-    const { x } = await fashionImages('test', TEST_IMAGES);
-    const shape = [TEST_IMAGES, 28, 28];
-    const run = await loadTfjs(join(detail.directory, 'weights', 'model.json'));
-    const expected = predict(run, x, shape);
-    const variables = [...tfWeights(run).keys()];
-    run.dispose();
-    expect(variables).toEqual(expectedVariables(spec, 'tfjs'));
-
-    await exportRun({ runDir: detail.directory, format: 'tfjs', out: join(out, 'tfjs') });
-    const loaded = await loadTfjs(join(out, 'tfjs', 'model.json'));
-    expect(maxAbsDiff(predict(loaded, x, shape), expected)).toBe(0);
-    loaded.dispose();
-
-    await exportRun({ runDir: detail.directory, format: 'onnx', out: join(out, 'model.onnx') });
-    const session = await ort.InferenceSession.create(join(out, 'model.onnx'));
-    try {
-      const result = await session.run({ input: new ort.Tensor('float32', x, shape) });
-      expect(maxAbsDiff(result.output!.data as Float32Array, expected)).toBeLessThanOrEqual(1e-4);
-    } finally {
-      await session.release();
-    }
-
-    await exportRun({ runDir: detail.directory, format: 'h5', out: join(out, 'model.h5') });
-    // The .h5 imports back to a model that predicts as the run.
-    const imported = await importModel(join(out, 'model.h5'));
-    const rebuilt = await buildTfModel(imported.spec);
-    rebuilt.setWeights(rebuilt.weights.map((w) => tf.tensor(imported.weights.get(w.originalName)!.data, w.shape as number[])));
-    expect(maxAbsDiff(predict(rebuilt, x, shape), expected)).toBe(0);
-    rebuilt.dispose();
+    await expectExportsPredictAsRun(detail.directory, out, TEST_IMAGES, (run) => expect([...tfWeights(run).keys()]).toEqual(expectedVariables(spec, 'tfjs')));
     const python = pythonWithH5py();
     if (!python) return;
     const script = `

@@ -22,11 +22,11 @@ import { META_FILE, readMeta } from '../../datasets/meta';
 import type { RunStoreApi, RunWriter } from '../../runs/types';
 import { mergeFaults, withFaults } from '../../runs/faults';
 import { BEST_CHECKPOINT_DIR, findSavedWeights } from '../../runs/saved-weights';
+import { layerKit, withDefaults } from '../../../../model/layers';
 import { UpdateCoalescer } from './coalesce';
 import { checkModelMemory } from './memory-limit';
 import type { ThreadPriority } from '../common/thread-priority';
 import { FromWorkerSchema, failureOf, type FromWorker, type ToWorker } from '../common/protocol';
-import { batchNormAxis } from '../common/kernel-support';
 import { FASHION_MNIST_ID } from '../../../../contract/datasets';
 
 export { BEST_CHECKPOINT_DIR } from '../../runs/saved-weights';
@@ -543,16 +543,15 @@ export class TrainingHost {
 }
 
 /**
- * Keras accepts BatchNormalization on any feature axis, but tfjs 4.22 applies the statistics along
- * the last axis whatever `axis` says, so training would silently compute something else.
+ * The first layer tfjs would train as something other than Keras defines it (BatchNormalization on
+ * another axis than the last, say), by its kit's rule, or null.
  */
 export function unsupportedByTfjs(spec: ModelSpec, summary: ModelSummary): string | null {
   for (const [index, layer] of summary.layers.entries()) {
-    if (layer.class_name !== 'BatchNormalization' || !layer.input_shape) continue;
-    const rank = layer.input_shape.length;
-    if (batchNormAxis(spec.config.layers[index]?.config['axis'], rank) !== rank - 1) {
-      return `${layer.name}.axis: TensorFlow.js normalises only along the last axis; set axis to -1 (the summary shows what Keras would do)`;
-    }
+    const raw = spec.config.layers[index];
+    if (!layer.input_shape || !raw) continue;
+    const issue = layerKit(layer.class_name)?.supports?.({ fused: false }, withDefaults(raw).config, layer.input_shape);
+    if (issue) return `${layer.name}${issue.field ? `.${issue.field}` : ''}: ${issue.message}`;
   }
   return null;
 }

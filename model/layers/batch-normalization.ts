@@ -1,0 +1,83 @@
+/**
+ * BatchNormalization: standardizes each feature with the batch's statistics in training and with
+ * moving averages at inference, then scales by gamma and shifts by beta.
+ */
+import { describeValue } from '../initializers';
+import { checkEpsilonCenterScale, checkInitializers, checkSingleAxis, featureAxisSize, gammaBeta, normalizedAxis, ones, variable, zeros } from './checks';
+import type { Cfg } from './kit';
+import { AXIS_TYPE } from './fields';
+import { defineKit } from './registry';
+
+const INITIALIZERS = ['gamma_initializer', 'beta_initializer', 'moving_mean_initializer', 'moving_variance_initializer'];
+
+/**
+ * The axis rule every training path shares: tfjs 4.22 applies the statistics along the last axis
+ * whatever `axis` says (and the fused step's unit is written for it), so another axis would train
+ * something other than what Keras does. `axis` is as written; `rank` includes the batch axis.
+ */
+export function normalizesLastAxis(cfg: Cfg, rank: number): boolean {
+  return normalizedAxis(cfg, rank) === rank - 1;
+}
+
+export const batchNormalization = defineKit({
+  class_name: 'BatchNormalization',
+  palette: { category: 'norm', blurb: 'Standardize, then γ, β' },
+  defaults: () => ({
+    axis: -1,
+    momentum: 0.99,
+    epsilon: 0.001,
+    center: true,
+    scale: true,
+    beta_initializer: zeros(),
+    gamma_initializer: ones(),
+    moving_mean_initializer: zeros(),
+    moving_variance_initializer: ones(),
+  }),
+  required: [],
+  caption: (c, f) => [`momentum ${f.value(c.momentum ?? 0.99)}`, `ε ${f.value(c.epsilon ?? 0.001)}`],
+  shapeFields: ['axis', 'center', 'scale'],
+  initializerFields: INITIALIZERS,
+  fields: {
+    axis: { kind: 'int', step: 1, hint: 'The feature axis to normalise (-1: the last one)', type: AXIS_TYPE },
+    momentum: { kind: 'float', step: 0.01, hint: 'Momentum of the moving mean and variance (typically 0.9, 0.99, 0.999)' },
+    moving_mean_initializer: { kind: 'initializer', hint: 'Initial moving mean', advanced: true },
+    moving_variance_initializer: { kind: 'initializer', hint: 'Initial moving variance', advanced: true },
+  },
+  validate: (cfg, report) => {
+    checkSingleAxis(cfg, report);
+    const m = cfg.momentum;
+    if (typeof m !== 'number' || !Number.isFinite(m) || m < 0 || m > 1) report('momentum', `momentum must be a number in [0, 1], got ${describeValue(m)}`);
+    checkEpsilonCenterScale(cfg, report);
+    checkInitializers(INITIALIZERS, cfg, report);
+  },
+  build: (cfg, input, report) => {
+    const n = featureAxisSize(cfg, input, report);
+    if (n === null) return null;
+    const variables = gammaBeta(cfg, n);
+    variables.push(variable(cfg, 'moving_mean', [n], false, 'moving_mean_initializer'));
+    variables.push(variable(cfg, 'moving_variance', [n], false, 'moving_variance_initializer'));
+    return { output_shape: [...input], variables };
+  },
+  unsupportedIfSet: {
+    renorm: 'batch renormalization is not supported',
+    virtual_batch_size: 'virtual_batch_size is not supported',
+    adjustment: 'adjustment is not supported',
+  },
+  kerasNulls: ['beta_regularizer', 'gamma_regularizer', 'beta_constraint', 'gamma_constraint'],
+  pythonCall: (cfg) => ({
+    class_name: 'BatchNormalization',
+    args: [
+      ['axis', Array.isArray(cfg.axis) ? cfg.axis[0] : cfg.axis],
+      ['momentum', cfg.momentum],
+      ['epsilon', cfg.epsilon],
+      ['center', cfg.center],
+      ['scale', cfg.scale],
+      ['beta_initializer', cfg.beta_initializer],
+      ['gamma_initializer', cfg.gamma_initializer],
+      ['moving_mean_initializer', cfg.moving_mean_initializer],
+      ['moving_variance_initializer', cfg.moving_variance_initializer],
+    ],
+  }),
+  supports: (_path, cfg, input) =>
+    normalizesLastAxis(cfg, input.length) ? null : { field: 'axis', message: `TensorFlow.js normalises only along the last axis; set axis to -1 (the summary shows what Keras would do)` },
+});
