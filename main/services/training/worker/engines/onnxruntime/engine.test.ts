@@ -11,11 +11,10 @@ import { defaultTrainingSettings, type OptimizerSettings } from '../../../../../
 import { plainMlp, seedModel1 } from '../../../../../../model/presets';
 import { initializer, type LayerSpec, type ModelSpec } from '../../../../../../model/spec';
 import type { NamedWeights } from '../../../../export/weights';
-import { loadFashionMnist } from '../../../../datasets/fashion-mnist';
 import { BN_FLAG_COMBINATIONS, bnMlp, flagsLabel } from '../../../bn-flag-specs';
 import { buildModel } from '../../../build-model';
 import { forwardWithLogits, meanCrossEntropy, planLayers } from '../../../forward';
-import { installFastWasmMatMul } from '../../../kernels/wasm-matmul';
+import { wasmWithFashionImages } from '../../../test-images';
 import { createOptimizer } from '../../../optimizers';
 import { OrtStepEngine } from './engine';
 import { stepGraphSupport } from './step-graph';
@@ -27,14 +26,7 @@ let xs: Float32Array;
 let ys: Int32Array;
 
 beforeAll(async () => {
-  expect(await tf.setBackend('wasm')).toBe(true);
-  await tf.ready();
-  expect(installFastWasmMatMul(tf).installed).toBe(true);
-  const data = await loadFashionMnist('/usr/share/datasets/fashion-mnist', 'train');
-  const count = BATCH * STEPS;
-  xs = new Float32Array(count * 784);
-  for (let i = 0; i < xs.length; i++) xs[i] = data.images[i]! / 255;
-  ys = Int32Array.from(data.labels.subarray(0, count));
+  ({ xs, ys } = await wasmWithFashionImages(tf, BATCH * STEPS));
 });
 
 const batchX = (step: number, n = BATCH) => xs.subarray(step * n * 784, (step + 1) * n * 784);
