@@ -15,12 +15,14 @@
  * accumulates v = m·v + g and steps w − lr·v (Nesterov: w − lr·(g + m·v)); Adam keeps β₁ᵗ, β₂ᵗ as
  * state, starting at β₁, β₂, as tfjs does.
  *
- * This increment covers Flatten, Dense, BatchNormalization (rank-2 input, last axis, any
- * center/scale), Activation, a softmax last layer, SGD (plain, momentum, Nesterov) and Adam;
+ * This increment covers Flatten, Dense (with L1/L2 kernel penalties, added to the reported loss as
+ * Keras does, and MaxNorm applied after the update), BatchNormalization (rank-2 input, last axis,
+ * any center/scale), Activation, a softmax last layer, SGD (plain, momentum, Nesterov) and Adam;
  * `stepGraphSupport` names what else a spec or optimizer needs, and the step declines it.
  */
 import type { OptimizerSettings } from '../../../../../../contract';
 import { LEAKY_RELU_SLOPE, withDefaults } from '../../../../../../model/layers';
+import { canonicalConstraint, canonicalRegularizer } from '../../../../../../model/regularizers';
 import type { ModelSpec } from '../../../../../../model/spec';
 import { FLOAT, GraphBuilder, INT32, onnxModelProto, type Attr, type ValueInfo } from '../../../../export/onnx';
 import { modelLayers, type ModelLayerInfo, type ModelVariable } from '../../../../export/weights';
@@ -96,8 +98,10 @@ export function stepGraphSupport(spec: ModelSpec, optimizer: OptimizerSettings):
     if (info.input_shape.length !== 2) return `${at} (${info.class_name}) gets a rank-${info.input_shape.length} input`;
     if (info.class_name === 'BatchNormalization' && bnAxis(cfg, 2) !== 1) return `${at}: BatchNormalization over axis ${String(cfg.axis)}, not the last`;
     if (info.class_name === 'Dense') {
-      if (cfg.kernel_regularizer != null) return `${at} has a kernel regularizer`;
-      if (cfg.kernel_constraint != null) return `${at} has a max-norm constraint`;
+      const regularizer = canonicalRegularizer(cfg.kernel_regularizer);
+      if (!regularizer.ok) return `${at}: kernel_regularizer ${regularizer.message}`;
+      const constraint = canonicalConstraint(cfg.kernel_constraint);
+      if (!constraint.ok) return `${at}: kernel_constraint ${constraint.message}`;
     }
     if (info.class_name === 'Dense' || info.class_name === 'Activation') {
       const fn = cfg.activation as string;
@@ -263,7 +267,11 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
   const classRange = g.int32s('loss/classes', [1, classes], Array.from({ length: classes }, (_, i) => i));
   const oneHot = g.node('Cast', [g.node('Equal', [labels, classRange], 'loss/is_label')], 'loss/one_hot', [{ name: 'to', i: FLOAT }]);
   const picked = g.node('ReduceSum', [g.node('Mul', [oneHot, logSoftmax], 'loss/picked_terms'), g.int64s('loss/class_axis', [1])], 'loss/picked', [{ name: 'keepdims', i: 0 }]);
-  g.nodes.push({ op: 'Neg', inputs: [g.node('ReduceMean', [picked], 'loss/mean', [{ name: 'keepdims', i: 0 }])], output: STEP_OUTPUTS.loss, name: STEP_OUTPUTS.loss });
+  const crossEntropy = g.node('Neg', [g.node('ReduceMean', [picked], 'loss/mean', [{ name: 'keepdims', i: 0 }])], 'loss/cross_entropy');
+  const penalties = kernelPenalties(c, layers, configs);
+  // Keras minimises and reports the loss with the regularization penalty added.
+  const loss = penalties.reduce((sum, p) => g.node('Add', [sum, p.value], 'loss/with_penalty'), crossEntropy);
+  g.nodes.push({ op: 'Identity', inputs: [loss], output: STEP_OUTPUTS.loss, name: STEP_OUTPUTS.loss });
   const predicted = g.node('ArgMax', [logits], 'accuracy/argmax', [{ name: 'axis', i: -1 }, { name: 'keepdims', i: 0 }]);
   const labels64 = g.node('Cast', [STEP_INPUTS.y], 'accuracy/labels', [{ name: 'to', i: 7 }]);
   const hits = g.node('Cast', [g.node('Equal', [predicted, labels64], 'accuracy/equal')], 'accuracy/hits', [{ name: 'to', i: FLOAT }]);
@@ -273,9 +281,11 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
   const batch = g.node('Cast', [g.node('Gather', [g.node('Shape', [STEP_INPUTS.x], 'batch/shape'), g.int64s('batch/index', [0])], 'batch/size_1')], 'batch/size', [{ name: 'to', i: FLOAT }]);
   let dy: string | null = g.node('Div', [g.node('Sub', [g.node('Exp', [logSoftmax], 'loss/softmax'), oneHot], 'loss/residual'), batch], 'loss/dlogits');
   for (let i = backwards.length - 1; i >= 0 && dy !== null; i--) dy = backwards[i]!(dy);
+  for (const p of penalties) grads.set(p.kernel, g.node('Add', [grads.get(p.kernel)!, p.gradient], `${p.kernel}/dpenalty`));
 
   const trainable = variables.filter((v) => v.trainable);
   const slots = applyOptimizer(c, optimizer, trainable, grads, next, state);
+  applyMaxNorm(c, layers, configs, next);
 
   const outputs: ValueInfo[] = [
     { name: STEP_OUTPUTS.loss, dims: [] },
@@ -308,6 +318,49 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
     outputs,
   });
   return { bytes, state: allState, inputShape, classes, gradients, outputs };
+}
+
+/** Keras' kernel penalties: l1·Σ|W| + l2·ΣW² per Dense kernel, and their gradients l1·sign(W) + 2·l2·W (tfjs' |x|′ is −1 at 0). */
+function kernelPenalties(c: Ctx, layers: ModelLayerInfo[], configs: Cfg[]): { kernel: string; value: string; gradient: string }[] {
+  const { g, k } = c;
+  const out: { kernel: string; value: string; gradient: string }[] = [];
+  layers.forEach((info, i) => {
+    const r = canonicalRegularizer(configs[i]!.kernel_regularizer);
+    if (!r.ok || !r.value) return;
+    const { l1, l2 } = r.value.config;
+    if (!(l1 > 0 || l2 > 0)) return;
+    const w = info.variables.find((v) => v.short === 'kernel')!.name;
+    const values: string[] = [];
+    const gradients: string[] = [];
+    const total = (t: string, name: string) => g.node('ReduceSum', [t], name, [{ name: 'keepdims', i: 0 }]);
+    if (l1 > 0) {
+      values.push(g.node('Mul', [k.of(l1), total(g.node('Abs', [w], `${w}/abs`), `${w}/l1_sum`)], `${w}/l1`));
+      gradients.push(g.node('Where', [g.node('Greater', [w, k.of(0)], `${w}/positive`), k.of(l1), k.of(-l1)], `${w}/dl1`));
+    }
+    if (l2 > 0) {
+      values.push(g.node('Mul', [k.of(l2), total(g.node('Mul', [w, w], `${w}/square`), `${w}/l2_sum`)], `${w}/l2`));
+      gradients.push(g.node('Mul', [w, k.of(2 * l2)], `${w}/dl2`));
+    }
+    const sum = (xs: string[], name: string) => xs.reduce((a, b) => g.node('Add', [a, b], name));
+    out.push({ kernel: w, value: sum(values, `${w}/penalty`), gradient: sum(gradients, `${w}/dpenalty_terms`) });
+  });
+  return out;
+}
+
+/** Keras' MaxNorm after the update: w·min(‖w‖, c)/(1e-7 + ‖w‖), norms along the constraint's axis (forward.ts' applyMaxNorm). */
+function applyMaxNorm(c: Ctx, layers: ModelLayerInfo[], configs: Cfg[], next: Map<string, string>): void {
+  const { g, k } = c;
+  layers.forEach((info, i) => {
+    const constraint = canonicalConstraint(configs[i]!.kernel_constraint);
+    if (!constraint.ok || !constraint.value) return;
+    const { max_value: maxValue, axis } = constraint.value.config;
+    const w = info.variables.find((v) => v.short === 'kernel')!.name;
+    const updated = next.get(w)!;
+    const squares = g.node('ReduceSum', [g.node('Mul', [updated, updated], `${w}/max_norm_squares`), g.int64s(`${w}/max_norm_axis`, [axis])], `${w}/max_norm_sum`, [{ name: 'keepdims', i: 1 }]);
+    const norms = g.node('Sqrt', [squares], `${w}/max_norm_norms`);
+    const factor = g.node('Div', [g.node('Min', [norms, k.of(maxValue)], `${w}/max_norm_desired`), g.node('Add', [norms, k.of(1e-7)], `${w}/max_norm_safe`)], `${w}/max_norm_factor`);
+    next.set(w, g.node('Mul', [updated, factor], `${w}/max_norm`));
+  });
 }
 
 function denseBackward(
