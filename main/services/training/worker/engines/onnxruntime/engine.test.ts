@@ -15,7 +15,7 @@ import { BN_FLAG_COMBINATIONS, bnMlp, flagsLabel } from '../../../bn-flag-specs'
 import { buildModel } from '../../../build-model';
 import { applyMaxNorm, forwardWithLogits, meanCrossEntropy, planLayers, regularizationLoss } from '../../../forward';
 import { wasmWithFashionImages } from '../../../test-images';
-import { createOptimizer } from '../../../optimizers';
+import { clipGradients, createOptimizer } from '../../../optimizers';
 import { OrtStepEngine } from './engine';
 import { stepGraphSupport } from './step-graph';
 
@@ -106,7 +106,7 @@ async function compare(spec: ModelSpec, optimizer: OptimizerSettings, lr: number
           const penalty = regularizationLoss(tf, plans);
           return penalty ? tf.add(loss, penalty) : loss;
         }, trainable);
-        tfOptimizer.applyGradients(grads);
+        tfOptimizer.applyGradients(clipGradients(tf, grads, optimizer.config));
         applyMaxNorm(tf, plans);
         return value;
       });
@@ -144,6 +144,21 @@ describe('the ONNX Runtime step matches the general tfjs path (20 steps, batch 3
         expect(weights.worst, weights.at).toBeLessThan(1e-4);
       });
     }
+  }
+  const others: [string, OptimizerSettings, number][] = [
+    ['Adagrad', { class_name: 'Adagrad', config: { initial_accumulator_value: 0.1, epsilon: 1e-7, clipnorm: null, clipvalue: null } }, 0.01],
+    ['RMSprop', { class_name: 'RMSprop', config: { rho: 0.9, momentum: 0, epsilon: 1e-7, centered: false, clipnorm: null, clipvalue: null } }, 0.001],
+    ['RMSprop centered with momentum', { class_name: 'RMSprop', config: { rho: 0.9, momentum: 0.5, epsilon: 1e-7, centered: true, clipnorm: null, clipvalue: null } }, 0.001],
+    ['Adamax', { class_name: 'Adamax', config: { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, clipnorm: null, clipvalue: null } }, 0.002],
+    ['SGD momentum, clipnorm 0.5', { class_name: 'SGD', config: { momentum: 0.9, nesterov: false, clipnorm: 0.5, clipvalue: null } }, 0.01],
+    ['Adam, clipvalue 0.01', { class_name: 'Adam', config: { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, clipnorm: null, clipvalue: 0.01 } }, 0.001],
+  ];
+  for (const [optName, optimizer, lr] of others) {
+    it(`seed model (BN MLP), ${optName}`, async () => {
+      const { worstLoss, weights } = await compare(seedModel1, optimizer, lr);
+      expect(worstLoss).toBeLessThan(1e-4);
+      expect(weights.worst, weights.at).toBeLessThan(1e-4);
+    });
   }
   // Keras' penalties in the loss (and its reported value) and MaxNorm after each update, as loop.ts' trainStep.
   const penalized = structuredClone(plainMlp);
@@ -257,8 +272,10 @@ describe('the ONNX Runtime step', () => {
       },
     };
     expect(stepGraphSupport(conv, sgd)).toMatch(/conv2d: Conv2D is not in the ONNX Runtime step/);
-    expect(stepGraphSupport(seedModel1, { class_name: 'RMSprop', config: { rho: 0.9, momentum: 0, epsilon: 1e-7, centered: false, clipnorm: null, clipvalue: null } })).toMatch(/RMSprop/);
-    expect(stepGraphSupport(seedModel1, { ...sgd, config: { ...sgd.config, clipnorm: 1 } } as OptimizerSettings)).toMatch(/clipping/);
+    const bnOnImages = structuredClone(plainMlp);
+    bnOnImages.config.layers.unshift(layer('BatchNormalization', 'batch_normalization', { batch_input_shape: [null, 28, 28] }));
+    delete bnOnImages.config.layers[1]!.config.batch_input_shape;
+    expect(stepGraphSupport(bnOnImages, sgd)).toMatch(/batch_normalization \(BatchNormalization\) gets a rank-3 input/);
     const withDropout = structuredClone(plainMlp);
     withDropout.config.layers.splice(2, 0, layer('Dropout', 'dropout', { rate: 0.2 }));
     expect(stepGraphSupport(withDropout, sgd)).toMatch(/dropout: Dropout is not in the ONNX Runtime step yet/);

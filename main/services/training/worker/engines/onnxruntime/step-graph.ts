@@ -12,12 +12,13 @@
  * The arithmetic follows the general tfjs path (forward.ts + tfjs' optimizers), not Keras' textbook
  * forms where they differ: BatchNormalization in training mode normalizes with the batch's biased
  * variance and moves its statistics as moving − (moving − batch)·(1 − momentum); SGD momentum
- * accumulates v = m·v + g and steps w − lr·v (Nesterov: w − lr·(g + m·v)); Adam keeps β₁ᵗ, β₂ᵗ as
- * state, starting at β₁, β₂, as tfjs does.
+ * accumulates v = m·v + g and steps w − lr·v (Nesterov: w − lr·(g + m·v)); Adam and Adamax keep
+ * β₁ᵗ (and β₂ᵗ) as state, starting at β, as tfjs does; Adagrad adds tfjs' backend epsilon 1e-7.
  *
  * This increment covers Flatten, Dense (with L1/L2 kernel penalties, added to the reported loss as
  * Keras does, and MaxNorm applied after the update), BatchNormalization (rank-2 input, last axis,
- * any center/scale), Activation, a softmax last layer, SGD (plain, momentum, Nesterov) and Adam;
+ * any center/scale), Activation, a softmax last layer; every optimizer (SGD plain, momentum and
+ * Nesterov, Adagrad, RMSprop plain and centered, Adam, Adamax) with clipnorm/clipvalue;
  * `stepGraphSupport` names what else a spec or optimizer needs, and the step declines it.
  */
 import type { OptimizerSettings } from '../../../../../../contract';
@@ -32,6 +33,9 @@ export const STEP_OUTPUTS = { loss: 'loss', accuracy: 'accuracy' } as const;
 
 const SELU_ALPHA = 1.6732632423543772;
 const SELU_SCALE = 1.0507009873554805;
+const OPTIMIZERS = new Set(['SGD', 'Adagrad', 'RMSprop', 'Adam', 'Adamax']);
+/** tfjs' backend epsilon (float32 backends), which its Adagrad adds inside the square root. */
+const BACKEND_EPSILON = 1e-7;
 const LAYERS = new Set(['Flatten', 'Dense', 'BatchNormalization', 'Activation']);
 const ACTIVATIONS = new Set(['linear', 'relu', 'elu', 'selu', 'leaky_relu', 'tanh', 'sigmoid', 'swish', 'silu']);
 
@@ -76,8 +80,7 @@ function bnAxis(cfg: Cfg, rank: number): number {
 
 /** Why the step graph cannot train this spec with this optimizer, or null when it can. */
 export function stepGraphSupport(spec: ModelSpec, optimizer: OptimizerSettings): string | null {
-  if (optimizer.class_name !== 'SGD' && optimizer.class_name !== 'Adam') return `the ${optimizer.class_name} optimizer is not in the ONNX Runtime step yet`;
-  if (optimizer.config.clipnorm !== null || optimizer.config.clipvalue !== null) return 'gradient clipping (clipnorm/clipvalue) is not in the ONNX Runtime step yet';
+  if (!OPTIMIZERS.has(optimizer.class_name)) return `the ${String(optimizer.class_name)} optimizer is not in the ONNX Runtime step`;
   let layers: ModelLayerInfo[];
   try {
     layers = modelLayers(spec);
@@ -282,6 +285,7 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
   let dy: string | null = g.node('Div', [g.node('Sub', [g.node('Exp', [logSoftmax], 'loss/softmax'), oneHot], 'loss/residual'), batch], 'loss/dlogits');
   for (let i = backwards.length - 1; i >= 0 && dy !== null; i--) dy = backwards[i]!(dy);
   for (const p of penalties) grads.set(p.kernel, g.node('Add', [grads.get(p.kernel)!, p.gradient], `${p.kernel}/dpenalty`));
+  clipGradients(c, optimizer.config, grads);
 
   const trainable = variables.filter((v) => v.trainable);
   const slots = applyOptimizer(c, optimizer, trainable, grads, next, state);
@@ -318,6 +322,21 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
     outputs,
   });
   return { bytes, state: allState, inputShape, classes, gradients, outputs };
+}
+
+/** Keras' clipnorm (g·c/max(‖g‖, c) per tensor), then clipvalue (each value into [−c, c]), as optimizers.ts' clipGradients. */
+function clipGradients(c: Ctx, config: { clipnorm: number | null; clipvalue: number | null }, grads: Map<string, string>): void {
+  const { g, k } = c;
+  for (const [name, grad] of grads) {
+    let t = grad;
+    if (config.clipnorm !== null) {
+      const cap = k.of(config.clipnorm);
+      const norm = g.node('Sqrt', [g.node('ReduceSum', [g.node('Mul', [t, t], `${name}/grad_squares`)], `${name}/grad_sum`, [{ name: 'keepdims', i: 0 }])], `${name}/grad_norm`);
+      t = g.node('Div', [g.node('Mul', [t, cap], `${name}/grad_scaled`), g.node('Max', [norm, cap], `${name}/grad_norm_cap`)], `${name}/clipnorm`);
+    }
+    if (config.clipvalue !== null) t = g.node('Clip', [t, k.of(-config.clipvalue), k.of(config.clipvalue)], `${name}/clipvalue`);
+    grads.set(name, t);
+  }
 }
 
 /** Keras' kernel penalties: l1·Σ|W| + l2·ΣW² per Dense kernel, and their gradients l1·sign(W) + 2·l2·W (tfjs' |x|′ is −1 at 0). */
@@ -428,6 +447,12 @@ function batchNormTraining(
   };
 }
 
+/** s·β + x·(1 − β), tfjs' moving averages of its optimizers. */
+function movingAverage(c: Ctx, state: string, x: string, beta: number, name: string): string {
+  const { g, k } = c;
+  return g.node('Add', [g.node('Mul', [state, k.of(beta)], `${name}/decayed`), g.node('Mul', [x, k.of(1 - beta)], `${name}/fresh`)], `${name}/average`);
+}
+
 /** The update of every trainable variable in tfjs' form; returns the optimizer's slots (state after the variables). */
 function applyOptimizer(c: Ctx, optimizer: OptimizerSettings, trainable: ModelVariable[], grads: Map<string, string>, next: Map<string, string>, state: StateEntry[]): StateEntry[] {
   const { g, k } = c;
@@ -465,8 +490,8 @@ function applyOptimizer(c: Ctx, optimizer: OptimizerSettings, trainable: ModelVa
       const n = (op: string, inputs: string[]) => g.node(op, inputs, `${v.name}/${op.toLowerCase()}`);
       const m = slot(`${v.name}/m`, v.shape);
       const s = slot(`${v.name}/v`, v.shape);
-      const mNext = n('Add', [n('Mul', [m, k.of(b1)]), n('Mul', [grad, k.of(1 - b1)])]);
-      const sNext = n('Add', [n('Mul', [s, k.of(b2)]), n('Mul', [n('Mul', [grad, grad]), k.of(1 - b2)])]);
+      const mNext = movingAverage(c, m, grad, b1, v.name);
+      const sNext = movingAverage(c, s, n('Mul', [grad, grad]), b2, v.name);
       next.set(m, mNext);
       next.set(s, sNext);
       const mHat = n('Div', [mNext, correction1]);
@@ -475,6 +500,54 @@ function applyOptimizer(c: Ctx, optimizer: OptimizerSettings, trainable: ModelVa
     }
     next.set(p1, g.node('Mul', [p1, k.of(b1)], 'adam/beta_1_power_next'));
     next.set(p2, g.node('Mul', [p2, k.of(b2)], 'adam/beta_2_power_next'));
+  } else if (optimizer.class_name === 'Adamax') {
+    const { beta_1: b1, beta_2: b2, epsilon } = optimizer.config;
+    const p1 = slot('adamax/beta_1_power', [], b1);
+    // −lr/(1 − β₁ᵗ), tfjs' step size (its decay is 0).
+    const stepSize = g.node('Div', [negLr, g.node('Sub', [k.of(1), p1], 'adamax/correction')], 'adamax/step_size');
+    for (const v of trainable) {
+      const grad = grads.get(v.name)!;
+      const n = (op: string, inputs: string[]) => g.node(op, inputs, `${v.name}/${op.toLowerCase()}`);
+      const m = slot(`${v.name}/m`, v.shape);
+      const u = slot(`${v.name}/v`, v.shape);
+      const mNext = movingAverage(c, m, grad, b1, v.name);
+      const uNext = n('Max', [n('Mul', [u, k.of(b2)]), n('Abs', [grad])]);
+      next.set(m, mNext);
+      next.set(u, uNext);
+      next.set(v.name, n('Add', [n('Mul', [stepSize, n('Div', [mNext, n('Add', [uNext, k.of(epsilon)])])]), v.name]));
+    }
+    next.set(p1, g.node('Mul', [p1, k.of(b1)], 'adamax/beta_1_power_next'));
+  } else if (optimizer.class_name === 'Adagrad') {
+    for (const v of trainable) {
+      const grad = grads.get(v.name)!;
+      const n = (op: string, inputs: string[]) => g.node(op, inputs, `${v.name}/${op.toLowerCase()}`);
+      const acc = slot(`${v.name}/accumulator`, v.shape, optimizer.config.initial_accumulator_value);
+      const accNext = n('Add', [acc, n('Mul', [grad, grad])]);
+      next.set(acc, accNext);
+      next.set(v.name, n('Add', [n('Mul', [n('Div', [grad, n('Sqrt', [n('Add', [accNext, k.of(BACKEND_EPSILON)])])]), negLr]), v.name]));
+    }
+  } else if (optimizer.class_name === 'RMSprop') {
+    const { rho, momentum, epsilon, centered } = optimizer.config;
+    for (const v of trainable) {
+      const grad = grads.get(v.name)!;
+      const n = (op: string, inputs: string[]) => g.node(op, inputs, `${v.name}/${op.toLowerCase()}`);
+      const ms = slot(`${v.name}/rms`, v.shape);
+      const mom = slot(`${v.name}/momentum`, v.shape);
+      const msNext = movingAverage(c, ms, n('Mul', [grad, grad]), rho, v.name);
+      next.set(ms, msNext);
+      let variance = msNext;
+      if (centered) {
+        // Keras' centered form √(ms − mg² + ε) (optimizers.ts hands tfjs −ε for exactly this).
+        const mg = slot(`${v.name}/mg`, v.shape);
+        const mgNext = movingAverage(c, mg, grad, rho, v.name);
+        next.set(mg, mgNext);
+        variance = n('Sub', [msNext, n('Mul', [mgNext, mgNext])]);
+      }
+      const contribution = n('Div', [n('Mul', [grad, STEP_INPUTS.lr]), n('Sqrt', [n('Add', [variance, k.of(epsilon)])])]);
+      const momNext = n('Add', [n('Mul', [mom, k.of(momentum)]), contribution]);
+      next.set(mom, momNext);
+      next.set(v.name, n('Sub', [v.name, momNext]));
+    }
   }
   // Variables without a gradient (none trainable here) pass through.
   for (const s of state) if (!next.has(s.name)) next.set(s.name, s.name);
