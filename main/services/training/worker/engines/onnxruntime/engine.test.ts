@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultTrainingSettings, type OptimizerSettings } from '../../../../../../contract';
-import { plainMlp, seedModel1 } from '../../../../../../model/presets';
+import { plainMlp, seedModel1, seluMlp } from '../../../../../../model/presets';
 import { initializer, type LayerSpec, type ModelSpec } from '../../../../../../model/spec';
 import type { NamedWeights } from '../../../../export/weights';
 import { BN_FLAG_COMBINATIONS, bnMlp, flagsLabel } from '../../../bn-flag-specs';
@@ -16,6 +16,7 @@ import { buildModel } from '../../../build-model';
 import { applyMaxNorm, forwardWithLogits, meanCrossEntropy, planLayers, regularizationLoss } from '../../../forward';
 import { wasmWithFashionImages } from '../../../test-images';
 import { clipGradients, createOptimizer } from '../../../optimizers';
+import { dropoutKeepMasks } from './dropout-masks';
 import { OrtStepEngine } from './engine';
 import { stepGraphSupport } from './step-graph';
 
@@ -112,7 +113,8 @@ async function compare(spec: ModelSpec, optimizer: OptimizerSettings, lr: number
       });
       const expected = loss.dataSync()[0]! - summationError;
       loss.dispose();
-      const actual = await engine.step(batchX(step), batchY(step), BATCH, lr);
+      const masks = dropoutKeepMasks(tf, engine.graph.masks, BATCH, { seed: SEED, step });
+      const actual = await engine.step(batchX(step), batchY(step), BATCH, lr, masks);
       expect(Number.isFinite(actual.loss)).toBe(true);
       expect(actual.acc).toBeGreaterThanOrEqual(0);
       expect(actual.acc).toBeLessThanOrEqual(1);
@@ -160,6 +162,20 @@ describe('the ONNX Runtime step matches the general tfjs path (20 steps, batch 3
       expect(weights.worst, weights.at).toBeLessThan(1e-4);
     });
   }
+  // Masks drawn as forward.ts draws them: the layer's own seed, or the run's.
+  const withDropout = structuredClone(plainMlp);
+  withDropout.config.layers.splice(2, 0, layer('Dropout', 'dropout', { rate: 0.3, noise_shape: null, seed: null }));
+  withDropout.config.layers.splice(4, 0, layer('Dropout', 'dropout_1', { rate: 0.2, noise_shape: null, seed: 123 }));
+  for (const [modelName, spec] of [
+    ['MLP with Dropout', withDropout],
+    ['SELU MLP with AlphaDropout', seluMlp],
+  ] as const) {
+    it(`${modelName}, SGD momentum`, async () => {
+      const { worstLoss, weights } = await compare(spec, momentum, 0.01);
+      expect(worstLoss).toBeLessThan(1e-4);
+      expect(weights.worst, weights.at).toBeLessThan(1e-4);
+    });
+  }
   // Keras' penalties in the loss (and its reported value) and MaxNorm after each update, as loop.ts' trainStep.
   const penalized = structuredClone(plainMlp);
   penalized.config.layers[1]!.config.kernel_regularizer = { class_name: 'L2', config: { l2: 0.01 } };
@@ -190,7 +206,7 @@ function layer(class_name: string, name: string, config: Record<string, unknown>
   return { class_name, config: { name, trainable: true, ...config } };
 }
 
-/** Flatten → Dense(6, fn, L1L2 penalty) → BN(flags) → Dense(5, linear, no bias) → Activation(fn) → Dense(10, softmax): every layer kind, small. */
+/** Flatten → Dense(6, fn, L1L2 penalty) → BN(flags) → Dense(5, linear, no bias) → Activation(fn) → (Alpha)Dropout → Dense(10, softmax): every layer kind, small. */
 function smallModel(fn: string, bn: { center: boolean; scale: boolean }): ModelSpec {
   return {
     class_name: 'Sequential',
@@ -209,6 +225,7 @@ function smallModel(fn: string, bn: { center: boolean; scale: boolean }): ModelS
         layer('BatchNormalization', 'batch_normalization', { axis: -1, momentum: 0.9, epsilon: 0.001, ...bn }),
         layer('Dense', 'dense_1', { units: 5, activation: 'linear', use_bias: false, kernel_initializer: initializer('GlorotUniform') }),
         layer('Activation', 'activation', { activation: fn }),
+        layer(fn === 'selu' ? 'AlphaDropout' : 'Dropout', 'dropout', { rate: 0.25, noise_shape: null, seed: null }),
         layer('Dense', 'dense_2', { units: 10, activation: 'softmax', use_bias: true, kernel_initializer: initializer('GlorotUniform') }),
       ],
     },
@@ -230,14 +247,16 @@ describe('gradients against finite differences (float32, central differences on 
         // lr 0: a step returns the loss at the given weights and leaves them as they are.
         const engine = await engineFor(spec, sgd, start, { gradients: true });
         try {
-          const { grads, loss } = await engine.step(batchX(0, N), batchY(0, N), N, 0);
+          const masks = dropoutKeepMasks(tf, engine.graph.masks, N, { seed: SEED, step: 0 });
+          expect(engine.graph.masks.length).toBe(1);
+          const { grads, loss } = await engine.step(batchX(0, N), batchY(0, N), N, 0, masks);
           expect(Number.isFinite(loss)).toBe(true);
           const lossAt = async (name: string, index: number, eps: number) => {
             const w = new Map(start);
             const base = start.get(name)!;
             w.set(name, { shape: base.shape, data: base.data.map((v, i) => (i === index ? v + eps : v)) });
             engine.setWeights(w);
-            return (await engine.step(batchX(0, N), batchY(0, N), N, 0)).loss;
+            return (await engine.step(batchX(0, N), batchY(0, N), N, 0, masks)).loss;
           };
           expect(grads!.size).toBe(engine.getWeights().size - 2); // every variable but the moving statistics
           for (const [name, g] of grads!) {
@@ -276,9 +295,9 @@ describe('the ONNX Runtime step', () => {
     bnOnImages.config.layers.unshift(layer('BatchNormalization', 'batch_normalization', { batch_input_shape: [null, 28, 28] }));
     delete bnOnImages.config.layers[1]!.config.batch_input_shape;
     expect(stepGraphSupport(bnOnImages, sgd)).toMatch(/batch_normalization \(BatchNormalization\) gets a rank-3 input/);
-    const withDropout = structuredClone(plainMlp);
-    withDropout.config.layers.splice(2, 0, layer('Dropout', 'dropout', { rate: 0.2 }));
-    expect(stepGraphSupport(withDropout, sgd)).toMatch(/dropout: Dropout is not in the ONNX Runtime step yet/);
+    const reshaped = structuredClone(plainMlp);
+    reshaped.config.layers.splice(1, 0, layer('Reshape', 'reshape', { target_shape: [784] }));
+    expect(stepGraphSupport(reshaped, sgd)).toMatch(/reshape: Reshape is not in the ONNX Runtime step/);
     const sigmoidOut = structuredClone(plainMlp);
     sigmoidOut.config.layers[3]!.config.activation = 'sigmoid';
     expect(stepGraphSupport(sigmoidOut, sgd)).toMatch(/does not end in a softmax/);

@@ -80,9 +80,10 @@ export class OrtStepEngine {
 
   /**
    * One training step on `n` samples (`xs` row-major [n, …input shape], `ys` class indices) at
-   * learning rate `lr`. With `gradients` in the options, `grads` holds each trainable variable's gradient.
+   * learning rate `lr`, with each dropout layer's keep mask by input name (dropoutKeepMasks). With
+   * `gradients` in the options, `grads` holds each trainable variable's gradient.
    */
-  async step(xs: Float32Array, ys: Int32Array, n: number, lr: number): Promise<StepResult & { grads?: Map<string, Float32Array> }> {
+  async step(xs: Float32Array, ys: Int32Array, n: number, lr: number, masks: ReadonlyMap<string, Float32Array> = new Map()): Promise<StepResult & { grads?: Map<string, Float32Array> }> {
     if (!(n > 0) || xs.length < n * this.sampleSize || ys.length < n) {
       throw new DomainError('invalid-input', `a step needs ${n} samples of ${this.sampleSize} values and ${n} labels, got ${xs.length} values and ${ys.length} labels`);
     }
@@ -96,6 +97,11 @@ export class OrtStepEngine {
       [STEP_INPUTS.y]: new Tensor('int32', labels, [n]),
       [STEP_INPUTS.lr]: new Tensor('float32', Float32Array.of(lr), []),
     };
+    for (const m of this.graph.masks) {
+      const keep = masks.get(m.input);
+      if (!keep || keep.length < n * m.features) throw new DomainError('invalid-input', `layer ${m.layer} needs a keep mask of ${n} × ${m.features} values`);
+      feeds[m.input] = new Tensor('float32', keep.subarray(0, n * m.features), [n, m.features]);
+    }
     for (const s of this.graph.state) feeds[s.name] = new Tensor('float32', this.values.get(s.name)!, s.shape);
     const out = await this.session.run(feeds);
     for (const s of this.graph.state) this.values.set(s.name, out[s.output]!.data as Float32Array);

@@ -17,7 +17,8 @@
  *
  * This increment covers Flatten, Dense (with L1/L2 kernel penalties, added to the reported loss as
  * Keras does, and MaxNorm applied after the update), BatchNormalization (rank-2 input, last axis,
- * any center/scale), Activation, a softmax last layer; every optimizer (SGD plain, momentum and
+ * any center/scale), Activation, Dropout and AlphaDropout (keep masks fed as inputs, drawn as
+ * forward.ts draws them: dropout-masks.ts), a softmax last layer; every optimizer (SGD plain, momentum and
  * Nesterov, Adagrad, RMSprop plain and centered, Adam, Adamax) with clipnorm/clipvalue;
  * `stepGraphSupport` names what else a spec or optimizer needs, and the step declines it.
  */
@@ -36,7 +37,7 @@ const SELU_SCALE = 1.0507009873554805;
 const OPTIMIZERS = new Set(['SGD', 'Adagrad', 'RMSprop', 'Adam', 'Adamax']);
 /** tfjs' backend epsilon (float32 backends), which its Adagrad adds inside the square root. */
 const BACKEND_EPSILON = 1e-7;
-const LAYERS = new Set(['Flatten', 'Dense', 'BatchNormalization', 'Activation']);
+const LAYERS = new Set(['Flatten', 'Dense', 'BatchNormalization', 'Activation', 'Dropout', 'AlphaDropout']);
 const ACTIVATIONS = new Set(['linear', 'relu', 'elu', 'selu', 'leaky_relu', 'tanh', 'sigmoid', 'swish', 'silu']);
 
 /** One state tensor: fed as input `name`, its next value comes back as output `output`. */
@@ -47,6 +48,16 @@ export interface StateEntry {
   /** A model variable (weights and BN moving statistics), or an optimizer slot and the value it starts at. */
   kind: 'variable' | 'slot';
   initial: number;
+}
+
+/** A Dropout/AlphaDropout layer's keep mask (1 keep, 0 drop), fed as input `input` [N, features] each step. */
+export interface DropoutMask {
+  layer: string;
+  input: string;
+  features: number;
+  rate: number;
+  /** The layer's own seed, else the run's seed derives the masks (forward.ts' seededDropout). */
+  seed: number | null;
 }
 
 export interface StepGraph {
@@ -60,6 +71,8 @@ export interface StepGraph {
   gradients: Map<string, string>;
   /** Outputs in the order the graph declares them. */
   outputs: ValueInfo[];
+  /** Keep masks the caller feeds (forward.ts' seeded draws), in layer order. */
+  masks: DropoutMask[];
 }
 
 export interface StepGraphOptions {
@@ -209,6 +222,7 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
   const next = new Map<string, string>();
   const grads = new Map<string, string>();
   const backwards: Backward[] = [];
+  const masks: DropoutMask[] = [];
   const firstTrainable = layers.findIndex((l) => l.variables.some((v) => v.trainable));
 
   let h: string = STEP_INPUTS.x;
@@ -251,6 +265,21 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
           h = act.y;
           backwards.push((dy) => (needDx ? act.back(dy) : null));
         }
+        break;
+      }
+      case 'Dropout':
+      case 'AlphaDropout': {
+        const rate = cfg.rate as number;
+        // forward.ts applies no dropout at rate 0 (or 1 and above, which Keras refuses).
+        if (!(rate > 0 && rate < 1)) {
+          backwards.push((dy) => dy);
+          break;
+        }
+        const mask: DropoutMask = { layer: name, input: g.unique(`${name}/keep`), features: info.input_shape[1] as number, rate, seed: typeof cfg.seed === 'number' ? cfg.seed : null };
+        masks.push(mask);
+        const out = info.class_name === 'Dropout' ? dropout(c, name, input, mask) : alphaDropout(c, name, input, mask);
+        h = out.y;
+        backwards.push((dy) => (needDx ? g.node('Mul', [dy, out.dydx], `${name}/dx`) : null));
         break;
       }
       case 'BatchNormalization': {
@@ -317,11 +346,31 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
       { name: STEP_INPUTS.x, dims: [null, ...inputShape] },
       { name: STEP_INPUTS.y, dims: [null], type: INT32 },
       { name: STEP_INPUTS.lr, dims: [] },
+      ...masks.map((m) => ({ name: m.input, dims: [null, m.features] })),
       ...allState.map((s) => ({ name: s.name, dims: s.shape })),
     ],
     outputs,
   });
-  return { bytes, state: allState, inputShape, classes, gradients, outputs };
+  return { bytes, state: allState, inputShape, classes, gradients, outputs, masks };
+}
+
+/** Inverted dropout as forward.ts' seededDropout: x·(keep/(1 − rate)). */
+function dropout(c: Ctx, name: string, x: string, mask: DropoutMask): { y: string; dydx: string } {
+  const scaled = c.g.node('Div', [mask.input, c.k.of(1 - mask.rate)], `${name}/scaled_keep`);
+  return { y: c.g.node('Mul', [x, scaled], `${name}/y`), dydx: scaled };
+}
+
+/** Keras' AlphaDropout as forward.ts' seededAlphaDropout: (x·keep + (1 − keep)·α′)·a + b, α′ = −λα; dy/dx = keep·a. */
+function alphaDropout(c: Ctx, name: string, x: string, mask: DropoutMask): { y: string; dydx: string } {
+  const { g, k } = c;
+  const alphaP = -SELU_ALPHA * SELU_SCALE;
+  const rate = mask.rate;
+  const a = ((1 - rate) * (1 + rate * alphaP ** 2)) ** -0.5;
+  const b = -a * alphaP * rate;
+  const kept = g.node('Mul', [x, mask.input], `${name}/kept`);
+  const dropped = g.node('Mul', [g.node('Sub', [k.of(1), mask.input], `${name}/drop`), k.of(alphaP)], `${name}/saturated`);
+  const y = g.node('Add', [g.node('Mul', [g.node('Add', [kept, dropped], `${name}/mixed`), k.of(a)], `${name}/affine`), k.of(b)], `${name}/y`);
+  return { y, dydx: g.node('Mul', [mask.input, k.of(a)], `${name}/dydx`) };
 }
 
 /** Keras' clipnorm (g·c/max(‖g‖, c) per tensor), then clipvalue (each value into [−c, c]), as optimizers.ts' clipGradients. */
