@@ -512,21 +512,23 @@ function applyOptimizer(c: Ctx, optimizer: OptimizerSettings, trainable: ModelVa
     return name;
   };
   const negLr = g.node('Neg', [STEP_INPUTS.lr], 'optimizer/neg_lr');
+  /** Runs `update` per trainable variable with its gradient and a node maker named after it. */
+  const eachVariable = (update: (v: ModelVariable, grad: string, n: (op: string, inputs: string[]) => string) => void) => {
+    for (const v of trainable) update(v, grads.get(v.name)!, (op, inputs) => g.node(op, inputs, `${v.name}/${op.toLowerCase()}`));
+  };
   if (optimizer.class_name === 'SGD') {
     const { momentum, nesterov } = optimizer.config;
-    for (const v of trainable) {
-      const grad = grads.get(v.name)!;
-      const n = (op: string, inputs: string[]) => g.node(op, inputs, `${v.name}/${op.toLowerCase()}`);
+    eachVariable((v, grad, n) => {
       if (momentum === 0 && !nesterov) {
         next.set(v.name, n('Add', [n('Mul', [negLr, grad]), v.name]));
-        continue;
+        return;
       }
       const acc = slot(`${v.name}/momentum`, v.shape);
       const accNext = n('Add', [n('Mul', [acc, k.of(momentum)]), grad]);
       next.set(acc, accNext);
       const direction = nesterov ? n('Add', [grad, n('Mul', [accNext, k.of(momentum)])]) : accNext;
       next.set(v.name, n('Add', [n('Mul', [negLr, direction]), v.name]));
-    }
+    });
   } else if (optimizer.class_name === 'Adam') {
     const { beta_1: b1, beta_2: b2, epsilon } = optimizer.config;
     // tfjs keeps β₁ᵗ and β₂ᵗ as variables that start at β and are multiplied by β after each step.
@@ -534,9 +536,7 @@ function applyOptimizer(c: Ctx, optimizer: OptimizerSettings, trainable: ModelVa
     const p2 = slot('adam/beta_2_power', [], b2);
     const correction1 = g.node('Sub', [k.of(1), p1], 'adam/correction_1');
     const correction2 = g.node('Sub', [k.of(1), p2], 'adam/correction_2');
-    for (const v of trainable) {
-      const grad = grads.get(v.name)!;
-      const n = (op: string, inputs: string[]) => g.node(op, inputs, `${v.name}/${op.toLowerCase()}`);
+    eachVariable((v, grad, n) => {
       const m = slot(`${v.name}/m`, v.shape);
       const s = slot(`${v.name}/v`, v.shape);
       const mNext = movingAverage(c, m, grad, b1, v.name);
@@ -546,7 +546,7 @@ function applyOptimizer(c: Ctx, optimizer: OptimizerSettings, trainable: ModelVa
       const mHat = n('Div', [mNext, correction1]);
       const sHat = n('Div', [sNext, correction2]);
       next.set(v.name, n('Add', [n('Mul', [n('Div', [mHat, n('Add', [n('Sqrt', [sHat]), k.of(epsilon)])]), negLr]), v.name]));
-    }
+    });
     next.set(p1, g.node('Mul', [p1, k.of(b1)], 'adam/beta_1_power_next'));
     next.set(p2, g.node('Mul', [p2, k.of(b2)], 'adam/beta_2_power_next'));
   } else if (optimizer.class_name === 'Adamax') {
@@ -554,9 +554,7 @@ function applyOptimizer(c: Ctx, optimizer: OptimizerSettings, trainable: ModelVa
     const p1 = slot('adamax/beta_1_power', [], b1);
     // −lr/(1 − β₁ᵗ), tfjs' step size (its decay is 0).
     const stepSize = g.node('Div', [negLr, g.node('Sub', [k.of(1), p1], 'adamax/correction')], 'adamax/step_size');
-    for (const v of trainable) {
-      const grad = grads.get(v.name)!;
-      const n = (op: string, inputs: string[]) => g.node(op, inputs, `${v.name}/${op.toLowerCase()}`);
+    eachVariable((v, grad, n) => {
       const m = slot(`${v.name}/m`, v.shape);
       const u = slot(`${v.name}/v`, v.shape);
       const mNext = movingAverage(c, m, grad, b1, v.name);
@@ -564,22 +562,18 @@ function applyOptimizer(c: Ctx, optimizer: OptimizerSettings, trainable: ModelVa
       next.set(m, mNext);
       next.set(u, uNext);
       next.set(v.name, n('Add', [n('Mul', [stepSize, n('Div', [mNext, n('Add', [uNext, k.of(epsilon)])])]), v.name]));
-    }
+    });
     next.set(p1, g.node('Mul', [p1, k.of(b1)], 'adamax/beta_1_power_next'));
   } else if (optimizer.class_name === 'Adagrad') {
-    for (const v of trainable) {
-      const grad = grads.get(v.name)!;
-      const n = (op: string, inputs: string[]) => g.node(op, inputs, `${v.name}/${op.toLowerCase()}`);
+    eachVariable((v, grad, n) => {
       const acc = slot(`${v.name}/accumulator`, v.shape, optimizer.config.initial_accumulator_value);
       const accNext = n('Add', [acc, n('Mul', [grad, grad])]);
       next.set(acc, accNext);
       next.set(v.name, n('Add', [n('Mul', [n('Div', [grad, n('Sqrt', [n('Add', [accNext, k.of(BACKEND_EPSILON)])])]), negLr]), v.name]));
-    }
+    });
   } else if (optimizer.class_name === 'RMSprop') {
     const { rho, momentum, epsilon, centered } = optimizer.config;
-    for (const v of trainable) {
-      const grad = grads.get(v.name)!;
-      const n = (op: string, inputs: string[]) => g.node(op, inputs, `${v.name}/${op.toLowerCase()}`);
+    eachVariable((v, grad, n) => {
       const ms = slot(`${v.name}/rms`, v.shape);
       const mom = slot(`${v.name}/momentum`, v.shape);
       const msNext = movingAverage(c, ms, n('Mul', [grad, grad]), rho, v.name);
@@ -596,7 +590,7 @@ function applyOptimizer(c: Ctx, optimizer: OptimizerSettings, trainable: ModelVa
       const momNext = n('Add', [n('Mul', [mom, k.of(momentum)]), contribution]);
       next.set(mom, momNext);
       next.set(v.name, n('Sub', [v.name, momNext]));
-    }
+    });
   }
   // Variables without a gradient (none trainable here) pass through.
   for (const s of state) if (!next.has(s.name)) next.set(s.name, s.name);
