@@ -72,12 +72,6 @@ export class OrtStepEngine {
     for (const s of this.variables()) this.values.set(s.name, Float32Array.from(weights.get(s.name)!.data));
   }
 
-  /** An optimizer slot's current value (e.g. `dense/kernel/momentum`, `adam/beta_1_power`). */
-  slot(name: string): Float32Array | undefined {
-    const entry = this.graph.state.find((s) => s.kind === 'slot' && s.name === name);
-    return entry ? this.values.get(entry.name)!.slice() : undefined;
-  }
-
   /**
    * One training step on `n` samples (`xs` row-major [n, …input shape], `ys` class indices) at
    * learning rate `lr`, with each dropout layer's keep mask by input name (dropoutKeepMasks). With
