@@ -29,6 +29,11 @@
  *    the serve host + Debian's Chromium, a 20-epoch run with every stream on, rAF frame times and
  *    the JS heap. BENCH_UI_SUBSET (2000 images; 1000 with BENCH_QUICK), BENCH_UI_EPOCHS (20),
  *    BENCH_ONLY=ui runs just this section; BENCH_ONLY without 'ui' skips it.
+ *
+ * 5. ONNX Runtime step (bench/ort-step.ts, also runnable alone: `npx tsx bench/ort-step.ts`): the
+ *    whole training step as one ONNX graph in onnxruntime-node at 1 and 2 intra-op threads, beside
+ *    the wasm fused step in the same process, seed model 1, batch sizes as BENCH_BATCHES.
+ *    BENCH_ORT_STEPS (100 timed steps per engine and batch size); BENCH_ONLY=ort runs just this section.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,6 +52,7 @@ const buildDir = process.env.BENCH_BUILD_DIR ?? join(root, 'node_modules', '.cac
 const hostBundle = join(buildDir, 'bench', 'host.js');
 const fitWorkerBundle = join(buildDir, 'bench', 'fit-worker.js');
 const uiBundle = join(buildDir, 'bench', 'ui-stream.js');
+const ortBundle = join(buildDir, 'bench', 'ort-step.js');
 // host.js starts new URL('../worker/train.worker.js'), i.e. this copy of the app's worker bundle.
 const trainWorkerBundle = join(buildDir, 'worker', 'train.worker.js');
 const DATASET_DIRS = ['/usr/share/datasets/fashion-mnist'];
@@ -73,6 +79,7 @@ const config = {
   pairEpochs: Math.max(2, num('BENCH_PAIR_EPOCHS', 4)),
   gpuBatchSizes: (process.env.BENCH_GPU_BATCHES ?? '32,256,1024').split(',').map(Number),
   gpuRounds: num('BENCH_GPU_ROUNDS', 2),
+  ortSteps: num('BENCH_ORT_STEPS', quick ? 20 : 100),
   learningRate: 0.01,
   seed: 42,
   trialTimeoutMs: 300_000,
@@ -431,6 +438,13 @@ async function bundle() {
     ui = `3. skipped: bench/ui-stream.ts does not build: ${buildError(error)}`;
     notes.push(ui);
   }
+  let ortError = null;
+  try {
+    await build({ ...common, entryPoints: [join(root, 'bench', 'ort-step.ts')], outfile: ortBundle });
+  } catch (error) {
+    ortError = `5. skipped: bench/ort-step.ts does not build: ${buildError(error)}`;
+    notes.push(ortError);
+  }
   let layerbench = true;
   if (existsSync(builtWorker)) {
     copyFileSync(builtWorker, trainWorkerBundle);
@@ -468,7 +482,7 @@ async function bundle() {
     }
   }
   const workerUsesFast = existsSync(trainWorkerBundle) && readFileSync(trainWorkerBundle, 'utf8').includes('layerbench.fastWasmMatMul.stock');
-  return { layerbench, notes, workerUsesFast, uiError: ui };
+  return { layerbench, notes, workerUsesFast, uiError: ui, ortError };
 }
 
 const median = (xs) => {
@@ -552,7 +566,7 @@ async function main() {
     console.error('Fashion-MNIST not found in /usr/share/datasets/fashion-mnist (apt-get install -y dataset-fashion-mnist)');
     process.exit(1);
   }
-  const { layerbench, notes, workerUsesFast, uiError } = await bundle();
+  const { layerbench, notes, workerUsesFast, uiError, ortError } = await bundle();
   process.on('exit', () => rmSync(buildDir, { recursive: true, force: true }));
   process.on('SIGINT', () => process.exit(130));
   const torch = findPythonWithTorch();
@@ -717,6 +731,24 @@ async function main() {
     }
   }
 
+  // 5. ONNX Runtime step: the whole training step as one graph, beside the wasm fused step, in one process.
+  let ort = null;
+  if (!config.only || config.only.includes('ort')) {
+    log(`\n5. ONNX Runtime training step vs wasm (fused step), seed model 1, SGD, ${config.ortSteps} timed steps each, median of 5 blocks [min–max] (load ${loadavg()[0].toFixed(1)})`);
+    if (ortError) {
+      ort = { error: ortError };
+      log(ortError);
+    } else {
+      try {
+        const { runOrtSection } = await import(pathToFileURL(ortBundle).href);
+        ort = { loadavg1: loadavg()[0], rows: await runOrtSection({ datasetDir, batches: config.batchSizes, threads: [1, 2], steps: config.ortSteps, log }), loadavg1After: loadavg()[0] };
+      } catch (error) {
+        ort = { error: error instanceof Error ? error.message.split('\n')[0] : String(error) };
+        log(`  failed: ${ort.error}`);
+      }
+    }
+  }
+
   // The issue's targets, each with its measured value and a verdict (null where not measured).
   const targets = verdicts({ summary, results, ui, batchSizes: throughputOn ? config.batchSizes : [] });
   if (targets.length) {
@@ -740,6 +772,7 @@ async function main() {
     targets,
     ui,
     gpu,
+    ort,
     trials: results,
   };
   const resultsDir = join(root, 'bench', 'results');

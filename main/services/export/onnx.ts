@@ -20,10 +20,12 @@ export const ONNX_IR_VERSION = 7;
 export const ONNX_INPUT = 'input';
 export const ONNX_OUTPUT = 'output';
 
-const FLOAT = 1;
-const INT64 = 7;
+export const FLOAT = 1;
+export const INT32 = 6;
+export const INT64 = 7;
+type ElemType = typeof FLOAT | typeof INT32 | typeof INT64;
 
-type Attr = OnnxAttr;
+export type Attr = OnnxAttr;
 
 interface Node {
   op: string;
@@ -36,11 +38,12 @@ interface Node {
 interface Initializer {
   name: string;
   dims: number[];
-  type: typeof FLOAT | typeof INT64;
+  type: ElemType;
   raw: Uint8Array;
 }
 
-class GraphBuilder {
+/** Nodes and initializers of an ONNX graph, with unique tensor names. */
+export class GraphBuilder {
   readonly nodes: Node[] = [];
   readonly initializers: Initializer[] = [];
   private readonly used = new Set<string>();
@@ -69,6 +72,12 @@ class GraphBuilder {
     const unique = this.unique(name);
     const data = new BigInt64Array(values.map((v) => BigInt(v)));
     this.initializers.push({ name: unique, dims: [values.length], type: INT64, raw: new Uint8Array(data.buffer) });
+    return unique;
+  }
+
+  int32s(name: string, dims: number[], values: number[]): string {
+    const unique = this.unique(name);
+    this.initializers.push({ name: unique, dims, type: INT32, raw: new Uint8Array(Int32Array.from(values).buffer) });
     return unique;
   }
 }
@@ -158,11 +167,18 @@ function attrMessage(w: ProtoWriter, a: Attr): void {
   else w.ints(8, a.ints).int(20, 7);
 }
 
-function valueInfo(w: ProtoWriter, name: string, dims: (number | null)[]): void {
+/** A graph input or output: its name, dims (null: symbolic, the first one 'N') and element type. */
+export interface ValueInfo {
+  name: string;
+  dims: (number | null)[];
+  type?: ElemType;
+}
+
+function valueInfo(w: ProtoWriter, { name, dims, type: elemType = FLOAT }: ValueInfo): void {
   w.string(1, name);
   w.message(2, (type) =>
     type.message(1, (tensor) => {
-      tensor.int(1, FLOAT);
+      tensor.int(1, elemType);
       tensor.message(2, (shape) => {
         dims.forEach((d, i) => shape.message(1, (dim) => (d === null ? dim.string(2, i === 0 ? 'N' : `d${i}`) : dim.int(1, d))));
       });
@@ -282,11 +298,25 @@ export function onnxModelBytes(spec: ModelSpec, weights: NamedWeights, options: 
   g.nodes.push({ op: 'Identity', inputs: [flow.name], output: ONNX_OUTPUT, name: ONNX_OUTPUT });
 
   const outputShape = layers.at(-1)!.output_shape;
+  return onnxModelProto(g, {
+    graphName: spec.config.name,
+    doc: `${spec.config.name}: exported by Layerbench from a Keras Sequential spec (inference mode)`,
+    producerVersion: options.producerVersion,
+    inputs: [{ name: ONNX_INPUT, dims: inputShape }],
+    outputs: [{ name: ONNX_OUTPUT, dims: outputShape }],
+  });
+}
+
+/** A serialized ModelProto (IR 7, opset 13) of a built graph. */
+export function onnxModelProto(
+  g: GraphBuilder,
+  meta: { graphName: string; doc: string; producerVersion?: string | undefined; inputs: ValueInfo[]; outputs: ValueInfo[] },
+): Uint8Array {
   const model = new ProtoWriter();
   model.int(1, ONNX_IR_VERSION);
   model.string(2, 'Layerbench');
-  model.string(3, options.producerVersion ?? '0.1.0');
-  model.string(6, `${spec.config.name}: exported by Layerbench from a Keras Sequential spec (inference mode)`);
+  model.string(3, meta.producerVersion ?? '0.1.0');
+  model.string(6, meta.doc);
   model.message(7, (graph) => {
     for (const n of g.nodes) {
       graph.message(1, (node) => {
@@ -297,7 +327,7 @@ export function onnxModelBytes(spec: ModelSpec, weights: NamedWeights, options: 
         for (const a of n.attrs ?? []) node.message(5, (m) => attrMessage(m, a));
       });
     }
-    graph.string(2, spec.config.name);
+    graph.string(2, meta.graphName);
     for (const t of g.initializers) {
       graph.message(5, (tensor) => {
         tensor.ints(1, t.dims);
@@ -306,8 +336,8 @@ export function onnxModelBytes(spec: ModelSpec, weights: NamedWeights, options: 
         tensor.bytes(9, t.raw);
       });
     }
-    graph.message(11, (v) => valueInfo(v, ONNX_INPUT, inputShape));
-    graph.message(12, (v) => valueInfo(v, ONNX_OUTPUT, outputShape));
+    for (const i of meta.inputs) graph.message(11, (v) => valueInfo(v, i));
+    for (const o of meta.outputs) graph.message(12, (v) => valueInfo(v, o));
   });
   model.message(8, (opset) => opset.string(1, '').int(2, ONNX_OPSET));
   return model.finish();

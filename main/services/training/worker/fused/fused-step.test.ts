@@ -11,11 +11,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultTrainingSettings, type OptimizerSettings, type TrainingSettings } from '../../../../../contract';
 import { plainMlp, seedModel1, seedModel2, seluMlp } from '../../../../../model/presets';
 import type { ModelSpec } from '../../../../../model/spec';
-import { loadFashionMnist } from '../../../datasets/fashion-mnist';
 import { BN_FLAG_COMBINATIONS, bnMlp, expectedVariables, flagsLabel } from '../../common/bn-flag-specs';
 import { buildModel } from '../build-model';
 import { forwardWithLogits, meanCrossEntropy, planLayers, type LayerPlan } from '../forward';
-import { installFastWasmMatMul } from '../kernels/wasm-matmul';
+import { wasmWithFashionImages } from '../test-images';
 import { createOptimizer } from '../optimizers';
 import { createFusedStep, type FusedStep } from './fused-step';
 
@@ -26,14 +25,7 @@ let xs: Float32Array;
 let ys: Int32Array;
 
 beforeAll(async () => {
-  expect(await tf.setBackend('wasm')).toBe(true);
-  await tf.ready();
-  expect(installFastWasmMatMul(tf).installed).toBe(true);
-  const data = await loadFashionMnist('/usr/share/datasets/fashion-mnist', 'train');
-  const count = BATCH * STEPS;
-  xs = new Float32Array(count * 784);
-  for (let i = 0; i < xs.length; i++) xs[i] = data.images[i]! / 255;
-  ys = Int32Array.from(data.labels.subarray(0, count));
+  ({ xs, ys } = await wasmWithFashionImages(tf, BATCH * STEPS));
 });
 
 interface Trainer {

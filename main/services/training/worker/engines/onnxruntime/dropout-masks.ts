@@ -1,0 +1,20 @@
+/**
+ * The keep masks a step graph's Dropout/AlphaDropout layers take as inputs, drawn exactly as the
+ * general path draws them (forward.ts: tfjs' seeded uniform draw ≥ rate, the seed derived from the
+ * layer's own seed or the run's, the layer name and the step), so both paths drop the same units.
+ */
+import type * as TF from '@tensorflow/tfjs';
+import { deriveSeed } from '../../seeds';
+import type { DropoutMask } from './step-graph';
+
+/** Mask input name → keep mask [n, features] (1 keep, 0 drop) for this step. */
+export function dropoutKeepMasks(tf: typeof TF, masks: readonly DropoutMask[], n: number, at: { seed: number; step: number }): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  for (const m of masks) {
+    const seed = deriveSeed(m.seed ?? at.seed, 'dropout', m.layer, at.step);
+    const keep = tf.tidy(() => tf.cast(tf.greaterEqual(tf.randomUniform([n, m.features], 0, 1, 'float32', seed), m.rate), 'float32'));
+    out.set(m.input, keep.dataSync() as Float32Array);
+    keep.dispose();
+  }
+  return out;
+}

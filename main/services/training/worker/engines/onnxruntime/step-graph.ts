@@ -1,0 +1,598 @@
+/**
+ * One whole training step — forward, backward and optimizer update — as a single ONNX graph
+ * (opset 13, standard ops only), generated from a model spec, for ONNX Runtime to run in one
+ * `session.run` per batch instead of ~150 small tfjs kernel calls.
+ *
+ * Inputs: `x` [N, …input shape] float32, `y` [N] int32 class indices, `lr` [] float32, and the state:
+ * every model variable under its Keras name (`dense/kernel`, `batch_normalization/moving_mean`),
+ * then the optimizer's slots. Outputs: `loss` [] (mean sparse categorical cross-entropy from the
+ * logits, exact log-softmax as the general path computes it), `accuracy` [] (share of arg-max hits),
+ * then each state entry's next value (`<name>:next`), the caller feeds them back as the next inputs.
+ *
+ * The arithmetic follows the general tfjs path (forward.ts + tfjs' optimizers), not Keras' textbook
+ * forms where they differ: BatchNormalization in training mode normalizes with the batch's biased
+ * variance and moves its statistics as moving − (moving − batch)·(1 − momentum); SGD momentum
+ * accumulates v = m·v + g and steps w − lr·v (Nesterov: w − lr·(g + m·v)); Adam and Adamax keep
+ * β₁ᵗ (and β₂ᵗ) as state, starting at β, as tfjs does; Adagrad adds tfjs' backend epsilon 1e-7.
+ *
+ * This increment covers Flatten, Dense (with L1/L2 kernel penalties, added to the reported loss as
+ * Keras does, and MaxNorm applied after the update), BatchNormalization (rank-2 input, last axis,
+ * any center/scale), Activation, Dropout and AlphaDropout (keep masks fed as inputs, drawn as
+ * forward.ts draws them: dropout-masks.ts), a softmax last layer; every optimizer (SGD plain, momentum and
+ * Nesterov, Adagrad, RMSprop plain and centered, Adam, Adamax) with clipnorm/clipvalue;
+ * `stepGraphSupport` names what else a spec or optimizer needs, and the step declines it.
+ */
+import type { OptimizerSettings } from '../../../../../../contract';
+import { LEAKY_RELU_SLOPE, withDefaults } from '../../../../../../model/layers';
+import { canonicalConstraint, canonicalRegularizer } from '../../../../../../model/regularizers';
+import type { ModelSpec } from '../../../../../../model/spec';
+import { FLOAT, GraphBuilder, INT32, onnxModelProto, type Attr, type ValueInfo } from '../../../../export/onnx';
+import { modelLayers, type ModelLayerInfo, type ModelVariable } from '../../../../export/weights';
+
+export const STEP_INPUTS = { x: 'x', y: 'y', lr: 'lr' } as const;
+export const STEP_OUTPUTS = { loss: 'loss', accuracy: 'accuracy' } as const;
+
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
+const OPTIMIZERS = new Set(['SGD', 'Adagrad', 'RMSprop', 'Adam', 'Adamax']);
+/** tfjs' backend epsilon (float32 backends), which its Adagrad adds inside the square root. */
+const BACKEND_EPSILON = 1e-7;
+const LAYERS = new Set(['Flatten', 'Dense', 'BatchNormalization', 'Activation', 'Dropout', 'AlphaDropout']);
+const ACTIVATIONS = new Set(['linear', 'relu', 'elu', 'selu', 'leaky_relu', 'tanh', 'sigmoid', 'swish', 'silu']);
+
+/** One state tensor: fed as input `name`, its next value comes back as output `output`. */
+export interface StateEntry {
+  name: string;
+  output: string;
+  shape: number[];
+  /** A model variable (weights and BN moving statistics), or an optimizer slot and the value it starts at. */
+  kind: 'variable' | 'slot';
+  initial: number;
+}
+
+/** A Dropout/AlphaDropout layer's keep mask (1 keep, 0 drop), fed as input `input` [N, features] each step. */
+export interface DropoutMask {
+  layer: string;
+  input: string;
+  features: number;
+  rate: number;
+  /** The layer's own seed, else the run's seed derives the masks (forward.ts' seededDropout). */
+  seed: number | null;
+}
+
+export interface StepGraph {
+  bytes: Uint8Array;
+  /** Model variables first (Keras' order), then optimizer slots: the feed order of the state. */
+  state: StateEntry[];
+  /** The input's shape without the batch axis. */
+  inputShape: number[];
+  classes: number;
+  /** With `gradients: true`: output name of each trainable variable's gradient, by variable name. */
+  gradients: Map<string, string>;
+  /** Outputs in the order the graph declares them. */
+  outputs: ValueInfo[];
+  /** Keep masks the caller feeds (forward.ts' seeded draws), in layer order. */
+  masks: DropoutMask[];
+}
+
+export interface StepGraphOptions {
+  /** Also output each trainable variable's gradient as `<name>:grad` (gradient checks). */
+  gradients?: boolean;
+}
+
+type Cfg = Record<string, unknown>;
+
+function layerConfigs(spec: ModelSpec): Cfg[] {
+  return spec.config.layers.map((l) => withDefaults(l).config as Cfg);
+}
+
+function bnAxis(cfg: Cfg, rank: number): number {
+  const raw = (Array.isArray(cfg.axis) ? cfg.axis[0] : cfg.axis) as number;
+  return raw < 0 ? rank + raw : raw;
+}
+
+/** Why the step graph cannot train this spec with this optimizer, or null when it can. */
+export function stepGraphSupport(spec: ModelSpec, optimizer: OptimizerSettings): string | null {
+  if (!OPTIMIZERS.has(optimizer.class_name)) return `the ${String(optimizer.class_name)} optimizer is not in the ONNX Runtime step`;
+  let layers: ModelLayerInfo[];
+  try {
+    layers = modelLayers(spec);
+  } catch (e) {
+    return `the model is not valid: ${(e as Error).message}`;
+  }
+  if (layers.length === 0) return 'the model has no layers';
+  const configs = layerConfigs(spec);
+  for (let i = 0; i < layers.length; i++) {
+    const info = layers[i]!;
+    const cfg = configs[i]!;
+    const last = i === layers.length - 1;
+    const at = `layer ${info.name}`;
+    if (!LAYERS.has(info.class_name)) return `${at}: ${info.class_name} is not in the ONNX Runtime step yet`;
+    if (info.input_shape.slice(1).some((d) => d === null)) return `${at}: its input has no fixed shape`;
+    if (cfg.trainable === false && info.variables.some((v) => v.short !== 'moving_mean' && v.short !== 'moving_variance')) return `${at} is frozen`;
+    if (info.class_name === 'Flatten') continue;
+    if (info.input_shape.length !== 2) return `${at} (${info.class_name}) gets a rank-${info.input_shape.length} input`;
+    if (info.class_name === 'BatchNormalization' && bnAxis(cfg, 2) !== 1) return `${at}: BatchNormalization over axis ${String(cfg.axis)}, not the last`;
+    if (info.class_name === 'Dense') {
+      const regularizer = canonicalRegularizer(cfg.kernel_regularizer);
+      if (!regularizer.ok) return `${at}: kernel_regularizer ${regularizer.message}`;
+      const constraint = canonicalConstraint(cfg.kernel_constraint);
+      if (!constraint.ok) return `${at}: kernel_constraint ${constraint.message}`;
+    }
+    if (info.class_name === 'Dense' || info.class_name === 'Activation') {
+      const fn = cfg.activation as string;
+      if (fn === 'softmax' && !last) return `${at}: softmax before the last layer`;
+      if (fn !== 'softmax' && !ACTIVATIONS.has(fn)) return `${at}: activation ${fn}`;
+    }
+    if (last && !((info.class_name === 'Dense' || info.class_name === 'Activation') && cfg.activation === 'softmax')) {
+      return 'the model does not end in a softmax (the step trains sparse categorical cross-entropy on softmax outputs)';
+    }
+  }
+  return null;
+}
+
+/** Scalar float constants, one initializer per value. */
+class Scalars {
+  private readonly made = new Map<number, string>();
+  constructor(private readonly g: GraphBuilder) {}
+  of(value: number): string {
+    let name = this.made.get(value);
+    if (!name) {
+      name = this.g.floats('const', [], Float32Array.of(value));
+      this.made.set(value, name);
+    }
+    return name;
+  }
+}
+
+interface Ctx {
+  g: GraphBuilder;
+  k: Scalars;
+  axis0: Attr[];
+  /** ReduceSum's axes input (opset 13) for the batch axis. */
+  axes0: string;
+}
+
+/** Σ over the batch axis. */
+function batchSum(c: Ctx, t: string, name: string): string {
+  return c.g.node('ReduceSum', [t, c.axes0], name, [{ name: 'keepdims', i: 0 }]);
+}
+
+function batchMean(c: Ctx, t: string, name: string): string {
+  return c.g.node('ReduceMean', [t], name, [...c.axis0, { name: 'keepdims', i: 0 }]);
+}
+
+/** An activation and its backward pass (dy → dz) in terms of its input z and output y. */
+function activate(c: Ctx, z: string, fn: string, layer: string): { y: string; back: (dy: string) => string } {
+  const { g, k } = c;
+  const n = (op: string, inputs: string[], attrs?: Attr[]) => g.node(op, inputs, `${layer}/${op.toLowerCase()}`, attrs);
+  const scaled = (y: string, derivative: () => string) => ({ y, back: (dy: string) => n('Mul', [dy, derivative()]) });
+  const positive = () => n('Greater', [z, k.of(0)]);
+  switch (fn) {
+    case 'linear':
+      return { y: z, back: (dy) => dy };
+    case 'relu':
+      return { y: n('Relu', [z]), back: (dy) => n('Where', [positive(), dy, k.of(0)]) };
+    case 'elu': {
+      const y = n('Elu', [z], [{ name: 'alpha', f: 1 }]);
+      return scaled(y, () => n('Where', [positive(), k.of(1), n('Add', [y, k.of(1)])]));
+    }
+    case 'selu': {
+      // ONNX's Selu defaults are Keras' constants; below zero the derivative is y + λα.
+      const y = n('Selu', [z]);
+      return scaled(y, () => n('Where', [positive(), k.of(SELU_SCALE), n('Add', [y, k.of(SELU_SCALE * SELU_ALPHA)])]));
+    }
+    case 'leaky_relu':
+      return scaled(n('LeakyRelu', [z], [{ name: 'alpha', f: LEAKY_RELU_SLOPE }]), () => n('Where', [positive(), k.of(1), k.of(LEAKY_RELU_SLOPE)]));
+    case 'tanh': {
+      const y = n('Tanh', [z]);
+      return scaled(y, () => n('Sub', [k.of(1), n('Mul', [y, y])]));
+    }
+    case 'sigmoid': {
+      const y = n('Sigmoid', [z]);
+      return scaled(y, () => n('Mul', [y, n('Sub', [k.of(1), y])]));
+    }
+    case 'swish':
+    case 'silu': {
+      // y = z·σ(z); y' = σ(z)·(1 + z·(1 − σ(z))).
+      const s = n('Sigmoid', [z]);
+      const y = n('Mul', [z, s]);
+      return scaled(y, () => n('Mul', [s, n('Add', [k.of(1), n('Mul', [z, n('Sub', [k.of(1), s])])])]));
+    }
+    default:
+      throw new Error(`activation ${fn} has no step-graph form`);
+  }
+}
+
+/** The backward pass of one layer: upstream gradient in, gradient w.r.t. its input out (null when nothing before needs it). */
+type Backward = (dy: string) => string | null;
+
+/** Builds the step graph of a spec `stepGraphSupport` accepts (throws otherwise). */
+export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, options: StepGraphOptions = {}): StepGraph {
+  const reason = stepGraphSupport(spec, optimizer);
+  if (reason) throw new Error(`the ONNX Runtime step cannot train this model: ${reason}`);
+  const layers = modelLayers(spec);
+  const configs = layerConfigs(spec);
+  const variables = layers.flatMap((l) => l.variables);
+  const g = new GraphBuilder();
+  for (const name of [...Object.values(STEP_INPUTS), ...Object.values(STEP_OUTPUTS), ...variables.map((v) => v.name)]) g.unique(name);
+  const c: Ctx = { g, k: new Scalars(g), axis0: [{ name: 'axes', ints: [0] }], axes0: g.int64s('axes0', [0]) };
+
+  const state: StateEntry[] = variables.map((v) => ({ name: v.name, output: `${v.name}:next`, shape: v.shape, kind: 'variable', initial: 0 }));
+  const next = new Map<string, string>();
+  const grads = new Map<string, string>();
+  const backwards: Backward[] = [];
+  const masks: DropoutMask[] = [];
+  const firstTrainable = layers.findIndex((l) => l.variables.some((v) => v.trainable));
+
+  let h: string = STEP_INPUTS.x;
+  let logits: string | null = null;
+  layers.forEach((info, index) => {
+    const cfg = configs[index]!;
+    const name = info.name;
+    const vars: Record<string, ModelVariable> = Object.fromEntries(info.variables.map((v) => [v.short, v]));
+    // A layer passes a gradient down only when a trainable layer sits below it.
+    const needDx = firstTrainable >= 0 && index > firstTrainable;
+    const input = h;
+    const last = index === layers.length - 1;
+    switch (info.class_name) {
+      case 'Flatten': {
+        h = g.node('Flatten', [input], `${name}/flatten`, [{ name: 'axis', i: 1 }]);
+        backwards.push((dy) => (needDx ? g.node('Reshape', [dy, g.node('Shape', [input], `${name}/shape`)], `${name}/dx`) : null));
+        break;
+      }
+      case 'Dense': {
+        const kernel = vars.kernel!.name;
+        const bias = vars.bias?.name;
+        const z = bias ? g.node('Gemm', [input, kernel, bias], `${name}/z`) : g.node('MatMul', [input, kernel], `${name}/z`);
+        if (last) {
+          logits = z;
+          h = z;
+          backwards.push(denseBackward(c, name, input, kernel, bias, (dz) => dz, needDx, grads));
+        } else {
+          const act = activate(c, z, cfg.activation as string, name);
+          h = act.y;
+          backwards.push(denseBackward(c, name, input, kernel, bias, act.back, needDx, grads));
+        }
+        break;
+      }
+      case 'Activation': {
+        if (last) {
+          logits = input;
+          backwards.push((dy) => dy);
+        } else {
+          const act = activate(c, input, cfg.activation as string, name);
+          h = act.y;
+          backwards.push((dy) => (needDx ? act.back(dy) : null));
+        }
+        break;
+      }
+      case 'Dropout':
+      case 'AlphaDropout': {
+        const rate = cfg.rate as number;
+        // forward.ts applies no dropout at rate 0 (or 1 and above, which Keras refuses).
+        if (!(rate > 0 && rate < 1)) {
+          backwards.push((dy) => dy);
+          break;
+        }
+        const mask: DropoutMask = { layer: name, input: g.unique(`${name}/keep`), features: info.input_shape[1] as number, rate, seed: typeof cfg.seed === 'number' ? cfg.seed : null };
+        masks.push(mask);
+        const out = info.class_name === 'Dropout' ? dropout(c, name, input, mask) : alphaDropout(c, name, input, mask);
+        h = out.y;
+        backwards.push((dy) => (needDx ? g.node('Mul', [dy, out.dydx], `${name}/dx`) : null));
+        break;
+      }
+      case 'BatchNormalization': {
+        const out = batchNormTraining(c, name, input, cfg, vars, needDx, grads, next);
+        h = out.y;
+        backwards.push(out.back);
+        break;
+      }
+    }
+  });
+  if (!logits) throw new Error('the model does not end in a softmax');
+
+  // Loss: mean −log softmax(logits)[label], from the exact log-softmax (as forward.ts' crossEntropyPerSample).
+  const classes = layers.at(-1)!.output_shape.at(-1) as number;
+  const logSoftmax = g.node('LogSoftmax', [logits], 'loss/log_softmax', [{ name: 'axis', i: -1 }]);
+  const labels = g.node('Unsqueeze', [STEP_INPUTS.y, g.int64s('loss/label_axis', [1])], 'loss/labels');
+  const classRange = g.int32s('loss/classes', [1, classes], Array.from({ length: classes }, (_, i) => i));
+  const oneHot = g.node('Cast', [g.node('Equal', [labels, classRange], 'loss/is_label')], 'loss/one_hot', [{ name: 'to', i: FLOAT }]);
+  const picked = g.node('ReduceSum', [g.node('Mul', [oneHot, logSoftmax], 'loss/picked_terms'), g.int64s('loss/class_axis', [1])], 'loss/picked', [{ name: 'keepdims', i: 0 }]);
+  const crossEntropy = g.node('Neg', [g.node('ReduceMean', [picked], 'loss/mean', [{ name: 'keepdims', i: 0 }])], 'loss/cross_entropy');
+  const penalties = kernelPenalties(c, layers, configs);
+  // Keras minimises and reports the loss with the regularization penalty added.
+  const loss = penalties.reduce((sum, p) => g.node('Add', [sum, p.value], 'loss/with_penalty'), crossEntropy);
+  g.nodes.push({ op: 'Identity', inputs: [loss], output: STEP_OUTPUTS.loss, name: STEP_OUTPUTS.loss });
+  const predicted = g.node('ArgMax', [logits], 'accuracy/argmax', [{ name: 'axis', i: -1 }, { name: 'keepdims', i: 0 }]);
+  const labels64 = g.node('Cast', [STEP_INPUTS.y], 'accuracy/labels', [{ name: 'to', i: 7 }]);
+  const hits = g.node('Cast', [g.node('Equal', [predicted, labels64], 'accuracy/equal')], 'accuracy/hits', [{ name: 'to', i: FLOAT }]);
+  g.nodes.push({ op: 'ReduceMean', inputs: [hits], output: STEP_OUTPUTS.accuracy, name: STEP_OUTPUTS.accuracy, attrs: [{ name: 'keepdims', i: 0 }] });
+
+  // d loss / d logits = (softmax − one-hot) / N, softmax as exp(log-softmax) as tfjs' LogSoftmax gradient takes it.
+  const batch = g.node('Cast', [g.node('Gather', [g.node('Shape', [STEP_INPUTS.x], 'batch/shape'), g.int64s('batch/index', [0])], 'batch/size_1')], 'batch/size', [{ name: 'to', i: FLOAT }]);
+  let dy: string | null = g.node('Div', [g.node('Sub', [g.node('Exp', [logSoftmax], 'loss/softmax'), oneHot], 'loss/residual'), batch], 'loss/dlogits');
+  for (let i = backwards.length - 1; i >= 0 && dy !== null; i--) dy = backwards[i]!(dy);
+  for (const p of penalties) grads.set(p.kernel, g.node('Add', [grads.get(p.kernel)!, p.gradient], `${p.kernel}/dpenalty`));
+  clipGradients(c, optimizer.config, grads);
+
+  const trainable = variables.filter((v) => v.trainable);
+  const slots = applyOptimizer(c, optimizer, trainable, grads, next, state);
+  applyMaxNorm(c, layers, configs, next);
+
+  const outputs: ValueInfo[] = [
+    { name: STEP_OUTPUTS.loss, dims: [] },
+    { name: STEP_OUTPUTS.accuracy, dims: [] },
+  ];
+  for (const s of [...state, ...slots]) {
+    g.nodes.push({ op: 'Identity', inputs: [next.get(s.name)!], output: s.output, name: s.output });
+    outputs.push({ name: s.output, dims: s.shape });
+  }
+  const gradients = new Map<string, string>();
+  if (options.gradients) {
+    for (const v of trainable) {
+      const out = `${v.name}:grad`;
+      g.nodes.push({ op: 'Identity', inputs: [grads.get(v.name)!], output: out, name: out });
+      outputs.push({ name: out, dims: v.shape });
+      gradients.set(v.name, out);
+    }
+  }
+  const allState = [...state, ...slots];
+  const inputShape = layers[0]!.input_shape.slice(1) as number[];
+  const bytes = onnxModelProto(g, {
+    graphName: `${spec.config.name}_train_step`,
+    doc: `${spec.config.name}: one training step (${optimizer.class_name}) generated by Layerbench`,
+    inputs: [
+      { name: STEP_INPUTS.x, dims: [null, ...inputShape] },
+      { name: STEP_INPUTS.y, dims: [null], type: INT32 },
+      { name: STEP_INPUTS.lr, dims: [] },
+      ...masks.map((m) => ({ name: m.input, dims: [null, m.features] })),
+      ...allState.map((s) => ({ name: s.name, dims: s.shape })),
+    ],
+    outputs,
+  });
+  return { bytes, state: allState, inputShape, classes, gradients, outputs, masks };
+}
+
+/** Inverted dropout as forward.ts' seededDropout: x·(keep/(1 − rate)). */
+function dropout(c: Ctx, name: string, x: string, mask: DropoutMask): { y: string; dydx: string } {
+  const scaled = c.g.node('Div', [mask.input, c.k.of(1 - mask.rate)], `${name}/scaled_keep`);
+  return { y: c.g.node('Mul', [x, scaled], `${name}/y`), dydx: scaled };
+}
+
+/** Keras' AlphaDropout as forward.ts' seededAlphaDropout: (x·keep + (1 − keep)·α′)·a + b, α′ = −λα; dy/dx = keep·a. */
+function alphaDropout(c: Ctx, name: string, x: string, mask: DropoutMask): { y: string; dydx: string } {
+  const { g, k } = c;
+  const alphaP = -SELU_ALPHA * SELU_SCALE;
+  const rate = mask.rate;
+  const a = ((1 - rate) * (1 + rate * alphaP ** 2)) ** -0.5;
+  const b = -a * alphaP * rate;
+  const kept = g.node('Mul', [x, mask.input], `${name}/kept`);
+  const dropped = g.node('Mul', [g.node('Sub', [k.of(1), mask.input], `${name}/drop`), k.of(alphaP)], `${name}/saturated`);
+  const y = g.node('Add', [g.node('Mul', [g.node('Add', [kept, dropped], `${name}/mixed`), k.of(a)], `${name}/affine`), k.of(b)], `${name}/y`);
+  return { y, dydx: g.node('Mul', [mask.input, k.of(a)], `${name}/dydx`) };
+}
+
+/** Keras' clipnorm (g·c/max(‖g‖, c) per tensor), then clipvalue (each value into [−c, c]), as optimizers.ts' clipGradients. */
+function clipGradients(c: Ctx, config: { clipnorm: number | null; clipvalue: number | null }, grads: Map<string, string>): void {
+  const { g, k } = c;
+  for (const [name, grad] of grads) {
+    let t = grad;
+    if (config.clipnorm !== null) {
+      const cap = k.of(config.clipnorm);
+      const norm = g.node('Sqrt', [g.node('ReduceSum', [g.node('Mul', [t, t], `${name}/grad_squares`)], `${name}/grad_sum`, [{ name: 'keepdims', i: 0 }])], `${name}/grad_norm`);
+      t = g.node('Div', [g.node('Mul', [t, cap], `${name}/grad_scaled`), g.node('Max', [norm, cap], `${name}/grad_norm_cap`)], `${name}/clipnorm`);
+    }
+    if (config.clipvalue !== null) t = g.node('Clip', [t, k.of(-config.clipvalue), k.of(config.clipvalue)], `${name}/clipvalue`);
+    grads.set(name, t);
+  }
+}
+
+/** Keras' kernel penalties: l1·Σ|W| + l2·ΣW² per Dense kernel, and their gradients l1·sign(W) + 2·l2·W (tfjs' |x|′ is −1 at 0). */
+function kernelPenalties(c: Ctx, layers: ModelLayerInfo[], configs: Cfg[]): { kernel: string; value: string; gradient: string }[] {
+  const { g, k } = c;
+  const out: { kernel: string; value: string; gradient: string }[] = [];
+  layers.forEach((info, i) => {
+    const r = canonicalRegularizer(configs[i]!.kernel_regularizer);
+    if (!r.ok || !r.value) return;
+    const { l1, l2 } = r.value.config;
+    if (!(l1 > 0 || l2 > 0)) return;
+    const w = info.variables.find((v) => v.short === 'kernel')!.name;
+    const values: string[] = [];
+    const gradients: string[] = [];
+    const total = (t: string, name: string) => g.node('ReduceSum', [t], name, [{ name: 'keepdims', i: 0 }]);
+    if (l1 > 0) {
+      values.push(g.node('Mul', [k.of(l1), total(g.node('Abs', [w], `${w}/abs`), `${w}/l1_sum`)], `${w}/l1`));
+      gradients.push(g.node('Where', [g.node('Greater', [w, k.of(0)], `${w}/positive`), k.of(l1), k.of(-l1)], `${w}/dl1`));
+    }
+    if (l2 > 0) {
+      values.push(g.node('Mul', [k.of(l2), total(g.node('Mul', [w, w], `${w}/square`), `${w}/l2_sum`)], `${w}/l2`));
+      gradients.push(g.node('Mul', [w, k.of(2 * l2)], `${w}/dl2`));
+    }
+    const sum = (xs: string[], name: string) => xs.reduce((a, b) => g.node('Add', [a, b], name));
+    out.push({ kernel: w, value: sum(values, `${w}/penalty`), gradient: sum(gradients, `${w}/dpenalty_terms`) });
+  });
+  return out;
+}
+
+/** Keras' MaxNorm after the update: w·min(‖w‖, c)/(1e-7 + ‖w‖), norms along the constraint's axis (forward.ts' applyMaxNorm). */
+function applyMaxNorm(c: Ctx, layers: ModelLayerInfo[], configs: Cfg[], next: Map<string, string>): void {
+  const { g, k } = c;
+  layers.forEach((info, i) => {
+    const constraint = canonicalConstraint(configs[i]!.kernel_constraint);
+    if (!constraint.ok || !constraint.value) return;
+    const { max_value: maxValue, axis } = constraint.value.config;
+    const w = info.variables.find((v) => v.short === 'kernel')!.name;
+    const updated = next.get(w)!;
+    const squares = g.node('ReduceSum', [g.node('Mul', [updated, updated], `${w}/max_norm_squares`), g.int64s(`${w}/max_norm_axis`, [axis])], `${w}/max_norm_sum`, [{ name: 'keepdims', i: 1 }]);
+    const norms = g.node('Sqrt', [squares], `${w}/max_norm_norms`);
+    const factor = g.node('Div', [g.node('Min', [norms, k.of(maxValue)], `${w}/max_norm_desired`), g.node('Add', [norms, k.of(1e-7)], `${w}/max_norm_safe`)], `${w}/max_norm_factor`);
+    next.set(w, g.node('Mul', [updated, factor], `${w}/max_norm`));
+  });
+}
+
+function denseBackward(
+  c: Ctx,
+  name: string,
+  input: string,
+  kernel: string,
+  bias: string | undefined,
+  activationBack: (dy: string) => string,
+  needDx: boolean,
+  grads: Map<string, string>,
+): Backward {
+  return (dy) => {
+    const dz = activationBack(dy);
+    grads.set(kernel, c.g.node('Gemm', [input, dz], `${name}/dkernel`, [{ name: 'transA', i: 1 }]));
+    if (bias) grads.set(bias, batchSum(c, dz, `${name}/dbias`));
+    return needDx ? c.g.node('Gemm', [dz, kernel], `${name}/dx`, [{ name: 'transB', i: 1 }]) : null;
+  };
+}
+
+/** BatchNormalization in training mode over the last axis of a rank-2 input, as forward.ts' batchNormTraining. */
+function batchNormTraining(
+  c: Ctx,
+  name: string,
+  x: string,
+  cfg: Cfg,
+  vars: Record<string, ModelVariable>,
+  needDx: boolean,
+  grads: Map<string, string>,
+  next: Map<string, string>,
+): { y: string; back: Backward } {
+  const { g, k } = c;
+  const gamma = vars.gamma?.name;
+  const beta = vars.beta?.name;
+  const mean = batchMean(c, x, `${name}/mean`);
+  const centered = g.node('Sub', [x, mean], `${name}/centered`);
+  const variance = batchMean(c, g.node('Mul', [centered, centered], `${name}/squares`), `${name}/variance`);
+  const invStd = g.node('Reciprocal', [g.node('Sqrt', [g.node('Add', [variance, k.of(cfg.epsilon as number)], `${name}/var_eps`)], `${name}/std`)], `${name}/inv_std`);
+  // (x − mean)·(γ/√(var + ε)) + β, the factor folded as tfjs' batchNorm does.
+  const factor = gamma ? g.node('Mul', [invStd, gamma], `${name}/factor`) : invStd;
+  const scaled = g.node('Mul', [centered, factor], `${name}/scaled`);
+  const y = beta ? g.node('Add', [scaled, beta], `${name}/y`) : scaled;
+  // moving ← moving − (moving − batch)·(1 − momentum)
+  const decay = k.of(1 - (cfg.momentum as number));
+  for (const [moving, batch] of [
+    [vars.moving_mean!.name, mean],
+    [vars.moving_variance!.name, variance],
+  ] as const) {
+    next.set(moving, g.node('Sub', [moving, g.node('Mul', [g.node('Sub', [moving, batch], `${name}/drift`), decay], `${name}/step`)], `${name}/moved`));
+  }
+  return {
+    y,
+    back: (dy) => {
+      const xhat = g.node('Mul', [centered, invStd], `${name}/xhat`);
+      if (beta) grads.set(beta, batchSum(c, dy, `${name}/dbeta`));
+      if (gamma) grads.set(gamma, batchSum(c, g.node('Mul', [dy, xhat], `${name}/dy_xhat`), `${name}/dgamma`));
+      if (!needDx) return null;
+      // dx = (g − mean(g) − x̂·mean(g·x̂))/√(var + ε), g = dy·γ: the batch statistics' own gradients included.
+      const gy = gamma ? g.node('Mul', [dy, gamma], `${name}/dxhat`) : dy;
+      const meanG = batchMean(c, gy, `${name}/mean_dxhat`);
+      const meanGx = batchMean(c, g.node('Mul', [gy, xhat], `${name}/dxhat_xhat`), `${name}/mean_dxhat_xhat`);
+      const inner = g.node('Sub', [g.node('Sub', [gy, meanG], `${name}/dx_centered`), g.node('Mul', [xhat, meanGx], `${name}/dx_projection`)], `${name}/dx_inner`);
+      return g.node('Mul', [inner, invStd], `${name}/dx`);
+    },
+  };
+}
+
+/** s·β + x·(1 − β), tfjs' moving averages of its optimizers. */
+function movingAverage(c: Ctx, state: string, x: string, beta: number, name: string): string {
+  const { g, k } = c;
+  return g.node('Add', [g.node('Mul', [state, k.of(beta)], `${name}/decayed`), g.node('Mul', [x, k.of(1 - beta)], `${name}/fresh`)], `${name}/average`);
+}
+
+/** The update of every trainable variable in tfjs' form; returns the optimizer's slots (state after the variables). */
+function applyOptimizer(c: Ctx, optimizer: OptimizerSettings, trainable: ModelVariable[], grads: Map<string, string>, next: Map<string, string>, state: StateEntry[]): StateEntry[] {
+  const { g, k } = c;
+  const slots: StateEntry[] = [];
+  const slot = (name: string, shape: number[], initial = 0) => {
+    g.unique(name);
+    slots.push({ name, output: `${name}:next`, shape, kind: 'slot', initial });
+    return name;
+  };
+  const negLr = g.node('Neg', [STEP_INPUTS.lr], 'optimizer/neg_lr');
+  /** Runs `update` per trainable variable with its gradient and a node maker named after it. */
+  const eachVariable = (update: (v: ModelVariable, grad: string, n: (op: string, inputs: string[]) => string) => void) => {
+    for (const v of trainable) update(v, grads.get(v.name)!, (op, inputs) => g.node(op, inputs, `${v.name}/${op.toLowerCase()}`));
+  };
+  if (optimizer.class_name === 'SGD') {
+    const { momentum, nesterov } = optimizer.config;
+    eachVariable((v, grad, n) => {
+      if (momentum === 0 && !nesterov) {
+        next.set(v.name, n('Add', [n('Mul', [negLr, grad]), v.name]));
+        return;
+      }
+      const acc = slot(`${v.name}/momentum`, v.shape);
+      const accNext = n('Add', [n('Mul', [acc, k.of(momentum)]), grad]);
+      next.set(acc, accNext);
+      const direction = nesterov ? n('Add', [grad, n('Mul', [accNext, k.of(momentum)])]) : accNext;
+      next.set(v.name, n('Add', [n('Mul', [negLr, direction]), v.name]));
+    });
+  } else if (optimizer.class_name === 'Adam') {
+    const { beta_1: b1, beta_2: b2, epsilon } = optimizer.config;
+    // tfjs keeps β₁ᵗ and β₂ᵗ as variables that start at β and are multiplied by β after each step.
+    const p1 = slot('adam/beta_1_power', [], b1);
+    const p2 = slot('adam/beta_2_power', [], b2);
+    const correction1 = g.node('Sub', [k.of(1), p1], 'adam/correction_1');
+    const correction2 = g.node('Sub', [k.of(1), p2], 'adam/correction_2');
+    eachVariable((v, grad, n) => {
+      const m = slot(`${v.name}/m`, v.shape);
+      const s = slot(`${v.name}/v`, v.shape);
+      const mNext = movingAverage(c, m, grad, b1, v.name);
+      const sNext = movingAverage(c, s, n('Mul', [grad, grad]), b2, v.name);
+      next.set(m, mNext);
+      next.set(s, sNext);
+      const mHat = n('Div', [mNext, correction1]);
+      const sHat = n('Div', [sNext, correction2]);
+      next.set(v.name, n('Add', [n('Mul', [n('Div', [mHat, n('Add', [n('Sqrt', [sHat]), k.of(epsilon)])]), negLr]), v.name]));
+    });
+    next.set(p1, g.node('Mul', [p1, k.of(b1)], 'adam/beta_1_power_next'));
+    next.set(p2, g.node('Mul', [p2, k.of(b2)], 'adam/beta_2_power_next'));
+  } else if (optimizer.class_name === 'Adamax') {
+    const { beta_1: b1, beta_2: b2, epsilon } = optimizer.config;
+    const p1 = slot('adamax/beta_1_power', [], b1);
+    // −lr/(1 − β₁ᵗ), tfjs' step size (its decay is 0).
+    const stepSize = g.node('Div', [negLr, g.node('Sub', [k.of(1), p1], 'adamax/correction')], 'adamax/step_size');
+    eachVariable((v, grad, n) => {
+      const m = slot(`${v.name}/m`, v.shape);
+      const u = slot(`${v.name}/v`, v.shape);
+      const mNext = movingAverage(c, m, grad, b1, v.name);
+      const uNext = n('Max', [n('Mul', [u, k.of(b2)]), n('Abs', [grad])]);
+      next.set(m, mNext);
+      next.set(u, uNext);
+      next.set(v.name, n('Add', [n('Mul', [stepSize, n('Div', [mNext, n('Add', [uNext, k.of(epsilon)])])]), v.name]));
+    });
+    next.set(p1, g.node('Mul', [p1, k.of(b1)], 'adamax/beta_1_power_next'));
+  } else if (optimizer.class_name === 'Adagrad') {
+    eachVariable((v, grad, n) => {
+      const acc = slot(`${v.name}/accumulator`, v.shape, optimizer.config.initial_accumulator_value);
+      const accNext = n('Add', [acc, n('Mul', [grad, grad])]);
+      next.set(acc, accNext);
+      next.set(v.name, n('Add', [n('Mul', [n('Div', [grad, n('Sqrt', [n('Add', [accNext, k.of(BACKEND_EPSILON)])])]), negLr]), v.name]));
+    });
+  } else if (optimizer.class_name === 'RMSprop') {
+    const { rho, momentum, epsilon, centered } = optimizer.config;
+    eachVariable((v, grad, n) => {
+      const ms = slot(`${v.name}/rms`, v.shape);
+      const mom = slot(`${v.name}/momentum`, v.shape);
+      const msNext = movingAverage(c, ms, n('Mul', [grad, grad]), rho, v.name);
+      next.set(ms, msNext);
+      let variance = msNext;
+      if (centered) {
+        // Keras' centered form √(ms − mg² + ε) (optimizers.ts hands tfjs −ε for exactly this).
+        const mg = slot(`${v.name}/mg`, v.shape);
+        const mgNext = movingAverage(c, mg, grad, rho, v.name);
+        next.set(mg, mgNext);
+        variance = n('Sub', [msNext, n('Mul', [mgNext, mgNext])]);
+      }
+      const contribution = n('Div', [n('Mul', [grad, STEP_INPUTS.lr]), n('Sqrt', [n('Add', [variance, k.of(epsilon)])])]);
+      const momNext = n('Add', [n('Mul', [mom, k.of(momentum)]), contribution]);
+      next.set(mom, momNext);
+      next.set(v.name, n('Sub', [v.name, momNext]));
+    });
+  }
+  // Variables without a gradient (none trainable here) pass through.
+  for (const s of state) if (!next.has(s.name)) next.set(s.name, s.name);
+  return slots;
+}
