@@ -61,7 +61,11 @@ for (let y = 0; y < SIZE; y++) {
       const d = sdRhombus(px, py, SIZE / 2, layer.cy, RHOMBUS.halfWidth, RHOMBUS.halfHeight, RHOMBUS.radius);
       if (index > 0) color = mix(color, background, coverage(d - GAP));
       // A faint top-to-bottom shade on each sheet.
-      const shade = mix(layer.color, layer.color.map((v) => v * 0.82), (py - (layer.cy - RHOMBUS.halfHeight)) / (2 * RHOMBUS.halfHeight));
+      const shade = mix(
+        layer.color,
+        layer.color.map((v) => v * 0.82),
+        (py - (layer.cy - RHOMBUS.halfHeight)) / (2 * RHOMBUS.halfHeight),
+      );
       color = mix(color, shade, coverage(d));
     }
     const offset = (y * SIZE + x) * 4;

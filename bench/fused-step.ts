@@ -16,7 +16,10 @@ import { installFastWasmMatMul } from '../main/services/training/worker/kernels/
 import { createOptimizer } from '../main/services/training/worker/optimizers';
 import { createFusedStep } from '../main/services/training/worker/fused/fused-step';
 
-const batches = process.argv.slice(2).map(Number).filter((b) => b > 0);
+const batches = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((b) => b > 0);
 const sizes = batches.length ? batches : [32, 256];
 const STEPS = Number(process.env.STEPS ?? 100);
 
@@ -70,7 +73,9 @@ async function main() {
     };
     const g = process.env.FUSED_ONLY ? { wall: NaN, cpu: NaN } : await time(general);
     const f = await time(fusedRun);
-    console.log(`batch ${batch}: general ${g.wall.toFixed(2)} ms (cpu ${g.cpu.toFixed(2)}), fused ${f.wall.toFixed(2)} ms (cpu ${f.cpu.toFixed(2)}), ×${(g.cpu / f.cpu).toFixed(2)} cpu`);
+    console.log(
+      `batch ${batch}: general ${g.wall.toFixed(2)} ms (cpu ${g.cpu.toFixed(2)}), fused ${f.wall.toFixed(2)} ms (cpu ${f.cpu.toFixed(2)}), ×${(g.cpu / f.cpu).toFixed(2)} cpu`,
+    );
     fused.dispose();
     optimizer.dispose();
     model.dispose();

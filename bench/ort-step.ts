@@ -68,7 +68,11 @@ export async function runOrtSection(options: OrtBenchOptions = {}): Promise<OrtB
     for (const threads of options.threads ?? [1, 2]) {
       const ort = await OrtStepEngine.create(seedModel1, settings.optimizer, start, { intraOpNumThreads: threads });
       if (!(ort instanceof OrtStepEngine)) throw new Error(`the ONNX Runtime step declined: ${ort.unsupported}`);
-      engines.push({ name: `onnxruntime ${threads} thread${threads > 1 ? 's' : ''}`, step: async (s) => (await ort.step(slice(s).x, slice(s).y, batch, settings.learningRate)).loss, dispose: () => ort.dispose() });
+      engines.push({
+        name: `onnxruntime ${threads} thread${threads > 1 ? 's' : ''}`,
+        step: async (s) => (await ort.step(slice(s).x, slice(s).y, batch, settings.learningRate)).loss,
+        dispose: () => ort.dispose(),
+      });
     }
     const state = engines.map(() => ({ blocks: [] as number[], losses: [] as number[], next: 0 }));
     for (const [i, e] of engines.entries()) for (let s = 0; s < 10; s++) state[i]!.losses.push(await e.step(state[i]!.next++));
@@ -84,7 +88,9 @@ export async function runOrtSection(options: OrtBenchOptions = {}): Promise<OrtB
       const st = state[i]!;
       const row = { batch, engine: e.name, samplesPerSec: median(st.blocks), blocks: st.blocks, lossFirst: st.losses[0]!, lossLast: st.losses.at(-1)! };
       rows.push(row);
-      log(`  batch ${String(batch).padStart(3)}  ${e.name.padEnd(24)} ${Math.round(row.samplesPerSec).toLocaleString('en-US').padStart(7)} samples/s  [${Math.round(Math.min(...st.blocks)).toLocaleString('en-US')}–${Math.round(Math.max(...st.blocks)).toLocaleString('en-US')}]  loss ${row.lossFirst.toFixed(3)} → ${row.lossLast.toFixed(3)}`);
+      log(
+        `  batch ${String(batch).padStart(3)}  ${e.name.padEnd(24)} ${Math.round(row.samplesPerSec).toLocaleString('en-US').padStart(7)} samples/s  [${Math.round(Math.min(...st.blocks)).toLocaleString('en-US')}–${Math.round(Math.max(...st.blocks)).toLocaleString('en-US')}]  loss ${row.lossFirst.toFixed(3)} → ${row.lossLast.toFixed(3)}`,
+      );
       await e.dispose();
     }
     optimizer.dispose();
@@ -95,7 +101,10 @@ export async function runOrtSection(options: OrtBenchOptions = {}): Promise<OrtB
 
 // Run alone (tsx): not when bundled into bench/run.mjs, which imports runOrtSection.
 if (process.argv[1]?.endsWith('ort-step.ts')) {
-  const batches = process.argv.slice(2).map(Number).filter((b) => b > 0);
+  const batches = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((b) => b > 0);
   runOrtSection(batches.length ? { batches } : {}).catch((e) => {
     console.error(e);
     process.exit(1);

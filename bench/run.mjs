@@ -275,7 +275,11 @@ async function trialStreamPair(spec) {
     const timed = state.epochs.length - 1;
     const mainMs = first.mainCpu == null ? null : ((last.mainCpu - first.mainCpu) * 1000) / timed;
     const allMs = ((last.cpu - first.cpu) * 1000) / timed;
-    return { ...throughput(state.epochs, state.trainSamples), bestEpochPerCpuSec: Math.max(...perEpoch), cpuMsPerEpoch: { main: mainMs, rest: mainMs == null ? null : allMs - mainMs } };
+    return {
+      ...throughput(state.epochs, state.trainSamples),
+      bestEpochPerCpuSec: Math.max(...perEpoch),
+      cpuMsPerEpoch: { main: mainMs, rest: mainMs == null ? null : allMs - mainMs },
+    };
   };
   const a = make(true);
   const a0 = make(false);
@@ -329,7 +333,15 @@ async function trialFit(spec) {
         if (message.type === 'ready') rssReady = rss.now();
         else if (message.type === 'epoch') {
           samples = message.samples;
-          epochs.push({ epoch: message.epoch, t: performance.now(), cpu: cpuSeconds(), rss: rss.now(), numTensors: message.numTensors, loss: message.loss, durationMs: message.durationMs });
+          epochs.push({
+            epoch: message.epoch,
+            t: performance.now(),
+            cpu: cpuSeconds(),
+            rss: rss.now(),
+            numTensors: message.numTensors,
+            loss: message.loss,
+            durationMs: message.durationMs,
+          });
         } else if (message.type === 'check') check = { stock: message.stock, fast: message.fast };
         else if (message.type === 'error') reject(new Error(message.error));
         else if (message.type === 'done') {
@@ -403,7 +415,9 @@ function findPythonWithTorch() {
 
 /** One PyTorch process per round: imports torch once, then trains with 1 and with 2 threads. */
 function runTorch(python, datasetDir, batchSize) {
-  const args = [join(root, 'bench', 'torch_seed.py'), datasetDir, config.subset, batchSize, config.torchEpochs, '1,2', config.seed, config.learningRate, config.torchBudgetSec].map(String);
+  const args = [join(root, 'bench', 'torch_seed.py'), datasetDir, config.subset, batchSize, config.torchEpochs, '1,2', config.seed, config.learningRate, config.torchBudgetSec].map(
+    String,
+  );
   const r = spawnSync(python, args, { encoding: 'utf8', timeout: config.trialTimeoutMs });
   if (r.status !== 0) return { kind: 'c', error: (r.error?.message ?? r.stderr.trim().split('\n').pop()) || `exit ${r.status}` };
   const out = JSON.parse(r.stdout.trim().split('\n').pop());
@@ -504,7 +518,11 @@ function verdicts({ summary, results, ui, batchSizes }) {
     const pair = results[b].streamPair;
     if (pair && !pair.error) {
       const v = pair.perCpuSec.median;
-      out.push({ target: `batch ${b}: a/a0 ≥ 0.97 per CPU-second (statistics, streaming and persistence cost ≤ 3%; section 1c)`, value: `${fmt(v, 3)} (best epochs ${fmt(pair.bestEpoch.median, 3)})`, met: v >= 0.97 });
+      out.push({
+        target: `batch ${b}: a/a0 ≥ 0.97 per CPU-second (statistics, streaming and persistence cost ≤ 3%; section 1c)`,
+        value: `${fmt(v, 3)} (best epochs ${fmt(pair.bestEpoch.median, 3)})`,
+        met: v >= 0.97,
+      });
     }
     if (b === 32 && ab != null) out.push({ target: 'batch 32: the wasm path ≥ 4× stock fit per CPU-second', value: `${fmt(ab, 2)}×`, met: ab >= 4 });
     const ac = cpu.pairedRatios.a_over_c;
@@ -516,9 +534,17 @@ function verdicts({ summary, results, ui, batchSizes }) {
     }
   }
   if (ui?.frames) {
-    out.push({ target: 'UI: p95 frame time ≤ 20 ms (section 3)', value: `${fmt(ui.frames.p95, 1)} ms (${ui.frames.over20} of ${ui.frames.frames} frames over 20 ms)`, met: ui.frames.p95 != null && ui.frames.p95 <= 20 });
+    out.push({
+      target: 'UI: p95 frame time ≤ 20 ms (section 3)',
+      value: `${fmt(ui.frames.p95, 1)} ms (${ui.frames.over20} of ${ui.frames.frames} frames over 20 ms)`,
+      met: ui.frames.p95 != null && ui.frames.p95 <= 20,
+    });
     // Growth here is the run's own series, each capped (e2e/dashboard.spec.ts's 50-epoch stream checks the caps).
-    out.push({ target: 'UI: JS heap after GC, start → end (reported: the dashboard\'s capped series)', value: `${(ui.heap.start / 2 ** 20).toFixed(1)} → ${(ui.heap.end / 2 ** 20).toFixed(1)} MB`, met: null });
+    out.push({
+      target: "UI: JS heap after GC, start → end (reported: the dashboard's capped series)",
+      value: `${(ui.heap.start / 2 ** 20).toFixed(1)} → ${(ui.heap.end / 2 ** 20).toFixed(1)} MB`,
+      met: null,
+    });
   }
   return out;
 }
@@ -537,7 +563,10 @@ function summarizePairs(pairs) {
     a: median(pairs.map((p) => p.a.samplesPerCpuSec)),
     a_bare: median(pairs.map((p) => p.a_bare.samplesPerCpuSec)),
     cpuMsPerEpoch: Object.fromEntries(
-      ['a', 'a_bare'].map((k) => [k, { main: median(pairs.map((p) => p[k].cpuMsPerEpoch?.main).filter((x) => x != null)), rest: median(pairs.map((p) => p[k].cpuMsPerEpoch?.rest).filter((x) => x != null)) }]),
+      ['a', 'a_bare'].map((k) => [
+        k,
+        { main: median(pairs.map((p) => p[k].cpuMsPerEpoch?.main).filter((x) => x != null)), rest: median(pairs.map((p) => p[k].cpuMsPerEpoch?.rest).filter((x) => x != null)) },
+      ]),
     ),
   };
 }
@@ -554,7 +583,12 @@ function gitInfo() {
 }
 function table(rows) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  return rows.map((r, ri) => r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ') + (ri === 0 ? `\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : '')).join('\n');
+  return rows
+    .map(
+      (r, ri) =>
+        r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ') + (ri === 0 ? `\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : ''),
+    )
+    .join('\n');
 }
 
 async function main() {
@@ -574,9 +608,15 @@ async function main() {
   const tfjsVersion = JSON.parse(readFileSync(join(root, 'node_modules', '@tensorflow', 'tfjs', 'package.json'), 'utf8')).version;
 
   log(`Layerbench training benchmark — ${started.toISOString()}`);
-  log(`node ${process.version}, tfjs ${tfjsVersion} (wasm backend), ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}`);
-  log(`Seed model 1 (Flatten → BN → Dense 300 ELU → BN → Dense 100 ELU → BN → Dense 10 softmax), Fashion-MNIST train subset ${config.subset.toLocaleString('en-US')} images, SGD lr ${config.learningRate},`);
-  log(`${config.epochs} epochs per tfjs run (epoch 1 is warm-up, not timed), batch sizes ${config.batchSizes.join(', ')}, ${config.rounds} interleaved rounds, medians; PyTorch per thread count: 20 warm-up batches, then up to ${config.torchEpochs - 1} timed epochs or ${config.torchBudgetSec} s.`);
+  log(
+    `node ${process.version}, tfjs ${tfjsVersion} (wasm backend), ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}`,
+  );
+  log(
+    `Seed model 1 (Flatten → BN → Dense 300 ELU → BN → Dense 100 ELU → BN → Dense 10 softmax), Fashion-MNIST train subset ${config.subset.toLocaleString('en-US')} images, SGD lr ${config.learningRate},`,
+  );
+  log(
+    `${config.epochs} epochs per tfjs run (epoch 1 is warm-up, not timed), batch sizes ${config.batchSizes.join(', ')}, ${config.rounds} interleaved rounds, medians; PyTorch per thread count: 20 warm-up batches, then up to ${config.torchEpochs - 1} timed epochs or ${config.torchBudgetSec} s.`,
+  );
   log(`(a) Layerbench's training worker ${workerUsesFast ? 'INSTALLS' : 'does NOT install'} the fast matmul (detected in its bundle).`);
   for (const note of notes) log(`note: ${note}`);
   log('');
@@ -589,9 +629,13 @@ async function main() {
     const r = (results[batchSize] = { a: [], a_bare: [], b: [], b_fast: [], b_direct: [], b_mt: [], c: [], check: null });
     const check = await runTrial({ ...base, kind: 'check', batchSize });
     r.check = check.error ? { error: check.error } : { ...check, maxAbsDiff: Math.max(...check.stock.map((s, i) => Math.abs(s - check.fast[i]))) };
-    log(`batch ${batchSize}: ${config.checkSteps}-step loss check stock vs fast: ${check.error ? `failed: ${check.error}` : `max |Δloss| ${r.check.maxAbsDiff.toExponential(1)} (loss ${check.stock[0].toFixed(4)} → ${check.stock.at(-1).toFixed(4)})`}`);
+    log(
+      `batch ${batchSize}: ${config.checkSteps}-step loss check stock vs fast: ${check.error ? `failed: ${check.error}` : `max |Δloss| ${r.check.maxAbsDiff.toExponential(1)} (loss ${check.stock[0].toFixed(4)} → ${check.stock.at(-1).toFixed(4)})`}`,
+    );
     // a0 runs in section 1c, beside a in one process; as its own kind only when BENCH_ONLY names it.
-    const kinds = [...(layerbench ? ['a', 'a_bare'] : []), 'b', 'b_fast', ...config.extra, ...(torch.python ? ['c'] : [])].filter((k) => (config.only ? config.only.includes(k) : k !== 'a_bare'));
+    const kinds = [...(layerbench ? ['a', 'a_bare'] : []), 'b', 'b_fast', ...config.extra, ...(torch.python ? ['c'] : [])].filter((k) =>
+      config.only ? config.only.includes(k) : k !== 'a_bare',
+    );
     for (let round = 0; round < config.rounds; round++) {
       const order = kinds.map((_, i) => kinds[(i + round) % kinds.length]);
       for (const kind of order) {
@@ -601,14 +645,18 @@ async function main() {
         result.loadavg1 = load;
         result.wallSec = (performance.now() - t0) / 1000;
         r[kind].push(result);
-        log(`  round ${round + 1} ${kind.padEnd(8)} ${result.error ? `ERROR ${result.error}` : `${fmt(result.samplesPerSec)} samples/s, ${fmt(result.samplesPerCpuSec)} per CPU-s`}  (${result.wallSec.toFixed(1)} s, load ${load.toFixed(1)})`);
+        log(
+          `  round ${round + 1} ${kind.padEnd(8)} ${result.error ? `ERROR ${result.error}` : `${fmt(result.samplesPerSec)} samples/s, ${fmt(result.samplesPerCpuSec)} per CPU-s`}  (${result.wallSec.toFixed(1)} s, load ${load.toFixed(1)})`,
+        );
       }
     }
     if (layerbench && (!config.only || config.only.includes('stream_pair'))) {
       const t0 = performance.now();
       const pair = await runTrial({ ...base, kind: 'stream_pair', batchSize, pairs: config.pairs, epochs: config.pairEpochs });
       r.streamPair = pair.error ? { error: pair.error } : summarizePairs(pair.pairs);
-      log(`  a/a0 in one process, ${config.pairs} runs each alternated: ${pair.error ? `ERROR ${pair.error}` : formatPairs(r.streamPair)}  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+      log(
+        `  a/a0 in one process, ${config.pairs} runs each alternated: ${pair.error ? `ERROR ${pair.error}` : formatPairs(r.streamPair)}  (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+      );
     }
   }
 
@@ -626,10 +674,25 @@ async function main() {
       summary[batchSize][metric] = {
         median: s,
         range: Object.fromEntries(kindsAll.map((k) => [k, values(k).length ? [Math.min(...values(k)), Math.max(...values(k))] : null])),
-        ratios: { a_over_abare: ratio(s.a, s.a_bare), a_over_b: ratio(s.a, s.b), bfast_over_b: ratio(s.b_fast, s.b), a_over_c: ratio(s.a, s.c), a_over_bfast: ratio(s.a, s.b_fast), bfast_over_c: ratio(s.b_fast, s.c), bfast_over_bdirect: ratio(s.b_fast, s.b_direct), bmt_over_bfast: ratio(s.b_mt, s.b_fast) },
+        ratios: {
+          a_over_abare: ratio(s.a, s.a_bare),
+          a_over_b: ratio(s.a, s.b),
+          bfast_over_b: ratio(s.b_fast, s.b),
+          a_over_c: ratio(s.a, s.c),
+          a_over_bfast: ratio(s.a, s.b_fast),
+          bfast_over_c: ratio(s.b_fast, s.c),
+          bfast_over_bdirect: ratio(s.b_fast, s.b_direct),
+          bmt_over_bfast: ratio(s.b_mt, s.b_fast),
+        },
         // Ratios within each round (those trials ran back to back), then their median: less
         // sensitive than the ratio of medians to a machine whose load drifts during the run.
-        pairedRatios: { a_over_abare: paired(r.a, r.a_bare), a_over_b: paired(r.a, r.b), bfast_over_b: paired(r.b_fast, r.b), a_over_c: paired(r.a, r.c), bmt_over_bfast: paired(r.b_mt, r.b_fast) },
+        pairedRatios: {
+          a_over_abare: paired(r.a, r.a_bare),
+          a_over_b: paired(r.a, r.b),
+          bfast_over_b: paired(r.b_fast, r.b),
+          a_over_c: paired(r.a, r.c),
+          bmt_over_bfast: paired(r.b_mt, r.b_fast),
+        },
       };
     }
   }
@@ -638,7 +701,24 @@ async function main() {
   for (const [metric, label] of throughputOn ? Object.entries(metrics) : []) {
     log(`\n1${section === 1 ? '' : 'b'}. Training throughput, ${label}: median of rounds [min–max]`);
     section++;
-    const rows = [['batch', 'a Layerbench', 'a0 bare loop', 'b tfjs fit', "b' fit+fast", ...(config.extra.includes('b_direct') ? ["b'' no swap"] : []), ...(config.extra.includes('b_mt') ? ["b''' 2 threads"] : []), 'c PyTorch', 'a/a0', 'a/b', "b'/b", 'a/c', "a/b'", "b'/c"]];
+    const rows = [
+      [
+        'batch',
+        'a Layerbench',
+        'a0 bare loop',
+        'b tfjs fit',
+        "b' fit+fast",
+        ...(config.extra.includes('b_direct') ? ["b'' no swap"] : []),
+        ...(config.extra.includes('b_mt') ? ["b''' 2 threads"] : []),
+        'c PyTorch',
+        'a/a0',
+        'a/b',
+        "b'/b",
+        'a/c',
+        "a/b'",
+        "b'/c",
+      ],
+    ];
     for (const batchSize of config.batchSizes) {
       const { median: s, range: g, ratios: q } = summary[batchSize][metric];
       rows.push([
@@ -659,21 +739,52 @@ async function main() {
       ]);
     }
     log(table(rows));
-    log(`median of per-round ratios: ${config.batchSizes.map((b) => { const p = summary[b][metric].pairedRatios; return `batch ${b}: a/a0 ${fmt(p.a_over_abare, 2)}, a/b ${fmt(p.a_over_b, 2)}, b'/b ${fmt(p.bfast_over_b, 2)}, a/c ${fmt(p.a_over_c, 3)}${p.bmt_over_bfast != null ? `, b'''/b' ${fmt(p.bmt_over_bfast, 2)}` : ''}`; }).join('; ')}`);
+    log(
+      `median of per-round ratios: ${config.batchSizes
+        .map((b) => {
+          const p = summary[b][metric].pairedRatios;
+          return `batch ${b}: a/a0 ${fmt(p.a_over_abare, 2)}, a/b ${fmt(p.a_over_b, 2)}, b'/b ${fmt(p.bfast_over_b, 2)}, a/c ${fmt(p.a_over_c, 3)}${p.bmt_over_bfast != null ? `, b'''/b' ${fmt(p.bmt_over_bfast, 2)}` : ''}`;
+        })
+        .join('; ')}`,
+    );
   }
   if (throughputOn && config.batchSizes.some((b) => results[b].streamPair)) {
-    log(`\n1c. What statistics, streaming and persistence cost: a/a0 in one process, a and a0 alternated (A B B A …), ${config.pairs} runs each of ${config.pairEpochs} epochs (the first not timed); median [min–max] of the pairs, over the timed epochs and over each run's best epoch (target ≥ 0.97)`);
-    for (const b of config.batchSizes) if (results[b].streamPair) log(`batch ${b}: ${results[b].streamPair.error ? `ERROR ${results[b].streamPair.error}` : formatPairs(results[b].streamPair)}`);
+    log(
+      `\n1c. What statistics, streaming and persistence cost: a/a0 in one process, a and a0 alternated (A B B A …), ${config.pairs} runs each of ${config.pairEpochs} epochs (the first not timed); median [min–max] of the pairs, over the timed epochs and over each run's best epoch (target ≥ 0.97)`,
+    );
+    for (const b of config.batchSizes)
+      if (results[b].streamPair) log(`batch ${b}: ${results[b].streamPair.error ? `ERROR ${results[b].streamPair.error}` : formatPairs(results[b].streamPair)}`);
   }
-  if (throughputOn) log('c: PyTorch CPU, best of torch.set_num_threads(1) and (2) per round (fastest wall clock: ' + config.batchSizes.map((b) => `batch ${b}: ${summary[b].torchThreads.join(',') || '—'} threads`).join('; ') + ')');
+  if (throughputOn)
+    log(
+      'c: PyTorch CPU, best of torch.set_num_threads(1) and (2) per round (fastest wall clock: ' +
+        config.batchSizes.map((b) => `batch ${b}: ${summary[b].torchThreads.join(',') || '—'} threads`).join('; ') +
+        ')',
+    );
 
   if (throughputOn) log('\n2. Memory per epoch (first round; RSS = the trial process: main thread + training worker thread, MB)');
-  const memRows = [['batch', 'run', 'RSS ready', ...Array.from({ length: config.epochs }, (_, i) => `RSS ep${i + 1}`), 'peak RSS', ...Array.from({ length: config.epochs }, (_, i) => `tensors ep${i + 1}`)]];
+  const memRows = [
+    [
+      'batch',
+      'run',
+      'RSS ready',
+      ...Array.from({ length: config.epochs }, (_, i) => `RSS ep${i + 1}`),
+      'peak RSS',
+      ...Array.from({ length: config.epochs }, (_, i) => `tensors ep${i + 1}`),
+    ],
+  ];
   for (const batchSize of throughputOn ? config.batchSizes : []) {
     for (const kind of ['a', 'a_bare', 'b', 'b_fast', 'b_direct', 'b_mt']) {
       const x = results[batchSize][kind].find((t) => !t.error);
       if (!x) continue;
-      memRows.push([batchSize, kind, mb(x.rssReady), ...Array.from({ length: config.epochs }, (_, i) => mb(x.epochs[i]?.rss)), mb(x.peakRss), ...Array.from({ length: config.epochs }, (_, i) => x.epochs[i]?.numTensors ?? '—')]);
+      memRows.push([
+        batchSize,
+        kind,
+        mb(x.rssReady),
+        ...Array.from({ length: config.epochs }, (_, i) => mb(x.epochs[i]?.rss)),
+        mb(x.peakRss),
+        ...Array.from({ length: config.epochs }, (_, i) => x.epochs[i]?.numTensors ?? '—'),
+      ]);
     }
   }
   if (throughputOn) log(table(memRows));
@@ -681,7 +792,9 @@ async function main() {
   // 3. UI under streaming: the serve host (built out/), Debian's Chromium, a 20-epoch run.
   let ui = null;
   if (!config.only || config.only.includes('ui')) {
-    log(`\n3. UI under streaming: serve host + Chromium, ${config.uiEpochs} epochs on ${config.uiSubset.toLocaleString('en-US')} images, statistics every 4 batches (load ${loadavg()[0].toFixed(1)})`);
+    log(
+      `\n3. UI under streaming: serve host + Chromium, ${config.uiEpochs} epochs on ${config.uiSubset.toLocaleString('en-US')} images, statistics every 4 batches (load ${loadavg()[0].toFixed(1)})`,
+    );
     if (uiError) {
       ui = { error: uiError };
       log(uiError);
@@ -726,7 +839,9 @@ async function main() {
         }
         const med = (kind) => median(rows[kind].map((x) => x.samplesPerSec).filter((x) => typeof x === 'number'));
         rows.median = { webgpu: med('gpu_webgpu'), wasm: med('gpu_wasm') };
-        log(`  batch ${batchSize}: webgpu ${fmt(rows.median.webgpu)} vs wasm ${fmt(rows.median.wasm)} samples/s (webgpu/wasm ${rows.median.webgpu && rows.median.wasm ? (rows.median.webgpu / rows.median.wasm).toFixed(2) : '—'})`);
+        log(
+          `  batch ${batchSize}: webgpu ${fmt(rows.median.webgpu)} vs wasm ${fmt(rows.median.wasm)} samples/s (webgpu/wasm ${rows.median.webgpu && rows.median.wasm ? (rows.median.webgpu / rows.median.wasm).toFixed(2) : '—'})`,
+        );
       }
     }
   }
@@ -734,14 +849,20 @@ async function main() {
   // 5. ONNX Runtime step: the whole training step as one graph, beside the wasm fused step, in one process.
   let ort = null;
   if (!config.only || config.only.includes('ort')) {
-    log(`\n5. ONNX Runtime training step vs wasm (fused step), seed model 1, SGD, ${config.ortSteps} timed steps each, median of 5 blocks [min–max] (load ${loadavg()[0].toFixed(1)})`);
+    log(
+      `\n5. ONNX Runtime training step vs wasm (fused step), seed model 1, SGD, ${config.ortSteps} timed steps each, median of 5 blocks [min–max] (load ${loadavg()[0].toFixed(1)})`,
+    );
     if (ortError) {
       ort = { error: ortError };
       log(ortError);
     } else {
       try {
         const { runOrtSection } = await import(pathToFileURL(ortBundle).href);
-        ort = { loadavg1: loadavg()[0], rows: await runOrtSection({ datasetDir, batches: config.batchSizes, threads: [1, 2], steps: config.ortSteps, log }), loadavg1After: loadavg()[0] };
+        ort = {
+          loadavg1: loadavg()[0],
+          rows: await runOrtSection({ datasetDir, batches: config.batchSizes, threads: [1, 2], steps: config.ortSteps, log }),
+          loadavg1After: loadavg()[0],
+        };
       } catch (error) {
         ort = { error: error instanceof Error ? error.message.split('\n')[0] : String(error) };
         log(`  failed: ${ort.error}`);
@@ -761,7 +882,14 @@ async function main() {
     date: started.toISOString(),
     durationSec: (finished - started) / 1000,
     command: 'npm run bench',
-    machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, totalMemGiB: +(totalmem() / 2 ** 30).toFixed(1), loadavgBefore: loadBefore, loadavgAfter: loadavg() },
+    machine: {
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? null,
+      totalMemGiB: +(totalmem() / 2 ** 30).toFixed(1),
+      loadavgBefore: loadBefore,
+      loadavgAfter: loadavg(),
+    },
     git: gitInfo(),
     tfjs: tfjsVersion,
     torch: torch.python ? { python: torch.python, version: torch.version } : null,

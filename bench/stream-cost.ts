@@ -88,9 +88,13 @@ async function main() {
     const total = fused.length * f.cpu + stats.length * s.cpu + epochEnd.length * e.cpu;
     console.log(`batch ${BATCH}, ${SUBSET} images, epochs 2–${EPOCHS} (statsEvery ${STATS_EVERY ?? 'auto'}):`);
     console.log(`  fused steps: ${fused.length}, ${f.cpu.toFixed(2)} CPU-ms (median ${median(fused.map((x) => x.cpu)).toFixed(2)}), ${f.t.toFixed(2)} ms wall`);
-    console.log(`  statistics steps: ${stats.length}, ${s.cpu.toFixed(2)} CPU-ms (median ${median(stats.map((x) => x.cpu)).toFixed(2)}), ${s.t.toFixed(2)} ms wall; ${(stats.length / (steps / (1000 / f.t))).toFixed(1)} a second at the fused rate`);
+    console.log(
+      `  statistics steps: ${stats.length}, ${s.cpu.toFixed(2)} CPU-ms (median ${median(stats.map((x) => x.cpu)).toFixed(2)}), ${s.t.toFixed(2)} ms wall; ${(stats.length / (steps / (1000 / f.t))).toFixed(1)} a second at the fused rate`,
+    );
     console.log(`  epoch boundary (validation, epoch record, checkpoint, first step): ${e.cpu.toFixed(1)} CPU-ms, ${e.t.toFixed(1)} ms wall, ${epochEnd.length}×`);
-    console.log(`  shares of the timed CPU: statistics steps beyond a fused step ${((100 * stats.length * (s.cpu - f.cpu)) / total).toFixed(1)}%, epoch boundaries beyond a fused step ${((100 * epochEnd.length * (e.cpu - f.cpu)) / total).toFixed(1)}%`);
+    console.log(
+      `  shares of the timed CPU: statistics steps beyond a fused step ${((100 * stats.length * (s.cpu - f.cpu)) / total).toFixed(1)}%, epoch boundaries beyond a fused step ${((100 * epochEnd.length * (e.cpu - f.cpu)) / total).toFixed(1)}%`,
+    );
 
     // Host side: validating each recorded message and appending it to a run folder, repeated.
     const messages = log.map((l) => l.message);
@@ -113,7 +117,9 @@ async function main() {
     for (let r = 0; r < 20; r++) for (const m of statsMessages) writer.appendStats(m.record);
     const appendStats = (cpuMs() - c1) / 20 / statsMessages.length;
     await writer.setStatus('finished');
-    console.log(`  host: FromWorkerSchema.parse ${(parseBatch * 1000).toFixed(1)} µs a batch message, ${(parseStats * 1000).toFixed(0)} µs a stats message; appendBatch ${(appendBatch * 1000).toFixed(1)} µs, appendStats ${(appendStats * 1000).toFixed(0)} µs (CPU, main thread)`);
+    console.log(
+      `  host: FromWorkerSchema.parse ${(parseBatch * 1000).toFixed(1)} µs a batch message, ${(parseStats * 1000).toFixed(0)} µs a stats message; appendBatch ${(appendBatch * 1000).toFixed(1)} µs, appendStats ${(appendStats * 1000).toFixed(0)} µs (CPU, main thread)`,
+    );
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -195,7 +195,16 @@ export async function runUiStream(options: UiStreamOptions = {}): Promise<UiStre
       traceDone = new Promise((resolve) => cdp.once('Tracing.tracingComplete', () => resolve()));
       await cdp.send('Tracing.start', {
         transferMode: 'ReportEvents',
-        traceConfig: { includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'disabled-by-default-devtools.timeline.frame', 'v8.execute', 'disabled-by-default-v8.cpu_profiler', 'blink.user_timing'] },
+        traceConfig: {
+          includedCategories: [
+            'devtools.timeline',
+            'disabled-by-default-devtools.timeline',
+            'disabled-by-default-devtools.timeline.frame',
+            'v8.execute',
+            'disabled-by-default-v8.cpu_profiler',
+            'blink.user_timing',
+          ],
+        },
       } as never);
     }
 
@@ -252,7 +261,13 @@ export async function runUiStream(options: UiStreamOptions = {}): Promise<UiStre
       writeFileSync(options.tracePath!, JSON.stringify({ traceEvents: traceChunks }));
       traceChunks = [];
     }
-    const chartPoints = Number(await page.getByTestId('metrics-chart').getAttribute('data-points').catch(() => null)) || null;
+    const chartPoints =
+      Number(
+        await page
+          .getByTestId('metrics-chart')
+          .getAttribute('data-points')
+          .catch(() => null),
+      ) || null;
     await page.waitForTimeout(300);
     const heapEnd = await gcHeap(cdp);
 
@@ -279,7 +294,12 @@ export async function runUiStream(options: UiStreamOptions = {}): Promise<UiStre
       trace: options.tracePath ?? null,
     };
     if (finalStatus !== 'finished') {
-      const why = (await page.locator('[role="alert"]').allInnerTexts().catch(() => [])).join(' | ');
+      const why = (
+        await page
+          .locator('[role="alert"]')
+          .allInnerTexts()
+          .catch(() => [])
+      ).join(' | ');
       errors.push(`the run ended '${finalStatus}'${why ? `: ${why}` : ''}`);
       log(`ui: the run ended '${finalStatus}', not 'finished'${why ? `: ${why}` : ''}`);
     }
@@ -297,10 +317,17 @@ export function formatUiResult(r: UiStreamResult): string {
   const lines = [
     `${r.config.epochs} epochs, ${r.config.subset} images (batch ${r.config.batchSize}, validation ${r.config.validationSplit}), statistics every ${r.config.statsEvery} batches, ${r.config.viewport.width}×${r.config.viewport.height}, ${r.config.chromium}; run ${r.status} in ${r.trainingSec.toFixed(1)} s`,
     `frames ${f.frames}: p50 ${ms(f.p50)} ms, p95 ${ms(f.p95)} ms, max ${ms(f.max)} ms, mean ${ms(f.mean)} ms; over 20 ms: ${f.over20}, over 50 ms: ${f.long}   (target p95 ≤ 20 ms: ${f.p95 != null && f.p95 <= 20 ? 'met' : 'NOT met'})`,
-    `Chromium CPU per second of training: ${Object.entries(r.chromiumCpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')} (cores)`,
+    `Chromium CPU per second of training: ${Object.entries(r.chromiumCpu)
+      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+      .join(', ')} (cores)`,
     `renderer main thread per second: busy ${r.mainThread.busy.toFixed(3)} s (script ${r.mainThread.script.toFixed(3)}, layout ${r.mainThread.layout.toFixed(3)}, style ${r.mainThread.style.toFixed(3)})${r.draws ? `; chart draws ${r.draws.perSec}/s taking ${r.draws.msPerSec} ms/s` : ''}`,
     ...(r.draws && Object.keys(r.draws.byChart).length
-      ? [`chart draws by chart (draws, mean ms, max ms): ${Object.entries(r.draws.byChart).sort((a, b) => b[1].draws * b[1].meanMs - a[1].draws * a[1].meanMs).map(([name, c]) => `${name} ${c.draws}×${c.meanMs}/${c.maxMs}`).join(', ')}`]
+      ? [
+          `chart draws by chart (draws, mean ms, max ms): ${Object.entries(r.draws.byChart)
+            .sort((a, b) => b[1].draws * b[1].meanMs - a[1].draws * a[1].meanMs)
+            .map(([name, c]) => `${name} ${c.draws}×${c.meanMs}/${c.maxMs}`)
+            .join(', ')}`,
+        ]
       : []),
     `JS heap after GC: start ${mb(r.heap.start)} MB, end ${mb(r.heap.end)} MB, growth ${(r.heap.growth / 2 ** 20).toFixed(2)} MB`,
     `per epoch (p95 ms / max ms / heap MB, no forced GC): ${r.perEpoch.map((e) => `${e.epoch}: ${ms(e.p95)}/${ms(e.max)}/${mb(e.heapUsed)}`).join('  ')}`,
@@ -312,7 +339,13 @@ export function formatUiResult(r: UiStreamResult): string {
 // Alone: npx tsx bench/ui-stream.ts
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const env = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
-  const result = await runUiStream({ subset: env('BENCH_UI_SUBSET'), epochs: env('BENCH_UI_EPOCHS'), statsEvery: env('BENCH_UI_STATS_EVERY'), tracePath: process.env.BENCH_UI_TRACE ?? null, screenshotPath: process.env.BENCH_UI_SCREENSHOT ?? null });
+  const result = await runUiStream({
+    subset: env('BENCH_UI_SUBSET'),
+    epochs: env('BENCH_UI_EPOCHS'),
+    statsEvery: env('BENCH_UI_STATS_EVERY'),
+    tracePath: process.env.BENCH_UI_TRACE ?? null,
+    screenshotPath: process.env.BENCH_UI_SCREENSHOT ?? null,
+  });
   console.log(formatUiResult(result));
   if (process.env.BENCH_UI_JSON) writeFileSync(process.env.BENCH_UI_JSON, `${JSON.stringify(result, null, 2)}\n`);
 }

@@ -21,7 +21,7 @@ describe('contract schemas', () => {
     ['a negative momentum', { optimizer: { class_name: 'SGD', config: { momentum: -0.5 } } }, 'settings.optimizer.config.momentum'],
     ['clipnorm 0', { optimizer: { class_name: 'Adam', config: { clipnorm: 0 } } }, 'settings.optimizer.config.clipnorm'],
     ['both clipnorm and clipvalue', { optimizer: { class_name: 'SGD', config: { clipnorm: 1, clipvalue: 1 } } }, 'settings.optimizer.config.clipvalue'],
-    ["an Adagrad epsilon TF.js cannot honour", { optimizer: { class_name: 'Adagrad', config: { epsilon: 1e-8 } } }, 'settings.optimizer.config.epsilon'],
+    ['an Adagrad epsilon TF.js cannot honour', { optimizer: { class_name: 'Adagrad', config: { epsilon: 1e-8 } } }, 'settings.optimizer.config.epsilon'],
     ['a decay schedule without steps', { lrSchedule: { class_name: 'ExponentialDecay', config: { decay_rate: 0.9 } } }, 'settings.lrSchedule.config.decay_steps'],
     ['early stopping on val_loss without validation', { validationSplit: 0, earlyStopping: { monitor: 'val_loss', patience: 3 } }, 'settings.earlyStopping.monitor'],
     ['an unknown normalization', { normalization: 'whiten' }, 'settings.normalization'],
@@ -37,7 +37,16 @@ describe('contract schemas', () => {
   });
 
   it('validates event payloads and frames', () => {
-    expect(TrainingEventSchema.safeParse({ type: 'batches', runId: 'r1', batches: [{ epoch: 0, batch: 0, step: 0, loss: 1, acc: 0.5 }], completedBatches: 1, totalBatches: 10, samplesPerSec: 100 }).success).toBe(true);
+    expect(
+      TrainingEventSchema.safeParse({
+        type: 'batches',
+        runId: 'r1',
+        batches: [{ epoch: 0, batch: 0, step: 0, loss: 1, acc: 0.5 }],
+        completedBatches: 1,
+        totalBatches: 10,
+        samplesPerSec: 100,
+      }).success,
+    ).toBe(true);
     expect(TrainingEventSchema.safeParse({ type: 'batches', runId: 'r1', batches: [], completedBatches: 1, totalBatches: 10, samplesPerSec: 100 }).success).toBe(false);
     expect(TrainingEventSchema.safeParse({ type: 'exploded', runId: 'r1' }).success).toBe(false);
     expect(events.training.safeParse({ type: 'finished', runId: '../../etc' }).success).toBe(false);

@@ -27,9 +27,7 @@ export type DatasetInfo = z.infer<typeof DatasetInfoSchema>;
 export const FASHION_MNIST_ID = 'fashion-mnist';
 
 /** 'fashion-mnist', or an imported dataset's id (`user-…`): lower-case letters, digits and dashes. */
-export const DatasetIdSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,79}$/, 'a dataset id is lower-case letters, digits and "-", at most 80 characters');
+export const DatasetIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,79}$/, 'a dataset id is lower-case letters, digits and "-", at most 80 characters');
 export type DatasetId = z.infer<typeof DatasetIdSchema>;
 
 const path = z.string().min(1).max(4096);

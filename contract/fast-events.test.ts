@@ -36,10 +36,7 @@ const stats = () => ({
           moving_mean_bins: Array.from({ length: 128 }, (_, i) => Math.sin(i)),
         },
       ],
-      layers: [
-        { layer: 'dense', grad_norm: 1.5, weight_norm: 20, update_ratio: 1e-3, activation: 'elu', act_mean: 0.2, act_std: 1, saturation: 0.1 },
-        { layer: 'dense_2' },
-      ],
+      layers: [{ layer: 'dense', grad_norm: 1.5, weight_norm: 20, update_ratio: 1e-3, activation: 'elu', act_mean: 0.2, act_std: 1, saturation: 0.1 }, { layer: 'dense_2' }],
     },
   ],
 });

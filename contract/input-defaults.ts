@@ -36,9 +36,7 @@ export function normalizationWarnings(normalization: Normalization, dataset: Inp
   const warnings: string[] = [];
   const range = dataset?.valueRange;
   if (normalization === 'scale-255' && dataset && range && (range.min < 0 || range.max > 255)) {
-    warnings.push(
-      `÷255 is meant for pixel values 0…255, but ${dataset.name}'s values run ${format(range.min)}…${format(range.max)}: standardize them instead`,
-    );
+    warnings.push(`÷255 is meant for pixel values 0…255, but ${dataset.name}'s values run ${format(range.min)}…${format(range.max)}: standardize them instead`);
   }
   if (normalization !== 'standardize' && spec && usesSelu(spec)) {
     warnings.push(`${spec.config.name} uses SELU, which self-normalizes only on standardized inputs (mean 0, std 1): choose "standardize"`);

@@ -29,10 +29,7 @@ export const projectCommands = {
   /** Without `overwrite`, an existing file is left alone and `saved: false` asks the UI to confirm. */
   'projects.save': {
     request: z.object({ path, project: ProjectSchema, overwrite: z.boolean() }).strict(),
-    response: z.discriminatedUnion('saved', [
-      z.object({ saved: z.literal(true), path }),
-      z.object({ saved: z.literal(false), reason: z.literal('exists'), path }),
-    ]),
+    response: z.discriminatedUnion('saved', [z.object({ saved: z.literal(true), path }), z.object({ saved: z.literal(false), reason: z.literal('exists'), path })]),
   },
   'projects.recent': { request: z.object({}).strict(), response: z.object({ projects: z.array(RecentProjectSchema) }) },
   'projects.autosave': { request: z.object({ project: ProjectSchema, path: path.nullable() }).strict(), response: z.object({ savedAt: z.string() }) },

@@ -18,7 +18,7 @@ const settings = (extra: Partial<TrainingSettings> = {}): TrainingSettings => ({
 const run = (runId: string, spec: ModelSpec, s = settings(), name = spec.config.name): NameableRun => ({ runId, name, modelName: spec.config.name, traits: runTraits(spec, s) });
 
 describe('runTraits', () => {
-  it('reads the hidden layers\' initializer and activation, the BN placement and the settings', () => {
+  it("reads the hidden layers' initializer and activation, the BN placement and the settings", () => {
     expect(runTraits(seedModel1, settings())).toEqual({
       model: 'bn_after_activation',
       init: 'he_normal',
@@ -45,24 +45,28 @@ describe('names by difference', () => {
   it('two runs of mlp_no_bn that differ by initializer read he_normal and glorot_uniform', () => {
     const runs = [run('a', plainMlp), run('b', withInit(plainMlp, 'GlorotUniform'))];
     expect(differingTraits(runs.map((r) => r.traits!))).toEqual(['init']);
-    expect(displayNames(runs)).toEqual(new Map([['a', 'he_normal'], ['b', 'glorot_uniform']]));
+    expect(displayNames(runs)).toEqual(
+      new Map([
+        ['a', 'he_normal'],
+        ['b', 'glorot_uniform'],
+      ]),
+    );
     expect(differingColumns(runs)).toEqual(['init']);
   });
 
   it('names by every trait that differs: "he_normal · BN after"', () => {
     const runs = [run('a', withInit(seedModel1, 'HeNormal', 'mlp')), run('b', withInit(seedModel2, 'GlorotUniform', 'mlp'), settings({ learningRate: 0.001 }))];
-    expect(displayNames(runs)).toEqual(new Map([['a', 'he_normal · BN after · lr 0.01'], ['b', 'glorot_uniform · BN before · lr 0.001']]));
+    expect(displayNames(runs)).toEqual(
+      new Map([
+        ['a', 'he_normal · BN after · lr 0.01'],
+        ['b', 'glorot_uniform · BN before · lr 0.001'],
+      ]),
+    );
     expect(differingColumns(runs)).toEqual(['init', 'bn', 'lr']);
   });
 
   it('keeps a name the user gave, a run without siblings, and runs that do not differ', () => {
-    const runs = [
-      run('a', plainMlp, settings(), 'my baseline'),
-      run('b', withInit(plainMlp, 'GlorotUniform')),
-      run('c', seedModel1),
-      run('d', seluMlp),
-      run('e', seluMlp),
-    ];
+    const runs = [run('a', plainMlp, settings(), 'my baseline'), run('b', withInit(plainMlp, 'GlorotUniform')), run('c', seedModel1), run('d', seluMlp), run('e', seluMlp)];
     const names = displayNames(runs);
     expect(names.get('a')).toBe('my baseline');
     expect(names.get('b')).toBe('glorot_uniform'); // its sibling a differs by initializer, whatever a is called

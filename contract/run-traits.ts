@@ -69,16 +69,19 @@ export function runTraits(spec: ModelSpec, settings: TrainingSettings, datasetNa
   // The output layer keeps its own initializer and softmax: the hidden layers are what a comparison varies.
   const hidden = kernels.length > 1 ? kernels.slice(0, -1) : kernels;
   const initializers = hidden.map((l) => (config(l).kernel_initializer as { class_name?: string } | undefined)?.class_name).filter((c): c is string => typeof c === 'string');
-  const activations = [
-    ...hidden.map((l) => config(l).activation),
-    ...layers.filter((l) => l.class_name === 'Activation').map((l) => config(l).activation),
-  ].filter((a): a is string => typeof a === 'string' && a !== 'linear');
+  const activations = [...hidden.map((l) => config(l).activation), ...layers.filter((l) => l.class_name === 'Activation').map((l) => config(l).activation)].filter(
+    (a): a is string => typeof a === 'string' && a !== 'linear',
+  );
   const traits: RunTraits = {
     model: spec.config.name,
     init: initializers.length ? unique(initializers.map(initializerName)) : undefined,
     activation: activations.length ? unique(activations) : undefined,
     bn: bnPlacement(layers),
-    units: layers.filter((l) => l.class_name === 'Dense').map((l) => String(config(l).units)).join('-') || undefined,
+    units:
+      layers
+        .filter((l) => l.class_name === 'Dense')
+        .map((l) => String(config(l).units))
+        .join('-') || undefined,
     dataset: datasetName ?? settings.dataset,
     normalization: NORMALIZATION_WORDS[settings.normalization],
     optimizer: settings.optimizer.class_name,

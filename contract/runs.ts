@@ -104,9 +104,7 @@ export const runCommands = {
   },
   /** Writes the run's trained model where the services run. Without `overwrite`, an existing file is kept and the UI asks. */
   'runs.exportModel': {
-    request: z
-      .object({ runId: RunIdSchema, format: z.enum(['tfjs', 'h5', 'onnx', 'py']), path: z.string().min(1).max(4096), overwrite: z.boolean() })
-      .strict(),
+    request: z.object({ runId: RunIdSchema, format: z.enum(['tfjs', 'h5', 'onnx', 'py']), path: z.string().min(1).max(4096), overwrite: z.boolean() }).strict(),
     response: z.discriminatedUnion('exported', [
       /** weightsFrom 'best': the run had no final weights; its best epoch's checkpoint was exported. */
       z.object({ exported: z.literal(true), files: z.array(z.string()), weightsFrom: z.enum(['weights', 'best']).optional() }),

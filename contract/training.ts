@@ -54,7 +54,11 @@ export const TrainingSettingsSchema = z
      * has one: ignored). 10% by default, so Evaluate works on imported data.
      */
     testSplit: finite.min(0).max(0.5).default(0.1),
-    seed: z.number().int().min(0).max(2 ** 31 - 1),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1),
     /** Stream BN / gradient / activation statistics every K batches; null picks K for a few updates a second, at most 1% of the training time. */
     statsEvery: z.number().int().min(1).max(100_000).nullable().default(null),
     /**
@@ -107,12 +111,15 @@ export const StartTrainingSchema = z.object({
   spec: ModelSpecSchema,
   settings: TrainingSettingsSchema,
   /** Fine-tune: start from the saved weights of this run (same architecture) instead of fresh ones. */
-  initialWeightsFrom: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/).nullable().optional(),
+  initialWeightsFrom: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,80}$/)
+    .nullable()
+    .optional(),
 });
 export type StartTraining = z.infer<typeof StartTrainingSchema>;
 
 export const RunIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,80}$/, 'a run id is letters, digits, ".", "_" or "-"');
-
 
 /** One backend the worker tried, in probe order. */
 export const BackendCandidateSchema = z.object({
@@ -289,7 +296,13 @@ export const TrainingEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('epoch'), ...run, record: EpochRecordSchema }),
   z.object({ type: z.literal('calibration'), ...run, calibration: CalibrationSchema }),
   /** Early stopping ended the run, or the best epoch's weights were checkpointed / restored. */
-  z.object({ type: z.literal('callback'), ...run, callback: z.enum(['early-stopping', 'checkpoint', 'restore-best', 'reduce-lr']), epoch: z.number().int().min(0), detail: z.string() }),
+  z.object({
+    type: z.literal('callback'),
+    ...run,
+    callback: z.enum(['early-stopping', 'checkpoint', 'restore-best', 'reduce-lr']),
+    epoch: z.number().int().min(0),
+    detail: z.string(),
+  }),
   /** Coalesced like batches: every stats record since the last event. */
   z.object({ type: z.literal('stats'), ...run, records: z.array(StatsRecordSchema).min(1) }),
   z.object({ type: z.literal('paused'), ...run }),

@@ -81,10 +81,7 @@ export function deserializeError(body: unknown): ApiError {
   return new ApiError(parsed.success ? parsed.data : serializeError(body));
 }
 
-export const ResultSchema = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), value: z.unknown() }),
-  z.object({ ok: z.literal(false), error: ApiErrorBodySchema }),
-]);
+export const ResultSchema = z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), value: z.unknown() }), z.object({ ok: z.literal(false), error: ApiErrorBodySchema })]);
 export type Result = z.infer<typeof ResultSchema>;
 
 /** Client → host over a socket. */

@@ -117,7 +117,14 @@ async function streamSyntheticRun(ws: WebSocketRoute, runId: string, epochs: num
   let step = 0;
   let random = 1;
   const noise = () => ((random = (random * 16807) % 2147483647) / 2147483647 - 0.5) * 0.2;
-  const summary = (center: number, spread: number) => ({ mean: center, min: center - 2 * spread, max: center + 2 * spread, p5: center - spread, p50: center, p95: center + spread });
+  const summary = (center: number, spread: number) => ({
+    mean: center,
+    min: center - 2 * spread,
+    max: center + 2 * spread,
+    p5: center - spread,
+    p50: center,
+    p95: center + spread,
+  });
   const PER_EVENT = 375;
   while (step < total) {
     const batches = [];
@@ -139,15 +146,40 @@ async function streamSyntheticRun(ws: WebSocketRoute, runId: string, epochs: num
             moving_variance: summary(1 + 0.2 * progress, 0.2),
             batch_mean: summary(0.3 + noise(), 0.1),
             batch_variance: summary(1.2 + noise(), 0.2),
-            chosen: { indices: [0, 1, 2, 3], moving_mean: [0.1, 0.2, 0.3, 0.4].map((v) => v * progress), moving_variance: [1, 1, 1, 1], batch_mean: [0.1, 0.2, 0.3, 0.4].map((v) => v + noise()), batch_variance: [1, 1, 1, 1].map((v) => v + noise()) },
+            chosen: {
+              indices: [0, 1, 2, 3],
+              moving_mean: [0.1, 0.2, 0.3, 0.4].map((v) => v * progress),
+              moving_variance: [1, 1, 1, 1],
+              batch_mean: [0.1, 0.2, 0.3, 0.4].map((v) => v + noise()),
+              batch_variance: [1, 1, 1, 1].map((v) => v + noise()),
+            },
             moving_mean_bins: Array.from({ length: 128 }, (_, b) => Math.sin(b / 10) * progress),
           })),
-          layers: ['dense', 'dense_1', 'dense_2'].map((layer, i) => ({ layer, grad_norm: (3 - i) * (1 - progress / 2) + noise(), weight_norm: 20, update_ratio: 1e-3, act_mean: 0.2, act_std: 1, saturation: 0.1 })),
+          layers: ['dense', 'dense_1', 'dense_2'].map((layer, i) => ({
+            layer,
+            grad_norm: (3 - i) * (1 - progress / 2) + noise(),
+            weight_norm: 20,
+            update_ratio: 1e-3,
+            act_mean: 0.2,
+            act_std: 1,
+            saturation: 0.1,
+          })),
         });
       }
       if ((step + 1) % perEpoch === 0) {
         send({ type: 'batches', batches: batches.splice(0), completedBatches: step + 1, totalBatches: total, samplesPerSec: 6000 });
-        send({ type: 'epoch', record: { epoch, loss: 2.3 - 1.9 * progress, acc: 0.1 + 0.8 * progress, val_loss: 2.35 - 1.8 * progress, val_acc: 0.1 + 0.78 * progress, durationMs: 10_000, learningRate: 0.01 } });
+        send({
+          type: 'epoch',
+          record: {
+            epoch,
+            loss: 2.3 - 1.9 * progress,
+            acc: 0.1 + 0.8 * progress,
+            val_loss: 2.35 - 1.8 * progress,
+            val_acc: 0.1 + 0.78 * progress,
+            durationMs: 10_000,
+            learningRate: 0.01,
+          },
+        });
       }
     }
     if (batches.length) send({ type: 'batches', batches, completedBatches: step, totalBatches: total, samplesPerSec: 6000 });

@@ -96,8 +96,15 @@ test('imports a CSV of Fashion-MNIST, previews it and trains on it with Adam and
   expect(await canvases.count()).toBeGreaterThanOrEqual(10);
   // The canvases hold the pixels: not all black.
   const lit = await canvases.first().evaluate((c) => {
-    const canvas = c as unknown as { width: number; height: number; getContext(t: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } };
-    return canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data.some((v, i) => i % 4 !== 3 && v > 0);
+    const canvas = c as unknown as {
+      width: number;
+      height: number;
+      getContext(t: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+    };
+    return canvas
+      .getContext('2d')
+      .getImageData(0, 0, canvas.width, canvas.height)
+      .data.some((v, i) => i % 4 !== 3 && v > 0);
   });
   expect(lit).toBe(true);
 
@@ -261,7 +268,9 @@ test('an iris-shaped CSV starts on its text column, keeps its header names, and 
   await page.setViewportSize({ width: 1280, height: 800 });
   const path = join(dir, 'iris.csv');
   const species = ['setosa', 'versicolor', 'virginica'];
-  const rows = Array.from({ length: 30 }, (_, i) => [(5 + (i % 7) / 5).toFixed(1), (3 - (i % 5) / 4).toFixed(1), ((i % 3) * 2 - 2.4).toFixed(1), ((i % 4) * 0.6).toFixed(1), species[i % 3]].join(','));
+  const rows = Array.from({ length: 30 }, (_, i) =>
+    [(5 + (i % 7) / 5).toFixed(1), (3 - (i % 5) / 4).toFixed(1), ((i % 3) * 2 - 2.4).toFixed(1), ((i % 4) * 0.6).toFixed(1), species[i % 3]].join(','),
+  );
   writeFileSync(path, ['sepal_length,sepal_width,petal_length,petal_width,species', ...rows, ''].join('\n'));
   await openData(page);
   await scanCsv(page, path);

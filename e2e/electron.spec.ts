@@ -85,14 +85,13 @@ test('the window is sandboxed, on the app origin, with only window.layerbench ex
   expect(exposed).toEqual({ require: 'undefined', process: 'undefined', module: 'undefined', api: ['invoke', 'on'] });
 
   // The API answers over IPC and validates what it gets.
-  const info = await page.evaluate(() =>
-    (globalThis as unknown as { layerbench: { invoke(name: string, request: unknown): Promise<unknown> } }).layerbench.invoke('app.info', {}),
-  );
+  const info = await page.evaluate(() => (globalThis as unknown as { layerbench: { invoke(name: string, request: unknown): Promise<unknown> } }).layerbench.invoke('app.info', {}));
   expect(info).toMatchObject({ name: 'Layerbench', host: 'electron' });
   const refused = await page.evaluate(() =>
-    (globalThis as unknown as { layerbench: { invoke(name: string, request: unknown): Promise<unknown> } }).layerbench
-      .invoke('no.such.command', {})
-      .then(() => 'resolved', (error: Error) => error.message),
+    (globalThis as unknown as { layerbench: { invoke(name: string, request: unknown): Promise<unknown> } }).layerbench.invoke('no.such.command', {}).then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    ),
   );
   expect(refused).toMatch(/Unknown command/);
 

@@ -14,8 +14,7 @@ test.afterAll(async () => {
   await host?.stop();
 });
 
-const epochLoss = async (page: import('@playwright/test').Page) =>
-  Number(await page.getByTestId('epoch-table').locator('tbody tr').first().locator('td').nth(1).textContent());
+const epochLoss = async (page: import('@playwright/test').Page) => Number(await page.getByTestId('epoch-table').locator('tbody tr').first().locator('td').nth(1).textContent());
 
 test('exports a trained run as ONNX from the Runs view, asking before replacing', async ({ page }, testInfo) => {
   await page.goto(host.url);

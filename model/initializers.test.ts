@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  TRUNCATED_NORMAL_STD_FACTOR,
-  canonicalInitializer,
-  canonicalInitializerName,
-  computeFans,
-  initializerStats,
-  toTfjsInitializer,
-  validateInitializer,
-} from './initializers';
+import { TRUNCATED_NORMAL_STD_FACTOR, canonicalInitializer, canonicalInitializerName, computeFans, initializerStats, toTfjsInitializer, validateInitializer } from './initializers';
 import { initializer } from './spec';
 
 describe('fans', () => {
@@ -29,7 +21,11 @@ describe('initializerStats', () => {
     expect(initializerStats(initializer('HeUniform'), shape).variance).toBeCloseTo(2 / 784, 15);
     expect(initializerStats(initializer('LecunNormal'), shape).variance).toBeCloseTo(1 / 784, 15);
     expect(initializerStats(initializer('LecunUniform'), shape).variance).toBeCloseTo(1 / 784, 15);
-    for (const [mode, fan] of [['fan_in', 784], ['fan_out', 300], ['fan_avg', 542]] as const) {
+    for (const [mode, fan] of [
+      ['fan_in', 784],
+      ['fan_out', 300],
+      ['fan_avg', 542],
+    ] as const) {
       const s = initializerStats(initializer('VarianceScaling', { scale: 3, mode, distribution: 'uniform' }), shape);
       expect([s.fan, s.variance]).toEqual([fan, 3 / fan]);
     }

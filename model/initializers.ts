@@ -355,7 +355,15 @@ export function initializerStats(init: InitializerSpec, shape: readonly number[]
     case 'TruncatedNormal': {
       // Neither Keras nor TF.js corrects this one: std = 0.8796 × stddev in both.
       const s = (config.stddev as number) * TRUNCATED_NORMAL_STD_FACTOR;
-      return { ...base, distribution: 'truncated_normal', variance: s * s, keras_std: s, std: s, mean: config.mean as number, tfjs_sampling: `truncated normal, stddev ${fmt(config.stddev as number)}` };
+      return {
+        ...base,
+        distribution: 'truncated_normal',
+        variance: s * s,
+        keras_std: s,
+        std: s,
+        mean: config.mean as number,
+        tfjs_sampling: `truncated normal, stddev ${fmt(config.stddev as number)}`,
+      };
     }
     case 'RandomUniform': {
       const lo = config.minval as number;

@@ -99,7 +99,15 @@ describe('fromKerasTopology', () => {
     const spec = fromKerasTopology(KERAS2_JSON);
     golden(spec);
     expect(spec.config.name).toBe('sequential');
-    expect(spec.config.layers.map((l) => l.config.name)).toEqual(['flatten', 'batch_normalization', 'dense', 'batch_normalization_1', 'dense_1', 'batch_normalization_2', 'dense_2']);
+    expect(spec.config.layers.map((l) => l.config.name)).toEqual([
+      'flatten',
+      'batch_normalization',
+      'dense',
+      'batch_normalization_1',
+      'dense_1',
+      'batch_normalization_2',
+      'dense_2',
+    ]);
     expect(spec.config.layers[0].config.batch_input_shape).toEqual([null, 28, 28]);
     expect(spec.config.layers[0].config).not.toHaveProperty('dtype');
     expect(spec.config.layers[1].config.axis).toEqual([1]);
@@ -142,7 +150,12 @@ describe('fromKerasTopology', () => {
           { class_name: 'Flatten', config: { name: 'f' } },
           {
             class_name: 'Dense',
-            config: { name: 'd', units: 3, kernel_initializer: 'he_uniform', bias_initializer: { class_name: 'VarianceScaling', config: { mode: 'fanAvg', distribution: 'truncatedNormal' } } },
+            config: {
+              name: 'd',
+              units: 3,
+              kernel_initializer: 'he_uniform',
+              bias_initializer: { class_name: 'VarianceScaling', config: { mode: 'fanAvg', distribution: 'truncatedNormal' } },
+            },
           },
         ],
       },
@@ -244,9 +257,24 @@ describe('toKerasTopology', () => {
         name: 'm',
         layers: [
           { class_name: 'Reshape', config: { name: 'reshape', target_shape: [-1, 4], batch_input_shape: [null, 16] } },
-          { class_name: 'Dense', config: { name: 'dense', units: 5, activation: 'silu', kernel_initializer: { class_name: 'VarianceScaling', config: { scale: 2, mode: 'fan_in', distribution: 'untruncated_normal' } } } },
+          {
+            class_name: 'Dense',
+            config: {
+              name: 'dense',
+              units: 5,
+              activation: 'silu',
+              kernel_initializer: { class_name: 'VarianceScaling', config: { scale: 2, mode: 'fan_in', distribution: 'untruncated_normal' } },
+            },
+          },
           { class_name: 'Activation', config: { name: 'activation', activation: 'leaky_relu' } },
-          { class_name: 'Dense', config: { name: 'dense_1', units: 5, kernel_initializer: { class_name: 'VarianceScaling', config: { scale: 3, mode: 'fan_out', distribution: 'truncated_normal', seed: 7 } } } },
+          {
+            class_name: 'Dense',
+            config: {
+              name: 'dense_1',
+              units: 5,
+              kernel_initializer: { class_name: 'VarianceScaling', config: { scale: 3, mode: 'fan_out', distribution: 'truncated_normal', seed: 7 } },
+            },
+          },
         ],
       },
     };
@@ -273,7 +301,18 @@ describe('toKerasTopology', () => {
       config: {
         name: 'cnn',
         layers: [
-          { class_name: 'Conv2D', config: { name: 'conv2d', filters: 8, kernel_size: 3, padding: 'same', activation: 'relu', kernel_initializer: { class_name: 'HeUniform', config: { seed: 1 } }, batch_input_shape: [null, 28, 28, 1] } },
+          {
+            class_name: 'Conv2D',
+            config: {
+              name: 'conv2d',
+              filters: 8,
+              kernel_size: 3,
+              padding: 'same',
+              activation: 'relu',
+              kernel_initializer: { class_name: 'HeUniform', config: { seed: 1 } },
+              batch_input_shape: [null, 28, 28, 1],
+            },
+          },
           { class_name: 'MaxPooling2D', config: { name: 'max_pooling2d' } },
           { class_name: 'BatchNormalization', config: { name: 'batch_normalization', momentum: 0.9, center: false } },
           { class_name: 'Conv2D', config: { name: 'conv2d_1', filters: 4, kernel_size: [5, 3], strides: [2, 1], use_bias: false, trainable: false } },
@@ -281,7 +320,15 @@ describe('toKerasTopology', () => {
           { class_name: 'Flatten', config: { name: 'flatten' } },
           { class_name: 'Dropout', config: { name: 'dropout', rate: 0.25, seed: 3 } },
           { class_name: 'Activation', config: { name: 'activation', activation: 'leaky_relu' } },
-          { class_name: 'Dense', config: { name: 'dense', units: 10, activation: 'softmax', kernel_initializer: { class_name: 'VarianceScaling', config: { scale: 0.5, mode: 'fan_avg', distribution: 'uniform' } } } },
+          {
+            class_name: 'Dense',
+            config: {
+              name: 'dense',
+              units: 10,
+              activation: 'softmax',
+              kernel_initializer: { class_name: 'VarianceScaling', config: { scale: 0.5, mode: 'fan_avg', distribution: 'uniform' } },
+            },
+          },
         ],
       },
     };

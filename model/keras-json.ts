@@ -128,9 +128,7 @@ export class KerasImportError extends Error {
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Other class names Keras and TF.js write for a layer type (MaxPool2D), from the kits. */
-const LAYER_ALIASES: Record<string, SupportedLayer> = Object.fromEntries(
-  SUPPORTED_LAYERS.flatMap((cls) => (LAYER_DEFS[cls].importAliases ?? []).map((alias) => [alias, cls])),
-);
+const LAYER_ALIASES: Record<string, SupportedLayer> = Object.fromEntries(SUPPORTED_LAYERS.flatMap((cls) => (LAYER_DEFS[cls].importAliases ?? []).map((alias) => [alias, cls])));
 
 /** Settings this app cannot honour on any layer (a kit adds its own): importing one with a value other than null/false is an error. */
 const UNSUPPORTED_IF_SET: Record<string, string> = {
@@ -186,9 +184,7 @@ export function fromKerasTopology(json: unknown): ModelSpec {
   if (!isRecord(root)) throw new KerasImportError(`expected a Keras model topology object, got ${describeValue(root)}`);
   if (root.class_name !== 'Sequential') {
     throw new KerasImportError(
-      root.class_name === undefined
-        ? `missing class_name (expected 'Sequential')`
-        : `only Sequential models are supported, got ${describeValue(root.class_name)}`,
+      root.class_name === undefined ? `missing class_name (expected 'Sequential')` : `only Sequential models are supported, got ${describeValue(root.class_name)}`,
       { field: 'class_name' },
     );
   }
@@ -202,7 +198,8 @@ export function fromKerasTopology(json: unknown): ModelSpec {
   } else if (isRecord(config)) {
     layerList = config.layers;
     if (config.name !== undefined) {
-      if (typeof config.name !== 'string' || config.name === '') throw new KerasImportError(`model name must be a non-empty string, got ${describeValue(config.name)}`, { field: 'config.name' });
+      if (typeof config.name !== 'string' || config.name === '')
+        throw new KerasImportError(`model name must be a non-empty string, got ${describeValue(config.name)}`, { field: 'config.name' });
       modelName = config.name;
     }
     if (Array.isArray(config.build_input_shape)) pendingShape = [...(config.build_input_shape as (number | null)[])];

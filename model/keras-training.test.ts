@@ -7,7 +7,11 @@ const settings = (patch: Partial<TrainingSettings>): TrainingSettings => ({ ...d
 
 describe('training settings ↔ Keras training_config', () => {
   it("writes Keras 3's optimizer_config (module, registered_name) with its defaults, floats as floats, and the schedule as learning_rate", () => {
-    const s = settings({ optimizer: defaultOptimizer('Adam'), learningRate: 0.003, lrSchedule: { class_name: 'ExponentialDecay', config: { decay_steps: 100, decay_rate: 0.5, staircase: true } } });
+    const s = settings({
+      optimizer: defaultOptimizer('Adam'),
+      learningRate: 0.003,
+      lrSchedule: { class_name: 'ExponentialDecay', config: { decay_steps: 100, decay_rate: 0.5, staircase: true } },
+    });
     const config = toKerasTrainingConfig(s);
     expect(JSON.parse(JSON.stringify(config))).toEqual({
       loss: 'sparse_categorical_crossentropy',
@@ -35,7 +39,9 @@ describe('training settings ↔ Keras training_config', () => {
       },
     });
     // Python's json must read floats as floats (Keras 3's SGD refuses an int momentum); decay_steps stays an int.
-    const sgd = pythonJson(toKerasTrainingConfig(settings({ learningRate: 1, lrSchedule: { class_name: 'ExponentialDecay', config: { decay_steps: 10, decay_rate: 1, staircase: false } } })));
+    const sgd = pythonJson(
+      toKerasTrainingConfig(settings({ learningRate: 1, lrSchedule: { class_name: 'ExponentialDecay', config: { decay_steps: 10, decay_rate: 1, staircase: false } } })),
+    );
     expect(sgd).toContain('"initial_learning_rate":1.0,"decay_steps":10,"decay_rate":1.0');
     expect(sgd).toContain('"momentum":0.0');
   });
@@ -64,8 +70,12 @@ describe('training settings ↔ Keras training_config', () => {
       learningRate: 0.01,
       lrSchedule: { class_name: 'Constant', config: {} },
     });
-    expect(() => fromKerasTrainingConfig({ class_name: 'Adam', config: { learning_rate: 0.001, amsgrad: true } })).toThrow(/optimizer_config\.config\.amsgrad: AMSGrad is not supported/);
-    expect(() => fromKerasTrainingConfig({ class_name: 'SGD', config: { learning_rate: 0.01, decay: 1e-4 } })).toThrow(/optimizer_config\.config\.decay: time-based decay is not supported/);
+    expect(() => fromKerasTrainingConfig({ class_name: 'Adam', config: { learning_rate: 0.001, amsgrad: true } })).toThrow(
+      /optimizer_config\.config\.amsgrad: AMSGrad is not supported/,
+    );
+    expect(() => fromKerasTrainingConfig({ class_name: 'SGD', config: { learning_rate: 0.01, decay: 1e-4 } })).toThrow(
+      /optimizer_config\.config\.decay: time-based decay is not supported/,
+    );
     expect(() => fromKerasTrainingConfig({ class_name: 'Adam', config: { learning_rate: 0.01, use_ema: true } })).toThrow(/use_ema/);
     expect(() => fromKerasTrainingConfig({ class_name: 'Nadam', config: {} })).toThrow(/optimizer_config\.class_name: unsupported optimizer 'Nadam'/);
     expect(() => fromKerasTrainingConfig({ class_name: 'SGD', config: { momentum: 2 } })).toThrow(/optimizer_config\.config\.momentum/);
@@ -85,7 +95,11 @@ describe('training settings ↔ Keras training_config', () => {
   it('accepts older settings (optimizer "sgd") and refuses a val_loss monitor without validation, at the field', () => {
     const legacy = { ...defaultTrainingSettings, optimizer: 'sgd' } as unknown;
     expect(TrainingSettingsSchema.parse(legacy).optimizer).toEqual(defaultOptimizer('SGD'));
-    const result = TrainingSettingsSchema.safeParse({ ...defaultTrainingSettings, validationSplit: 0, earlyStopping: { monitor: 'val_loss', patience: 2, min_delta: 0, restore_best_weights: true } });
+    const result = TrainingSettingsSchema.safeParse({
+      ...defaultTrainingSettings,
+      validationSplit: 0,
+      earlyStopping: { monitor: 'val_loss', patience: 2, min_delta: 0, restore_best_weights: true },
+    });
     expect(result.success).toBe(false);
     expect(result.error!.issues[0]).toMatchObject({ path: ['earlyStopping', 'monitor'], message: expect.stringMatching(/needs a validation split/) });
   });
@@ -93,7 +107,12 @@ describe('training settings ↔ Keras training_config', () => {
 
 describe('settings validation', () => {
   it('names the val_loss monitor without validation even when another field is wrong too', () => {
-    const result = TrainingSettingsSchema.safeParse({ ...defaultTrainingSettings, epochs: 0, validationSplit: 0, earlyStopping: { monitor: 'val_loss', patience: 2, min_delta: 0, restore_best_weights: true } });
+    const result = TrainingSettingsSchema.safeParse({
+      ...defaultTrainingSettings,
+      epochs: 0,
+      validationSplit: 0,
+      earlyStopping: { monitor: 'val_loss', patience: 2, min_delta: 0, restore_best_weights: true },
+    });
     expect(result.success).toBe(false);
     expect(result.error!.issues.map((i) => i.path.join('.')).sort()).toEqual(['earlyStopping.monitor', 'epochs']);
   });

@@ -96,7 +96,15 @@ const OPTIMIZER_NAMES: Record<string, OptimizerSettings['class_name']> = {
 };
 
 /** Keys Keras writes that change nothing here, or that only carry their default value. */
-const IGNORED_OPTIMIZER_KEYS = new Set(['name', 'is_legacy_optimizer', 'jit_compile', 'ema_momentum', 'ema_overwrite_frequency', 'loss_scale_factor', 'gradient_accumulation_steps']);
+const IGNORED_OPTIMIZER_KEYS = new Set([
+  'name',
+  'is_legacy_optimizer',
+  'jit_compile',
+  'ema_momentum',
+  'ema_overwrite_frequency',
+  'loss_scale_factor',
+  'gradient_accumulation_steps',
+]);
 
 /**
  * The optimizer, learning rate and schedule from a Keras `training_config` (object or JSON string;
@@ -108,7 +116,8 @@ export function fromKerasTrainingConfig(json: unknown): Settings {
   if (!isRecord(root)) throw new KerasTrainingImportError(`expected an optimizer config object, got ${describeValue(root)}`, 'optimizer_config');
   const rawName = typeof root.class_name === 'string' ? root.class_name.replace(/^.*>/, '') : '';
   const class_name = OPTIMIZER_NAMES[rawName.toLowerCase()];
-  if (!class_name) throw new KerasTrainingImportError(`unsupported optimizer ${describeValue(root.class_name)} (supported: SGD, Adagrad, RMSprop, Adam, Adamax)`, 'optimizer_config.class_name');
+  if (!class_name)
+    throw new KerasTrainingImportError(`unsupported optimizer ${describeValue(root.class_name)} (supported: SGD, Adagrad, RMSprop, Adam, Adamax)`, 'optimizer_config.class_name');
   const given = isRecord(root.config) ? root.config : {};
   const config: Record<string, unknown> = {};
   let learningRate = 0.01;
@@ -161,7 +170,8 @@ function readLearningRateUnchecked(value: unknown, field: string): { learningRat
   switch (value.class_name) {
     case 'ExponentialDecay': {
       const lr = c.initial_learning_rate;
-      if (typeof lr !== 'number' || !(lr > 0)) throw new KerasTrainingImportError(`initial_learning_rate must be a positive number, got ${describeValue(lr)}`, `${field}.config.initial_learning_rate`);
+      if (typeof lr !== 'number' || !(lr > 0))
+        throw new KerasTrainingImportError(`initial_learning_rate must be a positive number, got ${describeValue(lr)}`, `${field}.config.initial_learning_rate`);
       return {
         learningRate: lr,
         lrSchedule: { class_name: 'ExponentialDecay', config: { decay_steps: c.decay_steps as number, decay_rate: c.decay_rate as number, staircase: Boolean(c.staircase) } },
@@ -173,14 +183,18 @@ function readLearningRateUnchecked(value: unknown, field: string): { learningRat
       return { learningRate: values[0], lrSchedule: { class_name: 'PiecewiseConstantDecay', config: { boundaries: c.boundaries as number[], values } } };
     }
     default:
-      throw new KerasTrainingImportError(`unsupported learning-rate schedule ${describeValue(value.class_name)} (supported: ExponentialDecay, PiecewiseConstantDecay)`, `${field}.class_name`);
+      throw new KerasTrainingImportError(
+        `unsupported learning-rate schedule ${describeValue(value.class_name)} (supported: ExponentialDecay, PiecewiseConstantDecay)`,
+        `${field}.class_name`,
+      );
   }
 }
 
 /** Keras' EarlyStopping config (other keys ignored; unsupported monitors refused). */
 export function fromKerasEarlyStopping(config: Record<string, unknown>): EarlyStopping {
   const monitor = config.monitor ?? 'val_loss';
-  if (monitor !== 'val_loss' && monitor !== 'loss') throw new KerasTrainingImportError(`only loss and val_loss can be monitored, got ${describeValue(monitor)}`, 'EarlyStopping.monitor');
+  if (monitor !== 'val_loss' && monitor !== 'loss')
+    throw new KerasTrainingImportError(`only loss and val_loss can be monitored, got ${describeValue(monitor)}`, 'EarlyStopping.monitor');
   return {
     monitor,
     patience: typeof config.patience === 'number' ? config.patience : 0,

@@ -75,7 +75,11 @@ describe('validation: bad values give an error at that layer and never throw', (
     for (const [label, value] of Object.entries(c.values)) {
       if (value === undefined) continue;
       it(`${c.layer(0).class_name}.${c.field} = ${label}`, () => {
-        const spec = model([{ class_name: 'Reshape', config: { name: 'reshape', target_shape: [28, 28, 1], batch_input_shape: [null, 784] } }, c.layer(value), { class_name: 'Flatten', config: { name: 'flatten' } }]);
+        const spec = model([
+          { class_name: 'Reshape', config: { name: 'reshape', target_shape: [28, 28, 1], batch_input_shape: [null, 784] } },
+          c.layer(value),
+          { class_name: 'Flatten', config: { name: 'flatten' } },
+        ]);
         let s!: ReturnType<typeof summarize>;
         expect(() => (s = summarize(spec))).not.toThrow();
         expect(s.valid).toBe(false);
@@ -89,7 +93,8 @@ describe('validation: bad values give an error at that layer and never throw', (
   }
 
   it('accepts the edges of the valid ranges', () => {
-    const ok = (layer: LayerSpec) => summarize(model([{ class_name: 'Reshape', config: { name: 'reshape', target_shape: [28, 28, 1], batch_input_shape: [null, 784] } }, layer])).errors;
+    const ok = (layer: LayerSpec) =>
+      summarize(model([{ class_name: 'Reshape', config: { name: 'reshape', target_shape: [28, 28, 1], batch_input_shape: [null, 784] } }, layer])).errors;
     expect(ok({ class_name: 'Dropout', config: { name: 'd', rate: 0 } })).toEqual([]);
     expect(ok({ class_name: 'Dropout', config: { name: 'd', rate: 0.999 } })).toEqual([]);
     expect(ok({ class_name: 'Dense', config: { name: 'd', units: 1 } })).toEqual([]);
@@ -105,8 +110,12 @@ describe('validation: bad values give an error at that layer and never throw', (
     expect(errs({ class_name: 'Conv2D', config: { name: 'c', filters: 1, kernel_size: 3, groups: 2 } })).toEqual(['groups']);
     expect(errs({ class_name: 'Conv2D', config: { name: 'c', filters: 1, kernel_size: 3, strides: 2, dilation_rate: 2 } })).toEqual(['dilation_rate']);
     expect(errs({ class_name: 'Dense', config: { name: 'c', units: 3, kernel_initializer: { class_name: 'Orthogonal', config: {} } } })).toEqual(['kernel_initializer']);
-    expect(errs({ class_name: 'Dense', config: { name: 'c', units: 3, kernel_initializer: { class_name: 'VarianceScaling', config: { scale: -1 } } } })).toEqual(['kernel_initializer']);
-    expect(errs({ class_name: 'Dense', config: { name: 'c', units: 3, kernel_initializer: { class_name: 'VarianceScaling', config: { mode: 'fan_sum' } } } })).toEqual(['kernel_initializer']);
+    expect(errs({ class_name: 'Dense', config: { name: 'c', units: 3, kernel_initializer: { class_name: 'VarianceScaling', config: { scale: -1 } } } })).toEqual([
+      'kernel_initializer',
+    ]);
+    expect(errs({ class_name: 'Dense', config: { name: 'c', units: 3, kernel_initializer: { class_name: 'VarianceScaling', config: { mode: 'fan_sum' } } } })).toEqual([
+      'kernel_initializer',
+    ]);
     expect(errs({ class_name: 'Dense', config: { name: 'c', units: 3, use_bias: 'yes' } })).toEqual(['use_bias']);
     expect(errs({ class_name: 'Dense', config: { name: 'bad name!', units: 3 } })).toEqual(['name']);
     expect(errs({ class_name: 'Dense', config: { name: 'c', units: 3, trainable: 0 } })).toEqual(['trainable']);

@@ -151,7 +151,10 @@ export function buildLayer(layer: LayerSpec, input: Shape): LayerResult {
   const params = trainable + nonTrainable;
   if (params > LIMITS.layerParams) {
     const field = def.required.find((f) => f === 'units' || f === 'filters');
-    issues.push({ ...(field ? { field } : {}), message: `${params.toLocaleString('en-US')} parameters is too many for one layer (at most ${LIMITS.layerParams.toLocaleString('en-US')})` });
+    issues.push({
+      ...(field ? { field } : {}),
+      message: `${params.toLocaleString('en-US')} parameters is too many for one layer (at most ${LIMITS.layerParams.toLocaleString('en-US')})`,
+    });
   }
   return { output_shape: built.output_shape, variables: built.variables, params, trainable_params: trainable, non_trainable_params: nonTrainable, issues };
 }

@@ -133,8 +133,7 @@ export const presets: Preset[] = [
   {
     id: 'bn-before-activation',
     title: 'BN MLP (BN before activation)',
-    description:
-      'Flatten → BN → Dense(300, no bias, He) → BN → elu → Dense(100, no bias, He) → BN → elu → Dense(10, softmax)',
+    description: 'Flatten → BN → Dense(300, no bias, He) → BN → elu → Dense(100, no bias, He) → BN → elu → Dense(10, softmax)',
     spec: seedModel2,
   },
   {

@@ -6,7 +6,7 @@ import { summarize } from './summary';
 import { withDefaults } from './layers';
 
 describe('kernel regularizers and constraints', () => {
-  it("reads Keras 2, Keras 3 and TF.js spellings into one canonical L1L2 form", () => {
+  it('reads Keras 2, Keras 3 and TF.js spellings into one canonical L1L2 form', () => {
     expect(canonicalRegularizer({ class_name: 'L2', config: { l2: 0.01 } })).toEqual({ ok: true, value: { class_name: 'L1L2', config: { l1: 0, l2: 0.01 } } });
     expect(canonicalRegularizer({ module: 'keras.regularizers', class_name: 'L1', config: { l1: 0.002 }, registered_name: null })).toEqual({
       ok: true,
@@ -21,8 +21,14 @@ describe('kernel regularizers and constraints', () => {
   });
 
   it('reads MaxNorm from Keras and TF.js', () => {
-    expect(canonicalConstraint({ class_name: 'MaxNorm', config: { max_value: 2, axis: 0 } })).toEqual({ ok: true, value: { class_name: 'MaxNorm', config: { max_value: 2, axis: 0 } } });
-    expect(canonicalConstraint({ className: 'MaxNorm', config: { maxValue: 3, axis: 0 } })).toEqual({ ok: true, value: { class_name: 'MaxNorm', config: { max_value: 3, axis: 0 } } });
+    expect(canonicalConstraint({ class_name: 'MaxNorm', config: { max_value: 2, axis: 0 } })).toEqual({
+      ok: true,
+      value: { class_name: 'MaxNorm', config: { max_value: 2, axis: 0 } },
+    });
+    expect(canonicalConstraint({ className: 'MaxNorm', config: { maxValue: 3, axis: 0 } })).toEqual({
+      ok: true,
+      value: { class_name: 'MaxNorm', config: { max_value: 3, axis: 0 } },
+    });
     expect(canonicalConstraint({ class_name: 'MaxNorm', config: { max_value: 0 } })).toMatchObject({ ok: false, message: 'max_value must be a positive number, got 0' });
   });
 

@@ -61,7 +61,10 @@ export function canonicalRegularizer(value: unknown): Canonical<RegularizerSpec>
     default:
       return { ok: false, message: `unsupported regularizer ${describeValue(name)} (supported: L1, L2, L1L2)` };
   }
-  for (const [field, v] of [['l1', l1], ['l2', l2]] as const) {
+  for (const [field, v] of [
+    ['l1', l1],
+    ['l2', l2],
+  ] as const) {
     if (!isFiniteNonNegative(v)) return { ok: false, message: `${field} must be a non-negative number, got ${describeValue(v)}` };
   }
   return { ok: true, value: { class_name: 'L1L2', config: { l1: l1 as number, l2: l2 as number } } };
@@ -76,7 +79,8 @@ export function canonicalConstraint(value: unknown): Canonical<ConstraintSpec> {
   const config = isRecord(value.config) ? value.config : {};
   const maxValue = config.max_value ?? config.maxValue ?? 2;
   const axis = config.axis ?? 0;
-  if (typeof maxValue !== 'number' || !Number.isFinite(maxValue) || maxValue <= 0) return { ok: false, message: `max_value must be a positive number, got ${describeValue(maxValue)}` };
+  if (typeof maxValue !== 'number' || !Number.isFinite(maxValue) || maxValue <= 0)
+    return { ok: false, message: `max_value must be a positive number, got ${describeValue(maxValue)}` };
   if (typeof axis !== 'number' || !Number.isInteger(axis)) return { ok: false, message: `axis must be a whole number, got ${describeValue(axis)}` };
   return { ok: true, value: { class_name: 'MaxNorm', config: { max_value: maxValue, axis } } };
 }

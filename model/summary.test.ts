@@ -12,7 +12,15 @@ describe('summarize: golden values (Keras model.summary())', () => {
     expect(s.valid).toBe(true);
     expect(s.errors).toEqual([]);
     expect(s.layers.map((l) => l.params)).toEqual([0, 3136, 235500, 1200, 30100, 400, 1010]);
-    expect(s.layers.map((l) => l.output_shape)).toEqual([[null, 784], [null, 784], [null, 300], [null, 300], [null, 100], [null, 100], [null, 10]]);
+    expect(s.layers.map((l) => l.output_shape)).toEqual([
+      [null, 784],
+      [null, 784],
+      [null, 300],
+      [null, 300],
+      [null, 100],
+      [null, 100],
+      [null, 10],
+    ]);
     expect(s.total).toBe(271_346);
     expect(s.trainable).toBe(268_978);
     expect(s.non_trainable).toBe(2_368);
@@ -76,7 +84,11 @@ describe('summarize: golden values (Keras model.summary())', () => {
     );
     expect(s.layers[1].variables.map((v) => v.name)).toEqual(['bn/gamma', 'bn/moving_mean', 'bn/moving_variance']);
     expect(s.layers[2].variables.map((v) => v.name)).toEqual(['bn2/beta', 'bn2/moving_mean', 'bn2/moving_variance']);
-    expect(s.layers.slice(1).map((l) => [l.trainable_params, l.non_trainable_params])).toEqual([[10, 20], [10, 20], [0, 20]]);
+    expect(s.layers.slice(1).map((l) => [l.trainable_params, l.non_trainable_params])).toEqual([
+      [10, 20],
+      [10, 20],
+      [0, 20],
+    ]);
   });
 });
 

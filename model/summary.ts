@@ -89,9 +89,7 @@ export function summarize(spec: ModelSpec): ModelSummary {
     const input = shape;
     // Without an input shape the layer's own settings are still checked; it just has no shape.
     const result: LayerResult =
-      input === null
-        ? { output_shape: null, variables: [], params: 0, trainable_params: 0, non_trainable_params: 0, issues: validateLayer(layer) }
-        : buildLayer(layer, input);
+      input === null ? { output_shape: null, variables: [], params: 0, trainable_params: 0, non_trainable_params: 0, issues: validateLayer(layer) } : buildLayer(layer, input);
     for (const issue of result.issues) {
       push(issue.message, issue.field);
       messages.push(issue.message);
@@ -129,7 +127,12 @@ export function formatSummaryTable(summary: ModelSummary): string {
   const head = ['Layer (type)', 'Output Shape', 'Param #'];
   const widths = [0, 1, 2].map((c) => Math.max(head[c].length, ...rows.map((r) => r[c].length)) + 3);
   const width = widths.reduce((a, b) => a + b, 0);
-  const line = (cells: string[]) => ' ' + cells.map((c, i) => c.padEnd(widths[i])).join('').trimEnd();
+  const line = (cells: string[]) =>
+    ' ' +
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('')
+      .trimEnd();
   const out = [`Model: "${summary.name}"`, '_'.repeat(width), line(head), '='.repeat(width)];
   rows.forEach((r, i) => {
     if (i > 0) out.push('');

@@ -111,7 +111,9 @@ describe('checkTask: the model against the loss and the chosen data', () => {
     const linear = structuredClone(seedModel1);
     linear.config.layers[6]!.config.activation = 'linear';
     const problems = check(linear, fashion);
-    expect(problems.map((p) => [p.kind, p.field, p.blocking, p.fix])).toEqual([['output-activation', 'activation', false, { kind: 'set-activation', layer: 6, activation: 'softmax' }]]);
+    expect(problems.map((p) => [p.kind, p.field, p.blocking, p.fix])).toEqual([
+      ['output-activation', 'activation', false, { kind: 'set-activation', layer: 6, activation: 'softmax' }],
+    ]);
     expect(problems[0]!.message).toContain("'linear', not softmax");
     expect(trainableOnTask(summarize(linear), problems)).toBe(true);
     linear.config.layers.push(layer('Activation', 'activation', { activation: 'softmax' }));

@@ -117,7 +117,10 @@ export function describeBlocking(problems: readonly TaskProblem[]): string | nul
 }
 
 function sortByLayer(problems: TaskProblem[]): TaskProblem[] {
-  return problems.map((p, i) => [p, i] as const).sort((a, b) => a[0].layerIndex - b[0].layerIndex || a[1] - b[1]).map(([p]) => p);
+  return problems
+    .map((p, i) => [p, i] as const)
+    .sort((a, b) => a[0].layerIndex - b[0].layerIndex || a[1] - b[1])
+    .map(([p]) => p);
 }
 
 type Placed = Pick<TaskProblem, 'layerIndex' | 'layerName'>;

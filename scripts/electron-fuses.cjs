@@ -51,7 +51,11 @@ async function afterPack(context) {
   const binary = electronBinary(context);
   // An unsigned macOS build's ad-hoc signature no longer matches once the binary changed.
   await flipLayerbenchFuses(binary, { resetAdHocDarwinSignature: context.electronPlatformName === 'darwin' });
-  console.log(`  • Electron fuses set in ${binary}: ${Object.entries(FUSES).map(([name, on]) => `${name}=${on}`).join(', ')}`);
+  console.log(
+    `  • Electron fuses set in ${binary}: ${Object.entries(FUSES)
+      .map(([name, on]) => `${name}=${on}`)
+      .join(', ')}`,
+  );
 }
 
 module.exports = afterPack;

@@ -19,10 +19,7 @@ export async function openTrain(page: Page): Promise<void> {
   await expect(page.getByTestId('start')).toBeVisible();
 }
 
-export async function fillSettings(
-  page: Page,
-  options: { subset: number; epochs?: number; statsEvery?: number; learningRate?: number },
-): Promise<void> {
+export async function fillSettings(page: Page, options: { subset: number; epochs?: number; statsEvery?: number; learningRate?: number }): Promise<void> {
   await page.getByTestId('epochs').fill(String(options.epochs ?? 1));
   await page.getByTestId('batch-size').fill('32');
   await page.getByTestId('learning-rate').fill(String(options.learningRate ?? 0.01));

@@ -72,7 +72,15 @@ describe('layerbench summary', () => {
 describe('layerbench train and export', () => {
   it('trains a project headlessly into a run folder the app can list, then exports it', () => {
     const project = join(dir, 'train.layerbench.json');
-    writeFileSync(project, JSON.stringify({ format: PROJECT_FORMAT, version: PROJECT_VERSION, model: seedModel1, training: { ...defaultTrainingSettings, trainSubset: 320, validationSplit: 0.2, epochs: 3 } }));
+    writeFileSync(
+      project,
+      JSON.stringify({
+        format: PROJECT_FORMAT,
+        version: PROJECT_VERSION,
+        model: seedModel1,
+        training: { ...defaultTrainingSettings, trainSubset: 320, validationSplit: 0.2, epochs: 3 },
+      }),
+    );
     const out = join(dir, 'workspace');
     const trained = run('train', project, '--epochs', '1', '--out', out, '--data-dir', join(dir, 'data'));
     expect(trained.stderr).toMatch(/epoch 1: loss \d/);
@@ -81,7 +89,10 @@ describe('layerbench train and export', () => {
     expect(runDir.startsWith(join(out, 'runs'))).toBe(true);
     const runJson = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8'));
     expect(runJson.summary).toMatchObject({ status: 'finished', epochsDone: 1, batchesDone: 8 });
-    const batches = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').filter((l) => l.includes('"batch"'));
+    const batches = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes('"batch"'));
     expect(batches).toHaveLength(8);
     expect(existsSync(join(runDir, 'weights', 'model.json'))).toBe(true);
 
@@ -94,7 +105,15 @@ describe('layerbench train and export', () => {
 
   it('warns, and still trains, when a SELU model gets inputs that are not standardized', () => {
     const project = join(dir, 'selu.layerbench.json');
-    writeFileSync(project, JSON.stringify({ format: PROJECT_FORMAT, version: PROJECT_VERSION, model: seluMlp, training: { ...defaultTrainingSettings, trainSubset: 64, validationSplit: 0, epochs: 1 } }));
+    writeFileSync(
+      project,
+      JSON.stringify({
+        format: PROJECT_FORMAT,
+        version: PROJECT_VERSION,
+        model: seluMlp,
+        training: { ...defaultTrainingSettings, trainSubset: 64, validationSplit: 0, epochs: 1 },
+      }),
+    );
     const trained = run('train', project, '--out', join(dir, 'selu-workspace'), '--data-dir', join(dir, 'data'), '--quiet');
     expect(trained.stderr).toContain('layerbench: warning: selu_self_normalizing uses SELU, which self-normalizes only on standardized inputs');
     expect(trained.status).toBe(0);
@@ -102,7 +121,15 @@ describe('layerbench train and export', () => {
 
   it('ends an exploding run (Adam at 1e6) as failed: the diagnosis, the advice once, numbers for people', () => {
     const project = join(dir, 'explode.layerbench.json');
-    writeFileSync(project, JSON.stringify({ format: PROJECT_FORMAT, version: PROJECT_VERSION, model: seedModel1, training: { ...defaultTrainingSettings, trainSubset: 320, validationSplit: 0, epochs: 1 } }));
+    writeFileSync(
+      project,
+      JSON.stringify({
+        format: PROJECT_FORMAT,
+        version: PROJECT_VERSION,
+        model: seedModel1,
+        training: { ...defaultTrainingSettings, trainSubset: 320, validationSplit: 0, epochs: 1 },
+      }),
+    );
     const r = run('train', project, '--optimizer', 'adam', '--lr', '1e6', '--out', join(dir, 'explode'), '--data-dir', join(dir, 'data'));
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/failed: Training diverged: the loss exploded at epoch 1/);
@@ -130,7 +157,9 @@ describe('layerbench train and export', () => {
     const out = join(dir, 'no-flatten-runs');
     const r = run('train', project, '--out', out, '--data-dir', join(dir, 'data'));
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain("The model cannot be trained on Fashion-MNIST: dense (layer 1): Dense gets (None, 28, 28) and acts on its last axis only, giving (None, 28, 300), so the model's output is (None, 28, 10)");
+    expect(r.stderr).toContain(
+      "The model cannot be trained on Fashion-MNIST: dense (layer 1): Dense gets (None, 28, 28) and acts on its last axis only, giving (None, 28, 300), so the model's output is (None, 28, 10)",
+    );
     expect(existsSync(out)).toBe(false);
   });
 });
@@ -139,7 +168,13 @@ describe('Keras .h5 wherever a model is accepted; other files named by type', ()
   /** Flatten → Dense(10): a model that trains on Fashion-MNIST in a second. */
   const small = {
     class_name: 'Sequential' as const,
-    config: { name: 'small', layers: [{ class_name: 'Flatten', config: { name: 'flatten', batch_input_shape: [null, 28, 28] } }, { class_name: 'Dense', config: { name: 'dense', units: 10, activation: 'softmax' } }] },
+    config: {
+      name: 'small',
+      layers: [
+        { class_name: 'Flatten', config: { name: 'flatten', batch_input_shape: [null, 28, 28] } },
+        { class_name: 'Dense', config: { name: 'dense', units: 10, activation: 'softmax' } },
+      ],
+    },
   };
   const adam = { class_name: 'Adam', config: { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, clipnorm: null, clipvalue: null } };
   const project = join(dir, 'seed.layerbench.json');
@@ -174,7 +209,12 @@ describe('Keras .h5 wherever a model is accepted; other files named by type', ()
     const runDir = again.stdout.trim();
     const runJson = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8'));
     expect(runJson.settings).toMatchObject({ optimizer: adam, learningRate: 0.003 });
-    const firstBatch = (dirOfRun: string) => JSON.parse(readFileSync(join(dirOfRun, 'metrics.jsonl'), 'utf8').split('\n').find((l) => l.includes('"batch"'))!).loss as number;
+    const firstBatch = (dirOfRun: string) =>
+      JSON.parse(
+        readFileSync(join(dirOfRun, 'metrics.jsonl'), 'utf8')
+          .split('\n')
+          .find((l) => l.includes('"batch"'))!,
+      ).loss as number;
     // A fresh Dense(10) starts near ln 10 ≈ 2.3; trained weights start well below.
     expect(firstBatch(first.stdout.trim())).toBeGreaterThan(1.5);
     expect(firstBatch(runDir)).toBeLessThan(1.2);
@@ -186,7 +226,9 @@ describe('Keras .h5 wherever a model is accepted; other files named by type', ()
     for (const command of ['summary', 'train']) {
       const r = run(command, onnx);
       expect(r.status).toBe(1);
-      expect(r.stderr).toBe(`layerbench: ${onnx}: this is an ONNX file; Layerbench exports ONNX but does not import it (use the Keras .h5 or TF.js export of the same model); expected a Layerbench project, a Keras .h5 model, a Keras model.to_json() file or a TF.js model.json\n`);
+      expect(r.stderr).toBe(
+        `layerbench: ${onnx}: this is an ONNX file; Layerbench exports ONNX but does not import it (use the Keras .h5 or TF.js export of the same model); expected a Layerbench project, a Keras .h5 model, a Keras model.to_json() file or a TF.js model.json\n`,
+      );
     }
     expect(run('export', onnx, '--format', 'h5', '--out', join(dir, 'x.h5')).stderr).toMatch(/this is an ONNX file; Layerbench exports ONNX but does not import it/);
 
@@ -201,6 +243,8 @@ describe('Keras .h5 wherever a model is accepted; other files named by type', ()
     writeFileSync(noise, Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7919 + 13) % 256)));
     const r = run('train', noise);
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe(`layerbench: ${noise}: this is a binary file of an unknown type, not a model file; expected a Layerbench project, a Keras .h5 model, a Keras model.to_json() file or a TF.js model.json\n`);
+    expect(r.stderr).toBe(
+      `layerbench: ${noise}: this is a binary file of an unknown type, not a model file; expected a Layerbench project, a Keras .h5 model, a Keras model.to_json() file or a TF.js model.json\n`,
+    );
   });
 });

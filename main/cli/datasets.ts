@@ -65,7 +65,13 @@ async function list(store: DatasetStore, args: ParsedArgs, io: Io): Promise<numb
     const rows = datasets.map((d) => [d.id, d.name, d.kind, d.sampleShape.join('×'), String(d.count), String(d.classNames.length)]);
     const table = [['id', 'name', 'kind', 'shape', 'samples', 'classes'], ...rows];
     const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
-    for (const row of table) io.out(`${row.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd()}\n`);
+    for (const row of table)
+      io.out(
+        `${row
+          .map((cell, c) => cell.padEnd(widths[c]))
+          .join('  ')
+          .trimEnd()}\n`,
+      );
   }
   for (const u of unreadable) io.err(`unreadable: ${u.id}: ${u.message}\n`);
   return 0;
@@ -120,7 +126,11 @@ async function importCommand(store: DatasetStore, rest: string[], args: ParsedAr
       throw new UsageError(`--name: ${(error as Error).message}`);
     }
   } else {
-    const fromFile = (source.kind === 'idx' ? source.imagesPath : source.path).split(/[\\/]/).pop()!.replace(/\.[^.]*$/, '').trim();
+    const fromFile = (source.kind === 'idx' ? source.imagesPath : source.path)
+      .split(/[\\/]/)
+      .pop()!
+      .replace(/\.[^.]*$/, '')
+      .trim();
     name = fromFile.slice(0, MAX_DATASET_NAME).trim() || 'dataset';
   }
   const quiet = args.flags.has('quiet');

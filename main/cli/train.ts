@@ -103,12 +103,16 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
           if (Date.now() - lastLine > 1000) {
             lastLine = Date.now();
             const b = event.batches.at(-1)!;
-            log(`  epoch ${b.epoch + 1} · ${Math.round((100 * event.completedBatches) / event.totalBatches)}% · loss ${lossText(b.loss)} · ${Math.round(event.samplesPerSec)} samples/s`);
+            log(
+              `  epoch ${b.epoch + 1} · ${Math.round((100 * event.completedBatches) / event.totalBatches)}% · loss ${lossText(b.loss)} · ${Math.round(event.samplesPerSec)} samples/s`,
+            );
           }
           break;
         case 'epoch': {
           const e = event.record;
-          log(`epoch ${e.epoch + 1}: loss ${lossText(e.loss)} acc ${(e.acc * 100).toFixed(2)}%${e.val_acc !== undefined ? ` · val_loss ${lossText(e.val_loss!)} val_acc ${(e.val_acc * 100).toFixed(2)}%` : ''} (${(e.durationMs / 1000).toFixed(1)} s)`);
+          log(
+            `epoch ${e.epoch + 1}: loss ${lossText(e.loss)} acc ${(e.acc * 100).toFixed(2)}%${e.val_acc !== undefined ? ` · val_loss ${lossText(e.val_loss!)} val_acc ${(e.val_acc * 100).toFixed(2)}%` : ''} (${(e.durationMs / 1000).toFixed(1)} s)`,
+          );
           break;
         }
         case 'callback':

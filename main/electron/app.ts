@@ -41,9 +41,7 @@ export function startApp(paths: AppPaths): void {
   // One name and profile folder however the app is launched (`electron .`, `electron
   // out/main/index.js`, packaged). LAYERBENCH_USER_DATA_DIR gives tests a fresh profile.
   app.setName('Layerbench');
-  const userData = process.env.LAYERBENCH_USER_DATA_DIR
-    ? resolve(process.env.LAYERBENCH_USER_DATA_DIR)
-    : join(app.getPath('appData'), 'Layerbench');
+  const userData = process.env.LAYERBENCH_USER_DATA_DIR ? resolve(process.env.LAYERBENCH_USER_DATA_DIR) : join(app.getPath('appData'), 'Layerbench');
   app.setPath('userData', userData);
 
   if (!app.requestSingleInstanceLock()) {

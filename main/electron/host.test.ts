@@ -136,15 +136,25 @@ describe('the IPC binding', () => {
     try {
       const send = (name: string, request: unknown) => handler({ sender: app.webContents, senderFrame: app.mainFrame }, name, request);
       // What ipcMain answers: the RunStore's RunNotFoundError, typed.
-      expect(await send('runs.get', { runId: 'run-missing' })).toEqual({ ok: false, error: { code: 'not-found', name: 'RunNotFoundError', message: 'Run run-missing does not exist' } });
+      expect(await send('runs.get', { runId: 'run-missing' })).toEqual({
+        ok: false,
+        error: { code: 'not-found', name: 'RunNotFoundError', message: 'Run run-missing does not exist' },
+      });
       // The preload rejects with plain data; contextBridge copies plain data whole (structuredClone
       // stands in for that copy: it too drops an Error's own properties), and the renderer's host/
       // makes an ApiError of it again.
-      const preload = { invoke: (name: never, request: never) => invokeAcrossBridge(send, name, request).catch((body: unknown) => Promise.reject(structuredClone(body))), on: () => () => {} };
-      const error = await fromBridge(preload).invoke('runs.get', { runId: 'run-missing' }).catch((e: unknown) => e);
+      const preload = {
+        invoke: (name: never, request: never) => invokeAcrossBridge(send, name, request).catch((body: unknown) => Promise.reject(structuredClone(body))),
+        on: () => () => {},
+      };
+      const error = await fromBridge(preload)
+        .invoke('runs.get', { runId: 'run-missing' })
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ApiError);
       expect(error).toMatchObject({ code: 'not-found', name: 'RunNotFoundError', message: 'Run run-missing does not exist' });
-      const invalid = await fromBridge(preload).invoke('runs.get', { runId: '../x' }).catch((e: unknown) => e);
+      const invalid = await fromBridge(preload)
+        .invoke('runs.get', { runId: '../x' })
+        .catch((e: unknown) => e);
       expect(invalid).toMatchObject({ code: 'invalid-request', issues: [expect.stringMatching(/^runId: /)] });
     } finally {
       unbind();

@@ -22,11 +22,7 @@ function senderRejection(event: IpcMainInvokeEvent, windows: readonly BrowserWin
   return ipcSenderRejection({
     fromAppWindow: window !== undefined,
     frameExists: frame !== null,
-    isTopFrame:
-      frame !== null &&
-      top !== undefined &&
-      frame.parent === null &&
-      (frame === top || (frame.processId === top.processId && frame.routingId === top.routingId)),
+    isTopFrame: frame !== null && top !== undefined && frame.parent === null && (frame === top || (frame.processId === top.processId && frame.routingId === top.routingId)),
     frameUrl: frame?.url,
   });
 }

@@ -30,13 +30,7 @@ function parseUrl(url: string): URL | null {
 export function isAppUrl(url: string | null | undefined): boolean {
   if (!url) return false;
   const parsed = parseUrl(url);
-  return (
-    parsed !== null &&
-    parsed.protocol === `${APP_SCHEME}:` &&
-    parsed.host === APP_HOST &&
-    parsed.username === '' &&
-    parsed.password === ''
-  );
+  return parsed !== null && parsed.protocol === `${APP_SCHEME}:` && parsed.host === APP_HOST && parsed.username === '' && parsed.password === '';
 }
 
 /** Navigation (top frame or subframe, redirects included) is allowed only within the app origin. */
@@ -62,13 +56,7 @@ export function isAllowedRendererRequest(url: string): boolean {
  */
 export function isSafeExternalUrl(url: string): boolean {
   const parsed = parseUrl(url);
-  return (
-    parsed !== null &&
-    parsed.protocol === 'https:' &&
-    parsed.hostname !== '' &&
-    parsed.username === '' &&
-    parsed.password === ''
-  );
+  return parsed !== null && parsed.protocol === 'https:' && parsed.hostname !== '' && parsed.username === '' && parsed.password === '';
 }
 
 /**

@@ -63,7 +63,16 @@ describe('requests from the app window', () => {
     }
   });
   it('block the network and the file system', () => {
-    for (const url of ['https://example.com/x.js', 'http://127.0.0.1:8080/api', 'ws://localhost/api', 'wss://example.com', 'file:///etc/passwd', 'ftp://x/', 'devtools://devtools/x', 'chrome://gpu']) {
+    for (const url of [
+      'https://example.com/x.js',
+      'http://127.0.0.1:8080/api',
+      'ws://localhost/api',
+      'wss://example.com',
+      'file:///etc/passwd',
+      'ftp://x/',
+      'devtools://devtools/x',
+      'chrome://gpu',
+    ]) {
       expect(isAllowedRendererRequest(url), url).toBe(false);
     }
   });
@@ -139,8 +148,7 @@ describe('IPC sender validation', () => {
 });
 
 describe('module boundaries', () => {
-  const imports = (file: string) =>
-    [...readFileSync(here(file), 'utf8').matchAll(/^\s*import\s[^;]*?from\s+'([^']+)'|^\s*import\s+'([^']+)'/gm)].map((m) => m[1] ?? m[2]);
+  const imports = (file: string) => [...readFileSync(here(file), 'utf8').matchAll(/^\s*import\s[^;]*?from\s+'([^']+)'|^\s*import\s+'([^']+)'/gm)].map((m) => m[1] ?? m[2]);
 
   it('keeps the policies (the app’s and the hosts’ shared one) and the channel names free of electron', () => {
     expect(imports('./policy.ts')).not.toContain('electron');

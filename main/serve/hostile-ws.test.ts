@@ -36,7 +36,14 @@ const violations: [string, Buffer[], number][] = [
   ['text that is not UTF-8', [buildFrame({ opcode: TEXT, payload: Buffer.from([0x7b, 0xc3, 0x28, 0xff, 0x7d]) })], 1007],
   ['a declared length over maxPayload', [buildFrame({ opcode: TEXT, declaredLength: BigInt(MAX_FRAME_BYTES + 1) })], 1009],
   ['a 64-bit length beyond 2^53', [buildFrame({ opcode: BINARY, declaredLength: 1n << 62n })], 1009],
-  ['fragments that add up to more than maxPayload', [buildFrame({ opcode: TEXT, fin: false, payload: Buffer.alloc(MAX_FRAME_BYTES / 2, 0x20) }), buildFrame({ opcode: CONTINUATION, payload: Buffer.alloc(MAX_FRAME_BYTES / 2 + 8, 0x20) })], 1009],
+  [
+    'fragments that add up to more than maxPayload',
+    [
+      buildFrame({ opcode: TEXT, fin: false, payload: Buffer.alloc(MAX_FRAME_BYTES / 2, 0x20) }),
+      buildFrame({ opcode: CONTINUATION, payload: Buffer.alloc(MAX_FRAME_BYTES / 2 + 8, 0x20) }),
+    ],
+    1009,
+  ],
   ['an unmasked client frame', [buildFrame({ opcode: TEXT, masked: false, payload: validRequest })], 1002],
   ['a fragmented ping', [buildFrame({ opcode: PING, fin: false, payload: 'x' })], 1002],
   ['a ping over 125 bytes', [buildFrame({ opcode: PING, payload: Buffer.alloc(126) })], 1002],

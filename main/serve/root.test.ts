@@ -71,7 +71,10 @@ describe('serve --root', () => {
   it('saves and opens projects inside the root, by full or relative path', async () => {
     expect(await call('projects.save', { path: join(root, 'a.layerbench.json'), project, overwrite: false })).toMatchObject({ ok: true, value: { saved: true } });
     expect(await call('projects.open', { path: join(root, 'a.layerbench.json') })).toMatchObject({ ok: true, value: { path: join(root, 'a.layerbench.json') } });
-    expect(await call('projects.save', { path: 'sub-b.layerbench.json', project, overwrite: false })).toMatchObject({ ok: true, value: { path: join(root, 'sub-b.layerbench.json') } });
+    expect(await call('projects.save', { path: 'sub-b.layerbench.json', project, overwrite: false })).toMatchObject({
+      ok: true,
+      value: { path: join(root, 'sub-b.layerbench.json') },
+    });
     expect((await call('datasets.scan', { source: csv(join(root, 'data.csv')) })).ok).toBe(true);
     // A link that stays inside the root is followed.
     expect((await call('datasets.scan', { source: csv(join(root, 'inner.csv')) })).ok).toBe(true);

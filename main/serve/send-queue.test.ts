@@ -92,7 +92,8 @@ describe('send queue', () => {
       const reader = await openRawWebSocket({ port: Number(new URL(server.origin).port), origin: server.origin, cookie: `${server.cookieName}=${server.token}` });
       reader.socket.pause();
       const REQUESTS = 40;
-      for (let id = 1; id <= REQUESTS; id++) reader.socket.write(buildFrame({ opcode: 0x1, payload: JSON.stringify({ kind: 'request', id, name: 'projects.open', payload: { path: file } }) }));
+      for (let id = 1; id <= REQUESTS; id++)
+        reader.socket.write(buildFrame({ opcode: 0x1, payload: JSON.stringify({ kind: 'request', id, name: 'projects.open', payload: { path: file } }) }));
       await new Promise((r) => setTimeout(r, 2000));
       reader.socket.resume();
       let responses = 0;

@@ -106,7 +106,11 @@ export class SocketSender {
     } catch (error) {
       // Services validate what they return; a value JSON cannot carry still gets a typed answer.
       if (frame.kind !== 'response') return;
-      data = JSON.stringify({ kind: 'response', id: frame.id, result: { ok: false, error: { code: 'failed', message: `The response could not be encoded: ${(error as Error).message}` } } });
+      data = JSON.stringify({
+        kind: 'response',
+        id: frame.id,
+        result: { ok: false, error: { code: 'failed', message: `The response could not be encoded: ${(error as Error).message}` } },
+      });
     }
     this.ws.send(data);
   }

@@ -117,7 +117,10 @@ export class FrameReader {
   private waiting: (() => void) | null = null;
   ended = false;
 
-  constructor(readonly socket: Socket, leftover: Buffer) {
+  constructor(
+    readonly socket: Socket,
+    leftover: Buffer,
+  ) {
     this.buffer = leftover;
     socket.on('data', (d: Buffer) => {
       this.buffer = Buffer.concat([this.buffer, d]);

@@ -4,17 +4,7 @@
  * call this one function, so both hosts enforce the contract identically (VS Code's validated IPC,
  * without the per-host copies).
  */
-import {
-  commands,
-  formatIssues,
-  isCommandName,
-  serializeError,
-  type CommandName,
-  type CommandResponse,
-  type EventName,
-  type EventPayload,
-  type Result,
-} from '../../contract';
+import { commands, formatIssues, isCommandName, serializeError, type CommandName, type CommandResponse, type EventName, type EventPayload, type Result } from '../../contract';
 import type { z } from 'zod';
 
 export type CommandHandlers = {

@@ -79,5 +79,7 @@ export const batchNormalization = defineKit({
     ],
   }),
   supports: (_path, cfg, input) =>
-    normalizesLastAxis(cfg, input.length) ? null : { field: 'axis', message: `TensorFlow.js normalises only along the last axis; set axis to -1 (the summary shows what Keras would do)` },
+    normalizesLastAxis(cfg, input.length)
+      ? null
+      : { field: 'axis', message: `TensorFlow.js normalises only along the last axis; set axis to -1 (the summary shows what Keras would do)` },
 });

@@ -110,7 +110,8 @@ export function checkKernelPenalties(cfg: Cfg, kernelRank: number, report: Repor
 
 export function checkSeedAndNoise(cfg: Cfg, report: Report): void {
   if (cfg.noise_shape !== null && cfg.noise_shape !== undefined) report('noise_shape', `noise_shape is not supported (must be null), got ${describeValue(cfg.noise_shape)}`);
-  if (cfg.seed !== null && cfg.seed !== undefined && !(isInt(cfg.seed) && cfg.seed >= 0)) report('seed', `seed must be null or a non-negative whole number, got ${describeValue(cfg.seed)}`);
+  if (cfg.seed !== null && cfg.seed !== undefined && !(isInt(cfg.seed) && cfg.seed >= 0))
+    report('seed', `seed must be null or a non-negative whole number, got ${describeValue(cfg.seed)}`);
 }
 
 /** An axis setting: a whole number, or a list of one as Keras 2 writes BatchNormalization's. */

@@ -1,5 +1,16 @@
 /** Dense: a fully connected layer (kernel, bias, activation). */
-import { KERNEL_LAYER_NULLS, LIMITS, checkActivation, checkBool, checkInitializers, checkKernelPenalties, checkPositiveInt, formatShape, kernelLayerDefaults, variable } from './checks';
+import {
+  KERNEL_LAYER_NULLS,
+  LIMITS,
+  checkActivation,
+  checkBool,
+  checkInitializers,
+  checkKernelPenalties,
+  checkPositiveInt,
+  formatShape,
+  kernelLayerDefaults,
+  variable,
+} from './checks';
 import type { Cfg, PythonCall } from './kit';
 import { defineKit } from './registry';
 
@@ -23,7 +34,12 @@ export const dense = defineKit({
   defaults: () => kernelLayerDefaults(),
   required: ['units'],
   starter: { units: 32 },
-  caption: (c, f) => [f.value(c.units) || '?', f.value(c.activation ?? 'linear'), f.initializer(c.kernel_initializer ?? 'GlorotUniform'), ...(c.use_bias === false ? ['no bias'] : [])],
+  caption: (c, f) => [
+    f.value(c.units) || '?',
+    f.value(c.activation ?? 'linear'),
+    f.initializer(c.kernel_initializer ?? 'GlorotUniform'),
+    ...(c.use_bias === false ? ['no bias'] : []),
+  ],
   shapeFields: ['units', 'use_bias'],
   initializerFields: INITIALIZERS,
   validate: (cfg, report) => {

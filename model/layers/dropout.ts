@@ -20,7 +20,13 @@ export function dropoutDef<C extends 'Dropout' | 'AlphaDropout'>(class_name: C, 
       checkSeedAndNoise(cfg, report);
     },
     build: identity,
-    pythonCall: (cfg) => ({ class_name, args: [['rate', cfg.rate], ['seed', cfg.seed ?? null]] }),
+    pythonCall: (cfg) => ({
+      class_name,
+      args: [
+        ['rate', cfg.rate],
+        ['seed', cfg.seed ?? null],
+      ],
+    }),
   };
 }
 

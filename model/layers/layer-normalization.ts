@@ -35,7 +35,10 @@ export const layerNormalization = defineKit({
     const axis = normalizedAxis(cfg, rank);
     const n = e.input_shape[axis] as number;
     const dims = Array.from({ length: rank }, (_, i) => (i === axis ? n : 1));
-    const moments = [{ name: 'axes', ints: [axis] }, { name: 'keepdims', i: 1 }];
+    const moments = [
+      { name: 'axes', ints: [axis] },
+      { name: 'keepdims', i: 1 },
+    ];
     const mean = e.node('ReduceMean', [e.input], `${name}/mean`, moments);
     const centered = e.node('Sub', [e.input, mean], `${name}/center`);
     const variance = e.node('ReduceMean', [e.node('Mul', [centered, centered], `${name}/square`)], `${name}/variance`, moments);

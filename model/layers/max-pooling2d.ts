@@ -33,5 +33,13 @@ export const maxPooling2d = defineKit({
     return { output_shape: [input[0]!, ...spatial, input[3]!], variables: [] };
   },
   gradientKernels: ['MaxPoolGrad'],
-  pythonCall: (cfg) => ({ class_name: 'MaxPooling2D', args: [['pool_size', cfg.pool_size], ['strides', cfg.strides], ['padding', cfg.padding], ['data_format', cfg.data_format]] }),
+  pythonCall: (cfg) => ({
+    class_name: 'MaxPooling2D',
+    args: [
+      ['pool_size', cfg.pool_size],
+      ['strides', cfg.strides],
+      ['padding', cfg.padding],
+      ['data_format', cfg.data_format],
+    ],
+  }),
 });

@@ -32,5 +32,10 @@ export async function downloadCanvasPng(source: HTMLCanvasElement, fileName: str
 
 /** File-name-safe slug: "batch_normalization_1 · mean" → "batch_normalization_1-mean". */
 export function slug(text: string): string {
-  return text.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'chart';
+  return (
+    text
+      .replace(/[^A-Za-z0-9._-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 80) || 'chart'
+  );
 }

@@ -152,8 +152,22 @@ describe('problems and fields', () => {
   });
 
   it('lists Keras fields in Keras order', () => {
-    expect(fieldsFor('Dense', false).map((f) => f.field)).toEqual(['name', 'trainable', 'units', 'activation', 'use_bias', 'kernel_initializer', 'bias_initializer', 'kernel_regularizer', 'kernel_constraint']);
-    expect(fieldsFor('Conv2D', false).filter((f) => f.kind === 'regularizer' || f.kind === 'constraint').map((f) => f.field)).toEqual(['kernel_regularizer', 'kernel_constraint']);
+    expect(fieldsFor('Dense', false).map((f) => f.field)).toEqual([
+      'name',
+      'trainable',
+      'units',
+      'activation',
+      'use_bias',
+      'kernel_initializer',
+      'bias_initializer',
+      'kernel_regularizer',
+      'kernel_constraint',
+    ]);
+    expect(
+      fieldsFor('Conv2D', false)
+        .filter((f) => f.kind === 'regularizer' || f.kind === 'constraint')
+        .map((f) => f.field),
+    ).toEqual(['kernel_regularizer', 'kernel_constraint']);
     expect(fieldsFor('Dropout', false).map((f) => f.field)).toEqual(['name', 'trainable', 'rate', 'seed']);
     for (const cls of SUPPORTED_LAYERS) {
       const fields = fieldsFor(cls, true).map((f) => f.field);

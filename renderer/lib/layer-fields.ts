@@ -9,7 +9,5 @@ export type FieldMeta = FieldDoc & { field: string };
 
 /** The editable fields of a layer type in Keras' order; the input shape only on the first layer. */
 export function fieldsFor(class_name: SupportedLayer, isFirst: boolean): FieldMeta[] {
-  return LAYER_DEFS[class_name].fieldDocs
-    .filter(([field, doc]) => !doc.hidden && (field !== 'batch_input_shape' || isFirst))
-    .map(([field, doc]) => ({ field, ...doc }));
+  return LAYER_DEFS[class_name].fieldDocs.filter(([field, doc]) => !doc.hidden && (field !== 'batch_input_shape' || isFirst)).map(([field, doc]) => ({ field, ...doc }));
 }

@@ -17,10 +17,17 @@ const model = (layers: LayerSpec[]): ModelSpec => ({ class_name: 'Sequential', c
 
 /** Removing layer 0 in the builder: its input shape moves to the next layer. */
 const seedWithoutFlatten = removeLayer(seedModel1, 0);
-const denseFirst = model([layer('Dense', 'dense', { batch_input_shape: [null, 28, 28], units: 64, activation: 'relu' }), layer('Dense', 'dense_1', { units: 3, activation: 'softmax' })]);
+const denseFirst = model([
+  layer('Dense', 'dense', { batch_input_shape: [null, 28, 28], units: 64, activation: 'relu' }),
+  layer('Dense', 'dense_1', { units: 3, activation: 'softmax' }),
+]);
 const conv = (extra: Record<string, unknown> = {}) => layer('Conv2D', 'conv2d', { filters: 8, kernel_size: [3, 3], activation: 'relu', ...extra });
 const featureMap = model([conv({ batch_input_shape: [null, 28, 28, 1] }), layer('MaxPooling2D', 'max_pooling2d')]);
-const convNoFlatten = model([conv({ batch_input_shape: [null, 28, 28, 1] }), layer('BatchNormalization', 'batch_normalization'), layer('Dense', 'dense', { units: 10, activation: 'softmax' })]);
+const convNoFlatten = model([
+  conv({ batch_input_shape: [null, 28, 28, 1] }),
+  layer('BatchNormalization', 'batch_normalization'),
+  layer('Dense', 'dense', { units: 10, activation: 'softmax' }),
+]);
 
 const cases: [string, ModelSpec, DatasetShape][] = [
   ['seed without Flatten on Fashion-MNIST', seedWithoutFlatten, fashion],
@@ -39,7 +46,7 @@ const cases: [string, ModelSpec, DatasetShape][] = [
 const trains = (spec: ModelSpec, data: DatasetShape) => summarize(spec).valid && !checkTask(spec, taskOf(data)).some((p) => p.blocking);
 const outputOf = (spec: ModelSpec) => summarize(spec).layers.at(-1)!.output_shape;
 
-describe('the builder\'s Fix buttons', () => {
+describe("the builder's Fix buttons", () => {
   it.each(cases)('%s: every button gives a model that trains, with output (None, classes)', (_name, spec, data) => {
     const mismatches = datasetMismatches(spec, data);
     const buttons = mismatches.filter((m) => m.fix);
@@ -78,6 +85,8 @@ describe('the builder\'s Fix buttons', () => {
 
   it('offers no button whose result Keras could not build: [28, 28, 1] conv input on 28×28 data trains as it is', () => {
     const good = model([conv({ batch_input_shape: [null, 28, 28, 1] }), layer('Flatten', 'flatten'), layer('Dense', 'dense', { units: 10, activation: 'softmax' })]);
-    expect(datasetMismatches(good, fashion)).toEqual([{ layerIndex: 0, key: 'batch_input_shape', message: "input shape 28×28×1 does not match Fashion-MNIST's samples (28×28)", blocking: false }]);
+    expect(datasetMismatches(good, fashion)).toEqual([
+      { layerIndex: 0, key: 'batch_input_shape', message: "input shape 28×28×1 does not match Fashion-MNIST's samples (28×28)", blocking: false },
+    ]);
   });
 });

@@ -29,7 +29,6 @@ export function overlayCurves(detail: RunDetail, smoothing: number, maxPoints = 
     loss.push(x, l ?? Number.NaN);
     acc.push(x, a ?? Number.NaN);
   }
-  const epochPoints = (key: 'val_loss' | 'val_acc'): Point[] =>
-    detail.epochs.flatMap((e) => (e[key] === undefined ? [] : [{ x: e.epoch + 1, y: e[key]! }]));
+  const epochPoints = (key: 'val_loss' | 'val_acc'): Point[] => detail.epochs.flatMap((e) => (e[key] === undefined ? [] : [{ x: e.epoch + 1, y: e[key]! }]));
   return { loss: loss.points, acc: acc.points, valLoss: epochPoints('val_loss'), valAcc: epochPoints('val_acc') };
 }

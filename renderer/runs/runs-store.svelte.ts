@@ -83,7 +83,8 @@ export class RunsStore {
   async detail(runId: string): Promise<RunDetail> {
     const have = this.details.get(runId);
     const now = this.summary(runId);
-    const stale = !have || LIVE.has(have.summary.status) || (now && (now.status !== have.summary.status || now.batchesDone !== have.summary.batchesDone || now.name !== have.summary.name));
+    const stale =
+      !have || LIVE.has(have.summary.status) || (now && (now.status !== have.summary.status || now.batchesDone !== have.summary.batchesDone || now.name !== have.summary.name));
     if (!stale) return have;
     let pending = this.inflight.get(runId);
     if (!pending) {

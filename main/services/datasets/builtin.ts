@@ -1,13 +1,6 @@
 /** Fashion-MNIST as a DatasetSummary, so the UI and runs treat it like any other dataset. */
 import type { DatasetSummary } from '../../../contract/datasets';
-import {
-  FASHION_MNIST_CLASS_NAMES,
-  FASHION_MNIST_FILES,
-  FASHION_MNIST_ID,
-  FASHION_MNIST_TEST_SAMPLES,
-  FASHION_MNIST_TRAIN_SAMPLES,
-  findFashionMnistFile,
-} from './fashion-mnist';
+import { FASHION_MNIST_CLASS_NAMES, FASHION_MNIST_FILES, FASHION_MNIST_ID, FASHION_MNIST_TEST_SAMPLES, FASHION_MNIST_TRAIN_SAMPLES, findFashionMnistFile } from './fashion-mnist';
 
 /** The dataset's publication (Xiao, Rasul & Vollgraf, arXiv:1708.07747): stands in for an import date. */
 const PUBLISHED = '2017-08-25T00:00:00.000Z';

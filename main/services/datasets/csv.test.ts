@@ -2,8 +2,16 @@
 import { describe, expect, it } from 'vitest';
 import { detectHeader, guessLabelColumn, resolveLayout, splitLine, suggestImageShape } from './csv';
 
-const rows = (text: string) => text.trim().split('\n').map((line) => splitLine(line, ','));
-const lines = (text: string) => text.trim().split('\n').map((line, i) => ({ line: i + 1, text: line }));
+const rows = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .map((line) => splitLine(line, ','));
+const lines = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .map((line, i) => ({ line: i + 1, text: line }));
 
 describe('detectHeader', () => {
   it('a name above a numeric column is a header, the label column included', () => {

@@ -41,11 +41,15 @@ export async function* readLines(path: string, maxLineBytes = limit('csvLineByte
     return line === 1 && decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded; // a BOM is not data
   };
   const tooLong = () =>
-    new DatasetError(path, `line ${line + 1} is longer than ${formatBytes(maxLineBytes)} (set ${LIMITS_ENV.csvLineBytes.name} to raise the limit): not a CSV of one sample per line`, {
-      code: 'limit',
-    });
+    new DatasetError(
+      path,
+      `line ${line + 1} is longer than ${formatBytes(maxLineBytes)} (set ${LIMITS_ENV.csvLineBytes.name} to raise the limit): not a CSV of one sample per line`,
+      {
+        code: 'limit',
+      },
+    );
   try {
-    for (let position = 0; ; ) {
+    for (let position = 0; ;) {
       let bytesRead: number;
       try {
         ({ bytesRead } = await handle.read(chunk, 0, CHUNK_BYTES, position));
@@ -166,7 +170,10 @@ export function detectHeader(rows: readonly (readonly string[])[]): boolean {
   let value = false;
   for (let j = 0; j < first.length; j++) {
     if (!text[j]) continue;
-    const others = rest.map((row) => row[j]).filter((cell): cell is string => cell !== undefined).map((cell) => cell.trim());
+    const others = rest
+      .map((row) => row[j])
+      .filter((cell): cell is string => cell !== undefined)
+      .map((cell) => cell.trim());
     if (others.length > 0 && others.every((cell) => !Number.isNaN(parseNumber(cell)))) return true;
     if (others.includes(first[j].trim())) value = true;
     else ambiguous = true;
@@ -194,10 +201,18 @@ export function resolveLayout(
   let labelIndex: number;
   let hasHeader: boolean;
   if (typeof labelColumn === 'string') {
-    if (options.header === 'no') throw new DatasetError(file, `the label column ${quote(labelColumn)} is given by name, but the file is read without a header: give its 0-based index instead`);
+    if (options.header === 'no')
+      throw new DatasetError(file, `the label column ${quote(labelColumn)} is given by name, but the file is read without a header: give its 0-based index instead`);
     labelIndex = first.indexOf(labelColumn.trim());
     if (labelIndex === -1) {
-      throw new DatasetError(file, `line ${sample[0].line}: no column named ${quote(labelColumn)} in the header (columns: ${first.slice(0, 20).map((c) => quote(c, 40)).join(', ')}${first.length > 20 ? `, … ${first.length} in all` : ''})`, { code: 'invalid-input' });
+      throw new DatasetError(
+        file,
+        `line ${sample[0].line}: no column named ${quote(labelColumn)} in the header (columns: ${first
+          .slice(0, 20)
+          .map((c) => quote(c, 40))
+          .join(', ')}${first.length > 20 ? `, … ${first.length} in all` : ''})`,
+        { code: 'invalid-input' },
+      );
     }
     hasHeader = true;
   } else {
@@ -205,9 +220,13 @@ export function resolveLayout(
     hasHeader = options.header === 'yes' || (options.header === 'auto' && detectHeader(sample.map((l) => splitLine(l.text, delimiter).map((cell) => cell.trim()))));
   }
   if (labelIndex >= first.length) {
-    throw new DatasetError(file, `line ${sample[0].line}: label column ${labelIndex} does not exist: the row has ${first.length} columns (0..${first.length - 1}, delimiter ${describeDelimiter(delimiter)})`);
+    throw new DatasetError(
+      file,
+      `line ${sample[0].line}: label column ${labelIndex} does not exist: the row has ${first.length} columns (0..${first.length - 1}, delimiter ${describeDelimiter(delimiter)})`,
+    );
   }
-  if (first.length < 2) throw new DatasetError(file, `line ${sample[0].line}: only one column (delimiter ${describeDelimiter(delimiter)}): a label and at least one feature are needed`);
+  if (first.length < 2)
+    throw new DatasetError(file, `line ${sample[0].line}: only one column (delimiter ${describeDelimiter(delimiter)}): a label and at least one feature are needed`);
   const columns = hasHeader ? first : first.map((_, i) => `column ${i}`);
   return { delimiter, hasHeader, columns, labelIndex };
 }

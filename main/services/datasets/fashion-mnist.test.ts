@@ -293,20 +293,14 @@ describe('download', () => {
 
     const good = await serve(realFiles());
     await ensureFashionMnist({ dataDir, systemDirs: [], baseUrl: good.baseUrl });
-    expect(good.requests.map((r) => r.replace('/fmnist/', '')).sort()).toEqual([
-      't10k-images-idx3-ubyte.gz',
-      't10k-labels-idx1-ubyte.gz',
-      'train-labels-idx1-ubyte.gz',
-    ]);
+    expect(good.requests.map((r) => r.replace('/fmnist/', '')).sort()).toEqual(['t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz', 'train-labels-idx1-ubyte.gz']);
     expect((await readdir(cache)).length).toBe(4);
   });
 
   it('a 404 is a clear error naming the URL', async () => {
     const { baseUrl } = await serve(new Map());
     const dataDir = await freshDir('data');
-    await expect(ensureFashionMnist({ dataDir, systemDirs: [], baseUrl })).rejects.toThrow(
-      `${baseUrl}train-images-idx3-ubyte.gz: download failed: HTTP 404 Not Found`,
-    );
+    await expect(ensureFashionMnist({ dataDir, systemDirs: [], baseUrl })).rejects.toThrow(`${baseUrl}train-images-idx3-ubyte.gz: download failed: HTTP 404 Not Found`);
     expect(await readdir(fashionMnistCacheDir(dataDir))).toEqual([]);
   });
 
@@ -315,9 +309,7 @@ describe('download', () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     const dataDir = await freshDir('data');
-    await expect(ensureFashionMnist({ dataDir, systemDirs: [], baseUrl })).rejects.toThrow(
-      `${baseUrl}train-images-idx3-ubyte.gz: download failed: fetch failed (ECONNREFUSED)`,
-    );
+    await expect(ensureFashionMnist({ dataDir, systemDirs: [], baseUrl })).rejects.toThrow(`${baseUrl}train-images-idx3-ubyte.gz: download failed: fetch failed (ECONNREFUSED)`);
   });
 
   it('aborting mid-download rejects with the abort reason and leaves nothing behind', async () => {

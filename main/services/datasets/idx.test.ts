@@ -51,9 +51,7 @@ describe('parseIdx', () => {
 
   it('rejects files too short for a header', () => {
     expect(errorOf(() => parseIdx(new Uint8Array([0, 0]), 'f')).message).toBe('f: not an IDX file: only 2 bytes, too short for the 4-byte magic number');
-    expect(errorOf(() => parseIdx(idx([2, 3], []).subarray(0, 9), 'f')).message).toBe(
-      'f: truncated: header declares 2 dimensions (12 header bytes), file has 9 bytes',
-    );
+    expect(errorOf(() => parseIdx(idx([2, 3], []).subarray(0, 9), 'f')).message).toBe('f: truncated: header declares 2 dimensions (12 header bytes), file has 9 bytes');
   });
 
   it('rejects unknown and unsupported data types', () => {

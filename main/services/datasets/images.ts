@@ -34,7 +34,7 @@ export function imageDimensions(bytes: Uint8Array, kind: ImageKind): { width: nu
     const isIhdr = bytes.length >= 24 && bytes[12] === 0x49 && bytes[13] === 0x48 && bytes[14] === 0x44 && bytes[15] === 0x52;
     return isIhdr ? { width: view.getUint32(16), height: view.getUint32(20) } : null;
   }
-  for (let at = 2; at + 9 <= bytes.length; ) {
+  for (let at = 2; at + 9 <= bytes.length;) {
     if (bytes[at] !== 0xff) return null;
     const marker = bytes[at + 1];
     if (marker === 0xff) {

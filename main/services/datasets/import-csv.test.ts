@@ -96,7 +96,9 @@ describe('CSV import', () => {
 
   it('whole-source errors: reshape mismatch, single class, no samples, unknown label column, missing file', async () => {
     const path = await csvFile('label,x,y,z\n0,1,2,3\n1,1,2,3\n');
-    await expect(importIt(csv(path, { reshape: [2, 2] }))).rejects.toThrow(`${path}: reshape [2, 2] holds 4 values, but each row has 3 features (4 columns minus the label column)`);
+    await expect(importIt(csv(path, { reshape: [2, 2] }))).rejects.toThrow(
+      `${path}: reshape [2, 2] holds 4 values, but each row has 3 features (4 columns minus the label column)`,
+    );
     const single = await csvFile('label,x\n3,1\n3,2\n');
     await expect(importIt(csv(single))).rejects.toThrow(`${single}: a single class ("3") in 2 samples`);
     const headerOnly = await csvFile('label,x\n');
@@ -126,7 +128,9 @@ describe('CSV import', () => {
     expect(result.skippedItems).toHaveLength(100);
 
     const allBad = await csvFile('label,x\n0,a\n1,b\n');
-    await expect(importIt(csv(allBad), true)).rejects.toThrow(`${allBad}: no samples: all 2 items were bad (the first: ${allBad}, line 2: column "x" (index 1) holds "a", not a number)`);
+    await expect(importIt(csv(allBad), true)).rejects.toThrow(
+      `${allBad}: no samples: all 2 items were bad (the first: ${allBad}, line 2: column "x" (index 1) holds "a", not a number)`,
+    );
   });
 
   it('a pandas df.to_csv(index=False) header "0,1,2,label" is a header, not a sample of class "label"', async () => {
@@ -138,7 +142,7 @@ describe('CSV import', () => {
     expect((await importIt(csv(ints))).dataset).toMatchObject({ classNames: ['0', '1'], count: 2 });
   });
 
-  it('scan and import agree on a headerless file with text labels, whatever the scan\'s label column', async () => {
+  it("scan and import agree on a headerless file with text labels, whatever the scan's label column", async () => {
     const path = await csvFile('0.5,0.25,bird\n1,2,dog\n3,4,cat\n5,6,dog\n');
     const scan = await scanSource(csv(path, { labelColumn: 0 }));
     expect(scan).toMatchObject({ headerDetected: false, columns: ['column 0', 'column 1', 'column 2'] });

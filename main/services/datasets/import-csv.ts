@@ -31,7 +31,10 @@ export async function importCsv(source: CsvSource, ctx: ImportContext, writer: S
     const sampleShape = source.reshape ?? [featureCount];
     const product = sampleShape.reduce((a, b) => a * b, 1);
     if (product !== featureCount) {
-      throw new DatasetError(file, `reshape [${sampleShape.join(', ')}] holds ${product} values, but each row has ${featureCount} features (${columnCount} columns minus the label column)`);
+      throw new DatasetError(
+        file,
+        `reshape [${sampleShape.join(', ')}] holds ${product} values, but each row has ${featureCount} features (${columnCount} columns minus the label column)`,
+      );
     }
     const name = (i: number) => (layout.hasHeader ? `column ${quote(columns[i], 40)} (index ${i})` : `column ${i}`);
     const features = new Float32Array(featureCount);

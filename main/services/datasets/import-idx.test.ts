@@ -74,7 +74,9 @@ describe('IDX import', () => {
     const noLabels = join(scratch, 'zero-count-labels.idx');
     await writeFile(noImages, idxBytes([0, 28, 28], new Uint8Array(0)));
     await writeFile(noLabels, idxBytes([0], new Uint8Array(0)));
-    await expect(importIt({ kind: 'idx', imagesPath: noImages, labelsPath: noLabels })).rejects.toThrow(`${noImages}: the header declares a dimension of size 0 (0×28×28): the file holds no samples`);
+    await expect(importIt({ kind: 'idx', imagesPath: noImages, labelsPath: noLabels })).rejects.toThrow(
+      `${noImages}: the header declares a dimension of size 0 (0×28×28): the file holds no samples`,
+    );
     const listing = await store.list();
     expect(listing.datasets).toHaveLength(before);
     expect(listing.unreadable).toEqual([]);

@@ -16,12 +16,21 @@ const BYTE_LABELS = Array.from({ length: 256 }, (_, i) => String(i));
 export async function readIdxPair(source: IdxSource) {
   const [images, labels] = await Promise.all([readIdxFile(source.imagesPath), readIdxFile(source.labelsPath)]);
   if (images.dims.length < 2) {
-    throw new DatasetError(source.imagesPath, `expected images of rank 2 or more (count × …), the header declares ${images.dims.length} dimension (${images.dims.join('×')}); is this the labels file?`);
+    throw new DatasetError(
+      source.imagesPath,
+      `expected images of rank 2 or more (count × …), the header declares ${images.dims.length} dimension (${images.dims.join('×')}); is this the labels file?`,
+    );
   }
   if (labels.dims.length !== 1) {
-    throw new DatasetError(source.labelsPath, `expected labels of rank 1 (count), the header declares ${labels.dims.length} dimensions (${labels.dims.join('×')}); is this the images file?`);
+    throw new DatasetError(
+      source.labelsPath,
+      `expected labels of rank 1 (count), the header declares ${labels.dims.length} dimensions (${labels.dims.join('×')}); is this the images file?`,
+    );
   }
-  for (const [file, array] of [[source.imagesPath, images], [source.labelsPath, labels]] as const) {
+  for (const [file, array] of [
+    [source.imagesPath, images],
+    [source.labelsPath, labels],
+  ] as const) {
     const zero = array.dims.indexOf(0);
     if (zero !== -1) {
       throw new DatasetError(file, `the header declares a dimension of size 0 (${array.dims.join('×')}): ${zero === 0 ? 'the file holds no samples' : 'a sample holds no values'}`);

@@ -37,7 +37,14 @@ async function copyOfFolder(name: string, classes = 3, perClass = 2): Promise<st
 
 describe('resizing', () => {
   it('weights of every target pixel sum to 1, shrinking averages areas, same size is the identity', () => {
-    for (const [from, to] of [[28, 14], [28, 10], [10, 28], [5, 5], [1, 3], [3, 1]]) {
+    for (const [from, to] of [
+      [28, 14],
+      [28, 10],
+      [10, 28],
+      [5, 5],
+      [1, 3],
+      [3, 1],
+    ]) {
       const { weights } = axisWeights(from, to);
       for (const w of weights) expect(w.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     }
@@ -61,7 +68,10 @@ describe('image-folder import', () => {
     const data = await realImages();
     const { pool } = await openDatasetDir(store.dirOf(dataset.id));
     const out = new Float32Array(60 * 784);
-    await pool.read(Uint32Array.from({ length: 60 }, (_, i) => i), out);
+    await pool.read(
+      Uint32Array.from({ length: 60 }, (_, i) => i),
+      out,
+    );
     // Classes in sorted folder order, files sorted within each.
     let k = 0;
     for (const name of dataset.classNames) {
@@ -90,7 +100,12 @@ describe('image-folder import', () => {
     const first = [...used.entries()].filter(([name]) => name === 'T-shirt-top')[0]?.[1][0] ?? 0;
     const img = imageOf(data, first);
     const mean = (y: number, x: number) => (img[2 * y * 28 + 2 * x] + img[2 * y * 28 + 2 * x + 1] + img[(2 * y + 1) * 28 + 2 * x] + img[(2 * y + 1) * 28 + 2 * x + 1]) / 4;
-    for (const [y, x] of [[0, 0], [7, 7], [10, 3], [13, 13]]) {
+    for (const [y, x] of [
+      [0, 0],
+      [7, 7],
+      [10, 3],
+      [13, 13],
+    ]) {
       const o = (y * 14 + x) * 3;
       expect(Math.abs(out[o] - mean(y, x))).toBeLessThanOrEqual(0.5);
       expect(out[o]).toBe(out[o + 1]); // gray stays gray in RGB

@@ -48,7 +48,9 @@ export async function readMeta(directory: string): Promise<DatasetMeta> {
   }
   const version = (json as { formatVersion?: unknown } | null)?.formatVersion;
   if (typeof version === 'number' && version > META_FORMAT_VERSION) {
-    throw new DatasetError(file, `written by a newer Layerbench (format version ${version}; this one reads up to ${META_FORMAT_VERSION}): update Layerbench to use this dataset`, { code: 'unsupported' });
+    throw new DatasetError(file, `written by a newer Layerbench (format version ${version}; this one reads up to ${META_FORMAT_VERSION}): update Layerbench to use this dataset`, {
+      code: 'unsupported',
+    });
   }
   const checked = checkMeta(json);
   if ('problem' in checked) throw new DatasetError(file, `malformed dataset description: ${checked.problem}`);

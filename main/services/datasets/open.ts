@@ -65,8 +65,7 @@ async function openFashionMnist(directory: string): Promise<OpenedDataset> {
   const summary = fashionMnistSummary(directory);
   const [train, test] = await Promise.all([loadFashionMnist(directory, 'train'), loadFashionMnist(directory, 'test')]);
   const classNames = summary.classNames;
-  const source = (split: typeof train) =>
-    new MemorySource(summary, [28, 28], Int32Array.from(split.labels), classNames, split.images);
+  const source = (split: typeof train) => new MemorySource(summary, [28, 28], Int32Array.from(split.labels), classNames, split.images);
   return { pool: source(train), test: source(test) };
 }
 
@@ -169,7 +168,13 @@ abstract class BaseSource implements SampleSource {
 class MemorySource extends BaseSource {
   readonly streamed = false;
 
-  constructor(summary: DatasetSummary, sampleShape: number[], labels: Int32Array, classNames: string[], private readonly values: Uint8Array | Float32Array) {
+  constructor(
+    summary: DatasetSummary,
+    sampleShape: number[],
+    labels: Int32Array,
+    classNames: string[],
+    private readonly values: Uint8Array | Float32Array,
+  ) {
     super(summary, sampleShape, labels, classNames);
   }
 
@@ -213,7 +218,7 @@ class FileSource extends BaseSource {
     const sampleBytes = this.sampleSize * bpv;
     // Runs of consecutive indices (i, i+1, …) become one read each, landing in output order.
     const runs: { start: number; first: number; length: number }[] = [];
-    for (let k = 0; k < indices.length; ) {
+    for (let k = 0; k < indices.length;) {
       let length = 1;
       while (k + length < indices.length && indices[k + length] === indices[k] + length) length++;
       runs.push({ start: k, first: indices[k], length });

@@ -20,8 +20,19 @@ export async function scanSource(source: ImportSource): Promise<SourceScan> {
       const dataRows = sample.slice(layout.hasHeader ? 1 : 0).map((l) => splitLine(l.text, layout.delimiter).map((c) => c.trim()));
       const rows = dataRows.slice(0, SCAN_ROWS);
       const suggestedLabelColumn = guessLabelColumn(layout.columns, dataRows, layout.hasHeader);
-      const suggestedReshape = suggestImageShape(layout.columns.filter((_, i) => i !== suggestedLabelColumn), layout.hasHeader);
-      return { kind: 'csv', columns: layout.columns, headerDetected: layout.hasHeader, rows, delimiter: layout.delimiter, suggestedLabelColumn, ...(suggestedReshape ? { suggestedReshape } : {}) };
+      const suggestedReshape = suggestImageShape(
+        layout.columns.filter((_, i) => i !== suggestedLabelColumn),
+        layout.hasHeader,
+      );
+      return {
+        kind: 'csv',
+        columns: layout.columns,
+        headerDetected: layout.hasHeader,
+        rows,
+        delimiter: layout.delimiter,
+        suggestedLabelColumn,
+        ...(suggestedReshape ? { suggestedReshape } : {}),
+      };
     }
     case 'image-folder': {
       const classes = await listClassFolders(source.path);

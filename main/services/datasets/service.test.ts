@@ -37,7 +37,14 @@ describe('datasets commands', () => {
     const folder = join(scratch, 'png');
     await writeFmnistPngFolder(folder, 4, 3);
     const source = { kind: 'image-folder', path: folder, width: 28, height: 28 } as const;
-    expect(await ok('datasets.scan', { source })).toEqual({ kind: 'image-folder', classes: [{ name: 'Pullover', files: 4 }, { name: 'T-shirt-top', files: 4 }, { name: 'Trouser', files: 4 }] });
+    expect(await ok('datasets.scan', { source })).toEqual({
+      kind: 'image-folder',
+      classes: [
+        { name: 'Pullover', files: 4 },
+        { name: 'T-shirt-top', files: 4 },
+        { name: 'Trouser', files: 4 },
+      ],
+    });
 
     const events: EventPayload<'datasets.importProgress'>[] = [];
     const off = services.onEvent((name, payload) => {
@@ -93,7 +100,12 @@ describe('datasets commands', () => {
   it('datasets.delete refuses a dataset a training run uses, keeps it, and deletes it once the run has ended', async () => {
     const csv = join(scratch, 'in-use.csv');
     await writeFmnistCsv(csv, 2000);
-    const { dataset } = await ok('datasets.import', { importId: 'in-use', name: 'In use', source: { kind: 'csv', path: csv, labelColumn: 'label', reshape: [28, 28] }, skipBad: false });
+    const { dataset } = await ok('datasets.import', {
+      importId: 'in-use',
+      name: 'In use',
+      source: { kind: 'csv', path: csv, labelColumn: 'label', reshape: [28, 28] },
+      skipBad: false,
+    });
     // A real run on it, in the real worker: long enough to still be training when the delete comes.
     const { runId } = await ok('training.start', { spec: seedModel1, settings: { ...defaultTrainingSettings, dataset: dataset.id, epochs: 50, trainSubset: null } });
     const refused = await services.dispatch('datasets.delete', { id: dataset.id });
@@ -152,7 +164,12 @@ describe('DatasetService cancellation edges', () => {
     const service: DatasetService = new DatasetService(join(scratch, 'failing'), (p) => {
       if (p.phase === 'writing') service.cancelImport(p.importId); // the single-class check comes before the next cancellation check
     });
-    const failing = service.import({ importId: 'fail', name: 'Fail', source: { kind: 'csv', path, labelColumn: 'label', header: 'auto', delimiter: 'auto', reshape: null }, skipBad: false });
+    const failing = service.import({
+      importId: 'fail',
+      name: 'Fail',
+      source: { kind: 'csv', path, labelColumn: 'label', header: 'auto', delimiter: 'auto', reshape: null },
+      skipBad: false,
+    });
     await expect(failing).rejects.toThrow(`${path}: a single class ("3") in 2 samples`);
     expect(await readdir(join(scratch, 'failing', 'datasets'))).toEqual([]);
     await service.dispose();
@@ -166,7 +183,12 @@ describe('DatasetService cancellation edges', () => {
     const service: DatasetService = new DatasetService(join(scratch, 'disposing'), (p) => {
       if (p.phase === 'reading' && !disposed) disposed = service.dispose();
     });
-    const importing = service.import({ importId: 'quit', name: 'Quit', source: { kind: 'csv', path, labelColumn: 'label', header: 'auto', delimiter: 'auto', reshape: null }, skipBad: false });
+    const importing = service.import({
+      importId: 'quit',
+      name: 'Quit',
+      source: { kind: 'csv', path, labelColumn: 'label', header: 'auto', delimiter: 'auto', reshape: null },
+      skipBad: false,
+    });
     const outcome = importing.catch((error: unknown) => error);
     await vi.waitFor(() => expect(disposed).not.toBeNull());
     await disposed;

@@ -21,7 +21,13 @@ afterAll(() => rm(scratch, { recursive: true, force: true }));
 let n = 0;
 const small = async (labels = '0,1'): Promise<ImportSource> => {
   const path = join(scratch, `s${n++}.csv`);
-  await writeFile(path, `label,x\n${labels.split(',').map((l, i) => `${l},${i}`).join('\n')}\n`);
+  await writeFile(
+    path,
+    `label,x\n${labels
+      .split(',')
+      .map((l, i) => `${l},${i}`)
+      .join('\n')}\n`,
+  );
   return { kind: 'csv', path, labelColumn: 'label', header: 'auto', delimiter: 'auto', reshape: null };
 };
 const run = (store: DatasetStore, name: string, source: ImportSource, signal = new AbortController().signal, onProgress?: (p: DatasetImportProgress) => void) =>
@@ -86,7 +92,9 @@ describe('DatasetStore', () => {
     const store = new DatasetStore(join(scratch, 'progress'), { fashionMnistSystemDirs: [] });
     const events: { at: number; p: DatasetImportProgress }[] = [];
     const started = performance.now();
-    const { dataset } = await run(store, 'big', { kind: 'csv', path: bigCsv, labelColumn: 'label', header: 'auto', delimiter: 'auto', reshape: null }, undefined, (p) => events.push({ at: performance.now(), p: DatasetImportProgressSchema.parse(p) }));
+    const { dataset } = await run(store, 'big', { kind: 'csv', path: bigCsv, labelColumn: 'label', header: 'auto', delimiter: 'auto', reshape: null }, undefined, (p) =>
+      events.push({ at: performance.now(), p: DatasetImportProgressSchema.parse(p) }),
+    );
     const seconds = (performance.now() - started) / 1000;
     expect(dataset.count).toBe(6000);
     expect(events.at(-1)!.p).toMatchObject({ phase: 'done', done: 6000, total: 6000 });
@@ -116,9 +124,26 @@ describe('DatasetStore', () => {
     await writer.append(Float32Array.of(2, 3), 'b');
     const samples = await writer.finishSamples();
     expect(samples.valueRange).toEqual({ min: 1, max: Infinity });
-    const summary = { id: 'user-bad-000000', name: 'bad', kind: 'csv', sampleShape: [2], count: 2, testCount: 0, classNames: samples.classNames, dtype: 'float32', sizeBytes: 16, streamed: false, source: '/x/bad.csv', createdAt: new Date().toISOString(), skipped: 0 } as const;
+    const summary = {
+      id: 'user-bad-000000',
+      name: 'bad',
+      kind: 'csv',
+      sampleShape: [2],
+      count: 2,
+      testCount: 0,
+      classNames: samples.classNames,
+      dtype: 'float32',
+      sizeBytes: 16,
+      streamed: false,
+      source: '/x/bad.csv',
+      createdAt: new Date().toISOString(),
+      skipped: 0,
+    } as const;
     const target = join(store.root, summary.id);
-    const publishing = writer.publish({ formatVersion: 1, summary: { ...summary, sampleShape: [2], classNames: samples.classNames }, classCounts: samples.classCounts, valueRange: samples.valueRange }, target);
+    const publishing = writer.publish(
+      { formatVersion: 1, summary: { ...summary, sampleShape: [2], classNames: samples.classNames }, classCounts: samples.classCounts, valueRange: samples.valueRange },
+      target,
+    );
     await expect(publishing).rejects.toThrow('/x/bad.csv: not published: its description would not be readable: valueRange.max');
     await writer.discard();
     expect(await readdir(store.root)).toEqual([]);
@@ -128,6 +153,11 @@ describe('DatasetStore', () => {
     expect(newDatasetId('')).toMatch(/^user-dataset-[0-9a-f]{6}$/);
     expect(newDatasetId('x'.repeat(200)).length).toBeLessThanOrEqual(80);
     expect(Array.from(pickPreviewSamples(Int32Array.from([0, 0, 1, 0, 1, 1, 1]), 2))).toEqual([0, 1, 3, 2, 4, 5, 6]);
-    expect(pickPreviewSamples(Int32Array.from({ length: 100 }, (_, i) => i % 50), 50)).toHaveLength(32);
+    expect(
+      pickPreviewSamples(
+        Int32Array.from({ length: 100 }, (_, i) => i % 50),
+        50,
+      ),
+    ).toHaveLength(32);
   });
 });

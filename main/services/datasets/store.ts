@@ -116,7 +116,8 @@ export class DatasetStore {
   async resolveDir(id: string): Promise<string> {
     if (id === FASHION_MNIST_ID) {
       const info = await describeFashionMnist({ dataDir: this.dataDir, systemDirs: this.options.fashionMnistSystemDirs });
-      if (!info.directory) throw new DatasetError(FASHION_MNIST_ID, 'not downloaded yet: start a run on it to download it, or install Debian\'s dataset-fashion-mnist', { code: 'not-found' });
+      if (!info.directory)
+        throw new DatasetError(FASHION_MNIST_ID, "not downloaded yet: start a run on it to download it, or install Debian's dataset-fashion-mnist", { code: 'not-found' });
       return info.directory;
     }
     const dir = this.dirOf(id);
@@ -206,7 +207,12 @@ export class DatasetStore {
       const file = sourceLabel(source);
       if (samples.count === 0) {
         const first = ctx.badItems[0];
-        throw new DatasetError(file, ctx.skipped ? `no samples: all ${ctx.skipped} items were bad (the first: ${first.file}${first.line ? `, line ${first.line}` : ''}: ${first.reason})` : 'no samples: the source holds no data');
+        throw new DatasetError(
+          file,
+          ctx.skipped
+            ? `no samples: all ${ctx.skipped} items were bad (the first: ${first.file}${first.line ? `, line ${first.line}` : ''}: ${first.reason})`
+            : 'no samples: the source holds no data',
+        );
       }
       if (samples.classNames.length < 2) {
         throw new DatasetError(file, `a single class ("${samples.classNames[0]}") in ${samples.count} samples: a classifier needs at least two classes`);
@@ -222,7 +228,11 @@ export class DatasetStore {
         classNames: samples.classNames,
         dtype: writer.dtype,
         ...(featureNames ? { featureNames } : {}),
-        sizeBytes: SampleWriter.sizeBytes(samples.count, sampleShape.reduce((a, b) => a * b, 1), writer.dtype),
+        sizeBytes: SampleWriter.sizeBytes(
+          samples.count,
+          sampleShape.reduce((a, b) => a * b, 1),
+          writer.dtype,
+        ),
         streamed: false,
         source: describeSource(source),
         createdAt: new Date().toISOString(),

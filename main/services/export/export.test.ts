@@ -42,7 +42,15 @@ const smallConv: ModelSpec = {
     layers: [
       {
         class_name: 'Conv2D',
-        config: { name: 'conv2d', filters: 8, kernel_size: [3, 3], padding: 'same', activation: 'relu', kernel_initializer: initializer('HeNormal'), batch_input_shape: [null, 28, 28, 1] },
+        config: {
+          name: 'conv2d',
+          filters: 8,
+          kernel_size: [3, 3],
+          padding: 'same',
+          activation: 'relu',
+          kernel_initializer: initializer('HeNormal'),
+          batch_input_shape: [null, 28, 28, 1],
+        },
       },
       { class_name: 'MaxPooling2D', config: { name: 'max_pooling2d', pool_size: [2, 2] } },
       // A low momentum moves the moving statistics far from (0, 1) in a few steps.
@@ -210,12 +218,18 @@ print(json.dumps(out))
     expect(r.status).toBe(0);
     const read = JSON.parse(r.stdout);
     expect(Object.keys(read.attrs).sort()).toEqual(['backend', 'keras_version', 'model_config', 'training_config']);
-    expect(JSON.parse(read.attrs.model_config).config.layers.slice(1).map((l: { config: { name: string } }) => l.config.name)).toEqual(
-      spec.config.layers.map((l) => l.config.name),
-    );
+    expect(
+      JSON.parse(read.attrs.model_config)
+        .config.layers.slice(1)
+        .map((l: { config: { name: string } }) => l.config.name),
+    ).toEqual(spec.config.layers.map((l) => l.config.name));
     expect(read.layer_names).toEqual(spec.config.layers.map((l) => l.config.name));
     const original = tfWeights(model);
-    expect(Object.keys(read.weights).map((n) => n.replace(/:0$/, '')).sort()).toEqual([...original.keys()].sort());
+    expect(
+      Object.keys(read.weights)
+        .map((n) => n.replace(/:0$/, ''))
+        .sort(),
+    ).toEqual([...original.keys()].sort());
     for (const [name, w] of original) {
       const got = read.weights[`${name}:0`];
       expect(got.shape, name).toEqual(w.shape);

@@ -236,14 +236,19 @@ f.close()
     await exportRun({ spec: tiny, weights: tinyWeights(), format: 'onnx', out: onnx });
     e = await rejects(importModel(onnx));
     expect(e.code).toBe('unsupported');
-    expect(e.message).toBe(`${onnx}: this is an ONNX file; Layerbench exports ONNX but does not import it (use the Keras .h5 or TF.js export of the same model); expected a TF.js model.json or a Keras .h5`);
+    expect(e.message).toBe(
+      `${onnx}: this is an ONNX file; Layerbench exports ONNX but does not import it (use the Keras .h5 or TF.js export of the same model); expected a TF.js model.json or a Keras .h5`,
+    );
   });
 });
 
 describe('exporting what does not fit', () => {
   it('an invalid spec, or weights of another model, give an error naming the layer or weight', async () => {
     const d = await fresh();
-    const bad: ModelSpec = { ...tiny, config: { ...tiny.config, layers: [{ ...tiny.config.layers[0]!, config: { ...tiny.config.layers[0]!.config, units: 0 } }, ...tiny.config.layers.slice(1)] } };
+    const bad: ModelSpec = {
+      ...tiny,
+      config: { ...tiny.config, layers: [{ ...tiny.config.layers[0]!, config: { ...tiny.config.layers[0]!.config, units: 0 } }, ...tiny.config.layers.slice(1)] },
+    };
     let e = await rejects(exportRun({ spec: bad, weights: tinyWeights(), format: 'onnx', out: join(d, 'x.onnx') }));
     expect(e.code).toBe('invalid-input');
     expect(e.message).toMatch(/layer 0 'dense'\.units: units must be a positive whole number, got 0/);
@@ -260,7 +265,10 @@ describe('exporting what does not fit', () => {
     const result = await exportRun({ spec: tiny, weightsDir: join(d, 'w'), format: 'h5', out: join(d, 'm.h5') });
     expect(result.weights).toBe('weights-dir');
     expect(maxAbsDiff((await importModel(join(d, 'm.h5'))).weights.get('dense_1/kernel')!.data, tinyWeights().get('dense_1/kernel')!.data)).toBe(0);
-    const other: ModelSpec = { ...tiny, config: { ...tiny.config, layers: tiny.config.layers.map((l) => (l.config.name === 'dense_1' ? { ...l, config: { ...l.config, units: 5 } } : l)) } };
+    const other: ModelSpec = {
+      ...tiny,
+      config: { ...tiny.config, layers: tiny.config.layers.map((l) => (l.config.name === 'dense_1' ? { ...l, config: { ...l.config, units: 5 } } : l)) },
+    };
     const e = await rejects(exportRun({ spec: other, weightsDir: join(d, 'w'), format: 'onnx', out: join(d, 'm.onnx') }));
     expect(e.message).toBe(`${join(d, 'w', 'model.json')}: weight 'dense_1/kernel' has shape [3, 2], but layer 'dense_1' needs [3, 5]`);
     expect(existsSync(join(d, 'm.onnx'))).toBe(false);
@@ -323,7 +331,10 @@ describe('atomic writes', () => {
     const d = await fresh();
     const out = join(d, 'new', 'tfjs');
     // A model whose weights (≈400 KB) exceed the 32 KB the child process may write.
-    const big: ModelSpec = { class_name: 'Sequential', config: { name: 'big', layers: [{ class_name: 'Dense', config: { name: 'dense', units: 128, batch_input_shape: [null, 784] } }] } };
+    const big: ModelSpec = {
+      class_name: 'Sequential',
+      config: { name: 'big', layers: [{ class_name: 'Dense', config: { name: 'dense', units: 128, batch_input_shape: [null, 784] } }] },
+    };
     const child = join(d, 'child.ts');
     await writeFile(
       child,
@@ -364,7 +375,12 @@ describe('layerbench export', () => {
     const model = await buildTfModel(tiny);
     model.setWeights(model.weights.map((w) => w.read().add(0.25)));
     await writeRunFolder(join(d, 'run'), tiny, model);
-    for (const [format, out] of [['tfjs', 'tfjs'], ['h5', 'm.h5'], ['onnx', 'm.onnx'], ['py', 'm.py']]) {
+    for (const [format, out] of [
+      ['tfjs', 'tfjs'],
+      ['h5', 'm.h5'],
+      ['onnx', 'm.onnx'],
+      ['py', 'm.py'],
+    ]) {
       expect(await cli(join(d, 'run'), '--format', format!, '--out', join(d, out!))).toBe(0);
       expect(output.join('')).toMatch(new RegExp(`^Exported 'tiny' as ${format}:\\n  ${d}`));
     }

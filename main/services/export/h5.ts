@@ -94,7 +94,8 @@ export function kerasTrainingConfig(training: TrainingInfo): Record<string, unkn
 
 /** A fixed-length byte-string attribute (what h5py writes for Python `bytes`, as Keras does). */
 function bytesAttr(target: Group, name: string, value: string): void {
-  if (value.length > 60_000) target.create_attribute(name, value); // too big for an object header: variable length
+  if (value.length > 60_000)
+    target.create_attribute(name, value); // too big for an object header: variable length
   else target.create_attribute(name, value, null, `S${Math.max(1, value.length)}`);
 }
 
@@ -127,7 +128,11 @@ export async function writeKerasH5File(path: string, spec: ModelSpec, weights: N
     const trainingConfig = options.training ? pythonJson(kerasTrainingConfig(options.training)) : options.trainingConfigText;
     if (trainingConfig !== undefined) bytesAttr(file, 'training_config', trainingConfig);
     const root = file.create_group('model_weights');
-    bytesListAttr(root, 'layer_names', layers.map((l) => l.name));
+    bytesListAttr(
+      root,
+      'layer_names',
+      layers.map((l) => l.name),
+    );
     bytesAttr(root, 'backend', KERAS_BACKEND);
     bytesAttr(root, 'keras_version', KERAS_VERSION);
     for (const layer of layers) {

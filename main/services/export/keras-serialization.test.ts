@@ -66,7 +66,12 @@ function everyObjectModel(): ModelSpec {
   const inits: InitializerSpec[] = INITIALIZER_NAMES.map((class_name) => ({ class_name, config: {} }));
   for (const mode of FAN_MODES) for (const distribution of DISTRIBUTIONS) inits.push({ class_name: 'VarianceScaling', config: { scale: 2, mode, distribution, seed: 7 } });
   inits.push({ class_name: 'Constant', config: { value: 1 } }, { class_name: 'RandomUniform', config: { minval: -1, maxval: 1, seed: 3 } });
-  const regularizers = [null, { class_name: 'L1L2', config: { l1: 0, l2: 0.01 } }, { class_name: 'L1L2', config: { l1: 1, l2: 0 } }, { class_name: 'L1L2', config: { l1: 0.001, l2: 0.01 } }];
+  const regularizers = [
+    null,
+    { class_name: 'L1L2', config: { l1: 0, l2: 0.01 } },
+    { class_name: 'L1L2', config: { l1: 1, l2: 0 } },
+    { class_name: 'L1L2', config: { l1: 0.001, l2: 0.01 } },
+  ];
   const constraints = [null, { class_name: 'MaxNorm', config: { max_value: 2, axis: 0 } }, { class_name: 'MaxNorm', config: { max_value: 1.5, axis: 1 } }];
   return {
     class_name: 'Sequential',
@@ -75,13 +80,31 @@ function everyObjectModel(): ModelSpec {
       layers: [
         {
           class_name: 'Conv2D',
-          config: { name: 'conv', filters: 2, kernel_size: [3, 3], batch_input_shape: [null, 6, 6, 1], kernel_initializer: inits[0], kernel_regularizer: regularizers[3], kernel_constraint: { class_name: 'MaxNorm', config: { max_value: 3, axis: 3 } } },
+          config: {
+            name: 'conv',
+            filters: 2,
+            kernel_size: [3, 3],
+            batch_input_shape: [null, 6, 6, 1],
+            kernel_initializer: inits[0],
+            kernel_regularizer: regularizers[3],
+            kernel_constraint: { class_name: 'MaxNorm', config: { max_value: 3, axis: 3 } },
+          },
         },
-        { class_name: 'BatchNormalization', config: { name: 'bn', beta_initializer: inits[1], gamma_initializer: inits[2], moving_mean_initializer: inits[3], moving_variance_initializer: inits[4] } },
+        {
+          class_name: 'BatchNormalization',
+          config: { name: 'bn', beta_initializer: inits[1], gamma_initializer: inits[2], moving_mean_initializer: inits[3], moving_variance_initializer: inits[4] },
+        },
         { class_name: 'Flatten', config: { name: 'flatten' } },
         ...inits.map((init, i) => ({
           class_name: 'Dense',
-          config: { name: `dense_${i}`, units: 3, kernel_initializer: init, bias_initializer: inits[(i + 5) % inits.length], kernel_regularizer: regularizers[i % 4], kernel_constraint: constraints[i % 3] },
+          config: {
+            name: `dense_${i}`,
+            units: 3,
+            kernel_initializer: init,
+            bias_initializer: inits[(i + 5) % inits.length],
+            kernel_regularizer: regularizers[i % 4],
+            kernel_constraint: constraints[i % 3],
+          },
         })),
       ],
     },
@@ -90,11 +113,17 @@ function everyObjectModel(): ModelSpec {
 
 describe.skipIf(!python3())("Keras 3's deserialization of what Layerbench writes", () => {
   it('the .h5 training_config of every optimizer and schedule compiles as load_model(compile=True) compiles it', () => {
-    const cases = everyTraining().map((s, i): Case => ({ label: `${i} ${s.optimizer.class_name} ${s.lrSchedule.class_name}`, kind: 'training_config', text: pythonJson(toKerasTrainingConfig(s)) }));
+    const cases = everyTraining().map((s, i): Case => ({
+      label: `${i} ${s.optimizer.class_name} ${s.lrSchedule.class_name}`,
+      kind: 'training_config',
+      text: pythonJson(toKerasTrainingConfig(s)),
+    }));
     const results = keras3(cases);
     expect(failures(results)).toEqual([]);
     const exponential = results.find((r) => r.label.endsWith('SGD ExponentialDecay')) as Extract<Result, { ok: true }>;
-    expect(exponential.objects[0]).toMatch(/^keras\.optimizers\.SGD\(.*learning_rate=keras\.optimizers\.schedules\.ExponentialDecay\(initial_learning_rate=1\.0, decay_steps=100, decay_rate=0\.5, staircase=True/);
+    expect(exponential.objects[0]).toMatch(
+      /^keras\.optimizers\.SGD\(.*learning_rate=keras\.optimizers\.schedules\.ExponentialDecay\(initial_learning_rate=1\.0, decay_steps=100, decay_rate=0\.5, staircase=True/,
+    );
     const piecewise = results.find((r) => r.label.endsWith('Adam PiecewiseConstantDecay')) as Extract<Result, { ok: true }>;
     expect(piecewise.objects[0]).toMatch(/PiecewiseConstantDecay\(boundaries=\[100, 200\], values=\[1\.0, 0\.5, 0\.1\]/);
   });
@@ -124,13 +153,17 @@ describe.skipIf(!python3())("Keras 3's deserialization of what Layerbench writes
     expect(first.some((o) => o.startsWith('keras.regularizers.L1L2(l1=0.001, l2=0.01)'))).toBe(true);
     expect(first.some((o) => o.startsWith('keras.constraints.MaxNorm(max_value=3.0, axis=3)'))).toBe(true);
     expect(first.some((o) => o.startsWith('keras.callbacks.EarlyStopping('))).toBe(true);
-    expect(first.some((o) => o.startsWith('keras.callbacks.ModelCheckpoint(filepath=\'best.weights.h5\''))).toBe(true);
+    expect(first.some((o) => o.startsWith("keras.callbacks.ModelCheckpoint(filepath='best.weights.h5'"))).toBe(true);
   });
 
   it('the forms written before fail there as they fail in Keras 3 (a schedule without module, an int momentum)', () => {
     const oldSchedule = { class_name: 'ExponentialDecay', config: { initial_learning_rate: 0.1, decay_steps: 10, decay_rate: 0.9, staircase: false, name: 'ExponentialDecay' } };
     const results = keras3([
-      { label: 'schedule', kind: 'training_config', text: JSON.stringify({ loss: 'sparse_categorical_crossentropy', optimizer_config: { class_name: 'Adam', config: { learning_rate: oldSchedule } } }) },
+      {
+        label: 'schedule',
+        kind: 'training_config',
+        text: JSON.stringify({ loss: 'sparse_categorical_crossentropy', optimizer_config: { class_name: 'Adam', config: { learning_rate: oldSchedule } } }),
+      },
       { label: 'momentum', kind: 'optimizer', text: JSON.stringify({ class_name: 'SGD', config: { name: 'SGD', learning_rate: 0.01, momentum: 0, nesterov: false } }) },
       { label: 'lr', kind: 'optimizer', text: JSON.stringify({ class_name: 'Adam', config: { learning_rate: 1 } }) },
       { label: 'module null', kind: 'initializer', text: JSON.stringify({ module: null, class_name: 'HeNormal', config: {} }) },

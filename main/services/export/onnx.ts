@@ -104,8 +104,7 @@ function convKernel(data: Float32Array, [kh, kw, cin, cout]: number[]): Float32A
   const out = new Float32Array(data.length);
   for (let y = 0; y < kh!; y++)
     for (let x = 0; x < kw!; x++)
-      for (let i = 0; i < cin!; i++)
-        for (let o = 0; o < cout!; o++) out[((o * cin! + i) * kh! + y) * kw! + x] = data[((y * kw! + x) * cin! + i) * cout! + o]!;
+      for (let i = 0; i < cin!; i++) for (let o = 0; o < cout!; o++) out[((o * cin! + i) * kh! + y) * kw! + x] = data[((y * kw! + x) * cin! + i) * cout! + o]!;
   return out;
 }
 

@@ -34,7 +34,8 @@ export function pyLiteral(v: unknown): string {
   throw new Error(`no Python literal for ${typeof v}`);
 }
 
-const kwargs = (entries: [string, unknown][]) => entries.map(([k, v]) => `${k}=${typeof v === 'object' && v !== null && 'py' in v ? (v as { py: string }).py : pyLiteral(v)}`).join(', ');
+const kwargs = (entries: [string, unknown][]) =>
+  entries.map(([k, v]) => `${k}=${typeof v === 'object' && v !== null && 'py' in v ? (v as { py: string }).py : pyLiteral(v)}`).join(', ');
 const raw = (py: string) => ({ py });
 
 /** The constructor call of a serialized Keras object (`initializers.HeNormal(seed=None)`). */

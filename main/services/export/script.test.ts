@@ -189,7 +189,11 @@ describe.skipIf(!numpyPython)('the script feeds inputs as the run was fed', () =
 
 describe.skipIf(!numpyPython)('layerbench export of a Keras .h5 keeps its training_config', () => {
   const readAttr = (file: string) => {
-    const r = spawnSync(numpyPython!, ['-c', 'import h5py, sys; v = h5py.File(sys.argv[1], "r").attrs["training_config"]; print(v.decode() if isinstance(v, bytes) else v)', file], { encoding: 'utf8' });
+    const r = spawnSync(
+      numpyPython!,
+      ['-c', 'import h5py, sys; v = h5py.File(sys.argv[1], "r").attrs["training_config"]; print(v.decode() if isinstance(v, bytes) else v)', file],
+      { encoding: 'utf8' },
+    );
     if (r.status !== 0) throw new Error(r.stderr);
     return r.stdout.trim();
   };
@@ -217,8 +221,11 @@ describe.skipIf(!numpyPython)('layerbench export of a Keras .h5 keeps its traini
   it('a training_config Layerbench cannot use (Nadam) is kept verbatim in h5, with a note', async () => {
     const d = await fresh();
     await exportRun({ spec: tiny, weights: tinyWeights(), settings: adam, format: 'h5', out: join(d, 'nadam.h5') });
-    const nadam = '{"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"], "optimizer_config": {"class_name": "Nadam", "config": {"name": "Nadam", "learning_rate": 0.002}}}';
-    const set = spawnSync(numpyPython!, ['-c', 'import h5py, sys; h5py.File(sys.argv[1], "a").attrs["training_config"] = sys.argv[2].encode()', join(d, 'nadam.h5'), nadam], { encoding: 'utf8' });
+    const nadam =
+      '{"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"], "optimizer_config": {"class_name": "Nadam", "config": {"name": "Nadam", "learning_rate": 0.002}}}';
+    const set = spawnSync(numpyPython!, ['-c', 'import h5py, sys; h5py.File(sys.argv[1], "a").attrs["training_config"] = sys.argv[2].encode()', join(d, 'nadam.h5'), nadam], {
+      encoding: 'utf8',
+    });
     expect(set.status, set.stderr).toBe(0);
     const result = await cli(join(d, 'nadam.h5'), '--format', 'h5', '--out', join(d, 'copy.h5'));
     expect(result.code).toBe(0);

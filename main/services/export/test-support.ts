@@ -113,11 +113,13 @@ export async function writeRunFolder(runDir: string, spec: ModelSpec, model: tf.
 
 /** Inference-mode predictions. */
 export function predict(model: tf.LayersModel, x: Float32Array, shape: number[], training = false): Float32Array {
-  return tf.tidy(() => {
-    const input = tf.tensor(x, shape);
-    const out = training ? (model.apply(input, { training: true }) as tf.Tensor) : (model.predict(input) as tf.Tensor);
-    return out.dataSync() as Float32Array;
-  }).slice();
+  return tf
+    .tidy(() => {
+      const input = tf.tensor(x, shape);
+      const out = training ? (model.apply(input, { training: true }) as tf.Tensor) : (model.predict(input) as tf.Tensor);
+      return out.dataSync() as Float32Array;
+    })
+    .slice();
 }
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

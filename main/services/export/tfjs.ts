@@ -38,7 +38,7 @@ export interface TfjsModelJson {
 export const SPEC_METADATA_KEY = 'layerbenchSpec';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const describe = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v)?.slice(0, 60) ?? String(v));
+const describe = (v: unknown) => (v === undefined ? 'nothing' : (JSON.stringify(v)?.slice(0, 60) ?? String(v)));
 
 /** The model.json and weights file of a spec and its weights (TF.js spelling of the topology). */
 export function tfjsArtifacts(spec: ModelSpec, weights: NamedWeights, weightsFile = TFJS_WEIGHTS_FILE): { modelJson: string; weightsBin: Uint8Array } {
@@ -193,7 +193,12 @@ export async function readTfjsWeights(modelJsonPath: string): Promise<{ json: Re
       offset += length;
     }
     if (offset !== bytes.length) {
-      throw fileError('invalid-input', path, `the weight files (${group.paths.join(', ')}) hold ${bytes.length} bytes, but the manifest describes ${offset}`, `weightsManifest[${g}]`);
+      throw fileError(
+        'invalid-input',
+        path,
+        `the weight files (${group.paths.join(', ')}) hold ${bytes.length} bytes, but the manifest describes ${offset}`,
+        `weightsManifest[${g}]`,
+      );
     }
   }
   return { json, weights };

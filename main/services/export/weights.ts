@@ -64,11 +64,7 @@ export function checkWeights(spec: ModelSpec, weights: NamedWeights, source: str
   const variables = modelLayers(spec).flatMap((l) => l.variables);
   const missing = variables.filter((v) => !weights.has(v.name));
   if (missing.length) {
-    throw new ExportError(
-      'invalid-input',
-      `${source}: no weights for ${missing.map((v) => `'${v.name}'`).join(', ')} (the weights do not belong to this model)`,
-      source,
-    );
+    throw new ExportError('invalid-input', `${source}: no weights for ${missing.map((v) => `'${v.name}'`).join(', ')} (the weights do not belong to this model)`, source);
   }
   const known = new Set(variables.map((v) => v.name));
   const extra = [...weights.keys()].filter((n) => !known.has(n));
@@ -95,6 +91,10 @@ export function checkDeclaredWeights(layers: readonly ModelLayerInfo[], path: st
   const values = layers.reduce((n, l) => n + l.variables.reduce((m, v) => m + v.shape.reduce((a, b) => a * b, 1), 0), 0);
   const maxBytes = limit('fileBytes');
   if (values * 4 > maxBytes) {
-    throw fileError('limit', path, `the model declares ${values.toLocaleString('en-US')} weights (${formatBytes(values * 4)} as float32), ${overLimit({ maxBytes, limitEnv: LIMITS_ENV.fileBytes.name })}`);
+    throw fileError(
+      'limit',
+      path,
+      `the model declares ${values.toLocaleString('en-US')} weights (${formatBytes(values * 4)} as float32), ${overLimit({ maxBytes, limitEnv: LIMITS_ENV.fileBytes.name })}`,
+    );
   }
 }

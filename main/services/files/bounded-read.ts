@@ -66,7 +66,8 @@ function escapeText(text: string, max: number, quotes: boolean): { out: string; 
   for (const char of text) {
     if (shown >= max) return { out, cut: true };
     const code = char.codePointAt(0)!;
-    if (code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0)) out += code === 0x0a ? '\\n' : code === 0x09 ? '\\t' : code === 0x0d ? '\\r' : `\\x${code.toString(16).padStart(2, '0')}`;
+    if (code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0))
+      out += code === 0x0a ? '\\n' : code === 0x09 ? '\\t' : code === 0x0d ? '\\r' : `\\x${code.toString(16).padStart(2, '0')}`;
     // Lone surrogates, and U+FFFD (what invalid UTF-8 decodes to): binary, shown as escapes.
     else if ((code >= 0xd800 && code <= 0xdfff) || code === 0xfffd) out += `\\u${code.toString(16)}`;
     else if (quotes && (char === '"' || char === '\\')) out += `\\${char}`;
@@ -246,7 +247,8 @@ export async function gunzipBounded(bytes: Uint8Array, label: string, options: R
 /** gunzipBounded, synchronously (small in-memory buffers): a trailer over the cap is refused as it is. */
 export function gunzipBoundedSync(bytes: Uint8Array, label: string, options: ReadOptions): Buffer {
   const declared = declaredSize(bytes, label);
-  if (declared > options.maxBytes) throw new FileReadError('limit', label, `corrupt or too large gzip data: its trailer declares ${formatBytes(declared)} decompressed, ${overLimit(options)}`);
+  if (declared > options.maxBytes)
+    throw new FileReadError('limit', label, `corrupt or too large gzip data: its trailer declares ${formatBytes(declared)} decompressed, ${overLimit(options)}`);
   try {
     return gunzipSync(bytes, { maxOutputLength: Math.max(declared, 1) });
   } catch (error) {

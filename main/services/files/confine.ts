@@ -56,7 +56,13 @@ async function realpathAllowingMissing(path: string, refuse: (why: string) => Er
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw refuse(`cannot resolve it (${code ?? (error as Error).message})`);
     }
     // A link whose target is missing would be followed by a later write: its target is unknown here.
-    if (await lstat(current).then((s) => s.isSymbolicLink(), () => false)) throw refuse('a symbolic link to a missing target');
+    if (
+      await lstat(current).then(
+        (s) => s.isSymbolicLink(),
+        () => false,
+      )
+    )
+      throw refuse('a symbolic link to a missing target');
     const parent = dirname(current);
     if (parent === current) throw refuse('no part of it exists');
     missing.unshift(basename(current));

@@ -172,12 +172,23 @@ export async function writeCorruptCorpus(dir: string): Promise<CorruptCorpus> {
   const topology = toKerasTopology(seedModel1);
   await writeFile(
     join(hugeManifest, 'model.json'),
-    JSON.stringify({ format: 'layers-model', modelTopology: topology, weightsManifest: [{ paths: ['weights.bin'], weights: [{ name: 'dense/kernel', shape: [100_000, 100_000], dtype: 'float32' }] }] }),
+    JSON.stringify({
+      format: 'layers-model',
+      modelTopology: topology,
+      weightsManifest: [{ paths: ['weights.bin'], weights: [{ name: 'dense/kernel', shape: [100_000, 100_000], dtype: 'float32' }] }],
+    }),
   );
   await writeFile(join(hugeManifest, 'weights.bin'), Buffer.alloc(16));
   const pipeWeights = at('pipe-model');
   await mkdir(pipeWeights);
-  await writeFile(join(pipeWeights, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: topology, weightsManifest: [{ paths: ['weights.bin'], weights: [{ name: 'dense/kernel', shape: [784, 300], dtype: 'float32' }] }] }));
+  await writeFile(
+    join(pipeWeights, 'model.json'),
+    JSON.stringify({
+      format: 'layers-model',
+      modelTopology: topology,
+      weightsManifest: [{ paths: ['weights.bin'], weights: [{ name: 'dense/kernel', shape: [784, 300], dtype: 'float32' }] }],
+    }),
+  );
   execFileSync('mkfifo', [join(pipeWeights, 'weights.bin')]);
   const fakeH5 = at('fake.h5');
   await writeFile(fakeH5, Buffer.concat([Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]), garbageBytes(4000, 9)]));
@@ -238,7 +249,13 @@ export async function fingerprint(dir: string): Promise<Map<string, string>> {
       if (info.isDirectory()) {
         out.set(path, 'folder');
         await walk(path);
-      } else if (info.isFile() && info.size <= 64 * 1024 ** 2) out.set(path, createHash('sha256').update(await readFile(path)).digest('hex'));
+      } else if (info.isFile() && info.size <= 64 * 1024 ** 2)
+        out.set(
+          path,
+          createHash('sha256')
+            .update(await readFile(path))
+            .digest('hex'),
+        );
       else out.set(path, `${info.isFile() ? 'file' : info.isSymbolicLink() ? 'link' : info.isFIFO() ? 'fifo' : 'other'} ${info.size} ${info.mtimeMs}`);
     }
   };

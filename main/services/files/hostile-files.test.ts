@@ -110,7 +110,9 @@ describe('the corrupt corpus through the service functions', () => {
     await refused(readIdxFile(corpus.idx.wrongMagic), corpus.idx.wrongMagic, /not an IDX file: magic number starts/, ['invalid-input']);
     // Its trailer declares 4 GiB; inflated without keeping the output, its 16 MiB do not match that.
     await refused(readIdxFile(corpus.idx.bombDeclared), corpus.idx.bombDeclared, /corrupt gzip data: incorrect length check/, ['invalid-input']);
-    await withBombCap(() => refused(readIdxFile(corpus.idx.bombHonest), corpus.idx.bombHonest, /decompresses to more than the limit of 8\.0 MiB \(set LAYERBENCH_MAX_FILE_BYTES/, ['limit']));
+    await withBombCap(() =>
+      refused(readIdxFile(corpus.idx.bombHonest), corpus.idx.bombHonest, /decompresses to more than the limit of 8\.0 MiB \(set LAYERBENCH_MAX_FILE_BYTES/, ['limit']),
+    );
     await refused(readIdxFile(corpus.idx.bombLiar), corpus.idx.bombLiar, /decompresses to more than the 1000 B its trailer declares/, ['invalid-input']);
     expect(process.memoryUsage().rss - rss).toBeLessThan(256 * 1024 ** 2);
   });
@@ -128,7 +130,9 @@ describe('the corrupt corpus through the service functions', () => {
     await refused(importOf(csv(corpus.csv.longLine)), corpus.csv.longLine, /line 1 is longer than 1\.0 MiB/, ['limit']);
     await refused(scanSource(csv(corpus.csv.longLine)), corpus.csv.longLine, /line 1 is longer than/, ['limit']);
     await refused(importOf(csv(corpus.csv.binary)), corpus.csv.binary, /line 4: /, ['invalid-input']);
-    await refused(importOf(csv(corpus.csv.longField)), corpus.csv.longField, /line 3: column "x" \(index 1\) holds "(\\x01x){40}"… \(500000 characters in all\), not a number/, ['invalid-input']);
+    await refused(importOf(csv(corpus.csv.longField)), corpus.csv.longField, /line 3: column "x" \(index 1\) holds "(\\x01x){40}"… \(500000 characters in all\), not a number/, [
+      'invalid-input',
+    ]);
     const idx = (imagesPath: string): ImportSource => ({ kind: 'idx', imagesPath, labelsPath: corpus.idx.labels });
     await withBombCap(() => refused(importOf(idx(corpus.idx.bombHonest)), corpus.idx.bombHonest, OVER_LIMIT, ['limit']));
     await refused(importOf(idx(corpus.idx.bombDeclared)), corpus.idx.bombDeclared, /incorrect length check/, ['invalid-input']);
@@ -152,7 +156,12 @@ describe('the corrupt corpus through the service functions', () => {
   });
 
   it('dataset folders and run folders made of pipes, devices and holes: refused, listed as unreadable or damaged', async () => {
-    await refused(openDatasetDir(corpus.datasets.hugeX), join(corpus.datasets.hugeX, 'x.bin'), /size mismatch: 2 samples of 4 float32 values need 32 bytes, the file has 3221225472/, ['invalid-input']);
+    await refused(
+      openDatasetDir(corpus.datasets.hugeX),
+      join(corpus.datasets.hugeX, 'x.bin'),
+      /size mismatch: 2 samples of 4 float32 values need 32 bytes, the file has 3221225472/,
+      ['invalid-input'],
+    );
     await refused(openDatasetDir(corpus.datasets.pipeMeta), join(corpus.datasets.pipeMeta, 'meta.json'), NOT_A_FILE, ['unsupported']);
     const datasets = new DatasetStore(corpus.dataDir, { fashionMnistSystemDirs: [] });
     const listing = await datasets.list();

@@ -6,21 +6,7 @@
 import { limit, LIMITS_ENV, openRegularFile } from './bounded-read';
 import { extname } from 'node:path';
 
-export type FileType =
-  | 'empty'
-  | 'hdf5'
-  | 'onnx'
-  | 'keras-archive'
-  | 'zip'
-  | 'gzip'
-  | 'png'
-  | 'jpeg'
-  | 'gif'
-  | 'pdf'
-  | 'idx'
-  | 'json'
-  | 'text'
-  | 'binary';
+export type FileType = 'empty' | 'hdf5' | 'onnx' | 'keras-archive' | 'zip' | 'gzip' | 'png' | 'jpeg' | 'gif' | 'pdf' | 'idx' | 'json' | 'text' | 'binary';
 
 const HEAD_BYTES = 4096;
 const HDF5 = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -68,7 +54,10 @@ export function fileTypeOf(head: Uint8Array, name = ''): FileType {
   // IDX: two zero bytes, a type code (0x08 ubyte … 0x0e double) and the number of dimensions.
   if (head.length >= 4 && head[0] === 0 && head[1] === 0 && head[2]! >= 0x08 && head[2]! <= 0x0e && head[3]! >= 1 && head[3]! <= 4) return 'idx';
   if (looksLikeText(head)) {
-    const first = new TextDecoder().decode(head).replace(/^\uFEFF/, '').trimStart()[0];
+    const first = new TextDecoder()
+      .decode(head)
+      .replace(/^\uFEFF/, '')
+      .trimStart()[0];
     return first === '{' || first === '[' ? 'json' : 'text';
   }
   return 'binary';

@@ -39,7 +39,10 @@ export function parseProject(text: string, path: string): Project {
     throw new ProjectFileError(path, `not a Layerbench project (expected "format": "${PROJECT_FORMAT}")`);
   }
   if (header.data.version > PROJECT_VERSION) {
-    throw new ProjectFileError(path, `written by a newer Layerbench (project format version ${header.data.version}; this version reads up to ${PROJECT_VERSION}). Update Layerbench to open it; the file was not changed.`);
+    throw new ProjectFileError(
+      path,
+      `written by a newer Layerbench (project format version ${header.data.version}; this version reads up to ${PROJECT_VERSION}). Update Layerbench to open it; the file was not changed.`,
+    );
   }
   const parsed = ProjectSchema.safeParse(json);
   if (!parsed.success) throw new ProjectFileError(path, `invalid project: ${formatIssues(parsed.error).join('; ')}`);

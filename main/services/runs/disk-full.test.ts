@@ -65,7 +65,11 @@ function fill(dir: string, leave: number): void {
   }
 }
 
-const runJsonOf = (runDir: string) => JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as { summary: { status: string; failure: { error: string; code?: string; files?: RunFileFault[] } | null }; owner: unknown };
+const runJsonOf = (runDir: string) =>
+  JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as {
+    summary: { status: string; failure: { error: string; code?: string; files?: RunFileFault[] } | null };
+    owner: unknown;
+  };
 
 describe.skipIf(skipReason !== null)(`a full disk during a run${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   it('failed appends of metrics and statistics end the run failed (io), listing the files; the reserve lets run.json say so', async () => {
@@ -79,7 +83,24 @@ describe.skipIf(skipReason !== null)(`a full disk during a run${skipReason ? ` (
     const summary = { mean: 0, min: 0, max: 1, p5: 0, p50: 0.5, p95: 1 };
     for (let step = 0; step < 500; step++) {
       writer.appendBatch({ epoch: 0, batch: step, step, loss: 1, acc: 0.5 });
-      writer.appendStats({ epoch: 0, step, bn: [{ layer: 'bn', features: 128, momentum: 0.99, moving_mean: summary, moving_variance: summary, batch_mean: summary, batch_variance: summary, chosen: { indices: [0], moving_mean: [0], moving_variance: [1], batch_mean: [0], batch_variance: [1] }, moving_mean_bins: bins }], layers: [] });
+      writer.appendStats({
+        epoch: 0,
+        step,
+        bn: [
+          {
+            layer: 'bn',
+            features: 128,
+            momentum: 0.99,
+            moving_mean: summary,
+            moving_variance: summary,
+            batch_mean: summary,
+            batch_variance: summary,
+            chosen: { indices: [0], moving_mean: [0], moving_variance: [1], batch_mean: [0], batch_variance: [1] },
+            moving_mean_bins: bins,
+          },
+        ],
+        layers: [],
+      });
     }
     await expect(writer.flush()).rejects.toThrow(/metrics\.jsonl: the disk is full/);
     expect(seen).toEqual([
@@ -100,7 +121,15 @@ describe.skipIf(skipReason !== null)(`a full disk during a run${skipReason ? ` (
 
   function project(name: string, settings: Partial<TrainingSettings>): string {
     const path = join(work, `${name}.layerbench.json`);
-    writeFileSync(path, JSON.stringify({ format: PROJECT_FORMAT, version: PROJECT_VERSION, model: seedModel1, training: { ...defaultTrainingSettings, trainSubset: 320, validationSplit: 0.2, epochs: 1, ...settings } }));
+    writeFileSync(
+      path,
+      JSON.stringify({
+        format: PROJECT_FORMAT,
+        version: PROJECT_VERSION,
+        model: seedModel1,
+        training: { ...defaultTrainingSettings, trainSubset: 320, validationSplit: 0.2, epochs: 1, ...settings },
+      }),
+    );
     return path;
   }
 
@@ -143,7 +172,9 @@ describe.skipIf(skipReason !== null)(`a full disk during a run${skipReason ? ` (
     expect(file.summary.failure!.files!.every((f) => f.errno === 'ENOSPC')).toBe(true);
     expect(result.stderr).toMatch(/stats\.jsonl is incomplete \(ENOSPC: the disk is full\)/);
     // Stopped when the write failed, not after 200 epochs.
-    const epochs = readFileSync(join(result.stdout.trim(), 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"kind":"epoch"')).length;
+    const epochs = readFileSync(join(result.stdout.trim(), 'metrics.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"kind":"epoch"')).length;
     expect(epochs).toBeLessThan(200);
   });
 });

@@ -17,7 +17,10 @@ export interface SavedWeights {
 }
 
 export function findSavedWeights(runDir: string): SavedWeights | null {
-  for (const [from, name] of [['weights', FINAL_WEIGHTS_DIR], ['best', BEST_CHECKPOINT_DIR]] as const) {
+  for (const [from, name] of [
+    ['weights', FINAL_WEIGHTS_DIR],
+    ['best', BEST_CHECKPOINT_DIR],
+  ] as const) {
     const dir = join(runDir, name);
     if (existsSync(join(dir, 'model.json'))) return { dir, from };
   }

@@ -55,7 +55,15 @@ describe('RunStore', () => {
     expect(detail.settings).toEqual(defaultTrainingSettings);
     expect(detail.hasWeights).toBe(false);
     expect(detail.directory).toBe(writer.directory);
-    expect(detail.summary).toMatchObject({ status: 'finished', batchesDone: 1000, epochsDone: 10, bestValAcc: 0.81, failure: null, backend: 'cpu', modelName: seedModel1.config.name });
+    expect(detail.summary).toMatchObject({
+      status: 'finished',
+      batchesDone: 1000,
+      epochsDone: 10,
+      bestValAcc: 0.81,
+      failure: null,
+      backend: 'cpu',
+      modelName: seedModel1.config.name,
+    });
     expect(detail.summary.durationMs).toBeGreaterThanOrEqual(20);
     expect(Date.parse(detail.summary.endedAt!)).toBeGreaterThanOrEqual(Date.parse(detail.summary.createdAt));
 
@@ -154,7 +162,10 @@ describe('RunStore', () => {
   it('survives a SIGKILL mid-run: recovery marks it interrupted and its metrics stay readable', async () => {
     const dataDir = freshDataDir();
     const script = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', script, dataDir, 'run-crash'], { cwd: fileURLToPath(new URL('../../..', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, dataDir, 'run-crash'], {
+      cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
@@ -280,8 +291,18 @@ describe('RunStore and run names', () => {
     for (const layer of glorotSpec.config.layers.slice(1, -1)) layer.config.kernel_initializer = initializer('GlorotUniform');
     const glorot = await store.create({ runId: 'glorot', spec: glorotSpec, settings: defaultTrainingSettings, backend: 'cpu' });
     const listed = await store.list(); // "glorot" live in this process, "he" read back from its run.json
-    expect(new Map(listed.map((r) => [r.runId, r.traits?.init]))).toEqual(new Map([['he', 'he_normal'], ['glorot', 'glorot_uniform']]));
-    expect(displayNames(listed)).toEqual(new Map([['he', 'he_normal'], ['glorot', 'glorot_uniform']]));
+    expect(new Map(listed.map((r) => [r.runId, r.traits?.init]))).toEqual(
+      new Map([
+        ['he', 'he_normal'],
+        ['glorot', 'glorot_uniform'],
+      ]),
+    );
+    expect(displayNames(listed)).toEqual(
+      new Map([
+        ['he', 'he_normal'],
+        ['glorot', 'glorot_uniform'],
+      ]),
+    );
     expect((await store.get('he')).summary.traits).toEqual(listed.find((r) => r.runId === 'he')!.traits);
     await glorot.setStatus('stopped');
   });

@@ -19,7 +19,17 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { CallbackRecordSchema, EpochRecordSchema, formatIssues, RunIdSchema, RunSummarySchema, StatsRecordSchema, TrainingSettingsSchema, type CallbackRecord, type RunFileFault } from '../../../contract';
+import {
+  CallbackRecordSchema,
+  EpochRecordSchema,
+  formatIssues,
+  RunIdSchema,
+  RunSummarySchema,
+  StatsRecordSchema,
+  TrainingSettingsSchema,
+  type CallbackRecord,
+  type RunFileFault,
+} from '../../../contract';
 import { runTraits } from '../../../contract/run-traits';
 import { ModelSpecSchema } from '../../../model/spec';
 import { describeFsError, writeFileAtomic } from '../files/atomic';
@@ -58,7 +68,10 @@ const RunFileSchema = z.object({
   settings: TrainingSettingsSchema,
   seed: z.number().int(),
   /** The process that writes the run while it is running or paused. */
-  owner: z.object({ pid: z.number().int(), hostname: z.string(), startTime: z.string().nullable().default(null) }).nullable().default(null),
+  owner: z
+    .object({ pid: z.number().int(), hostname: z.string(), startTime: z.string().nullable().default(null) })
+    .nullable()
+    .default(null),
   /** When the current running stretch began (ISO); null while paused or ended. */
   activeSince: z.string().nullable().default(null),
 });
@@ -200,9 +213,7 @@ export class RunStore implements RunStoreApi {
           return damagedSummary(entry.name, loaded.reason, await folderTime(dir));
         }),
     );
-    return summaries
-      .filter((s): s is RunSummary => s !== null)
-      .sort((a, b) => (a.createdAt === b.createdAt ? (a.runId < b.runId ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1));
+    return summaries.filter((s): s is RunSummary => s !== null).sort((a, b) => (a.createdAt === b.createdAt ? (a.runId < b.runId ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1));
   }
 
   async get(runId: string): Promise<RunDetail> {

@@ -6,7 +6,16 @@ import { z } from 'zod';
 import { ModelInspectionSchema } from '../../../../contract/model';
 import { EvaluationSchema } from '../../../../contract/runs';
 import { ModelSpecSchema } from '../../../../model/spec';
-import { BackendReportSchema, BatchRecordSchema, RunFileFaultSchema, RunIdSchema, StartTrainingSchema, StatsRecordSchema, TrainingEventSchema, type TrainingEvent } from '../../../../contract';
+import {
+  BackendReportSchema,
+  BatchRecordSchema,
+  RunFileFaultSchema,
+  RunIdSchema,
+  StartTrainingSchema,
+  StatsRecordSchema,
+  TrainingEventSchema,
+  type TrainingEvent,
+} from '../../../../contract';
 import { ApiErrorBodySchema, DomainErrorCodeSchema, serializeError, type DomainErrorCode } from '../../../../contract/wire';
 import { CheckedModelSpecSchema } from '../../../../model/layers/spec-schema';
 

@@ -27,7 +27,18 @@ const BATCH = 32;
 async function train(spec: ModelSpec, backend: 'wasm' | 'cpu', settings: Partial<TrainingSettings> = {}) {
   const { runId } = await host.start({
     spec,
-    settings: { ...defaultTrainingSettings, backend, epochs: 1, batchSize: BATCH, trainSubset: STEPS * BATCH, validationSplit: 0, learningRate: 0.05, statsEvery: 3, seed: 11, ...settings },
+    settings: {
+      ...defaultTrainingSettings,
+      backend,
+      epochs: 1,
+      batchSize: BATCH,
+      trainSubset: STEPS * BATCH,
+      validationSplit: 0,
+      learningRate: 0.05,
+      statsEvery: 3,
+      seed: 11,
+      ...settings,
+    },
   });
   const end = await ended(runId);
   expect(end).toEqual({ type: 'finished', runId });

@@ -16,7 +16,17 @@ describe('runs that diverge, and runs that do not (real training, Fashion-MNIST,
   async function train(optimizer: OptimizerName, learningRate: number, settings: Partial<TrainingSettings> = {}) {
     const { runId } = await host.start({
       spec: seedModel1,
-      settings: { ...defaultTrainingSettings, optimizer: defaultOptimizer(optimizer), learningRate, epochs: 1, batchSize: 32, trainSubset: 640, validationSplit: 0, seed: 3, ...settings },
+      settings: {
+        ...defaultTrainingSettings,
+        optimizer: defaultOptimizer(optimizer),
+        learningRate,
+        epochs: 1,
+        batchSize: 32,
+        trainSubset: 640,
+        validationSplit: 0,
+        seed: 3,
+        ...settings,
+      },
     });
     return { end: await ended(runId), detail: await store.get(runId) };
   }

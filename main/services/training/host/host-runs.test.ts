@@ -84,7 +84,7 @@ function savedWeight(weightsDir: string, name: string): Float32Array {
 describe('TrainingHost with the runs workspace', () => {
   let finishedRunId = '';
 
-  it('streams, without chosen BN features, each layer\'s 4 highest-variance features, the same all run long', async () => {
+  it("streams, without chosen BN features, each layer's 4 highest-variance features, the same all run long", async () => {
     const { runId } = await train(seedModel1, { epochs: 1, batchSize: 32, trainSubset: 320, statsEvery: 3, bnFeatures: null });
     expect(await ended(runId)).toEqual({ type: 'finished', runId });
     const stats = streamedStats(runId);

@@ -42,7 +42,7 @@ export function testHost(backends: string[]): TestHost {
     store,
     events,
     async ended(runId, timeoutMs = 120_000) {
-      for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+      for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
         const end = events.find((e) => e.runId === runId && isEnd(e));
         if (end) return end;
         await new Promise((resolve) => setTimeout(resolve, 20));

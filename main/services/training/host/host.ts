@@ -189,7 +189,10 @@ export class TrainingHost {
   async start(request: StartTraining): Promise<{ runId: string }> {
     const summary = summarize(request.spec);
     if (!summary.valid) {
-      throw new DomainError('invalid-input', `The model cannot be trained: ${summary.errors.map((e) => `${e.layerName || 'model'}${e.field ? `.${e.field}` : ''}: ${e.message}`).join('; ')}`);
+      throw new DomainError(
+        'invalid-input',
+        `The model cannot be trained: ${summary.errors.map((e) => `${e.layerName || 'model'}${e.field ? `.${e.field}` : ''}: ${e.message}`).join('; ')}`,
+      );
     }
     const unsupported = unsupportedByTfjs(request.spec, summary);
     if (unsupported) throw new DomainError('invalid-input', `The model cannot be trained: ${unsupported}`);

@@ -74,7 +74,12 @@ beforeAll(async () => {
   const scan = await scanSource({ kind: 'csv', path, labelColumn: 0, header: 'auto', delimiter: 'auto', reshape: null });
   labelColumn = scan.suggestedLabelColumn!;
   expect(scan.suggestedReshape).toBeUndefined(); // 4 measurements are no 2×2 picture
-  iris = (await datasets.import({ importId: 'iris', name: 'Iris-shaped', source: { kind: 'csv', path, labelColumn, header: 'auto', delimiter: 'auto', reshape: null }, skipBad: false }, new AbortController().signal)).dataset;
+  iris = (
+    await datasets.import(
+      { importId: 'iris', name: 'Iris-shaped', source: { kind: 'csv', path, labelColumn, header: 'auto', delimiter: 'auto', reshape: null }, skipBad: false },
+      new AbortController().signal,
+    )
+  ).dataset;
 }, 60_000);
 
 describe('an iris-shaped CSV', () => {
@@ -104,7 +109,10 @@ describe('an iris-shaped CSV', () => {
     afterAll(() => host.dispose());
 
     async function train(settings: Partial<TrainingSettings>) {
-      const { runId } = await host.start({ spec: irisModel(), settings: { ...defaultTrainingSettings, dataset: iris.id, trainSubset: null, epochs: 10, batchSize: 16, ...settings } });
+      const { runId } = await host.start({
+        spec: irisModel(),
+        settings: { ...defaultTrainingSettings, dataset: iris.id, trainSubset: null, epochs: 10, batchSize: 16, ...settings },
+      });
       for (let waited = 0; waited < 120_000; waited += 20) {
         const end = events.find((e) => e.runId === runId && ['finished', 'failed', 'stopped'].includes(e.type));
         if (end) return { runId, end, detail: await runs.get(runId) };
@@ -141,7 +149,10 @@ describe('real Fashion-MNIST', () => {
     const labels = join(dataDir, 'fm-labels.idx');
     await writeFile(images, idxBytes([500, 28, 28], data.images.subarray(0, 500 * 784)));
     await writeFile(labels, idxBytes([500], data.labels.subarray(0, 500)));
-    const { dataset } = await datasets.import({ importId: 'fm', name: 'FM 500', source: { kind: 'idx', imagesPath: images, labelsPath: labels }, skipBad: false }, new AbortController().signal);
+    const { dataset } = await datasets.import(
+      { importId: 'fm', name: 'FM 500', source: { kind: 'idx', imagesPath: images, labelsPath: labels }, skipBad: false },
+      new AbortController().signal,
+    );
     expect(dataset).toMatchObject({ dtype: 'uint8', sampleShape: [28, 28] });
     expect(defaultNormalization(dataset)).toBe('scale-255');
     expect(normalizationWarnings('scale-255', dataset, plainMlp)).toEqual([]);

@@ -43,5 +43,7 @@ it('trains a Conv2D model on cpu when the wasm backend lacks its gradient kernel
 });
 
 it('refuses BatchNormalization on a non-last axis, which tfjs would compute wrongly', async () => {
-  await expect(host.start({ spec: convNet(1), settings: defaultTrainingSettings })).rejects.toThrow(/batch_normalization\.axis: TensorFlow\.js normalises only along the last axis/);
+  await expect(host.start({ spec: convNet(1), settings: defaultTrainingSettings })).rejects.toThrow(
+    /batch_normalization\.axis: TensorFlow\.js normalises only along the last axis/,
+  );
 });

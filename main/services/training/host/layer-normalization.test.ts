@@ -53,7 +53,8 @@ it('trains on wasm in the general step and exports to TF.js, ONNX, HDF5 and a Ke
 
   const out = mkdtempSync(join(dataDir, 'export-'));
   // Training moved gamma away from its initial ones.
-  const gammaMoved = (run: tf.LayersModel) => expect((run.getLayer('layer_normalization').getWeights()[0]!.dataSync() as Float32Array).some((g) => Math.abs(g - 1) > 1e-4)).toBe(true);
+  const gammaMoved = (run: tf.LayersModel) =>
+    expect((run.getLayer('layer_normalization').getWeights()[0]!.dataSync() as Float32Array).some((g) => Math.abs(g - 1) > 1e-4)).toBe(true);
   await expectExportsPredictAsRun(detail.directory, out, TEST_IMAGES, gammaMoved);
 
   await exportRun({ runDir: detail.directory, format: 'py', out: join(out, 'model.py') });

@@ -16,15 +16,15 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 /** Six Dense(14000) layers: each 196 M parameters, under the per-layer limit; 1.18 billion in all. */
 function hugeModel(): ModelSpec {
   const width = 14_000;
-  const dense = (i: number): LayerSpec => ({ class_name: 'Dense', config: { name: `dense_${i}`, units: width, activation: 'relu', ...(i === 0 ? { batch_input_shape: [null, width] } : {}) } });
+  const dense = (i: number): LayerSpec => ({
+    class_name: 'Dense',
+    config: { name: `dense_${i}`, units: width, activation: 'relu', ...(i === 0 ? { batch_input_shape: [null, width] } : {}) },
+  });
   return {
     class_name: 'Sequential',
     config: {
       name: 'huge',
-      layers: [
-        ...Array.from({ length: 6 }, (_, i) => dense(i)),
-        { class_name: 'Dense', config: { name: 'out', units: 10, activation: 'softmax' } },
-      ],
+      layers: [...Array.from({ length: 6 }, (_, i) => dense(i)), { class_name: 'Dense', config: { name: 'out', units: 10, activation: 'softmax' } }],
     },
   };
 }
@@ -59,7 +59,10 @@ describe('the model-size check', () => {
     const request = { spec: hugeModel(), settings: { ...defaultTrainingSettings, optimizer: defaultOptimizer('Adam') } };
     try {
       await expect(host.start(request)).rejects.toMatchObject({ code: 'limit', message: expect.stringMatching(/^The model is too large: training it needs about/) });
-      await expect(host.inspect(hugeModel())).rejects.toMatchObject({ code: 'limit', message: expect.stringMatching(/^The model is too large: building it needs about 4\.4 GiB .*more than the limit of 4\.0 GiB \(LAYERBENCH_MAX_MODEL_MEMORY\)/) });
+      await expect(host.inspect(hugeModel())).rejects.toMatchObject({
+        code: 'limit',
+        message: expect.stringMatching(/^The model is too large: building it needs about 4\.4 GiB .*more than the limit of 4\.0 GiB \(LAYERBENCH_MAX_MODEL_MEMORY\)/),
+      });
     } finally {
       if (saved === undefined) delete process.env[MODEL_MEMORY_ENV];
       else process.env[MODEL_MEMORY_ENV] = saved;

@@ -18,7 +18,8 @@ export function modelMemoryLimit(env: NodeJS.ProcessEnv = process.env, total: nu
   const raw = env[MODEL_MEMORY_ENV];
   if (raw === undefined || raw === '') return Math.floor(total / 2);
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 1) throw new DomainError('invalid-input', `${MODEL_MEMORY_ENV} must be a number of bytes (a positive whole number), got "${raw.slice(0, 40)}"`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new DomainError('invalid-input', `${MODEL_MEMORY_ENV} must be a number of bytes (a positive whole number), got "${raw.slice(0, 40)}"`);
   return value;
 }
 

@@ -29,9 +29,24 @@ beforeAll(async () => {
   const sources = join(dataDir, 'sources');
   await mkdir(sources, { recursive: true });
   await writeFmnistCsv(join(sources, 'fmnist.csv'), 1500, { textLabels: true });
-  csv = (await datasets.import({ importId: 'csv', name: 'Fashion CSV', source: { kind: 'csv', path: join(sources, 'fmnist.csv'), labelColumn: 'label', header: 'auto', delimiter: 'auto', reshape: [28, 28] }, skipBad: false }, new AbortController().signal)).dataset;
+  csv = (
+    await datasets.import(
+      {
+        importId: 'csv',
+        name: 'Fashion CSV',
+        source: { kind: 'csv', path: join(sources, 'fmnist.csv'), labelColumn: 'label', header: 'auto', delimiter: 'auto', reshape: [28, 28] },
+        skipBad: false,
+      },
+      new AbortController().signal,
+    )
+  ).dataset;
   await writeFmnistPngFolder(join(sources, 'pngs'), 30, 3);
-  pngs = (await datasets.import({ importId: 'png', name: 'Three classes', source: { kind: 'image-folder', path: join(sources, 'pngs'), width: 14, height: 14, color: 'grayscale' }, skipBad: false }, new AbortController().signal)).dataset;
+  pngs = (
+    await datasets.import(
+      { importId: 'png', name: 'Three classes', source: { kind: 'image-folder', path: join(sources, 'pngs'), width: 14, height: 14, color: 'grayscale' }, skipBad: false },
+      new AbortController().signal,
+    )
+  ).dataset;
 }, 120_000);
 
 describe('the run pipeline over an imported dataset', () => {
@@ -111,7 +126,8 @@ describe('training on imported data in the worker', () => {
     // Refused before a run exists, with what the builder shows at the layers (the dataset's meta.json gives its shape).
     await expect(run(seedModel1, { dataset: pngs.id, trainSubset: null, epochs: 1 })).rejects.toMatchObject({
       code: 'invalid-input',
-      message: "The model cannot be trained on Three classes: flatten (layer 0): input shape 28×28 does not match Three classes's samples (14×14×1); dense_2 (layer 6): 10 units, but Three classes has 3 classes: the output must be (None, 3)",
+      message:
+        "The model cannot be trained on Three classes: flatten (layer 0): input shape 28×28 does not match Three classes's samples (14×14×1); dense_2 (layer 6): 10 units, but Three classes has 3 classes: the output must be (None, 3)",
     });
 
     const fitted = structuredClone(seedModel1);
@@ -157,6 +173,8 @@ describe('training on imported data in the worker', () => {
   }, 240_000);
 
   it('refuses a dataset that is not imported, at the start', async () => {
-    await expect(host.start({ spec: seedModel1, settings: { ...defaultTrainingSettings, dataset: 'user-gone-000000' } })).rejects.toThrow(/Dataset user-gone-000000 is not imported here/);
+    await expect(host.start({ spec: seedModel1, settings: { ...defaultTrainingSettings, dataset: 'user-gone-000000' } })).rejects.toThrow(
+      /Dataset user-gone-000000 is not imported here/,
+    );
   });
 });

@@ -33,7 +33,10 @@ afterAll(() => host.dispose());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function runToEnd(spec: ModelSpec, settings: Partial<TrainingSettings>): Promise<{ runId: string; end: TrainingEvent; batches: BatchRecord[]; epochs: EpochRecord[]; of: TrainingEvent[] }> {
+async function runToEnd(
+  spec: ModelSpec,
+  settings: Partial<TrainingSettings>,
+): Promise<{ runId: string; end: TrainingEvent; batches: BatchRecord[]; epochs: EpochRecord[]; of: TrainingEvent[] }> {
   const { runId } = await host.start({ spec, settings: { ...defaultTrainingSettings, trainSubset: 2000, validationSplit: 0, epochs: 1, ...settings } });
   const deadline = performance.now() + 120_000;
   for (;;) {
@@ -91,15 +94,23 @@ describe('optimizers and schedules', () => {
     ['SGD with PiecewiseConstantDecay', { ...withOptimizer('SGD'), lrSchedule: { class_name: 'PiecewiseConstantDecay', config: { boundaries: [30], values: [0.02, 0.005] } } }],
     [
       'Adam with ReduceLROnPlateau (validation 10%)',
-      { ...withOptimizer('Adam'), validationSplit: 0.1, lrSchedule: { class_name: 'ReduceLROnPlateau', config: { monitor: 'val_loss', factor: 0.5, patience: 1, min_delta: 1e-4, cooldown: 0, min_lr: 0 } } },
+      {
+        ...withOptimizer('Adam'),
+        validationSplit: 0.1,
+        lrSchedule: { class_name: 'ReduceLROnPlateau', config: { monitor: 'val_loss', factor: 0.5, patience: 1, min_delta: 1e-4, cooldown: 0, min_lr: 0 } },
+      },
     ],
   ];
-  it.each(cases)('%s trains seed model 1 for one epoch on 2,000 real images with a falling loss', async (_name, settings) => {
-    const run = await runToEnd(seedModel1, settings);
-    expect(run.end.type).toBe('finished');
-    expect(run.batches.length).toBe(Math.ceil((2000 - Math.floor(2000 * (settings.validationSplit ?? 0))) / 32));
-    expectFallingLoss(run.batches);
-  }, 120_000);
+  it.each(cases)(
+    '%s trains seed model 1 for one epoch on 2,000 real images with a falling loss',
+    async (_name, settings) => {
+      const run = await runToEnd(seedModel1, settings);
+      expect(run.end.type).toBe('finished');
+      expect(run.batches.length).toBe(Math.ceil((2000 - Math.floor(2000 * (settings.validationSplit ?? 0))) / 32));
+      expectFallingLoss(run.batches);
+    },
+    120_000,
+  );
 
   it('streams the scheduled learning rate per epoch (ExponentialDecay, staircase, per step as Keras)', async () => {
     // 1,000 images, batch 100 → 10 steps an epoch; the rate used in epoch e's last step is 0.1·0.5^floor((10e+9)/10).
@@ -206,7 +217,8 @@ describe('early stopping and the best checkpoint', () => {
     const checkpoint = join(runDir, BEST_CHECKPOINT_DIR);
     expect(existsSync(join(checkpoint, 'model.json'))).toBe(true);
     expect(weightsBin(store.weightsDir(run.runId)).equals(weightsBin(checkpoint))).toBe(true);
-    const meta = (dir: string) => (JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { userDefinedMetadata: { layerbench: { kind: string; bestEpoch: number } } }).userDefinedMetadata.layerbench;
+    const meta = (dir: string) =>
+      (JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { userDefinedMetadata: { layerbench: { kind: string; bestEpoch: number } } }).userDefinedMetadata.layerbench;
     expect(meta(checkpoint)).toMatchObject({ kind: 'best', bestEpoch: best });
     expect(meta(store.weightsDir(run.runId))).toMatchObject({ kind: 'restored-best', bestEpoch: best });
     expect((await store.get(run.runId)).hasBestCheckpoint).toBe(true);

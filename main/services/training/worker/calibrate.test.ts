@@ -85,7 +85,9 @@ describe('chooseBackend', () => {
     if (webgpu.status !== 'skipped') return; // a GPU machine: nothing to refuse
     const refused = choose('webgpu');
     await expect(refused).rejects.toBeInstanceOf(BackendUnavailableError);
-    await expect(refused).rejects.toThrow(/^The webgpu backend is not available: it was skipped when the training worker started: no WebGPU adapter: Dawn: .+\. Choose Auto or one of: wasm, cpu\.$/);
+    await expect(refused).rejects.toThrow(
+      /^The webgpu backend is not available: it was skipped when the training worker started: no WebGPU adapter: Dawn: .+\. Choose Auto or one of: wasm, cpu\.$/,
+    );
     await expect(choose('tensorflow')).rejects.toThrow(/^The tensorflow backend is not available: it was skipped .*Cannot find module '@tensorflow\/tfjs-node'/);
   });
 

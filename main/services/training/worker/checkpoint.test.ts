@@ -12,13 +12,27 @@ import { fileLoadHandler, MODEL_JSON, saveModel, WEIGHTS_BIN, type WeightsMetada
 
 const dir = mkdtempSync(join(tmpdir(), 'layerbench-checkpoint-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const metadata: WeightsMetadata = { runId: 'run-x', status: 'finished', kind: 'best', epoch: 2, bestEpoch: 2, steps: 30, batchSize: 32, seed: 1, backend: 'wasm', savedAt: '2026-11-27T00:00:00.000Z' };
+const metadata: WeightsMetadata = {
+  runId: 'run-x',
+  status: 'finished',
+  kind: 'best',
+  epoch: 2,
+  bestEpoch: 2,
+  steps: 30,
+  batchSize: 32,
+  seed: 1,
+  backend: 'wasm',
+  savedAt: '2026-11-27T00:00:00.000Z',
+};
 
 describe('CheckpointWriter', () => {
   for (const backend of ['wasm', 'cpu']) {
     it(`writes saveModel's files (${backend})`, async () => {
       expect(await tf.setBackend(backend)).toBe(true);
-      for (const [name, spec] of [['seed1', seedModel1], ['selu', seluMlp]] as const) {
+      for (const [name, spec] of [
+        ['seed1', seedModel1],
+        ['selu', seluMlp],
+      ] as const) {
         const model = await buildModel(tf, spec, { seed: 3 });
         const writer = new CheckpointWriter(tf, model);
         writer.prepare();

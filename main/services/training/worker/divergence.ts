@@ -115,7 +115,10 @@ export function likelyCauses(spec: ModelSpec, settings: Pick<TrainingSettings, '
   const optimizer = settings.optimizer.class_name;
   // Adaptive optimizers want learning rates about 10× smaller than SGD (Keras' defaults: 0.001 against 0.01).
   const highLr = lr > (optimizer === 'SGD' ? 0.1 : 0.01);
-  const clipHint = settings.optimizer.config.clipnorm === null && settings.optimizer.config.clipvalue === null ? ' Gradient clipping (clipnorm = 1) also guards against a single exploding step.' : '';
+  const clipHint =
+    settings.optimizer.config.clipnorm === null && settings.optimizer.config.clipvalue === null
+      ? ' Gradient clipping (clipnorm = 1) also guards against a single exploding step.'
+      : '';
   const suggested = fmt(suggestedLearningRate(optimizer, lr));
   const lrCause = highLr
     ? `Learning rate too high: ${fmt(lr)} is far above what ${optimizer === 'SGD' ? 'plain SGD' : optimizer} tolerates here (Géron uses ${optimizer === 'SGD' ? '0.001–0.05' : '0.0001–0.003'}); try ${suggested}.${clipHint}`

@@ -116,7 +116,9 @@ function testSamples(dataset: OpenedDataset, split: SplitSettings): { source: Sa
   if (dataset.test) return { source: dataset.test, indices: Uint32Array.from({ length: dataset.test.count }, (_, i) => i) };
   const indices = splitRun(dataset.pool.count, split, false).test;
   if (indices.length === 0) {
-    throw new Error('This run held out no test samples (its test split is 0) and the dataset has no test set of its own: train with a test split to evaluate on samples the model never saw');
+    throw new Error(
+      'This run held out no test samples (its test split is 0) and the dataset has no test set of its own: train with a test split to evaluate on samples the model never saw',
+    );
   }
   return { source: dataset.pool, indices };
 }

@@ -420,7 +420,16 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
   const extra = faults.length ? { faults } : {};
   if (ending.type === 'failed') {
     const { error, code, name, divergence, divergedBatch } = ending;
-    post({ type: 'failed', runId, error, ...(code ? { code } : {}), ...(name ? { name } : {}), ...(divergence ? { divergence } : {}), ...(divergedBatch ? { divergedBatch } : {}), ...extra });
+    post({
+      type: 'failed',
+      runId,
+      error,
+      ...(code ? { code } : {}),
+      ...(name ? { name } : {}),
+      ...(divergence ? { divergence } : {}),
+      ...(divergedBatch ? { divergedBatch } : {}),
+      ...extra,
+    });
   } else {
     post({ type: ending.type, runId, ...extra });
   }
@@ -431,7 +440,10 @@ function checkClassCount(model: TF.LayersModel, source: SampleSource): void {
   const units = model.outputs[0]!.shape[model.outputs[0]!.shape.length - 1];
   const classes = source.classNames.length;
   if (typeof units === 'number' && units < classes) {
-    throw new DomainError('invalid-input', `The model's last layer has ${units} outputs, but the dataset has ${classes} classes (${source.classNames.slice(0, 5).join(', ')}${classes > 5 ? ', …' : ''}): give the last Dense layer ${classes} units`);
+    throw new DomainError(
+      'invalid-input',
+      `The model's last layer has ${units} outputs, but the dataset has ${classes} classes (${source.classNames.slice(0, 5).join(', ')}${classes > 5 ? ', …' : ''}): give the last Dense layer ${classes} units`,
+    );
   }
 }
 
@@ -674,11 +686,7 @@ async function regularizationValue(tf: typeof TF, plans: LayerPlan[]): Promise<n
 }
 
 /** What is recorded with saved weights: the run, how far it trained, and how to feed the model (dataset, normalization). */
-function weightsMetadata(
-  job: TrainingJob,
-  progress: Progress,
-  what: Pick<WeightsMetadata, 'status' | 'kind' | 'epoch'> & { bestEpoch: number | null },
-): WeightsMetadata {
+function weightsMetadata(job: TrainingJob, progress: Progress, what: Pick<WeightsMetadata, 'status' | 'kind' | 'epoch'> & { bestEpoch: number | null }): WeightsMetadata {
   const { settings } = job.request;
   return {
     runId: job.runId,
@@ -736,7 +744,11 @@ async function loadInitialWeights(tf: typeof TF, model: TF.LayersModel, director
     }
     to.forEach((variable, i) => {
       const same = variable.shape.length === from[i]!.shape.length && variable.shape.every((d, k) => d === from[i]!.shape[k]);
-      if (!same) throw new DomainError('invalid-input', `The saved weights do not fit this model: ${variable.originalName} is [${variable.shape.join(', ')}], saved [${from[i]!.shape.join(', ')}]`);
+      if (!same)
+        throw new DomainError(
+          'invalid-input',
+          `The saved weights do not fit this model: ${variable.originalName} is [${variable.shape.join(', ')}], saved [${from[i]!.shape.join(', ')}]`,
+        );
     });
     model.setWeights(source.getWeights());
   } finally {

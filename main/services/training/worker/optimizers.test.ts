@@ -9,7 +9,7 @@ beforeAll(async () => {
 });
 
 describe('gradient clipping', () => {
-  it("clipnorm scales each gradient to norm ≤ c and leaves smaller ones alone; clipvalue clips elements", async () => {
+  it('clipnorm scales each gradient to norm ≤ c and leaves smaller ones alone; clipvalue clips elements', async () => {
     const grads = { big: tf.tensor1d([3, 4]), small: tf.tensor1d([0.3, 0.4]) };
     const byNorm = clipGradients(tf, grads, { clipnorm: 1, clipvalue: null });
     expect(Array.from(await byNorm.big!.data())).toEqual([expect.closeTo(0.6, 6), expect.closeTo(0.8, 6)]);
@@ -48,7 +48,7 @@ describe('learning rates', () => {
     expect([0, 10, 11, 20, 21].map((s) => scheduledLearningRate(piecewise, 9, s))).toEqual([1, 1, 0.5, 0.5, 0.1]);
   });
 
-  it("centered RMSprop follows Keras (sqrt(ms − mg² + ε)) and stays finite on zero gradients", async () => {
+  it('centered RMSprop follows Keras (sqrt(ms − mg² + ε)) and stays finite on zero gradients', async () => {
     const w = tf.variable(tf.tensor1d([1, 1, 1]), true, `w_centered_${Math.random()}`);
     const optimizer = createOptimizer(tf, { class_name: 'RMSprop', config: { rho: 0.9, momentum: 0, epsilon: 1e-7, centered: true, clipnorm: null, clipvalue: null } }, 0.01);
     const g = [1e-4, 0, 0.5];

@@ -47,10 +47,7 @@ export function splitRun(available: number, settings: SplitSettings, hasOwnTest:
 }
 
 /** How stored values become model inputs; saved with the weights so evaluation applies the same. */
-export type NormalizationState =
-  | { kind: 'scale-255' }
-  | { kind: 'none' }
-  | { kind: 'standardize'; mean: number[]; std: number[] };
+export type NormalizationState = { kind: 'scale-255' } | { kind: 'none' } | { kind: 'standardize'; mean: number[]; std: number[] };
 
 export function applyNormalization(state: NormalizationState, x: Float32Array, sampleSize: number): void {
   if (state.kind === 'none') return;

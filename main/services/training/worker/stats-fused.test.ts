@@ -47,7 +47,12 @@ async function generalRecord(spec: ModelSpec, settings: TrainingSettings): Promi
     const xb = tf.tensor(xs, [BATCH, 28, 28]);
     const yb = tf.tensor1d(ys, 'int32');
     const { grads } = optimizer.computeGradients(() => {
-      const { output, logits } = forwardWithLogits(tf, plans, xb, { mode: 'train', seed: settings.seed, step: at.step, probe: (plan, input, output) => probeLayer(tf, collector, plan, input, output) });
+      const { output, logits } = forwardWithLogits(tf, plans, xb, {
+        mode: 'train',
+        seed: settings.seed,
+        step: at.step,
+        probe: (plan, input, output) => probeLayer(tf, collector, plan, input, output),
+      });
       accuracy(tf, output, yb);
       return meanCrossEntropy(tf, output, yb, logits);
     }, trainable);
@@ -101,7 +106,17 @@ function expectClose(a: unknown, b: unknown, path = 'record'): void {
 describe('statistics of a fused step', () => {
   const cases: [string, ModelSpec, TrainingSettings][] = [
     ['seed model 1, SGD', seedModel1, { ...defaultTrainingSettings, batchSize: BATCH, backend: 'wasm', seed: 11 }],
-    ['seed model 1, SGD momentum', seedModel1, { ...defaultTrainingSettings, batchSize: BATCH, backend: 'wasm', seed: 11, optimizer: { class_name: 'SGD', config: { ...defaultOptimizer('SGD').config, momentum: 0.9 } } as TrainingSettings['optimizer'] }],
+    [
+      'seed model 1, SGD momentum',
+      seedModel1,
+      {
+        ...defaultTrainingSettings,
+        batchSize: BATCH,
+        backend: 'wasm',
+        seed: 11,
+        optimizer: { class_name: 'SGD', config: { ...defaultOptimizer('SGD').config, momentum: 0.9 } } as TrainingSettings['optimizer'],
+      },
+    ],
     ['seed model 1, Adam', seedModel1, { ...defaultTrainingSettings, batchSize: BATCH, backend: 'wasm', seed: 11, optimizer: defaultOptimizer('Adam'), learningRate: 0.001 }],
     ['SELU MLP with AlphaDropout, SGD', seluMlp, { ...defaultTrainingSettings, batchSize: BATCH, backend: 'wasm', seed: 11 }],
   ];
@@ -122,7 +137,11 @@ describe('saturation shares from values', () => {
     for (const [activation, rule] of Object.entries(SATURATION_RULES)) {
       const y = tf.tidy(() => {
         const z = tf.tensor2d(random(40 * 9, 5), [40, 9]);
-        return (activation === 'softmax' ? tf.softmax(tf.mul(z, 3)) : (tf.layers.activation({ activation: (activation === 'leaky_relu' ? 'relu' : activation) as 'relu' }).apply(z) as tf.Tensor)) as tf.Tensor2D;
+        return (
+          activation === 'softmax'
+            ? tf.softmax(tf.mul(z, 3))
+            : (tf.layers.activation({ activation: (activation === 'leaky_relu' ? 'relu' : activation) as 'relu' }).apply(z) as tf.Tensor)
+        ) as tf.Tensor2D;
       });
       const values = y.dataSync() as Float32Array;
       const expected = tf.tidy(() => rule.measure(tf, y).dataSync()[0]!);

@@ -35,7 +35,7 @@ describe('summarize and binned', () => {
 });
 
 describe('BN features streamed in full', () => {
-  it('picks the highest variances in index order, and keeps a layer\'s first pick', () => {
+  it("picks the highest variances in index order, and keeps a layer's first pick", () => {
     expect(topVarianceFeatures([0, 5, 0, 9, 1, 5, 7], 3)).toEqual([1, 3, 6]); // 5 twice: the lower index
     const choice = new BnFeatureChoice(null);
     expect(choice.indices('bn', 6, [0, 0, 3, 0, 2, 1])).toEqual([0, 2, 4, 5]);
@@ -150,7 +150,9 @@ describe('likely causes of a divergence', () => {
     const causes = likelyCauses(plain, { learningRate: 5, optimizer: defaultOptimizer('SGD'), batchSize: 32 }, point);
     expect(causes[0]).toMatch(/^Learning rate too high: 5 /);
     expect(causes.some((c) => c.startsWith('No BatchNormalization'))).toBe(true);
-    expect(divergenceMessage(point)).toMatch(/^Training diverged: the loss became NaN at epoch 1, batch 4 \(step 3\), last finite loss 2\.5 × 10\^22\. The run was stopped; its last finite weights were kept\.$/);
+    expect(divergenceMessage(point)).toMatch(
+      /^Training diverged: the loss became NaN at epoch 1, batch 4 \(step 3\), last finite loss 2\.5 × 10\^22\. The run was stopped; its last finite weights were kept\.$/,
+    );
   });
 
   it('flags an initializer far above the scale its activation needs', () => {

@@ -201,7 +201,13 @@ export function addWeightStats(tf: typeof TF, collector: StatsCollector, plans: 
       const previous = after.map((v) => before.get(v.name)).filter((t): t is TF.Tensor => t !== undefined);
       if (previous.length === after.length) {
         collector.add(`w:${plan.index}:before_sq`, sumSquares(tf, previous));
-        collector.add(`w:${plan.index}:update_sq`, sumSquares(tf, after.map((v, i) => tf.sub(v, previous[i]!))));
+        collector.add(
+          `w:${plan.index}:update_sq`,
+          sumSquares(
+            tf,
+            after.map((v, i) => tf.sub(v, previous[i]!)),
+          ),
+        );
       }
     }
     if (plan.bn) {
@@ -338,7 +344,7 @@ export const AUTO_BN_FEATURES = 4;
 /** The `count` features of highest variance, in index order (ties: the lower index). */
 export function topVarianceFeatures(variance: ArrayLike<number>, count = AUTO_BN_FEATURES): number[] {
   const order = Array.from({ length: variance.length }, (_, i) => i);
-  order.sort((a, b) => (variance[b]! - variance[a]!) || a - b);
+  order.sort((a, b) => variance[b]! - variance[a]! || a - b);
   return order.slice(0, count).sort((a, b) => a - b);
 }
 
@@ -360,7 +366,11 @@ export class BnFeatureChoice {
 }
 
 /** Turns the decoded values of one stats step into the contract's record. */
-export function buildStatsRecord(plans: LayerPlan[], values: Map<string, ArrayLike<number>>, at: { epoch: number; step: number; bnFeatures: number[] | BnFeatureChoice }): StatsRecord {
+export function buildStatsRecord(
+  plans: LayerPlan[],
+  values: Map<string, ArrayLike<number>>,
+  at: { epoch: number; step: number; bnFeatures: number[] | BnFeatureChoice },
+): StatsRecord {
   const choice = at.bnFeatures instanceof BnFeatureChoice ? at.bnFeatures : new BnFeatureChoice(at.bnFeatures);
   const bn: BnStats[] = [];
   const layers: LayerStats[] = [];

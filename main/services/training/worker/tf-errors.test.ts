@@ -20,7 +20,16 @@ const datasetDir = FASHION_MNIST_SYSTEM_DIRS[0]!;
 async function failure(spec: ModelSpec): Promise<string> {
   const posted: FromWorker[] = [];
   const request: StartTraining = { spec, settings: { ...defaultTrainingSettings, trainSubset: 200, epochs: 1, validationSplit: 0 } };
-  await runTraining(tf, { runId: 'r', request, weightsDir: null, backend: 'cpu', control: new RunControl(), datasetDir, loadData: () => openDatasetDir(datasetDir), post: (m) => posted.push(m) });
+  await runTraining(tf, {
+    runId: 'r',
+    request,
+    weightsDir: null,
+    backend: 'cpu',
+    control: new RunControl(),
+    datasetDir,
+    loadData: () => openDatasetDir(datasetDir),
+    post: (m) => posted.push(m),
+  });
   const failed = posted.find((m) => m.type === 'failed');
   expect(failed, JSON.stringify(posted.map((m) => m.type))).toBeDefined();
   return failed!.type === 'failed' ? failed!.error : '';

@@ -11,7 +11,13 @@ import { summarize, type LayerSummary } from '../../../../model/summary';
 import { TASK_LOSS, checkTask, type TaskData } from '../../../../model/task-check';
 
 /** The TF.js messages of shape errors (tfjs-core broadcast_util, tfjs-layers input specs, matMul). */
-const SHAPE_ERRORS = [/could not be broadcast together with shapes/i, /is incompatible with layer/i, /Error when checking/i, /inner shapes/i, /Size\(\d+\) must match the product of shape/i];
+const SHAPE_ERRORS = [
+  /could not be broadcast together with shapes/i,
+  /is incompatible with layer/i,
+  /Error when checking/i,
+  /inner shapes/i,
+  /Size\(\d+\) must match the product of shape/i,
+];
 
 const BROADCAST = /shapes (\d+(?:,\d+)*) and (\d+(?:,\d+)*)/i;
 

@@ -6,7 +6,20 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adamState, callKernel, heapView, incrementIterations, initialisedBackends, learningRateOf, momentumState, sharedHandle, tensorFromInfo, wasmBackendOf, wasmValues, writeLearningRate } from './tfjs-adapter';
+import {
+  adamState,
+  callKernel,
+  heapView,
+  incrementIterations,
+  initialisedBackends,
+  learningRateOf,
+  momentumState,
+  sharedHandle,
+  tensorFromInfo,
+  wasmBackendOf,
+  wasmValues,
+  writeLearningRate,
+} from './tfjs-adapter';
 
 beforeAll(async () => {
   tf.env().set('IS_TEST', true); // no "install tfjs-node" banner
@@ -43,14 +56,17 @@ describe('BackendWasm', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it("the kernels the fused step and the fast matmul call directly: BatchMatMul, _FusedMatMul, Transpose, Add, Multiply, RealDiv, Sqrt, Square", () => {
+  it('the kernels the fused step and the fast matmul call directly: BatchMatMul, _FusedMatMul, Transpose, Add, Multiply, RealDiv, Sqrt, Square', () => {
     for (const name of ['BatchMatMul', '_FusedMatMul', 'Transpose', 'Add', 'Multiply', 'RealDiv', 'Sqrt', 'Square']) {
       expect(tf.getKernel(name, 'wasm'), `wasm kernel ${name}`).toBeDefined();
     }
     const backend = wasmBackendOf(tf);
     const a = tf.tensor1d([1, 2]);
     const b = tf.tensor1d([10, 20]);
-    const out = callKernel(tf.getKernel('Add', 'wasm')!.kernelFunc, backend, { a: { dataId: a.dataId, shape: [2], dtype: 'float32' }, b: { dataId: b.dataId, shape: [2], dtype: 'float32' } });
+    const out = callKernel(tf.getKernel('Add', 'wasm')!.kernelFunc, backend, {
+      a: { dataId: a.dataId, shape: [2], dtype: 'float32' },
+      b: { dataId: b.dataId, shape: [2], dtype: 'float32' },
+    });
     expect(Array.from(heapView(backend, out, 2)), 'kernelFunc({inputs, backend, attrs})').toEqual([11, 22]);
     backend.disposeData(out.dataId);
     tf.dispose([a, b]);

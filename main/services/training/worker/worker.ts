@@ -58,7 +58,14 @@ async function withDataset<T>(directory: string, use: (dataset: OpenedDataset) =
     return await use(await entry.opened);
   } catch (error) {
     // A dataset that failed to open is not kept: the next request tries again.
-    if (datasets.get(directory) === entry && (await entry.opened.then(() => false, () => true))) datasets.delete(directory);
+    if (
+      datasets.get(directory) === entry &&
+      (await entry.opened.then(
+        () => false,
+        () => true,
+      ))
+    )
+      datasets.delete(directory);
     throw error;
   } finally {
     entry.users--;
@@ -138,11 +145,10 @@ port.on('message', (raw: unknown) => {
       );
       return;
     case 'evaluate':
-      void withDataset(message.datasetDir, (opened) => evaluateSavedModel(tf, message.runId, message.weightsDir, opened, message.split))
-        .then(
-          (result) => post({ type: 'evaluation', requestId: message.requestId, result }),
-          (error: unknown) => post({ type: 'evaluation-failed', requestId: message.requestId, error: serializeError(error) }),
-        );
+      void withDataset(message.datasetDir, (opened) => evaluateSavedModel(tf, message.runId, message.weightsDir, opened, message.split)).then(
+        (result) => post({ type: 'evaluation', requestId: message.requestId, result }),
+        (error: unknown) => post({ type: 'evaluation-failed', requestId: message.requestId, error: serializeError(error) }),
+      );
       return;
     case 'stop':
       if (activeRun?.runId === message.runId) activeRun.control.stop();

@@ -308,16 +308,24 @@ describe('the fused step', () => {
 
     expect(await declined(await buildModel(tf, seedModel1), settingsFor({ ...sgd, config: { ...sgd.config, clipnorm: 1 } } as OptimizerSettings, 0.01))).toMatch(/clipping/);
     expect(await declined(seq(tf.layers.dense({ inputShape: [4], units: 3, activation: 'softmax', kernelRegularizer: tf.regularizers.l2({ l2: 0.01 }) })))).toMatch(/regularizer/);
-    expect(await declined(seq(tf.layers.dense({ inputShape: [4], units: 3, activation: 'softmax', kernelConstraint: tf.constraints.maxNorm({ maxValue: 2 }) })))).toMatch(/max-norm/);
+    expect(await declined(seq(tf.layers.dense({ inputShape: [4], units: 3, activation: 'softmax', kernelConstraint: tf.constraints.maxNorm({ maxValue: 2 }) })))).toMatch(
+      /max-norm/,
+    );
     expect(
       await declined(seq(tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 2, kernelSize: 3 }), tf.layers.flatten(), tf.layers.dense({ units: 3, activation: 'softmax' }))),
     ).toMatch(/conv2d.*rank-4|Conv2D/);
-    expect(await declined(seq(tf.layers.batchNormalization({ inputShape: [4, 3], axis: 1 }), tf.layers.flatten(), tf.layers.dense({ units: 3, activation: 'softmax' })))).toMatch(/rank-3/);
-    expect(await declined(seq(tf.layers.dense({ inputShape: [4], units: 3, activation: 'sigmoid' })))).toMatch(/does not end in a softmax/);
-    expect(await declined(seq(tf.layers.dense({ inputShape: [4], units: 5, activation: 'softplus' }), tf.layers.dense({ units: 3, activation: 'softmax' })))).toMatch(/activation softplus/);
-    expect(await declined(seq(tf.layers.dense({ inputShape: [4], units: 5 }), tf.layers.dropout({ rate: 0.5, noiseShape: [1, 5] }), tf.layers.dense({ units: 3, activation: 'softmax' })))).toMatch(
-      /noise shape/,
+    expect(await declined(seq(tf.layers.batchNormalization({ inputShape: [4, 3], axis: 1 }), tf.layers.flatten(), tf.layers.dense({ units: 3, activation: 'softmax' })))).toMatch(
+      /rank-3/,
     );
+    expect(await declined(seq(tf.layers.dense({ inputShape: [4], units: 3, activation: 'sigmoid' })))).toMatch(/does not end in a softmax/);
+    expect(await declined(seq(tf.layers.dense({ inputShape: [4], units: 5, activation: 'softplus' }), tf.layers.dense({ units: 3, activation: 'softmax' })))).toMatch(
+      /activation softplus/,
+    );
+    expect(
+      await declined(
+        seq(tf.layers.dense({ inputShape: [4], units: 5 }), tf.layers.dropout({ rate: 0.5, noiseShape: [1, 5] }), tf.layers.dense({ units: 3, activation: 'softmax' })),
+      ),
+    ).toMatch(/noise shape/);
     const frozen = seq(tf.layers.dense({ inputShape: [4], units: 5 }), tf.layers.dense({ units: 3, activation: 'softmax' }));
     frozen.layers[0]!.trainable = false;
     expect(await declined(frozen)).toMatch(/frozen/);

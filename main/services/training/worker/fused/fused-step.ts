@@ -33,7 +33,19 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { TrainingSettings } from '../../../../../contract';
 import type { LayerPlan } from '../forward';
-import { adamState, callKernel, heapView, incrementIterations, learningRateOf, momentumState, tensorFromInfo, wasmBackendOf, type Info, type KernelFunc, type OptimizerSlot } from '../tfjs-adapter';
+import {
+  adamState,
+  callKernel,
+  heapView,
+  incrementIterations,
+  learningRateOf,
+  momentumState,
+  tensorFromInfo,
+  wasmBackendOf,
+  type Info,
+  type KernelFunc,
+  type OptimizerSlot,
+} from '../tfjs-adapter';
 import { UNIT_KINDS } from '../units';
 import { sizeOf, type Act, type FusedProbe, type GradT, type StepContext, type TrainingUnit, type UnitSite } from '../units/unit';
 
@@ -57,10 +69,7 @@ export interface FusedStep {
 export type FusedStepResult = FusedStep | { unsupported: string };
 
 type OptimizerKind =
-  | { kind: 'sgd' }
-  | { kind: 'momentum'; momentum: number; nesterov: boolean }
-  | { kind: 'adam'; beta1: number; beta2: number; epsilon: number }
-  | { kind: 'tfjs'; name: string };
+  { kind: 'sgd' } | { kind: 'momentum'; momentum: number; nesterov: boolean } | { kind: 'adam'; beta1: number; beta2: number; epsilon: number } | { kind: 'tfjs'; name: string };
 
 function variableOf(plan: LayerPlan, suffix: string): TF.Variable | null {
   const w = plan.layer.weights.find((v) => v.originalName.endsWith(`/${suffix}`) || v.originalName === suffix);

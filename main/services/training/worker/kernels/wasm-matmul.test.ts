@@ -114,7 +114,18 @@ describe('fast BatchMatMul', () => {
     const random = rng(7);
     const dim = () => 1 + Math.floor(random() * 70);
     // [batch dims of A, batch dims of B]; broadcasting as the stock kernel supports it.
-    const batches: [number[], number[]][] = [[[], []], [[3], [3]], [[2, 3], [2, 3]], [[1], [4]], [[4], [1]], [[], [5]], [[2], []]];
+    const batches: [number[], number[]][] = [
+      [[], []],
+      [[3], [3]],
+      [
+        [2, 3],
+        [2, 3],
+      ],
+      [[1], [4]],
+      [[4], [1]],
+      [[], [5]],
+      [[2], []],
+    ];
     let cases = 0;
     for (const [batchA, batchB] of batches) {
       for (const [transposeA, transposeB] of combos) {
@@ -141,7 +152,14 @@ describe('fast BatchMatMul', () => {
   });
 
   it('handles the size-1 and vector-like edge shapes', () => {
-    const shapes: [number, number, number][] = [[1, 1, 1], [1, 5, 1], [5, 1, 5], [1, 7, 9], [9, 7, 1], [64, 1, 3]];
+    const shapes: [number, number, number][] = [
+      [1, 1, 1],
+      [1, 5, 1],
+      [5, 1, 5],
+      [1, 7, 9],
+      [9, 7, 1],
+      [64, 1, 3],
+    ];
     for (const [m, k, n] of shapes) {
       for (const [transposeA, transposeB] of combos) {
         const a = tf.randomUniform(transposeA ? [k, m] : [m, k], -1, 1, 'float32', m * 31 + k);

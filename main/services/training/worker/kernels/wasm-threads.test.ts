@@ -57,7 +57,11 @@ describe('threaded SIMD wasm under Node', () => {
     ];
     for (const [m, k, n] of shapes) {
       const f = () => {
-        const [x, w, dy] = inputs(m! + k! + n!, [[m!, k!], [k!, n!], [m!, n!]]);
+        const [x, w, dy] = inputs(m! + k! + n!, [
+          [m!, k!],
+          [k!, n!],
+          [m!, n!],
+        ]);
         const y = tf.matMul(x!, w!);
         const dw = tf.matMul(x!, dy!, true, false);
         const dx = tf.matMul(dy!, w!, false, true);
@@ -81,7 +85,10 @@ describe('threaded SIMD wasm under Node', () => {
       });
       model.compile({ optimizer: tf.train.sgd(0.05), loss: 'sparseCategoricalCrossentropy' });
       const x = tf.randomNormal([64, 20], 0, 1, 'float32', 3);
-      const y = tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 4), 'float32');
+      const y = tf.tensor1d(
+        Array.from({ length: 64 }, (_, i) => i % 4),
+        'float32',
+      );
       const out: number[] = [];
       for (let step = 0; step < 10; step++) out.push(Number(await model.trainOnBatch(x, y)));
       tf.dispose([x, y]);

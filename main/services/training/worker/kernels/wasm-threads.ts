@@ -83,7 +83,8 @@ function unrefPool(module: ThreadedModule): void {
 export function registerThreadedWasm(tf: Tf, wasmBackend: WasmBackendModule, options: ThreadedWasmOptions = {}): ThreadedWasmResult {
   const threads = Math.max(1, Math.floor(options.threads ?? 2));
   if (typeof SharedArrayBuffer === 'undefined') return { registered: false, reason: 'no SharedArrayBuffer in this runtime' };
-  if (initialisedBackends(tf)['wasm']) return { registered: false, reason: "the 'wasm' backend is already initialised: register the threaded build before the first setBackend('wasm')" };
+  if (initialisedBackends(tf)['wasm'])
+    return { registered: false, reason: "the 'wasm' backend is already initialised: register the threaded build before the first setBackend('wasm')" };
   const require = createRequire(import.meta.url);
   let packageDir = options.packageDir;
   let factory: (config: object) => Promise<ThreadedModule>;

@@ -132,7 +132,12 @@ export const batchNormalization: UnitKind<BatchNormalizationConfig> = {
   config(layer) {
     const c = configOf(layer);
     return {
-      axis: Array.isArray(c['axis']) ? Number(c['axis'][0]) : numberOr(c['axis'], -1), momentum: numberOr(c['momentum'], 0.99), epsilon: numberOr(c['epsilon'], 0.001), center: c['center'] !== false, scale: c['scale'] !== false };
+      axis: Array.isArray(c['axis']) ? Number(c['axis'][0]) : numberOr(c['axis'], -1),
+      momentum: numberOr(c['momentum'], 0.99),
+      epsilon: numberOr(c['epsilon'], 0.001),
+      center: c['center'] !== false,
+      scale: c['scale'] !== false,
+    };
   },
   supports(config, site) {
     const rank = rankOneInput(site);

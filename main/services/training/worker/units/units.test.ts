@@ -28,14 +28,18 @@ describe('typed configs from the spec', () => {
     expect(batchNormalization.config(bn)).toEqual({ axis: -1, momentum: 0.99, epsilon: 0.001, center: true, scale: true });
     expect(dense.config({ class_name: 'Dense', config: { name: 'd', units: 4 } })).toEqual({ units: 4, activation: 'linear', useBias: true, regularizer: null, maxNorm: null });
     expect(dropout.config({ class_name: 'AlphaDropout', config: { name: 'a', rate: 0.1 } })).toEqual({ alpha: true, rate: 0.1, noiseShape: null, seed: null });
-    expect(dense.config({ class_name: 'Dense', config: { name: 'd', units: 4, kernel_regularizer: { class_name: 'L2', config: { l2: 0.01 } } } }).regularizer).toEqual({ l1: 0, l2: 0.01 });
+    expect(dense.config({ class_name: 'Dense', config: { name: 'd', units: 4, kernel_regularizer: { class_name: 'L2', config: { l2: 0.01 } } } }).regularizer).toEqual({
+      l1: 0,
+      l2: 0.01,
+    });
   });
 
   it("plans a built model the same from its spec as from its own topology JSON (tfjs' names mapped to Keras')", async () => {
     for (const spec of [seedModel1, seluMlp]) {
       const model = await buildModel(tf, spec, { seed: 1 });
       try {
-        const strip = (plans: ReturnType<typeof planLayers>) => plans.map((p) => ({ name: p.name, activation: p.activation, dropout: p.dropout, bn: p.bn && { axis: p.bn.axis, momentum: p.bn.momentum, epsilon: p.bn.epsilon } }));
+        const strip = (plans: ReturnType<typeof planLayers>) =>
+          plans.map((p) => ({ name: p.name, activation: p.activation, dropout: p.dropout, bn: p.bn && { axis: p.bn.axis, momentum: p.bn.momentum, epsilon: p.bn.epsilon } }));
         expect(strip(planLayers(model))).toEqual(strip(planLayers(model, spec)));
       } finally {
         model.dispose();
@@ -46,11 +50,21 @@ describe('typed configs from the spec', () => {
 
 describe('what each unit kind declines, by layer name', () => {
   it('vector inputs only, the last axis for BatchNormalization, no noise shape, a target shape that fits', () => {
-    expect(dense.supports(dense.config({ class_name: 'Dense', config: { name: 'd', units: 2 } }), site({ name: 'd', className: 'Dense', shape: [4, 4] }))).toBe('layer d (Dense) gets a rank-3 input');
-    expect(batchNormalization.supports(batchNormalization.config({ class_name: 'BatchNormalization', config: { name: 'bn', axis: 0 } }), site({ name: 'bn' }))).toBe('layer bn: BatchNormalization on axis 0');
-    expect(dropout.supports(dropout.config({ class_name: 'Dropout', config: { name: 'dr', rate: 0.5, noise_shape: [1, 8] } }), site({ name: 'dr' }))).toBe('layer dr: dropout with a noise shape');
-    expect(dense.supports(dense.config({ class_name: 'Dense', config: { name: 'd', units: 2, activation: 'softmax' } }), site({ name: 'd' }))).toBe('layer d: softmax before the last layer');
-    expect(flatten.supports(flatten.config({ class_name: 'Reshape', config: { name: 'r', target_shape: [3, -1] } }), site({ name: 'r' }))).toMatch(/layer r: target shape \[3, -1\] does not fit/);
+    expect(dense.supports(dense.config({ class_name: 'Dense', config: { name: 'd', units: 2 } }), site({ name: 'd', className: 'Dense', shape: [4, 4] }))).toBe(
+      'layer d (Dense) gets a rank-3 input',
+    );
+    expect(batchNormalization.supports(batchNormalization.config({ class_name: 'BatchNormalization', config: { name: 'bn', axis: 0 } }), site({ name: 'bn' }))).toBe(
+      'layer bn: BatchNormalization on axis 0',
+    );
+    expect(dropout.supports(dropout.config({ class_name: 'Dropout', config: { name: 'dr', rate: 0.5, noise_shape: [1, 8] } }), site({ name: 'dr' }))).toBe(
+      'layer dr: dropout with a noise shape',
+    );
+    expect(dense.supports(dense.config({ class_name: 'Dense', config: { name: 'd', units: 2, activation: 'softmax' } }), site({ name: 'd' }))).toBe(
+      'layer d: softmax before the last layer',
+    );
+    expect(flatten.supports(flatten.config({ class_name: 'Reshape', config: { name: 'r', target_shape: [3, -1] } }), site({ name: 'r' }))).toMatch(
+      /layer r: target shape \[3, -1\] does not fit/,
+    );
     expect(flatten.create(flatten.config({ class_name: 'Reshape', config: { name: 'r', target_shape: [2, -1] } }), site())).toEqual({ unit: null, shape: [2, 4] });
   });
 });

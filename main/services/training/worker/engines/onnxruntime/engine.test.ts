@@ -232,7 +232,7 @@ function smallModel(fn: string, bn: { center: boolean; scale: boolean }): ModelS
   };
 }
 
-describe('gradients against finite differences (float32, central differences on each variable\'s largest-gradient values)', () => {
+describe("gradients against finite differences (float32, central differences on each variable's largest-gradient values)", () => {
   const N = 16;
   for (const fn of ['linear', 'relu', 'elu', 'selu', 'leaky_relu', 'tanh', 'sigmoid', 'swish', 'silu']) {
     for (const bn of [
@@ -311,7 +311,14 @@ describe('the ONNX Runtime step', () => {
     model.dispose();
     const engine = await engineFor(plainMlp, sgd, start);
     try {
-      await expect(engine.step(batchX(0), Int32Array.from(batchY(0), (v, i) => (i === 3 ? 10 : v)), BATCH, 0.01)).rejects.toThrow(/label 10 is outside/);
+      await expect(
+        engine.step(
+          batchX(0),
+          Int32Array.from(batchY(0), (v, i) => (i === 3 ? 10 : v)),
+          BATCH,
+          0.01,
+        ),
+      ).rejects.toThrow(/label 10 is outside/);
       await expect(engine.step(batchX(0).subarray(0, 784), batchY(0), BATCH, 0.01)).rejects.toThrow(/needs 32 samples/);
       expect(worstRelativeError(engine.getWeights(), start).worst).toBe(0);
       // A smaller last batch runs through the same session.

@@ -67,7 +67,8 @@ export class OrtStepEngine {
     for (const s of this.variables()) {
       const w = weights.get(s.name);
       if (!w) throw new DomainError('invalid-input', `no weights for '${s.name}'`);
-      if (w.data.length !== size(s.shape)) throw new DomainError('invalid-input', `weight '${s.name}' holds ${w.data.length} values, its shape [${s.shape.join(', ')}] needs ${size(s.shape)}`);
+      if (w.data.length !== size(s.shape))
+        throw new DomainError('invalid-input', `weight '${s.name}' holds ${w.data.length} values, its shape [${s.shape.join(', ')}] needs ${size(s.shape)}`);
     }
     for (const s of this.variables()) this.values.set(s.name, Float32Array.from(weights.get(s.name)!.data));
   }
@@ -77,7 +78,13 @@ export class OrtStepEngine {
    * learning rate `lr`, with each dropout layer's keep mask by input name (dropoutKeepMasks). With
    * `gradients` in the options, `grads` holds each trainable variable's gradient.
    */
-  async step(xs: Float32Array, ys: Int32Array, n: number, lr: number, masks: ReadonlyMap<string, Float32Array> = new Map()): Promise<StepResult & { grads?: Map<string, Float32Array> }> {
+  async step(
+    xs: Float32Array,
+    ys: Int32Array,
+    n: number,
+    lr: number,
+    masks: ReadonlyMap<string, Float32Array> = new Map(),
+  ): Promise<StepResult & { grads?: Map<string, Float32Array> }> {
     if (!(n > 0) || xs.length < n * this.sampleSize || ys.length < n) {
       throw new DomainError('invalid-input', `a step needs ${n} samples of ${this.sampleSize} values and ${n} labels, got ${xs.length} values and ${ys.length} labels`);
     }

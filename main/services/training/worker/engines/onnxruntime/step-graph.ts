@@ -275,7 +275,13 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
           backwards.push((dy) => dy);
           break;
         }
-        const mask: DropoutMask = { layer: name, input: g.unique(`${name}/keep`), features: info.input_shape[1] as number, rate, seed: typeof cfg.seed === 'number' ? cfg.seed : null };
+        const mask: DropoutMask = {
+          layer: name,
+          input: g.unique(`${name}/keep`),
+          features: info.input_shape[1] as number,
+          rate,
+          seed: typeof cfg.seed === 'number' ? cfg.seed : null,
+        };
         masks.push(mask);
         const out = info.class_name === 'Dropout' ? dropout(c, name, input, mask) : alphaDropout(c, name, input, mask);
         h = out.y;
@@ -296,7 +302,11 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
   const classes = layers.at(-1)!.output_shape.at(-1) as number;
   const logSoftmax = g.node('LogSoftmax', [logits], 'loss/log_softmax', [{ name: 'axis', i: -1 }]);
   const labels = g.node('Unsqueeze', [STEP_INPUTS.y, g.int64s('loss/label_axis', [1])], 'loss/labels');
-  const classRange = g.int32s('loss/classes', [1, classes], Array.from({ length: classes }, (_, i) => i));
+  const classRange = g.int32s(
+    'loss/classes',
+    [1, classes],
+    Array.from({ length: classes }, (_, i) => i),
+  );
   const oneHot = g.node('Cast', [g.node('Equal', [labels, classRange], 'loss/is_label')], 'loss/one_hot', [{ name: 'to', i: FLOAT }]);
   const picked = g.node('ReduceSum', [g.node('Mul', [oneHot, logSoftmax], 'loss/picked_terms'), g.int64s('loss/class_axis', [1])], 'loss/picked', [{ name: 'keepdims', i: 0 }]);
   const crossEntropy = g.node('Neg', [g.node('ReduceMean', [picked], 'loss/mean', [{ name: 'keepdims', i: 0 }])], 'loss/cross_entropy');
@@ -304,13 +314,18 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
   // Keras minimises and reports the loss with the regularization penalty added.
   const loss = penalties.reduce((sum, p) => g.node('Add', [sum, p.value], 'loss/with_penalty'), crossEntropy);
   g.nodes.push({ op: 'Identity', inputs: [loss], output: STEP_OUTPUTS.loss, name: STEP_OUTPUTS.loss });
-  const predicted = g.node('ArgMax', [logits], 'accuracy/argmax', [{ name: 'axis', i: -1 }, { name: 'keepdims', i: 0 }]);
+  const predicted = g.node('ArgMax', [logits], 'accuracy/argmax', [
+    { name: 'axis', i: -1 },
+    { name: 'keepdims', i: 0 },
+  ]);
   const labels64 = g.node('Cast', [STEP_INPUTS.y], 'accuracy/labels', [{ name: 'to', i: 7 }]);
   const hits = g.node('Cast', [g.node('Equal', [predicted, labels64], 'accuracy/equal')], 'accuracy/hits', [{ name: 'to', i: FLOAT }]);
   g.nodes.push({ op: 'ReduceMean', inputs: [hits], output: STEP_OUTPUTS.accuracy, name: STEP_OUTPUTS.accuracy, attrs: [{ name: 'keepdims', i: 0 }] });
 
   // d loss / d logits = (softmax − one-hot) / N, softmax as exp(log-softmax) as tfjs' LogSoftmax gradient takes it.
-  const batch = g.node('Cast', [g.node('Gather', [g.node('Shape', [STEP_INPUTS.x], 'batch/shape'), g.int64s('batch/index', [0])], 'batch/size_1')], 'batch/size', [{ name: 'to', i: FLOAT }]);
+  const batch = g.node('Cast', [g.node('Gather', [g.node('Shape', [STEP_INPUTS.x], 'batch/shape'), g.int64s('batch/index', [0])], 'batch/size_1')], 'batch/size', [
+    { name: 'to', i: FLOAT },
+  ]);
   let dy: string | null = g.node('Div', [g.node('Sub', [g.node('Exp', [logSoftmax], 'loss/softmax'), oneHot], 'loss/residual'), batch], 'loss/dlogits');
   for (let i = backwards.length - 1; i >= 0 && dy !== null; i--) dy = backwards[i]!(dy);
   for (const p of penalties) grads.set(p.kernel, g.node('Add', [grads.get(p.kernel)!, p.gradient], `${p.kernel}/dpenalty`));
@@ -424,9 +439,15 @@ function applyMaxNorm(c: Ctx, layers: ModelLayerInfo[], configs: Cfg[], next: Ma
     const { max_value: maxValue, axis } = constraint.value.config;
     const w = info.variables.find((v) => v.short === 'kernel')!.name;
     const updated = next.get(w)!;
-    const squares = g.node('ReduceSum', [g.node('Mul', [updated, updated], `${w}/max_norm_squares`), g.int64s(`${w}/max_norm_axis`, [axis])], `${w}/max_norm_sum`, [{ name: 'keepdims', i: 1 }]);
+    const squares = g.node('ReduceSum', [g.node('Mul', [updated, updated], `${w}/max_norm_squares`), g.int64s(`${w}/max_norm_axis`, [axis])], `${w}/max_norm_sum`, [
+      { name: 'keepdims', i: 1 },
+    ]);
     const norms = g.node('Sqrt', [squares], `${w}/max_norm_norms`);
-    const factor = g.node('Div', [g.node('Min', [norms, k.of(maxValue)], `${w}/max_norm_desired`), g.node('Add', [norms, k.of(1e-7)], `${w}/max_norm_safe`)], `${w}/max_norm_factor`);
+    const factor = g.node(
+      'Div',
+      [g.node('Min', [norms, k.of(maxValue)], `${w}/max_norm_desired`), g.node('Add', [norms, k.of(1e-7)], `${w}/max_norm_safe`)],
+      `${w}/max_norm_factor`,
+    );
     next.set(w, g.node('Mul', [updated, factor], `${w}/max_norm`));
   });
 }
@@ -503,7 +524,14 @@ function movingAverage(c: Ctx, state: string, x: string, beta: number, name: str
 }
 
 /** The update of every trainable variable in tfjs' form; returns the optimizer's slots (state after the variables). */
-function applyOptimizer(c: Ctx, optimizer: OptimizerSettings, trainable: ModelVariable[], grads: Map<string, string>, next: Map<string, string>, state: StateEntry[]): StateEntry[] {
+function applyOptimizer(
+  c: Ctx,
+  optimizer: OptimizerSettings,
+  trainable: ModelVariable[],
+  grads: Map<string, string>,
+  next: Map<string, string>,
+  state: StateEntry[],
+): StateEntry[] {
   const { g, k } = c;
   const slots: StateEntry[] = [];
   const slot = (name: string, shape: number[], initial = 0) => {
