@@ -61,6 +61,4 @@ export const layerNormalization = defineKit({
       ['gamma_initializer', cfg.gamma_initializer],
     ],
   }),
-  // tfjs-layers has its own LayerNormalization, which the general step trains; the fused step has no unit for it.
-  supports: (path) => (path.fused ? { message: 'the fused step has no LayerNormalization unit' } : null),
 });
