@@ -6,16 +6,9 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import type { Info } from '../tfjs-adapter';
-import { configOf, numberOr } from './config';
-import { rankOneInput, Scratch, type Act, type GradT, type StepContext, type TrainingUnit, type UnitKind } from './unit';
-
-export interface LayerNormalizationConfig {
-  /** As written (Keras 2's list of one unwrapped): negative counts from the end. */
-  axis: number;
-  epsilon: number;
-  center: boolean;
-  scale: boolean;
-}
+import { configOf } from './config';
+import { lastAxisDecline, normalizationConfig, type NormalizationConfig } from './normalization';
+import { Scratch, type Act, type GradT, type StepContext, type TrainingUnit, type UnitKind } from './unit';
 
 class LayerNormalizationUnit implements TrainingUnit {
   readonly variables: TF.Variable[];
@@ -117,22 +110,12 @@ class LayerNormalizationUnit implements TrainingUnit {
   }
 }
 
-export const layerNormalization: UnitKind<LayerNormalizationConfig> = {
+export const layerNormalization: UnitKind<NormalizationConfig> = {
   classNames: ['LayerNormalization'],
-  config(layer) {
-    const c = configOf(layer);
-    return {
-      axis: Array.isArray(c['axis']) ? Number(c['axis'][0]) : numberOr(c['axis'], -1),
-      epsilon: numberOr(c['epsilon'], 0.001),
-      center: c['center'] !== false,
-      scale: c['scale'] !== false,
-    };
-  },
+  config: (layer) => normalizationConfig(configOf(layer)),
   supports(config, site) {
-    const rank = rankOneInput(site);
-    if (rank) return rank;
-    const axis = config.axis < 0 ? 2 + config.axis : config.axis;
-    if (axis !== 1) return `layer ${site.name}: LayerNormalization on axis ${axis}`;
+    const decline = lastAxisDecline(config, site, 'LayerNormalization');
+    if (decline) return decline;
     if ((config.scale && !site.variable('gamma')) || (config.center && !site.variable('beta'))) return `layer ${site.name}: no gamma or beta`;
     return null;
   },
