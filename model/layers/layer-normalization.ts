@@ -61,4 +61,13 @@ export const layerNormalization = defineKit({
       ['gamma_initializer', cfg.gamma_initializer],
     ],
   }),
+  // tfjs-layers 4.22's LayerNormalization reads beta and gamma unconditionally in its gradient, and the
+  // general step (other backends, declined fused models) uses it: refused until that path computes LN itself.
+  supports: (_path, cfg) =>
+    cfg.center === false || cfg.scale === false
+      ? {
+          field: cfg.center === false ? 'center' : 'scale',
+          message: 'TensorFlow.js 4.22 cannot train a LayerNormalization without its beta or gamma yet: keep center and scale on',
+        }
+      : null,
 });
