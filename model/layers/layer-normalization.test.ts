@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { KerasImportError, fromKerasTopology, layerDefaults, seedModel1, summarize, toKerasTopology, type LayerSpec, type ModelSpec } from '..';
 import { fieldsFor } from '../../renderer/lib/layer-fields';
+import { layerKit } from './registry';
 import { PALETTE_GROUPS, layerCaption } from '../../renderer/lib/layer-info';
 import { insertLayer } from '../../renderer/lib/spec-edit';
 
@@ -145,5 +146,15 @@ describe('LayerNormalization', () => {
     const back = fromKerasTopology(JSON.parse(JSON.stringify(topology)));
     expect(summarize(back).layers.map((l) => [l.name, l.output_shape, l.params])).toEqual(summarize(original).layers.map((l) => [l.name, l.output_shape, l.params]));
     expect(back.config.layers[1]!.config).toMatchObject({ axis: -1, epsilon: 1e-5, center: false, scale: true });
+  });
+});
+
+describe('LayerNormalization training support', () => {
+  it('refuses center or scale off for training (tfjs-layers 4.22 fails in their gradient), and accepts the defaults', () => {
+    const kit = layerKit('LayerNormalization')!;
+    const input = [null, 300];
+    expect(kit.supports?.({ fused: false }, { ...kit.defaults(), center: false }, input)).toMatchObject({ field: 'center' });
+    expect(kit.supports?.({ fused: false }, { ...kit.defaults(), scale: false }, input)).toMatchObject({ field: 'scale' });
+    expect(kit.supports?.({ fused: false }, kit.defaults(), input)).toBeNull();
   });
 });

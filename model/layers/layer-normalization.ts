@@ -10,7 +10,7 @@ const INITIALIZERS = ['gamma_initializer', 'beta_initializer'];
 
 export const layerNormalization = defineKit({
   class_name: 'LayerNormalization',
-  palette: { category: 'norm', blurb: 'Standardize each sample, then γ, β' },
+  palette: { category: 'norm', blurb: 'Per sample, then γ, β' },
   defaults: () => ({ axis: -1, epsilon: 0.001, center: true, scale: true, beta_initializer: zeros(), gamma_initializer: ones() }),
   required: [],
   caption: (c, f) => [`ε ${f.value(c.epsilon ?? 0.001)}`],
@@ -61,6 +61,13 @@ export const layerNormalization = defineKit({
       ['gamma_initializer', cfg.gamma_initializer],
     ],
   }),
-  // tfjs-layers has its own LayerNormalization, which the general step trains; the fused step has no unit for it.
-  supports: (path) => (path.fused ? { message: 'the fused step has no LayerNormalization unit' } : null),
+  // tfjs-layers 4.22's LayerNormalization reads beta and gamma unconditionally in its gradient, and the
+  // general step (other backends, declined fused models) uses it: refused until that path computes LN itself.
+  supports: (_path, cfg) =>
+    cfg.center === false || cfg.scale === false
+      ? {
+          field: cfg.center === false ? 'center' : 'scale',
+          message: 'TensorFlow.js 4.22 cannot train a LayerNormalization without its beta or gamma yet: keep center and scale on',
+        }
+      : null,
 });

@@ -10,8 +10,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultTrainingSettings, type OptimizerSettings, type TrainingSettings } from '../../../../../contract';
 import { plainMlp, seedModel1, seedModel2, seluMlp } from '../../../../../model/presets';
-import type { ModelSpec } from '../../../../../model/spec';
-import { BN_FLAG_COMBINATIONS, bnMlp, expectedVariables, flagsLabel } from '../../common/bn-flag-specs';
+import type { LayerSpec, ModelSpec } from '../../../../../model/spec';
+import { BN_FLAG_COMBINATIONS, bnMlp, expectedVariables, flagsLabel, type BnFlags } from '../../common/bn-flag-specs';
 import { buildModel } from '../build-model';
 import { forwardWithLogits, meanCrossEntropy, planLayers, type LayerPlan } from '../forward';
 import { wasmWithFashionImages } from '../test-images';
@@ -86,9 +86,13 @@ function create(t: Trainer, settings: TrainingSettings): FusedStep {
  */
 function weightError(a: tf.LayersModel, b: tf.LayersModel, inert: string[] = [], inertBound = 0): number {
   let worst = 0;
-  a.weights.forEach((w, i) => {
+  a.weights.forEach((w) => {
     const x = w.read().dataSync();
-    const y = b.weights[i]!.read().dataSync();
+    // By name: a LayerNormalization without beta or gamma is compared with a full one (see compareLn).
+    const y = b.weights
+      .find((v) => v.originalName === w.originalName)!
+      .read()
+      .dataSync();
     let diff = 0;
     let norm = 0;
     let maxAbs = 0;
@@ -104,6 +108,20 @@ function weightError(a: tf.LayersModel, b: tf.LayersModel, inert: string[] = [],
     worst = Math.max(worst, norm === 0 ? Math.sqrt(diff) : Math.sqrt(diff / norm));
   });
   return worst;
+}
+
+/** Flatten → LN → Dense(32, elu) → LN → Dense(10, softmax), both LayerNormalizations with `flags`. */
+function lnMlp(flags: BnFlags): ModelSpec {
+  const ln = (name: string): LayerSpec => ({ class_name: 'LayerNormalization', config: { name, axis: -1, epsilon: 0.001, ...flags } });
+  const dense = (name: string, units: number, activation: string): LayerSpec => ({ class_name: 'Dense', config: { name, units, activation } });
+  const layers: LayerSpec[] = [
+    { class_name: 'Flatten', config: { name: 'flatten', batch_input_shape: [null, 28, 28] } },
+    ln('layer_normalization'),
+    dense('dense', 32, 'elu'),
+    ln('layer_normalization_1'),
+    dense('dense_1', 10, 'softmax'),
+  ];
+  return { class_name: 'Sequential', config: { name: 'ln_mlp', layers } };
 }
 
 const sgd: OptimizerSettings = { class_name: 'SGD', config: { momentum: 0, nesterov: false, clipnorm: null, clipvalue: null } };
@@ -154,6 +172,35 @@ async function compare(spec: ModelSpec, settings: TrainingSettings, general: (st
   }
 }
 
+/**
+ * `lnMlp(flags)` trained fused against the general path. tfjs-layers' LayerNormalization cannot
+ * train without beta or gamma (its batchNorm call fails on the gradient tape), so the reference is
+ * the full layer (center and scale on) from the same weights, with the missing variable held at its
+ * initial 0 or 1 (left out of the variables the general step trains).
+ */
+async function compareLn(flags: BnFlags, settings: TrainingSettings, steps: number) {
+  const a = await trainer(lnMlp({ center: true, scale: true }), settings);
+  const b = await trainer(lnMlp(flags), settings);
+  try {
+    const names = new Set(b.model.weights.map((w) => w.originalName));
+    for (const w of b.model.weights) w.write(a.model.weights.find((v) => v.originalName === w.originalName)!.read());
+    const reference: Trainer = { ...a, trainable: a.model.trainableWeights.filter((w) => names.has(w.originalName)).map((w) => w.read() as tf.Variable) };
+    const fused = create(b, settings);
+    let worstLoss = 0;
+    for (let step = 0; step < steps; step++) {
+      const expected = generalStep(reference, step, SEED);
+      worstLoss = Math.max(worstLoss, Math.abs((await fusedStep(fused, step, SEED)).loss - expected));
+    }
+    fused.dispose();
+    return { worstLoss, weights: weightError(b.model, a.model) };
+  } finally {
+    for (const t of [a, b]) {
+      t.optimizer.dispose();
+      t.model.dispose();
+    }
+  }
+}
+
 describe('the fused step matches the general path (20 steps, batch 32, real images)', () => {
   for (const [modelName, spec] of models) {
     for (const [optName, optimizer, lr] of optimizers) {
@@ -186,6 +233,20 @@ describe('the fused step matches the general path (20 steps, batch 32, real imag
         [adam, 0.001],
       ] as const) {
         const { worstLoss, weights } = await compare(spec, settingsFor(optimizer, lr), (step) => step % 5 === 0);
+        expect(worstLoss).toBeLessThan(1e-4);
+        expect(weights).toBeLessThan(1e-4);
+      }
+    });
+  }
+
+  // The first LayerNormalization has no trainable layer before it (no input gradient), the second has.
+  for (const flags of BN_FLAG_COMBINATIONS.slice(0, 3)) {
+    it(`LayerNormalization with ${flagsLabel(flags)}: SGD momentum and Adam, 6 steps`, async () => {
+      for (const [optimizer, lr] of [
+        [momentum, 0.01],
+        [adam, 0.001],
+      ] as const) {
+        const { worstLoss, weights } = await compareLn(flags, settingsFor(optimizer, lr), 6);
         expect(worstLoss).toBeLessThan(1e-4);
         expect(weights).toBeLessThan(1e-4);
       }
@@ -316,6 +377,9 @@ describe('the fused step', () => {
     ).toMatch(/conv2d.*rank-4|Conv2D/);
     expect(await declined(seq(tf.layers.batchNormalization({ inputShape: [4, 3], axis: 1 }), tf.layers.flatten(), tf.layers.dense({ units: 3, activation: 'softmax' })))).toMatch(
       /rank-3/,
+    );
+    expect(await declined(seq(tf.layers.layerNormalization({ inputShape: [4, 3] }), tf.layers.flatten(), tf.layers.dense({ units: 3, activation: 'softmax' })))).toMatch(
+      /layer_normalization.*rank-3/,
     );
     expect(await declined(seq(tf.layers.dense({ inputShape: [4], units: 3, activation: 'sigmoid' })))).toMatch(/does not end in a softmax/);
     expect(await declined(seq(tf.layers.dense({ inputShape: [4], units: 5, activation: 'softplus' }), tf.layers.dense({ units: 3, activation: 'softmax' })))).toMatch(

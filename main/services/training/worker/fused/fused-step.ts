@@ -1,10 +1,10 @@
 /**
  * A fused training step for the common case on the wasm backend: a Sequential stack of Flatten,
- * Reshape, Dense, BatchNormalization (last axis; without gamma or beta: γ = 1, β = 0), Activation
- * and (Alpha)Dropout layers ending in a softmax, trained with sparse categorical cross-entropy from
- * the logits. Each layer is a training unit (units/<layer>.ts: its typed config from the spec, what
- * it declines, its forward and backward); this file composes them over the wasm heap, computes the
- * loss and applies the optimizer.
+ * Reshape, Dense, BatchNormalization and LayerNormalization (last axis; without gamma or beta: γ = 1,
+ * β = 0), Activation and (Alpha)Dropout layers ending in a softmax, trained with sparse categorical
+ * cross-entropy from the logits. Each layer is a training unit (units/<layer>.ts: its typed config
+ * from the spec, what it declines, its forward and backward); this file composes them over the wasm
+ * heap, computes the loss and applies the optimizer.
  *
  * The general step (loop.ts' trainStep) records ~150 small tfjs ops per step on the gradient tape;
  * at batch 32 tfjs-core's per-op JavaScript is about half of the step. This step does the same
@@ -141,7 +141,7 @@ export function createFusedStep(tf: Tf, plans: LayerPlan[], model: TF.LayersMode
   const unitVariables = units.flatMap((u) => u.variables);
   for (const v of unitVariables) if (!trainableIndex.has(v)) return { unsupported: `variable ${v.name} is not trainable` };
   if (trainableIndex.size !== unitVariables.length) {
-    return { unsupported: 'the model has trainable weights outside its Dense and BatchNormalization layers' };
+    return { unsupported: 'the model has trainable weights outside its Dense and normalization layers' };
   }
   const inputFeatures = sizeOf(model.inputs[0]!.shape.slice(1) as number[]);
   const kernelFunc = matMulConfig.kernelFunc;

@@ -7,15 +7,11 @@ import type * as TF from '@tensorflow/tfjs';
 import { batchNormAxis } from '../../common/kernel-support';
 import type { Info } from '../tfjs-adapter';
 import { configOf, numberOr } from './config';
-import { rankOneInput, Scratch, type Act, type GradT, type StepContext, type TrainingUnit, type UnitKind } from './unit';
+import { lastAxisDecline, normalizationConfig, type NormalizationConfig } from './normalization';
+import { Scratch, type Act, type GradT, type StepContext, type TrainingUnit, type UnitKind } from './unit';
 
-export interface BatchNormalizationConfig {
-  /** As written: negative counts from the end. */
-  axis: number;
+export interface BatchNormalizationConfig extends NormalizationConfig {
   momentum: number;
-  epsilon: number;
-  center: boolean;
-  scale: boolean;
 }
 
 /** The normalized axis of a BN layer, non-negative, for an input of `rank` (batch included). */
@@ -131,19 +127,11 @@ export const batchNormalization: UnitKind<BatchNormalizationConfig> = {
   classNames: ['BatchNormalization'],
   config(layer) {
     const c = configOf(layer);
-    return {
-      axis: Array.isArray(c['axis']) ? Number(c['axis'][0]) : numberOr(c['axis'], -1),
-      momentum: numberOr(c['momentum'], 0.99),
-      epsilon: numberOr(c['epsilon'], 0.001),
-      center: c['center'] !== false,
-      scale: c['scale'] !== false,
-    };
+    return { ...normalizationConfig(c), momentum: numberOr(c['momentum'], 0.99) };
   },
   supports(config, site) {
-    const rank = rankOneInput(site);
-    if (rank) return rank;
-    const axis = normalizedAxis(config, 2);
-    if (axis !== 1) return `layer ${site.name}: BatchNormalization on axis ${axis}`;
+    const decline = lastAxisDecline(config, site, 'BatchNormalization');
+    if (decline) return decline;
     if (!site.variable('moving_mean') || !site.variable('moving_variance')) return `layer ${site.name}: no moving statistics`;
     return null;
   },

@@ -13,6 +13,7 @@ import { batchNormalization } from './batch-normalization';
 import { dense } from './dense';
 import { dropout } from './dropout';
 import { flatten } from './flatten';
+import { layerNormalization } from './layer-normalization';
 import type { UnitSite } from './unit';
 
 beforeAll(async () => {
@@ -27,6 +28,12 @@ describe('typed configs from the spec', () => {
     const bn: LayerSpec = { class_name: 'BatchNormalization', config: { name: 'bn' } };
     expect(batchNormalization.config(bn)).toEqual({ axis: -1, momentum: 0.99, epsilon: 0.001, center: true, scale: true });
     expect(dense.config({ class_name: 'Dense', config: { name: 'd', units: 4 } })).toEqual({ units: 4, activation: 'linear', useBias: true, regularizer: null, maxNorm: null });
+    expect(layerNormalization.config({ class_name: 'LayerNormalization', config: { name: 'ln', axis: [1], center: false } })).toEqual({
+      axis: 1,
+      epsilon: 0.001,
+      center: false,
+      scale: true,
+    });
     expect(dropout.config({ class_name: 'AlphaDropout', config: { name: 'a', rate: 0.1 } })).toEqual({ alpha: true, rate: 0.1, noiseShape: null, seed: null });
     expect(dense.config({ class_name: 'Dense', config: { name: 'd', units: 4, kernel_regularizer: { class_name: 'L2', config: { l2: 0.01 } } } }).regularizer).toEqual({
       l1: 0,
@@ -49,13 +56,17 @@ describe('typed configs from the spec', () => {
 });
 
 describe('what each unit kind declines, by layer name', () => {
-  it('vector inputs only, the last axis for BatchNormalization, no noise shape, a target shape that fits', () => {
+  it('vector inputs only, the last axis for BatchNormalization and LayerNormalization, no noise shape, a target shape that fits', () => {
     expect(dense.supports(dense.config({ class_name: 'Dense', config: { name: 'd', units: 2 } }), site({ name: 'd', className: 'Dense', shape: [4, 4] }))).toBe(
       'layer d (Dense) gets a rank-3 input',
     );
     expect(batchNormalization.supports(batchNormalization.config({ class_name: 'BatchNormalization', config: { name: 'bn', axis: 0 } }), site({ name: 'bn' }))).toBe(
       'layer bn: BatchNormalization on axis 0',
     );
+    const ln = (config: Record<string, unknown>) => layerNormalization.config({ class_name: 'LayerNormalization', config: { name: 'ln', ...config } });
+    expect(layerNormalization.supports(ln({}), site({ name: 'ln', className: 'LayerNormalization', shape: [4, 4] }))).toBe('layer ln (LayerNormalization) gets a rank-3 input');
+    expect(layerNormalization.supports(ln({ axis: 0 }), site({ name: 'ln' }))).toBe('layer ln: LayerNormalization on axis 0');
+    expect(layerNormalization.supports(ln({ center: false }), site({ name: 'ln', variable: () => null }))).toBe('layer ln: no gamma or beta');
     expect(dropout.supports(dropout.config({ class_name: 'Dropout', config: { name: 'dr', rate: 0.5, noise_shape: [1, 8] } }), site({ name: 'dr' }))).toBe(
       'layer dr: dropout with a noise shape',
     );
