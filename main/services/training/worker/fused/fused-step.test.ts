@@ -41,10 +41,10 @@ async function trainer(spec: ModelSpec, settings: TrainingSettings): Promise<Tra
 }
 
 /** The general path's step (loop.ts' trainStep without statistics). */
-function generalStep(t: Trainer, step: number, seed: number): number {
+function generalStep(t: Trainer, step: number, seed: number, n = BATCH): number {
   const loss = tf.tidy(() => {
-    const xb = tf.tensor(batches.x(step), [BATCH, 28, 28]);
-    const yb = tf.tensor1d(batches.y(step), 'int32');
+    const xb = tf.tensor(batches.x(step, n), [n, 28, 28]);
+    const yb = tf.tensor1d(batches.y(step, n), 'int32');
     const { value, grads } = t.optimizer.computeGradients(() => {
       const { output, logits } = forwardWithLogits(tf, t.plans, xb, { mode: 'train', seed, step });
       return meanCrossEntropy(tf, output, yb, logits);
@@ -258,18 +258,7 @@ describe('the fused step', () => {
     const b = await trainer(seedModel1, settings);
     const fused = create(b, settings);
     const n = 7;
-    const loss = tf.tidy(() => {
-      const xb = tf.tensor(batches.x(0, n), [n, 28, 28]);
-      const yb = tf.tensor1d(batches.y(0, n), 'int32');
-      const { value, grads } = a.optimizer.computeGradients(() => {
-        const { output, logits } = forwardWithLogits(tf, a.plans, xb, { mode: 'train', seed: SEED, step: 0 });
-        return meanCrossEntropy(tf, output, yb, logits);
-      }, a.trainable);
-      a.optimizer.applyGradients(grads);
-      return value;
-    });
-    const expected = loss.dataSync()[0]!;
-    loss.dispose();
+    const expected = generalStep(a, 0, SEED, n);
     const actual = await fused.step(batches.x(0, n), batches.y(0, n), n, { seed: SEED, step: 0 });
     expect(Math.abs(actual.loss - expected)).toBeLessThan(1e-4);
     expect(weightError(b.model, a.model)).toBeLessThan(1e-4);
