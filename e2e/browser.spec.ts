@@ -1,6 +1,6 @@
 /** The shared scenarios against the serve host, in Debian's Chromium. */
 import { expect, test } from '@playwright/test';
-import { collectErrors, useServeHost } from './serve-host';
+import { scenarioTest, useServeHost } from './serve-host';
 import { trainScenario } from './scenarios/train';
 
 const host = useServeHost();
@@ -12,12 +12,7 @@ test('a request without the token is refused', async ({ page, request }) => {
   await expect(page.locator('body')).toContainText('Forbidden');
 });
 
-test('trains the seed preset on a subset with a live chart', async ({ page }, testInfo) => {
-  const errors = collectErrors(page);
-  await page.goto(host.url);
-  await trainScenario(page, testInfo);
-  expect(errors).toEqual([]);
-});
+scenarioTest(host, 'trains the seed preset on a subset with a live chart', trainScenario);
 
 test('a connection the server closes is shown, and the page stays', async ({ page }) => {
   await page.goto(host.url);

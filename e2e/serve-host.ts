@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type Page } from '@playwright/test';
+import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import { waitForServeUrl } from '../main/serve/test-wire';
 
 export interface ServeHost {
@@ -54,4 +54,14 @@ export function collectErrors(page: Page): string[] {
     if (message.type() === 'error') errors.push(message.text());
   });
   return errors;
+}
+
+/** A test that opens the app on `host` and runs `scenario`, which must raise no page error. */
+export function scenarioTest(host: ServeHost, title: string, scenario: (page: Page, testInfo: TestInfo) => Promise<void>): void {
+  test(title, async ({ page }, testInfo) => {
+    const errors = collectErrors(page);
+    await page.goto(host.url);
+    await scenario(page, testInfo);
+    expect(errors).toEqual([]);
+  });
 }

@@ -21,6 +21,13 @@ function run(...args: string[]) {
   return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
 }
 
+/** Writes a project file `name` in the test folder; returns its path. */
+function writeProject(name: string, model: unknown, training: object = defaultTrainingSettings): string {
+  const project = join(dir, name);
+  writeFileSync(project, JSON.stringify({ format: PROJECT_FORMAT, version: PROJECT_VERSION, model, training }));
+  return project;
+}
+
 describe('layerbench summary', () => {
   it('prints the Keras summary of a Keras model.to_json() file with the golden numbers', () => {
     const file = join(dir, 'keras.json');
@@ -39,8 +46,7 @@ describe('layerbench summary', () => {
   });
 
   it('reads a project file and a TF.js topology the same way', () => {
-    const project = join(dir, 'p.layerbench.json');
-    writeFileSync(project, JSON.stringify({ format: PROJECT_FORMAT, version: PROJECT_VERSION, model: seedModel2, training: defaultTrainingSettings }));
+    const project = writeProject('p.layerbench.json', seedModel2);
     expect(JSON.parse(run('summary', project, '--json').stdout)).toMatchObject({ total: 270946, trainable: 268578, non_trainable: 2368 });
     const tfjs = join(dir, 'model.json');
     writeFileSync(tfjs, JSON.stringify({ modelTopology: toKerasTopology(seedModel1), format: 'layers-model' }));
@@ -71,16 +77,7 @@ describe('layerbench summary', () => {
 
 describe('layerbench train and export', () => {
   it('trains a project headlessly into a run folder the app can list, then exports it', () => {
-    const project = join(dir, 'train.layerbench.json');
-    writeFileSync(
-      project,
-      JSON.stringify({
-        format: PROJECT_FORMAT,
-        version: PROJECT_VERSION,
-        model: seedModel1,
-        training: { ...defaultTrainingSettings, trainSubset: 320, validationSplit: 0.2, epochs: 3 },
-      }),
-    );
+    const project = writeProject('train.layerbench.json', seedModel1, { ...defaultTrainingSettings, trainSubset: 320, validationSplit: 0.2, epochs: 3 });
     const out = join(dir, 'workspace');
     const trained = run('train', project, '--epochs', '1', '--out', out, '--data-dir', join(dir, 'data'));
     expect(trained.stderr).toMatch(/epoch 1: loss \d/);
@@ -104,32 +101,14 @@ describe('layerbench train and export', () => {
   });
 
   it('warns, and still trains, when a SELU model gets inputs that are not standardized', () => {
-    const project = join(dir, 'selu.layerbench.json');
-    writeFileSync(
-      project,
-      JSON.stringify({
-        format: PROJECT_FORMAT,
-        version: PROJECT_VERSION,
-        model: seluMlp,
-        training: { ...defaultTrainingSettings, trainSubset: 64, validationSplit: 0, epochs: 1 },
-      }),
-    );
+    const project = writeProject('selu.layerbench.json', seluMlp, { ...defaultTrainingSettings, trainSubset: 64, validationSplit: 0, epochs: 1 });
     const trained = run('train', project, '--out', join(dir, 'selu-workspace'), '--data-dir', join(dir, 'data'), '--quiet');
     expect(trained.stderr).toContain('layerbench: warning: selu_self_normalizing uses SELU, which self-normalizes only on standardized inputs');
     expect(trained.status).toBe(0);
   });
 
   it('ends an exploding run (Adam at 1e6) as failed: the diagnosis, the advice once, numbers for people', () => {
-    const project = join(dir, 'explode.layerbench.json');
-    writeFileSync(
-      project,
-      JSON.stringify({
-        format: PROJECT_FORMAT,
-        version: PROJECT_VERSION,
-        model: seedModel1,
-        training: { ...defaultTrainingSettings, trainSubset: 320, validationSplit: 0, epochs: 1 },
-      }),
-    );
+    const project = writeProject('explode.layerbench.json', seedModel1, { ...defaultTrainingSettings, trainSubset: 320, validationSplit: 0, epochs: 1 });
     const r = run('train', project, '--optimizer', 'adam', '--lr', '1e6', '--out', join(dir, 'explode'), '--data-dir', join(dir, 'data'));
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/failed: Training diverged: the loss exploded at epoch 1/);
@@ -152,8 +131,7 @@ describe('layerbench train and export', () => {
     const noFlatten = structuredClone(seedModel1);
     noFlatten.config.layers.shift();
     noFlatten.config.layers[0]!.config.batch_input_shape = [null, 28, 28];
-    const project = join(dir, 'no-flatten.layerbench.json');
-    writeFileSync(project, JSON.stringify({ format: PROJECT_FORMAT, version: PROJECT_VERSION, model: noFlatten, training: { ...defaultTrainingSettings, trainSubset: 320 } }));
+    const project = writeProject('no-flatten.layerbench.json', noFlatten, { ...defaultTrainingSettings, trainSubset: 320 });
     const out = join(dir, 'no-flatten-runs');
     const r = run('train', project, '--out', out, '--data-dir', join(dir, 'data'));
     expect(r.status).toBe(1);
@@ -193,9 +171,8 @@ describe('Keras .h5 wherever a model is accepted; other files named by type', ()
   });
 
   it('train continues from an .h5 with its optimizer: imported as a run, the first batch starts from the trained weights', () => {
-    const smallProject = join(dir, 'small.layerbench.json');
     const training = { ...defaultTrainingSettings, optimizer: adam, learningRate: 0.003, trainSubset: 2000, validationSplit: 0.1 };
-    writeFileSync(smallProject, JSON.stringify({ format: PROJECT_FORMAT, version: PROJECT_VERSION, model: small, training }));
+    const smallProject = writeProject('small.layerbench.json', small, training);
     const workspace = join(dir, 'h5-workspace');
     const data = join(dir, 'data');
     const first = run('train', smallProject, '--epochs', '2', '--out', workspace, '--data-dir', data, '--quiet');

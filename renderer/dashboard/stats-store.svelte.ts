@@ -97,6 +97,24 @@ const PUBLISH_MS = 500;
  */
 export const STATS_REDRAW_MS = 450;
 
+/** Appends one layer's statistics to its series, made on the layer's first record; true when it was made. */
+function appendToSeries<T extends { layer: string }, S extends { push(step: number, s: T): void }>(
+  series: Map<string, S>,
+  step: number,
+  s: T,
+  make: (layer: string) => S,
+): boolean {
+  const found = series.get(s.layer);
+  if (found) {
+    found.push(step, s);
+    return false;
+  }
+  const made = make(s.layer);
+  series.set(s.layer, made);
+  made.push(step, s);
+  return true;
+}
+
 export class StatsStore {
   /**
    * The panels' cue to re-render, bumped at most every 500 ms (trailing, so the last records always
@@ -132,22 +150,8 @@ export class StatsStore {
     let newBn = false;
     let newLayer = false;
     for (const r of records) {
-      for (const s of r.bn) {
-        let series = this.bn.get(s.layer);
-        if (!series) {
-          this.bn.set(s.layer, (series = new BnSeries(s.layer)));
-          newBn = true;
-        }
-        series.push(r.step, s);
-      }
-      for (const s of r.layers) {
-        let series = this.layers.get(s.layer);
-        if (!series) {
-          this.layers.set(s.layer, (series = new LayerSeries(s.layer)));
-          newLayer = true;
-        }
-        series.push(r.step, s);
-      }
+      for (const s of r.bn) newBn = appendToSeries(this.bn, r.step, s, (layer) => new BnSeries(layer)) || newBn;
+      for (const s of r.layers) newLayer = appendToSeries(this.layers, r.step, s, (layer) => new LayerSeries(layer)) || newLayer;
     }
     if (newBn) this.bnLayers = [...this.bn.keys()];
     if (newLayer) this.layerNames = [...this.layers.keys()];

@@ -1,22 +1,14 @@
 /** CSV import on real Fashion-MNIST rows written to a temp dir, and on malformed variants. */
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DatasetSummarySchema, ImportSourceSchema, type ImportSource } from '../../../contract/datasets';
 import { DatasetError } from './idx';
 import { openDatasetDir } from './open';
 import { scanSource } from './scan';
-import { DatasetStore } from './store';
-import { CLASS_NAMES, imageOf, realImages, writeFmnistCsv } from './test-fixtures';
+import { CLASS_NAMES, imageOf, realImages, scratchStore, writeFmnistCsv } from './test-fixtures';
 
-let scratch: string;
-let store: DatasetStore;
-beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'layerbench-csv-'));
-  store = new DatasetStore(join(scratch, 'data'), { fashionMnistSystemDirs: [] });
-});
-afterAll(() => rm(scratch, { recursive: true, force: true }));
+const { scratch, store } = scratchStore('layerbench-csv-');
 
 let n = 0;
 async function csvFile(text: string): Promise<string> {

@@ -1,21 +1,13 @@
 /** IDX-pair import: the real Fashion-MNIST test files, gzipped and plain copies, and broken pairs. */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ImportSource } from '../../../contract/datasets';
 import { openDatasetDir } from './open';
 import { scanSource } from './scan';
-import { DatasetStore } from './store';
-import { idxBytes, imageOf, realImages, SYSTEM_FMNIST } from './test-fixtures';
+import { idxBytes, imageOf, realImages, scratchStore, SYSTEM_FMNIST } from './test-fixtures';
 
-let scratch: string;
-let store: DatasetStore;
-beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'layerbench-idx-'));
-  store = new DatasetStore(join(scratch, 'data'), { fashionMnistSystemDirs: [] });
-});
-afterAll(() => rm(scratch, { recursive: true, force: true }));
+const { scratch, store } = scratchStore('layerbench-idx-');
 
 let n = 0;
 const importIt = (source: ImportSource) => store.import({ importId: `i${n++}`, name: 'digits', source, skipBad: false }, new AbortController().signal);

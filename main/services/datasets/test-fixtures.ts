@@ -2,12 +2,16 @@
  * Test inputs built from the real Fashion-MNIST (Debian's dataset-fashion-mnist): CSV files, IDX
  * pairs and PNG/JPEG folders written into a temp dir, so importers run on real files end to end.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { afterAll } from 'vitest';
 import { FASHION_MNIST_CLASS_NAMES, FASHION_MNIST_SYSTEM_DIRS, loadFashionMnist, type FashionMnistData } from './fashion-mnist';
+import { DatasetStore } from './store';
 
 export const SYSTEM_FMNIST = FASHION_MNIST_SYSTEM_DIRS[0];
 export const CLASS_NAMES = [...FASHION_MNIST_CLASS_NAMES];
@@ -80,4 +84,11 @@ export async function writeFmnistPngFolder(root: string, perClass: number, class
     await writeFile(join(root, name, `${String(i).padStart(5, '0')}.png`), encodePng(28, 28, imageOf(data, i)));
   }
   return used;
+}
+
+/** A temporary folder (removed after the calling suite) and a dataset store in it that sees no system Fashion-MNIST. */
+export function scratchStore(prefix: string): { scratch: string; store: DatasetStore } {
+  const scratch = mkdtempSync(join(tmpdir(), prefix));
+  afterAll(() => rm(scratch, { recursive: true, force: true }));
+  return { scratch, store: new DatasetStore(join(scratch, 'data'), { fashionMnistSystemDirs: [] }) };
 }

@@ -108,6 +108,20 @@ function garbageBytes(length: number, seed = 1): Buffer {
   return out;
 }
 
+/** A TF.js model folder: seed model 1's model.json, whose manifest declares one kernel of `shape` in weights.bin (not written). */
+async function seedModelFolder(folder: string, shape: number[]): Promise<string> {
+  await mkdir(folder);
+  await writeFile(
+    join(folder, 'model.json'),
+    JSON.stringify({
+      format: 'layers-model',
+      modelTopology: toKerasTopology(seedModel1),
+      weightsManifest: [{ paths: ['weights.bin'], weights: [{ name: 'dense/kernel', shape, dtype: 'float32' }] }],
+    }),
+  );
+  return folder;
+}
+
 export async function writeCorruptCorpus(dir: string): Promise<CorruptCorpus> {
   await mkdir(dir, { recursive: true });
   const at = (...parts: string[]) => join(dir, ...parts);
@@ -167,28 +181,9 @@ export async function writeCorruptCorpus(dir: string): Promise<CorruptCorpus> {
   // A 500,000-character field within the line cap: the error must quote ~80 characters of it.
   await writeFile(csv.longField, `label,x\n1,2\n0,${'\u0001x'.repeat(250_000)}\n`);
 
-  const hugeManifest = at('huge-model');
-  await mkdir(hugeManifest);
-  const topology = toKerasTopology(seedModel1);
-  await writeFile(
-    join(hugeManifest, 'model.json'),
-    JSON.stringify({
-      format: 'layers-model',
-      modelTopology: topology,
-      weightsManifest: [{ paths: ['weights.bin'], weights: [{ name: 'dense/kernel', shape: [100_000, 100_000], dtype: 'float32' }] }],
-    }),
-  );
+  const hugeManifest = await seedModelFolder(at('huge-model'), [100_000, 100_000]);
   await writeFile(join(hugeManifest, 'weights.bin'), Buffer.alloc(16));
-  const pipeWeights = at('pipe-model');
-  await mkdir(pipeWeights);
-  await writeFile(
-    join(pipeWeights, 'model.json'),
-    JSON.stringify({
-      format: 'layers-model',
-      modelTopology: topology,
-      weightsManifest: [{ paths: ['weights.bin'], weights: [{ name: 'dense/kernel', shape: [784, 300], dtype: 'float32' }] }],
-    }),
-  );
+  const pipeWeights = await seedModelFolder(at('pipe-model'), [784, 300]);
   execFileSync('mkfifo', [join(pipeWeights, 'weights.bin')]);
   const fakeH5 = at('fake.h5');
   await writeFile(fakeH5, Buffer.concat([Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]), garbageBytes(4000, 9)]));

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultTrainingSettings, PROJECT_FORMAT, PROJECT_VERSION, RunSummarySchema, type RunFileFault, type TrainingSettings } from '../../../contract';
 import { seedModel1 } from '../../../model/presets';
+import { bnStatsEntry } from './fixtures/bn-stats';
 import { RunStore } from './store';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -86,19 +87,7 @@ describe.skipIf(skipReason !== null)(`a full disk during a run${skipReason ? ` (
       writer.appendStats({
         epoch: 0,
         step,
-        bn: [
-          {
-            layer: 'bn',
-            features: 128,
-            momentum: 0.99,
-            moving_mean: summary,
-            moving_variance: summary,
-            batch_mean: summary,
-            batch_variance: summary,
-            chosen: { indices: [0], moving_mean: [0], moving_variance: [1], batch_mean: [0], batch_variance: [1] },
-            moving_mean_bins: bins,
-          },
-        ],
+        bn: [bnStatsEntry(summary, bins)],
         layers: [],
       });
     }

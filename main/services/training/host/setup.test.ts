@@ -4,32 +4,18 @@
  * loss; regularization and max-norm act on the weights; early stopping stops a run whose validation
  * loss stops improving and leaves exactly the best epoch's checkpoint as its final weights.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultOptimizer, defaultTrainingSettings, DEFAULT_LEARNING_RATE, TrainingEventSchema } from '../../../../contract';
+import { defaultOptimizer, defaultTrainingSettings, DEFAULT_LEARNING_RATE } from '../../../../contract';
 import type { BatchRecord, EpochRecord, OptimizerSettings, TrainingEvent, TrainingSettings } from '../../../../contract';
 import { seedModel1 } from '../../../../model/presets';
 import type { ModelSpec } from '../../../../model/spec';
-import { RunStore } from '../../runs/store';
-import { BEST_CHECKPOINT_DIR, TrainingHost } from './host';
+import { BEST_CHECKPOINT_DIR } from './host';
+import { testHost } from './host-test-support';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'layerbench-setup-'));
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-
-const store = new RunStore(dataDir);
-const events: TrainingEvent[] = [];
-const host = new TrainingHost({
-  dataDir,
-  backends: ['wasm'],
-  runs: store,
-  onEvent: (event) => {
-    TrainingEventSchema.parse(event);
-    events.push(event);
-  },
-});
-afterAll(() => host.dispose());
+const { host, store, events, dispose } = testHost(['wasm']);
+afterAll(dispose);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -8,6 +8,7 @@ import { CalibrationSchema, type BackendReport } from '../../../../contract';
 import type { ModelSpec } from '../../../../model/spec';
 import { seedModel1 } from '../../../../model/presets';
 import { probeBackends } from './backends';
+import { smallCnn } from '../common/small-cnn';
 import { BackendUnavailableError, calibrate, chooseBackend } from './calibrate';
 import { installFastWasmMatMul } from './kernels/wasm-matmul';
 
@@ -18,19 +19,7 @@ beforeAll(async () => {
   expect(installFastWasmMatMul(tf).installed).toBe(true);
 });
 
-const smallCnn: ModelSpec = {
-  class_name: 'Sequential',
-  config: {
-    name: 'small_cnn',
-    layers: [
-      { class_name: 'Reshape', config: { name: 'reshape', target_shape: [28, 28, 1], batch_input_shape: [null, 28, 28] } },
-      { class_name: 'Conv2D', config: { name: 'conv2d', filters: 4, kernel_size: [3, 3], activation: 'relu' } },
-      { class_name: 'MaxPooling2D', config: { name: 'max_pooling2d' } },
-      { class_name: 'Flatten', config: { name: 'flatten' } },
-      { class_name: 'Dense', config: { name: 'dense', units: 10, activation: 'softmax' } },
-    ],
-  },
-};
+const cnn = smallCnn();
 
 describe('calibrate', () => {
   it('times the seed model at batch 32 on wasm and cpu and picks the faster, wasm', async () => {
@@ -63,14 +52,14 @@ describe('calibrate', () => {
   });
 
   it('respects kernel support: wasm cannot differentiate Conv2D or MaxPooling2D, so cpu is chosen', async () => {
-    const calibration = await calibrate(tf, { spec: smallCnn, batchSize: 32, backends: ['wasm', 'cpu'], steps: 2 });
+    const calibration = await calibrate(tf, { spec: cnn, batchSize: 32, backends: ['wasm', 'cpu'], steps: 2 });
     expect(calibration.results[0]).toEqual({ backend: 'wasm', samplesPerSec: null, error: expect.stringMatching(/^cannot train this model: Conv2D needs Conv2DBackprop/) });
     expect(calibration.results[1]!.samplesPerSec).toBeGreaterThan(0);
     expect(calibration.chosen).toBe('cpu');
   });
 
   it('throws when no backend can train the model', async () => {
-    await expect(calibrate(tf, { spec: smallCnn, batchSize: 8, backends: ['wasm', 'webgpu'] })).rejects.toThrow(
+    await expect(calibrate(tf, { spec: cnn, batchSize: 8, backends: ['wasm', 'webgpu'] })).rejects.toThrow(
       /No backend could train this model: wasm: cannot train this model: .+; webgpu: .+/,
     );
   });
@@ -96,7 +85,7 @@ describe('chooseBackend', () => {
   });
 
   it('Auto trains a Conv2D model on cpu and says why', async () => {
-    const choice = await choose('auto', smallCnn);
+    const choice = await choose('auto', cnn);
     expect(choice.backend).toBe('cpu');
     expect(choice.calibration).toBeUndefined();
     expect(choice.reason).toMatch(/The wasm backend cannot train this model \(Conv2D needs .+\): training on cpu instead/);
@@ -105,7 +94,7 @@ describe('chooseBackend', () => {
   it('a named backend is used when it started, and refused when it cannot train the model', async () => {
     expect(await choose('wasm')).toEqual({ backend: 'wasm' });
     expect(await choose('cpu')).toEqual({ backend: 'cpu', reason: 'Training on cpu, as the settings ask (the default is wasm)' });
-    await expect(choose('wasm', smallCnn)).rejects.toThrow(/^The wasm backend cannot train this model \(Conv2D needs .+\): choose Auto or cpu\.$/);
+    await expect(choose('wasm', cnn)).rejects.toThrow(/^The wasm backend cannot train this model \(Conv2D needs .+\): choose Auto or cpu\.$/);
   });
 
   it('Auto calibrates two or more backends, and never picks one that does not work even when the report says it is available', async () => {

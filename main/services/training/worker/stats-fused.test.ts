@@ -34,13 +34,19 @@ beforeAll(async () => {
 
 const at = { epoch: 0, step: 3, bnFeatures: [0, 5, 50] };
 
-/** The general path's statistics step (loop.ts' trainStep with a collector, its own update). */
-async function generalRecord(spec: ModelSpec, settings: TrainingSettings): Promise<StatsRecord> {
+/** A model built from `spec` with `settings`' seed, its layer plans, a fresh optimizer and its variables. */
+async function freshModel(spec: ModelSpec, settings: TrainingSettings) {
   const model = await buildModel(tf, spec, { seed: settings.seed });
   const plans = planLayers(model);
   const optimizer = createOptimizer(tf, settings.optimizer, settings.learningRate);
   const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const variables = model.weights.map((w) => w.read() as tf.Variable);
+  return { model, plans, optimizer, trainable, variables };
+}
+
+/** The general path's statistics step (loop.ts' trainStep with a collector, its own update). */
+async function generalRecord(spec: ModelSpec, settings: TrainingSettings): Promise<StatsRecord> {
+  const { model, plans, optimizer, trainable, variables } = await freshModel(spec, settings);
   const collector = new StatsCollector(tf);
   const readback = tf.tidy(() => {
     const before = new Map(variables.map((v) => [v.name, tf.clone(v)]));
@@ -70,11 +76,7 @@ async function generalRecord(spec: ModelSpec, settings: TrainingSettings): Promi
 }
 
 async function fusedRecord(spec: ModelSpec, settings: TrainingSettings): Promise<StatsRecord> {
-  const model = await buildModel(tf, spec, { seed: settings.seed });
-  const plans = planLayers(model);
-  const optimizer = createOptimizer(tf, settings.optimizer, settings.learningRate);
-  const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const variables = model.weights.map((w) => w.read() as tf.Variable);
+  const { model, plans, optimizer, trainable, variables } = await freshModel(spec, settings);
   const fused = createFusedStep(tf, plans, model, settings, optimizer);
   if ('unsupported' in fused) throw new Error(fused.unsupported);
   const before = new Map(variables.map((v) => [v.name, tf.clone(v)]));

@@ -7,26 +7,21 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defaultTrainingSettings, type OptimizerSettings, type TrainingSettings } from '../../../../../contract';
 import { plainMlp, seedModel1, seedModel2, seluMlp } from '../../../../../model/presets';
 import type { LayerSpec, ModelSpec } from '../../../../../model/spec';
 import { BN_FLAG_COMBINATIONS, bnMlp, expectedVariables, flagsLabel, type BnFlags } from '../../common/bn-flag-specs';
 import { buildModel } from '../build-model';
 import { forwardWithLogits, meanCrossEntropy, planLayers, type LayerPlan } from '../forward';
-import { wasmWithFashionImages } from '../test-images';
+import { useFashionBatches } from '../test-images';
 import { createOptimizer } from '../optimizers';
 import { createFusedStep, type FusedStep } from './fused-step';
 
 const BATCH = 32;
 const STEPS = 20;
 const SEED = 7;
-let xs: Float32Array;
-let ys: Int32Array;
-
-beforeAll(async () => {
-  ({ xs, ys } = await wasmWithFashionImages(tf, BATCH * STEPS));
-});
+const batches = useFashionBatches(tf, BATCH, STEPS);
 
 interface Trainer {
   model: tf.LayersModel;
@@ -46,10 +41,10 @@ async function trainer(spec: ModelSpec, settings: TrainingSettings): Promise<Tra
 }
 
 /** The general path's step (loop.ts' trainStep without statistics). */
-function generalStep(t: Trainer, step: number, seed: number): number {
+function generalStep(t: Trainer, step: number, seed: number, n = BATCH): number {
   const loss = tf.tidy(() => {
-    const xb = tf.tensor(xs.subarray(step * BATCH * 784, (step + 1) * BATCH * 784), [BATCH, 28, 28]);
-    const yb = tf.tensor1d(ys.subarray(step * BATCH, (step + 1) * BATCH), 'int32');
+    const xb = tf.tensor(batches.x(step, n), [n, 28, 28]);
+    const yb = tf.tensor1d(batches.y(step, n), 'int32');
     const { value, grads } = t.optimizer.computeGradients(() => {
       const { output, logits } = forwardWithLogits(tf, t.plans, xb, { mode: 'train', seed, step });
       return meanCrossEntropy(tf, output, yb, logits);
@@ -63,7 +58,7 @@ function generalStep(t: Trainer, step: number, seed: number): number {
 }
 
 function fusedStep(fused: FusedStep, step: number, seed: number): Promise<{ loss: number; acc: number }> {
-  return fused.step(xs.subarray(step * BATCH * 784, (step + 1) * BATCH * 784), ys.subarray(step * BATCH, (step + 1) * BATCH), BATCH, { seed, step });
+  return fused.step(batches.x(step), batches.y(step), BATCH, { seed, step });
 }
 
 function create(t: Trainer, settings: TrainingSettings): FusedStep {
@@ -324,19 +319,8 @@ describe('the fused step', () => {
     const b = await trainer(seedModel1, settings);
     const fused = create(b, settings);
     const n = 7;
-    const loss = tf.tidy(() => {
-      const xb = tf.tensor(xs.subarray(0, n * 784), [n, 28, 28]);
-      const yb = tf.tensor1d(ys.subarray(0, n), 'int32');
-      const { value, grads } = a.optimizer.computeGradients(() => {
-        const { output, logits } = forwardWithLogits(tf, a.plans, xb, { mode: 'train', seed: SEED, step: 0 });
-        return meanCrossEntropy(tf, output, yb, logits);
-      }, a.trainable);
-      a.optimizer.applyGradients(grads);
-      return value;
-    });
-    const expected = loss.dataSync()[0]!;
-    loss.dispose();
-    const actual = await fused.step(xs.subarray(0, n * 784), ys.subarray(0, n), n, { seed: SEED, step: 0 });
+    const expected = generalStep(a, 0, SEED, n);
+    const actual = await fused.step(batches.x(0, n), batches.y(0, n), n, { seed: SEED, step: 0 });
     expect(Math.abs(actual.loss - expected)).toBeLessThan(1e-4);
     expect(weightError(b.model, a.model)).toBeLessThan(1e-4);
     for (const t of [a, b]) {

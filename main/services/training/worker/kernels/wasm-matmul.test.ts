@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../data';
 import { fastWasmMatMulStats, installFastWasmMatMul, isFastWasmMatMulInstalled, planBatchMatMul, uninstallFastWasmMatMul } from './wasm-matmul';
 
 beforeAll(async () => {
@@ -16,18 +17,6 @@ beforeAll(async () => {
 afterEach(() => {
   uninstallFastWasmMatMul(tf);
 });
-
-/** mulberry32, so every run draws the same "random" shapes. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** max |a − b| / max |b|: the error relative to the result's scale. */
 function relativeError(actual: Float32Array | number[], expected: Float32Array | number[]): number {
@@ -111,7 +100,7 @@ describe('installFastWasmMatMul', () => {
 
 describe('fast BatchMatMul', () => {
   it('equals the stock kernel for random shapes, batch dims and all four transpose combinations', () => {
-    const random = rng(7);
+    const random = seededRandom(7);
     const dim = () => 1 + Math.floor(random() * 70);
     // [batch dims of A, batch dims of B]; broadcasting as the stock kernel supports it.
     const batches: [number[], number[]][] = [
@@ -217,7 +206,7 @@ describe('fast _FusedMatMul', () => {
 
   it('equals the unfused product with bias and activation for all four transpose combinations', () => {
     if (!tf.getKernel('_FusedMatMul', 'wasm')) return;
-    const random = rng(11);
+    const random = seededRandom(11);
     for (const withBias of [false, true]) {
       for (const activation of ['linear', 'relu', 'elu'] as const) {
         for (const [transposeA, transposeB] of combos) {

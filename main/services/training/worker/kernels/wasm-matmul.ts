@@ -100,39 +100,72 @@ function broadcastBatch(a: readonly number[], b: readonly number[]): number[] | 
   return out;
 }
 
-function makeFastBatchMatMul(stock: KernelConfig, stockTranspose: KernelConfig, allowSwap: boolean, stats: FastWasmMatMulStats): KernelConfig['kernelFunc'] {
-  const passthrough: KernelConfig['kernelFunc'] = (args) => {
-    stats.passthrough++;
-    return stock.kernelFunc(args);
-  };
+type KernelFunc = KernelConfig['kernelFunc'];
+type KernelArgs = Parameters<KernelFunc>[0];
+
+/** A matmul call with at least one transpose flag set, as both overrides see it. */
+interface FlaggedMatMul {
+  args: KernelArgs;
+  a: TensorInfo;
+  b: TensorInfo;
+  transposeA: boolean;
+  transposeB: boolean;
+  /** Hands the call to the stock kernel unchanged (and counts it). */
+  passthrough: () => ReturnType<KernelFunc>;
+}
+
+/** Calls without a transpose flag go straight to the stock kernel; the others to `flagged`. */
+function overrideFlagged(stock: KernelConfig, stats: FastWasmMatMulStats, flagged: (call: FlaggedMatMul) => ReturnType<KernelFunc>): KernelFunc {
   return (args) => {
-    const { inputs, backend, attrs } = args;
-    const a = inputs['a'] as TensorInfo;
-    const b = inputs['b'] as TensorInfo;
-    const transposeA = Boolean(attrs?.['transposeA']);
-    const transposeB = Boolean(attrs?.['transposeB']);
-    if (!transposeA && !transposeB) return passthrough(args);
+    const passthrough = () => {
+      stats.passthrough++;
+      return stock.kernelFunc(args);
+    };
+    const a = args.inputs['a'] as TensorInfo;
+    const b = args.inputs['b'] as TensorInfo;
+    const transposeA = Boolean(args.attrs?.['transposeA']);
+    const transposeB = Boolean(args.attrs?.['transposeB']);
+    if (!transposeA && !transposeB) return passthrough();
+    return flagged({ args, a, b, transposeA, transposeB, passthrough });
+  };
+}
+
+/**
+ * Runs `body` with a `transpose` (the stock kernel, last two axes swapped) whose results, and whatever
+ * `body` adds to `temps`, are freed afterwards.
+ */
+function withTemporaries<T>(backend: KernelArgs['backend'], stockTranspose: KernelConfig, body: (transpose: (x: TensorInfo) => TensorInfo, temps: TensorInfo[]) => T): T {
+  const temps: TensorInfo[] = [];
+  const transpose = (x: TensorInfo): TensorInfo => {
+    const out = stockTranspose.kernelFunc({ inputs: { x }, backend, attrs: { perm: swapLastTwo(x.shape.length) } }) as TensorInfo;
+    temps.push(out);
+    return out;
+  };
+  try {
+    return body(transpose, temps);
+  } finally {
+    for (const t of temps) (backend as KernelBackend).disposeData(t.dataId);
+  }
+}
+
+function makeFastBatchMatMul(stock: KernelConfig, stockTranspose: KernelConfig, allowSwap: boolean, stats: FastWasmMatMulStats): KernelFunc {
+  return overrideFlagged(stock, stats, ({ args, a, b, transposeA, transposeB, passthrough }) => {
+    const { backend, attrs } = args;
     const aRank = a.shape.length;
     const bRank = b.shape.length;
     // Anything unusual goes to the stock kernel, which raises its own errors.
-    if (a.dtype !== 'float32' || b.dtype !== 'float32' || aRank < 2 || bRank < 2) return passthrough(args);
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || aRank < 2 || bRank < 2) return passthrough();
     const innerA = transposeA ? a.shape[aRank - 2] : a.shape[aRank - 1];
     const innerB = transposeB ? b.shape[bRank - 1] : b.shape[bRank - 2];
     const outerA = transposeA ? a.shape[aRank - 1] : a.shape[aRank - 2];
     const outerB = transposeB ? b.shape[bRank - 2] : b.shape[bRank - 1];
     const batch = broadcastBatch(a.shape.slice(0, -2), b.shape.slice(0, -2));
-    if (innerA !== innerB || batch === null) return passthrough(args);
+    if (innerA !== innerB || batch === null) return passthrough();
 
-    const temps: TensorInfo[] = [];
-    const transpose = (x: TensorInfo): TensorInfo => {
-      const out = stockTranspose.kernelFunc({ inputs: { x }, backend, attrs: { perm: swapLastTwo(x.shape.length) } }) as TensorInfo;
-      temps.push(out);
-      return out;
-    };
     const plain = (left: TensorInfo, right: TensorInfo): TensorInfo =>
       stock.kernelFunc({ inputs: { a: left, b: right }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } }) as TensorInfo;
 
-    try {
+    return withTemporaries(backend, stockTranspose, (transpose, temps) => {
       const outSize = sizeOf(batch) * outerA! * outerB!;
       const { plan } = allowSwap ? planBatchMatMul(sizeOf(a.shape), sizeOf(b.shape), outSize, transposeA, transposeB) : { plan: 'direct' as Plan };
       stats[plan]++;
@@ -144,47 +177,28 @@ function makeFastBatchMatMul(stock: KernelConfig, stockTranspose: KernelConfig, 
       temps.push(cT);
       const c = stockTranspose.kernelFunc({ inputs: { x: cT }, backend, attrs: { perm: swapLastTwo(cT.shape.length) } }) as TensorInfo;
       return c;
-    } finally {
-      for (const t of temps) (backend as KernelBackend).disposeData(t.dataId);
-    }
-  };
+    });
+  });
 }
 
-function makeFastFusedMatMul(stock: KernelConfig, stockTranspose: KernelConfig, stats: FastWasmMatMulStats): KernelConfig['kernelFunc'] {
-  const passthrough: KernelConfig['kernelFunc'] = (args) => {
-    stats.passthrough++;
-    return stock.kernelFunc(args);
-  };
-  return (args) => {
+function makeFastFusedMatMul(stock: KernelConfig, stockTranspose: KernelConfig, stats: FastWasmMatMulStats): KernelFunc {
+  return overrideFlagged(stock, stats, ({ args, a, b, transposeA, transposeB, passthrough }) => {
     const { inputs, backend, attrs } = args;
-    const a = inputs['a'] as TensorInfo;
-    const b = inputs['b'] as TensorInfo;
-    const transposeA = Boolean(attrs?.['transposeA']);
-    const transposeB = Boolean(attrs?.['transposeB']);
-    if (!transposeA && !transposeB) return passthrough(args);
     // The op hands the kernel rank-3 operands; anything else goes to the stock kernel as is.
-    if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length !== 3 || b.shape.length !== 3) return passthrough(args);
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length !== 3 || b.shape.length !== 3) return passthrough();
     const innerA = transposeA ? a.shape[1] : a.shape[2];
     const innerB = transposeB ? b.shape[2] : b.shape[1];
-    if (innerA !== innerB) return passthrough(args);
+    if (innerA !== innerB) return passthrough();
     stats.direct++;
-    const temps: TensorInfo[] = [];
-    const transpose = (x: TensorInfo): TensorInfo => {
-      const out = stockTranspose.kernelFunc({ inputs: { x }, backend, attrs: { perm: [0, 2, 1] } }) as TensorInfo;
-      temps.push(out);
-      return out;
-    };
-    try {
-      // Bias and activation apply to C itself, so only the direct form is valid here.
-      return stock.kernelFunc({
+    // Bias and activation apply to C itself, so only the direct form is valid here.
+    return withTemporaries(backend, stockTranspose, (transpose) =>
+      stock.kernelFunc({
         inputs: { ...inputs, a: transposeA ? transpose(a) : a, b: transposeB ? transpose(b) : b },
         backend,
         attrs: { ...attrs, transposeA: false, transposeB: false },
-      });
-    } finally {
-      for (const t of temps) (backend as KernelBackend).disposeData(t.dataId);
-    }
-  };
+      }),
+    );
+  });
 }
 
 function newStats(): FastWasmMatMulStats {

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defaultTrainingSettings, type OptimizerSettings } from '../../../../../../contract';
 import { plainMlp, seedModel1, seluMlp } from '../../../../../../model/presets';
 import { initializer, type LayerSpec, type ModelSpec } from '../../../../../../model/spec';
@@ -14,7 +14,7 @@ import type { NamedWeights } from '../../../../export/weights';
 import { BN_FLAG_COMBINATIONS, bnMlp, flagsLabel } from '../../../common/bn-flag-specs';
 import { buildModel } from '../../build-model';
 import { applyMaxNorm, forwardWithLogits, meanCrossEntropy, planLayers, regularizationLoss } from '../../forward';
-import { wasmWithFashionImages } from '../../test-images';
+import { useFashionBatches } from '../../test-images';
 import { clipGradients, createOptimizer } from '../../optimizers';
 import { dropoutKeepMasks } from './dropout-masks';
 import { OrtStepEngine } from './engine';
@@ -23,15 +23,7 @@ import { stepGraphSupport } from './step-graph';
 const BATCH = 32;
 const STEPS = 20;
 const SEED = 7;
-let xs: Float32Array;
-let ys: Int32Array;
-
-beforeAll(async () => {
-  ({ xs, ys } = await wasmWithFashionImages(tf, BATCH * STEPS));
-});
-
-const batchX = (step: number, n = BATCH) => xs.subarray(step * n * 784, (step + 1) * n * 784);
-const batchY = (step: number, n = BATCH) => ys.subarray(step * n, (step + 1) * n);
+const { x: batchX, y: batchY } = useFashionBatches(tf, BATCH, STEPS);
 
 const sgd: OptimizerSettings = { class_name: 'SGD', config: { momentum: 0, nesterov: false, clipnorm: null, clipvalue: null } };
 const momentum: OptimizerSettings = { class_name: 'SGD', config: { momentum: 0.9, nesterov: false, clipnorm: null, clipvalue: null } };
