@@ -4,7 +4,7 @@ import { defineKit } from './registry';
 
 export const activation = defineKit({
   class_name: 'Activation',
-  palette: { category: 'activation', blurb: 'An activation function' },
+  palette: { category: 'activation', blurb: 'An activation function', glyph: 'ƒ' },
   defaults: () => ({}),
   required: ['activation'],
   starter: { activation: 'relu' },

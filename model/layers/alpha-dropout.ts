@@ -2,4 +2,4 @@
 import { dropoutDef } from './dropout';
 import { defineKit } from './registry';
 
-export const alphaDropout = defineKit(dropoutDef('AlphaDropout', 'Dropout that suits SELU'));
+export const alphaDropout = defineKit(dropoutDef('AlphaDropout', 'Dropout that suits SELU', 'αD'));

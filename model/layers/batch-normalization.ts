@@ -21,7 +21,7 @@ export function normalizesLastAxis(cfg: Cfg, rank: number): boolean {
 
 export const batchNormalization = defineKit({
   class_name: 'BatchNormalization',
-  palette: { category: 'norm', blurb: 'Standardize, then γ, β' },
+  palette: { category: 'norm', blurb: 'Standardize, then γ, β', glyph: 'BN' },
   defaults: () => ({
     axis: -1,
     momentum: 0.99,

@@ -25,7 +25,7 @@ const INITIALIZERS = ['kernel_initializer', 'bias_initializer'];
 
 export const conv2d = defineKit({
   class_name: 'Conv2D',
-  palette: { category: 'conv', blurb: '2-D convolution' },
+  palette: { category: 'conv', blurb: '2-D convolution', glyph: 'C' },
   defaults: () => ({
     strides: [1, 1],
     padding: 'valid',

@@ -30,7 +30,7 @@ export function kernelLayerArgs(cfg: Cfg): PythonCall['args'] {
 
 export const dense = defineKit({
   class_name: 'Dense',
-  palette: { category: 'core', blurb: 'Fully connected' },
+  palette: { category: 'core', blurb: 'Fully connected', glyph: 'D' },
   defaults: () => kernelLayerDefaults(),
   required: ['units'],
   starter: { units: 32 },

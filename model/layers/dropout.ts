@@ -5,10 +5,10 @@ import type { LayerKitDef } from './kit';
 import { defineKit } from './registry';
 
 /** Dropout's definition, which AlphaDropout shares under its own name and blurb. */
-export function dropoutDef<C extends 'Dropout' | 'AlphaDropout'>(class_name: C, blurb: string): LayerKitDef<C> {
+export function dropoutDef<C extends 'Dropout' | 'AlphaDropout'>(class_name: C, blurb: string, glyph: string): LayerKitDef<C> {
   return {
     class_name,
-    palette: { category: 'regularize', blurb },
+    palette: { category: 'regularize', blurb, glyph },
     defaults: () => ({ rate: 0.5, noise_shape: null, seed: null }),
     required: ['rate'],
     caption: (c, f) => [`rate ${f.value(c.rate ?? 0.5)}`],
@@ -30,4 +30,4 @@ export function dropoutDef<C extends 'Dropout' | 'AlphaDropout'>(class_name: C, 
   };
 }
 
-export const dropout = defineKit(dropoutDef('Dropout', 'Randomly drops inputs'));
+export const dropout = defineKit(dropoutDef('Dropout', 'Randomly drops inputs', 'Dr'));

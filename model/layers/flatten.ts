@@ -5,7 +5,7 @@ import { defineKit } from './registry';
 
 export const flatten = defineKit({
   class_name: 'Flatten',
-  palette: { category: 'reshape', blurb: 'Flattens to a vector' },
+  palette: { category: 'reshape', blurb: 'Flattens to a vector', glyph: 'Fl' },
   defaults: () => ({ data_format: 'channels_last' }),
   required: [],
   shapeFields: ['data_format'],

@@ -110,8 +110,8 @@ export interface OnnxEmitter {
 
 export interface LayerKitDef<C extends string = string> {
   class_name: C;
-  /** The palette: group and one-line description. */
-  palette: { category: LayerCategory; blurb: string };
+  /** The palette: group, one-line description, and the initials on the layer's glyph in the palette and the stack. */
+  palette: { category: LayerCategory; blurb: string; glyph: string };
   /** Keras' defaults for the layer's own settings (name and trainable are common to all). */
   defaults: () => Cfg;
   /** Settings without a default. */

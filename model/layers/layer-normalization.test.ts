@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { KerasImportError, fromKerasTopology, layerDefaults, seedModel1, summarize, toKerasTopology, type LayerSpec, type ModelSpec } from '..';
 import { fieldsFor } from '../../renderer/lib/layer-fields';
 import { layerKit } from './registry';
-import { PALETTE_GROUPS, layerCaption } from '../../renderer/lib/layer-info';
+import { PALETTE_GROUPS, glyphOf, layerCaption } from '../../renderer/lib/layer-info';
 import { insertLayer } from '../../renderer/lib/spec-edit';
 
 const spec = (ln: Record<string, unknown> = {}): ModelSpec => ({
@@ -70,6 +70,11 @@ describe('LayerNormalization', () => {
 
   it('sits in the palette next to BatchNormalization, with its card caption and a valid freshly dropped layer', () => {
     expect(PALETTE_GROUPS.find((g) => g.category === 'norm')!.layers).toEqual(['BatchNormalization', 'LayerNormalization']);
+    // Its glyph comes from its kit like every other type's, and tells it apart from the rest.
+    const glyphs = PALETTE_GROUPS.flatMap((g) => g.layers).map(glyphOf);
+    expect(glyphOf('LayerNormalization')).toBe('LN');
+    expect(new Set(glyphs).size).toBe(glyphs.length);
+    expect(glyphs).not.toContain('?');
     const dropped = insertLayer(seedModel1, seedModel1.config.layers.length - 1, 'LayerNormalization');
     const layer = dropped.spec.config.layers[dropped.index]!;
     expect(layer.config.name).toBe('layer_normalization');

@@ -10,7 +10,7 @@ const INITIALIZERS = ['gamma_initializer', 'beta_initializer'];
 
 export const layerNormalization = defineKit({
   class_name: 'LayerNormalization',
-  palette: { category: 'norm', blurb: 'Per sample, then γ, β' },
+  palette: { category: 'norm', blurb: 'Per sample, then γ, β', glyph: 'LN' },
   defaults: () => ({ axis: -1, epsilon: 0.001, center: true, scale: true, beta_initializer: zeros(), gamma_initializer: ones() }),
   required: [],
   caption: (c, f) => [`ε ${f.value(c.epsilon ?? 0.001)}`],

@@ -5,7 +5,7 @@ import { defineKit } from './registry';
 
 export const maxPooling2d = defineKit({
   class_name: 'MaxPooling2D',
-  palette: { category: 'conv', blurb: 'Max over 2-D windows' },
+  palette: { category: 'conv', blurb: 'Max over 2-D windows', glyph: 'MP' },
   defaults: () => ({ pool_size: [2, 2], strides: null, padding: 'valid', data_format: 'channels_last' }),
   required: [],
   caption: (c, f) => [f.pair(c.pool_size ?? [2, 2]), f.value(c.padding ?? 'valid')],

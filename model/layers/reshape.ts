@@ -5,7 +5,7 @@ import { defineKit } from './registry';
 
 export const reshape = defineKit({
   class_name: 'Reshape',
-  palette: { category: 'reshape', blurb: 'To a target shape' },
+  palette: { category: 'reshape', blurb: 'To a target shape', glyph: 'Rs' },
   defaults: () => ({}),
   required: ['target_shape'],
   starter: { target_shape: [-1] },

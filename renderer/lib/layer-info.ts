@@ -14,14 +14,19 @@ export const CATEGORY_LABEL: Record<LayerCategory, string> = {
 };
 
 /** Each layer type's palette group and blurb, from its kit. */
-export const LAYER_INFO: Record<SupportedLayer, { category: LayerCategory; blurb: string }> = Object.fromEntries(
+export const LAYER_INFO: Record<SupportedLayer, { category: LayerCategory; blurb: string; glyph: string }> = Object.fromEntries(
   SUPPORTED_LAYERS.map((cls) => [cls, LAYER_DEFS[cls].palette]),
-) as Record<SupportedLayer, { category: LayerCategory; blurb: string }>;
+) as Record<SupportedLayer, { category: LayerCategory; blurb: string; glyph: string }>;
 
 /** Palette groups in reading order, each with its layer types in SUPPORTED_LAYERS order. */
 export const PALETTE_GROUPS: { category: LayerCategory; layers: SupportedLayer[] }[] = (['reshape', 'core', 'norm', 'activation', 'regularize', 'conv'] as const).map(
   (category) => ({ category, layers: SUPPORTED_LAYERS.filter((l) => LAYER_INFO[l].category === category) }),
 );
+
+/** The initials on a layer type's glyph, from its kit ('?' for a type Layerbench does not know). */
+export function glyphOf(class_name: string): string {
+  return (LAYER_INFO as Record<string, { glyph: string }>)[class_name]?.glyph ?? '?';
+}
 
 export function categoryOf(class_name: string): LayerCategory | null {
   return (LAYER_INFO as Record<string, { category: LayerCategory }>)[class_name]?.category ?? null;
