@@ -15,7 +15,8 @@ import type { Dataset, Group } from 'h5wasm';
 import { LAYER_DEFS, fromKerasTopology, withDefaults, type InitializerSpec, type LayerSpec, type ModelSpec, type SupportedLayer } from '../../../model';
 import { pythonJson, serializeConstraint, serializeInitializer, serializeRegularizer } from '../../../model/keras-serialization';
 import type { ConstraintSpec, RegularizerSpec } from '../../../model/regularizers';
-import { FileReadError, limit, LIMITS_ENV, openRegularFile, readAt } from '../files/bounded-read';
+import { FileReadError } from '../files/bounded-read';
+import { sniffFile } from '../files/sniff';
 import { ExportError, fileError, fromReadError } from './errors';
 import type { TrainingSettings } from '../../../contract/training';
 import { fromKerasTrainingConfig, toKerasTrainingConfig } from '../../../model/keras-training';
@@ -169,23 +170,12 @@ export async function kerasH5Bytes(spec: ModelSpec, weights: NamedWeights, optio
 
 // ---------------------------------------------------------------- reading
 
-const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
-
 /**
  * Whether the file starts with HDF5's signature (at 0, or after a user block of 512, 1024, ... bytes).
  * Throws bounded-read's FileReadError for what is no regular file, or one over $LAYERBENCH_MAX_FILE_BYTES.
  */
 export async function hasHdf5Signature(path: string): Promise<boolean> {
-  const { handle, size } = await openRegularFile(path, { maxBytes: limit('fileBytes'), limitEnv: LIMITS_ENV.fileBytes.name, what: 'model file' });
-  try {
-    for (let offset = 0; offset + 8 <= size; offset = offset === 0 ? 512 : offset * 2) {
-      const buf = await readAt(handle, 8, offset);
-      if (SIGNATURE.every((b, i) => buf[i] === b)) return true;
-    }
-    return false;
-  } finally {
-    await handle.close();
-  }
+  return (await sniffFile(path, 'model file')) === 'hdf5';
 }
 
 /** hasHdf5Signature, with a missing path or a folder reported as an ExportError naming it (`missing`: what to say when there is no such file). */

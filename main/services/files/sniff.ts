@@ -73,7 +73,8 @@ export async function sniffFile(path: string, what = 'file'): Promise<FileType> 
     const head = new Uint8Array(HEAD_BYTES);
     const { bytesRead } = await handle.read(head, 0, HEAD_BYTES, 0);
     const type = fileTypeOf(head.subarray(0, bytesRead), path);
-    if (type !== 'binary') return type;
+    // HDF5 allows a user block of any content before its signature (at 512, 1024, … bytes).
+    if (type === 'hdf5') return type;
     const { size } = await handle.stat();
     for (let offset = 512; offset + 8 <= size; offset *= 2) {
       const probe = new Uint8Array(8);
