@@ -64,7 +64,7 @@ const smallConv: ModelSpec = {
 // TF.js' wasm backend has no Conv2D gradient kernels (Conv2DBackpropFilter): the conv model trains on 'cpu'.
 const cases = [
   { label: 'seed model 1', spec: seedModel1, backend: 'wasm' as const, train: { samples: 640, batchSize: 64, learningRate: 0.05 } },
-  { label: 'small Conv2D model', spec: smallConv, backend: 'cpu' as const, train: { samples: 192, batchSize: 32, learningRate: 0.05 } },
+  { label: 'small Conv2D model', spec: smallConv, backend: 'cpu' as const, train: { samples: 512, batchSize: 32, learningRate: 0.05 } },
 ];
 
 const TEST_IMAGES = 100;

@@ -46,8 +46,9 @@ export async function fashionImages(split: FashionMnistSplit, count: number, off
 
 export const inputShape = (spec: ModelSpec) => (spec.config.layers[0]!.config.batch_input_shape as number[]).slice(1);
 
-export async function buildTfModel(spec: ModelSpec): Promise<tf.LayersModel> {
-  return buildModel(tf, spec);
+/** Seeded, so the few training steps end at the same weights every run (the accuracy floor is not luck). */
+export async function buildTfModel(spec: ModelSpec, seed = 1): Promise<tf.LayersModel> {
+  return buildModel(tf, spec, { seed });
 }
 
 /** A few SGD steps on real training images, as the app trains (sparse categorical cross-entropy). */
