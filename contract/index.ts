@@ -9,3 +9,4 @@ export * from './fast-events';
 export * from './input-defaults';
 export * from './run-traits';
 export * from './bridge';
+export * from './sweeps';

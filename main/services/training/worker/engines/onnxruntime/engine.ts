@@ -8,6 +8,7 @@ import type * as Ort from 'onnxruntime-node';
 import { DomainError, type OptimizerSettings } from '../../../../../../contract';
 import type { ModelSpec } from '../../../../../../model/spec';
 import type { NamedWeights } from '../../../../export/weights';
+import type { TrainingEngine } from '../engine';
 import { buildStepGraph, stepGraphSupport, STEP_INPUTS, STEP_OUTPUTS, type StateEntry, type StepGraph, type StepGraphOptions } from './step-graph';
 
 export interface OrtEngineOptions extends StepGraphOptions {
@@ -22,7 +23,7 @@ export interface StepResult {
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
-export class OrtStepEngine {
+export class OrtStepEngine implements TrainingEngine {
   private readonly values = new Map<string, Float32Array>();
   private readonly sampleSize: number;
 
@@ -30,6 +31,7 @@ export class OrtStepEngine {
     private readonly ort: typeof Ort,
     private readonly session: Ort.InferenceSession,
     readonly graph: StepGraph,
+    readonly description: string,
   ) {
     this.sampleSize = size(graph.inputShape);
     for (const s of graph.state) this.values.set(s.name, new Float32Array(size(s.shape)).fill(s.initial));
@@ -44,13 +46,15 @@ export class OrtStepEngine {
     if (reason) return { unsupported: reason };
     const graph = buildStepGraph(spec, optimizer, options);
     const ort = await import('onnxruntime-node');
+    const threads = options.intraOpNumThreads ?? 1;
     const session = await ort.InferenceSession.create(graph.bytes, {
-      intraOpNumThreads: options.intraOpNumThreads ?? 1,
+      intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
     });
-    const engine = new OrtStepEngine(ort, session, graph);
+    const description = `ONNX Runtime ${ort.env.versions.node ?? ''} (CPU, ${threads} thread${threads === 1 ? '' : 's'}): the whole step as one graph`;
+    const engine = new OrtStepEngine(ort, session, graph, description);
     engine.setWeights(weights);
     return engine;
   }

@@ -1,0 +1,29 @@
+/**
+ * What the training loop needs from an execution engine that holds the model's variables itself
+ * (ONNX Runtime's step graph, the fused WebGPU step): one step per batch, and the variables in and
+ * out by Keras name, so the loop can copy them into the tfjs model for statistics, validation,
+ * checkpoints and exports, and put back the last finite weights after a NaN step. The tfjs model
+ * stays the reference: an engine that cannot train a spec says why (`{ unsupported }`) and the
+ * loop falls back to the tfjs path.
+ */
+import type { NamedWeights } from '../../../export/weights';
+
+export interface EngineStepResult {
+  loss: number;
+  acc: number;
+}
+
+export interface TrainingEngine {
+  /** What runs the step, for the badge and run.json ("ONNX Runtime 1.30 (CPU, 1 thread): one graph of 143 nodes per step"). */
+  readonly description: string;
+  /** The model variables (weights and BN moving statistics) in Keras' order, as copies. */
+  getWeights(): NamedWeights;
+  /** Replaces every model variable; optimizer slots are kept. */
+  setWeights(weights: NamedWeights): void;
+  /**
+   * One step on `n` samples (`xs` row-major [n, …input shape], `ys` class indices) at learning rate
+   * `lr`; `masks`: each dropout layer's keep mask by the engine's input name, from the run's seeded generator.
+   */
+  step(xs: Float32Array, ys: Int32Array, n: number, lr: number, masks?: ReadonlyMap<string, Float32Array>): Promise<EngineStepResult>;
+  dispose(): Promise<void>;
+}
