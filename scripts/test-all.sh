@@ -9,6 +9,8 @@ need=()
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
 python3 -c 'import h5py' 2>/dev/null || need+=(python3-h5py)
 command -v redis-server >/dev/null || need+=(redis-server)
+# Dawn (WebGPU tests on SwiftShader, chromium's Vulkan driver) needs the Vulkan loader.
+ldconfig -p | grep -q 'libvulkan.so.1 ' || need+=(libvulkan1)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "Installing Debian packages: ${need[*]}"
