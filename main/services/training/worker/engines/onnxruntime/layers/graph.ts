@@ -1,0 +1,90 @@
+/**
+ * What every layer kind of the step graph builds with: the graph, scalar constants, the batch-axis
+ * reductions, and the shape of a layer's contribution (its forward nodes and a backward function).
+ */
+import { GraphBuilder, type Attr } from '../../../../../export/onnx';
+import type { ModelLayerInfo, ModelVariable } from '../../../../../export/weights';
+import type { DropoutMask } from '../step-graph';
+
+export type Cfg = Record<string, unknown>;
+
+/** Scalar float constants, one initializer per value. */
+export class Scalars {
+  private readonly made = new Map<number, string>();
+  constructor(private readonly g: GraphBuilder) {}
+  of(value: number): string {
+    let name = this.made.get(value);
+    if (!name) {
+      name = this.g.floats('const', [], Float32Array.of(value));
+      this.made.set(value, name);
+    }
+    return name;
+  }
+}
+
+export interface Ctx {
+  g: GraphBuilder;
+  k: Scalars;
+  axis0: Attr[];
+  /** ReduceSum's axes input (opset 13) for the batch axis. */
+  axes0: string;
+}
+
+export function graphContext(g: GraphBuilder): Ctx {
+  return { g, k: new Scalars(g), axis0: [{ name: 'axes', ints: [0] }], axes0: g.int64s('axes0', [0]) };
+}
+
+/** Σ over the batch axis. */
+export function batchSum(c: Ctx, t: string, name: string): string {
+  return c.g.node('ReduceSum', [t, c.axes0], name, [{ name: 'keepdims', i: 0 }]);
+}
+
+export function batchMean(c: Ctx, t: string, name: string): string {
+  return c.g.node('ReduceMean', [t], name, [...c.axis0, { name: 'keepdims', i: 0 }]);
+}
+
+/** The backward pass of one layer: upstream gradient in, gradient w.r.t. its input out (null when nothing before needs it). */
+export type Backward = (dy: string) => string | null;
+
+/** What a layer kind gets to build its part of the step. */
+export interface LayerInput {
+  c: Ctx;
+  info: ModelLayerInfo;
+  cfg: Cfg;
+  /** The layer's variables by short name (`kernel`, `moving_mean`). */
+  vars: Record<string, ModelVariable>;
+  /** The layer's input tensor (Keras' layout). */
+  input: string;
+  /** Whether a trainable layer sits below, so the backward pass must return the input's gradient. */
+  needDx: boolean;
+  last: boolean;
+  /** Gradient of each trainable variable, by variable name: the backward pass sets its own. */
+  grads: Map<string, string>;
+  /** Next value of the layer's non-trainable state (BN's moving statistics), by variable name. */
+  next: Map<string, string>;
+  /** Keep masks the step takes as inputs: a dropout layer adds its own. */
+  masks: DropoutMask[];
+}
+
+export interface LayerOutput {
+  /** The layer's output (Keras' layout). */
+  y: string;
+  back: Backward;
+  /** The last layer's pre-softmax values, from which the loss is computed. */
+  logits?: string;
+}
+
+/** One layer kind of the step graph: what it cannot train (null when it can) and its forward and backward nodes. */
+export interface StepLayer {
+  support: (info: ModelLayerInfo, cfg: Cfg, last: boolean) => string | null;
+  build: (l: LayerInput) => LayerOutput;
+}
+
+export function layerAt(info: ModelLayerInfo): string {
+  return `layer ${info.name}`;
+}
+
+/** The step's Dense, BN and dropout arithmetic is for [N, features] inputs. */
+export function rank2Input(info: ModelLayerInfo): string | null {
+  return info.input_shape.length === 2 ? null : `${layerAt(info)} (${info.class_name}) gets a rank-${info.input_shape.length} input`;
+}
