@@ -15,10 +15,11 @@
  * accumulates v = m·v + g and steps w − lr·v (Nesterov: w − lr·(g + m·v)); Adam and Adamax keep
  * β₁ᵗ (and β₂ᵗ) as state, starting at β, as tfjs does; Adagrad adds tfjs' backend epsilon 1e-7.
  *
- * This increment covers Flatten, Dense (with L1/L2 kernel penalties, added to the reported loss as
- * Keras does, and MaxNorm applied after the update), BatchNormalization (rank-2 input, last axis,
- * any center/scale), Activation, Dropout and AlphaDropout (keep masks fed as inputs, drawn as
- * forward.ts draws them: dropout-masks.ts), a softmax last layer; every optimizer (SGD plain, momentum and
+ * Each layer kind contributes its forward and backward nodes (layers/): Flatten, Reshape, Dense and
+ * Conv2D (with L1/L2 kernel penalties, added to the reported loss as Keras does, and MaxNorm applied
+ * after the update), MaxPooling2D, BatchNormalization (last axis of any rank, any center/scale),
+ * Activation, Dropout and AlphaDropout (keep masks fed as inputs, drawn as forward.ts draws them:
+ * dropout-masks.ts), a softmax last layer; every optimizer (SGD plain, momentum and
  * Nesterov, Adagrad, RMSprop plain and centered, Adam, Adamax) with clipnorm/clipvalue;
  * `stepGraphSupport` names what else a spec or optimizer needs, and the step declines it.
  */

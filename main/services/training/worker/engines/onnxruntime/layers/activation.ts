@@ -59,7 +59,8 @@ export function activate(c: Ctx, z: string, fn: string, layer: string): { y: str
 }
 
 export const activationLayer: StepLayer = {
-  support: (info, cfg, last) => rank2Input(info) ?? activationSupport(info, cfg, last),
+  // Elementwise at any rank; the loss's softmax needs [N, classes].
+  support: (info, cfg, last) => (last ? rank2Input(info) : null) ?? activationSupport(info, cfg, last),
   build: ({ c, info, cfg, input, needDx, last }) => {
     // A softmax on the last layer is the loss's: its input is the logits.
     if (last) return { y: input, logits: input, back: (dy) => dy };

@@ -1,29 +1,28 @@
 /** Dropout and AlphaDropout with keep masks fed as inputs (drawn as forward.ts draws them: dropout-masks.ts). */
 import type { DropoutMask } from '../step-graph';
 import { SELU_ALPHA, SELU_SCALE } from './activation';
-import { rank2Input, type Ctx, type StepLayer } from './graph';
+import type { Ctx, StepLayer } from './graph';
 
 /** Inverted dropout as forward.ts' seededDropout: x·(keep/(1 − rate)). */
-function dropout(c: Ctx, name: string, x: string, mask: DropoutMask): { y: string; dydx: string } {
-  const scaled = c.g.node('Div', [mask.input, c.k.of(1 - mask.rate)], `${name}/scaled_keep`);
+function dropout(c: Ctx, name: string, x: string, keep: string, rate: number): { y: string; dydx: string } {
+  const scaled = c.g.node('Div', [keep, c.k.of(1 - rate)], `${name}/scaled_keep`);
   return { y: c.g.node('Mul', [x, scaled], `${name}/y`), dydx: scaled };
 }
 
 /** Keras' AlphaDropout as forward.ts' seededAlphaDropout: (x·keep + (1 − keep)·α′)·a + b, α′ = −λα; dy/dx = keep·a. */
-function alphaDropout(c: Ctx, name: string, x: string, mask: DropoutMask): { y: string; dydx: string } {
+function alphaDropout(c: Ctx, name: string, x: string, keep: string, rate: number): { y: string; dydx: string } {
   const { g, k } = c;
   const alphaP = -SELU_ALPHA * SELU_SCALE;
-  const rate = mask.rate;
   const a = ((1 - rate) * (1 + rate * alphaP ** 2)) ** -0.5;
   const b = -a * alphaP * rate;
-  const kept = g.node('Mul', [x, mask.input], `${name}/kept`);
-  const dropped = g.node('Mul', [g.node('Sub', [k.of(1), mask.input], `${name}/drop`), k.of(alphaP)], `${name}/saturated`);
+  const kept = g.node('Mul', [x, keep], `${name}/kept`);
+  const dropped = g.node('Mul', [g.node('Sub', [k.of(1), keep], `${name}/drop`), k.of(alphaP)], `${name}/saturated`);
   const y = g.node('Add', [g.node('Mul', [g.node('Add', [kept, dropped], `${name}/mixed`), k.of(a)], `${name}/affine`), k.of(b)], `${name}/y`);
-  return { y, dydx: g.node('Mul', [mask.input, k.of(a)], `${name}/dydx`) };
+  return { y, dydx: g.node('Mul', [keep, k.of(a)], `${name}/dydx`) };
 }
 
 export const dropoutLayer: StepLayer = {
-  support: (info) => rank2Input(info),
+  support: () => null,
   build: ({ c, info, cfg, input, needDx, masks }) => {
     const name = info.name;
     const rate = cfg.rate as number;
@@ -32,12 +31,14 @@ export const dropoutLayer: StepLayer = {
     const mask: DropoutMask = {
       layer: name,
       input: c.g.unique(`${name}/keep`),
-      features: info.input_shape[1] as number,
+      // A mask for an image batch is drawn flat, as many uniform values in the same order as forward.ts' draw over the image shape.
+      features: (info.input_shape.slice(1) as number[]).reduce((a, b) => a * b, 1),
       rate,
       seed: typeof cfg.seed === 'number' ? cfg.seed : null,
     };
     masks.push(mask);
-    const out = info.class_name === 'Dropout' ? dropout(c, name, input, mask) : alphaDropout(c, name, input, mask);
+    const keep = info.input_shape.length === 2 ? mask.input : c.g.node('Reshape', [mask.input, c.g.node('Shape', [input], `${name}/shape`)], `${name}/keep_shaped`);
+    const out = info.class_name === 'Dropout' ? dropout(c, name, input, keep, rate) : alphaDropout(c, name, input, keep, rate);
     return { y: out.y, back: (dy) => (needDx ? c.g.node('Mul', [dy, out.dydx], `${name}/dx`) : null) };
   },
 };

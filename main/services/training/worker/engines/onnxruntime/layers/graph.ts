@@ -2,7 +2,7 @@
  * What every layer kind of the step graph builds with: the graph, scalar constants, the batch-axis
  * reductions, and the shape of a layer's contribution (its forward nodes and a backward function).
  */
-import { GraphBuilder, type Attr } from '../../../../../export/onnx';
+import { GraphBuilder } from '../../../../../export/onnx';
 import type { ModelLayerInfo, ModelVariable } from '../../../../../export/weights';
 import type { DropoutMask } from '../step-graph';
 
@@ -25,22 +25,28 @@ export class Scalars {
 export interface Ctx {
   g: GraphBuilder;
   k: Scalars;
-  axis0: Attr[];
-  /** ReduceSum's axes input (opset 13) for the batch axis. */
-  axes0: string;
 }
 
 export function graphContext(g: GraphBuilder): Ctx {
-  return { g, k: new Scalars(g), axis0: [{ name: 'axes', ints: [0] }], axes0: g.int64s('axes0', [0]) };
+  return { g, k: new Scalars(g) };
+}
+
+/** Σ over `axes` (keepdims 0). */
+export function sumOver(c: Ctx, t: string, axes: number[], name: string): string {
+  return c.g.node('ReduceSum', [t, c.g.int64s(`${name}/axes`, axes)], name, [{ name: 'keepdims', i: 0 }]);
+}
+
+/** Mean over `axes` (keepdims 0). */
+export function meanOver(c: Ctx, t: string, axes: number[], name: string): string {
+  return c.g.node('ReduceMean', [t], name, [
+    { name: 'axes', ints: axes },
+    { name: 'keepdims', i: 0 },
+  ]);
 }
 
 /** Σ over the batch axis. */
 export function batchSum(c: Ctx, t: string, name: string): string {
-  return c.g.node('ReduceSum', [t, c.axes0], name, [{ name: 'keepdims', i: 0 }]);
-}
-
-export function batchMean(c: Ctx, t: string, name: string): string {
-  return c.g.node('ReduceMean', [t], name, [...c.axis0, { name: 'keepdims', i: 0 }]);
+  return sumOver(c, t, [0], name);
 }
 
 /** The backward pass of one layer: upstream gradient in, gradient w.r.t. its input out (null when nothing before needs it). */
