@@ -19,6 +19,9 @@ import { createOptimizer } from '../main/services/training/worker/optimizers';
 import { planLayers } from '../main/services/training/worker/forward';
 import { OrtStepEngine } from '../main/services/training/worker/engines/onnxruntime/engine';
 
+// The Conv2D part of the section, bundled with this file for bench/run.mjs.
+export { runOrtConvSection } from './ort-conv-step';
+
 export interface OrtBenchRow {
   batch: number;
   engine: string;
