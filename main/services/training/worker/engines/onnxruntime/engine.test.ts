@@ -254,6 +254,10 @@ function smallModel(fn: string, bn: { center: boolean; scale: boolean }): ModelS
   };
 }
 
+function conv(name: string, filters: number, kernel: number[], strides: number[], padding: string, activation: string, more: Record<string, unknown>): LayerSpec {
+  return layer('Conv2D', name, { filters, kernel_size: kernel, strides, padding, activation, kernel_initializer: initializer('GlorotUniform'), ...more });
+}
+
 /**
  * Reshape → Conv2D(3, 3×3, strides 2, valid: the kernel gradient's correlation is cropped, ConvTranspose
  * needs output_padding) → MaxPooling2D(3×3, strides 2, same: overlapping windows) → BN on the channels →
@@ -266,28 +270,14 @@ function stridedCnn(fn: string, fn2: string): ModelSpec {
       name: `strided_cnn_${fn}_${fn2}`,
       layers: [
         layer('Reshape', 'reshape', { target_shape: [28, 28, 1], batch_input_shape: [null, 28, 28] }),
-        layer('Conv2D', 'conv2d', {
-          filters: 3,
-          kernel_size: [3, 3],
-          strides: [2, 2],
-          padding: 'valid',
-          activation: fn,
-          kernel_initializer: initializer('GlorotUniform'),
+        conv('conv2d', 3, [3, 3], [2, 2], 'valid', fn, {
           // Zero biases would put every blank patch's ReLU exactly on its kink, where a finite difference straddles it.
           bias_initializer: initializer('RandomUniform', { minval: -0.1, maxval: 0.1 }),
           kernel_regularizer: { class_name: 'L2', config: { l2: 0.01 } },
         }),
         layer('MaxPooling2D', 'max_pooling2d', { pool_size: [3, 3], strides: [2, 2], padding: 'same' }),
         layer('BatchNormalization', 'batch_normalization', { axis: -1, momentum: 0.9, epsilon: 0.001 }),
-        layer('Conv2D', 'conv2d_1', {
-          filters: 4,
-          kernel_size: [2, 3],
-          strides: [1, 2],
-          padding: 'same',
-          activation: fn2,
-          use_bias: false,
-          kernel_initializer: initializer('GlorotUniform'),
-        }),
+        conv('conv2d_1', 4, [2, 3], [1, 2], 'same', fn2, { use_bias: false }),
         layer('MaxPooling2D', 'max_pooling2d_1', { pool_size: [2, 2] }),
         layer('Dropout', 'dropout', { rate: 0.25, noise_shape: null, seed: null }),
         layer('Flatten', 'flatten', {}),
