@@ -11,10 +11,11 @@ import { defaultTrainingSettings, type TrainingSettings } from '../contract';
 import { seedModel1 } from '../model/presets';
 import { loadFashionMnist } from '../main/services/datasets/fashion-mnist';
 import { buildModel } from '../main/services/training/worker/build-model';
-import { forwardWithLogits, meanCrossEntropy, planLayers } from '../main/services/training/worker/forward';
+import { planLayers } from '../main/services/training/worker/forward';
 import { installFastWasmMatMul } from '../main/services/training/worker/kernels/wasm-matmul';
 import { createOptimizer } from '../main/services/training/worker/optimizers';
 import { createFusedStep } from '../main/services/training/worker/fused/fused-step';
+import { generalStep } from './general-step';
 
 const batches = process.argv
   .slice(2)
@@ -39,19 +40,7 @@ async function main() {
     if ('unsupported' in fused) throw new Error(fused.unsupported);
     const slice = (s: number) => ({ x: xs.subarray((s % 8) * batch * 784, ((s % 8) + 1) * batch * 784), y: ys.subarray((s % 8) * batch, ((s % 8) + 1) * batch) });
     const general = async (s: number) => {
-      const { x, y } = slice(s);
-      const out = tf.tidy(() => {
-        const xb = tf.tensor(x, [batch, 28, 28]);
-        const yb = tf.tensor1d(y, 'int32');
-        const { value, grads } = optimizer.computeGradients(() => {
-          const { output, logits } = forwardWithLogits(tf, plans, xb, { mode: 'train', seed: 1, step: s });
-          return meanCrossEntropy(tf, output, yb, logits);
-        }, trainable);
-        optimizer.applyGradients(grads);
-        return value;
-      });
-      await out.data();
-      out.dispose();
+      await generalStep(tf, { plans, optimizer, trainable, inputShape: [28, 28] }, slice(s).x, slice(s).y, batch, s);
     };
     const fusedRun = async (s: number) => {
       const { x, y } = slice(s);

@@ -18,15 +18,12 @@ import { installFastWasmMatMul } from '../main/services/training/worker/kernels/
 import { createOptimizer } from '../main/services/training/worker/optimizers';
 import { planLayers } from '../main/services/training/worker/forward';
 import { OrtStepEngine } from '../main/services/training/worker/engines/onnxruntime/engine';
+import { heldBatches, runAlone, timeInterleaved, type EngineRow, type TimedEngine } from './interleaved';
 
-export interface OrtBenchRow {
-  batch: number;
-  engine: string;
-  samplesPerSec: number;
-  blocks: number[];
-  lossFirst: number;
-  lossLast: number;
-}
+// The Conv2D part of the section, bundled with this file for bench/run.mjs.
+export { runOrtConvSection } from './ort-conv-step';
+
+export type OrtBenchRow = EngineRow;
 
 export interface OrtBenchOptions {
   datasetDir?: string;
@@ -35,10 +32,6 @@ export interface OrtBenchOptions {
   steps?: number;
   log?: (line: string) => void;
 }
-
-type StepFn = (s: number) => Promise<number>;
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function runOrtSection(options: OrtBenchOptions = {}): Promise<OrtBenchRow[]> {
   const log = options.log ?? console.log;
@@ -49,21 +42,21 @@ export async function runOrtSection(options: OrtBenchOptions = {}): Promise<OrtB
   const data = await loadFashionMnist(options.datasetDir ?? '/usr/share/datasets/fashion-mnist', 'train');
   const rows: OrtBenchRow[] = [];
   for (const batch of options.batches ?? [32, 256]) {
-    const batchesHeld = 16;
-    const xs = new Float32Array(batch * 784 * batchesHeld).map((_, i) => data.images[i]! / 255);
-    const ys = Int32Array.from(data.labels.subarray(0, batch * batchesHeld));
-    const slice = (s: number) => {
-      const k = s % batchesHeld;
-      return { x: xs.subarray(k * batch * 784, (k + 1) * batch * 784), y: ys.subarray(k * batch, (k + 1) * batch) };
-    };
+    const slice = heldBatches(data, batch, 16);
     const settings: TrainingSettings = { ...defaultTrainingSettings, batchSize: batch, backend: 'wasm' };
     const model = await buildModel(tf, seedModel1, { seed: 1 });
     const start = new Map(model.weights.map((w) => [w.originalName, { shape: [...w.shape] as number[], data: w.read().dataSync().slice() as Float32Array }]));
     const optimizer = createOptimizer(tf, settings.optimizer, settings.learningRate);
     const fused = createFusedStep(tf, planLayers(model), model, settings, optimizer);
     if ('unsupported' in fused) throw new Error(`the wasm fused step declined: ${fused.unsupported}`);
-    const engines: { name: string; step: StepFn; dispose: () => Promise<void> | void }[] = [
-      { name: 'wasm (fused step)', step: async (s) => (await fused.step(slice(s).x, slice(s).y, batch, { seed: 1, step: s })).loss, dispose: () => fused.dispose() },
+    const engines: TimedEngine[] = [
+      {
+        name: 'wasm (fused step)',
+        step: async (s) => (await fused.step(slice(s).x, slice(s).y, batch, { seed: 1, step: s })).loss,
+        dispose: () => fused.dispose(),
+        warmup: 10,
+        blockSteps,
+      },
     ];
     for (const threads of options.threads ?? [1, 2]) {
       const ort = await OrtStepEngine.create(seedModel1, settings.optimizer, start, { intraOpNumThreads: threads });
@@ -72,41 +65,15 @@ export async function runOrtSection(options: OrtBenchOptions = {}): Promise<OrtB
         name: `onnxruntime ${threads} thread${threads > 1 ? 's' : ''}`,
         step: async (s) => (await ort.step(slice(s).x, slice(s).y, batch, settings.learningRate)).loss,
         dispose: () => ort.dispose(),
+        warmup: 10,
+        blockSteps,
       });
     }
-    const state = engines.map(() => ({ blocks: [] as number[], losses: [] as number[], next: 0 }));
-    for (const [i, e] of engines.entries()) for (let s = 0; s < 10; s++) state[i]!.losses.push(await e.step(state[i]!.next++));
-    for (let block = 0; block < 5; block++) {
-      for (const [i, e] of engines.entries()) {
-        const st = state[i]!;
-        const t0 = performance.now();
-        for (let s = 0; s < blockSteps; s++) st.losses.push(await e.step(st.next++));
-        st.blocks.push((blockSteps * batch) / ((performance.now() - t0) / 1000));
-      }
-    }
-    for (const [i, e] of engines.entries()) {
-      const st = state[i]!;
-      const row = { batch, engine: e.name, samplesPerSec: median(st.blocks), blocks: st.blocks, lossFirst: st.losses[0]!, lossLast: st.losses.at(-1)! };
-      rows.push(row);
-      log(
-        `  batch ${String(batch).padStart(3)}  ${e.name.padEnd(24)} ${Math.round(row.samplesPerSec).toLocaleString('en-US').padStart(7)} samples/s  [${Math.round(Math.min(...st.blocks)).toLocaleString('en-US')}–${Math.round(Math.max(...st.blocks)).toLocaleString('en-US')}]  loss ${row.lossFirst.toFixed(3)} → ${row.lossLast.toFixed(3)}`,
-      );
-      await e.dispose();
-    }
+    rows.push(...(await timeInterleaved(engines, batch, log)));
     optimizer.dispose();
     model.dispose();
   }
   return rows;
 }
 
-// Run alone (tsx): not when bundled into bench/run.mjs, which imports runOrtSection.
-if (process.argv[1]?.endsWith('ort-step.ts')) {
-  const batches = process.argv
-    .slice(2)
-    .map(Number)
-    .filter((b) => b > 0);
-  runOrtSection(batches.length ? { batches } : {}).catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+runAlone('ort-step.ts', runOrtSection);

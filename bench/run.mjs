@@ -32,7 +32,8 @@
  *
  * 5. ONNX Runtime step (bench/ort-step.ts, also runnable alone: `npx tsx bench/ort-step.ts`): the
  *    whole training step as one ONNX graph in onnxruntime-node at 1 and 2 intra-op threads, beside
- *    the wasm fused step in the same process, seed model 1, batch sizes as BENCH_BATCHES.
+ *    the wasm fused step in the same process, seed model 1, batch sizes as BENCH_BATCHES; then a
+ *    Conv2D model against tfjs' 'cpu' backend at batch 32 (bench/ort-conv-step.ts, target ≥ 20×).
  *    BENCH_ORT_STEPS (100 timed steps per engine and batch size); BENCH_ONLY=ort runs just this section.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -849,6 +850,7 @@ async function main() {
   // 5. ONNX Runtime step: the whole training step as one graph, beside the wasm fused step, in one process.
   let ort = null;
   if (!config.only || config.only.includes('ort')) {
+    const loadBeforeOrt = loadavg()[0];
     log(
       `\n5. ONNX Runtime training step vs wasm (fused step), seed model 1, SGD, ${config.ortSteps} timed steps each, median of 5 blocks [min–max] (load ${loadavg()[0].toFixed(1)})`,
     );
@@ -857,12 +859,11 @@ async function main() {
       log(ortError);
     } else {
       try {
-        const { runOrtSection } = await import(pathToFileURL(ortBundle).href);
-        ort = {
-          loadavg1: loadavg()[0],
-          rows: await runOrtSection({ datasetDir, batches: config.batchSizes, threads: [1, 2], steps: config.ortSteps, log }),
-          loadavg1After: loadavg()[0],
-        };
+        const { runOrtSection, runOrtConvSection } = await import(pathToFileURL(ortBundle).href);
+        const rows = await runOrtSection({ datasetDir, batches: config.batchSizes, threads: [1, 2], steps: config.ortSteps, log });
+        log(`  Conv2D model (small CNN with BN), ONNX Runtime vs the general tfjs path on 'cpu', SGD, batch 32`);
+        const conv = await runOrtConvSection({ datasetDir, batches: [32], threads: [1, 2], steps: config.ortSteps, log });
+        ort = { loadavg1: loadBeforeOrt, rows, conv, loadavg1After: loadavg()[0] };
       } catch (error) {
         ort = { error: error instanceof Error ? error.message.split('\n')[0] : String(error) };
         log(`  failed: ${ort.error}`);

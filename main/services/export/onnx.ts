@@ -31,6 +31,8 @@ interface Node {
   op: string;
   inputs: string[];
   output: string;
+  /** Outputs after the first (MaxPool's indices). */
+  moreOutputs?: string[];
   name: string;
   attrs?: Attr[];
 }
@@ -61,6 +63,13 @@ export class GraphBuilder {
     return output;
   }
 
+  /** A node with several outputs (named after `names`); returns their unique names. */
+  nodeOutputs(op: string, inputs: string[], names: string[], attrs?: Attr[]): string[] {
+    const outputs = names.map((n) => this.unique(n));
+    this.nodes.push({ op, inputs, output: outputs[0]!, moreOutputs: outputs.slice(1), name: outputs[0]!, ...(attrs ? { attrs } : {}) });
+    return outputs;
+  }
+
   floats(name: string, dims: number[], data: Float32Array): string {
     const unique = this.unique(name);
     const copy = new Float32Array(data);
@@ -68,10 +77,10 @@ export class GraphBuilder {
     return unique;
   }
 
-  int64s(name: string, values: number[]): string {
+  int64s(name: string, values: number[], dims: number[] = [values.length]): string {
     const unique = this.unique(name);
     const data = new BigInt64Array(values.map((v) => BigInt(v)));
-    this.initializers.push({ name: unique, dims: [values.length], type: INT64, raw: new Uint8Array(data.buffer) });
+    this.initializers.push({ name: unique, dims, type: INT64, raw: new Uint8Array(data.buffer) });
     return unique;
   }
 
@@ -83,7 +92,7 @@ export class GraphBuilder {
 }
 
 /** TensorFlow's SAME padding: the total split with the extra pixel at the end. */
-function samePads(input: number, window: number, stride: number, dilation: number): [number, number] {
+export function samePads(input: number, window: number, stride: number, dilation: number): [number, number] {
   const out = Math.ceil(input / stride);
   const effective = (window - 1) * dilation + 1;
   const total = Math.max((out - 1) * stride + effective - input, 0);
@@ -321,6 +330,7 @@ export function onnxModelProto(
       graph.message(1, (node) => {
         for (const i of n.inputs) node.string(1, i);
         node.string(2, n.output);
+        for (const o of n.moreOutputs ?? []) node.string(2, o);
         node.string(3, n.name);
         node.string(4, n.op);
         for (const a of n.attrs ?? []) node.message(5, (m) => attrMessage(m, a));

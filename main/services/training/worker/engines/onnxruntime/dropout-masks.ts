@@ -13,7 +13,8 @@ export function dropoutKeepMasks(tf: typeof TF, masks: readonly DropoutMask[], n
   for (const m of masks) {
     const seed = deriveSeed(m.seed ?? at.seed, 'dropout', m.layer, at.step);
     const keep = tf.tidy(() => tf.cast(tf.greaterEqual(tf.randomUniform([n, m.features], 0, 1, 'float32', seed), m.rate), 'float32'));
-    out.set(m.input, keep.dataSync() as Float32Array);
+    // A copy: the 'cpu' backend's typed array fails ONNX Runtime's Float32Array check under vitest.
+    out.set(m.input, Float32Array.from(keep.dataSync()));
     keep.dispose();
   }
   return out;

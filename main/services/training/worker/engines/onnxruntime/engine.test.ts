@@ -12,6 +12,7 @@ import { plainMlp, seedModel1, seluMlp } from '../../../../../../model/presets';
 import { initializer, type LayerSpec, type ModelSpec } from '../../../../../../model/spec';
 import type { NamedWeights } from '../../../../export/weights';
 import { BN_FLAG_COMBINATIONS, bnMlp, flagsLabel } from '../../../common/bn-flag-specs';
+import { smallCnn } from '../../../common/small-cnn';
 import { buildModel } from '../../build-model';
 import { applyMaxNorm, forwardWithLogits, meanCrossEntropy, planLayers, regularizationLoss } from '../../forward';
 import { useFashionBatches } from '../../test-images';
@@ -77,8 +78,26 @@ async function engineFor(spec: ModelSpec, optimizer: OptimizerSettings, weights:
   return engine;
 }
 
-/** 20 steps on both paths from the same initial weights: worst loss difference and worst weight error. */
-async function compare(spec: ModelSpec, optimizer: OptimizerSettings, lr: number) {
+/** Runs `body` on tfjs' `backend` (the images were loaded under wasm, which the suites go back to). */
+async function onBackend<T>(backend: 'wasm' | 'cpu', body: () => Promise<T>): Promise<T> {
+  if (backend === 'wasm') return body();
+  expect(await tf.setBackend(backend)).toBe(true);
+  try {
+    return await body();
+  } finally {
+    expect(await tf.setBackend('wasm')).toBe(true);
+  }
+}
+
+/**
+ * 20 steps on both paths from the same initial weights: worst loss difference and worst weight error.
+ * Conv2D and MaxPooling2D models run the general path on 'cpu', as the app does (wasm has no gradient kernels for them).
+ */
+async function compare(spec: ModelSpec, optimizer: OptimizerSettings, lr: number, backend: 'wasm' | 'cpu' = 'wasm') {
+  return onBackend(backend, () => compareOnBackend(spec, optimizer, lr));
+}
+
+async function compareOnBackend(spec: ModelSpec, optimizer: OptimizerSettings, lr: number) {
   const model = await buildModel(tf, spec, { seed: SEED });
   const plans = planLayers(model);
   const tfOptimizer = createOptimizer(tf, optimizer, lr);
@@ -91,7 +110,7 @@ async function compare(spec: ModelSpec, optimizer: OptimizerSettings, lr: number
     for (let step = 0; step < STEPS; step++) {
       const summationError = penaltySummationError(plans);
       const loss = tf.tidy(() => {
-        const xb = tf.tensor(batchX(step), [BATCH, 28, 28]);
+        const xb = tf.tensor(batchX(step), [BATCH, ...engine.graph.inputShape]);
         const yb = tf.tensor1d(batchY(step), 'int32');
         const { value, grads } = tfOptimizer.computeGradients(() => {
           const { output, logits } = forwardWithLogits(tf, plans, xb, { mode: 'train', seed: SEED, step });
@@ -192,6 +211,17 @@ describe('the ONNX Runtime step matches the general tfjs path (20 steps, batch 3
       expect(weights.worst, weights.at).toBeLessThan(1e-4);
     });
   }
+  // Conv2D and MaxPooling2D against tfjs' 'cpu' backend, where the app trains them (~10–20 s each on a busy machine: tfjs' convolutions in plain JS).
+  for (const [modelName, spec, optName, optimizer, lr] of [
+    ['small CNN (Reshape → Conv2D relu → MaxPooling2D → Flatten → Dense)', smallCnn(), 'SGD', sgd, 0.05],
+    ['strided CNN (same/valid padding, overlapping pools, L2, Dropout on images)', stridedCnn('elu', 'relu'), 'Adam', adam, 0.001],
+  ] as const) {
+    it(`${modelName}, ${optName}`, async () => {
+      const { worstLoss, weights } = await compare(spec, optimizer, lr, 'cpu');
+      expect(worstLoss).toBeLessThan(1e-4);
+      expect(weights.worst, weights.at).toBeLessThan(1e-4);
+    });
+  }
 });
 
 function layer(class_name: string, name: string, config: Record<string, unknown>): LayerSpec {
@@ -224,72 +254,111 @@ function smallModel(fn: string, bn: { center: boolean; scale: boolean }): ModelS
   };
 }
 
+function conv(name: string, filters: number, kernel: number[], strides: number[], padding: string, activation: string, more: Record<string, unknown>): LayerSpec {
+  return layer('Conv2D', name, { filters, kernel_size: kernel, strides, padding, activation, kernel_initializer: initializer('GlorotUniform'), ...more });
+}
+
+/**
+ * Reshape → Conv2D(3, 3×3, strides 2, valid: the kernel gradient's correlation is cropped, ConvTranspose
+ * needs output_padding) → MaxPooling2D(3×3, strides 2, same: overlapping windows) → BN on the channels →
+ * Conv2D(4, 2×3, strides [1, 2], same, no bias) → MaxPooling2D(2×2) → Dropout on images → Flatten → Dense(10, softmax).
+ */
+function stridedCnn(fn: string, fn2: string): ModelSpec {
+  return {
+    class_name: 'Sequential',
+    config: {
+      name: `strided_cnn_${fn}_${fn2}`,
+      layers: [
+        layer('Reshape', 'reshape', { target_shape: [28, 28, 1], batch_input_shape: [null, 28, 28] }),
+        conv('conv2d', 3, [3, 3], [2, 2], 'valid', fn, {
+          // Zero biases would put every blank patch's ReLU exactly on its kink, where a finite difference straddles it.
+          bias_initializer: initializer('RandomUniform', { minval: -0.1, maxval: 0.1 }),
+          kernel_regularizer: { class_name: 'L2', config: { l2: 0.01 } },
+        }),
+        layer('MaxPooling2D', 'max_pooling2d', { pool_size: [3, 3], strides: [2, 2], padding: 'same' }),
+        layer('BatchNormalization', 'batch_normalization', { axis: -1, momentum: 0.9, epsilon: 0.001 }),
+        conv('conv2d_1', 4, [2, 3], [1, 2], 'same', fn2, { use_bias: false }),
+        layer('MaxPooling2D', 'max_pooling2d_1', { pool_size: [2, 2] }),
+        layer('Dropout', 'dropout', { rate: 0.25, noise_shape: null, seed: null }),
+        layer('Flatten', 'flatten', {}),
+        layer('Dense', 'dense', { units: 10, activation: 'softmax', kernel_initializer: initializer('GlorotUniform') }),
+      ],
+    },
+  };
+}
+
 describe("gradients against finite differences (float32, central differences on each variable's largest-gradient values)", () => {
   const N = 16;
+  /** Each trainable variable's graph gradient (lr 0: the weights stay) against (L(w + ε) − L(w − ε))/2ε from the graph's own loss. */
+  async function checkGradients(spec: ModelSpec, bnLayers: number) {
+    const model = await buildModel(tf, spec, { seed: SEED });
+    const start = weightsOf(model);
+    model.dispose();
+    const engine = await engineFor(spec, sgd, start, { gradients: true });
+    try {
+      const masks = dropoutKeepMasks(tf, engine.graph.masks, N, { seed: SEED, step: 0 });
+      expect(engine.graph.masks.length).toBe(1);
+      const { grads, loss } = await engine.step(batchX(0, N), batchY(0, N), N, 0, masks);
+      expect(Number.isFinite(loss)).toBe(true);
+      const lossAt = async (name: string, index: number, eps: number) => {
+        const w = new Map(start);
+        const base = start.get(name)!;
+        w.set(name, { shape: base.shape, data: base.data.map((v, i) => (i === index ? v + eps : v)) });
+        engine.setWeights(w);
+        return (await engine.step(batchX(0, N), batchY(0, N), N, 0, masks)).loss;
+      };
+      expect(grads!.size).toBe(engine.getWeights().size - 2 * bnLayers); // every variable but the moving statistics
+      for (const [name, g] of grads!) {
+        // The three values with the largest gradient: one each, so that a ReLU kink is rarely crossed.
+        const largest = [...g.keys()].sort((a, b) => Math.abs(g[b]!) - Math.abs(g[a]!)).slice(0, 3);
+        for (const i of largest) {
+          const eps = 1e-3;
+          const numeric = ((await lossAt(name, i, eps)) - (await lossAt(name, i, -eps))) / (2 * eps);
+          // float32 loss differences carry ~2e-7/eps absolute noise; a wrong gradient is off by far more.
+          expect(Math.abs(numeric - g[i]!), `${name}[${i}]: numeric ${numeric}, analytic ${g[i]}`).toBeLessThan(5e-4 + 2e-2 * Math.abs(g[i]!));
+        }
+      }
+    } finally {
+      await engine.dispose();
+    }
+  }
   for (const fn of ['linear', 'relu', 'elu', 'selu', 'leaky_relu', 'tanh', 'sigmoid', 'swish', 'silu']) {
     for (const bn of [
       { center: true, scale: true },
       { center: false, scale: false },
     ]) {
       it(`Dense/Activation ${fn}, BatchNormalization center ${bn.center} scale ${bn.scale}, softmax cross-entropy`, async () => {
-        const spec = smallModel(fn, bn);
-        const model = await buildModel(tf, spec, { seed: SEED });
-        const start = weightsOf(model);
-        model.dispose();
-        // lr 0: a step returns the loss at the given weights and leaves them as they are.
-        const engine = await engineFor(spec, sgd, start, { gradients: true });
-        try {
-          const masks = dropoutKeepMasks(tf, engine.graph.masks, N, { seed: SEED, step: 0 });
-          expect(engine.graph.masks.length).toBe(1);
-          const { grads, loss } = await engine.step(batchX(0, N), batchY(0, N), N, 0, masks);
-          expect(Number.isFinite(loss)).toBe(true);
-          const lossAt = async (name: string, index: number, eps: number) => {
-            const w = new Map(start);
-            const base = start.get(name)!;
-            w.set(name, { shape: base.shape, data: base.data.map((v, i) => (i === index ? v + eps : v)) });
-            engine.setWeights(w);
-            return (await engine.step(batchX(0, N), batchY(0, N), N, 0, masks)).loss;
-          };
-          expect(grads!.size).toBe(engine.getWeights().size - 2); // every variable but the moving statistics
-          for (const [name, g] of grads!) {
-            // The three values with the largest gradient: one each, so that a ReLU kink is rarely crossed.
-            const largest = [...g.keys()].sort((a, b) => Math.abs(g[b]!) - Math.abs(g[a]!)).slice(0, 3);
-            for (const i of largest) {
-              const eps = 1e-3;
-              const numeric = ((await lossAt(name, i, eps)) - (await lossAt(name, i, -eps))) / (2 * eps);
-              // float32 loss differences carry ~2e-7/eps absolute noise; a wrong gradient is off by far more.
-              expect(Math.abs(numeric - g[i]!), `${name}[${i}]: numeric ${numeric}, analytic ${g[i]}`).toBeLessThan(5e-4 + 2e-2 * Math.abs(g[i]!));
-            }
-          }
-        } finally {
-          await engine.dispose();
-        }
+        await checkGradients(smallModel(fn, bn), 1);
       });
     }
+  }
+  // Smooth activations: a conv bias moves thousands of units at once, and with ReLU some of them always cross
+  // the kink within ±ε (the difference quotient drifts from 0.514 at ε 1e-2 to 0.477 at 1e-4, the analytic value).
+  // ReLU convolutions are checked against tfjs above; the activations' derivatives are the Dense cases'.
+  for (const [fn, fn2] of [
+    ['elu', 'linear'],
+    ['tanh', 'swish'],
+  ]) {
+    it(`Conv2D ${fn} and ${fn2}, MaxPooling2D (overlapping and not), BatchNormalization on images, Dropout on images`, async () => {
+      await checkGradients(stridedCnn(fn!, fn2!), 1);
+    });
   }
 });
 
 describe('the ONNX Runtime step', () => {
   it('declines what it does not support, with the reason', () => {
-    const conv: ModelSpec = {
-      class_name: 'Sequential',
-      config: {
-        name: 'conv',
-        layers: [
-          layer('Conv2D', 'conv2d', { batch_input_shape: [null, 28, 28, 1], filters: 4, kernel_size: [3, 3], activation: 'relu' }),
-          layer('Flatten', 'flatten', {}),
-          layer('Dense', 'dense', { units: 10, activation: 'softmax' }),
-        ],
-      },
-    };
-    expect(stepGraphSupport(conv, sgd)).toMatch(/conv2d: Conv2D is not in the ONNX Runtime step/);
-    const bnOnImages = structuredClone(plainMlp);
-    bnOnImages.config.layers.unshift(layer('BatchNormalization', 'batch_normalization', { batch_input_shape: [null, 28, 28] }));
-    delete bnOnImages.config.layers[1]!.config.batch_input_shape;
-    expect(stepGraphSupport(bnOnImages, sgd)).toMatch(/batch_normalization \(BatchNormalization\) gets a rank-3 input/);
-    const reshaped = structuredClone(plainMlp);
-    reshaped.config.layers.splice(1, 0, layer('Reshape', 'reshape', { target_shape: [784] }));
-    expect(stepGraphSupport(reshaped, sgd)).toMatch(/reshape: Reshape is not in the ONNX Runtime step/);
+    const dilated = smallCnn();
+    dilated.config.layers[1]!.config.dilation_rate = [2, 2];
+    expect(stepGraphSupport(dilated, sgd)).toMatch(/conv2d: Conv2D with dilation_rate \[2, 2\]/);
+    expect(stepGraphSupport(smallCnn(1), sgd)).toMatch(/batch_normalization: BatchNormalization over axis 1, not the last/);
+    expect(stepGraphSupport(smallCnn(), sgd)).toBeNull();
+    const denseOnImages = structuredClone(plainMlp);
+    denseOnImages.config.layers.splice(0, 1);
+    denseOnImages.config.layers[0]!.config.batch_input_shape = [null, 28, 28];
+    expect(stepGraphSupport(denseOnImages, sgd)).toMatch(/layer dense \(Dense\) gets a rank-3 input/);
+    const normalized = structuredClone(plainMlp);
+    normalized.config.layers.splice(2, 0, layer('LayerNormalization', 'layer_normalization', {}));
+    expect(stepGraphSupport(normalized, sgd)).toMatch(/layer_normalization: LayerNormalization is not in the ONNX Runtime step/);
     const sigmoidOut = structuredClone(plainMlp);
     sigmoidOut.config.layers[3]!.config.activation = 'sigmoid';
     expect(stepGraphSupport(sigmoidOut, sgd)).toMatch(/does not end in a softmax/);

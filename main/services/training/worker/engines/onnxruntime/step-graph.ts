@@ -15,30 +15,29 @@
  * accumulates v = m·v + g and steps w − lr·v (Nesterov: w − lr·(g + m·v)); Adam and Adamax keep
  * β₁ᵗ (and β₂ᵗ) as state, starting at β, as tfjs does; Adagrad adds tfjs' backend epsilon 1e-7.
  *
- * This increment covers Flatten, Dense (with L1/L2 kernel penalties, added to the reported loss as
- * Keras does, and MaxNorm applied after the update), BatchNormalization (rank-2 input, last axis,
- * any center/scale), Activation, Dropout and AlphaDropout (keep masks fed as inputs, drawn as
- * forward.ts draws them: dropout-masks.ts), a softmax last layer; every optimizer (SGD plain, momentum and
+ * Each layer kind contributes its forward and backward nodes (layers/): Flatten, Reshape, Dense and
+ * Conv2D (with L1/L2 kernel penalties, added to the reported loss as Keras does, and MaxNorm applied
+ * after the update), MaxPooling2D, BatchNormalization (last axis of any rank, any center/scale),
+ * Activation, Dropout and AlphaDropout (keep masks fed as inputs, drawn as forward.ts draws them:
+ * dropout-masks.ts), a softmax last layer; every optimizer (SGD plain, momentum and
  * Nesterov, Adagrad, RMSprop plain and centered, Adam, Adamax) with clipnorm/clipvalue;
  * `stepGraphSupport` names what else a spec or optimizer needs, and the step declines it.
  */
 import type { OptimizerSettings } from '../../../../../../contract';
-import { LEAKY_RELU_SLOPE, withDefaults } from '../../../../../../model/layers';
+import { withDefaults } from '../../../../../../model/layers';
 import { canonicalConstraint, canonicalRegularizer } from '../../../../../../model/regularizers';
 import type { ModelSpec } from '../../../../../../model/spec';
-import { FLOAT, GraphBuilder, INT32, onnxModelProto, type Attr, type ValueInfo } from '../../../../export/onnx';
+import { FLOAT, GraphBuilder, INT32, onnxModelProto, type ValueInfo } from '../../../../export/onnx';
 import { modelLayers, type ModelLayerInfo, type ModelVariable } from '../../../../export/weights';
+import { graphContext, layerAt, type Backward, type Cfg, type Ctx } from './layers/graph';
+import { STEP_LAYERS } from './layers/index';
 
 export const STEP_INPUTS = { x: 'x', y: 'y', lr: 'lr' } as const;
 export const STEP_OUTPUTS = { loss: 'loss', accuracy: 'accuracy' } as const;
 
-const SELU_ALPHA = 1.6732632423543772;
-const SELU_SCALE = 1.0507009873554805;
 const OPTIMIZERS = new Set(['SGD', 'Adagrad', 'RMSprop', 'Adam', 'Adamax']);
 /** tfjs' backend epsilon (float32 backends), which its Adagrad adds inside the square root. */
 const BACKEND_EPSILON = 1e-7;
-const LAYERS = new Set(['Flatten', 'Dense', 'BatchNormalization', 'Activation', 'Dropout', 'AlphaDropout']);
-const ACTIVATIONS = new Set(['linear', 'relu', 'elu', 'selu', 'leaky_relu', 'tanh', 'sigmoid', 'swish', 'silu']);
 
 /** One state tensor: fed as input `name`, its next value comes back as output `output`. */
 export interface StateEntry {
@@ -80,15 +79,8 @@ export interface StepGraphOptions {
   gradients?: boolean;
 }
 
-type Cfg = Record<string, unknown>;
-
 function layerConfigs(spec: ModelSpec): Cfg[] {
   return spec.config.layers.map((l) => withDefaults(l).config as Cfg);
-}
-
-function bnAxis(cfg: Cfg, rank: number): number {
-  const raw = (Array.isArray(cfg.axis) ? cfg.axis[0] : cfg.axis) as number;
-  return raw < 0 ? rank + raw : raw;
 }
 
 /** Why the step graph cannot train this spec with this optimizer, or null when it can. */
@@ -106,106 +98,18 @@ export function stepGraphSupport(spec: ModelSpec, optimizer: OptimizerSettings):
     const info = layers[i]!;
     const cfg = configs[i]!;
     const last = i === layers.length - 1;
-    const at = `layer ${info.name}`;
-    if (!LAYERS.has(info.class_name)) return `${at}: ${info.class_name} is not in the ONNX Runtime step yet`;
-    if (info.input_shape.slice(1).some((d) => d === null)) return `${at}: its input has no fixed shape`;
-    if (cfg.trainable === false && info.variables.some((v) => v.short !== 'moving_mean' && v.short !== 'moving_variance')) return `${at} is frozen`;
-    if (info.class_name === 'Flatten') continue;
-    if (info.input_shape.length !== 2) return `${at} (${info.class_name}) gets a rank-${info.input_shape.length} input`;
-    if (info.class_name === 'BatchNormalization' && bnAxis(cfg, 2) !== 1) return `${at}: BatchNormalization over axis ${String(cfg.axis)}, not the last`;
-    if (info.class_name === 'Dense') {
-      const regularizer = canonicalRegularizer(cfg.kernel_regularizer);
-      if (!regularizer.ok) return `${at}: kernel_regularizer ${regularizer.message}`;
-      const constraint = canonicalConstraint(cfg.kernel_constraint);
-      if (!constraint.ok) return `${at}: kernel_constraint ${constraint.message}`;
-    }
-    if (info.class_name === 'Dense' || info.class_name === 'Activation') {
-      const fn = cfg.activation as string;
-      if (fn === 'softmax' && !last) return `${at}: softmax before the last layer`;
-      if (fn !== 'softmax' && !ACTIVATIONS.has(fn)) return `${at}: activation ${fn}`;
-    }
+    const kind = STEP_LAYERS.get(info.class_name);
+    if (!kind) return `${layerAt(info)}: ${info.class_name} is not in the ONNX Runtime step yet`;
+    if (info.input_shape.slice(1).some((d) => d === null)) return `${layerAt(info)}: its input has no fixed shape`;
+    if (cfg.trainable === false && info.variables.some((v) => v.short !== 'moving_mean' && v.short !== 'moving_variance')) return `${layerAt(info)} is frozen`;
+    const reason = kind.support(info, cfg, last);
+    if (reason) return reason;
     if (last && !((info.class_name === 'Dense' || info.class_name === 'Activation') && cfg.activation === 'softmax')) {
       return 'the model does not end in a softmax (the step trains sparse categorical cross-entropy on softmax outputs)';
     }
   }
   return null;
 }
-
-/** Scalar float constants, one initializer per value. */
-class Scalars {
-  private readonly made = new Map<number, string>();
-  constructor(private readonly g: GraphBuilder) {}
-  of(value: number): string {
-    let name = this.made.get(value);
-    if (!name) {
-      name = this.g.floats('const', [], Float32Array.of(value));
-      this.made.set(value, name);
-    }
-    return name;
-  }
-}
-
-interface Ctx {
-  g: GraphBuilder;
-  k: Scalars;
-  axis0: Attr[];
-  /** ReduceSum's axes input (opset 13) for the batch axis. */
-  axes0: string;
-}
-
-/** Σ over the batch axis. */
-function batchSum(c: Ctx, t: string, name: string): string {
-  return c.g.node('ReduceSum', [t, c.axes0], name, [{ name: 'keepdims', i: 0 }]);
-}
-
-function batchMean(c: Ctx, t: string, name: string): string {
-  return c.g.node('ReduceMean', [t], name, [...c.axis0, { name: 'keepdims', i: 0 }]);
-}
-
-/** An activation and its backward pass (dy → dz) in terms of its input z and output y. */
-function activate(c: Ctx, z: string, fn: string, layer: string): { y: string; back: (dy: string) => string } {
-  const { g, k } = c;
-  const n = (op: string, inputs: string[], attrs?: Attr[]) => g.node(op, inputs, `${layer}/${op.toLowerCase()}`, attrs);
-  const scaled = (y: string, derivative: () => string) => ({ y, back: (dy: string) => n('Mul', [dy, derivative()]) });
-  const positive = () => n('Greater', [z, k.of(0)]);
-  switch (fn) {
-    case 'linear':
-      return { y: z, back: (dy) => dy };
-    case 'relu':
-      return { y: n('Relu', [z]), back: (dy) => n('Where', [positive(), dy, k.of(0)]) };
-    case 'elu': {
-      const y = n('Elu', [z], [{ name: 'alpha', f: 1 }]);
-      return scaled(y, () => n('Where', [positive(), k.of(1), n('Add', [y, k.of(1)])]));
-    }
-    case 'selu': {
-      // ONNX's Selu defaults are Keras' constants; below zero the derivative is y + λα.
-      const y = n('Selu', [z]);
-      return scaled(y, () => n('Where', [positive(), k.of(SELU_SCALE), n('Add', [y, k.of(SELU_SCALE * SELU_ALPHA)])]));
-    }
-    case 'leaky_relu':
-      return scaled(n('LeakyRelu', [z], [{ name: 'alpha', f: LEAKY_RELU_SLOPE }]), () => n('Where', [positive(), k.of(1), k.of(LEAKY_RELU_SLOPE)]));
-    case 'tanh': {
-      const y = n('Tanh', [z]);
-      return scaled(y, () => n('Sub', [k.of(1), n('Mul', [y, y])]));
-    }
-    case 'sigmoid': {
-      const y = n('Sigmoid', [z]);
-      return scaled(y, () => n('Mul', [y, n('Sub', [k.of(1), y])]));
-    }
-    case 'swish':
-    case 'silu': {
-      // y = z·σ(z); y' = σ(z)·(1 + z·(1 − σ(z))).
-      const s = n('Sigmoid', [z]);
-      const y = n('Mul', [z, s]);
-      return scaled(y, () => n('Mul', [s, n('Add', [k.of(1), n('Mul', [z, n('Sub', [k.of(1), s])])])]));
-    }
-    default:
-      throw new Error(`activation ${fn} has no step-graph form`);
-  }
-}
-
-/** The backward pass of one layer: upstream gradient in, gradient w.r.t. its input out (null when nothing before needs it). */
-type Backward = (dy: string) => string | null;
 
 /** Builds the step graph of a spec `stepGraphSupport` accepts (throws otherwise). */
 export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, options: StepGraphOptions = {}): StepGraph {
@@ -216,7 +120,7 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
   const variables = layers.flatMap((l) => l.variables);
   const g = new GraphBuilder();
   for (const name of [...Object.values(STEP_INPUTS), ...Object.values(STEP_OUTPUTS), ...variables.map((v) => v.name)]) g.unique(name);
-  const c: Ctx = { g, k: new Scalars(g), axis0: [{ name: 'axes', ints: [0] }], axes0: g.int64s('axes0', [0]) };
+  const c = graphContext(g);
 
   const state: StateEntry[] = variables.map((v) => ({ name: v.name, output: `${v.name}:next`, shape: v.shape, kind: 'variable', initial: 0 }));
   const next = new Map<string, string>();
@@ -228,73 +132,22 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
   let h: string = STEP_INPUTS.x;
   let logits: string | null = null;
   layers.forEach((info, index) => {
-    const cfg = configs[index]!;
-    const name = info.name;
-    const vars: Record<string, ModelVariable> = Object.fromEntries(info.variables.map((v) => [v.short, v]));
-    // A layer passes a gradient down only when a trainable layer sits below it.
-    const needDx = firstTrainable >= 0 && index > firstTrainable;
-    const input = h;
-    const last = index === layers.length - 1;
-    switch (info.class_name) {
-      case 'Flatten': {
-        h = g.node('Flatten', [input], `${name}/flatten`, [{ name: 'axis', i: 1 }]);
-        backwards.push((dy) => (needDx ? g.node('Reshape', [dy, g.node('Shape', [input], `${name}/shape`)], `${name}/dx`) : null));
-        break;
-      }
-      case 'Dense': {
-        const kernel = vars.kernel!.name;
-        const bias = vars.bias?.name;
-        const z = bias ? g.node('Gemm', [input, kernel, bias], `${name}/z`) : g.node('MatMul', [input, kernel], `${name}/z`);
-        if (last) {
-          logits = z;
-          h = z;
-          backwards.push(denseBackward(c, name, input, kernel, bias, (dz) => dz, needDx, grads));
-        } else {
-          const act = activate(c, z, cfg.activation as string, name);
-          h = act.y;
-          backwards.push(denseBackward(c, name, input, kernel, bias, act.back, needDx, grads));
-        }
-        break;
-      }
-      case 'Activation': {
-        if (last) {
-          logits = input;
-          backwards.push((dy) => dy);
-        } else {
-          const act = activate(c, input, cfg.activation as string, name);
-          h = act.y;
-          backwards.push((dy) => (needDx ? act.back(dy) : null));
-        }
-        break;
-      }
-      case 'Dropout':
-      case 'AlphaDropout': {
-        const rate = cfg.rate as number;
-        // forward.ts applies no dropout at rate 0 (or 1 and above, which Keras refuses).
-        if (!(rate > 0 && rate < 1)) {
-          backwards.push((dy) => dy);
-          break;
-        }
-        const mask: DropoutMask = {
-          layer: name,
-          input: g.unique(`${name}/keep`),
-          features: info.input_shape[1] as number,
-          rate,
-          seed: typeof cfg.seed === 'number' ? cfg.seed : null,
-        };
-        masks.push(mask);
-        const out = info.class_name === 'Dropout' ? dropout(c, name, input, mask) : alphaDropout(c, name, input, mask);
-        h = out.y;
-        backwards.push((dy) => (needDx ? g.node('Mul', [dy, out.dydx], `${name}/dx`) : null));
-        break;
-      }
-      case 'BatchNormalization': {
-        const out = batchNormTraining(c, name, input, cfg, vars, needDx, grads, next);
-        h = out.y;
-        backwards.push(out.back);
-        break;
-      }
-    }
+    const out = STEP_LAYERS.get(info.class_name)!.build({
+      c,
+      info,
+      cfg: configs[index]!,
+      vars: Object.fromEntries(info.variables.map((v) => [v.short, v])),
+      input: h,
+      // A layer passes a gradient down only when a trainable layer sits below it.
+      needDx: firstTrainable >= 0 && index > firstTrainable,
+      last: index === layers.length - 1,
+      grads,
+      next,
+      masks,
+    });
+    h = out.y;
+    if (out.logits) logits = out.logits;
+    backwards.push(out.back);
   });
   if (!logits) throw new Error('the model does not end in a softmax');
 
@@ -369,25 +222,6 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
   return { bytes, state: allState, inputShape, classes, gradients, outputs, masks };
 }
 
-/** Inverted dropout as forward.ts' seededDropout: x·(keep/(1 − rate)). */
-function dropout(c: Ctx, name: string, x: string, mask: DropoutMask): { y: string; dydx: string } {
-  const scaled = c.g.node('Div', [mask.input, c.k.of(1 - mask.rate)], `${name}/scaled_keep`);
-  return { y: c.g.node('Mul', [x, scaled], `${name}/y`), dydx: scaled };
-}
-
-/** Keras' AlphaDropout as forward.ts' seededAlphaDropout: (x·keep + (1 − keep)·α′)·a + b, α′ = −λα; dy/dx = keep·a. */
-function alphaDropout(c: Ctx, name: string, x: string, mask: DropoutMask): { y: string; dydx: string } {
-  const { g, k } = c;
-  const alphaP = -SELU_ALPHA * SELU_SCALE;
-  const rate = mask.rate;
-  const a = ((1 - rate) * (1 + rate * alphaP ** 2)) ** -0.5;
-  const b = -a * alphaP * rate;
-  const kept = g.node('Mul', [x, mask.input], `${name}/kept`);
-  const dropped = g.node('Mul', [g.node('Sub', [k.of(1), mask.input], `${name}/drop`), k.of(alphaP)], `${name}/saturated`);
-  const y = g.node('Add', [g.node('Mul', [g.node('Add', [kept, dropped], `${name}/mixed`), k.of(a)], `${name}/affine`), k.of(b)], `${name}/y`);
-  return { y, dydx: g.node('Mul', [mask.input, k.of(a)], `${name}/dydx`) };
-}
-
 /** Keras' clipnorm (g·c/max(‖g‖, c) per tensor), then clipvalue (each value into [−c, c]), as optimizers.ts' clipGradients. */
 function clipGradients(c: Ctx, config: { clipnorm: number | null; clipvalue: number | null }, grads: Map<string, string>): void {
   const { g, k } = c;
@@ -450,71 +284,6 @@ function applyMaxNorm(c: Ctx, layers: ModelLayerInfo[], configs: Cfg[], next: Ma
     );
     next.set(w, g.node('Mul', [updated, factor], `${w}/max_norm`));
   });
-}
-
-function denseBackward(
-  c: Ctx,
-  name: string,
-  input: string,
-  kernel: string,
-  bias: string | undefined,
-  activationBack: (dy: string) => string,
-  needDx: boolean,
-  grads: Map<string, string>,
-): Backward {
-  return (dy) => {
-    const dz = activationBack(dy);
-    grads.set(kernel, c.g.node('Gemm', [input, dz], `${name}/dkernel`, [{ name: 'transA', i: 1 }]));
-    if (bias) grads.set(bias, batchSum(c, dz, `${name}/dbias`));
-    return needDx ? c.g.node('Gemm', [dz, kernel], `${name}/dx`, [{ name: 'transB', i: 1 }]) : null;
-  };
-}
-
-/** BatchNormalization in training mode over the last axis of a rank-2 input, as forward.ts' batchNormTraining. */
-function batchNormTraining(
-  c: Ctx,
-  name: string,
-  x: string,
-  cfg: Cfg,
-  vars: Record<string, ModelVariable>,
-  needDx: boolean,
-  grads: Map<string, string>,
-  next: Map<string, string>,
-): { y: string; back: Backward } {
-  const { g, k } = c;
-  const gamma = vars.gamma?.name;
-  const beta = vars.beta?.name;
-  const mean = batchMean(c, x, `${name}/mean`);
-  const centered = g.node('Sub', [x, mean], `${name}/centered`);
-  const variance = batchMean(c, g.node('Mul', [centered, centered], `${name}/squares`), `${name}/variance`);
-  const invStd = g.node('Reciprocal', [g.node('Sqrt', [g.node('Add', [variance, k.of(cfg.epsilon as number)], `${name}/var_eps`)], `${name}/std`)], `${name}/inv_std`);
-  // (x − mean)·(γ/√(var + ε)) + β, the factor folded as tfjs' batchNorm does.
-  const factor = gamma ? g.node('Mul', [invStd, gamma], `${name}/factor`) : invStd;
-  const scaled = g.node('Mul', [centered, factor], `${name}/scaled`);
-  const y = beta ? g.node('Add', [scaled, beta], `${name}/y`) : scaled;
-  // moving ← moving − (moving − batch)·(1 − momentum)
-  const decay = k.of(1 - (cfg.momentum as number));
-  for (const [moving, batch] of [
-    [vars.moving_mean!.name, mean],
-    [vars.moving_variance!.name, variance],
-  ] as const) {
-    next.set(moving, g.node('Sub', [moving, g.node('Mul', [g.node('Sub', [moving, batch], `${name}/drift`), decay], `${name}/step`)], `${name}/moved`));
-  }
-  return {
-    y,
-    back: (dy) => {
-      const xhat = g.node('Mul', [centered, invStd], `${name}/xhat`);
-      if (beta) grads.set(beta, batchSum(c, dy, `${name}/dbeta`));
-      if (gamma) grads.set(gamma, batchSum(c, g.node('Mul', [dy, xhat], `${name}/dy_xhat`), `${name}/dgamma`));
-      if (!needDx) return null;
-      // dx = (g − mean(g) − x̂·mean(g·x̂))/√(var + ε), g = dy·γ: the batch statistics' own gradients included.
-      const gy = gamma ? g.node('Mul', [dy, gamma], `${name}/dxhat`) : dy;
-      const meanG = batchMean(c, gy, `${name}/mean_dxhat`);
-      const meanGx = batchMean(c, g.node('Mul', [gy, xhat], `${name}/dxhat_xhat`), `${name}/mean_dxhat_xhat`);
-      const inner = g.node('Sub', [g.node('Sub', [gy, meanG], `${name}/dx_centered`), g.node('Mul', [xhat, meanGx], `${name}/dx_projection`)], `${name}/dx_inner`);
-      return g.node('Mul', [inner, invStd], `${name}/dx`);
-    },
-  };
 }
 
 /** s·β + x·(1 − β), tfjs' moving averages of its optimizers. */

@@ -1,0 +1,96 @@
+/**
+ * What every layer kind of the step graph builds with: the graph, scalar constants, the batch-axis
+ * reductions, and the shape of a layer's contribution (its forward nodes and a backward function).
+ */
+import { GraphBuilder } from '../../../../../export/onnx';
+import type { ModelLayerInfo, ModelVariable } from '../../../../../export/weights';
+import type { DropoutMask } from '../step-graph';
+
+export type Cfg = Record<string, unknown>;
+
+/** Scalar float constants, one initializer per value. */
+export class Scalars {
+  private readonly made = new Map<number, string>();
+  constructor(private readonly g: GraphBuilder) {}
+  of(value: number): string {
+    let name = this.made.get(value);
+    if (!name) {
+      name = this.g.floats('const', [], Float32Array.of(value));
+      this.made.set(value, name);
+    }
+    return name;
+  }
+}
+
+export interface Ctx {
+  g: GraphBuilder;
+  k: Scalars;
+}
+
+export function graphContext(g: GraphBuilder): Ctx {
+  return { g, k: new Scalars(g) };
+}
+
+/** Σ over `axes` (keepdims 0). */
+export function sumOver(c: Ctx, t: string, axes: number[], name: string): string {
+  return c.g.node('ReduceSum', [t, c.g.int64s(`${name}/axes`, axes)], name, [{ name: 'keepdims', i: 0 }]);
+}
+
+/** Mean over `axes` (keepdims 0). */
+export function meanOver(c: Ctx, t: string, axes: number[], name: string): string {
+  return c.g.node('ReduceMean', [t], name, [
+    { name: 'axes', ints: axes },
+    { name: 'keepdims', i: 0 },
+  ]);
+}
+
+/** Σ over the batch axis. */
+export function batchSum(c: Ctx, t: string, name: string): string {
+  return sumOver(c, t, [0], name);
+}
+
+/** The backward pass of one layer: upstream gradient in, gradient w.r.t. its input out (null when nothing before needs it). */
+export type Backward = (dy: string) => string | null;
+
+/** What a layer kind gets to build its part of the step. */
+export interface LayerInput {
+  c: Ctx;
+  info: ModelLayerInfo;
+  cfg: Cfg;
+  /** The layer's variables by short name (`kernel`, `moving_mean`). */
+  vars: Record<string, ModelVariable>;
+  /** The layer's input tensor (Keras' layout). */
+  input: string;
+  /** Whether a trainable layer sits below, so the backward pass must return the input's gradient. */
+  needDx: boolean;
+  last: boolean;
+  /** Gradient of each trainable variable, by variable name: the backward pass sets its own. */
+  grads: Map<string, string>;
+  /** Next value of the layer's non-trainable state (BN's moving statistics), by variable name. */
+  next: Map<string, string>;
+  /** Keep masks the step takes as inputs: a dropout layer adds its own. */
+  masks: DropoutMask[];
+}
+
+export interface LayerOutput {
+  /** The layer's output (Keras' layout). */
+  y: string;
+  back: Backward;
+  /** The last layer's pre-softmax values, from which the loss is computed. */
+  logits?: string;
+}
+
+/** One layer kind of the step graph: what it cannot train (null when it can) and its forward and backward nodes. */
+export interface StepLayer {
+  support: (info: ModelLayerInfo, cfg: Cfg, last: boolean) => string | null;
+  build: (l: LayerInput) => LayerOutput;
+}
+
+export function layerAt(info: ModelLayerInfo): string {
+  return `layer ${info.name}`;
+}
+
+/** The step's Dense, BN and dropout arithmetic is for [N, features] inputs. */
+export function rank2Input(info: ModelLayerInfo): string | null {
+  return info.input_shape.length === 2 ? null : `${layerAt(info)} (${info.class_name}) gets a rank-${info.input_shape.length} input`;
+}
