@@ -11,3 +11,11 @@ export class SweepGridError extends DomainError {
     this.name = 'SweepGridError';
   }
 }
+
+/** A grid point (an arm) whose values each apply but together do not: named by its values. */
+export class SweepArmError extends DomainError {
+  constructor(arm: string, message: string) {
+    super('invalid-input', `grid point "${arm || 'the base'}": ${message}`);
+    this.name = 'SweepArmError';
+  }
+}

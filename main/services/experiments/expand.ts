@@ -6,11 +6,13 @@
 import { createHash } from 'node:crypto';
 import { DomainError } from '../../../contract/wire';
 import type { Arm, GridValue, SweepGrid, SweepJob } from '../../../contract/sweeps';
-import { TASK_LOSS, checkTask, describeBlocking } from '../../../model/task-check';
+import { TASK_LOSS, checkTask, describeBlocking, type TaskData } from '../../../model/task-check';
+import { FASHION_MNIST_ID } from '../../../contract/datasets';
+import { fashionMnistSummary } from '../datasets/builtin';
 import { summarize } from '../../../model/summary';
 import { applyGridValue, bnPositionOf, checkedSettings, parseGridKey, type GridPath, type SweepBase } from './grid-paths';
 import { withBnPosition } from './bn-position';
-import { SweepGridError } from './errors';
+import { SweepArmError, SweepGridError } from './errors';
 
 /** Runs one sweep may hold (arms × seeds): a typo in a grid should not queue a week of training. */
 export const MAX_SWEEP_RUNS = 500;
@@ -65,7 +67,7 @@ export function expandSweep({ sweepId, base, grid, seeds }: SweepDefinition): Ex
         seed,
         name: `${name ? `${name} · ` : ''}seed ${seed}`.slice(0, 200),
         spec: applied.spec,
-        settings: checkedSettings({ ...applied.settings, seed }, name || 'base'),
+        settings: checkedSettings({ ...applied.settings, seed }, name),
       });
     }
   }
@@ -89,14 +91,20 @@ function applyArm(base: SweepBase, paths: GridPath[], point: GridValue[], name: 
   let applied = base;
   paths.forEach((path, i) => path.kind !== 'bn_position' && (applied = applyGridValue(applied, path, point[i]!)));
   paths.forEach((path, i) => path.kind === 'bn_position' && (applied = applyOne(applied, path, point[i]!)));
-  const what = name || 'the base';
   const summary = summarize(applied.spec);
   if (!summary.valid) {
-    throw new SweepGridError(what, `the model cannot be built: ${summary.errors.map((e) => `${e.layerName || 'model'}${e.field ? `.${e.field}` : ''}: ${e.message}`).join('; ')}`);
+    throw new SweepArmError(name, `the model cannot be built: ${summary.errors.map((e) => `${e.layerName || 'model'}${e.field ? `.${e.field}` : ''}: ${e.message}`).join('; ')}`);
   }
-  const blocking = describeBlocking(checkTask(applied.spec, { loss: TASK_LOSS, data: null }, summary));
-  if (blocking) throw new SweepGridError(what, `the model cannot be trained: ${blocking}`);
-  return { spec: applied.spec, settings: checkedSettings(applied.settings, what) };
+  const blocking = describeBlocking(checkTask(applied.spec, { loss: TASK_LOSS, data: knownTaskData(applied.settings.dataset) }, summary));
+  if (blocking) throw new SweepArmError(name, `the model cannot be trained: ${blocking}`);
+  return { spec: applied.spec, settings: checkedSettings(applied.settings, name) };
+}
+
+/** Fashion-MNIST's shape and classes are known without its files; an imported dataset's are checked when its run starts. */
+function knownTaskData(dataset: string): TaskData | null {
+  if (dataset !== FASHION_MNIST_ID) return null;
+  const summary = fashionMnistSummary(null);
+  return { name: summary.name, sampleShape: summary.sampleShape, classCount: summary.classNames.length };
 }
 
 function* cartesian(lists: GridValue[][]): Generator<GridValue[]> {

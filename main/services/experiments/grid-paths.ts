@@ -18,7 +18,7 @@ import { fieldType } from '../../../model/layers/fields';
 import { canonicalInitializer, describeValue } from '../../../model/initializers';
 import { canonicalConstraint, canonicalRegularizer } from '../../../model/regularizers';
 import { BN_POSITIONS, type BnPosition } from './bn-position';
-import { SweepGridError } from './errors';
+import { SweepArmError, SweepGridError } from './errors';
 
 export type LayerSelector = { by: 'index'; index: number } | { by: 'class'; className: string } | { by: 'name'; name: string };
 
@@ -67,9 +67,9 @@ export function bnPositionOf(path: GridPath, value: GridValue): BnPosition {
 }
 
 /** Checks the settings of a grid point as a whole (a combination may break a rule each value alone keeps). */
-export function checkedSettings(settings: unknown, what: string): TrainingSettings {
+export function checkedSettings(settings: unknown, arm: string): TrainingSettings {
   const parsed = TrainingSettingsSchema.safeParse(settings);
-  if (!parsed.success) throw new SweepGridError(what, `invalid training settings: ${formatIssues(parsed.error).join('; ')}`);
+  if (!parsed.success) throw new SweepArmError(arm, `invalid training settings: ${formatIssues(parsed.error).join('; ')}`);
   return parsed.data;
 }
 
