@@ -41,7 +41,9 @@ export async function sweepCommand(args: ParsedArgs): Promise<number> {
   for (const runId of await runs.recoverInterrupted()) log(`run ${runId}: its process died; marked interrupted`);
 
   const redis = stringFlag(args, 'redis');
-  const result = redis ? await remoteSweep(loaded, redis, workspace, runs, log) : await localSweep(loaded, { dataDir, workspace, runs, log, datasetUrl: stringFlag(args, 'dataset-url') });
+  const result = redis
+    ? await remoteSweep(loaded, redis, workspace, runs, log)
+    : await localSweep(loaded, { dataDir, workspace, runs, log, datasetUrl: stringFlag(args, 'dataset-url') });
   if (args.flags.has('json')) process.stdout.write(`${JSON.stringify({ sweepId: result.sweepId, arms: result.arms })}\n`);
   else for (const arm of result.arms) log(armLine(arm));
   return result.complete ? 0 : 1;
@@ -86,7 +88,8 @@ async function localSweep(loaded: LoadedSweep, { dataDir, workspace, runs, log, 
       const head = `[${index + 1}/${summary.total}] ${job.name}`;
       const attempt = state.attempt > 1 ? ` (attempt ${state.attempt})` : '';
       if (state.status === 'running' && state.runId) log(`${head}: training run ${state.runId}${attempt}`);
-      else if (state.status === 'finished') log(`${head}: finished · ${metricsText(lastEpochMetrics(state.runId && lastEpochs.has(state.runId) ? [lastEpochs.get(state.runId)!] : []))}`);
+      else if (state.status === 'finished')
+        log(`${head}: finished · ${metricsText(lastEpochMetrics(state.runId && lastEpochs.has(state.runId) ? [lastEpochs.get(state.runId)!] : []))}`);
       else if (state.status === 'failed' || state.status === 'stopped') log(`${head}: ${state.status}${state.error ? ` · ${state.error}` : ''}`);
     },
   });
@@ -98,7 +101,10 @@ async function localSweep(loaded: LoadedSweep, { dataDir, workspace, runs, log, 
     const { summary } = await sweeps.get(sweepId);
     log(`resuming sweep ${sweepId} (${summary.finished} of ${summary.total} runs finished) in ${sweeps.store.sweepDir(sweepId)}`);
   } else {
-    await sweeps.start({ name: loaded.name, base: { spec: loaded.project.model, settings: loaded.project.training }, grid: loaded.file.grid, seeds: loaded.file.seeds, metric: loaded.file.metric }, { ...expanded, sweepId });
+    await sweeps.start(
+      { name: loaded.name, base: { spec: loaded.project.model, settings: loaded.project.training }, grid: loaded.file.grid, seeds: loaded.file.seeds, metric: loaded.file.metric },
+      { ...expanded, sweepId },
+    );
     log(`sweep ${sweepId}: ${expanded.arms.length} arms × ${loaded.file.seeds} seeds = ${expanded.jobs.length} runs, in ${sweeps.store.sweepDir(sweepId)}`);
   }
   const stop = () => void sweeps.stop(sweepId);
@@ -111,13 +117,16 @@ async function localSweep(loaded: LoadedSweep, { dataDir, workspace, runs, log, 
     await host.dispose();
   }
   const detail = await sweeps.get(sweepId);
-  log(`sweep ${sweepId} ${detail.summary.status}: ${detail.summary.finished} of ${detail.summary.total} runs finished${detail.summary.failed ? `, ${detail.summary.failed} failed` : ''}`);
+  log(
+    `sweep ${sweepId} ${detail.summary.status}: ${detail.summary.finished} of ${detail.summary.total} runs finished${detail.summary.failed ? `, ${detail.summary.failed} failed` : ''}`,
+  );
   return { sweepId, arms: detail.arms, complete: detail.summary.finished === detail.summary.total };
 }
 
 async function remoteSweep(loaded: LoadedSweep, redis: string, workspace: string, runs: RunStore, log: (line: string) => void): Promise<SweepOutcome> {
   const runRemoteSweep = await loadRemoteSweep();
-  if (!runRemoteSweep) throw new DomainError('unsupported', '--redis: this build of Layerbench has no Redis queue (runRemoteSweep); run the sweep without --redis to train it here');
+  if (!runRemoteSweep)
+    throw new DomainError('unsupported', '--redis: this build of Layerbench has no Redis queue (runRemoteSweep); run the sweep without --redis to train it here');
   const sweepId = newSweepId();
   const { arms, jobs } = expandSweepFile(loaded, sweepId);
   log(`sweep ${sweepId}: ${arms.length} arms × ${loaded.file.seeds} seeds = ${jobs.length} runs, queued on Redis`);

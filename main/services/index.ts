@@ -83,9 +83,11 @@ export function createServices(options: ServicesOptions): Services {
   // Sweeps run on this host's training worker, one run at a time; those a killed or closed
   // Layerbench left running resume once its runs are recovered (the interrupted run is rerun).
   const sweeps = new SweepService({ sweepsDir: join(options.dataDir, 'sweeps'), runs, training, onProgress: (summary) => emit('sweeps.progress', summary) });
-  const sweepsResumed = recovered.then(() => sweeps.resume()).catch((error: unknown) => {
-    console.warn(`Layerbench: could not resume sweeps: ${error instanceof Error ? error.message : String(error)}`);
-  });
+  const sweepsResumed = recovered
+    .then(() => sweeps.resume())
+    .catch((error: unknown) => {
+      console.warn(`Layerbench: could not resume sweeps: ${error instanceof Error ? error.message : String(error)}`);
+    });
 
   const datasets = new DatasetService(options.dataDir, (progress) => emit('datasets.importProgress', progress));
 

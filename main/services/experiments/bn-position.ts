@@ -37,7 +37,14 @@ export function withBnPosition(spec: ModelSpec, position: BnPosition): ModelSpec
     if (position === 'before' && !isLinear(layer.config.activation)) {
       const activation = layer.config.activation;
       layers.push({ ...layer, config: { ...layer.config, activation: 'linear', use_bias: false } }, structuredClone(bn));
-      layers.push({ class_name: 'Activation', config: { name: nextLayerName({ ...output(), config: { name: spec.config.name, layers: [...layers, ...source.slice(i + 2)] } }, 'Activation'), trainable: true, activation } });
+      layers.push({
+        class_name: 'Activation',
+        config: {
+          name: nextLayerName({ ...output(), config: { name: spec.config.name, layers: [...layers, ...source.slice(i + 2)] } }, 'Activation'),
+          trainable: true,
+          activation,
+        },
+      });
       i += 1;
     } else if (position === 'after' && activatesAfterBn) {
       layers.push({ ...layer, config: { ...layer.config, activation: next.config.activation, use_bias: true } }, structuredClone(bn));
@@ -47,7 +54,10 @@ export function withBnPosition(spec: ModelSpec, position: BnPosition): ModelSpec
     }
   }
   if (pairs === 0) {
-    throw new SweepGridError('bn_position', `no BatchNormalization layer of ${spec.config.name} follows a Dense or Conv2D layer (only such a BN has a place before or after its activation)`);
+    throw new SweepGridError(
+      'bn_position',
+      `no BatchNormalization layer of ${spec.config.name} follows a Dense or Conv2D layer (only such a BN has a place before or after its activation)`,
+    );
   }
   return output();
 }

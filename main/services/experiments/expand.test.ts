@@ -47,7 +47,9 @@ describe('grid expansion', () => {
 
   it('refuses a value twice in one key and an arm whose model cannot be built', () => {
     expect(() => expandSweep({ sweepId: 's', base, grid: { 'training.batchSize': [32, 32] }, seeds: 1 })).toThrow(/grid key "training\.batchSize": lists 32 twice/);
-    expect(() => expandSweep({ sweepId: 's', base, grid: { 'layers[Dense].units': [7] }, seeds: 1 })).toThrow(/grid point "units=7": the model cannot be trained: dense_2 \(layer 6\): 7 units, but Fashion-MNIST has 10 classes/);
+    expect(() => expandSweep({ sweepId: 's', base, grid: { 'layers[Dense].units': [7] }, seeds: 1 })).toThrow(
+      /grid point "units=7": the model cannot be trained: dense_2 \(layer 6\): 7 units, but Fashion-MNIST has 10 classes/,
+    );
   });
 
   it('with an empty grid runs the base with N seeds', () => {

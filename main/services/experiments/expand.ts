@@ -118,7 +118,10 @@ function* cartesian(lists: GridValue[][]): Generator<GridValue[]> {
 }
 
 function armIdOf(settings: Record<string, GridValue>): string {
-  return `arm-${createHash('sha256').update(JSON.stringify(Object.entries(settings))).digest('hex').slice(0, 12)}`;
+  return `arm-${createHash('sha256')
+    .update(JSON.stringify(Object.entries(settings)))
+    .digest('hex')
+    .slice(0, 12)}`;
 }
 
 const TRAINING_SHORT: Record<string, string> = { 'training.learningRate': 'lr', 'training.batchSize': 'batch' };

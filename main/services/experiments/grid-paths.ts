@@ -22,7 +22,8 @@ import { SweepArmError, SweepGridError } from './errors';
 
 export type LayerSelector = { by: 'index'; index: number } | { by: 'class'; className: string } | { by: 'name'; name: string };
 
-export type GridPath = { kind: 'training'; key: string; segments: string[] } | { kind: 'layer'; key: string; selector: LayerSelector; field: string } | { kind: 'bn_position'; key: string };
+export type GridPath =
+  { kind: 'training'; key: string; segments: string[] } | { kind: 'layer'; key: string; selector: LayerSelector; field: string } | { kind: 'bn_position'; key: string };
 
 /** The base a grid applies to: a model and its training settings. */
 export interface SweepBase {
@@ -43,7 +44,12 @@ export function parseGridKey(key: string): GridPath {
   const layer = LAYER_KEY.exec(key);
   if (layer) {
     const selector = layer[1]!.trim();
-    return { kind: 'layer', key, field: layer[2]!, selector: /^\d+$/.test(selector) ? { by: 'index', index: Number(selector) } : layerKit(selector) ? { by: 'class', className: selector } : { by: 'name', name: selector } };
+    return {
+      kind: 'layer',
+      key,
+      field: layer[2]!,
+      selector: /^\d+$/.test(selector) ? { by: 'index', index: Number(selector) } : layerKit(selector) ? { by: 'class', className: selector } : { by: 'name', name: selector },
+    };
   }
   throw new SweepGridError(key, 'not a grid key; use training.<setting>, layers[<ClassName|index|name>].<field> or bn_position');
 }
@@ -87,7 +93,8 @@ function withTrainingValue(settings: TrainingSettings, path: Extract<GridPath, {
       if (i === path.segments.length - 1) parent[segment] = value;
       else {
         const next = parent[segment];
-        if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new SweepGridError(path.key, `${where}.${segment} is ${describeValue(next)}, which has no settings inside`);
+        if (typeof next !== 'object' || next === null || Array.isArray(next))
+          throw new SweepGridError(path.key, `${where}.${segment} is ${describeValue(next)}, which has no settings inside`);
         parent = next as Record<string, unknown>;
       }
     });
@@ -108,7 +115,12 @@ export function selectLayers(spec: ModelSpec, path: Extract<GridPath, { kind: 'l
         : []
       : layers.flatMap((layer, i) => ((selector.by === 'class' ? layer.class_name === selector.className : layer.config.name === selector.name) ? [i] : []));
   if (picked.length === 0) {
-    const what = selector.by === 'index' ? `no layer ${selector.index}` : selector.by === 'class' ? `no ${selector.className} layer` : `no layer named "${selector.name}" (and no layer type of that name)`;
+    const what =
+      selector.by === 'index'
+        ? `no layer ${selector.index}`
+        : selector.by === 'class'
+          ? `no ${selector.className} layer`
+          : `no layer named "${selector.name}" (and no layer type of that name)`;
     throw new SweepGridError(path.key, `the model has ${what}; its layers are ${layers.map((l, i) => `${i}: ${l.config.name} (${l.class_name})`).join(', ')}`);
   }
   return picked;
@@ -126,7 +138,14 @@ function withLayerValue(spec: ModelSpec, path: Extract<GridPath, { kind: 'layer'
       const fields = kit.fieldDocs.map(([field]) => field).filter((field) => !FIXED_LAYER_FIELDS.has(field));
       throw new SweepGridError(path.key, `${where} has no field "${path.field}" a grid can vary; its fields are ${fields.join(', ')}`);
     }
-    const canonical = doc.kind === 'initializer' ? canonicalInitializer(value) : doc.kind === 'regularizer' ? canonicalRegularizer(value) : doc.kind === 'constraint' ? canonicalConstraint(value) : null;
+    const canonical =
+      doc.kind === 'initializer'
+        ? canonicalInitializer(value)
+        : doc.kind === 'regularizer'
+          ? canonicalRegularizer(value)
+          : doc.kind === 'constraint'
+            ? canonicalConstraint(value)
+            : null;
     if (canonical && !canonical.ok) throw new SweepGridError(path.key, `${where}: ${canonical.message}`);
     const converted = canonical?.ok ? canonical.value : value;
     const typed = fieldType(doc).safeParse(converted);

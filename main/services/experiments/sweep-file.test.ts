@@ -58,7 +58,15 @@ describe('sweep files', () => {
   it('reads the same sweep from YAML, with defaults for seeds and metric', async () => {
     const path = write(
       'sweep.yaml',
-      ['name: he vs glorot', 'project: projects/base.layerbench.json', 'grid:', '  layers[Dense].kernel_initializer: [he_normal, glorot_uniform]', '  bn_position:', '    - before', '    - after'].join('\n'),
+      [
+        'name: he vs glorot',
+        'project: projects/base.layerbench.json',
+        'grid:',
+        '  layers[Dense].kernel_initializer: [he_normal, glorot_uniform]',
+        '  bn_position:',
+        '    - before',
+        '    - after',
+      ].join('\n'),
     );
     const loaded = await readSweepFile(path);
     expect(loaded.file).toMatchObject({ seeds: 3, metric: 'val_accuracy', name: 'he vs glorot' });
@@ -79,7 +87,9 @@ describe('sweep files', () => {
 
   it('names a grid path that names nothing, and lists what exists', async () => {
     const layer = await failure(write('layer.json', JSON.stringify({ project: 'projects/base.layerbench.json', grid: { 'layers[Conv2D].filters': [8] } })));
-    expect(layer.message).toMatch(/layer\.json: grid key "layers\[Conv2D\]\.filters": the model has no Conv2D layer; its layers are 0: flatten \(Flatten\), 1: batch_normalization/);
+    expect(layer.message).toMatch(
+      /layer\.json: grid key "layers\[Conv2D\]\.filters": the model has no Conv2D layer; its layers are 0: flatten \(Flatten\), 1: batch_normalization/,
+    );
     const field = await failure(write('field.json', JSON.stringify({ project: 'projects/base.layerbench.json', grid: { 'layers[Dense].kernel_init': ['he_normal'] } })));
     expect(field.message).toMatch(/dense \(Dense\) has no field "kernel_init" a grid can vary; its fields are .*kernel_initializer/);
     const setting = await failure(write('setting.json', JSON.stringify({ project: 'projects/base.layerbench.json', grid: { 'training.lr': [0.1] } })));
@@ -94,10 +104,16 @@ describe('sweep files', () => {
 
   it('refuses a grid over the run cap with a limit error, before expanding it', async () => {
     const values = Array.from({ length: 50 }, (_, i) => (i + 1) / 1000);
-    const grid = { 'training.learningRate': values, 'training.batchSize': Array.from({ length: 50 }, (_, i) => i + 1), 'layers[dense].units': Array.from({ length: 50 }, (_, i) => i + 1) };
+    const grid = {
+      'training.learningRate': values,
+      'training.batchSize': Array.from({ length: 50 }, (_, i) => i + 1),
+      'layers[dense].units': Array.from({ length: 50 }, (_, i) => i + 1),
+    };
     const error = await failure(write('huge.json', JSON.stringify({ project: 'projects/base.layerbench.json', seeds: 20, grid })));
     expect(error.code).toBe('limit');
-    expect(error.message).toMatch(/the sweep has 2,500,000 runs \(50 \(training\.learningRate\) × 50 \(training\.batchSize\) × 50 \(layers\[dense\]\.units\) × 20 seeds\); a sweep holds at most 500/);
+    expect(error.message).toMatch(
+      /the sweep has 2,500,000 runs \(50 \(training\.learningRate\) × 50 \(training\.batchSize\) × 50 \(layers\[dense\]\.units\) × 20 seeds\); a sweep holds at most 500/,
+    );
   });
 
   it('refuses a missing or non-project project, a folder and an oversized file, naming the sweep file', async () => {
@@ -112,7 +128,16 @@ describe('sweep files', () => {
   });
 
   it('does not expand YAML alias bombs', async () => {
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`)].join('\n');
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...Array.from(
+        { length: 8 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+            .fill(`*${String.fromCharCode(97 + i)}`)
+            .join(', ')}]`,
+      ),
+    ].join('\n');
     const error = await failure(write('bomb.yaml', `${bomb}\nproject: x\ngrid: {}\n`));
     expect(error.message).toMatch(/bomb\.yaml: not valid YAML/);
   });
