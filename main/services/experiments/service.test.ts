@@ -1,0 +1,125 @@
+/**
+ * The `sweeps.*` commands through the app's services (the dispatcher Electron and `serve` share): a real
+ * training worker, real Fashion-MNIST, real files. Quitting mid-sweep and starting again resumes it.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SweepDetailSchema, SweepProgressSchema, type SweepSummary } from '../../../contract/sweeps';
+import { createServices, type Services } from '../index';
+import { tinySettings, tinySpec } from './test-support';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+function services(dataDir?: string): { dataDir: string; app: Services; progress: SweepSummary[] } {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'layerbench-sweeps-'));
+  if (!dataDir) dirs.push(dir);
+  const app = createServices({ host: 'browser', dataDir: dir });
+  const progress: SweepSummary[] = [];
+  app.onEvent((name, payload) => {
+    if (name === 'sweeps.progress') progress.push(SweepProgressSchema.parse(payload));
+  });
+  return { dataDir: dir, app, progress };
+}
+
+async function until<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 90_000): Promise<T> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
+    const value = await probe();
+    if (value) return value;
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function invoke(app: Services, name: string, payload: unknown): Promise<unknown> {
+  const result = await app.dispatch(name, payload);
+  if (!result.ok) throw Object.assign(new Error(result.error.message), { code: result.error.code });
+  return result.value;
+}
+
+const slow = { ...tinySettings, trainSubset: 3000, batchSize: 8, validationSplit: 0.1, epochs: 2 };
+
+describe('sweeps service', () => {
+  it('starts, lists, details and ranks a sweep; errors keep their codes across the dispatcher', async () => {
+    const { app, progress } = services();
+    try {
+      const { sweepId } = (await invoke(app, 'sweeps.start', {
+        base: { spec: tinySpec, settings: tinySettings },
+        grid: { 'training.learningRate': [0.01, 0.05] },
+        seeds: 1,
+        name: 'lr',
+      })) as { sweepId: string };
+      await until('the sweep to finish', () => progress.find((p) => p.sweepId === sweepId && p.status === 'finished'));
+      const detail = SweepDetailSchema.parse(await invoke(app, 'sweeps.get', { sweepId }));
+      expect(detail.summary).toMatchObject({ name: 'lr', status: 'finished', total: 2, finished: 2, failed: 0, queue: 'local' });
+      expect(detail.jobs.map((j) => [j.status, j.attempt, j.agent?.backend])).toEqual([
+        ['finished', 1, 'wasm'],
+        ['finished', 1, 'wasm'],
+      ]);
+      expect(detail.arms.map((a) => a.runs)).toEqual(detail.jobs.map((j) => [j.runId]));
+      for (const arm of detail.arms) expect(arm.mean.val_accuracy).toBeGreaterThan(0);
+      const { runs } = (await invoke(app, 'runs.list', {})) as { runs: { name: string }[] };
+      expect(runs.map((r) => r.name).sort()).toEqual(['lr=0.01 · seed 42', 'lr=0.05 · seed 42']);
+      expect(((await invoke(app, 'sweeps.list', {})) as { sweeps: SweepSummary[] }).sweeps.map((s) => s.sweepId)).toEqual([sweepId]);
+      // Progress came for each job's start, run and end.
+      expect(progress.filter((p) => p.sweepId === sweepId).length).toBeGreaterThanOrEqual(5);
+
+      const huge = { base: { spec: tinySpec, settings: tinySettings }, grid: { 'training.batchSize': Array.from({ length: 30 }, (_, i) => i + 1) }, seeds: 20 };
+      await expect(invoke(app, 'sweeps.start', huge)).rejects.toMatchObject({ code: 'limit' });
+      await expect(invoke(app, 'sweeps.get', { sweepId: 'sweep-none' })).rejects.toMatchObject({ code: 'not-found' });
+      await expect(invoke(app, 'sweeps.get', { sweepId: '../runs' })).rejects.toMatchObject({ code: 'invalid-request' });
+    } finally {
+      await app.dispose();
+    }
+  });
+
+  it('stops the current run and the sweep', async () => {
+    const { app, progress } = services();
+    try {
+      const { sweepId } = (await invoke(app, 'sweeps.start', { base: { spec: tinySpec, settings: slow }, grid: {}, seeds: 3 })) as { sweepId: string };
+      await until('the first run', async () => SweepDetailSchema.parse(await invoke(app, 'sweeps.get', { sweepId })).jobs[0]!.runId);
+      expect(await invoke(app, 'sweeps.stop', { sweepId })).toEqual({ stopped: true });
+      await until('the sweep to stop', () => progress.find((p) => p.sweepId === sweepId && p.status === 'stopped'));
+      const detail = SweepDetailSchema.parse(await invoke(app, 'sweeps.get', { sweepId }));
+      expect(detail.jobs.map((j) => j.status)).toEqual(['stopped', 'queued', 'queued']);
+      expect(await invoke(app, 'sweeps.stop', { sweepId })).toEqual({ stopped: false });
+    } finally {
+      await app.dispose();
+    }
+  });
+
+  it('resumes a sweep the app was quit in: the run it cut short rerun as attempt 2, the rest run', async () => {
+    const first = services();
+    const { sweepId } = (await invoke(first.app, 'sweeps.start', { base: { spec: tinySpec, settings: slow }, grid: {}, seeds: 2 })) as { sweepId: string };
+    const cut = await until('the first run to be under way', async () => {
+      const job = SweepDetailSchema.parse(await invoke(first.app, 'sweeps.get', { sweepId })).jobs[0]!;
+      return job.runId && ((await invoke(first.app, 'runs.get', { runId: job.runId })) as { epochs: unknown[] }).epochs.length === 1 && job.runId;
+    });
+    await first.app.dispose();
+    const jobsFile = join(first.dataDir, 'sweeps', sweepId, 'jobs.json');
+    expect((JSON.parse(readFileSync(jobsFile, 'utf8')) as { status: string; jobs: { status: string }[] }).jobs.map((j) => j.status)).toEqual(['running', 'queued']);
+
+    const second = services(first.dataDir);
+    try {
+      await until('the resumed sweep to finish', () => second.progress.find((p) => p.sweepId === sweepId && p.status === 'finished'));
+      const detail = SweepDetailSchema.parse(await invoke(second.app, 'sweeps.get', { sweepId }));
+      expect(detail.jobs.map((j) => [j.status, j.attempt])).toEqual([
+        ['finished', 2],
+        ['finished', 1],
+      ]);
+      expect(detail.jobs[0]!.runId).not.toBe(cut);
+      expect((JSON.parse(readFileSync(jobsFile, 'utf8')) as { jobs: { earlierRuns: string[] }[] }).jobs[0]!.earlierRuns).toEqual([cut]);
+      const { runs } = (await invoke(second.app, 'runs.list', {})) as { runs: { runId: string; status: string }[] };
+      expect(runs.find((r) => r.runId === cut)?.status).toBe('interrupted');
+      expect(
+        runs
+          .filter((r) => r.status === 'finished')
+          .map((r) => r.runId)
+          .sort(),
+      ).toEqual(detail.jobs.map((j) => j.runId).sort());
+    } finally {
+      await second.app.dispose();
+    }
+  });
+});
