@@ -29,6 +29,9 @@ export interface LocalQueueOptions {
 
 type RunEnd = Extract<TrainingEvent, { type: 'finished' | 'stopped' | 'failed' }>;
 const DISPOSED = Symbol('disposed');
+/** Tries of one job whose runs the worker's death cut short (a crash, not the model's fault). */
+const MAX_ATTEMPTS = 3;
+const attemptsLeft = (job: JobRecord) => job.attempt < MAX_ATTEMPTS;
 /** How long a start refused as busy (the user's own run holds the worker) waits before it asks again. */
 const BUSY_RETRY_MS = 1_000;
 
@@ -90,7 +93,7 @@ export class LocalSweepQueue {
     const at = this.waiting.indexOf(sweepId);
     if (at < 0) return false;
     this.waiting.splice(at, 1);
-    const [record, state] = await Promise.all([store.record(sweepId), store.state(sweepId)]);
+    const { record, state } = await store.load(sweepId);
     state.status = 'stopped';
     state.owner = null;
     await this.save(record, state, null);
@@ -140,7 +143,7 @@ export class LocalSweepQueue {
 
   private async runSweep(sweepId: string): Promise<void> {
     const { store } = this.options;
-    const [record, state] = await Promise.all([store.record(sweepId), store.state(sweepId)]);
+    const { record, state } = await store.load(sweepId);
     state.status = 'running';
     state.owner = currentOwner();
     await store.touchHeartbeat(sweepId);
@@ -190,11 +193,22 @@ export class LocalSweepQueue {
     const end = await this.ended(runId);
     if (end === DISPOSED) return DISPOSED;
     this.current!.runId = null;
-    jobState.status = end.type;
-    jobState.error = end.type === 'failed' ? end.error : null;
     jobState.agent = { host: hostname(), backend: this.backends.get(runId) ?? '' };
     this.backends.delete(runId);
+    if (end.type === 'failed' && attemptsLeft(jobState) && (await this.interrupted(runId))) {
+      // The worker died under the run (a crash, not the model): rerun it as a new run, keeping this one.
+      Object.assign(jobState, { status: 'queued', runId: null, attempt: jobState.attempt + 1, earlierRuns: [...jobState.earlierRuns, runId] });
+      await changed();
+      return this.current?.stopRequested ? undefined : this.runJob(record, state, index);
+    }
+    jobState.status = end.type;
+    jobState.error = end.type === 'failed' ? end.error : null;
     await changed();
+  }
+
+  private async interrupted(runId: string): Promise<boolean> {
+    const run = await this.options.runs.get(runId).catch(() => null);
+    return run?.summary.status === 'interrupted';
   }
 
   /** Starts the job's run; while the host is busy with a run of the user's own, waits for it. */

@@ -2,7 +2,7 @@
  * The `sweeps.*` commands through the app's services (the dispatcher Electron and `serve` share): a real
  * training worker, real Fashion-MNIST, real files. Quitting mid-sweep and starting again resumes it.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -120,6 +120,53 @@ describe('sweeps service', () => {
       ).toEqual(detail.jobs.map((j) => j.runId).sort());
     } finally {
       await second.app.dispose();
+    }
+  });
+
+  it('reruns a job whose run the worker’s crash cut short, keeping the cut run', async () => {
+    const { app, progress } = services();
+    try {
+      const { sweepId } = (await invoke(app, 'sweeps.start', { base: { spec: tinySpec, settings: slow }, grid: {}, seeds: 1 })) as { sweepId: string };
+      const cut = await until('the run to be under way', async () => {
+        const job = SweepDetailSchema.parse(await invoke(app, 'sweeps.get', { sweepId })).jobs[0]!;
+        return job.runId && ((await invoke(app, 'runs.get', { runId: job.runId })) as { epochs: unknown[] }).epochs.length === 1 && job.runId;
+      });
+      await app.training.killWorkerForTest();
+      await until('the sweep to finish', () => progress.find((p) => p.sweepId === sweepId && p.status === 'finished'));
+      const job = SweepDetailSchema.parse(await invoke(app, 'sweeps.get', { sweepId })).jobs[0]!;
+      expect(job).toMatchObject({ status: 'finished', attempt: 2, error: null });
+      expect(job.runId).not.toBe(cut);
+      expect(((await invoke(app, 'runs.get', { runId: cut })) as { summary: { status: string } }).summary.status).toBe('interrupted');
+    } finally {
+      await app.dispose();
+    }
+  });
+
+  it('keeps going past damaged sweep folders: listed without them, detailed with a clear error', async () => {
+    const { dataDir, app } = services();
+    try {
+      const { sweepId } = (await invoke(app, 'sweeps.start', { base: { spec: tinySpec, settings: tinySettings }, grid: {}, seeds: 1 })) as { sweepId: string };
+      await invoke(app, 'sweeps.stop', { sweepId });
+      for (const [id, jobs] of [
+        ['sweep-garbage', '{"status": '],
+        ['sweep-short', JSON.stringify({ status: 'running', owner: null, updatedAt: '', jobs: [] })],
+      ] as const) {
+        mkdirSync(join(dataDir, 'sweeps', id));
+        const record = JSON.parse(readFileSync(join(dataDir, 'sweeps', sweepId, 'sweep.json'), 'utf8')) as object;
+        writeFileSync(join(dataDir, 'sweeps', id, 'sweep.json'), JSON.stringify({ ...record, sweepId: id }));
+        writeFileSync(join(dataDir, 'sweeps', id, 'jobs.json'), jobs);
+      }
+      expect(((await invoke(app, 'sweeps.list', {})) as { sweeps: SweepSummary[] }).sweeps.map((s) => s.sweepId)).toEqual([sweepId]);
+      await expect(invoke(app, 'sweeps.get', { sweepId: 'sweep-garbage' })).rejects.toMatchObject({
+        code: 'invalid-input',
+        message: expect.stringMatching(/sweep-garbage is damaged: jobs\.json is not valid JSON/),
+      });
+      await expect(invoke(app, 'sweeps.get', { sweepId: 'sweep-short' })).rejects.toMatchObject({
+        message: expect.stringMatching(/sweep-short is damaged: jobs\.json does not list the jobs of sweep\.json/),
+      });
+      expect(await app.sweeps.resume()).toEqual([]);
+    } finally {
+      await app.dispose();
     }
   });
 });

@@ -91,7 +91,7 @@ export class SweepService {
     const summaries = await Promise.all(
       (await this.store.ids()).map(async (id) => {
         try {
-          const [record, state] = await Promise.all([this.store.record(id), this.store.state(id)]);
+          const { record, state } = await this.store.load(id);
           return summaryOf(record, state);
         } catch (error) {
           // One damaged folder does not hide the others.
@@ -104,7 +104,7 @@ export class SweepService {
   }
 
   async get(sweepId: string): Promise<SweepDetail> {
-    const [record, state] = await Promise.all([this.store.record(sweepId), this.store.state(sweepId)]);
+    const { record, state } = await this.store.load(sweepId);
     const jobs = state.jobs.map(publicJob);
     return { summary: summaryOf(record, state), jobs, arms: await armResults(record.arms, jobs, this.options.runs) };
   }
@@ -140,7 +140,7 @@ export class SweepService {
     const resumed: string[] = [];
     for (const id of only ? [only] : await this.store.ids()) {
       try {
-        const [record, state] = await Promise.all([this.store.record(id), this.store.state(id)]);
+        const { record, state } = await this.store.load(id);
         if (!(state.status === 'running' || state.status === 'queued') || this.queue.holds(id) || (await this.store.ownedElsewhere(id, state.owner))) continue;
         for (const job of state.jobs) if (job.status === 'running') await this.settleLeftRunning(job);
         state.owner = null;

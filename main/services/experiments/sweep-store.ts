@@ -96,6 +96,14 @@ export class SweepStore {
     return this.read(sweepId, 'jobs.json', SweepStateSchema);
   }
 
+  /** Both files, checked against each other (one job state per job, in order). */
+  async load(sweepId: string): Promise<{ record: SweepRecord; state: SweepState }> {
+    const [record, state] = await Promise.all([this.record(sweepId), this.state(sweepId)]);
+    const mismatch = record.jobs.length !== state.jobs.length || record.jobs.some((job, i) => job.armId !== state.jobs[i]!.armId || job.seed !== state.jobs[i]!.seed);
+    if (mismatch) throw new DomainError('invalid-input', `Sweep ${sweepId} is damaged: jobs.json does not list the jobs of sweep.json`);
+    return { record, state };
+  }
+
   async writeState(sweepId: string, state: SweepState): Promise<void> {
     state.updatedAt = new Date().toISOString();
     await writeFileAtomic(join(this.sweepDir(sweepId), 'jobs.json'), `${JSON.stringify(SweepStateSchema.parse(state))}\n`);
