@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SweepDetailSchema, SweepProgressSchema, type SweepSummary } from '../../../contract/sweeps';
+import type { TrainingSettings } from '../../../contract/training';
 import { createServices, type Services } from '../index';
 import { tinySettings, tinySpec } from './test-support';
 
@@ -39,6 +40,18 @@ async function invoke(app: Services, name: string, payload: unknown): Promise<un
 }
 
 const slow = { ...tinySettings, trainSubset: 3000, batchSize: 8, validationSplit: 0.1, epochs: 2 };
+
+async function startSweep(app: Services, settings: TrainingSettings, seeds: number, extra: object = {}): Promise<string> {
+  return ((await invoke(app, 'sweeps.start', { base: { spec: tinySpec, settings }, grid: {}, seeds, ...extra })) as { sweepId: string }).sweepId;
+}
+
+/** The sweep's first run, once it has recorded its first epoch (of two). */
+function firstRunUnderWay(app: Services, sweepId: string): Promise<string> {
+  return until('the first run to be under way', async () => {
+    const job = SweepDetailSchema.parse(await invoke(app, 'sweeps.get', { sweepId })).jobs[0]!;
+    return job.runId && ((await invoke(app, 'runs.get', { runId: job.runId })) as { epochs: unknown[] }).epochs.length === 1 && job.runId;
+  });
+}
 
 describe('sweeps service', () => {
   it('starts, lists, details and ranks a sweep; errors keep their codes across the dispatcher', async () => {
@@ -77,7 +90,7 @@ describe('sweeps service', () => {
   it('stops the current run and the sweep', async () => {
     const { app, progress } = services();
     try {
-      const { sweepId } = (await invoke(app, 'sweeps.start', { base: { spec: tinySpec, settings: slow }, grid: {}, seeds: 3 })) as { sweepId: string };
+      const sweepId = await startSweep(app, slow, 3);
       await until('the first run', async () => SweepDetailSchema.parse(await invoke(app, 'sweeps.get', { sweepId })).jobs[0]!.runId);
       expect(await invoke(app, 'sweeps.stop', { sweepId })).toEqual({ stopped: true });
       await until('the sweep to stop', () => progress.find((p) => p.sweepId === sweepId && p.status === 'stopped'));
@@ -91,11 +104,8 @@ describe('sweeps service', () => {
 
   it('resumes a sweep the app was quit in: the run it cut short rerun as attempt 2, the rest run', async () => {
     const first = services();
-    const { sweepId } = (await invoke(first.app, 'sweeps.start', { base: { spec: tinySpec, settings: slow }, grid: {}, seeds: 2 })) as { sweepId: string };
-    const cut = await until('the first run to be under way', async () => {
-      const job = SweepDetailSchema.parse(await invoke(first.app, 'sweeps.get', { sweepId })).jobs[0]!;
-      return job.runId && ((await invoke(first.app, 'runs.get', { runId: job.runId })) as { epochs: unknown[] }).epochs.length === 1 && job.runId;
-    });
+    const sweepId = await startSweep(first.app, slow, 2);
+    const cut = await firstRunUnderWay(first.app, sweepId);
     await first.app.dispose();
     const jobsFile = join(first.dataDir, 'sweeps', sweepId, 'jobs.json');
     expect((JSON.parse(readFileSync(jobsFile, 'utf8')) as { status: string; jobs: { status: string }[] }).jobs.map((j) => j.status)).toEqual(['running', 'queued']);
@@ -126,11 +136,8 @@ describe('sweeps service', () => {
   it('reruns a job whose run the worker’s crash cut short, keeping the cut run', async () => {
     const { app, progress } = services();
     try {
-      const { sweepId } = (await invoke(app, 'sweeps.start', { base: { spec: tinySpec, settings: slow }, grid: {}, seeds: 1 })) as { sweepId: string };
-      const cut = await until('the run to be under way', async () => {
-        const job = SweepDetailSchema.parse(await invoke(app, 'sweeps.get', { sweepId })).jobs[0]!;
-        return job.runId && ((await invoke(app, 'runs.get', { runId: job.runId })) as { epochs: unknown[] }).epochs.length === 1 && job.runId;
-      });
+      const sweepId = await startSweep(app, slow, 1);
+      const cut = await firstRunUnderWay(app, sweepId);
       await app.training.killWorkerForTest();
       await until('the sweep to finish', () => progress.find((p) => p.sweepId === sweepId && p.status === 'finished'));
       const job = SweepDetailSchema.parse(await invoke(app, 'sweeps.get', { sweepId })).jobs[0]!;
@@ -145,7 +152,7 @@ describe('sweeps service', () => {
   it('keeps going past damaged sweep folders: listed without them, detailed with a clear error', async () => {
     const { dataDir, app } = services();
     try {
-      const { sweepId } = (await invoke(app, 'sweeps.start', { base: { spec: tinySpec, settings: tinySettings }, grid: {}, seeds: 1 })) as { sweepId: string };
+      const sweepId = await startSweep(app, tinySettings, 1);
       await invoke(app, 'sweeps.stop', { sweepId });
       for (const [id, jobs] of [
         ['sweep-garbage', '{"status": '],
