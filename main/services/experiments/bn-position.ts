@@ -22,7 +22,7 @@ export function withBnPosition(spec: ModelSpec, position: BnPosition): ModelSpec
     throw new SweepGridError('bn_position', `the model ${spec.config.name} has no BatchNormalization layer to place before or after an activation`);
   }
   const layers: LayerSpec[] = [];
-  const output = (): ModelSpec => ({ class_name: 'Sequential', config: { name: spec.config.name, layers } });
+  const stack = (of: LayerSpec[]): ModelSpec => ({ class_name: 'Sequential', config: { name: spec.config.name, layers: of } });
   let pairs = 0;
   for (let i = 0; i < source.length; i++) {
     const layer = structuredClone(source[i]!);
@@ -37,14 +37,9 @@ export function withBnPosition(spec: ModelSpec, position: BnPosition): ModelSpec
     if (position === 'before' && !isLinear(layer.config.activation)) {
       const activation = layer.config.activation;
       layers.push({ ...layer, config: { ...layer.config, activation: 'linear', use_bias: false } }, structuredClone(bn));
-      layers.push({
-        class_name: 'Activation',
-        config: {
-          name: nextLayerName({ ...output(), config: { name: spec.config.name, layers: [...layers, ...source.slice(i + 2)] } }, 'Activation'),
-          trainable: true,
-          activation,
-        },
-      });
+      // Named after every layer of the stack, those still to come included.
+      const name = nextLayerName(stack([...layers, ...source.slice(i + 2)]), 'Activation');
+      layers.push({ class_name: 'Activation', config: { name, trainable: true, activation } });
       i += 1;
     } else if (position === 'after' && activatesAfterBn) {
       layers.push({ ...layer, config: { ...layer.config, activation: next.config.activation, use_bias: true } }, structuredClone(bn));
@@ -59,5 +54,5 @@ export function withBnPosition(spec: ModelSpec, position: BnPosition): ModelSpec
       `no BatchNormalization layer of ${spec.config.name} follows a Dense or Conv2D layer (only such a BN has a place before or after its activation)`,
     );
   }
-  return output();
+  return stack(layers);
 }

@@ -54,9 +54,10 @@ export function summaryOf(record: SweepRecord, state: SweepState): SweepSummary 
 export class LocalSweepQueue {
   private readonly waiting: string[] = [];
   private current: { sweepId: string; runId: string | null; stopRequested: boolean } | null = null;
-  private loop: Promise<void> | null = null;
+  /** Cleared in the same step that finds the queue empty, so a sweep queued just after starts a new drain. */
+  private draining = false;
   private readonly runWaiters = new Map<string, (end: RunEnd | typeof DISPOSED) => void>();
-  /** Ends that came before anyone waited for them (a run shorter than a state write). */
+  /** Ends that came before anyone waited for them (a run shorter than its state writes), kept until the next wait. */
   private readonly earlyEnds = new Map<string, RunEnd>();
   private readonly backends = new Map<string, string>();
   private disposed = false;
@@ -68,7 +69,9 @@ export class LocalSweepQueue {
   enqueue(sweepId: string): void {
     if (this.disposed || this.waiting.includes(sweepId) || this.current?.sweepId === sweepId) return;
     this.waiting.push(sweepId);
-    this.loop ??= this.drain().finally(() => (this.loop = null));
+    if (this.draining) return;
+    this.draining = true;
+    void this.drain();
   }
 
   /** Whether this process runs or queues the sweep. */
@@ -107,7 +110,8 @@ export class LocalSweepQueue {
     if (event.type !== 'finished' && event.type !== 'stopped' && event.type !== 'failed') return;
     const waiter = this.runWaiters.get(event.runId);
     if (waiter) waiter(event);
-    else if (this.current && this.current.runId === null) this.earlyEnds.set(event.runId, event);
+    // The run may end before its state is written and its end waited for (a run that fails at once).
+    else if (this.current) this.earlyEnds.set(event.runId, event);
   }
 
   /**
@@ -133,7 +137,8 @@ export class LocalSweepQueue {
         this.notifySettled(sweepId);
       }
     }
-    for (const sweepId of [...this.idleListeners.keys()]) this.notifySettled(sweepId);
+    this.draining = false;
+    for (const sweepId of [...this.idleListeners.keys()]) if (!this.holds(sweepId)) this.notifySettled(sweepId);
   }
 
   private notifySettled(sweepId: string): void {
