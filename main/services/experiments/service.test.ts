@@ -78,6 +78,17 @@ describe('sweeps service', () => {
       // Progress came for each job's start, run and end.
       expect(progress.filter((p) => p.sweepId === sweepId).length).toBeGreaterThanOrEqual(5);
 
+      // A run that cannot start fails its job with the reason; the sweep goes on to the next.
+      const missing = await startSweep(app, tinySettings, 2, { grid: { 'training.dataset': ['no-such-dataset'] } });
+      await until('the sweep of a missing dataset to end', () => progress.find((p) => p.sweepId === missing && p.status === 'failed'));
+      const failed = SweepDetailSchema.parse(await invoke(app, 'sweeps.get', { sweepId: missing }));
+      expect(failed.jobs.map((j) => [j.status, j.runId])).toEqual([
+        ['failed', null],
+        ['failed', null],
+      ]);
+      expect(failed.jobs[1]!.error).toMatch(/Dataset no-such-dataset is not imported here/);
+      expect(failed.arms[0]).toMatchObject({ runs: [], mean: {}, sd: {} });
+
       const huge = { base: { spec: tinySpec, settings: tinySettings }, grid: { 'training.batchSize': Array.from({ length: 30 }, (_, i) => i + 1) }, seeds: 20 };
       await expect(invoke(app, 'sweeps.start', huge)).rejects.toMatchObject({ code: 'limit' });
       await expect(invoke(app, 'sweeps.get', { sweepId: 'sweep-none' })).rejects.toMatchObject({ code: 'not-found' });
