@@ -3,12 +3,14 @@
  * training worker, real Fashion-MNIST, real files. Quitting mid-sweep and starting again resumes it.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SweepDetailSchema, SweepProgressSchema, type SweepSummary } from '../../../contract/sweeps';
 import type { TrainingSettings } from '../../../contract/training';
 import { createServices, type Services } from '../index';
+import { readProcStat } from '../runs/owner';
 import { tinySettings, tinySpec } from './test-support';
 
 const dirs: string[] = [];
@@ -165,6 +167,7 @@ describe('sweeps service', () => {
     try {
       const sweepId = await startSweep(app, tinySettings, 1);
       await invoke(app, 'sweeps.stop', { sweepId });
+      await app.sweeps.settled(sweepId);
       for (const [id, jobs] of [
         ['sweep-garbage', '{"status": '],
         ['sweep-short', JSON.stringify({ status: 'running', owner: null, updatedAt: '', jobs: [] })],
@@ -183,6 +186,30 @@ describe('sweeps service', () => {
         message: expect.stringMatching(/sweep-short is damaged: jobs\.json does not list the jobs of sweep\.json/),
       });
       expect(await app.sweeps.resume()).toEqual([]);
+    } finally {
+      await app.dispose();
+    }
+  });
+
+  it('leaves a sweep another live process runs to it, and takes over one whose process is dead', async () => {
+    const { dataDir, app } = services();
+    try {
+      const sweepId = await startSweep(app, tinySettings, 1);
+      await invoke(app, 'sweeps.stop', { sweepId });
+      await app.sweeps.settled(sweepId);
+      const jobsFile = join(dataDir, 'sweeps', sweepId, 'jobs.json');
+      const { definitionHash } = JSON.parse(readFileSync(join(dataDir, 'sweeps', sweepId, 'sweep.json'), 'utf8')) as { definitionHash: string };
+      const leftRunning = (owner: object) => {
+        const state = JSON.parse(readFileSync(jobsFile, 'utf8')) as object;
+        writeFileSync(jobsFile, JSON.stringify({ ...state, status: 'running', owner }));
+      };
+      // This test's parent process: alive, and not this one.
+      leftRunning({ pid: process.ppid, hostname: hostname(), startTime: readProcStat(process.ppid)?.startTime ?? null });
+      await expect(app.sweeps.findResumable(definitionHash)).rejects.toMatchObject({ code: 'busy', message: expect.stringMatching(/still running in process/) });
+      expect(await app.sweeps.resume()).toEqual([]);
+      const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+      leftRunning({ pid: dead, hostname: hostname(), startTime: null });
+      expect(await app.sweeps.findResumable(definitionHash)).toBe(sweepId);
     } finally {
       await app.dispose();
     }

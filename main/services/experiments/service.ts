@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SweepDetail, SweepJob, SweepJobState, SweepSummary, StartSweep } from '../../../contract/sweeps';
 import type { TrainingEvent } from '../../../contract/training';
+import { DomainError } from '../../../contract/wire';
 import type { RunStoreApi } from '../runs/types';
 import { currentOwner } from '../runs/owner';
 import { definitionHash, expandSweep, type ExpandedSweep } from './expand';
@@ -119,13 +120,20 @@ export class SweepService {
     return this.queue.settled(sweepId);
   }
 
-  /** A sweep left unfinished with these jobs (a sweep file started again), whose process is gone. */
+  /**
+   * A sweep left unfinished with these jobs (a sweep file started again) whose process is gone; one
+   * another live process still runs is refused as busy rather than started twice.
+   */
   async findResumable(hash: string): Promise<string | null> {
     for (const id of await this.store.ids()) {
       const record = await this.store.record(id).catch(() => null);
       if (record?.definitionHash !== hash) continue;
-      const state = await this.store.state(id);
-      if ((state.status === 'running' || state.status === 'queued') && !this.queue.holds(id) && !(await this.store.ownedElsewhere(id, state.owner))) return id;
+      const state = await this.store.state(id).catch(() => null);
+      if (!state || !(state.status === 'running' || state.status === 'queued') || this.queue.holds(id)) continue;
+      if (await this.store.ownedElsewhere(id, state.owner)) {
+        throw new DomainError('busy', `Sweep ${id} of these runs is still running in process ${state.owner!.pid} on ${state.owner!.hostname}: let it finish, or stop it first`);
+      }
+      return id;
     }
     return null;
   }
