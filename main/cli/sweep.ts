@@ -4,10 +4,11 @@
  * training host, queued in DIR/sweeps/ so that the same command after a crash or a kill resumes it
  * (finished runs kept, the interrupted one rerun). With --redis, the jobs go to agents on other
  * machines (../services/experiments/remote). Progress goes to stderr; with --json, stdout's last line
- * is the results table: {"sweepId": …, "arms": [{"armId", "settings", "runs", "mean", "sd"}]}.
+ * is the results table: {"sweepId": …, "arms": [{"armId", "settings", "runs", "mean", "sd"}]} in the grid's order;
+ * without it, stderr ends with the arms ranked by the sweep's metric.
  */
 import { resolve } from 'node:path';
-import type { ArmResult, SweepJob, SweepJobState } from '../../contract/sweeps';
+import type { ArmResult, SweepJob, SweepJobState, SweepMetric } from '../../contract/sweeps';
 import type { EpochRecord, TrainingEvent } from '../../contract/training';
 import { DomainError } from '../../contract/wire';
 import { lossText } from '../../contract/numbers';
@@ -45,7 +46,7 @@ export async function sweepCommand(args: ParsedArgs): Promise<number> {
     ? await remoteSweep(loaded, redis, workspace, runs, log)
     : await localSweep(loaded, { dataDir, workspace, runs, log, datasetUrl: stringFlag(args, 'dataset-url') });
   if (args.flags.has('json')) process.stdout.write(`${JSON.stringify({ sweepId: result.sweepId, arms: result.arms })}\n`);
-  else for (const arm of result.arms) log(armLine(arm));
+  else for (const arm of ranked(result.arms, loaded.file.metric)) log(armLine(arm));
   return result.complete ? 0 : 1;
 }
 
@@ -145,6 +146,13 @@ function remoteProgressLine(progress: unknown, jobs: readonly SweepJob[]): strin
 function metricsText(metrics: Partial<Record<string, number>>): string {
   const parts = Object.entries(metrics).map(([name, value]) => `${name} ${name.endsWith('loss') ? lossText(value!) : `${(value! * 100).toFixed(2)}%`}`);
   return parts.join(' · ') || 'no epoch recorded';
+}
+
+/** Best first by the sweep's metric (losses ascending, accuracies descending); arms without it last. */
+function ranked(arms: readonly ArmResult[], metric: SweepMetric): ArmResult[] {
+  const sign = metric.endsWith('loss') ? 1 : -1;
+  const key = (arm: ArmResult) => (arm.mean[metric] === undefined ? Infinity : sign * arm.mean[metric]);
+  return [...arms].sort((a, b) => key(a) - key(b));
 }
 
 function armLine(arm: ArmResult): string {
