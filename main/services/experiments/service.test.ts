@@ -47,6 +47,14 @@ async function startSweep(app: Services, settings: TrainingSettings, seeds: numb
   return ((await invoke(app, 'sweeps.start', { base: { spec: tinySpec, settings }, grid: {}, seeds, ...extra })) as { sweepId: string }).sweepId;
 }
 
+/** A sweep on disk that no process runs: started, then stopped before its run. */
+async function stoppedSweep(app: Services): Promise<string> {
+  const sweepId = await startSweep(app, tinySettings, 1);
+  await invoke(app, 'sweeps.stop', { sweepId });
+  await app.sweeps.settled(sweepId);
+  return sweepId;
+}
+
 /** The sweep's first run, once it has recorded its first epoch (of two). */
 function firstRunUnderWay(app: Services, sweepId: string): Promise<string> {
   return until('the first run to be under way', async () => {
@@ -165,9 +173,7 @@ describe('sweeps service', () => {
   it('keeps going past damaged sweep folders: listed without them, detailed with a clear error', async () => {
     const { dataDir, app } = services();
     try {
-      const sweepId = await startSweep(app, tinySettings, 1);
-      await invoke(app, 'sweeps.stop', { sweepId });
-      await app.sweeps.settled(sweepId);
+      const sweepId = await stoppedSweep(app);
       for (const [id, jobs] of [
         ['sweep-garbage', '{"status": '],
         ['sweep-short', JSON.stringify({ status: 'running', owner: null, updatedAt: '', jobs: [] })],
@@ -194,9 +200,7 @@ describe('sweeps service', () => {
   it('leaves a sweep another live process runs to it, and takes over one whose process is dead', async () => {
     const { dataDir, app } = services();
     try {
-      const sweepId = await startSweep(app, tinySettings, 1);
-      await invoke(app, 'sweeps.stop', { sweepId });
-      await app.sweeps.settled(sweepId);
+      const sweepId = await stoppedSweep(app);
       const jobsFile = join(dataDir, 'sweeps', sweepId, 'jobs.json');
       const { definitionHash } = JSON.parse(readFileSync(join(dataDir, 'sweeps', sweepId, 'sweep.json'), 'utf8')) as { definitionHash: string };
       const leftRunning = (owner: object) => {
