@@ -10,6 +10,7 @@ import { DatasetImportProgressSchema, DatasetProgressSchema, datasetCommands } f
 import { projectCommands } from './projects';
 import { modelCommands } from './model';
 import { runCommands } from './runs';
+import { SweepProgressSchema, sweepCommands } from './sweeps';
 
 const empty = z.object({}).strict();
 
@@ -32,12 +33,14 @@ export const commands = {
   ...projectCommands,
   ...modelCommands,
   ...runCommands,
+  ...sweepCommands,
 } as const;
 
 export const events = {
   training: TrainingEventSchema,
   'datasets.progress': DatasetProgressSchema,
   'datasets.importProgress': DatasetImportProgressSchema,
+  'sweeps.progress': SweepProgressSchema,
 } as const;
 
 export type Commands = typeof commands;

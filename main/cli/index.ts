@@ -6,6 +6,7 @@ import { EXPORT_OPTIONS, EXPORT_USAGE, exportCommand } from './export';
 import { TRAIN_OPTIONS, TRAIN_USAGE, trainCommand } from './train';
 import { DATASETS_OPTIONS, DATASETS_USAGE, datasetsCommand } from './datasets';
 import { RUNS_OPTIONS, RUNS_USAGE, runsCommand } from './runs';
+import { SWEEP_OPTIONS, SWEEP_USAGE, sweepCommand } from './sweep';
 
 const USAGE = () => `Usage: layerbench <command> [options]
 
@@ -16,6 +17,7 @@ Commands:
   summary <file> [--json]              Keras-style summary of a project file, a Keras .h5 model, a Keras
                                        model.to_json() file or a TF.js model.json (exit 1 when invalid)
   ${TRAIN_USAGE}
+  ${SWEEP_USAGE}
   ${EXPORT_USAGE}
   ${DATASETS_USAGE}
   ${RUNS_USAGE}
@@ -36,6 +38,8 @@ async function main(argv: string[]): Promise<number> {
       return -1; // keeps running
     case 'train':
       return trainCommand(parseArgs(rest, TRAIN_OPTIONS));
+    case 'sweep':
+      return sweepCommand(parseArgs(rest, SWEEP_OPTIONS));
     case 'export':
       return exportCommand(parseArgs(rest, EXPORT_OPTIONS));
     case 'datasets':

@@ -38,6 +38,8 @@ function streamKey(name: EventName, payload: Payload): string | null {
   if (name === 'training' && (payload.type === 'batches' || payload.type === 'stats')) return `training:${String(payload.type)}:${String(payload.runId)}`;
   if (name === 'datasets.progress') return `datasets.progress:${String(payload.dataset)}:${String(payload.file)}`;
   if (name === 'datasets.importProgress' && payload.phase !== 'done') return `datasets.importProgress:${String(payload.importId)}`;
+  // A sweep's progress is its whole summary: the newest one says everything the older ones did.
+  if (name === 'sweeps.progress') return `sweeps.progress:${String(payload.sweepId)}`;
   return null;
 }
 

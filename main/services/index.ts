@@ -15,6 +15,7 @@ import { ProjectStore } from './projects/store';
 import { exportRunModel } from './export/run-export';
 import { importModelAsRun } from './runs/import';
 import { RunStore } from './runs/store';
+import { SweepService } from './experiments/service';
 import { confineTo, unconfined } from './files/confine';
 import type { ImportSource } from '../../contract';
 import { DomainError } from '../../contract/wire';
@@ -38,6 +39,7 @@ export interface Services {
   onEvent(listener: <E extends EventName>(name: E, payload: EventPayload<E>) => void): () => void;
   readonly training: TrainingHost;
   readonly runs: RunStore;
+  readonly sweeps: SweepService;
   dispose(): Promise<void>;
 }
 
@@ -71,9 +73,21 @@ export function createServices(options: ServicesOptions): Services {
     // A UI shares the machine (Electron's renderer, or the browser in serve mode): training gives way
     // to it where the scheduler weighs them against each other (thread-priority.ts).
     threadPriority: 'below-normal',
-    onEvent: (event) => emit('training', event),
+    onEvent: (event) => {
+      emit('training', event);
+      sweeps.onTrainingEvent(event);
+    },
     onDatasetProgress: (progress) => emit('datasets.progress', progress),
   });
+
+  // Sweeps run on this host's training worker, one run at a time; those a killed or closed
+  // Layerbench left running resume once its runs are recovered (the interrupted run is rerun).
+  const sweeps = new SweepService({ sweepsDir: join(options.dataDir, 'sweeps'), runs, training, onProgress: (summary) => emit('sweeps.progress', summary) });
+  const sweepsResumed = recovered
+    .then(() => sweeps.resume())
+    .catch((error: unknown) => {
+      console.warn(`Layerbench: could not resume sweeps: ${error instanceof Error ? error.message : String(error)}`);
+    });
 
   const datasets = new DatasetService(options.dataDir, (progress) => emit('datasets.importProgress', progress));
 
@@ -119,6 +133,10 @@ export function createServices(options: ServicesOptions): Services {
       refuseDatasetInUse(r.id);
       return datasets.delete(r.id);
     },
+    'sweeps.start': afterRecovery(async (request) => sweeps.start(request)),
+    'sweeps.list': async () => ({ sweeps: await sweeps.list() }),
+    'sweeps.get': (request) => sweeps.get(request.sweepId),
+    'sweeps.stop': (request) => sweeps.stop(request.sweepId),
     'model.inspect': (r) => training.inspect(r.spec),
     'projects.open': async (r) => projects.open(await confine(r.path)),
     'projects.save': async (r) => projects.save(await confine(r.path), r.project, r.overwrite),
@@ -137,7 +155,11 @@ export function createServices(options: ServicesOptions): Services {
     },
     training,
     runs,
+    sweeps,
     dispose: async () => {
+      await sweepsResumed;
+      // Before the host: the run it ends must stay 'running' in its sweep, to be rerun at the next start.
+      sweeps.dispose();
       await datasets.dispose();
       await training.dispose();
       await recovered;
