@@ -6,6 +6,7 @@ import { EXPORT_OPTIONS, EXPORT_USAGE, exportCommand } from './export';
 import { TRAIN_OPTIONS, TRAIN_USAGE, trainCommand } from './train';
 import { DATASETS_OPTIONS, DATASETS_USAGE, datasetsCommand } from './datasets';
 import { RUNS_OPTIONS, RUNS_USAGE, runsCommand } from './runs';
+import { AGENT_OPTIONS, AGENT_USAGE, agentCommand } from './agent';
 
 const USAGE = () => `Usage: layerbench <command> [options]
 
@@ -19,6 +20,7 @@ Commands:
   ${EXPORT_USAGE}
   ${DATASETS_USAGE}
   ${RUNS_USAGE}
+  ${AGENT_USAGE}
 
 Options:
   --help                               show this help
@@ -42,6 +44,8 @@ async function main(argv: string[]): Promise<number> {
       return datasetsCommand(parseArgs(rest, DATASETS_OPTIONS));
     case 'runs':
       return runsCommand(parseArgs(rest, RUNS_OPTIONS));
+    case 'agent':
+      return agentCommand(parseArgs(rest, AGENT_OPTIONS));
     case 'summary':
       return summaryCommand(parseArgs(rest, { json: 'boolean' }));
     default:
