@@ -164,7 +164,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
   );
   worker.on('failed', (job, error) => log(`job ${job?.id ?? '?'}: failed: ${error.message}`));
-  worker.on('error', (error) => log(`agent: ${messageOf(error)}`));
+  worker.on('error', (error) =>
+    // BullMQ cannot parse a job whose data is not JSON: the job stays locked by nobody and fails as stalled.
+    log(error instanceof SyntaxError ? `agent: a job in the queue cannot be read (${error.message}); it fails once its lock expires` : `agent: ${messageOf(error)}`),
+  );
   await worker.waitUntilReady();
   log(
     `agent ${name}: waiting for jobs on ${redactRedisUrl(options.redis)} (concurrency ${Math.max(1, options.concurrency ?? 1)}${options.backend ? `, backend ${options.backend}` : ''})`,

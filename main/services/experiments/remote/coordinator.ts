@@ -10,8 +10,8 @@
  * BullMQ's Job parser, and everything read is checked with zod: a garbage value fails its own job
  * with a clear error and never stops the sweep.
  */
-import { readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { formatIssues, SweepJobSchema, TrainingEventSchema, type SweepJob, type SweepJobState, type TrainingEvent } from '../../../../contract';
@@ -60,6 +60,8 @@ interface Tracked {
   recordsDir: string;
   /** The job's end is being stored, or was: it is reported once. */
   settling: boolean;
+  /** Its start count (BullMQ's `ats`) when its data in Redis was last checked. */
+  dataCheckedAt: number | null;
 }
 
 const ENDED = new Set(['finished', 'failed', 'stopped']);
@@ -74,7 +76,7 @@ export async function runRemoteSweep(jobs: SweepJob[], options: RemoteSweepOptio
     const jobId = sweepJobId(job);
     if (tracked.has(jobId)) throw new DomainError('invalid-input', `two runs of the sweep have the same arm and seed: ${jobId}`);
     const state: SweepJobState = { armId: job.armId, seed: job.seed, status: 'queued', runId: null, attempt: 1, agent: null, error: null };
-    tracked.set(jobId, { job, jobId, state, recordsDir: join(options.dataDir, 'remote-records', jobFolderName(jobId)), settling: false });
+    tracked.set(jobId, { job, jobId, state, recordsDir: join(options.dataDir, 'remote-records', jobFolderName(jobId)), settling: false, dataCheckedAt: null });
   }
   const sweepIds = [...new Set([...tracked.values()].map((t) => t.job.sweepId))];
   if (sweepIds.length > 1) throw new DomainError('invalid-input', `the jobs belong to ${sweepIds.length} sweeps; a remote sweep runs one`);
@@ -129,12 +131,26 @@ async function settleJob(redis: Redis, queue: Queue, runs: RunStore, t: Tracked,
     return;
   }
   const key = queue.toKey(t.jobId);
+  const started = Number(await redis.hget(key, 'ats'));
+  // Checked once per start: an agent that cannot parse the data takes the job again and again.
+  if (state !== 'completed' && state !== 'failed' && state !== 'unknown' && started !== t.dataCheckedAt) {
+    t.dataCheckedAt = started;
+    const problem = dataProblem(await redis.hget(key, 'data'), t.jobId);
+    if (problem) {
+      // BullMQ cannot fail a job whose data it cannot parse (its agents would take it again and
+      // again): replace the data with JSON that says why, which the next agent fails at once.
+      await redis.hset(key, 'data', JSON.stringify({ refused: problem }));
+      report(t, { status: 'failed', runId: null, error: `job ${t.jobId}: ${problem}` });
+      return;
+    }
+  }
   if (state === 'active') {
-    const started = Number(await redis.hget(key, 'ats'));
     report(t, { status: 'running', ...(Number.isInteger(started) && started >= 1 ? { attempt: started } : {}) });
   } else if (state === 'failed') {
-    const reason = (await redis.hget(key, 'failedReason')) ?? 'the job failed';
-    report(t, { status: 'failed', error: reason.slice(0, 2000) });
+    const reason = ((await redis.hget(key, 'failedReason')) ?? 'the job failed').slice(0, 2000);
+    // BullMQ's words for a job whose lock lapsed too often: say what that means here.
+    const stalled = /stalled more than allowable limit/.test(reason) ? ': the agents that took it died, or its data in Redis cannot be read' : '';
+    report(t, { status: 'failed', error: `${reason}${stalled}` });
   } else if (state === 'unknown') {
     report(t, { status: 'failed', error: `job ${t.jobId} was removed from the queue` });
   } else if (state === 'completed') {
@@ -146,6 +162,19 @@ async function settleJob(redis: Redis, queue: Queue, runs: RunStore, t: Tracked,
       report(t, { status: 'failed', runId: null, error: `job ${t.jobId}'s upload was refused: ${messageOf(error)}` });
     }
   }
+}
+
+/** What is wrong with a queued job's data as Redis holds it now (another client may have rewritten it), or null. */
+function dataProblem(data: string | null, jobId: string): string | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(data ?? '');
+  } catch {
+    return 'its data in Redis is not JSON (rewritten by another client)';
+  }
+  const job = SweepJobSchema.safeParse(json);
+  if (!job.success) return `its data in Redis is not a sweep job (${formatIssues(job.error).slice(0, 3).join('; ')})`;
+  return sweepJobId(job.data) === jobId ? null : `its data in Redis is another run's (${sweepJobId(job.data)})`;
 }
 
 /** Checks the completed job's manifest, fetches its run folder, adds the earlier attempts' records and the agent, and moves it into `runs/`. */
@@ -172,6 +201,7 @@ async function storeRun(redis: Redis, runs: RunStore, t: Tracked, returnValue: s
     throw error;
   }
   await rm(t.recordsDir, { recursive: true, force: true });
+  await rmdir(dirname(t.recordsDir)).catch(() => {}); // when it was the last
   const keys = uploadChunkKeys(upload, manifest.files);
   if (keys.length) await redis.del(...keys).catch(() => {});
   return manifest;

@@ -96,7 +96,17 @@ it('refuses forged and garbage uploads and skips garbage records, storing nothin
 
 it('fails a malformed job payload with a clear error and goes on training the next job', async () => {
   const logs: string[] = [];
-  const agent: RunningAgent = await startAgent({ redis: redis.url, name: 'agent-x', backend: 'wasm', dataDir: join(dir, 'agent-data'), log: (line) => logs.push(line) });
+  const agent: RunningAgent = await startAgent({
+    redis: redis.url,
+    name: 'agent-x',
+    backend: 'wasm',
+    dataDir: join(dir, 'agent-data'),
+    log: (line) => logs.push(line),
+    // Short, so the garbled job below fails as stalled within seconds.
+    lockDurationMs: 2000,
+    stalledIntervalMs: 500,
+    maxStalledCount: 1,
+  });
   closers.push(() => agent.release());
   const queue = new Queue(QUEUE_NAME, { connection: connection(), prefix: QUEUE_PREFIX });
   closers.push(() => queue.close());
@@ -115,12 +125,22 @@ it('fails a malformed job payload with a clear error and goes on training the ne
   expect(await failedReason('hostile-2:a:1')).toMatch(/^job hostile-2:a:1 is not a sweep job: .*spec: Invalid input: expected object, received string/);
   expect(await failedReason('hostile-2:forged:1')).toBe(`job hostile-2:forged:1 does not match its data (a sweep job's id is ${sweepJobId(good!)})`);
 
-  // The agent is still there: an untrainable model fails as such, a good job trains.
+  // The agent is still there: an untrainable model fails as such, a good job trains, and a job of
+  // the sweep whose data is not even JSON (queued under its id before the sweep) fails as stalled.
   const untrainable = { ...good!, armId: 'five-classes', spec: tinyMlp('he_normal'), settings: tinySettings };
   untrainable.spec.config.layers[2]!.config['units'] = 5;
-  const states = await runRemoteSweep([good!, untrainable], { redis: redis.url, dataDir: join(dir, 'coordinator'), onProgress: () => {}, pollMs: 200 });
+  const garbled = { ...good!, armId: 'garbled' };
+  await queue.add('train', {}, { jobId: sweepJobId(garbled), delay: 60_000 });
+  await client.hset(`${QUEUE_PREFIX}:${QUEUE_NAME}:${sweepJobId(garbled)}`, 'data', '{not json');
+  await queue.promoteJobs();
+  const states = await runRemoteSweep([good!, untrainable, garbled], { redis: redis.url, dataDir: join(dir, 'coordinator'), onProgress: () => {}, pollMs: 200 });
   expect(states[0]).toMatchObject({ status: 'finished', agent: { host: 'agent-x', backend: 'wasm' } });
   expect(states[1]).toMatchObject({ status: 'failed', runId: null });
   expect(states[1]!.error).toMatch(/cannot train: The model cannot be trained on Fashion-MNIST: .*10/);
+  expect(states[2]).toEqual(
+    expect.objectContaining({ status: 'failed', runId: null, error: `job ${sweepJobId(garbled)}: its data in Redis is not JSON (rewritten by another client)` }),
+  );
+  // …and the queue fails it too, rather than handing it out for ever.
+  expect(await failedReason(sweepJobId(garbled))).toMatch(/not a sweep job|stalled more than allowable limit/);
   expect(logs.join('\n')).toMatch(/job hostile-2:a:1: failed: job hostile-2:a:1 is not a sweep job/);
 });

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { SweepJobState } from '../../../../contract';
 import { RunStore } from '../../runs/store';
 import { runRemoteSweep, type RemoteProgress } from './coordinator';
+import { progressLine } from './progress-text';
 import { startTestRedis, type TestRedis } from './redis-test-server';
 import { gridJobs } from './test-jobs';
 
@@ -84,7 +85,9 @@ it('runs a 2 × 2 grid × 2 seeds on two agents; a SIGKILLed agent’s run finis
   const dataDir = join(dir, 'coordinator');
   const finishedReports = new Map<string, number>();
   let killed: { jobId: string; completedBatches: number } | null = null;
+  const lines: string[] = [];
   const onProgress = (p: RemoteProgress) => {
+    lines.push(progressLine(p) ?? '');
     if (p.type === 'job' && p.state.status === 'finished') finishedReports.set(p.jobId, (finishedReports.get(p.jobId) ?? 0) + 1);
     // Mid-run: the first batches agent-a streams, with most of its run still to go.
     if (!killed && p.type === 'event' && p.agent.host === 'agent-a' && p.event.type === 'batches' && p.event.completedBatches < p.event.totalBatches / 2) {
@@ -102,6 +105,9 @@ it('runs a 2 × 2 grid × 2 seeds on two agents; a SIGKILLed agent’s run finis
   expect(new Set(states.map((s) => s.runId)).size).toBe(8);
   const killedState = states.find((s) => `grid-1:${s.armId}:${s.seed}` === killedJob)!;
   expect(killedState).toMatchObject({ attempt: 2, agent: { host: 'agent-b', backend: 'wasm' } });
+  expect(lines).toContain(`${killedState.armId} seed ${killedState.seed}: finished on agent-b (wasm), attempt 2 → run ${killedState.runId}`);
+  expect(lines.filter((l) => / \[agent-b\/wasm\]: epoch 2 loss \d.* val_acc \d+\.\d\d%$/.test(l)).length).toBeGreaterThanOrEqual(4);
+  expect(existsSync(join(dataDir, 'remote-records'))).toBe(false); // the attempts' records moved into their runs
 
   const store = new RunStore(dataDir);
   const listed = await store.list();

@@ -1,0 +1,5 @@
+/** Sweeps across machines on BullMQ/Redis: the coordinator `layerbench sweep --redis` calls, and the agent. */
+export { runRemoteSweep, type RemoteProgress, type RemoteSweepOptions } from './coordinator';
+export { startAgent, type AgentOptions, type RunningAgent } from './agent';
+export { redactRedisUrl } from './connection';
+export { progressLine } from './progress-text';
