@@ -29,6 +29,12 @@ export async function agentCommand(args: ParsedArgs): Promise<number> {
   const backendFlag = stringFlag(args, 'backend');
   const backend = backendFlag === undefined ? undefined : BackendNameSchema.safeParse(backendFlag);
   if (backend && !backend.success) throw new UsageError(`--backend must be one of ${BackendNameSchema.options.join(', ')}, got ${backendFlag}`);
+  // Listening before the agent starts: a signal while it connects stops it as soon as it can.
+  let stopWith: ((signal: string) => void) | null = null;
+  let early: string | null = null;
+  const onSignal = (signal: string) => (stopWith ? stopWith(signal) : (early ??= signal));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
   const agent = await startAgent({
     redis,
     concurrency: intFlag(args, 'concurrency', 1, 64),
@@ -40,12 +46,11 @@ export async function agentCommand(args: ParsedArgs): Promise<number> {
     log: (line) => process.stderr.write(`${line}\n`),
   });
   await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
+    stopWith = (signal) => {
       process.stderr.write(`agent ${agent.name}: ${signal}: giving the runs in progress back to the queue\n`);
       void agent.release().then(resolve);
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    if (early) stopWith(early);
   });
   process.stderr.write(`agent ${agent.name}: stopped\n`);
   return 0;

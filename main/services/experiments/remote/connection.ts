@@ -44,12 +44,15 @@ export function openRedis(url: string, onError: (message: string) => void): Redi
 export async function checkRedis(url: string, timeoutMs = 10_000): Promise<void> {
   checkUrl(url);
   const probe = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
-  probe.on('error', () => {});
+  // The connection's own error (a refused password, an untrusted certificate) says more than the rejection ("Connection is closed").
+  let cause: Error | null = null;
+  probe.on('error', (error: Error) => (cause ??= error));
   try {
     await probe.connect();
     await probe.ping();
   } catch (error) {
-    throw new DomainError('io', `Cannot use Redis at ${redactRedisUrl(url)}: ${(error as Error).message}`, { cause: error });
+    const reason = (cause as Error | null)?.message ?? (error as Error).message;
+    throw new DomainError('io', `Cannot use Redis at ${redactRedisUrl(url)}: ${reason}`, { cause: cause ?? error });
   } finally {
     probe.disconnect();
   }

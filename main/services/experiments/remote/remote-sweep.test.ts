@@ -3,7 +3,7 @@
  * processes (the CLI from source, via tsx) training a tiny MLP on a Fashion-MNIST subset, and the
  * coordinator in this process. One agent is SIGKILLed mid-run: its job finishes on the other.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,9 +14,7 @@ import { runRemoteSweep, type RemoteProgress } from './coordinator';
 import { progressLine } from './progress-text';
 import { startTestRedis, type TestRedis } from './redis-test-server';
 import { gridJobs } from './test-jobs';
-
-const root = join(import.meta.dirname, '../../../..');
-const cli = join(root, 'main/cli/index.ts');
+import { spawnAgent, type AgentProcess } from './agent-process';
 
 let dir: string;
 let redis: TestRedis;
@@ -33,40 +31,12 @@ afterEach(async () => {
 });
 
 /** Starts `layerbench agent` as a user would; resolves once it waits for jobs. */
-function startAgentProcess(name: string): Promise<{ child: ChildProcess; log: () => string }> {
-  const args = [
-    '--import',
-    'tsx',
-    cli,
-    'agent',
-    '--redis',
-    redis.url,
-    '--name',
-    name,
-    '--backend',
-    'wasm',
-    '--data-dir',
-    join(dir, `data-${name}`),
-    '--lock-ms',
-    '3000',
-    '--stalled-check-ms',
-    '1000',
-  ];
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, TMPDIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
-  agents.push(child);
-  let log = '';
-  child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      if (log.includes('waiting for jobs')) resolve({ child, log: () => log });
-    });
-    child.once('exit', (code) => reject(new Error(`agent ${name} exited (${code}) before it was ready:\n${log}`)));
-  });
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+async function startAgentProcess(name: string): Promise<AgentProcess> {
+  const args = ['--redis', redis.url, '--name', name, '--backend', 'wasm', '--data-dir', join(dir, `data-${name}`), '--lock-ms', '3000', '--stalled-check-ms', '1000'];
+  const agent = spawnAgent(args, { TMPDIR: dir });
+  agents.push(agent.child);
+  await agent.ready;
+  return agent;
 }
 
 function jsonLines(path: string): Record<string, unknown>[] {
@@ -133,7 +103,7 @@ it('runs a 2 × 2 grid × 2 seeds on two agents; a SIGKILLed agent’s run finis
 
   // SIGTERM: the idle agent stops cleanly.
   b.child.kill('SIGTERM');
-  expect(await exited(b.child)).toBe(0);
+  expect(await b.exited).toBe(0);
   expect(b.log()).toContain('agent agent-b: stopped');
 });
 
@@ -141,7 +111,7 @@ it('gives a run back to the queue on SIGTERM; the next agent finishes it as atte
   const a = await startAgentProcess('agent-a');
   const jobs = gridJobs('release-1', [0.01], ['he_normal'], 1, { epochs: 2, trainSubset: 1600 });
   const dataDir = join(dir, 'coordinator');
-  let b: Promise<{ child: ChildProcess; log: () => string }> | null = null;
+  let b: Promise<AgentProcess> | null = null;
   const states: SweepJobState[] = await runRemoteSweep(jobs, {
     redis: redis.url,
     dataDir,
@@ -149,11 +119,11 @@ it('gives a run back to the queue on SIGTERM; the next agent finishes it as atte
     onProgress: (p) => {
       if (!b && p.type === 'event' && p.event.type === 'batches') {
         a.child.kill('SIGTERM');
-        b = exited(a.child).then(() => startAgentProcess('agent-b'));
+        b = a.exited.then(() => startAgentProcess('agent-b'));
       }
     },
   });
-  expect(await exited(a.child)).toBe(0);
+  expect(await a.exited).toBe(0);
   expect(a.log()).toMatch(/released/);
   expect(states).toEqual([expect.objectContaining({ status: 'finished', attempt: 2, agent: { host: 'agent-b', backend: 'wasm' } })]);
   const runDir = new RunStore(dataDir).runDir(states[0]!.runId!);
