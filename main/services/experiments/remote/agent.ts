@@ -19,7 +19,7 @@ import { RunStore } from '../../runs/store';
 import { defaultDataDir } from '../../paths';
 import { TrainingHost } from '../../training/host/host';
 import { checkRedis, openRedis, redactRedisUrl } from './connection';
-import { QUEUE_NAME, QUEUE_PREFIX, RECORD_STREAM_MAX_LENGTH, recordStreamKey, sweepJobId, uploadKey, type Agent, type UploadManifest } from './protocol';
+import { MAX_RECORD_BYTES, QUEUE_NAME, QUEUE_PREFIX, RECORD_STREAM_MAX_LENGTH, recordStreamKey, sweepJobId, uploadKey, type Agent, type UploadManifest } from './protocol';
 import { uploadRunFolder } from './run-transfer';
 
 export interface AgentOptions {
@@ -90,7 +90,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     // Events go out in order; a failed send is logged, the run goes on (the upload carries every record).
     let sending = Promise.resolve();
     const send = (event: TrainingEvent) => {
-      const fields = ['job', jobId, 'attempt', String(attempt), 'host', agent.host, 'backend', agent.backend, 'event', JSON.stringify(event)];
+      const json = JSON.stringify(event);
+      // Bounded like every Redis value of a sweep (the upload still carries every record).
+      if (Buffer.byteLength(json) > MAX_RECORD_BYTES) return log(`job ${jobId}: a ${event.type} record over ${MAX_RECORD_BYTES} bytes was not streamed`);
+      const fields = ['job', jobId, 'attempt', String(attempt), 'host', agent.host, 'backend', agent.backend, 'event', json];
       sending = sending.then(
         () => redis.xadd(stream, 'MAXLEN', '~', String(RECORD_STREAM_MAX_LENGTH), '*', ...fields).then(() => {}),
         () => {},

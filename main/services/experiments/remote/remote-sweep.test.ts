@@ -101,6 +101,11 @@ it('runs a 2 × 2 grid × 2 seeds on two agents; a SIGKILLed agent’s run finis
   expect(partial.length).toBeGreaterThanOrEqual(killed!.completedBatches);
   expect(partial.length).toBeLessThan(epochs * 40);
 
+  // The same sweep started again: nothing queued twice, the stored runs recognised, not stored again.
+  const again = await runRemoteSweep(jobs, { redis: redis.url, dataDir, onProgress: () => {}, pollMs: 300 });
+  expect(again.map((s) => [s.status, s.runId])).toEqual(states.map((s) => ['finished', s.runId]));
+  expect(await store.list()).toHaveLength(8);
+
   // SIGTERM: the idle agent stops cleanly.
   b.child.kill('SIGTERM');
   expect(await b.exited).toBe(0);
