@@ -74,8 +74,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const acquire = (): Slot => {
     let slot = slots.find((s) => !s.busy);
     if (!slot) {
-      const created: Slot = { busy: false, onEvent: null, runId: null, released: false, host: null as unknown as TrainingHost };
-      created.host = new TrainingHost({ dataDir: options.dataDir ?? defaultDataDir(), runs, onEvent: (event) => created.onEvent?.(event) });
+      const created: Slot = {
+        busy: false,
+        onEvent: null,
+        runId: null,
+        released: false,
+        host: new TrainingHost({ dataDir: options.dataDir ?? defaultDataDir(), runs, onEvent: (event) => created.onEvent?.(event) }),
+      };
       slots.push(created);
       slot = created;
     }
@@ -94,11 +99,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       // Bounded like every Redis value of a sweep (the upload still carries every record).
       if (Buffer.byteLength(json) > MAX_RECORD_BYTES) return log(`job ${jobId}: a ${event.type} record over ${MAX_RECORD_BYTES} bytes was not streamed`);
       const fields = ['job', jobId, 'attempt', String(attempt), 'host', agent.host, 'backend', agent.backend, 'event', json];
-      sending = sending.then(
-        () => redis.xadd(stream, 'MAXLEN', '~', String(RECORD_STREAM_MAX_LENGTH), '*', ...fields).then(() => {}),
-        () => {},
-      );
-      sending.catch((error: unknown) => log(`job ${jobId}: a record could not be sent: ${messageOf(error)}`));
+      sending = sending
+        .then(() => redis.xadd(stream, 'MAXLEN', '~', String(RECORD_STREAM_MAX_LENGTH), '*', ...fields))
+        .then(
+          () => {},
+          (error: unknown) => log(`job ${jobId}: a record could not be sent: ${messageOf(error)}`),
+        );
     };
     let end!: (event: TrainingEvent) => void;
     const ended = new Promise<TrainingEvent>((resolve) => (end = resolve));
@@ -122,7 +128,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     slot.runId = runId;
     if (slot.released) await slot.host.stop(runId);
     const last = await ended;
-    await sending.catch(() => {});
+    await sending;
     try {
       if (slot.released) return null;
       await runs.rename(runId, job.name);
