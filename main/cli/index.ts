@@ -7,6 +7,7 @@ import { TRAIN_OPTIONS, TRAIN_USAGE, trainCommand } from './train';
 import { DATASETS_OPTIONS, DATASETS_USAGE, datasetsCommand } from './datasets';
 import { RUNS_OPTIONS, RUNS_USAGE, runsCommand } from './runs';
 import { SWEEP_OPTIONS, SWEEP_USAGE, sweepCommand } from './sweep';
+import { AGENT_OPTIONS, AGENT_USAGE, agentCommand } from './agent';
 
 const USAGE = () => `Usage: layerbench <command> [options]
 
@@ -21,6 +22,7 @@ Commands:
   ${EXPORT_USAGE}
   ${DATASETS_USAGE}
   ${RUNS_USAGE}
+  ${AGENT_USAGE}
 
 Options:
   --help                               show this help
@@ -46,6 +48,8 @@ async function main(argv: string[]): Promise<number> {
       return datasetsCommand(parseArgs(rest, DATASETS_OPTIONS));
     case 'runs':
       return runsCommand(parseArgs(rest, RUNS_OPTIONS));
+    case 'agent':
+      return agentCommand(parseArgs(rest, AGENT_OPTIONS));
     case 'summary':
       return summaryCommand(parseArgs(rest, { json: 'boolean' }));
     default:

@@ -7,11 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadRemoteSweep } from '../services/experiments/remote-hook';
 import { tinySettings, writeProject } from '../services/experiments/test-support';
 
 const root = join(import.meta.dirname, '../..');
-const remoteQueue = await loadRemoteSweep();
 const dir = mkdtempSync(join(tmpdir(), 'layerbench-sweep-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -154,12 +152,20 @@ describe('layerbench sweep', () => {
     expect(run('sweep').stderr).toMatch(/sweep takes exactly one sweep file/);
   });
 
-  // Where dev/sweeps-redis's queue is merged, its own tests run --redis.
-  it.skipIf(remoteQueue !== null)('refuses --redis clearly in a build without the Redis queue', () => {
+  // The queue itself is tested with a real Redis (services/experiments/remote); here, the CLI's refusal.
+  it('--redis with no Redis listening fails with exit 1, the password never printed, no run stored', () => {
     writeProject(dir, 'base.layerbench.json');
-    const redis = run('sweep', writeSweep('ok.json', { project: 'base.layerbench.json', grid: {} }), '--redis', 'redis://127.0.0.1:1', '--out', join(dir, 'out-redis'));
+    const redis = run(
+      'sweep',
+      writeSweep('ok.json', { project: 'base.layerbench.json', grid: {} }),
+      '--redis',
+      'redis://:s3cret-word@127.0.0.1:1',
+      '--out',
+      join(dir, 'out-redis'),
+    );
     expect(redis.status).toBe(1);
-    expect(redis.stderr).toMatch(/--redis: this build of Layerbench has no Redis queue/);
+    expect(redis.stderr).toMatch(/127\.0\.0\.1:1/);
+    expect(redis.stderr + redis.stdout).not.toMatch(/s3cret-word/);
     expect(existsSync(join(dir, 'out-redis', 'runs'))).toBe(false);
   });
 });

@@ -8,12 +8,10 @@
  * without it, stderr ends with the arms ranked by the sweep's metric.
  */
 import { resolve } from 'node:path';
-import type { ArmResult, SweepJob, SweepJobState, SweepMetric } from '../../contract/sweeps';
+import type { ArmResult, SweepJobState, SweepMetric } from '../../contract/sweeps';
 import type { EpochRecord, TrainingEvent } from '../../contract/training';
-import { DomainError } from '../../contract/wire';
 import { lossText } from '../../contract/numbers';
 import { definitionHash } from '../services/experiments/expand';
-import { loadRemoteSweep } from '../services/experiments/remote-hook';
 import { armResults, lastEpochMetrics } from '../services/experiments/results';
 import { SweepService, newSweepId } from '../services/experiments/service';
 import { expandSweepFile, readSweepFile, type LoadedSweep } from '../services/experiments/sweep-file';
@@ -125,22 +123,20 @@ async function localSweep(loaded: LoadedSweep, { dataDir, workspace, runs, log, 
 }
 
 async function remoteSweep(loaded: LoadedSweep, redis: string, workspace: string, runs: RunStore, log: (line: string) => void): Promise<SweepOutcome> {
-  const runRemoteSweep = await loadRemoteSweep();
-  if (!runRemoteSweep)
-    throw new DomainError('unsupported', '--redis: this build of Layerbench has no Redis queue (runRemoteSweep); run the sweep without --redis to train it here');
+  // BullMQ and ioredis load only for --redis.
+  const { runRemoteSweep, progressLine } = await import('../services/experiments/remote');
   const sweepId = newSweepId();
   const { arms, jobs } = expandSweepFile(loaded, sweepId);
   log(`sweep ${sweepId}: ${arms.length} arms × ${loaded.file.seeds} seeds = ${jobs.length} runs, queued on Redis`);
-  const states: SweepJobState[] = await runRemoteSweep(jobs, { redis, dataDir: workspace, onProgress: (progress) => log(remoteProgressLine(progress, jobs)) });
+  const states: SweepJobState[] = await runRemoteSweep(jobs, {
+    redis,
+    dataDir: workspace,
+    onProgress: (progress) => {
+      const line = progressLine(progress);
+      if (line) log(line);
+    },
+  });
   return { sweepId, arms: await armResults(arms, states, runs), complete: states.length === jobs.length && states.every((s) => s.status === 'finished') };
-}
-
-function remoteProgressLine(progress: unknown, jobs: readonly SweepJob[]): string {
-  const state = progress as Partial<SweepJobState>;
-  const job = jobs.find((j) => j.armId === state.armId && j.seed === state.seed);
-  if (!job || typeof state.status !== 'string') return `  ${JSON.stringify(progress)?.slice(0, 200)}`;
-  const agent = state.agent ? ` on ${state.agent.host} (${state.agent.backend})` : '';
-  return `${job.name}: ${state.status}${agent}${state.error ? ` · ${state.error}` : ''}`;
 }
 
 function metricsText(metrics: Partial<Record<string, number>>): string {

@@ -60,7 +60,7 @@ const RESERVE_FILE = '.reserve';
 const RESERVE_MIN_BYTES = 64 * 1024;
 
 /** run.json. `owner` and `activeSince` are bookkeeping for crash recovery and durations. */
-const RunFileSchema = z.object({
+export const RunFileSchema = z.object({
   format: z.literal(RUN_FORMAT),
   version: z.number().int(),
   summary: RunSummarySchema,
@@ -74,6 +74,8 @@ const RunFileSchema = z.object({
     .default(null),
   /** When the current running stretch began (ISO); null while paused or ended. */
   activeSince: z.string().nullable().default(null),
+  /** A run trained by a sweep agent on another machine (experiments/remote): where, and which job and attempt. */
+  remote: z.object({ host: z.string(), backend: z.string(), jobId: z.string(), attempt: z.number().int() }).optional(),
 });
 type RunFile = z.infer<typeof RunFileSchema>;
 

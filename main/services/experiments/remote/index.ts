@@ -1,6 +1,5 @@
-/**
- * The Redis queue's entry (`layerbench sweep --redis URL`), written on dev/sweeps-redis: this module
- * is to export `runRemoteSweep(jobs, { redis, dataDir, onProgress })` (see ../remote-hook.ts). Until
- * it does, the CLI refuses --redis and says so. At merge, that branch's module replaces this file.
- */
-export {};
+/** Sweeps across machines on BullMQ/Redis: the coordinator `layerbench sweep --redis` calls, and the agent. */
+export { runRemoteSweep, type RemoteProgress, type RemoteSweepOptions } from './coordinator';
+export { startAgent, type AgentOptions, type RunningAgent } from './agent';
+export { redactRedisUrl } from './connection';
+export { progressLine } from './progress-text';
