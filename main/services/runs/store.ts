@@ -23,11 +23,13 @@ import {
   CallbackRecordSchema,
   EpochRecordSchema,
   formatIssues,
+  GpuRunCountersSchema,
   RunIdSchema,
   RunSummarySchema,
   StatsRecordSchema,
   TrainingSettingsSchema,
   type CallbackRecord,
+  type GpuRunCounters,
   type RunFileFault,
 } from '../../../contract';
 import { runTraits } from '../../../contract/run-traits';
@@ -74,6 +76,8 @@ const RunFileSchema = z.object({
     .default(null),
   /** When the current running stretch began (ISO); null while paused or ended. */
   activeSince: z.string().nullable().default(null),
+  /** On a WebGPU backend: what a step asked of the GPU. */
+  gpu: GpuRunCountersSchema.optional(),
 });
 type RunFile = z.infer<typeof RunFileSchema>;
 
@@ -239,6 +243,7 @@ export class RunStore implements RunStoreApi {
       hasWeights: existsSync(join(dir, 'weights', 'model.json')),
       hasBestCheckpoint: existsSync(join(dir, 'best', 'model.json')),
       directory: dir,
+      ...(file.gpu ? { gpu: file.gpu } : {}),
     };
   }
 
@@ -418,6 +423,10 @@ class RunWriterImpl implements RunWriter {
   /** The backend the run actually trains on (Auto may pick another than the default); saved with the next status. */
   setBackend(backend: string): void {
     if (!this.ended) this.file.summary.backend = backend;
+  }
+
+  setGpu(counters: GpuRunCounters): void {
+    if (!this.ended) this.file.gpu = counters;
   }
 
   async setStatus(status: RunStatus, failure?: RunSummary['failure']): Promise<void> {
