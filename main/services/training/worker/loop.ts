@@ -24,7 +24,7 @@ import { fileLoadHandler, MODEL_JSON } from './weights-io';
 import { faultOf } from '../../runs/faults';
 import { divergenceMessage, ExplosionWatch, likelyCauses, type DivergencePoint, type Explosion } from './divergence';
 import { score, scoreSource } from './evaluate';
-import { accuracy, applyMaxNorm, forwardWithLogits, meanCrossEntropy, planLayers, regularizationLoss, type LayerPlan } from './forward';
+import { accuracy, applyMaxNorm, forwardWithLogits, meanCrossEntropy, planLayers, regularizationLoss, sumScalars, type LayerPlan } from './forward';
 import { gpuMemory, type GpuMemory } from './backends';
 import type { GpuStepMeter } from './gpu-counters';
 import { BestEpoch, clipGradients, createOptimizer, EarlyStopper, Plateau, scheduledLearningRate, setLearningRate } from './optimizers';
@@ -185,7 +185,7 @@ interface StepOutcome {
 /** Whether every value of `tensors` is a finite number: one read-back. */
 async function allFinite(tf: typeof TF, tensors: TF.Tensor[]): Promise<boolean> {
   // NaN or ±∞ anywhere makes the sum NaN; finite values give 0.
-  const check = tf.tidy(() => tf.addN(tensors.map((t) => tf.sum(tf.mul(t, 0)))));
+  const check = tf.tidy(() => sumScalars(tf, tensors.map((t) => tf.sum(tf.mul(t, 0)))));
   try {
     return Number.isFinite((await check.data())[0]!);
   } finally {
