@@ -93,7 +93,12 @@ describe.skipIf(!swiftShader)('WebGPU on SwiftShader (needs VK_ICD_FILENAMES →
     await tf.setBackend('webgpu');
     try {
       const sum = async (values: number[]) => {
-        const total = tf.tidy(() => sumScalars(tf, values.map((v) => tf.scalar(v))));
+        const total = tf.tidy(() =>
+          sumScalars(
+            tf,
+            values.map((v) => tf.scalar(v)),
+          ),
+        );
         const value = (await total.data())[0]!;
         total.dispose();
         return value;

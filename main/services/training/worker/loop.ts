@@ -185,7 +185,8 @@ interface StepOutcome {
 /** Whether every value of `tensors` is a finite number: one read-back. */
 async function allFinite(tf: typeof TF, tensors: TF.Tensor[]): Promise<boolean> {
   // NaN or ±∞ anywhere makes the sum NaN; finite values give 0.
-  const check = tf.tidy(() => sumScalars(tf, tensors.map((t) => tf.sum(tf.mul(t, 0)))));
+  const zeroed = (t: TF.Tensor) => tf.sum(tf.mul(t, 0));
+  const check = tf.tidy(() => sumScalars(tf, tensors.map(zeroed)));
   try {
     return Number.isFinite((await check.data())[0]!);
   } finally {
