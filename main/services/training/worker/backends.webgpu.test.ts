@@ -111,6 +111,37 @@ describe.skipIf(!swiftShader)('WebGPU on SwiftShader (needs VK_ICD_FILENAMES →
     }
   });
 
+  it('averages the plain steps after the warm-up, and the statistics steps only when no step was plain', async () => {
+    await tf.setBackend('webgpu');
+    try {
+      // 1,024 values: tfjs-webgpu computes tensors under 128 values on the CPU.
+      const op = async () => {
+        const t = tf.tidy(() => tf.add(tf.tensor1d(new Float32Array(1024).fill(1)), 1));
+        await t.data();
+        t.dispose();
+      };
+      const step = async (meter: GpuStepMeter, ops: number, withStats: boolean) => {
+        meter.begin();
+        for (let i = 0; i < ops; i++) await op();
+        meter.end(withStats);
+      };
+      const meter = new GpuStepMeter(report.adapter!, 1);
+      await step(meter, 1, false); // warm-up: not counted
+      expect(meter.record()).toBeNull();
+      await step(meter, 2, true);
+      const statsOnly = meter.record()!;
+      expect(statsOnly).toMatchObject({ steps: 1, statisticsSteps: true, readbacksPerStep: 2 });
+      await step(meter, 1, false);
+      const plain = meter.record()!;
+      expect(plain).toMatchObject({ steps: 1, readbacksPerStep: 1 });
+      expect(plain.statisticsSteps).toBeUndefined();
+      expect(plain.dispatchesPerStep).toBeGreaterThanOrEqual(1);
+      expect(statsOnly.dispatchesPerStep).toBe(2 * plain.dispatchesPerStep);
+    } finally {
+      await tf.setBackend('wasm');
+    }
+  });
+
   it('trains seed model 1 as wasm does (batch 16, 3 steps), and counts a stock tfjs-webgpu step', async () => {
     await tf.setBackend('wasm');
     const onWasm = await train(batches);

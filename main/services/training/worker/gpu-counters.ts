@@ -61,14 +61,13 @@ const WRAPPED: ReadonlyArray<readonly [string, string, keyof GpuCallCounts | nul
 
 /**
  * Wraps the counted methods of `globals` (the `webgpu` package's `globals`) once per thread; later
- * calls do nothing. Throws when a class or method is missing: the binding changed its shape.
+ * calls do nothing. Returns false, wrapping nothing, when a class or method is missing (a binding
+ * of another shape): WebGPU still trains, and runs record no counters.
  */
-export function installGpuCounters(globals: object): void {
-  if (installed) return;
+export function installGpuCounters(globals: object): boolean {
+  if (installed) return true;
   const classes = globals as Record<string, CountedClass | undefined>;
-  for (const [className, method] of WRAPPED) {
-    if (typeof classes[className]?.prototype[method] !== 'function') throw new Error(`the webgpu binding has no ${className}.prototype.${method} to count`);
-  }
+  if (WRAPPED.some(([className, method]) => typeof classes[className]?.prototype[method] !== 'function')) return false;
   for (const [className, method, counter, wait] of WRAPPED) {
     const prototype = classes[className]!.prototype;
     const original = prototype[method] as (...args: unknown[]) => unknown;
@@ -79,6 +78,7 @@ export function installGpuCounters(globals: object): void {
     };
   }
   installed = true;
+  return true;
 }
 
 /** Whether the counters are installed in this thread (WebGPU was loaded through backends.ts). */
