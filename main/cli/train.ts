@@ -52,7 +52,8 @@ export const TRAIN_USAGE = `train <project-file|model.h5> [--epochs N] [--datase
                                        --dataset: fashion-mnist or an imported dataset's id,
                                        --optimizer: SGD, Adagrad, RMSprop, Adam or Adamax (Keras' defaults);
                                        --backend: auto or ${BACKEND_NAMES.join(', ')} (one that did not
-                                       start is refused with the reason); --subset: train on the first N samples;
+                                       start is refused with the reason it was skipped);
+                                       --subset: N samples, in the run's seeded order (validation included);
                                        a Keras .h5 continues from its weights (imported as a run)`;
 
 export async function trainCommand(args: ParsedArgs): Promise<number> {
