@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { swiftShaderEnv } from './scripts/swiftshader.mjs';
 
 /** Tests that need a WebGPU adapter: they skip, saying why, where SwiftShader is missing. */
@@ -16,11 +16,11 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['contract/**/*.test.ts', 'model/**/*.test.ts', 'main/**/*.test.ts', 'renderer/**/*.test.ts'],
-          exclude: ['**/node_modules/**', ...WEBGPU_TESTS],
+          exclude: [...configDefaults.exclude, ...WEBGPU_TESTS],
         },
       },
       // Only these processes see SwiftShader (Debian's chromium-common), where it is installed; the app never sets it.
-      { extends: true, test: { name: 'webgpu', include: WEBGPU_TESTS, exclude: ['**/node_modules/**'], env: swiftShaderEnv() } },
+      { extends: true, test: { name: 'webgpu', include: WEBGPU_TESTS, env: swiftShaderEnv() } },
     ],
   },
 });
