@@ -35,6 +35,12 @@
  *    the wasm fused step in the same process, seed model 1, batch sizes as BENCH_BATCHES; then a
  *    Conv2D model against tfjs' 'cpu' backend at batch 32 (bench/ort-conv-step.ts, target ≥ 20×).
  *    BENCH_ORT_STEPS (100 timed steps per engine and batch size); BENCH_ONLY=ort runs just this section.
+ *
+ * 4. GPU (BENCH_ONLY=gpu): webgpu vs wasm through the full path, per batch size, with the GPU calls
+ *    per step each webgpu run recorded in its run.json (`gpu`: dispatches, submits, buffers created,
+ *    host ms) for stock tfjs-webgpu and, once main/services/training/worker/engines/webgpu exists and
+ *    bench/webgpu-step.ts exports runWebGpuStepSection, the fused engine beside it.
+ *    BENCH_GPU_SWIFTSHADER=1 runs it on SwiftShader where no GPU is (correctness and counters, not speed).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,6 +48,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { swiftShaderEnv } from '../scripts/swiftshader.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const self = fileURLToPath(import.meta.url);
@@ -54,6 +61,10 @@ const hostBundle = join(buildDir, 'bench', 'host.js');
 const fitWorkerBundle = join(buildDir, 'bench', 'fit-worker.js');
 const uiBundle = join(buildDir, 'bench', 'ui-stream.js');
 const ortBundle = join(buildDir, 'bench', 'ort-step.js');
+const webgpuStepBundle = join(buildDir, 'bench', 'webgpu-step.js');
+/** The fused WebGPU engine's folder and its bench (dev/webgpu-fused): section 4 runs it when both exist. */
+const fusedWebGpuEngine = join(root, 'main', 'services', 'training', 'worker', 'engines', 'webgpu');
+const webgpuStepSource = join(root, 'bench', 'webgpu-step.ts');
 // host.js starts new URL('../worker/train.worker.js'), i.e. this copy of the app's worker bundle.
 const trainWorkerBundle = join(buildDir, 'worker', 'train.worker.js');
 const DATASET_DIRS = ['/usr/share/datasets/fashion-mnist'];
@@ -80,6 +91,8 @@ const config = {
   pairEpochs: Math.max(2, num('BENCH_PAIR_EPOCHS', 4)),
   gpuBatchSizes: (process.env.BENCH_GPU_BATCHES ?? '32,256,1024').split(',').map(Number),
   gpuRounds: num('BENCH_GPU_ROUNDS', 2),
+  /** Section 4 on SwiftShader (Vulkan on the CPU) where there is no GPU: the counters, not the speed. */
+  gpuSwiftShader: process.env.BENCH_GPU_SWIFTSHADER === '1',
   ortSteps: num('BENCH_ORT_STEPS', quick ? 20 : 100),
   learningRate: 0.01,
   seed: 42,
@@ -149,6 +162,8 @@ async function trialLayerbench(spec) {
   // a0 ('a_bare'): the same worker loop with statistics off and nothing persisted: a/a0 is their cost.
   const full = spec.kind !== 'a_bare';
   const dataDir = mkdtempSync(join(tmpdir(), 'layerbench-bench-'));
+  const runs = full ? new RunStore(dataDir) : null;
+  let stepKind = null;
   const rss = rssSampler();
   const epochs = [];
   let trainSamples = null;
@@ -160,7 +175,7 @@ async function trialLayerbench(spec) {
   const onBackend = spec.backend ?? 'wasm';
   const host = new TrainingHost({
     dataDir,
-    ...(full ? { runs: new RunStore(dataDir) } : {}),
+    ...(runs ? { runs } : {}),
     backends: onBackend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
     systemDatasetDirs: [spec.datasetDir],
     onEvent(event) {
@@ -168,6 +183,7 @@ async function trialLayerbench(spec) {
         trainSamples = event.trainSamples;
         backend = event.backend;
       } else if (event.type === 'batches') batches += event.batches.length;
+      else if (event.type === 'phase' && event.phase === 'training') stepKind = event.detail ?? null;
       else if (event.type === 'epoch') {
         epochs.push({
           epoch: event.record.epoch,
@@ -189,7 +205,7 @@ async function trialLayerbench(spec) {
       throw new Error(`the ${onBackend} backend is not available here: ${usable?.reason ?? 'not probed'}`);
     }
     const rssReady = rss.now();
-    await host.start({
+    const { runId } = await host.start({
       spec: seedModel1,
       settings: {
         ...defaultTrainingSettings,
@@ -206,9 +222,13 @@ async function trialLayerbench(spec) {
     });
     const end = await ended;
     if (end.type !== 'finished') throw new Error(`run ${end.type}${end.error ? `: ${end.error}` : ''}`);
+    // On webgpu: the run's GPU calls per step, as its run.json records them.
+    const gpu = runs ? ((await runs.get(runId)).gpu ?? null) : null;
     return {
       kind: spec.kind,
       backend,
+      stepKind,
+      ...(gpu ? { gpu } : {}),
       trainSamples,
       batches,
       ...throughput(epochs, trainSamples),
@@ -373,6 +393,7 @@ async function trialFit(spec) {
 async function trial(spec) {
   try {
     if (spec.kind === 'stream_pair') emit(await trialStreamPair(spec));
+    else if (spec.kind === 'gpu_fused') emit(await trialFusedWebGpu(spec));
     else emit(spec.kind === 'a' || spec.kind === 'a_bare' || spec.kind === 'probe' || spec.kind.startsWith('gpu_') ? await trialLayerbench(spec) : await trialFit(spec));
   } catch (error) {
     emit({ kind: spec.kind, error: error instanceof Error ? error.message : String(error) });
@@ -388,7 +409,7 @@ function runTrial(spec) {
     const child = spawn(process.execPath, [self, '--trial', JSON.stringify(spec)], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, BENCH_BUILD_DIR: buildDir },
+      env: { ...process.env, BENCH_BUILD_DIR: buildDir, ...(spec.swiftShader ? swiftShaderEnv() : {}) },
     });
     let stdout = '';
     let stderr = '';
@@ -460,6 +481,17 @@ async function bundle() {
     ortError = `5. skipped: bench/ort-step.ts does not build: ${buildError(error)}`;
     notes.push(ortError);
   }
+  let webgpuStepError = null;
+  if (existsSync(fusedWebGpuEngine) && existsSync(webgpuStepSource)) {
+    try {
+      await build({ ...common, entryPoints: [webgpuStepSource], outfile: webgpuStepBundle });
+    } catch (error) {
+      webgpuStepError = `4. fused WebGPU engine skipped: bench/webgpu-step.ts does not build: ${buildError(error)}`;
+      notes.push(webgpuStepError);
+    }
+  } else {
+    webgpuStepError = 'no fused WebGPU engine yet (main/services/training/worker/engines/webgpu and bench/webgpu-step.ts)';
+  }
   let layerbench = true;
   if (existsSync(builtWorker)) {
     copyFileSync(builtWorker, trainWorkerBundle);
@@ -497,7 +529,7 @@ async function bundle() {
     }
   }
   const workerUsesFast = existsSync(trainWorkerBundle) && readFileSync(trainWorkerBundle, 'utf8').includes('layerbench.fastWasmMatMul.stock');
-  return { layerbench, notes, workerUsesFast, uiError: ui, ortError };
+  return { layerbench, notes, workerUsesFast, uiError: ui, ortError, webgpuStepError };
 }
 
 const median = (xs) => {
@@ -592,6 +624,50 @@ function table(rows) {
     .join('\n');
 }
 
+/** The GPU counters of several runs (run.json's `gpu`), field by field medians. */
+function medianCounters(records) {
+  if (!records.length) return null;
+  const fields = ['dispatchesPerStep', 'submitsPerStep', 'buffersCreatedPerStep', 'bindGroupsPerStep', 'writeBuffersPerStep', 'readbacksPerStep', 'hostMsPerStep'];
+  return {
+    software: records[0].software,
+    statisticsSteps: records.some((r) => r.statisticsSteps === true),
+    ...Object.fromEntries(fields.map((f) => [f, median(records.map((r) => r[f]))])),
+  };
+}
+
+function countersLine(c) {
+  if (!c) return 'no counters recorded (fewer steps than the warm-up)';
+  return `${fmt(c.dispatchesPerStep, 1)} dispatches, ${fmt(c.submitsPerStep, 1)} submits, ${fmt(c.buffersCreatedPerStep, 1)} buffers created, ${fmt(c.hostMsPerStep, 1)} host ms per step${c.statisticsSteps ? ' (every step gathered statistics)' : ''}`;
+}
+
+/**
+ * The fused WebGPU engine beside stock tfjs-webgpu (the hook for dev/webgpu-fused), in a trial process
+ * of its own (SwiftShader's environment applies from a process' start): bench/webgpu-step.ts is to
+ * export `runWebGpuStepSection({ datasetDir, batchSizes, log })` resolving to rows of
+ * `{ batchSize, samplesPerSec, dispatchesPerStep, submitsPerStep, buffersCreatedPerStep, hostMsPerStep }`.
+ */
+async function fusedWebGpuRows(spec, log, unavailable) {
+  if (unavailable) {
+    log(`  fused engine: ${unavailable}`);
+    return { skipped: unavailable };
+  }
+  const result = await runTrial({ ...spec, kind: 'gpu_fused' });
+  if (result.error) {
+    log(`  fused engine failed: ${result.error}`);
+    return { error: result.error };
+  }
+  for (const row of result.rows) log(`  batch ${row.batchSize}: fused engine ${fmt(row.samplesPerSec)} samples/s: ${countersLine(row)}`);
+  return { rows: result.rows };
+}
+
+async function trialFusedWebGpu(spec) {
+  const { runWebGpuStepSection } = await import(pathToFileURL(webgpuStepBundle).href);
+  if (typeof runWebGpuStepSection !== 'function') throw new Error('bench/webgpu-step.ts exports no runWebGpuStepSection');
+  // The trial's stdout carries its result: the section's own lines go to stderr.
+  const rows = await runWebGpuStepSection({ datasetDir: spec.datasetDir, batchSizes: spec.batchSizes, log: (...a) => console.error(...a) });
+  return { kind: spec.kind, rows };
+}
+
 async function main() {
   const started = new Date();
   const loadBefore = loadavg();
@@ -601,7 +677,7 @@ async function main() {
     console.error('Fashion-MNIST not found in /usr/share/datasets/fashion-mnist (apt-get install -y dataset-fashion-mnist)');
     process.exit(1);
   }
-  const { layerbench, notes, workerUsesFast, uiError, ortError } = await bundle();
+  const { layerbench, notes, workerUsesFast, uiError, ortError, webgpuStepError } = await bundle();
   process.on('exit', () => rmSync(buildDir, { recursive: true, force: true }));
   process.on('SIGINT', () => process.exit(130));
   const torch = findPythonWithTorch();
@@ -821,7 +897,9 @@ async function main() {
   let gpu = null;
   if (!config.only || config.only.includes('gpu')) {
     log('\n4. GPU: webgpu vs wasm (Layerbench full path), batch sizes ' + config.gpuBatchSizes.join(', '));
-    const probe = await runTrial({ ...base, kind: 'probe', backend: 'webgpu', probeOnly: true, batchSize: 32 });
+    const gpuBase = { ...base, swiftShader: config.gpuSwiftShader };
+    if (config.gpuSwiftShader) log('  on SwiftShader (BENCH_GPU_SWIFTSHADER=1): Vulkan on the CPU, so the counters mean what they would on a GPU, the speeds do not');
+    const probe = await runTrial({ ...gpuBase, kind: 'probe', backend: 'webgpu', probeOnly: true, batchSize: 32 });
     const webgpu = probe.report?.candidates.find((c) => c.name === 'webgpu');
     if (probe.error || !webgpu || (webgpu.status !== 'available' && webgpu.status !== 'active')) {
       gpu = { skipped: probe.error ?? webgpu?.reason ?? 'webgpu was not probed', adapter: null };
@@ -833,7 +911,7 @@ async function main() {
         const rows = (gpu.batches[batchSize] = { gpu_webgpu: [], gpu_wasm: [] });
         for (let round = 0; round < config.gpuRounds; round++) {
           for (const kind of round % 2 ? ['gpu_wasm', 'gpu_webgpu'] : ['gpu_webgpu', 'gpu_wasm']) {
-            const result = await runTrial({ ...base, kind, backend: kind === 'gpu_webgpu' ? 'webgpu' : 'wasm', batchSize });
+            const result = await runTrial({ ...gpuBase, kind, backend: kind === 'gpu_webgpu' ? 'webgpu' : 'wasm', batchSize });
             rows[kind].push(result);
             log(`  batch ${batchSize} round ${round + 1} ${kind.padEnd(11)} ${result.error ? `ERROR ${result.error}` : `${fmt(result.samplesPerSec)} samples/s`}`);
           }
@@ -843,7 +921,11 @@ async function main() {
         log(
           `  batch ${batchSize}: webgpu ${fmt(rows.median.webgpu)} vs wasm ${fmt(rows.median.wasm)} samples/s (webgpu/wasm ${rows.median.webgpu && rows.median.wasm ? (rows.median.webgpu / rows.median.wasm).toFixed(2) : '—'})`,
         );
+        rows.counters = medianCounters(rows.gpu_webgpu.map((x) => x.gpu).filter(Boolean));
+        const stepKind = rows.gpu_webgpu.find((x) => x.stepKind)?.stepKind;
+        log(`    ${stepKind?.startsWith('general') ? 'stock tfjs-webgpu' : (stepKind ?? 'webgpu')}: ${countersLine(rows.counters)}`);
       }
+      gpu.fused = await fusedWebGpuRows({ ...gpuBase, batchSizes: config.gpuBatchSizes }, log, webgpuStepError);
     }
   }
 

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ModelSpecSchema } from '../model/spec';
-import { BatchRecordSchema, EpochRecordSchema, FailureSchema, RunIdSchema, StatsRecordSchema, TrainingSettingsSchema } from './training';
+import { BatchRecordSchema, EpochRecordSchema, FailureSchema, GpuRunCountersSchema, RunIdSchema, StatsRecordSchema, TrainingSettingsSchema } from './training';
 
 export const RunStatusSchema = z.enum(['running', 'paused', 'finished', 'stopped', 'failed', 'interrupted']);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
@@ -54,6 +54,8 @@ export const RunDetailSchema = z.object({
   /** Whether the best epoch's checkpoint exists (`best/` in the run folder). */
   hasBestCheckpoint: z.boolean().default(false),
   directory: z.string(),
+  /** On a WebGPU backend: the GPU calls and host time of a step (run.json's `gpu`). */
+  gpu: GpuRunCountersSchema.optional(),
 });
 export type RunDetail = z.infer<typeof RunDetailSchema>;
 

@@ -138,8 +138,34 @@ export const GpuAdapterSchema = z.object({
   device: z.string(),
   description: z.string(),
   driver: z.string().optional(),
+  /** A CPU implementation of the API (SwiftShader, llvmpipe/lavapipe, WARP): slower than the CPU backends as a rule. */
+  software: z.boolean().default(false),
 });
 export type GpuAdapter = z.infer<typeof GpuAdapterSchema>;
+/**
+ * What a run's steps asked of the GPU (run.json's `gpu`): steady-state averages per step, after the
+ * warm-up steps and without the statistics steps (worker/gpu-counters.ts).
+ */
+export const GpuRunCountersSchema = z.object({
+  adapter: GpuAdapterSchema,
+  software: z.boolean(),
+  /** The steps averaged. */
+  steps: z.number().int().min(1),
+  /** The first steps left out (shader compilation, buffer pools). */
+  warmupSteps: z.number().int().min(0),
+  /** The averaged steps also gathered the dashboard's statistics (every step did); otherwise those steps are left out. */
+  statisticsSteps: z.boolean().optional(),
+  dispatchesPerStep: z.number().min(0),
+  submitsPerStep: z.number().min(0),
+  buffersCreatedPerStep: z.number().min(0),
+  bindGroupsPerStep: z.number().min(0).optional(),
+  writeBuffersPerStep: z.number().min(0).optional(),
+  /** GPUBuffer.mapAsync calls: results read back. */
+  readbacksPerStep: z.number().min(0).optional(),
+  /** Host milliseconds per step: the step's wall time less its waits for the GPU (recording and submitting work). */
+  hostMsPerStep: z.number().min(0),
+});
+export type GpuRunCounters = z.infer<typeof GpuRunCountersSchema>;
 export const BackendReportSchema = z.object({
   active: z.string(),
   candidates: z.array(BackendCandidateSchema),

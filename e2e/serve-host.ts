@@ -13,10 +13,12 @@ export interface ServeHost {
   stop(): Promise<void>;
 }
 
-export async function startServeHost(): Promise<ServeHost> {
+/** `env`: more environment for the server (e.g. SwiftShader's, for WebGPU). */
+export async function startServeHost(env: Record<string, string> = {}): Promise<ServeHost> {
   const dataDir = mkdtempSync(join(tmpdir(), 'layerbench-e2e-'));
   const child: ChildProcess = spawn(process.execPath, ['out/cli/index.js', 'serve', '--port', '0', '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   const url = await waitForServeUrl(child, 30_000);
   return {
@@ -35,10 +37,10 @@ export async function startServeHost(): Promise<ServeHost> {
 }
 
 /** One serve host for a spec file's tests: started before the first, stopped after the last. */
-export function useServeHost(): ServeHost {
+export function useServeHost(env: Record<string, string> = {}): ServeHost {
   const host = {} as ServeHost;
   test.beforeAll(async () => {
-    Object.assign(host, await startServeHost());
+    Object.assign(host, await startServeHost(env));
   });
   test.afterAll(async () => {
     await host.stop?.();

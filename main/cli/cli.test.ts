@@ -1,6 +1,6 @@
 /** The built CLI as a user runs it: a real process, real files. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +117,42 @@ describe('layerbench train and export', () => {
     expect(r.stderr).toMatch(/try 0\.001\./);
     expect(r.stderr).not.toMatch(/\d\.\d{5,}e[+-]?\d/);
     expect(JSON.parse(readFileSync(join(r.stdout.trim(), 'run.json'), 'utf8')).summary.status).toBe('failed');
+  });
+
+  it('takes the batch size, the training subset and the backend from flags', () => {
+    const project = writeProject('flags.layerbench.json', seedModel1, { ...defaultTrainingSettings, validationSplit: 0, epochs: 1 });
+    const out = join(dir, 'flags');
+    const r = run('train', project, '--backend', 'wasm', '--batch-size', '16', '--subset', '48', '--out', out, '--data-dir', join(dir, 'data'), '--quiet');
+    expect(r.status, r.stderr).toBe(0);
+    const runJson = JSON.parse(readFileSync(join(r.stdout.trim(), 'run.json'), 'utf8'));
+    expect(runJson.settings).toMatchObject({ backend: 'wasm', batchSize: 16, trainSubset: 48 });
+    expect(runJson.summary).toMatchObject({ status: 'finished', backend: 'wasm', batchesDone: 3 });
+    // No GPU: no counters.
+    expect(runJson.gpu).toBeUndefined();
+  });
+
+  it('refuses a backend that did not start, with the reason it was skipped, before any run folder', () => {
+    const project = writeProject('gpu.layerbench.json', seedModel1, { ...defaultTrainingSettings, trainSubset: 64 });
+    const out = join(dir, 'no-gpu');
+    const r = run('train', project, '--backend', 'tensorflow', '--out', out, '--data-dir', join(dir, 'data'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^layerbench: the tensorflow backend is not available here: .*tfjs-node/m);
+    expect(existsSync(join(out, 'runs')) ? readdirSync(join(out, 'runs')) : []).toEqual([]);
+    if (!process.env['VK_ICD_FILENAMES']) {
+      // No Vulkan driver here: Dawn's own reason.
+      const gpu = run('train', project, '--backend', 'webgpu', '--out', out, '--data-dir', join(dir, 'data'));
+      expect(gpu.status).toBe(1);
+      expect(gpu.stderr).toMatch(/^layerbench: the webgpu backend is not available here: no WebGPU adapter: Dawn: /m);
+    }
+  });
+
+  it('refuses bad flag values as usage errors', () => {
+    const project = writeProject('usage.layerbench.json', seedModel1);
+    const backend = run('train', project, '--backend', 'cuda');
+    expect(backend.status).toBe(2);
+    expect(backend.stderr).toMatch(/--backend must be auto or one of tensorflow-gpu, webgpu, tensorflow, wasm, cpu\b.*, got cuda/);
+    expect(run('train', project, '--batch-size', '0').stderr).toMatch(/--batch-size must be an integer from 1 to 65536, got "0"/);
+    expect(run('train', project, '--subset', '2.5').stderr).toMatch(/--subset must be an integer from 1 to 100000000, got "2.5"/);
   });
 
   it('refuses a bare topology, which has no training settings', () => {

@@ -1,5 +1,6 @@
 /**
- * `layerbench train <project-file|model.h5> [--epochs N] [--out DIR]`: a headless run through the
+ * `layerbench train <project-file|model.h5> [--epochs N] [--backend NAME] [--batch-size N] [--subset N]
+ * [--out DIR]`: a headless run through the
  * same training host and worker as the app, written as a run folder the app lists. A Keras .h5 is
  * imported as a run first and training continues from its weights, with its training_config's
  * optimizer and schedule (the app's defaults for the rest). Progress goes to stderr, the run
@@ -7,6 +8,8 @@
  */
 import { join, resolve } from 'node:path';
 import {
+  BACKEND_NAMES,
+  BackendNameSchema,
   DEFAULT_LEARNING_RATE,
   OPTIMIZER_NAMES,
   TrainingSettingsSchema,
@@ -15,6 +18,7 @@ import {
   defaultTrainingSettings,
   formatIssues,
   normalizationWarnings,
+  type BackendReport,
   type TrainingEvent,
   type TrainingSettings,
 } from '../../contract';
@@ -25,6 +29,7 @@ import { RunStore } from '../services/runs/store';
 import { defaultDataDir } from '../services/paths';
 import { TrainingHost } from '../services/training/host/host';
 import { UsageError, intFlag, stringFlag, type ParsedArgs } from './args';
+import { DomainError } from '../../contract/wire';
 import { readModelFile } from './model-file';
 
 export const TRAIN_OPTIONS = {
@@ -35,13 +40,20 @@ export const TRAIN_OPTIONS = {
   dataset: 'string',
   optimizer: 'string',
   lr: 'string',
+  backend: 'string',
+  'batch-size': 'string',
+  subset: 'string',
   quiet: 'boolean',
 } as const;
 export const TRAIN_USAGE = `train <project-file|model.h5> [--epochs N] [--dataset ID] [--optimizer NAME] [--lr X] [--out DIR]
+        [--backend NAME] [--batch-size N] [--subset N]
                                        train headlessly; the run folder goes to DIR/runs/<id>
                                        (default: the app's workspace, so the app lists it);
                                        --dataset: fashion-mnist or an imported dataset's id,
                                        --optimizer: SGD, Adagrad, RMSprop, Adam or Adamax (Keras' defaults);
+                                       --backend: auto or ${BACKEND_NAMES.join(', ')} (one that did not
+                                       start is refused with the reason it was skipped);
+                                       --subset: N samples, in the run's seeded order (validation included);
                                        a Keras .h5 continues from its weights (imported as a run)`;
 
 export async function trainCommand(args: ParsedArgs): Promise<number> {
@@ -70,6 +82,12 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
     if (!Number.isFinite(value) || value <= 0) throw new UsageError(`--lr must be a positive number, got ${lr}`);
     settings.learningRate = value;
   }
+  const backend = backendFlag(args);
+  if (backend) settings.backend = backend;
+  const batchSize = intFlag(args, 'batch-size', 1, 65_536);
+  if (batchSize) settings.batchSize = batchSize;
+  const subset = intFlag(args, 'subset', 1, 100_000_000);
+  if (subset) settings.trainSubset = subset;
   const checked = TrainingSettingsSchema.safeParse(settings);
   if (!checked.success) throw new UsageError(`invalid training settings: ${formatIssues(checked.error).join('; ')}`);
   const dataDir = stringFlag(args, 'data-dir') ?? defaultDataDir();
@@ -134,6 +152,8 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
       initialWeightsFrom = run.runId;
       log(`imported ${path} as run ${run.runId}; training continues from its weights`);
     }
+    // A named backend that did not start is refused before any run folder is made.
+    if (checked.data.backend !== 'auto') refuseUnavailable(checked.data.backend, await host.backends());
     const { runId } = await host.start({ spec: model.spec, settings: checked.data, ...(initialWeightsFrom ? { initialWeightsFrom } : {}) });
     const stop = () => void host.stop(runId);
     process.once('SIGINT', stop);
@@ -151,4 +171,20 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
   } finally {
     await host.dispose();
   }
+}
+
+function backendFlag(args: ParsedArgs): TrainingSettings['backend'] | undefined {
+  const raw = stringFlag(args, 'backend');
+  if (raw === undefined || raw === 'auto') return raw;
+  const name = BackendNameSchema.safeParse(raw);
+  if (!name.success) throw new UsageError(`--backend must be auto or one of ${BACKEND_NAMES.join(', ')}, got ${raw}`);
+  return name.data;
+}
+
+/** Throws, with the reason the worker recorded, when `name` did not start there. */
+function refuseUnavailable(name: string, report: BackendReport): void {
+  const candidate = report.candidates.find((c) => c.name === name);
+  if (candidate?.status === 'active' || candidate?.status === 'available') return;
+  const why = candidate?.reason ?? (candidate ? candidate.status : 'not probed');
+  throw new DomainError('unsupported', `the ${name} backend is not available here: ${why}`);
 }

@@ -19,6 +19,23 @@ const batch = (step: number, perEpoch = 100): BatchRecord => ({ epoch: Math.floo
 const stats = (step: number): StatsRecord => ({ epoch: 0, step, bn: [], layers: [{ layer: 'dense', grad_norm: step }] });
 
 describe('RunStore', () => {
+  it("keeps a WebGPU run's GPU counters in run.json and gives them back with the run", async () => {
+    const store = new RunStore(freshDataDir());
+    const writer = await store.create({ ...newRun('run-gpu'), backend: 'webgpu' });
+    const adapter = { backend: 'webgpu' as const, vendor: 'google', architecture: 'swiftshader', device: '', description: 'SwiftShader driver 5.0.0', software: true };
+    const gpu = { adapter, software: true, steps: 4, warmupSteps: 3, dispatchesPerStep: 189, submitsPerStep: 13, buffersCreatedPerStep: 29, hostMsPerStep: 2.5 };
+    writer.setGpu(gpu);
+    await writer.setStatus('finished');
+    expect(JSON.parse(readFileSync(join(writer.directory, 'run.json'), 'utf8')).gpu).toEqual(gpu);
+    const detail = await store.get('run-gpu');
+    expect(RunDetailSchema.parse(detail)).toEqual(detail);
+    expect(detail.gpu).toEqual(gpu);
+    // A run without a GPU has none.
+    const cpu = await store.create(newRun('run-cpu'));
+    await cpu.setStatus('finished');
+    expect((await store.get('run-cpu')).gpu).toBeUndefined();
+  });
+
   it('records a run: 1,000 batches, epochs, stats, status; lists, renames, exports and deletes it', async () => {
     const store = new RunStore(freshDataDir());
     const writer = await store.create(newRun('run-a'));

@@ -23,11 +23,13 @@ import {
   CallbackRecordSchema,
   EpochRecordSchema,
   formatIssues,
+  GpuRunCountersSchema,
   RunIdSchema,
   RunSummarySchema,
   StatsRecordSchema,
   TrainingSettingsSchema,
   type CallbackRecord,
+  type GpuRunCounters,
   type RunFileFault,
 } from '../../../contract';
 import { runTraits } from '../../../contract/run-traits';
@@ -76,6 +78,8 @@ export const RunFileSchema = z.object({
   activeSince: z.string().nullable().default(null),
   /** A run trained by a sweep agent on another machine (experiments/remote): where, and which job and attempt. */
   remote: z.object({ host: z.string(), backend: z.string(), jobId: z.string(), attempt: z.number().int() }).optional(),
+  /** On a WebGPU backend: what a step asked of the GPU. */
+  gpu: GpuRunCountersSchema.optional(),
 });
 type RunFile = z.infer<typeof RunFileSchema>;
 
@@ -241,6 +245,7 @@ export class RunStore implements RunStoreApi {
       hasWeights: existsSync(join(dir, 'weights', 'model.json')),
       hasBestCheckpoint: existsSync(join(dir, 'best', 'model.json')),
       directory: dir,
+      ...(file.gpu ? { gpu: file.gpu } : {}),
     };
   }
 
@@ -420,6 +425,10 @@ class RunWriterImpl implements RunWriter {
   /** The backend the run actually trains on (Auto may pick another than the default); saved with the next status. */
   setBackend(backend: string): void {
     if (!this.ended) this.file.summary.backend = backend;
+  }
+
+  setGpu(counters: GpuRunCounters): void {
+    if (!this.ended) this.file.gpu = counters;
   }
 
   async setStatus(status: RunStatus, failure?: RunSummary['failure']): Promise<void> {

@@ -3,7 +3,7 @@
  * commands that read them. Implemented by `RunStore` in ./store.ts.
  *
  * Layout of one run folder `<dataDir>/runs/<runId>/`:
- *   run.json         summary + spec + settings + seed + backend (rewritten atomically on status changes)
+ *   run.json         summary + spec + settings + seed + backend (+ `gpu`: a WebGPU run's counters per step; rewritten atomically on status changes)
  *   metrics.jsonl    one JSON line per batch ({"kind":"batch",...}), per epoch ({"kind":"epoch",...}) and per callback action ({"kind":"callback",...})
  *   stats.jsonl      one JSON line per statistics record (BN, gradients, activations)
  *   weights/         final weights in TF.js layers format (model.json + weights.bin), written by the worker
@@ -13,7 +13,7 @@
  * Appends are written so that a crash or kill loses at most the line being written; readers skip a
  * torn last line.
  */
-import type { RunFileFault } from '../../../contract';
+import type { GpuRunCounters, RunFileFault } from '../../../contract';
 import type { BatchRecord, EpochRecord, ModelSpec, RunDetail, RunStatus, RunSummary, StatsRecord, TrainingSettings } from './contract-types';
 
 export interface NewRun {
@@ -45,6 +45,8 @@ export interface RunWriter {
   onFault(listener: (fault: RunFileFault) => void): void;
   /** The backend the run actually trains on (from the worker's 'started'); saved with the next status write. */
   setBackend(backend: string): void;
+  /** What the run's steps asked of the GPU (a WebGPU backend); saved with the next status write. */
+  setGpu(counters: GpuRunCounters): void;
   /** Flushes pending appends to disk. */
   flush(): Promise<void>;
 }

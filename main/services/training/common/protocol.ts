@@ -9,6 +9,7 @@ import { ModelSpecSchema } from '../../../../model/spec';
 import {
   BackendReportSchema,
   BatchRecordSchema,
+  GpuRunCountersSchema,
   RunFileFaultSchema,
   RunIdSchema,
   StartTrainingSchema,
@@ -84,6 +85,8 @@ export const FromWorkerSchema = z.discriminatedUnion('type', [
   /** One statistics record (every K batches; coalesced into the contract's 'stats'). */
   z.object({ type: z.literal('stats'), ...run, record: StatsRecordSchema }),
   contractEvent('epoch'),
+  /** On a WebGPU backend, before the run's last message: its steady-state GPU calls per step (run.json's `gpu`). */
+  z.object({ type: z.literal('gpu'), ...run, gpu: GpuRunCountersSchema }),
   contractEvent('calibration'),
   contractEvent('callback'),
   contractEvent('paused'),

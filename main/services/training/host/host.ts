@@ -505,6 +505,9 @@ export class TrainingHost {
       case 'calibration':
         this.options.onEvent({ ...message });
         return;
+      case 'gpu':
+        run.writer?.setGpu(message.gpu);
+        return;
       case 'callback':
         // Early stopping, checkpoints and rate changes are part of the run's record, not only of the stream.
         run.writer?.appendCallback({ callback: message.callback, epoch: message.epoch, detail: message.detail });

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type * as TF from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { BackendReportSchema } from '../../../../contract';
-import { dawnMessages, defaultLoaders, gpuAdapterFrom, gpuMemory, probeBackends, usableBackends } from './backends';
+import { dawnMessages, defaultLoaders, gpuAdapterFrom, gpuMemory, isSoftwareAdapter, probeBackends, usableBackends } from './backends';
 
 describe('probeBackends', () => {
   it('skips what cannot start with the reason, activates wasm, and leaves cpu available', async () => {
@@ -111,7 +111,22 @@ describe('Dawn output and adapter info', () => {
       device: '',
       description: 'NVIDIA: 580.159.04 580.159.4.0',
       driver: '580.159.04',
+      software: false,
     });
-    expect(gpuAdapterFrom(null)).toEqual({ backend: 'webgpu', vendor: '', architecture: '', device: '', description: '' });
+    expect(gpuAdapterFrom(null)).toEqual({ backend: 'webgpu', vendor: '', architecture: '', device: '', description: '', software: false });
+  });
+
+  it('labels software adapters, by their own flag or by name', () => {
+    const software = (info: Parameters<typeof isSoftwareAdapter>[0]) => isSoftwareAdapter(info);
+    expect(software({ vendor: 'google', architecture: 'swiftshader', device: 'swiftshader-device-subzero-', description: 'SwiftShader driver 5.0.0' })).toBe(true);
+    expect(software({ vendor: 'mesa', architecture: '', device: 'llvmpipe (LLVM 15.0.6, 256 bits)', description: 'Mesa 22.3.6' })).toBe(true);
+    expect(software({ vendor: 'mesa', description: 'lavapipe' })).toBe(true);
+    expect(software({ vendor: 'microsoft', description: 'Microsoft Basic Render Driver' })).toBe(true);
+    expect(software({ vendor: 'microsoft', architecture: 'warp' })).toBe(true);
+    expect(software({ vendor: 'unknown', description: 'a CPU device', isFallbackAdapter: true })).toBe(true);
+    expect(software({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA: 580.159.04', isFallbackAdapter: false })).toBe(false);
+    expect(software({ vendor: 'intel', architecture: 'gen-12lp', description: 'Intel(R) Xe Graphics (Warpath)' })).toBe(false);
+    expect(software(null)).toBe(false);
+    expect(gpuAdapterFrom({ vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader driver 5.0.0' }).software).toBe(true);
   });
 });

@@ -18,6 +18,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type * as TF from '@tensorflow/tfjs';
 import type { BackendCandidate, BackendReport, GpuAdapter } from '../../../../contract';
+import { installGpuCounters } from './gpu-counters';
 
 const require = createRequire(import.meta.url);
 
@@ -75,7 +76,7 @@ function cudaAdapter(): GpuAdapter {
   } catch {
     // Windows, or no /proc: the vendor is all we know.
   }
-  return { backend: 'tensorflow-gpu', vendor: 'nvidia', architecture: '', device: '', description, ...(driver ? { driver } : {}) };
+  return { backend: 'tensorflow-gpu', vendor: 'nvidia', architecture: '', device: '', description, ...(driver ? { driver } : {}), software: false };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -98,6 +99,8 @@ async function installDawn(): Promise<GPU> {
   if (dawn) return dawn.gpu;
   const module = (await import('webgpu')) as unknown as DawnModule;
   Object.assign(globalThis, module.globals);
+  // Before any device exists, so that every call of a run is counted (run.json's `gpu`).
+  installGpuCounters(module.globals);
   const gpu = module.create([]);
   const holder = globalThis as { navigator?: object };
   const existing = holder.navigator;
@@ -167,15 +170,32 @@ export function dawnMessages(stderr: string): string | null {
   return messages.length ? [...new Set(messages)].join('; ') : null;
 }
 
-async function webgpuAdapterInfo(adapter: GPUAdapter): Promise<GPUAdapterInfo | null> {
-  const withInfo = adapter as GPUAdapter & { info?: GPUAdapterInfo; requestAdapterInfo?: () => Promise<GPUAdapterInfo> };
-  if (withInfo.info) return withInfo.info;
-  if (typeof withInfo.requestAdapterInfo === 'function') return withInfo.requestAdapterInfo();
-  return null;
+/** GPUAdapterInfo as Dawn gives it: newer specs moved `isFallbackAdapter` from the adapter into its info. */
+type AdapterInfo = Partial<Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'device' | 'description'>> & { isFallbackAdapter?: boolean };
+
+async function webgpuAdapterInfo(adapter: GPUAdapter): Promise<AdapterInfo | null> {
+  const withInfo = adapter as GPUAdapter & { info?: AdapterInfo; requestAdapterInfo?: () => Promise<AdapterInfo>; isFallbackAdapter?: boolean };
+  const info = withInfo.info ?? (typeof withInfo.requestAdapterInfo === 'function' ? await withInfo.requestAdapterInfo() : null);
+  if (!info) return null;
+  // Copied field by field: GPUAdapterInfo's fields are getters of a native object, not own properties.
+  const { vendor, architecture, device, description } = info;
+  return { vendor, architecture, device, description, isFallbackAdapter: info.isFallbackAdapter ?? withInfo.isFallbackAdapter };
+}
+
+/**
+ * CPU implementations of a GPU API, by the names their adapters give: Google's SwiftShader, Mesa's
+ * llvmpipe (lavapipe is its Vulkan driver) and Microsoft's WARP ("Microsoft Basic Render Driver").
+ */
+const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|\bwarp\b|microsoft basic render/i;
+
+/** Whether an adapter runs on the CPU: it says so (isFallbackAdapter) or is a known software renderer. */
+export function isSoftwareAdapter(info: AdapterInfo | null): boolean {
+  if (!info) return false;
+  return info.isFallbackAdapter === true || SOFTWARE_ADAPTER.test([info.vendor, info.architecture, info.device, info.description].join(' '));
 }
 
 /** The adapter as the contract has it; Dawn puts the driver version in `description` (e.g. "NVIDIA: 580.159.04 580.159.4.0"). */
-export function gpuAdapterFrom(info: Partial<Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'device' | 'description'>> | null): GpuAdapter {
+export function gpuAdapterFrom(info: AdapterInfo | null): GpuAdapter {
   const description = info?.description ?? '';
   const driver = /(\d+\.\d+(?:\.\d+)*)/.exec(description)?.[1];
   return {
@@ -185,6 +205,7 @@ export function gpuAdapterFrom(info: Partial<Pick<GPUAdapterInfo, 'vendor' | 'ar
     device: info?.device ?? '',
     description,
     ...(driver ? { driver } : {}),
+    software: isSoftwareAdapter(info),
   };
 }
 

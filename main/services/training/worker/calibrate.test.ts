@@ -9,7 +9,7 @@ import type { ModelSpec } from '../../../../model/spec';
 import { seedModel1 } from '../../../../model/presets';
 import { probeBackends } from './backends';
 import { smallCnn } from '../common/small-cnn';
-import { BackendUnavailableError, calibrate, chooseBackend } from './calibrate';
+import { BackendUnavailableError, calibrate, chooseBackend, softwareLast } from './calibrate';
 import { installFastWasmMatMul } from './kernels/wasm-matmul';
 
 let report: BackendReport;
@@ -111,5 +111,19 @@ describe('chooseBackend', () => {
     expect(choice.calibration!.chosen).toBe('wasm');
     expect(choice.reason).toMatch(/^Auto: wasm trains this model fastest at batch 32 \([\d,]+ samples\/s; webgpu failed: .+\)$/);
     expect(tf.getBackend()).toBe('wasm');
+  });
+
+  it('Auto measures a software adapter after the CPU backends, so that it wins only by being faster', async () => {
+    const software: BackendReport = {
+      ...report,
+      candidates: report.candidates.map((c) => (c.name === 'webgpu' ? { name: 'webgpu', package: c.package, status: 'available' } : c)),
+      adapter: { backend: 'webgpu', vendor: 'google', architecture: 'swiftshader', device: '', description: 'SwiftShader driver 5.0.0', software: true },
+    };
+    expect(softwareLast(software, ['webgpu', 'wasm', 'cpu'])).toEqual(['wasm', 'cpu', 'webgpu']);
+    expect(softwareLast(report, ['wasm', 'cpu'])).toEqual(['wasm', 'cpu']);
+    if (tf.findBackend('webgpu')) return; // WebGPU started here: backends.webgpu.test.ts measures it for real
+    const choice = await choose('auto', seedModel1, software);
+    expect(choice.calibration!.results.map((r) => r.backend)).toEqual(['wasm', 'webgpu']);
+    expect(choice.backend).toBe('wasm');
   });
 });

@@ -148,6 +148,19 @@ export async function calibrate(tf: typeof TF, options: CalibrateOptions): Promi
   return { results, chosen: chosen.backend, steps: o.steps };
 }
 
+/** Whether `name` runs on a software adapter: the CPU behind a GPU API (SwiftShader, llvmpipe, WARP). */
+export function onSoftwareAdapter(report: BackendReport, name: BackendName): boolean {
+  return report.adapter?.backend === name && report.adapter.software === true;
+}
+
+/**
+ * Backends on software adapters last: calibration gives ties to the earlier backend, so Auto picks a
+ * software adapter over a CPU backend only when it measured faster.
+ */
+export function softwareLast(report: BackendReport, names: BackendName[]): BackendName[] {
+  return [...names.filter((name) => !onSoftwareAdapter(report, name)), ...names.filter((name) => onSoftwareAdapter(report, name))];
+}
+
 /** The settings ask for a backend that did not start. */
 export class BackendUnavailableError extends Error {
   override name = 'BackendUnavailableError';
@@ -202,8 +215,12 @@ export async function chooseBackend(tf: typeof TF, options: ChooseOptions): Prom
     return requested === active ? { backend: requested } : { backend: requested, reason: `Training on ${requested}, as the settings ask (the default is ${active})` };
   }
 
-  let capable = usable.filter((name) => missingGradientKernels(tf, spec, tfBackendName(name)).length === 0);
-  if (capable.length > 1) capable = capable.filter((name) => name !== 'cpu');
+  let capable = softwareLast(
+    report,
+    usable.filter((name) => missingGradientKernels(tf, spec, tfBackendName(name)).length === 0),
+  );
+  // cpu goes only when a backend that really is faster remains: a software adapter may not be.
+  if (capable.some((name) => name !== 'cpu' && !onSoftwareAdapter(report, name))) capable = capable.filter((name) => name !== 'cpu');
   if (capable.length === 0) {
     // None that started can differentiate the model (wasm alone, a Conv2D model): tfjs' cpu can.
     const fallback = trainingBackendFor(tf, spec, tfBackendName(active));

@@ -16,6 +16,9 @@ import type * as TF from '@tensorflow/tfjs';
 import { valuesOf } from './stats';
 import { MODEL_JSON, saveModel, WEIGHTS_BIN, writeAtomically, type WeightsMetadata } from './weights-io';
 
+/** Backends whose tensors live on a GPU and are read back asynchronously. */
+const GPU_BACKENDS = new Set(['webgpu', 'webgl']);
+
 interface Template {
   /** model.json without its metadata. */
   json: { modelTopology: unknown; format: string; generatedBy?: string; convertedBy: string | null; weightsManifest: { paths: string[]; weights: TF.io.WeightsManifestEntry[] }[] };
@@ -68,12 +71,14 @@ export class CheckpointWriter {
     }
     // One copy of every weight, taken synchronously (a wasm view is only valid until the next
     // allocation), into the same buffer each time: save() returns only once the file is written.
+    // A GPU backend is read asynchronously: webgpu cannot read synchronously under Node.
     const size = template.weights.reduce((sum, w) => sum + w.read().size, 0);
     if (this.buffer?.length !== size) this.buffer = new Float32Array(size);
     const bytes = this.buffer;
+    const onGpu = GPU_BACKENDS.has(this.tf.getBackend());
     let at = 0;
     for (const w of template.weights) {
-      const values = valuesOf(this.tf, w.read());
+      const values = onGpu ? await w.read().data() : valuesOf(this.tf, w.read());
       bytes.set(values as Float32Array, at);
       at += values.length;
     }

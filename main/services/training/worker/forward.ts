@@ -279,7 +279,15 @@ export function regularizationLoss(tf: typeof TF, plans: LayerPlan[]): TF.Scalar
     if (l1 > 0) terms.push(tf.mul(l1, tf.sum(tf.abs(w))));
     if (l2 > 0) terms.push(tf.mul(l2, tf.sum(tf.square(w))));
   }
-  return terms.length === 0 ? null : (tf.addN(terms) as TF.Scalar);
+  return terms.length === 0 ? null : sumScalars(tf, terms);
+}
+
+/**
+ * Σ of scalars, one add at a time: tfjs-webgpu's addN binds every input at once and fails
+ * (an invalid pipeline, read back as zeros) past the adapter's storage buffers per shader stage (8 on SwiftShader).
+ */
+export function sumScalars(tf: typeof TF, terms: TF.Tensor[]): TF.Scalar {
+  return terms.reduce((sum, term) => tf.add(sum, term)) as TF.Scalar;
 }
 
 /** Keras' MaxNorm after an update: w·clip(‖w‖, 0, c)/(1e-7 + ‖w‖), norms along `axis`. Call inside a tidy. */

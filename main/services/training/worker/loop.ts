@@ -24,8 +24,9 @@ import { fileLoadHandler, MODEL_JSON } from './weights-io';
 import { faultOf } from '../../runs/faults';
 import { divergenceMessage, ExplosionWatch, likelyCauses, type DivergencePoint, type Explosion } from './divergence';
 import { score, scoreSource } from './evaluate';
-import { accuracy, applyMaxNorm, forwardWithLogits, meanCrossEntropy, planLayers, regularizationLoss, type LayerPlan } from './forward';
+import { accuracy, applyMaxNorm, forwardWithLogits, meanCrossEntropy, planLayers, regularizationLoss, sumScalars, type LayerPlan } from './forward';
 import { gpuMemory, type GpuMemory } from './backends';
+import type { GpuStepMeter } from './gpu-counters';
 import { BestEpoch, clipGradients, createOptimizer, EarlyStopper, Plateau, scheduledLearningRate, setLearningRate } from './optimizers';
 import { EpochFeeder, gatherNormalized, normalizationFor, splitRun, type NormalizationState, type RunSplit } from './pipeline';
 import { encodeNumber, failureOf, type FromWorker } from '../common/protocol';
@@ -144,6 +145,8 @@ export interface TrainingJob {
   datasetDir: string;
   loadData(): Promise<OpenedDataset>;
   post(message: FromWorker): void;
+  /** On a WebGPU backend: counts each step's GPU calls for run.json. */
+  gpuMeter?: GpuStepMeter | null;
 }
 
 const disposeAll = (tensors: TF.Tensor[]) => {
@@ -182,7 +185,8 @@ interface StepOutcome {
 /** Whether every value of `tensors` is a finite number: one read-back. */
 async function allFinite(tf: typeof TF, tensors: TF.Tensor[]): Promise<boolean> {
   // NaN or ±∞ anywhere makes the sum NaN; finite values give 0.
-  const check = tf.tidy(() => tf.addN(tensors.map((t) => tf.sum(tf.mul(t, 0)))));
+  const zeroed = (t: TF.Tensor) => tf.sum(tf.mul(t, 0));
+  const check = tf.tidy(() => sumScalars(tf, tensors.map(zeroed)));
   try {
     return Number.isFinite((await check.data())[0]!);
   } finally {
@@ -417,6 +421,8 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
     m.model.dispose();
   }
   (unowned as TF.LayersModel | null)?.dispose();
+  const gpu = job.gpuMeter?.record();
+  if (gpu) post({ type: 'gpu', runId, gpu });
   const extra = faults.length ? { faults } : {};
   if (ending.type === 'failed') {
     const { error, code, name, divergence, divergedBatch } = ending;
@@ -548,7 +554,9 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
       const withStats = schedule.due(step, batch === batchesPerEpoch - 1);
       // Every step takes the fused step when there is one (statistics steps with its probe).
       const at = { epoch, step, seed: settings.seed, withStats, bnFeatures };
+      job.gpuMeter?.begin();
       const outcome = m.fused ? await fusedTrainStep(tf, m, m.fused, x, y, n, at) : await trainStep(tf, m, x, y, n, at);
+      job.gpuMeter?.end(withStats);
       // The loss is what a learner sees diverge: a NaN or infinite loss ends the run.
       if (!Number.isFinite(outcome.loss)) {
         const used = guard.restore(m.weights, outcome.before, await allFinite(tf, outcome.before));

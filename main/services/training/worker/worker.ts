@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { inspectModel } from './build-model';
 import { defaultLoaders, probeBackends } from './backends';
+import { GpuStepMeter, gpuCountersInstalled } from './gpu-counters';
 import { chooseBackend, useBackend } from './calibrate';
 import type { BackendReport } from '../../../../contract';
 import { installFastWasmMatMul } from './kernels/wasm-matmul';
@@ -120,6 +121,7 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
         // The loop holds the dataset from here to the run's end.
         loadData: () => Promise.resolve(opened),
         post,
+        gpuMeter: gpuMeterFor(choice.backend),
       }),
     );
   } catch (error) {
@@ -128,6 +130,12 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
     if (trainOn !== backend) await useBackend(tf, backend).catch(() => undefined);
     if (activeRun === run) activeRun = null;
   }
+}
+
+/** A meter of the run's GPU calls when it trains on WebGPU (whose calls backends.ts counts). */
+function gpuMeterFor(trainOn: string): GpuStepMeter | null {
+  const adapter = report?.adapter;
+  return trainOn === 'webgpu' && adapter?.backend === 'webgpu' && gpuCountersInstalled() ? new GpuStepMeter(adapter) : null;
 }
 
 port.on('message', (raw: unknown) => {

@@ -1,0 +1,2 @@
+export declare const SWIFTSHADER_ICD: string;
+export declare function swiftShaderEnv(): Record<string, string>;
