@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../main/services/training/worker/data';
-import { mean, regularizedIncompleteBeta, sampleSd, seedNoiseVerdict, studentTwoSidedP, welchTTest } from './statistics';
+import { mean, moments, regularizedIncompleteBeta, sampleSd, seedNoiseVerdict, studentTwoSidedP, verdictFromMoments, welchFromMoments, welchTTest } from './statistics';
 
 // Reference values: scipy 1.17 (scipy.special.betainc, scipy.stats.t.sf, scipy.stats.ttest_ind(a, b, equal_var=False)).
 
@@ -99,5 +99,14 @@ describe('seed-noise verdict', () => {
     expect(seedNoiseVerdict([0.85], [0.8]).kind).toBe('unknown');
     expect(seedNoiseVerdict([0.85, Number.NaN], [0.8, 0.81]).kind).toBe('unknown');
     expect(seedNoiseVerdict([0.7, 0.7], [0.5, 0.5])).toMatchObject({ kind: 'difference', text: 'a difference (p < 0.001)' });
+  });
+});
+
+describe('verdict from an arm table (mean, sd, n)', () => {
+  it('gives what the values themselves give', () => {
+    const a = [0.851, 0.848, 0.853];
+    const b = [0.838, 0.842, 0.836];
+    expect(verdictFromMoments(moments(a), moments(b))).toEqual(seedNoiseVerdict(a, b));
+    expect(welchFromMoments({ mean: 0.85, sd: Number.NaN, n: 1 }, moments(b))).toBeNull();
   });
 });

@@ -103,22 +103,38 @@ export interface WelchResult {
   p: number;
 }
 
+/** An arm as Welch's test needs it: its mean, sample sd and count (a sweep's results table has just these). */
+export interface Moments {
+  mean: number;
+  sd: number;
+  n: number;
+}
+
+export function moments(xs: readonly number[]): Moments {
+  return { mean: mean(xs), sd: sampleSd(xs), n: xs.length };
+}
+
 /**
  * Welch's t-test (unequal variances), as scipy's ttest_ind(a, b, equal_var=False). Null below two
  * values in either arm: one seed has no spread to compare against. Two arms without any spread are
  * the same (p = 1) when their means are equal and certainly different (p = 0) when not.
  */
 export function welchTTest(a: readonly number[], b: readonly number[]): WelchResult | null {
-  if (a.length < 2 || b.length < 2) return null;
-  const va = sampleVariance(a) / a.length;
-  const vb = sampleVariance(b) / b.length;
-  const diff = mean(a) - mean(b);
+  return welchFromMoments(moments(a), moments(b));
+}
+
+/** Welch's t-test from each arm's mean, sample sd and count. */
+export function welchFromMoments(a: Moments, b: Moments): WelchResult | null {
+  if (a.n < 2 || b.n < 2 || !Number.isFinite(a.sd) || !Number.isFinite(b.sd)) return null;
+  const va = (a.sd * a.sd) / a.n;
+  const vb = (b.sd * b.sd) / b.n;
+  const diff = a.mean - b.mean;
   const se2 = va + vb;
   if (se2 === 0) {
     return diff === 0 ? { t: 0, df: Number.NaN, p: 1 } : { t: diff > 0 ? Infinity : -Infinity, df: Number.NaN, p: 0 };
   }
   const t = diff / Math.sqrt(se2);
-  const df = (se2 * se2) / ((va * va) / (a.length - 1) + (vb * vb) / (b.length - 1));
+  const df = (se2 * se2) / ((va * va) / (a.n - 1) + (vb * vb) / (b.n - 1));
   return { t, df, p: studentTwoSidedP(t, df) };
 }
 
@@ -142,11 +158,14 @@ export interface SeedNoiseVerdict {
  */
 export function seedNoiseVerdict(a: readonly number[], b: readonly number[], alpha = 0.05): SeedNoiseVerdict {
   // A diverged seed (NaN loss) has no value to compare: it is left out, not counted as noise.
-  const fa = a.filter((x) => Number.isFinite(x));
-  const fb = b.filter((x) => Number.isFinite(x));
-  const test = welchTTest(fa, fb);
+  return verdictFromMoments(moments(a.filter(Number.isFinite)), moments(b.filter(Number.isFinite)), alpha);
+}
+
+/** The same verdict from each arm's mean, sample sd and count. */
+export function verdictFromMoments(a: Moments, b: Moments, alpha = 0.05): SeedNoiseVerdict {
+  const test = welchFromMoments(a, b);
   if (!test) return { kind: 'unknown', p: null, text: 'one seed per arm: no estimate of seed noise (run 2 or more)' };
-  const overlap = Math.abs(mean(fa) - mean(fb)) <= sampleSd(fa) + sampleSd(fb);
+  const overlap = Math.abs(a.mean - b.mean) <= a.sd + b.sd;
   if (test.p >= alpha || overlap) return { kind: 'noise', p: test.p, text: `within seed noise (p ${pText(test.p)})` };
   return { kind: 'difference', p: test.p, text: `a difference (p ${pText(test.p)})` };
 }
