@@ -49,6 +49,8 @@ export interface LineSeries {
   fill?: string | false;
   /** Band edges and other helpers stay out of the legend. */
   legend?: boolean;
+  /** Band edges stay out of the tooltip too (a band's numbers are in the table). */
+  tooltip?: boolean;
   pointRadius?: number;
   showLine?: boolean;
   /** The right-hand axis (accuracy next to loss). */

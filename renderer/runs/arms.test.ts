@@ -53,7 +53,7 @@ describe('arms', () => {
   it('reads final metrics as mean ± sd', () => {
     const details = [detail('a', [0.8, 0.85]), detail('b', [0.8, 0.86]), detail('c', [0.8, 0.84])];
     expect(metricValues(details, 'final_val_acc')).toEqual([0.85, 0.86, 0.84]);
-    expect(meanSdText(metricValues(details, 'final_val_acc'), true)).toBe('85.00% ± 1.00');
+    expect(meanSdText(metricValues(details, 'final_val_acc'), true)).toBe('85.00% ±\u00a01.00');
     expect(meanSdText([0.4211], false)).toBe('0.4211');
     expect(meanSdText([], false)).toBe('–');
   });

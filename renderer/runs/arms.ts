@@ -5,6 +5,7 @@
 import { mean, sampleSd, seedNoiseVerdict, type SeedNoiseVerdict } from '../../contract/statistics';
 import type { RunDetail } from '../../contract';
 import type { Point } from '../dashboard/bounded-series';
+import { meanSd } from './format';
 
 /** min–max: every seed inside; sd: mean ± one sample standard deviation. */
 export type BandKind = 'minmax' | 'sd';
@@ -83,15 +84,9 @@ export function metricValues(details: readonly RunDetail[], metric: ArmMetric): 
   });
 }
 
-/** "85.13% ± 0.31" (percent) or "0.4211 ± 0.0123"; the value alone for one seed, "–" for none. */
+/** An arm's values as mean ± sd (format.ts' meanSd). */
 export function meanSdText(values: readonly number[], asPercent: boolean): string {
-  if (!values.length) return '–';
-  const m = mean(values);
-  const sd = sampleSd(values);
-  const scale = asPercent ? 100 : 1;
-  const digits = asPercent ? 2 : 4;
-  const main = `${(m * scale).toFixed(digits)}${asPercent ? '%' : ''}`;
-  return Number.isFinite(sd) ? `${main} ± ${(sd * scale).toFixed(digits)}` : main;
+  return meanSd(mean(values), sampleSd(values), asPercent);
 }
 
 export interface ArmVerdict {

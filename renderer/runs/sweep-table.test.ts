@@ -22,8 +22,8 @@ describe('sweep results table', () => {
   });
 
   it('shows accuracies as percent and losses as numbers, mean ± sd', () => {
-    expect(metricText('val_accuracy', 0.8513, 0.0031)).toBe('85.13% ± 0.31');
-    expect(metricText('val_loss', 0.42114, 0.01234)).toBe('0.4211 ± 0.0123');
+    expect(metricText('val_accuracy', 0.8513, 0.0031)).toBe('85.13% ±\u00a00.31');
+    expect(metricText('val_loss', 0.42114, 0.01234)).toBe('0.4211 ±\u00a00.0123');
     expect(metricText('val_loss', 0.42114, Number.NaN)).toBe('0.4211');
     expect(metricText('val_loss', undefined, undefined)).toBe('–');
     expect(metricColumns(arms)).toEqual(['val_accuracy', 'val_loss']);

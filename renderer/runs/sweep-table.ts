@@ -3,6 +3,7 @@
  * column per grid key and per metric (mean ± sd over the seeds that finished), sortable by any.
  */
 import type { ArmResult, GridValue, SweepGrid, SweepMetric } from '../../contract/sweeps';
+import { meanSd } from './format';
 
 /** The metrics a run's last epoch has, in the order a table shows them. */
 export const SWEEP_METRICS: SweepMetric[] = ['val_accuracy', 'val_loss', 'accuracy', 'loss'];
@@ -24,12 +25,9 @@ export function armLabel(settings: Record<string, GridValue>): string {
 
 export const isAccuracy = (metric: string): boolean => metric.includes('accuracy');
 
-/** "85.13% ± 0.31" for accuracies, "0.4211 ± 0.0123" for losses; the mean alone when sd is missing or NaN. */
+/** A metric's mean ± sd: accuracies in percent, losses as numbers. */
 export function metricText(metric: string, mean: number | undefined, sd: number | undefined): string {
-  if (mean === undefined || !Number.isFinite(mean)) return '–';
-  const [scale, digits, unit] = isAccuracy(metric) ? [100, 2, '%'] : [1, 4, ''];
-  const main = `${(mean * scale).toFixed(digits)}${unit}`;
-  return sd !== undefined && Number.isFinite(sd) ? `${main} ± ${(sd * scale).toFixed(digits)}` : main;
+  return meanSd(mean, sd, isAccuracy(metric));
 }
 
 /** The metric columns the arms have, known ones first. */
