@@ -51,6 +51,7 @@ describe('sweep results table', () => {
     ]);
     expect(groups[1]!.bars[1]!.mean).toBeNaN();
     expect(groups[1]!.bars.map((b) => b.values)).toEqual(['he_normal', 'glorot_uniform']);
-    expect(barGroups([arms[0]!], { 'training.learningRate': [0.01] }, 'val_accuracy')[0]!.bars[0]!.label).toBe('learningRate=0.01');
+    const single = barGroups(arms.slice(0, 2), { 'layers[Dense].kernel_initializer': ['he_normal', 'glorot_uniform'] }, 'val_accuracy');
+    expect(single.map((g) => [g.label, g.bars.map((b) => b.values)])).toEqual([['kernel_initializer', ['he_normal', 'glorot_uniform']]]);
   });
 });

@@ -82,13 +82,14 @@ export function barGroups(arms: readonly ArmResult[], grid: SweepGrid, metric: s
   const [first, ...rest] = Object.keys(grid);
   const groups = new Map<string, BarGroup>();
   for (const arm of arms) {
-    const label = first === undefined ? 'all' : `${shortKey(first)}=${valueText(arm.settings[first])}`;
+    // One key: a single group named by the key, a bar per value.
+    const label = first === undefined ? 'all' : rest.length ? `${shortKey(first)}=${valueText(arm.settings[first])}` : shortKey(first);
     let group = groups.get(label);
     if (!group) groups.set(label, (group = { label, bars: [] }));
     const others = Object.fromEntries(rest.map((key) => [key, arm.settings[key] ?? null]));
     const values = rest.map((key) => valueText(arm.settings[key])).join(' · ');
     group.bars.push({
-      label: rest.length ? armLabel(others) : label,
+      label: rest.length ? armLabel(others) : armLabel(arm.settings),
       values: values || valueText(first === undefined ? undefined : arm.settings[first]),
       mean: arm.mean[metric] ?? Number.NaN,
       sd: arm.sd[metric] ?? Number.NaN,
