@@ -8,30 +8,17 @@
  * The sweep test needs the sweeps service ('sweeps.*' in contract/api.ts, dev/sweeps-core): it is
  * skipped on a tree without it.
  */
-import { expect, test, type Browser, type Page, type TestInfo } from '@playwright/test';
+import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import { commandNames } from '../contract/api';
-import { startServeHost, type ServeHost } from './serve-host';
+import { useSharedPage } from './serve-host';
 import { fillSettings, openTrain } from './scenarios/dashboard';
-import { clippedText, type Clipped } from './layout-check';
+import { expectNothingClipped } from './layout-check';
 
-let host: ServeHost;
+const shared = useSharedPage();
 let page: Page;
-const errors: string[] = [];
-
-test.describe.configure({ mode: 'serial' });
-
-test.beforeAll(async ({ browser }: { browser: Browser }) => {
-  host = await startServeHost();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on('pageerror', (error) => errors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
-  });
-  await page.goto(host.url);
-});
-test.afterAll(async () => {
-  await page?.close();
-  await host?.stop();
+const errors = shared.errors;
+test.beforeAll(() => {
+  page = shared.page;
 });
 
 const SIZES = [
@@ -45,10 +32,7 @@ async function lookAtBothSizes(view: string, testInfo: TestInfo): Promise<void> 
     await page.setViewportSize(size);
     // Let the charts follow the new width before the picture.
     await page.waitForTimeout(400);
-    await page.screenshot({ path: testInfo.outputPath(`${view}-${size.width}x${size.height}.png`), fullPage: true });
-    const clipped = await page.evaluate<Clipped[]>(clippedText);
-    const text = clipped.map((c) => `  <${c.tag}${c.testid ? ` data-testid=${c.testid}` : ''}> "${c.text}" (${c.why})`).join('\n');
-    expect.soft(clipped, `clipped text in ${view} at ${size.width}×${size.height}:\n${text}`).toEqual([]);
+    await expectNothingClipped(page, `${view}-${size.width}x${size.height}`, testInfo, true);
   }
   await page.setViewportSize(SIZES[0]!);
 }
