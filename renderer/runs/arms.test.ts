@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunDetail } from '../../contract';
-import { armName, armVerdicts, bandCurves, groupArms, meanSdText, metricValues, seededName } from './arms';
+import { armName, armVerdicts, bandCurves, groupArms, meanSdText, metricValues } from './arms';
 
 const curve = (ys: number[]) => ys.map((y, i) => ({ x: (i + 1) / 4, y }));
 
@@ -35,9 +35,9 @@ describe('arm bands', () => {
 describe('arms', () => {
   it('groups runs by name without the seed, or by the arm a sweep gives', () => {
     const runs = [
-      { runId: 'a', name: seededName('He normal init', 42) },
-      { runId: 'b', name: seededName('Glorot uniform init', 42) },
-      { runId: 'c', name: seededName('He normal init', 43) },
+      { runId: 'a', name: 'He normal init' },
+      { runId: 'b', name: 'Glorot uniform init · seed 42' },
+      { runId: 'c', name: 'He normal init · seed 43' },
       { runId: 'd', name: 'my run' },
     ];
     expect(armName('He normal init · seed 43')).toBe('He normal init');

@@ -47,16 +47,12 @@ function spread(m: number, sd: number): [number, number] {
   return Number.isFinite(sd) ? [m - sd, m + sd] : [m, m];
 }
 
-/** A run's name without its seed suffix (" · seed 42"): what the runs of one arm share. */
+/** A run's name without a seed suffix (" · seed 42", as a sweep or a person may write it): what the runs of one arm share. */
 export function armName(runName: string): string {
   return runName.replace(/\s*·\s*seed \d+$/, '');
 }
 
-export function seededName(armLabel: string, seed: number): string {
-  return `${armLabel} · seed ${seed}`;
-}
-
-/** Groups runs into arms, in first-seen order: by an explicit arm (a sweep's) when given, else by name without the seed. */
+/** Groups runs into arms, in first-seen order: by an explicit arm (a sweep's) when given, else by name (a comparison names every seed of a variant alike). */
 export function groupArms<R extends { runId: string; name: string }>(runs: readonly R[], armOf?: (runId: string) => string | undefined): { label: string; runs: R[] }[] {
   const arms = new Map<string, R[]>();
   for (const run of runs) {

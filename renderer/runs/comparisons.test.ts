@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { comparisons, glorotVariant, seluVariant, splitActivations } from './comparisons';
+import { comparisons, glorotVariant, seedPlan, seluVariant, splitActivations } from './comparisons';
 import { deepPlainMlp, seedModel1 } from '../../model/presets';
 import { summarize } from '../../model/summary';
 import { SweepGridSchema } from '../../contract/sweeps';
@@ -40,5 +40,26 @@ describe('comparisons', () => {
       const arms = Object.values(c.sweep.grid).reduce((n, values) => n * values.length, 1);
       expect(arms).toBeGreaterThanOrEqual(c.variants.length);
     }
+  });
+});
+
+describe('seed plan', () => {
+  const [he, glorot] = comparisons[0]!.variants;
+  it('runs seed by seed, each variant in turn, from the settings seed up', () => {
+    expect(seedPlan([he!, glorot!], 3, 42).map((r) => [r.variant.label, r.seed])).toEqual([
+      ['He normal init', 42],
+      ['Glorot uniform init', 42],
+      ['He normal init', 43],
+      ['Glorot uniform init', 43],
+      ['He normal init', 44],
+      ['Glorot uniform init', 44],
+    ]);
+  });
+
+  it('keeps the seed count within 1–20 and seeds within the settings range', () => {
+    expect(seedPlan([he!], 0, 1)).toHaveLength(1);
+    expect(seedPlan([he!], Number.NaN, 1)).toHaveLength(1);
+    expect(seedPlan([he!], 50, 1)).toHaveLength(20);
+    expect(seedPlan([he!], 2, 2 ** 31 - 1).map((r) => r.seed)).toEqual([2 ** 31 - 1, 0]);
   });
 });

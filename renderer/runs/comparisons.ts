@@ -117,3 +117,12 @@ export const comparisons: Comparison[] = [
     },
   },
 ];
+
+/**
+ * The runs of a comparison over `seeds` seeds (1–20, from `baseSeed` up): seed by seed, each variant
+ * in turn, so a comparison stopped early still has as many seeds per arm, give or take one.
+ */
+export function seedPlan(variants: readonly ComparisonVariant[], seeds: number, baseSeed: number): { variant: ComparisonVariant; seed: number }[] {
+  const n = Math.max(1, Math.min(20, Math.round(seeds) || 1));
+  return Array.from({ length: n }, (_, k) => variants.map((variant) => ({ variant, seed: (baseSeed + k) % 2 ** 31 }))).flat();
+}
