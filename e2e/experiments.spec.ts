@@ -93,6 +93,8 @@ test('a comparison over three seeds: mean ± band overlays, mean ± sd, the seed
   const log = overlay.getByTestId('chart-log');
   await log.click();
   await expect(log).toHaveAttribute('aria-pressed', 'true');
+  // The charts redraw through the shared scheduler (at most ~10 a second): let the new axis land.
+  await page.waitForTimeout(600);
   await page.screenshot({ path: testInfo.outputPath('repeats-sd-log.png'), fullPage: true });
   await log.click();
   await expect(log).toHaveAttribute('aria-pressed', 'false');
