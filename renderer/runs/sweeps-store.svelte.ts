@@ -33,8 +33,12 @@ export class SweepsStore {
     try {
       const { sweeps } = await this.api.invoke('sweeps.list', {});
       this.sweeps = [...sweeps].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-      if (this.openId) this.detail = await this.api.invoke('sweeps.get', { sweepId: this.openId });
       this.error = null;
+      const openId = this.openId;
+      if (!openId) return;
+      const detail = await this.api.invoke('sweeps.get', { sweepId: openId });
+      // Another sweep opened (or this one closed) meanwhile: its own refresh brings its detail.
+      if (this.openId === openId) this.detail = detail;
     } catch (e) {
       this.error = message(e);
     }
