@@ -10,3 +10,4 @@ export * from './input-defaults';
 export * from './run-traits';
 export * from './bridge';
 export * from './sweeps';
+export * from './statistics';

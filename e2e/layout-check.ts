@@ -9,6 +9,8 @@
  *
  * A string, as the other in-page helpers: the e2e sources are type-checked without the DOM's types.
  */
+import { expect, type Page, type TestInfo } from '@playwright/test';
+
 export interface Clipped {
   tag: string;
   testid: string | null;
@@ -99,3 +101,14 @@ export const clippedText = `(() => {
   }
   return out;
 })()`;
+
+function describeClipped(list: Clipped[]): string {
+  return list.map((c) => `  <${c.tag}${c.testid ? ` data-testid=${c.testid}` : ''}> "${c.text}" (${c.why})`).join('\n');
+}
+
+/** A screenshot of what `page` shows as `<view>.png`, and (softly) no text clipped in it. */
+export async function expectNothingClipped(page: Page, view: string, testInfo: TestInfo, fullPage = false): Promise<void> {
+  await page.screenshot({ path: testInfo.outputPath(`${view}.png`), fullPage });
+  const clipped = await page.evaluate<Clipped[]>(clippedText);
+  expect.soft(clipped, `clipped text in ${view}:\n${describeClipped(clipped)}`).toEqual([]);
+}

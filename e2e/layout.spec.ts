@@ -10,29 +10,17 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, test, type Browser, type Page, type TestInfo } from '@playwright/test';
-import { startServeHost, type ServeHost } from './serve-host';
+import { expect, test, type Page, type TestInfo } from '@playwright/test';
+import { useSharedPage, type ServeHost } from './serve-host';
 import { fillSettings, openTrain } from './scenarios/dashboard';
-import { clippedText, type Clipped } from './layout-check';
+import { expectNothingClipped as expectClipFree } from './layout-check';
 
+const shared = useSharedPage();
 let host: ServeHost;
 let page: Page;
-const errors: string[] = [];
-
-test.describe.configure({ mode: 'serial' });
-
-test.beforeAll(async ({ browser }: { browser: Browser }) => {
-  host = await startServeHost();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on('pageerror', (error) => errors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
-  });
-  await page.goto(host.url);
-});
-test.afterAll(async () => {
-  await page?.close();
-  await host?.stop();
+const errors = shared.errors;
+test.beforeAll(() => {
+  ({ host, page } = shared);
 });
 
 // Large first: the layout must also shrink back when a window is made smaller.
@@ -60,14 +48,8 @@ test('two short runs: the finished headline shows the final epoch, not the last 
   await expect(page.getByTestId('last-batch')).toHaveCount(0);
 });
 
-function describeClipped(list: Clipped[]): string {
-  return list.map((c) => `  <${c.tag}${c.testid ? ` data-testid=${c.testid}` : ''}> "${c.text}" (${c.why})`).join('\n');
-}
-
 async function expectNothingClipped(view: string, testInfo: TestInfo): Promise<void> {
-  await page.screenshot({ path: testInfo.outputPath(`${view}.png`), fullPage: false });
-  const clipped = await page.evaluate<Clipped[]>(clippedText);
-  expect.soft(clipped, `clipped text in ${view}:\n${describeClipped(clipped)}`).toEqual([]);
+  await expectClipFree(page, view, testInfo);
 }
 
 for (const size of SIZES) {

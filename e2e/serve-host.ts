@@ -48,9 +48,8 @@ export function useServeHost(env: Record<string, string> = {}): ServeHost {
   return host;
 }
 
-/** The page's uncaught exceptions and console errors, for a test to expect none. */
-export function collectErrors(page: Page): string[] {
-  const errors: string[] = [];
+/** The page's uncaught exceptions and console errors (into `errors`), for a test to expect none. */
+export function collectErrors(page: Page, errors: string[] = []): string[] {
   page.on('pageerror', (error) => errors.push(error.message));
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(message.text());
@@ -66,4 +65,24 @@ export function scenarioTest(host: ServeHost, title: string, scenario: (page: Pa
     await scenario(page, testInfo);
     expect(errors).toEqual([]);
   });
+}
+
+/**
+ * A serial spec file's one serve host and one page (opened at `viewport`, its errors collected),
+ * opened before the first test and closed after the last; read `host` and `page` inside tests.
+ */
+export function useSharedPage(viewport = { width: 1280, height: 800 }): { host: ServeHost; page: Page; errors: string[] } {
+  const shared = { errors: [] as string[] } as { host: ServeHost; page: Page; errors: string[] };
+  test.describe.configure({ mode: 'serial' });
+  test.beforeAll(async ({ browser }) => {
+    shared.host = await startServeHost();
+    shared.page = await browser.newPage({ viewport });
+    collectErrors(shared.page, shared.errors);
+    await shared.page.goto(shared.host.url);
+  });
+  test.afterAll(async () => {
+    await shared.page?.close();
+    await shared.host?.stop();
+  });
+  return shared;
 }

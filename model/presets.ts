@@ -116,6 +116,26 @@ export const seluMlp: ModelSpec = {
   },
 };
 
+/** Hidden layers of the deep plain network: deep enough for gradients to vanish without BN. */
+export const DEEP_PLAIN_DEPTH = 20;
+
+/**
+ * Géron ch. 11's vanishing-gradient setting: 20 Dense(100) layers without BatchNormalization, where the
+ * initialization and the activation decide whether the early layers learn at all (He vs Glorot, ELU
+ * vs SELU differ here, where the BN MLP hides it).
+ */
+export const deepPlainMlp: ModelSpec = {
+  class_name: 'Sequential',
+  config: {
+    name: 'deep_plain_mlp',
+    layers: [
+      flatten28,
+      ...Array.from({ length: DEEP_PLAIN_DEPTH }, (_, i) => dense(i === 0 ? 'dense' : `dense_${i}`, 100, 'elu', { kernel_initializer: initializer('HeNormal') })),
+      dense(`dense_${DEEP_PLAIN_DEPTH}`, 10, 'softmax'),
+    ],
+  },
+};
+
 export interface Preset {
   id: string;
   title: string;
@@ -148,6 +168,12 @@ export const presets: Preset[] = [
     description:
       'Flatten → Dense(300, selu, LeCun normal) → AlphaDropout(0.1) → Dense(100, selu, LeCun normal) → AlphaDropout(0.1) → Dense(10, softmax); expects standardized inputs',
     spec: seluMlp,
+  },
+  {
+    id: 'deep-plain',
+    title: 'Deep plain MLP (20 × Dense(100), no BN)',
+    description: 'Flatten → 20 × Dense(100, elu, He) → Dense(10, softmax); the vanishing-gradient setting where init and activation show',
+    spec: deepPlainMlp,
   },
 ];
 

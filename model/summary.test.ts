@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatSummaryTable, initializerReport, summarize } from './summary';
-import { plainMlp, presets, seedModel1, seedModel2, seluMlp } from './presets';
+import { deepPlainMlp, plainMlp, presets, seedModel1, seedModel2, seluMlp } from './presets';
 import type { LayerSpec, ModelSpec } from './spec';
 import { initializer } from './spec';
 
@@ -42,6 +42,15 @@ describe('summarize: golden values (Keras model.summary())', () => {
       expect(s.valid).toBe(true);
       expect([s.total, s.trainable, s.non_trainable]).toEqual([266_610, 266_610, 0]);
     }
+  });
+
+  it('deep plain MLP: 20 Dense(100) without BN', () => {
+    const s = summarize(deepPlainMlp);
+    expect(s.valid).toBe(true);
+    expect(s.layers.map((l) => l.params)).toEqual([0, 78_500, ...Array(19).fill(10_100), 1010]);
+    expect(s.layers.slice(1, -1).every((l) => l.class_name === 'Dense' && l.output_shape?.join() === ',100')).toBe(true);
+    expect(s.layers.at(-1)).toMatchObject({ name: 'dense_20', output_shape: [null, 10] });
+    expect([s.total, s.trainable, s.non_trainable]).toEqual([271_410, 271_410, 0]);
   });
 
   it('every preset is valid', () => {

@@ -169,8 +169,9 @@ export async function runsScenario(page: Page, testInfo: TestInfo, options: { su
   await page.getByTestId('run-rename-input').press('Enter');
   await expect(page.getByTestId(`run-open-${newestId}`)).toHaveText('fast lr');
 
-  // One click trains both variants in turn and overlays them.
+  // One click trains both variants in turn and overlays them (one seed each: e2e/experiments.spec.ts runs repeats).
   const before = await rows.count();
+  await page.getByTestId('compare-seeds').fill('1');
   await page.getByTestId('compare-with-vs-without-bn').click();
   await expect(page.getByTestId('compare-progress')).toBeVisible();
   await expect(page.getByTestId('compare-progress')).toBeHidden({ timeout: 150_000 });

@@ -18,6 +18,7 @@ import {
   type ChartType,
   type Plugin,
 } from 'chart.js';
+import zoomPlugin from 'chartjs-plugin-zoom';
 import type { Point } from './bounded-series';
 
 /** A horizontal (y) or vertical (x) reference line. */
@@ -48,6 +49,8 @@ export interface LineSeries {
   fill?: string | false;
   /** Band edges and other helpers stay out of the legend. */
   legend?: boolean;
+  /** Band edges stay out of the tooltip too (a band's numbers are in the table). */
+  tooltip?: boolean;
   pointRadius?: number;
   showLine?: boolean;
   /** The right-hand axis (accuracy next to loss). */
@@ -150,7 +153,7 @@ let registered = false;
 export function registerCharts(): void {
   if (registered) return;
   registered = true;
-  Chart.register(LineController, ScatterController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Tooltip, Decimation, Filler, refLinesPlugin);
+  Chart.register(LineController, ScatterController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Tooltip, Decimation, Filler, refLinesPlugin, zoomPlugin);
   Chart.defaults.font.size = 11;
   Chart.defaults.font.family = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 }

@@ -20,3 +20,14 @@ export function created(iso: string): string {
 }
 
 export const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * "85.13% ± 0.31" (percent: two decimals) or "0.4211 ± 0.0123"; the mean alone when the sd is missing
+ * or NaN (one seed), "–" without a mean. A no-break space after ±: a narrow column wraps before it.
+ */
+export function meanSd(mean: number | undefined, sd: number | undefined, asPercent: boolean): string {
+  if (mean === undefined || !Number.isFinite(mean)) return '–';
+  const [scale, digits, unit] = asPercent ? [100, 2, '%'] : [1, 4, ''];
+  const main = `${(mean * scale).toFixed(digits)}${unit}`;
+  return sd !== undefined && Number.isFinite(sd) ? `${main} ±\u00a0${(sd * scale).toFixed(digits)}` : main;
+}
