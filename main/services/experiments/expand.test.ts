@@ -69,6 +69,17 @@ describe('bn_position', () => {
     expect(summarize(withBnPosition(seedModel1, 'before')).total).toBe(summarize(seedModel2).total);
   });
 
+  it("'none' removes every BatchNormalization; kernel layers keep (or get back) their activation and bias", () => {
+    for (const seed of [seedModel1, seedModel2]) {
+      const layers = withBnPosition(seed, 'none').config.layers;
+      expect(layers.map((l) => l.class_name)).toEqual(['Flatten', 'Dense', 'Dense', 'Dense']);
+      expect(layers.slice(1, 3).map((l) => [l.config.activation, l.config.use_bias])).toEqual([
+        ['elu', true],
+        ['elu', true],
+      ]);
+    }
+  });
+
   it('is applied after the layer fields it moves, and names arms by it', () => {
     const { arms, jobs } = expandSweep({ sweepId: 's', base, grid: { bn_position: ['before', 'after'], 'layers[dense].activation': ['selu'] }, seeds: 1 });
     expect(arms.map((a) => a.name)).toEqual(['bn_position=before · activation=selu', 'bn_position=after · activation=selu']);
@@ -85,6 +96,6 @@ describe('bn_position', () => {
     );
     const inputBnOnly = { ...plainMlp, config: { ...plainMlp.config, layers: [plainMlp.config.layers[0]!, seedModel1.config.layers[1]!, ...plainMlp.config.layers.slice(1)] } };
     expect(() => withBnPosition(inputBnOnly, 'after')).toThrow(/no BatchNormalization layer of mlp_no_bn follows a Dense or Conv2D layer/);
-    expect(() => expandSweep({ sweepId: 's', base, grid: { bn_position: ['middle'] }, seeds: 1 })).toThrow(/'middle' is not a BN position; use before or after/);
+    expect(() => expandSweep({ sweepId: 's', base, grid: { bn_position: ['middle'] }, seeds: 1 })).toThrow(/'middle' is not a BN position; use before, after or none/);
   });
 });

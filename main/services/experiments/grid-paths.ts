@@ -69,7 +69,7 @@ export function applyGridValue(base: SweepBase, path: GridPath, value: GridValue
 
 export function bnPositionOf(path: GridPath, value: GridValue): BnPosition {
   if (typeof value === 'string' && (BN_POSITIONS as readonly string[]).includes(value)) return value as BnPosition;
-  throw new SweepGridError(path.key, `${describeValue(value)} is not a BN position; use ${BN_POSITIONS.join(' or ')}`);
+  throw new SweepGridError(path.key, `${describeValue(value)} is not a BN position; use ${BN_POSITIONS.slice(0, -1).join(', ')} or ${BN_POSITIONS.at(-1)}`);
 }
 
 /** Checks the settings of a grid point as a whole (a combination may break a rule each value alone keeps). */
