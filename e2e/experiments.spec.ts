@@ -4,12 +4,8 @@
  * Welch's verdict; chart zoom, reset and the log scale; then the same comparison as a sweep built in
  * two clicks, its jobs' progress, the results table and the grouped bars, and its arms overlaid.
  * Screenshots at 1280×800 and 1920×1080, and the layout check on each new view.
- *
- * The sweep test needs the sweeps service ('sweeps.*' in contract/api.ts, dev/sweeps-core): it is
- * skipped on a tree without it.
  */
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
-import { commandNames } from '../contract/api';
 import { useSharedPage } from './serve-host';
 import { fillSettings, openTrain } from './scenarios/dashboard';
 import { expectNothingClipped } from './layout-check';
@@ -103,7 +99,6 @@ test('a comparison over three seeds: mean ± band overlays, mean ± sd, the seed
 
 // eslint-disable-next-line no-empty-pattern -- as above
 test('the comparison as a sweep in two clicks: job progress, the results table, grouped bars, arms overlaid', async ({}, testInfo) => {
-  test.skip(!commandNames.includes('sweeps.start' as never), "needs the sweeps service ('sweeps.*' in contract/api.ts, dev/sweeps-core)");
   await openRuns();
 
   // Click one: the builder shows the grid and the number of runs; click two: start.
