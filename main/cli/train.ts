@@ -7,6 +7,7 @@
  */
 import { join, resolve } from 'node:path';
 import {
+  BACKEND_NAMES,
   DEFAULT_LEARNING_RATE,
   OPTIMIZER_NAMES,
   TrainingSettingsSchema,
@@ -35,13 +36,15 @@ export const TRAIN_OPTIONS = {
   dataset: 'string',
   optimizer: 'string',
   lr: 'string',
+  backend: 'string',
   quiet: 'boolean',
 } as const;
-export const TRAIN_USAGE = `train <project-file|model.h5> [--epochs N] [--dataset ID] [--optimizer NAME] [--lr X] [--out DIR]
+export const TRAIN_USAGE = `train <project-file|model.h5> [--epochs N] [--dataset ID] [--optimizer NAME] [--lr X] [--backend NAME] [--out DIR]
                                        train headlessly; the run folder goes to DIR/runs/<id>
                                        (default: the app's workspace, so the app lists it);
                                        --dataset: fashion-mnist or an imported dataset's id,
                                        --optimizer: SGD, Adagrad, RMSprop, Adam or Adamax (Keras' defaults);
+                                       --backend: auto, onnxruntime, wasm, cpu, webgpu, tensorflow or tensorflow-gpu;
                                        a Keras .h5 continues from its weights (imported as a run)`;
 
 export async function trainCommand(args: ParsedArgs): Promise<number> {
@@ -69,6 +72,12 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
     const value = Number(lr);
     if (!Number.isFinite(value) || value <= 0) throw new UsageError(`--lr must be a positive number, got ${lr}`);
     settings.learningRate = value;
+  }
+  const backend = stringFlag(args, 'backend');
+  if (backend !== undefined) {
+    const name = (['auto', ...BACKEND_NAMES] as const).find((n) => n === backend.toLowerCase());
+    if (!name) throw new UsageError(`--backend must be auto or one of ${BACKEND_NAMES.join(', ')}, got ${backend}`);
+    settings.backend = name;
   }
   const checked = TrainingSettingsSchema.safeParse(settings);
   if (!checked.success) throw new UsageError(`invalid training settings: ${formatIssues(checked.error).join('; ')}`);

@@ -37,6 +37,9 @@ import { explainTrainingError } from './tf-errors';
 import { sharedHandle } from './tfjs-adapter';
 import type { TaskData } from '../../../../model/task-check';
 import { DomainError, type DomainErrorCode } from '../../../../contract/wire';
+import { EngineStep, modelWeights } from './engines/engine-step';
+import { OrtStepEngine } from './engines/onnxruntime/engine';
+import { dropoutKeepMasks } from './engines/onnxruntime/dropout-masks';
 
 /** Pause and stop requests, set by the worker's message handler, read by the loop between batches. */
 export class RunControl {
@@ -165,6 +168,8 @@ interface Model {
   clip: { clipnorm: number | null; clipvalue: number | null };
   /** The fused step (fused/fused-step.ts) for steps without statistics; null: every step takes trainStep. */
   fused: FusedStep | null;
+  /** An engine that holds the variables and runs every step (onnxruntime); null: the tfjs path. */
+  engine: EngineStep | null;
   /** What trains the steps without statistics, for the 'training' phase's detail. */
   stepKind: string;
   /** Writes the best epoch's checkpoint (settings.checkpointBest with a checkpoint folder). */
@@ -190,6 +195,38 @@ async function allFinite(tf: typeof TF, tensors: TF.Tensor[]): Promise<boolean> 
   }
 }
 
+/**
+ * The forward pass in training mode, the loss (Keras' penalty added) and its gradients on the tape,
+ * with the statistics probe when collecting; `acc` is kept (the caller disposes it). Inside a tidy.
+ */
+function tapedStep(
+  tf: typeof TF,
+  m: Model,
+  xs: Float32Array,
+  ys: Int32Array,
+  n: number,
+  at: { step: number; seed: number },
+  collector: StatsCollector | null,
+): { value: TF.Scalar; grads: TF.NamedTensorMap; acc: TF.Tensor } {
+  const xb = tf.tensor(xs, [n, ...m.inputShape]);
+  const yb = tf.tensor1d(ys, 'int32');
+  let acc: TF.Tensor | null = null;
+  const { value, grads } = m.optimizer.computeGradients(() => {
+    const { output: probs, logits } = forwardWithLogits(tf, m.plans, xb, {
+      mode: 'train',
+      seed: at.seed,
+      step: at.step,
+      probe: collector ? (plan, input, output) => probeLayer(tf, collector, plan, input, output) : undefined,
+    });
+    acc = tf.keep(accuracy(tf, probs, yb));
+    const loss = meanCrossEntropy(tf, probs, yb, logits);
+    // Keras reports (and minimises) the loss with the regularization penalty added.
+    const penalty = regularizationLoss(tf, m.plans);
+    return penalty ? tf.add(loss, penalty) : loss;
+  }, m.trainable);
+  return { value, grads, acc: acc! };
+}
+
 /** One SGD step on `n` samples; one tidy, one read-back. */
 async function trainStep(
   tf: typeof TF,
@@ -206,21 +243,8 @@ async function trainStep(
   try {
     ({ readback, before } = tf.tidy(() => {
       const before = m.variables.map((v) => sharedHandle(tf, v));
-      const xb = tf.tensor(xs, [n, ...m.inputShape]);
-      const yb = tf.tensor1d(ys, 'int32');
-      const { value, grads } = m.optimizer.computeGradients(() => {
-        const { output: probs, logits } = forwardWithLogits(tf, m.plans, xb, {
-          mode: 'train',
-          seed: at.seed,
-          step: at.step,
-          probe: collector ? (plan, input, output) => probeLayer(tf, collector, plan, input, output) : undefined,
-        });
-        kept = tf.keep(accuracy(tf, probs, yb));
-        const loss = meanCrossEntropy(tf, probs, yb, logits);
-        // Keras reports (and minimises) the loss with the regularization penalty added.
-        const penalty = regularizationLoss(tf, m.plans);
-        return penalty ? tf.add(loss, penalty) : loss;
-      }, m.trainable);
+      const { value, grads, acc } = tapedStep(tf, m, xs, ys, n, at, collector);
+      kept = acc;
       if (collector) addGradientStats(tf, collector, m.plans, grads);
       m.optimizer.applyGradients(clipGradients(tf, grads, m.clip));
       applyMaxNorm(tf, m.plans);
@@ -286,6 +310,68 @@ async function fusedTrainStep(
   } catch (error) {
     disposeAll(before);
     throw error;
+  }
+}
+
+/**
+ * A step in the engine (engines/engine-step.ts) at learning rate `lr`. A statistics step first runs
+ * the general path's taped pass on the engine's weights (copied into the tfjs model) for the BN
+ * batch moments, activations and gradients — without its update — then the engine's step, then
+ * the weight norms and update sizes on the weights it left: the same record as trainStep's, and the
+ * same update whichever steps gather statistics. The last finite weights are the engine step's to
+ * keep (`before` is empty).
+ */
+async function engineTrainStep(
+  tf: typeof TF,
+  m: Model,
+  engine: EngineStep,
+  xs: Float32Array,
+  ys: Int32Array,
+  n: number,
+  lr: number,
+  at: { epoch: number; step: number; seed: number; withStats: boolean; bnFeatures: BnFeatureChoice },
+): Promise<StepOutcome> {
+  if (!at.withStats) {
+    const { loss, acc } = await engine.step(xs, ys, n, lr, at.step);
+    return { loss, acc, stats: null, before: [] };
+  }
+  engine.syncToModel();
+  const taped = new StatsCollector(tf);
+  const updated = new StatsCollector(tf);
+  const before = m.variables.map((v) => sharedHandle(tf, v));
+  try {
+    const tapedValues = tf.tidy(() => {
+      const { acc } = tapedStep(tf, m, xs, ys, n, at, taped);
+      acc.dispose();
+      return taped.concat();
+    });
+    const gathered = await readBack(tapedValues);
+    const { loss, acc } = await engine.step(xs, ys, n, lr, at.step);
+    if (!Number.isFinite(loss)) return { loss, acc, stats: null, before: [] };
+    engine.syncToModel();
+    const weightValues = await readBack(
+      tf.tidy(() => {
+        addWeightStats(tf, updated, m.plans, new Map(m.variables.map((v, i) => [v.name, before[i]!])));
+        return updated.concat();
+      }),
+    );
+    const values = new Map([...taped.decode(gathered, 0), ...updated.decode(weightValues, 0)]);
+    const record = buildStatsRecord(m.plans, values, { epoch: at.epoch, step: at.step, bnFeatures: at.bnFeatures });
+    // A statistic that overflowed (an ∞ gradient norm on a still-finite step) cannot be sent: skip the record.
+    return { loss, acc, stats: StatsRecordSchema.safeParse(record).success ? record : null, before: [] };
+  } finally {
+    taped.dispose();
+    updated.dispose();
+    disposeAll(before);
+  }
+}
+
+/** A tensor's values, the tensor disposed. */
+async function readBack(t: TF.Tensor): Promise<Float32Array> {
+  try {
+    return (await t.data()) as Float32Array;
+  } finally {
+    t.dispose();
   }
 }
 
@@ -379,16 +465,25 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
       inputShape,
       clip: { clipnorm: settings.optimizer.config.clipnorm, clipvalue: settings.optimizer.config.clipvalue },
       fused: null,
+      engine: null,
       stepKind: '',
       checkpoint: settings.checkpointBest && job.checkpointDir ? new CheckpointWriter(tf, model) : null,
     };
     m = built;
     unowned = null;
-    const fused = createFusedStep(tf, built.plans, model, settings, built.optimizer);
-    if ('unsupported' in fused) built.stepKind = `general training step (no fused step: ${fused.unsupported})`;
-    else {
-      built.fused = fused;
-      built.stepKind = fused.description;
+    const engine = job.backend === 'onnxruntime' ? await ortEngineStep(tf, built, request) : null;
+    if (engine && !('unsupported' in engine)) {
+      built.engine = engine;
+      built.stepKind = engine.description;
+    } else {
+      const fused = createFusedStep(tf, built.plans, model, settings, built.optimizer);
+      if ('unsupported' in fused) built.stepKind = `general training step (no fused step: ${fused.unsupported})`;
+      else {
+        built.fused = fused;
+        built.stepKind = fused.description;
+      }
+      // The backend was asked for: say why its step does not run, and what does instead.
+      if (engine) built.stepKind = `${built.fused ? built.stepKind : 'general training step'} (no ONNX Runtime step: ${engine.unsupported})`;
     }
     checkClassCount(model, source);
     built.checkpoint?.prepare();
@@ -401,6 +496,7 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
 
   const faults: RunFileFault[] = ending.type === 'failed' ? (ending.faults ?? []) : [];
   if (m && job.weightsDir && progress.stepsDone > 0) {
+    m.engine?.syncToModel();
     const kind = progress.restoredLastFinite ? 'last-finite' : progress.restoredBest !== null ? 'restored-best' : 'final';
     const metadata = weightsMetadata(job, progress, { status: ending.type, kind, epoch: progress.epoch, bestEpoch: progress.restoredBest });
     try {
@@ -412,6 +508,7 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
     }
   }
   if (m) {
+    await m.engine?.dispose().catch(() => undefined);
     m.fused?.dispose();
     m.optimizer.dispose();
     m.model.dispose();
@@ -433,6 +530,23 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
   } else {
     post({ type: ending.type, runId, ...extra });
   }
+}
+
+/**
+ * ONNX Runtime's step for the run (onnxruntime backend), starting from the model's weights, with
+ * the run's dropout masks; or why it cannot train this model and optimizer.
+ */
+async function ortEngineStep(tf: typeof TF, m: Model, request: StartTraining): Promise<EngineStep | { unsupported: string }> {
+  const { spec, settings } = request;
+  let engine: OrtStepEngine | { unsupported: string };
+  try {
+    engine = await OrtStepEngine.create(spec, settings.optimizer, modelWeights(m.weights));
+  } catch (error) {
+    // A library that ran in the probe but refuses this graph: the run trains on tfjs rather than fail.
+    return { unsupported: `ONNX Runtime could not load the step (${error instanceof Error ? error.message.split('\n')[0] : String(error)})` };
+  }
+  if (!(engine instanceof OrtStepEngine)) return engine;
+  return new EngineStep(tf, engine, m.weights, (n, step) => dropoutKeepMasks(tf, engine.graph.masks, n, { seed: settings.seed, step }));
 }
 
 /** The output layer must have one unit per class: a mismatch is named before any step runs. */
@@ -469,7 +583,16 @@ async function trainLoop(tf: typeof TF, job: TrainingJob, m: Model, dataset: Ope
   const validation = source.streamed ? null : await gatherNormalized(source, split.validation, normalization);
   const batchesPerEpoch = feeder.batchesPerEpoch;
 
-  post({ type: 'started', runId, backend: job.backend, epochs: settings.epochs, batchesPerEpoch, trainSamples: split.train.length, validationSamples: split.validation.length });
+  post({
+    type: 'started',
+    runId,
+    backend: job.backend,
+    step: m.stepKind,
+    epochs: settings.epochs,
+    batchesPerEpoch,
+    trainSamples: split.train.length,
+    validationSamples: split.validation.length,
+  });
   post({ type: 'phase', runId, phase: 'training', detail: m.stepKind });
 
   const guard = new LastFinite();
@@ -546,12 +669,16 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
         learningRate = rate;
       }
       const withStats = schedule.due(step, batch === batchesPerEpoch - 1);
-      // Every step takes the fused step when there is one (statistics steps with its probe).
+      // Every step takes the engine or the fused step when there is one (statistics steps too).
       const at = { epoch, step, seed: settings.seed, withStats, bnFeatures };
-      const outcome = m.fused ? await fusedTrainStep(tf, m, m.fused, x, y, n, at) : await trainStep(tf, m, x, y, n, at);
+      const outcome = m.engine
+        ? await engineTrainStep(tf, m, m.engine, x, y, n, rate, at)
+        : m.fused
+          ? await fusedTrainStep(tf, m, m.fused, x, y, n, at)
+          : await trainStep(tf, m, x, y, n, at);
       // The loss is what a learner sees diverge: a NaN or infinite loss ends the run.
       if (!Number.isFinite(outcome.loss)) {
-        const used = guard.restore(m.weights, outcome.before, await allFinite(tf, outcome.before));
+        const used = m.engine ? m.engine.restoreLastFinite() : guard.restore(m.weights, outcome.before, await allFinite(tf, outcome.before));
         progress.restoredLastFinite = true;
         progress.stepsDone = used === 'before' ? step : step - 1;
         const point: DivergencePoint = { step, epoch, batch, loss: outcome.loss, lastFiniteLoss, what: 'loss' };
@@ -574,6 +701,8 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
       schedule.observe(step - 1, performance.now() - t0, withStats);
     }
 
+    // Validation, statistics of the epoch's end, checkpoints and early stopping read the tfjs model.
+    m.engine?.syncToModel();
     // NaN weights nearly always make the next loss NaN; an epoch's end checks that none slipped through.
     if (!(await allFinite(tf, m.variables))) {
       return diverged(request, { step: step - 1, epoch, batch: batchesPerEpoch - 1, loss: lastFiniteLoss ?? NaN, lastFiniteLoss, what: 'weights' });
@@ -612,7 +741,10 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
     }
     if (verdict === 'stop') {
       const restore = settings.earlyStopping!.restore_best_weights && best.epoch !== null && best.restore(m.weights);
-      if (restore) progress.restoredBest = best.epoch;
+      if (restore) {
+        progress.restoredBest = best.epoch;
+        m.engine?.syncFromModel();
+      }
       const monitor = settings.earlyStopping!.monitor;
       post({
         type: 'callback',
@@ -639,6 +771,7 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
   // Keras 3 restores the best epoch's weights when training ends, stopped early or not.
   if (settings.earlyStopping?.restore_best_weights && best.epoch !== null && best.epoch !== settings.epochs - 1 && best.restore(m.weights)) {
     progress.restoredBest = best.epoch;
+    m.engine?.syncFromModel();
     post({
       type: 'callback',
       runId,

@@ -18,6 +18,12 @@ export interface TrainingEngine {
   readonly description: string;
   /** The model variables (weights and BN moving statistics) in Keras' order, as copies. */
   getWeights(): NamedWeights;
+  /**
+   * The model variables without copying, where the engine can hand them out: arrays it never writes
+   * into again (ONNX Runtime's step outputs are fresh arrays each step), so that the loop keeps the
+   * weights each step started from (for the last-finite restore) at no cost. Absent: getWeights.
+   */
+  weightsView?(): NamedWeights;
   /** Replaces every model variable; optimizer slots are kept. */
   setWeights(weights: NamedWeights): void;
   /**

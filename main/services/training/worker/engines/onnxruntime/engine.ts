@@ -11,8 +11,11 @@ import type { NamedWeights } from '../../../../export/weights';
 import type { TrainingEngine } from '../engine';
 import { buildStepGraph, stepGraphSupport, STEP_INPUTS, STEP_OUTPUTS, type StateEntry, type StepGraph, type StepGraphOptions } from './step-graph';
 
+/** ONNX Runtime's intra-op threads for the training step: 1 is fastest at batch 32 on two cores (2 helps at 256, bench/README.md). */
+export const ORT_INTRA_OP_THREADS = 1;
+
 export interface OrtEngineOptions extends StepGraphOptions {
-  /** ONNX Runtime's intra-op threads (1 is fastest at batch 32 on two cores; 2 helps at 256). */
+  /** ONNX Runtime's intra-op threads (default ORT_INTRA_OP_THREADS). */
   intraOpNumThreads?: number;
 }
 
@@ -46,7 +49,7 @@ export class OrtStepEngine implements TrainingEngine {
     if (reason) return { unsupported: reason };
     const graph = buildStepGraph(spec, optimizer, options);
     const ort = await import('onnxruntime-node');
-    const threads = options.intraOpNumThreads ?? 1;
+    const threads = options.intraOpNumThreads ?? ORT_INTRA_OP_THREADS;
     const session = await ort.InferenceSession.create(graph.bytes, {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
@@ -64,6 +67,11 @@ export class OrtStepEngine implements TrainingEngine {
     const out: NamedWeights = new Map();
     for (const s of this.variables()) out.set(s.name, { shape: [...s.shape], data: this.values.get(s.name)!.slice() });
     return out;
+  }
+
+  /** The model variables as the engine holds them: each step's outputs replace these arrays, nothing writes into them. */
+  weightsView(): NamedWeights {
+    return new Map(this.variables().map((s) => [s.name, { shape: s.shape, data: this.values.get(s.name)! }]));
   }
 
   /** Replaces every model variable (all must be given, with their shapes); optimizer slots are kept. */
