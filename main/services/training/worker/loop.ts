@@ -341,8 +341,9 @@ async function engineTrainStep(
   const before = m.variables.map((v) => sharedHandle(tf, v));
   try {
     const tapedValues = tf.tidy(() => {
-      const { acc } = tapedStep(tf, m, xs, ys, n, at, taped);
+      const { acc, grads } = tapedStep(tf, m, xs, ys, n, at, taped);
       acc.dispose();
+      addGradientStats(tf, taped, m.plans, grads);
       return taped.concat();
     });
     const gathered = await readBack(tapedValues);
