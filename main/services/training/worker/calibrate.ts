@@ -38,8 +38,9 @@ function cannotTrain(tf: typeof TF, spec: ModelSpec, backend: BackendName, optim
   if (backend !== 'onnxruntime') return missingGradientKernels(tf, spec, tfBackendName(backend));
   const declined = stepGraphSupport(spec, optimizer);
   if (declined === null) return [];
-  const missing = orTfjs ? missingGradientKernels(tf, spec, tfBackendName(backend)) : [declined];
-  return missing.length ? [`its step ${declined}`, ...missing] : [];
+  if (!orTfjs) return [declined];
+  const missing = missingGradientKernels(tf, spec, tfBackendName(backend));
+  return missing.length ? [`its step: ${declined}`, ...missing] : [];
 }
 
 export interface CalibrateOptions {
