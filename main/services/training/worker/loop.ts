@@ -109,7 +109,10 @@ export class StatsSchedule {
     if (this.stepMs === null) return Infinity;
     const byRate = Math.round(1000 / AUTO_STATS_PER_SECOND / this.stepMs);
     const byCost = Math.ceil((this.statsRatio - 1) / AUTO_STATS_COST - 1e-9);
-    return Math.max(1, byRate, byCost);
+    // Until a plain step was timed the cost of statistics is unknown: leave room for one, or slow
+    // steps (statistics steps included) would make every step a statistics step, never learning that
+    // they cost several plain ones (the onnxruntime step's statistics run tfjs' taped pass besides).
+    return Math.max(this.plainMs === null ? 2 : 1, byRate, byCost);
   }
 
   due(step: number, lastOfEpoch: boolean): boolean {
