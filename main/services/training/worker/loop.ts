@@ -12,6 +12,11 @@
  * and the read-back of loss, accuracy and (on statistics steps) every statistic, concatenated. Each step also keeps a handle on the weights it started from (no copy: tensors are
  * immutable and an update swaps a variable's buffer), so that when a loss turns NaN the weights of
  * the last step whose loss was finite can be put back and saved.
+ *
+ * On the onnxruntime backend an engine (engines/engine-step.ts over ONNX Runtime's step graph) holds
+ * the variables and runs each step; the tfjs model is brought up to date before anything reads it
+ * (statistics steps, validation, checkpoints, the saved weights), and the engine keeps the last
+ * finite weights itself.
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
