@@ -115,8 +115,8 @@ export class StatsSchedule {
     const byRate = Math.round(1000 / AUTO_STATS_PER_SECOND / this.stepMs);
     const byCost = Math.ceil((this.statsRatio - 1) / AUTO_STATS_COST - 1e-9);
     // Until a plain step was timed the cost of statistics is unknown: leave room for one, or slow
-    // steps (statistics steps included) would make every step a statistics step, never learning that
-    // they cost several plain ones (the onnxruntime step's statistics run tfjs' taped pass besides).
+    // steps (statistics steps included) would make every step a statistics step, never learning
+    // whether they cost several plain ones.
     return Math.max(this.plainMs === null ? 2 : 1, byRate, byCost);
   }
 
@@ -203,38 +203,6 @@ async function allFinite(tf: typeof TF, tensors: TF.Tensor[]): Promise<boolean> 
   }
 }
 
-/**
- * The forward pass in training mode, the loss (Keras' penalty added) and its gradients on the tape,
- * with the statistics probe when collecting; `acc` is kept (the caller disposes it). Inside a tidy.
- */
-function tapedStep(
-  tf: typeof TF,
-  m: Model,
-  xs: Float32Array,
-  ys: Int32Array,
-  n: number,
-  at: { step: number; seed: number },
-  collector: StatsCollector | null,
-): { value: TF.Scalar; grads: TF.NamedTensorMap; acc: TF.Tensor } {
-  const xb = tf.tensor(xs, [n, ...m.inputShape]);
-  const yb = tf.tensor1d(ys, 'int32');
-  let acc: TF.Tensor | null = null;
-  const { value, grads } = m.optimizer.computeGradients(() => {
-    const { output: probs, logits } = forwardWithLogits(tf, m.plans, xb, {
-      mode: 'train',
-      seed: at.seed,
-      step: at.step,
-      probe: collector ? (plan, input, output) => probeLayer(tf, collector, plan, input, output) : undefined,
-    });
-    acc = tf.keep(accuracy(tf, probs, yb));
-    const loss = meanCrossEntropy(tf, probs, yb, logits);
-    // Keras reports (and minimises) the loss with the regularization penalty added.
-    const penalty = regularizationLoss(tf, m.plans);
-    return penalty ? tf.add(loss, penalty) : loss;
-  }, m.trainable);
-  return { value, grads, acc: acc! };
-}
-
 /** One SGD step on `n` samples; one tidy, one read-back. */
 async function trainStep(
   tf: typeof TF,
@@ -251,8 +219,21 @@ async function trainStep(
   try {
     ({ readback, before } = tf.tidy(() => {
       const before = m.variables.map((v) => sharedHandle(tf, v));
-      const { value, grads, acc } = tapedStep(tf, m, xs, ys, n, at, collector);
-      kept = acc;
+      const xb = tf.tensor(xs, [n, ...m.inputShape]);
+      const yb = tf.tensor1d(ys, 'int32');
+      const { value, grads } = m.optimizer.computeGradients(() => {
+        const { output: probs, logits } = forwardWithLogits(tf, m.plans, xb, {
+          mode: 'train',
+          seed: at.seed,
+          step: at.step,
+          probe: collector ? (plan, input, output) => probeLayer(tf, collector, plan, input, output) : undefined,
+        });
+        kept = tf.keep(accuracy(tf, probs, yb));
+        const loss = meanCrossEntropy(tf, probs, yb, logits);
+        // Keras reports (and minimises) the loss with the regularization penalty added.
+        const penalty = regularizationLoss(tf, m.plans);
+        return penalty ? tf.add(loss, penalty) : loss;
+      }, m.trainable);
       if (collector) addGradientStats(tf, collector, m.plans, grads);
       m.optimizer.applyGradients(clipGradients(tf, grads, m.clip));
       applyMaxNorm(tf, m.plans);
@@ -322,12 +303,12 @@ async function fusedTrainStep(
 }
 
 /**
- * A step in the engine (engines/engine-step.ts) at learning rate `lr`. A statistics step first runs
- * the general path's taped pass on the engine's weights (copied into the tfjs model) for the BN
- * batch moments, activations and gradients — without its update — then the engine's step, then
- * the weight norms and update sizes on the weights it left: the same record as trainStep's, and the
- * same update whichever steps gather statistics. The last finite weights are the engine step's to
- * keep (`before` is empty).
+ * A step in the engine (engines/engine-step.ts) at learning rate `lr`. A statistics step is the same
+ * step with a probe: the engine hands it the BN batch moments, activations and gradients (ONNX
+ * Runtime's step fetches them as extra outputs), summed in JavaScript as the fused step's (stats.ts'
+ * FusedStatsProbe), and the weight norms and update sizes come from the tfjs model synced before and
+ * after: the same record as trainStep's, and the same update whichever steps gather statistics. The
+ * last finite weights are the engine step's to keep (`before` is empty).
  */
 async function engineTrainStep(
   tf: typeof TF,
@@ -337,50 +318,30 @@ async function engineTrainStep(
   ys: Int32Array,
   n: number,
   lr: number,
-  at: { epoch: number; step: number; seed: number; withStats: boolean; bnFeatures: BnFeatureChoice },
+  at: { epoch: number; step: number; withStats: boolean; bnFeatures: BnFeatureChoice },
 ): Promise<StepOutcome> {
   if (!at.withStats) {
     const { loss, acc } = await engine.step(xs, ys, n, lr, at.step);
     return { loss, acc, stats: null, before: [] };
   }
   engine.syncToModel();
-  const taped = new StatsCollector(tf);
-  const updated = new StatsCollector(tf);
   const before = m.variables.map((v) => sharedHandle(tf, v));
   try {
-    const tapedValues = tf.tidy(() => {
-      const { acc, grads } = tapedStep(tf, m, xs, ys, n, at, taped);
-      acc.dispose();
-      addGradientStats(tf, taped, m.plans, grads);
-      return taped.concat();
+    const probe = new FusedStatsProbe(m.plans, m.trainable);
+    const trainableIndex = new Map(m.model.trainableWeights.map((w, i) => [w.originalName, i]));
+    const { loss, acc } = await engine.step(xs, ys, n, lr, at.step, {
+      bn: (layer, mean, variance) => probe.bn(layer, mean, variance),
+      activation: (layer, y, count, features) => probe.activation(layer, y, count, features),
+      gradient: (variable, g) => probe.gradient(trainableIndex.get(variable) ?? -1, g),
     });
-    const gathered = await readBack(tapedValues);
-    const { loss, acc } = await engine.step(xs, ys, n, lr, at.step);
     if (!Number.isFinite(loss)) return { loss, acc, stats: null, before: [] };
     engine.syncToModel();
-    const weightValues = await readBack(
-      tf.tidy(() => {
-        addWeightStats(tf, updated, m.plans, new Map(m.variables.map((v, i) => [v.name, before[i]!])));
-        return updated.concat();
-      }),
-    );
-    const values = new Map([...taped.decode(gathered, 0), ...updated.decode(weightValues, 0)]);
+    const values = probe.finish(tf, new Map(m.variables.map((v, i) => [v.name, before[i]!])));
     const record = buildStatsRecord(m.plans, values, { epoch: at.epoch, step: at.step, bnFeatures: at.bnFeatures });
     // A statistic that overflowed (an ∞ gradient norm on a still-finite step) cannot be sent: skip the record.
     return { loss, acc, stats: StatsRecordSchema.safeParse(record).success ? record : null, before: [] };
   } finally {
-    taped.dispose();
-    updated.dispose();
     disposeAll(before);
-  }
-}
-
-/** A tensor's values, the tensor disposed. */
-async function readBack(t: TF.Tensor): Promise<Float32Array> {
-  try {
-    return (await t.data()) as Float32Array;
-  } finally {
-    t.dispose();
   }
 }
 

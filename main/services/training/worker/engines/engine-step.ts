@@ -10,7 +10,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import { DomainError } from '../../../../../contract';
 import type { NamedWeights } from '../../../export/weights';
-import type { EngineStepResult, TrainingEngine } from './engine';
+import type { EngineProbe, EngineStepResult, TrainingEngine } from './engine';
 
 /** Each masked layer's keep mask for a step of `n` samples, by the engine's input name (the run's seeded draws). */
 export type StepMasks = (n: number, step: number) => ReadonlyMap<string, Float32Array> | undefined;
@@ -51,10 +51,10 @@ export class EngineStep {
   }
 
   /** One step at learning rate `lr`; `step` is the run's step index (it seeds the dropout masks). */
-  async step(xs: Float32Array, ys: Int32Array, n: number, lr: number, step: number): Promise<EngineStepResult> {
+  async step(xs: Float32Array, ys: Int32Array, n: number, lr: number, step: number, probe?: EngineProbe): Promise<EngineStepResult> {
     this.before = this.engine.weightsView?.() ?? this.engine.getWeights();
     this.stale = true;
-    const result = await this.engine.step(xs, ys, n, lr, this.masks(n, step));
+    const result = await this.engine.step(xs, ys, n, lr, this.masks(n, step), probe);
     if (Number.isFinite(result.loss)) this.lastFinite = this.before;
     return result;
   }

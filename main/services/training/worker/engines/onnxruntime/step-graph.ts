@@ -60,6 +60,19 @@ export interface DropoutMask {
   seed: number | null;
 }
 
+/**
+ * The outputs a statistics step fetches besides the step's own (the engine hands them to its probe,
+ * stats.ts' FusedStatsProbe): each BN layer's batch moments, each Dense/Activation layer's output
+ * (the last one's softmax), each trainable variable's gradient before clipping (penalties included),
+ * as the general path's taped pass gives them to its statistics.
+ */
+export interface StatisticsOutputs {
+  bn: { layer: string; mean: string; variance: string }[];
+  activations: { layer: string; output: string; features: number }[];
+  /** Variable name → output name. */
+  gradients: Map<string, string>;
+}
+
 export interface StepGraph {
   bytes: Uint8Array;
   /** Model variables first (Keras' order), then optimizer slots: the feed order of the state. */
@@ -73,6 +86,10 @@ export interface StepGraph {
   outputs: ValueInfo[];
   /** Keep masks the caller feeds (forward.ts' seeded draws), in layer order. */
   masks: DropoutMask[];
+  /** Fetched on statistics steps only (the others fetch `stepOutputs`). */
+  statistics: StatisticsOutputs;
+  /** What a plain step fetches: loss, accuracy and the state's next values. */
+  stepOutputs: string[];
 }
 
 export interface StepGraphOptions {
@@ -229,6 +246,7 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
 
   let h: string = STEP_INPUTS.x;
   let logits: string | null = null;
+  const stats: { bn: { layer: string; mean: string; variance: string }[]; activations: { layer: string; output: string; features: number }[] } = { bn: [], activations: [] };
   layers.forEach((info, index) => {
     const cfg = configs[index]!;
     const name = info.name;
@@ -255,6 +273,7 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
           const act = activate(c, z, cfg.activation as string, name);
           h = act.y;
           backwards.push(denseBackward(c, name, input, kernel, bias, act.back, needDx, grads));
+          stats.activations.push({ layer: name, output: h, features: info.output_shape.at(-1) as number });
         }
         break;
       }
@@ -266,6 +285,7 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
           const act = activate(c, input, cfg.activation as string, name);
           h = act.y;
           backwards.push((dy) => (needDx ? act.back(dy) : null));
+          stats.activations.push({ layer: name, output: h, features: info.output_shape.at(-1) as number });
         }
         break;
       }
@@ -294,6 +314,7 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
         const out = batchNormTraining(c, name, input, cfg, vars, needDx, grads, next);
         h = out.y;
         backwards.push(out.back);
+        stats.bn.push({ layer: name, mean: out.mean, variance: out.variance });
         break;
       }
     }
@@ -328,9 +349,13 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
   const batch = g.node('Cast', [g.node('Gather', [g.node('Shape', [STEP_INPUTS.x], 'batch/shape'), g.int64s('batch/index', [0])], 'batch/size_1')], 'batch/size', [
     { name: 'to', i: FLOAT },
   ]);
-  let dy: string | null = g.node('Div', [g.node('Sub', [g.node('Exp', [logSoftmax], 'loss/softmax'), oneHot], 'loss/residual'), batch], 'loss/dlogits');
+  const probabilities = g.node('Exp', [logSoftmax], 'loss/softmax');
+  stats.activations.push({ layer: layers.at(-1)!.name, output: probabilities, features: classes });
+  let dy: string | null = g.node('Div', [g.node('Sub', [probabilities, oneHot], 'loss/residual'), batch], 'loss/dlogits');
   for (let i = backwards.length - 1; i >= 0 && dy !== null; i--) dy = backwards[i]!(dy);
   for (const p of penalties) grads.set(p.kernel, g.node('Add', [grads.get(p.kernel)!, p.gradient], `${p.kernel}/dpenalty`));
+  // The statistics' gradient norms are taken before clipping, as the general path's.
+  const rawGrads = new Map(grads);
   clipGradients(c, optimizer.config, grads);
 
   const trainable = variables.filter((v) => v.trainable);
@@ -345,6 +370,21 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
     g.nodes.push({ op: 'Identity', inputs: [next.get(s.name)!], output: s.output, name: s.output });
     outputs.push({ name: s.output, dims: s.shape });
   }
+  const stepOutputs = outputs.map((o) => o.name);
+  const statistics: StatisticsOutputs = { bn: [], activations: [], gradients: new Map() };
+  /** A statistics output: `value` under the name `<base>:<what>`. */
+  const statOutput = (value: string, base: string, what: string, dims: (number | null)[]) => {
+    const out = g.unique(`${base}:${what}`);
+    g.nodes.push({ op: 'Identity', inputs: [value], output: out, name: out });
+    outputs.push({ name: out, dims });
+    return out;
+  };
+  for (const b of stats.bn) {
+    const features = layers.find((l) => l.name === b.layer)!.input_shape.at(-1) as number;
+    statistics.bn.push({ layer: b.layer, mean: statOutput(b.mean, b.layer, 'batch_mean', [features]), variance: statOutput(b.variance, b.layer, 'batch_variance', [features]) });
+  }
+  for (const a of stats.activations) statistics.activations.push({ ...a, output: statOutput(a.output, a.layer, 'output', [null, a.features]) });
+  for (const v of variables.filter((v) => v.trainable)) statistics.gradients.set(v.name, statOutput(rawGrads.get(v.name)!, v.name, 'raw_grad', v.shape));
   const gradients = new Map<string, string>();
   if (options.gradients) {
     for (const v of trainable) {
@@ -368,7 +408,7 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
     ],
     outputs,
   });
-  return { bytes, state: allState, inputShape, classes, gradients, outputs, masks };
+  return { bytes, state: allState, inputShape, classes, gradients, outputs, masks, statistics, stepOutputs };
 }
 
 /** Inverted dropout as forward.ts' seededDropout: x·(keep/(1 − rate)). */
@@ -482,7 +522,7 @@ function batchNormTraining(
   needDx: boolean,
   grads: Map<string, string>,
   next: Map<string, string>,
-): { y: string; back: Backward } {
+): { y: string; back: Backward; mean: string; variance: string } {
   const { g, k } = c;
   const gamma = vars.gamma?.name;
   const beta = vars.beta?.name;
@@ -504,6 +544,8 @@ function batchNormTraining(
   }
   return {
     y,
+    mean,
+    variance,
     back: (dy) => {
       const xhat = g.node('Mul', [centered, invStd], `${name}/xhat`);
       if (beta) grads.set(beta, batchSum(c, dy, `${name}/dbeta`));
