@@ -7,7 +7,9 @@
  * every model variable under its Keras name (`dense/kernel`, `batch_normalization/moving_mean`),
  * then the optimizer's slots. Outputs: `loss` [] (mean sparse categorical cross-entropy from the
  * logits, exact log-softmax as the general path computes it), `accuracy` [] (share of arg-max hits),
- * then each state entry's next value (`<name>:next`), the caller feeds them back as the next inputs.
+ * then each state entry's next value (`<name>:next`), the caller feeds them back as the next inputs;
+ * then what statistics steps fetch besides (StatisticsOutputs: BN batch moments, layer outputs,
+ * gradients before clipping), which plain steps leave unfetched.
  *
  * The arithmetic follows the general tfjs path (forward.ts + tfjs' optimizers), not Keras' textbook
  * forms where they differ: BatchNormalization in training mode normalizes with the batch's biased
@@ -246,7 +248,8 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
 
   let h: string = STEP_INPUTS.x;
   let logits: string | null = null;
-  const stats: { bn: { layer: string; mean: string; variance: string }[]; activations: { layer: string; output: string; features: number }[] } = { bn: [], activations: [] };
+  // The values statistics steps fetch (graph outputs below, once the backward pass is built).
+  const stats: Omit<StatisticsOutputs, 'gradients'> = { bn: [], activations: [] };
   layers.forEach((info, index) => {
     const cfg = configs[index]!;
     const name = info.name;
