@@ -130,8 +130,6 @@ export function stepGraphSupport(spec: ModelSpec, optimizer: OptimizerSettings):
     if (info.input_shape.slice(1).some((d) => d === null)) return `${at}: its input has no fixed shape`;
     if (cfg.trainable === false && info.variables.some((v) => v.short !== 'moving_mean' && v.short !== 'moving_variance')) return `${at} is frozen`;
     if (info.class_name === 'Flatten') continue;
-    // The keep masks are drawn per unit ([N, features]); a shared noise_shape draws fewer.
-    if ((info.class_name === 'Dropout' || info.class_name === 'AlphaDropout') && cfg.noise_shape != null) return `${at}: noise_shape ${JSON.stringify(cfg.noise_shape)}`;
     if (info.input_shape.length !== 2) return `${at} (${info.class_name}) gets a rank-${info.input_shape.length} input`;
     if (info.class_name === 'BatchNormalization' && bnAxis(cfg, 2) !== 1) return `${at}: BatchNormalization over axis ${String(cfg.axis)}, not the last`;
     if (info.class_name === 'Dense') {
