@@ -5,6 +5,8 @@
  * Measures, side by side in one run, rounds interleaved (a b b' c, rotated each round), medians:
  *   a   Layerbench's full path: the real TrainingHost (its worker thread, the built
  *       out/worker/train.worker.js, streaming events) on the wasm backend
+ *   a_ort  the same full path on the onnxruntime backend: each step one ONNX Runtime graph
+ *       (engines/onnxruntime), tfjs on wasm for statistics, validation and checkpoints
  *   b   a bare tfjs `model.fit` in a worker thread on the wasm backend, stock kernels
  *   b'  the same with the fast wasm matmul (main/services/training/worker/kernels/wasm-matmul.ts)
  *   c   PyTorch (CPU) on the same model and images, best of 1 and 2 threads (skipped with a
@@ -171,12 +173,13 @@ async function trialLayerbench(spec) {
   let batches = 0;
   let resolveEnd;
   const ended = new Promise((resolve) => (resolveEnd = resolve));
-  // The GPU section (4) runs a on webgpu next to a on wasm; the throughput section always on wasm.
-  const onBackend = spec.backend ?? 'wasm';
+  // The GPU section (4) runs a on webgpu next to a on wasm; the throughput section on wasm, and a_ort
+  // (the same full path with the step in ONNX Runtime, tfjs on wasm for the rest) on onnxruntime.
+  const onBackend = spec.backend ?? (spec.kind === 'a_ort' ? 'onnxruntime' : 'wasm');
   const host = new TrainingHost({
     dataDir,
     ...(runs ? { runs } : {}),
-    backends: onBackend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
+    backends: onBackend === 'wasm' ? ['wasm'] : [onBackend, 'wasm'],
     systemDatasetDirs: [spec.datasetDir],
     onEvent(event) {
       if (event.type === 'started') {
@@ -394,7 +397,7 @@ async function trial(spec) {
   try {
     if (spec.kind === 'stream_pair') emit(await trialStreamPair(spec));
     else if (spec.kind === 'gpu_fused') emit(await trialFusedWebGpu(spec));
-    else emit(spec.kind === 'a' || spec.kind === 'a_bare' || spec.kind === 'probe' || spec.kind.startsWith('gpu_') ? await trialLayerbench(spec) : await trialFit(spec));
+    else emit(['a', 'a_ort', 'a_bare', 'probe'].includes(spec.kind) || spec.kind.startsWith('gpu_') ? await trialLayerbench(spec) : await trialFit(spec));
   } catch (error) {
     emit({ kind: spec.kind, error: error instanceof Error ? error.message : String(error) });
   }
@@ -560,7 +563,10 @@ function verdicts({ summary, results, ui, batchSizes }) {
     if (b === 32 && ab != null) out.push({ target: 'batch 32: the wasm path ≥ 4× stock fit per CPU-second', value: `${fmt(ab, 2)}×`, met: ab >= 4 });
     const ac = cpu.pairedRatios.a_over_c;
     if (ac != null) out.push({ target: `batch ${b}: a/c (reported, no target: the gap to PyTorch)`, value: fmt(ac, 3), met: null });
-    for (const kind of ['a', 'b', 'b_fast']) {
+    // Issue #16: the full path with the step in ONNX Runtime against PyTorch, wall clock, same run.
+    const wall = summary[b].samplesPerSec.pairedRatios.aort_over_c;
+    if (wall != null) out.push({ target: `batch ${b}: a_ort/c ≥ 1.2, wall clock (onnxruntime's full path against PyTorch)`, value: fmt(wall, 2), met: wall >= 1.2 });
+    for (const kind of ['a', 'a_ort', 'b', 'b_fast']) {
       const first = results[b][kind].find((t) => !t.error && t.epochs?.length);
       const counts = first?.epochs.map((e) => e.numTensors).filter((n) => typeof n === 'number') ?? [];
       if (counts.length >= 2) out.push({ target: `batch ${b}, ${kind}: tensor count flat across epochs`, value: counts.join(' → '), met: counts.every((n) => n === counts[0]) });
@@ -700,17 +706,17 @@ async function main() {
 
   const base = { subset: config.subset, epochs: config.epochs, learningRate: config.learningRate, seed: config.seed, checkSteps: config.checkSteps, datasetDir };
   const results = {};
-  const tfjsKinds = ['a', 'a_bare', 'stream_pair', 'b', 'b_fast', 'b_direct', 'b_mt', 'c'];
+  const tfjsKinds = ['a', 'a_ort', 'a_bare', 'stream_pair', 'b', 'b_fast', 'b_direct', 'b_mt', 'c'];
   const throughputOn = !config.only || config.only.some((k) => tfjsKinds.includes(k));
   for (const batchSize of throughputOn ? config.batchSizes : []) {
-    const r = (results[batchSize] = { a: [], a_bare: [], b: [], b_fast: [], b_direct: [], b_mt: [], c: [], check: null });
+    const r = (results[batchSize] = { a: [], a_ort: [], a_bare: [], b: [], b_fast: [], b_direct: [], b_mt: [], c: [], check: null });
     const check = await runTrial({ ...base, kind: 'check', batchSize });
     r.check = check.error ? { error: check.error } : { ...check, maxAbsDiff: Math.max(...check.stock.map((s, i) => Math.abs(s - check.fast[i]))) };
     log(
       `batch ${batchSize}: ${config.checkSteps}-step loss check stock vs fast: ${check.error ? `failed: ${check.error}` : `max |Δloss| ${r.check.maxAbsDiff.toExponential(1)} (loss ${check.stock[0].toFixed(4)} → ${check.stock.at(-1).toFixed(4)})`}`,
     );
     // a0 runs in section 1c, beside a in one process; as its own kind only when BENCH_ONLY names it.
-    const kinds = [...(layerbench ? ['a', 'a_bare'] : []), 'b', 'b_fast', ...config.extra, ...(torch.python ? ['c'] : [])].filter((k) =>
+    const kinds = [...(layerbench ? ['a', 'a_ort', 'a_bare'] : []), 'b', 'b_fast', ...config.extra, ...(torch.python ? ['c'] : [])].filter((k) =>
       config.only ? config.only.includes(k) : k !== 'a_bare',
     );
     for (let round = 0; round < config.rounds; round++) {
@@ -738,7 +744,7 @@ async function main() {
   }
 
   // Summary
-  const kindsAll = ['a', 'a_bare', 'b', 'b_fast', 'b_direct', 'b_mt', 'c'];
+  const kindsAll = ['a', 'a_ort', 'a_bare', 'b', 'b_fast', 'b_direct', 'b_mt', 'c'];
   const metrics = { samplesPerSec: 'samples/s (wall clock)', samplesPerCpuSec: 'samples per CPU-second' };
   const summary = {};
   for (const batchSize of throughputOn ? config.batchSizes : []) {
@@ -760,6 +766,8 @@ async function main() {
           bfast_over_c: ratio(s.b_fast, s.c),
           bfast_over_bdirect: ratio(s.b_fast, s.b_direct),
           bmt_over_bfast: ratio(s.b_mt, s.b_fast),
+          aort_over_a: ratio(s.a_ort, s.a),
+          aort_over_c: ratio(s.a_ort, s.c),
         },
         // Ratios within each round (those trials ran back to back), then their median: less
         // sensitive than the ratio of medians to a machine whose load drifts during the run.
@@ -769,6 +777,8 @@ async function main() {
           bfast_over_b: paired(r.b_fast, r.b),
           a_over_c: paired(r.a, r.c),
           bmt_over_bfast: paired(r.b_mt, r.b_fast),
+          aort_over_a: paired(r.a_ort, r.a),
+          aort_over_c: paired(r.a_ort, r.c),
         },
       };
     }
@@ -782,6 +792,7 @@ async function main() {
       [
         'batch',
         'a Layerbench',
+        'a_ort onnxruntime',
         'a0 bare loop',
         'b tfjs fit',
         "b' fit+fast",
@@ -801,6 +812,7 @@ async function main() {
       rows.push([
         batchSize,
         `${fmt(s.a)} ${rng(g.a)}`,
+        `${fmt(s.a_ort)} ${rng(g.a_ort)}`,
         `${fmt(s.a_bare)} ${rng(g.a_bare)}`,
         `${fmt(s.b)} ${rng(g.b)}`,
         `${fmt(s.b_fast)} ${rng(g.b_fast)}`,
@@ -820,7 +832,7 @@ async function main() {
       `median of per-round ratios: ${config.batchSizes
         .map((b) => {
           const p = summary[b][metric].pairedRatios;
-          return `batch ${b}: a/a0 ${fmt(p.a_over_abare, 2)}, a/b ${fmt(p.a_over_b, 2)}, b'/b ${fmt(p.bfast_over_b, 2)}, a/c ${fmt(p.a_over_c, 3)}${p.bmt_over_bfast != null ? `, b'''/b' ${fmt(p.bmt_over_bfast, 2)}` : ''}`;
+          return `batch ${b}: a/a0 ${fmt(p.a_over_abare, 2)}, a/b ${fmt(p.a_over_b, 2)}, b'/b ${fmt(p.bfast_over_b, 2)}, a/c ${fmt(p.a_over_c, 3)}, a_ort/a ${fmt(p.aort_over_a, 2)}, a_ort/c ${fmt(p.aort_over_c, 3)}${p.bmt_over_bfast != null ? `, b'''/b' ${fmt(p.bmt_over_bfast, 2)}` : ''}`;
         })
         .join('; ')}`,
     );

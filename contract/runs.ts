@@ -18,6 +18,8 @@ export const RunSummarySchema = z.object({
   endedAt: z.string().nullable(),
   durationMs: z.number().min(0),
   backend: z.string(),
+  /** What trained its steps (the worker's step description, e.g. the ONNX Runtime step or why there was none). */
+  step: z.string().optional(),
   modelName: z.string(),
   epochsDone: z.number().int().min(0),
   batchesDone: z.number().int().min(0),

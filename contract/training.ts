@@ -7,7 +7,8 @@ import { DomainErrorCodeSchema, ErrorNameSchema } from './wire';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
-export const BACKEND_NAMES = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
+/** tfjs' backends, and 'onnxruntime': the training step in ONNX Runtime (native CPU), tfjs on wasm (or cpu) for the rest. */
+export const BACKEND_NAMES = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'onnxruntime', 'wasm', 'cpu'] as const;
 export const BackendNameSchema = z.enum(BACKEND_NAMES);
 export type BackendName = z.infer<typeof BackendNameSchema>;
 
@@ -129,6 +130,8 @@ export const BackendCandidateSchema = z.object({
   status: z.enum(['active', 'available', 'skipped', 'not-tried']),
   /** Why a skipped backend was skipped: the caught error's message. */
   reason: z.string().optional(),
+  /** What a started backend is, when its name does not say (onnxruntime: "ONNX Runtime 1.30.0, native CPU, 1 intra-op thread"). */
+  detail: z.string().optional(),
 });
 /** The GPU adapter a GPU backend found (WebGPU's GPUAdapterInfo, or CUDA's device for tensorflow-gpu). */
 export const GpuAdapterSchema = z.object({
@@ -305,6 +308,8 @@ export const TrainingEventSchema = z.discriminatedUnion('type', [
     type: z.literal('started'),
     ...run,
     backend: z.string(),
+    /** What trains the steps ("ONNX Runtime 1.30.0 (CPU, 1 thread): …", "general training step (no fused step: …)"). */
+    step: z.string().optional(),
     epochs: z.number().int(),
     batchesPerEpoch: z.number().int(),
     trainSamples: z.number().int(),

@@ -100,6 +100,18 @@ describe('layerbench train and export', () => {
     expect(run('export', runDir, '--format', 'onnx', '--out', onnx).status).toBe(1); // exists, no --force
   });
 
+  it('trains on the backend --backend names (onnxruntime: its step recorded in run.json), and refuses an unknown one', () => {
+    const project = writeProject('ort.layerbench.json', seedModel1, { ...defaultTrainingSettings, trainSubset: 128, validationSplit: 0, epochs: 1 });
+    const trained = run('train', project, '--backend', 'onnxruntime', '--out', join(dir, 'ort-workspace'), '--data-dir', join(dir, 'data'), '--quiet');
+    expect(trained.status, trained.stderr).toBe(0);
+    const summary = JSON.parse(readFileSync(join(trained.stdout.trim(), 'run.json'), 'utf8')).summary;
+    expect(summary).toMatchObject({ status: 'finished', backend: 'onnxruntime', batchesDone: 4 });
+    expect(summary.step).toMatch(/^ONNX Runtime \d+\.\d+\.\d+ \(CPU, 1 thread\)/);
+    const refused = run('train', project, '--backend', 'tpu');
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/--backend must be auto or one of tensorflow-gpu, webgpu, tensorflow, onnxruntime, wasm, cpu, got tpu/);
+  });
+
   it('warns, and still trains, when a SELU model gets inputs that are not standardized', () => {
     const project = writeProject('selu.layerbench.json', seluMlp, { ...defaultTrainingSettings, trainSubset: 64, validationSplit: 0, epochs: 1 });
     const trained = run('train', project, '--out', join(dir, 'selu-workspace'), '--data-dir', join(dir, 'data'), '--quiet');

@@ -423,8 +423,10 @@ class RunWriterImpl implements RunWriter {
    * files, ignores later appends, and later setStatus calls resolve without effect.
    */
   /** The backend the run actually trains on (Auto may pick another than the default); saved with the next status. */
-  setBackend(backend: string): void {
-    if (!this.ended) this.file.summary.backend = backend;
+  setBackend(backend: string, step?: string): void {
+    if (this.ended) return;
+    this.file.summary.backend = backend;
+    if (step !== undefined) this.file.summary.step = step;
   }
 
   setGpu(counters: GpuRunCounters): void {

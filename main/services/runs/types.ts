@@ -43,8 +43,8 @@ export interface RunWriter {
   faults(): RunFileFault[];
   /** Called once per file when a write to it fails: its owner ends the run. */
   onFault(listener: (fault: RunFileFault) => void): void;
-  /** The backend the run actually trains on (from the worker's 'started'); saved with the next status write. */
-  setBackend(backend: string): void;
+  /** The backend the run actually trains on (from the worker's 'started') and what trains its steps; saved with the next status write. */
+  setBackend(backend: string, step?: string): void;
   /** What the run's steps asked of the GPU (a WebGPU backend); saved with the next status write. */
   setGpu(counters: GpuRunCounters): void;
   /** Flushes pending appends to disk. */

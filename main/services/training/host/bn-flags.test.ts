@@ -7,7 +7,7 @@
  * (ONNX Runtime predicts as TF.js) and HDF5 (h5py reads the Keras layout).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TrainingSettings } from '../../../../contract';
@@ -15,7 +15,7 @@ import { defaultTrainingSettings, StatsRecordSchema } from '../../../../contract
 import type { ModelSpec } from '../../../../model/spec';
 import { expectExportsPredictAsRun, maxAbsDiff, pythonWithH5py, tfWeights } from '../../export/test-support';
 import { BN_FLAG_COMBINATIONS, bnAxis1, bnMlp, expectedVariables, flagsLabel, type BnFlags } from '../common/bn-flag-specs';
-import { testHost } from './host-test-support';
+import { relativeError, savedWeights, testHost } from './host-test-support';
 
 const { host, store, ended, stepKind, dataDir, dispose } = testHost(['wasm', 'cpu']);
 afterAll(dispose);
@@ -44,36 +44,6 @@ async function train(spec: ModelSpec, backend: 'wasm' | 'cpu', settings: Partial
   expect(end).toEqual({ type: 'finished', runId });
   const detail = await store.get(runId);
   return { detail, stepKind: stepKind(runId), losses: detail.batches.map((b) => b.loss) };
-}
-
-/** The variable names and values of a run's saved weights (weights/model.json's manifest, weights.bin). */
-function savedWeights(runDir: string): Map<string, Float32Array> {
-  const modelJson = JSON.parse(readFileSync(join(runDir, 'weights', 'model.json'), 'utf8')) as { weightsManifest: { weights: { name: string; shape: number[] }[] }[] };
-  const bin = readFileSync(join(runDir, 'weights', 'weights.bin'));
-  const weights = new Map<string, Float32Array>();
-  let offset = 0;
-  for (const w of modelJson.weightsManifest[0]!.weights) {
-    const size = w.shape.reduce((a, b) => a * b, 1);
-    weights.set(w.name, new Float32Array(bin.buffer.slice(bin.byteOffset + offset, bin.byteOffset + offset + size * 4)));
-    offset += size * 4;
-  }
-  return weights;
-}
-
-/** ‖a − b‖ / ‖b‖, the worst variable (the fused step test's measure). */
-function relativeError(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
-  let worst = 0;
-  for (const [name, y] of b) {
-    const x = a.get(name)!;
-    let diff = 0;
-    let norm = 0;
-    for (let i = 0; i < y.length; i++) {
-      diff += (x[i]! - y[i]!) ** 2;
-      norm += y[i]! ** 2;
-    }
-    worst = Math.max(worst, Math.sqrt(diff / Math.max(norm, 1e-30)));
-  }
-  return worst;
 }
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;

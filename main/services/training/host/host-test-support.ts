@@ -2,7 +2,7 @@
  * Shared by tests (not used by the app): a real TrainingHost (its worker thread, real tfjs) with a
  * real runs workspace in a temporary folder, every event checked against the contract.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TrainingEvent } from '../../../../contract';
@@ -58,4 +58,34 @@ export function testHost(backends: string[]): TestHost {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The variable names and values of a run's saved weights (weights/model.json's manifest, weights.bin). */
+export function savedWeights(runDir: string, folder = 'weights'): Map<string, Float32Array> {
+  const modelJson = JSON.parse(readFileSync(join(runDir, folder, 'model.json'), 'utf8')) as { weightsManifest: { weights: { name: string; shape: number[] }[] }[] };
+  const bin = readFileSync(join(runDir, folder, 'weights.bin'));
+  const weights = new Map<string, Float32Array>();
+  let offset = 0;
+  for (const w of modelJson.weightsManifest[0]!.weights) {
+    const size = w.shape.reduce((a, b) => a * b, 1);
+    weights.set(w.name, new Float32Array(bin.buffer.slice(bin.byteOffset + offset, bin.byteOffset + offset + size * 4)));
+    offset += size * 4;
+  }
+  return weights;
+}
+
+/** ‖a − b‖ / ‖b‖, the worst variable (the fused step test's measure). */
+export function relativeError(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
+  let worst = 0;
+  for (const [name, y] of b) {
+    const x = a.get(name)!;
+    let diff = 0;
+    let norm = 0;
+    for (let i = 0; i < y.length; i++) {
+      diff += (x[i]! - y[i]!) ** 2;
+      norm += y[i]! ** 2;
+    }
+    worst = Math.max(worst, Math.sqrt(diff / Math.max(norm, 1e-30)));
+  }
+  return worst;
 }

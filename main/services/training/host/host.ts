@@ -498,7 +498,7 @@ export class TrainingHost {
         return;
       case 'started':
         run.totalBatches = message.epochs * message.batchesPerEpoch;
-        run.writer?.setBackend(message.backend);
+        run.writer?.setBackend(message.backend, message.step);
         this.options.onEvent({ ...message });
         return;
       case 'phase':

@@ -1,7 +1,7 @@
 /**
  * The real probe on this machine: no native TensorFlow and no GPU here (no usable Vulkan driver for
- * Dawn), so webgpu and the native backends are skipped with their reasons, wasm is active and cpu
- * available. On a machine with a GPU the webgpu expectations say what must hold there instead.
+ * Dawn), so webgpu and the native backends are skipped with their reasons, wasm is active, and
+ * onnxruntime (ONNX Runtime's own CPU library, which ships in its npm package) and cpu are available. On a machine with a GPU the webgpu expectations say what must hold there instead.
  */
 import * as tf from '@tensorflow/tfjs';
 import type * as TF from '@tensorflow/tfjs';
@@ -13,8 +13,8 @@ describe('probeBackends', () => {
   it('skips what cannot start with the reason, activates wasm, and leaves cpu available', async () => {
     const report = await probeBackends(tf);
     expect(BackendReportSchema.parse(report)).toEqual(report);
-    expect(report.candidates.map((c) => c.name)).toEqual(['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']);
-    const [gpu, webgpu, native, wasm, cpu] = report.candidates;
+    expect(report.candidates.map((c) => c.name)).toEqual(['tensorflow-gpu', 'webgpu', 'tensorflow', 'onnxruntime', 'wasm', 'cpu']);
+    const [gpu, webgpu, native, ort, wasm, cpu] = report.candidates;
     expect(gpu).toMatchObject({ status: 'skipped', package: '@tensorflow/tfjs-node-gpu' });
     expect(gpu!.reason).toMatch(/tfjs-node-gpu|CUDA|native addon/i);
     expect(native).toMatchObject({ status: 'skipped', package: '@tensorflow/tfjs-node' });
@@ -32,11 +32,14 @@ describe('probeBackends', () => {
       expect(report.adapter).toMatchObject({ backend: 'webgpu' });
       expect(report.adapter!.vendor).not.toBe('');
     }
+    // ONNX Runtime's native CPU library ran a probe graph: available (never the default), named with its version and threads.
+    expect(ort).toMatchObject({ status: 'available', package: 'onnxruntime-node' });
+    expect(ort!.detail).toMatch(/^ONNX Runtime \d+\.\d+\.\d+, native CPU, 1 intra-op thread$/);
     expect(wasm).toMatchObject({ status: 'active' });
     expect(cpu).toMatchObject({ status: 'available' });
     expect(report.active).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
-    expect(usableBackends(report)).toEqual(webgpu!.status === 'available' ? ['webgpu', 'wasm', 'cpu'] : ['wasm', 'cpu']);
+    expect(usableBackends(report)).toEqual(webgpu!.status === 'available' ? ['webgpu', 'onnxruntime', 'wasm', 'cpu'] : ['onnxruntime', 'wasm', 'cpu']);
     // The active backend really computes, and the probe left webgpu unregistered when it has no adapter.
     expect(Array.from(await tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]])).data())).toEqual([11]);
     if (webgpu!.status === 'skipped') expect(tf.findBackend('webgpu')).toBeNull();

@@ -3,11 +3,13 @@
  * each backend that could not start was skipped (the caught error's message) so the UI can explain
  * the choice.
  *
- * Probe order: tensorflow-gpu, webgpu, tensorflow, wasm, cpu. The first of tensorflow-gpu,
+ * Probe order: tensorflow-gpu, webgpu, tensorflow, onnxruntime, wasm, cpu. The first of tensorflow-gpu,
  * tensorflow, wasm and cpu that starts becomes the active (default) backend; every later one that
  * starts is 'available', as is webgpu whenever Dawn finds a GPU adapter: WebGPU costs 50–60 ms per
  * training step whatever the batch size, so small batches are faster on wasm and webgpu is never the
  * default — Auto's calibration (./calibrate) picks it where it is faster for the model and batch size.
+ * onnxruntime (the step in ONNX Runtime's native CPU library, tfjs on wasm for the rest) is
+ * 'available' whenever its library runs, and likewise chosen by name or by calibration.
  *
  * Runs inside the training worker: native tfjs (libtensorflow) may load only once per process,
  * which is why the worker is long-lived, probes once, and never loads both tfjs-node packages.
@@ -19,6 +21,7 @@ import { pathToFileURL } from 'node:url';
 import type * as TF from '@tensorflow/tfjs';
 import type { BackendCandidate, BackendReport, GpuAdapter } from '../../../../contract';
 import { installGpuCounters } from './gpu-counters';
+import { probeOnnxRuntime } from './engines/onnxruntime/probe';
 
 const require = createRequire(import.meta.url);
 
@@ -38,6 +41,8 @@ export interface BackendLoader {
   excludes?: BackendName[];
   /** Whether activate got as far as loading native code, even if it then failed (excludes apply). */
   loadedNative?(): boolean;
+  /** What the started backend is, for the badge (onnxruntime: its version and threads); after activate. */
+  detail?(): string | undefined;
 }
 
 /** tf.setBackend that throws the reason tfjs only logs when a backend fails to initialise. */
@@ -241,6 +246,7 @@ function requireInstalled(pkg: string): void {
 
 export function defaultLoaders(options: LoaderOptions = {}): BackendLoader[] {
   let nativeGpuLoaded = false;
+  let ortDetail: string | undefined;
   return [
     {
       name: 'tensorflow-gpu',
@@ -270,6 +276,17 @@ export function defaultLoaders(options: LoaderOptions = {}): BackendLoader[] {
         require('@tensorflow/tfjs-node');
         await setBackendOrThrow(tf, 'tensorflow');
       },
+    },
+    {
+      // The training step in ONNX Runtime's native CPU library; tfjs (wasm) runs the rest. Not the
+      // default until the Targets are measured: Auto's calibration picks it where it is faster.
+      name: 'onnxruntime',
+      package: 'onnxruntime-node',
+      availableOnly: true,
+      async activate() {
+        ortDetail = await probeOnnxRuntime();
+      },
+      detail: () => ortDetail,
     },
     {
       name: 'wasm',
@@ -321,11 +338,13 @@ export async function probeBackends(tf: typeof TF, loaders: BackendLoader[] = de
       const adapter = await loader.activate(tf);
       if (adapter) adapters.push(adapter);
       exclude();
+      const detail = loader.detail?.();
+      const described = detail ? { detail } : {};
       if (!active && !loader.availableOnly) {
         active = loader.name;
-        candidates.push({ name: loader.name, package: loader.package, status: 'active' });
+        candidates.push({ name: loader.name, package: loader.package, status: 'active', ...described });
       } else {
-        candidates.push({ name: loader.name, package: loader.package, status: 'available' });
+        candidates.push({ name: loader.name, package: loader.package, status: 'available', ...described });
       }
     } catch (error) {
       if (loader.loadedNative?.()) exclude();
@@ -339,14 +358,28 @@ export async function probeBackends(tf: typeof TF, loaders: BackendLoader[] = de
     fallback.status = 'active';
     active = fallback.name;
   }
-  await setBackendOrThrow(tf, tfBackendName(active));
+  await useTfjsBackendFor(tf, active);
   const activeAdapter = adapters.find((a) => a.backend === active);
   return { active, candidates, adapter: activeAdapter ?? adapters[0] ?? null };
 }
 
-/** The name tfjs registers a backend under (both tfjs-node packages register 'tensorflow'). */
+/**
+ * The name tfjs registers a backend under (both tfjs-node packages register 'tensorflow'); with
+ * onnxruntime, tfjs runs on wasm everything but the step (validation, statistics, checkpoints).
+ */
 export function tfBackendName(name: BackendName | string): string {
+  if (name === 'onnxruntime') return 'wasm';
   return name === 'tensorflow-gpu' ? 'tensorflow' : name;
+}
+
+/** Makes tfjs' active backend the one `name` (a contract name) trains on; onnxruntime's is wasm, or cpu where wasm cannot start. */
+export async function useTfjsBackendFor(tf: typeof TF, name: BackendName | string): Promise<void> {
+  if (name !== 'onnxruntime') return setBackendOrThrow(tf, tfBackendName(name));
+  try {
+    await setBackendOrThrow(tf, 'wasm');
+  } catch {
+    await setBackendOrThrow(tf, 'cpu');
+  }
 }
 
 /** The backends a run may use: the active one and the available ones, in probe order. */

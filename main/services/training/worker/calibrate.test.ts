@@ -4,9 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CalibrationSchema, type BackendReport } from '../../../../contract';
+import { CalibrationSchema, type BackendReport, type OptimizerSettings } from '../../../../contract';
 import type { ModelSpec } from '../../../../model/spec';
-import { seedModel1 } from '../../../../model/presets';
+import { plainMlp, seedModel1 } from '../../../../model/presets';
 import { probeBackends } from './backends';
 import { smallCnn } from '../common/small-cnn';
 import { BackendUnavailableError, calibrate, chooseBackend, softwareLast } from './calibrate';
@@ -20,6 +20,9 @@ beforeAll(async () => {
 });
 
 const cnn = smallCnn();
+/** A model ONNX Runtime's step declines (a frozen layer), which tfjs trains. */
+const frozenMlp = structuredClone(plainMlp);
+frozenMlp.config.layers[1]!.config.trainable = false;
 
 describe('calibrate', () => {
   it('times the seed model at batch 32 on wasm and cpu and picks the faster, wasm', async () => {
@@ -58,6 +61,19 @@ describe('calibrate', () => {
     expect(calibration.chosen).toBe('cpu');
   });
 
+  it("times ONNX Runtime's step with the run's optimizer, and records a model its step declines", async () => {
+    const tensorsBefore = tf.memory().numTensors;
+    const adam: OptimizerSettings = { class_name: 'Adam', config: { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, clipnorm: null, clipvalue: null } };
+    const calibration = await calibrate(tf, { spec: seedModel1, batchSize: 32, backends: ['onnxruntime', 'wasm'], optimizer: adam, steps: 3 });
+    expect(calibration.results.map((r) => r.backend)).toEqual(['onnxruntime', 'wasm']);
+    for (const r of calibration.results) expect(r.samplesPerSec, r.error).toBeGreaterThan(0);
+    expect(tf.getBackend()).toBe('wasm');
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    const declined = await calibrate(tf, { spec: frozenMlp, batchSize: 32, backends: ['onnxruntime', 'wasm'], steps: 2 });
+    expect(declined.results[0]).toEqual({ backend: 'onnxruntime', samplesPerSec: null, error: 'cannot train this model: layer dense is frozen' });
+    expect(declined.chosen).toBe('wasm');
+  });
+
   it('throws when no backend can train the model', async () => {
     await expect(calibrate(tf, { spec: cnn, batchSize: 8, backends: ['wasm', 'webgpu'] })).rejects.toThrow(
       /No backend could train this model: wasm: cannot train this model: .+; webgpu: .+/,
@@ -66,7 +82,7 @@ describe('calibrate', () => {
 });
 
 describe('chooseBackend', () => {
-  const choose = (requested: 'auto' | 'wasm' | 'cpu' | 'webgpu' | 'tensorflow', spec: ModelSpec = seedModel1, r = report) =>
+  const choose = (requested: 'auto' | 'onnxruntime' | 'wasm' | 'cpu' | 'webgpu' | 'tensorflow', spec: ModelSpec = seedModel1, r = report) =>
     chooseBackend(tf, { report: r, spec, batchSize: 32, requested, steps: 2 });
 
   it('refuses webgpu, skipped here, with the reason it was skipped', async () => {
@@ -75,13 +91,19 @@ describe('chooseBackend', () => {
     const refused = choose('webgpu');
     await expect(refused).rejects.toBeInstanceOf(BackendUnavailableError);
     await expect(refused).rejects.toThrow(
-      /^The webgpu backend is not available: it was skipped when the training worker started: no WebGPU adapter: Dawn: .+\. Choose Auto or one of: wasm, cpu\.$/,
+      /^The webgpu backend is not available: it was skipped when the training worker started: no WebGPU adapter: Dawn: .+\. Choose Auto or one of: onnxruntime, wasm, cpu\.$/,
     );
     await expect(choose('tensorflow')).rejects.toThrow(/^The tensorflow backend is not available: it was skipped .*Cannot find module '@tensorflow\/tfjs-node'/);
   });
 
-  it('Auto on this machine trains on wasm without calibrating (cpu is never the faster one)', async () => {
-    expect(await choose('auto')).toEqual({ backend: 'wasm' });
+  it("Auto on this machine calibrates onnxruntime against wasm (cpu is never the faster one), and wasm alone where ONNX Runtime's step declines", async () => {
+    const choice = await choose('auto');
+    const results = choice.calibration!.results;
+    expect(results.map((r) => r.backend)).toEqual(['onnxruntime', 'wasm']);
+    const fastest = results.reduce((a, b) => (b.samplesPerSec! > a.samplesPerSec! ? b : a));
+    expect(choice.backend).toBe(fastest.backend);
+    expect(choice.reason).toMatch(new RegExp(`^Auto: ${fastest.backend} trains this model fastest at batch 32`));
+    expect(await choose('auto', frozenMlp)).toEqual({ backend: 'wasm' });
   });
 
   it('Auto trains a Conv2D model on cpu and says why', async () => {
@@ -94,6 +116,9 @@ describe('chooseBackend', () => {
   it('a named backend is used when it started, and refused when it cannot train the model', async () => {
     expect(await choose('wasm')).toEqual({ backend: 'wasm' });
     expect(await choose('cpu')).toEqual({ backend: 'cpu', reason: 'Training on cpu, as the settings ask (the default is wasm)' });
+    // onnxruntime by name, even for a model its step declines (the loop then steps in tfjs, saying why).
+    expect(await choose('onnxruntime')).toEqual({ backend: 'onnxruntime', reason: 'Training on onnxruntime, as the settings ask (the default is wasm)' });
+    expect((await choose('onnxruntime', frozenMlp)).backend).toBe('onnxruntime');
     await expect(choose('wasm', cnn)).rejects.toThrow(/^The wasm backend cannot train this model \(Conv2D needs .+\): choose Auto or cpu\.$/);
   });
 
@@ -101,7 +126,7 @@ describe('chooseBackend', () => {
     // A report that (wrongly) lists webgpu as available next to wasm: calibration finds out.
     const wrong: BackendReport = {
       ...report,
-      candidates: report.candidates.map((c) => (c.name === 'webgpu' ? { name: 'webgpu', package: c.package, status: 'available' } : c)),
+      candidates: report.candidates.filter((c) => c.name !== 'onnxruntime').map((c) => (c.name === 'webgpu' ? { name: 'webgpu', package: c.package, status: 'available' } : c)),
     };
     if (tf.findBackend('webgpu')) return; // a GPU machine: webgpu works
     const choice = await choose('auto', seedModel1, wrong);

@@ -10,17 +10,37 @@
  * (./kernel-support: wasm has none for Conv2D or MaxPooling2D) is recorded as such.
  */
 import type * as TF from '@tensorflow/tfjs';
-import type { BackendName, BackendReport, Calibration } from '../../../../contract';
+import type { BackendName, BackendReport, Calibration, OptimizerSettings } from '../../../../contract';
 import type { ModelSpec } from '../../../../model/spec';
-import { setBackendOrThrow, tfBackendName, usableBackends } from './backends';
+import { tfBackendName, useTfjsBackendFor, usableBackends } from './backends';
 import { buildModel } from './build-model';
 import { seededRandom } from './data';
 import { forwardWithLogits, meanCrossEntropy, planLayers } from './forward';
 import { missingGradientKernels, trainingBackendFor } from '../common/kernel-support';
+import { OrtStepEngine } from './engines/onnxruntime/engine';
+import { stepGraphSupport } from './engines/onnxruntime/step-graph';
+import { dropoutKeepMasks } from './engines/onnxruntime/dropout-masks';
+import { modelWeights } from './engines/engine-step';
 
-/** Makes tfjs' active backend `name` (a contract name: 'tensorflow-gpu' is tfjs' 'tensorflow'). */
+/** Makes tfjs' active backend the one `name` trains on (a contract name: 'tensorflow-gpu' is tfjs' 'tensorflow', onnxruntime's is wasm). */
 export function useBackend(tf: typeof TF, name: BackendName | string): Promise<void> {
-  return setBackendOrThrow(tf, tfBackendName(name));
+  return useTfjsBackendFor(tf, name);
+}
+
+/** Plain SGD: what Auto measures when the run's optimizer is not given. */
+const SGD: OptimizerSettings = { class_name: 'SGD', config: { momentum: 0, nesterov: false, clipnorm: null, clipvalue: null } };
+
+/**
+ * Why `backend` cannot train the model (none: it can). onnxruntime trains what its step graph
+ * accepts, and with `orTfjs` also what tfjs on wasm can (the loop then steps in tfjs, saying why).
+ */
+function cannotTrain(tf: typeof TF, spec: ModelSpec, backend: BackendName, optimizer: OptimizerSettings, orTfjs: boolean): string[] {
+  if (backend !== 'onnxruntime') return missingGradientKernels(tf, spec, tfBackendName(backend));
+  const declined = stepGraphSupport(spec, optimizer);
+  if (declined === null) return [];
+  if (!orTfjs) return [declined];
+  const missing = missingGradientKernels(tf, spec, tfBackendName(backend));
+  return missing.length ? [`its step: ${declined}`, ...missing] : [];
 }
 
 export interface CalibrateOptions {
@@ -38,6 +58,8 @@ export interface CalibrateOptions {
   seed?: number;
   /** Called before each backend is measured (for a progress line). */
   onBackend?: (backend: BackendName) => void;
+  /** The run's optimizer: whether onnxruntime's step takes it, and what it times (default plain SGD). */
+  optimizer?: OptimizerSettings;
 }
 
 export const CALIBRATION_STEPS = 5;
@@ -46,24 +68,75 @@ export const CALIBRATION_BUDGET_MS = 2_000;
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
 
+type Timing = Required<Pick<CalibrateOptions, 'steps' | 'warmupSteps' | 'budgetMs' | 'seed'>>;
+
+/** A random batch for the model (seeded: the same on every backend). */
+function randomBatch(model: TF.LayersModel, batchSize: number, seed: number): { xs: Float32Array; ys: Int32Array; inputShape: number[] } {
+  const inputShape = model.inputs[0]!.shape.slice(1).map((d) => {
+    if (d == null) throw new Error('the model has an input dimension of unknown size');
+    return d;
+  });
+  const outputShape = model.outputs[0]!.shape;
+  const classes = Math.max(1, Number(outputShape[outputShape.length - 1] ?? 1));
+  const random = seededRandom(seed);
+  const xs = new Float32Array(batchSize * inputShape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < xs.length; i++) xs[i] = random();
+  const ys = new Int32Array(batchSize);
+  for (let i = 0; i < ys.length; i++) ys[i] = Math.floor(random() * classes) % classes;
+  return { xs, ys, inputShape };
+}
+
+/** Samples per second of `step`'s median time (of `steps`, after the warm-up). */
+async function timeSteps(step: (index: number) => Promise<void>, batchSize: number, o: Timing): Promise<number> {
+  let index = 0;
+  for (let i = 0; i < o.warmupSteps; i++) await step(index++);
+  // The median step, not the mean: a few steps are a short sample, and one garbage collection or
+  // a busy machine would otherwise decide the choice.
+  const durations: number[] = [];
+  const start = performance.now();
+  while (durations.length < o.steps) {
+    const before = performance.now();
+    await step(index++);
+    durations.push(performance.now() - before);
+    if (performance.now() - start >= o.budgetMs) break;
+  }
+  durations.sort((a, b) => a - b);
+  const mid = durations.length >> 1;
+  const medianMs = durations.length % 2 ? durations[mid]! : (durations[mid - 1]! + durations[mid]!) / 2;
+  return batchSize / (Math.max(medianMs, 1e-6) / 1000);
+}
+
+/** Samples per second of ONNX Runtime's step of the model (with the run's optimizer), masks drawn as the loop draws them. */
+async function measureOrt(tf: typeof TF, spec: ModelSpec, batchSize: number, optimizer: OptimizerSettings, o: Timing): Promise<number> {
+  const model = await buildModel(tf, spec, { seed: o.seed });
+  let engine: OrtStepEngine | null = null;
+  try {
+    const { xs, ys } = randomBatch(model, batchSize, o.seed);
+    const created = await OrtStepEngine.create(spec, optimizer, modelWeights(model.weights));
+    if (!(created instanceof OrtStepEngine)) throw new Error(`its step ${created.unsupported}`);
+    engine = created;
+    const ort = created;
+    return await timeSteps(
+      async (index) => {
+        await ort.step(xs, ys, batchSize, 0.01, dropoutKeepMasks(tf, ort.graph.masks, batchSize, { seed: o.seed, step: index }));
+      },
+      batchSize,
+      o,
+    );
+  } finally {
+    await engine?.dispose();
+    model.dispose();
+  }
+}
+
 /** Samples per second of the model's median SGD step (of `steps`, after the warm-up) on the active backend. */
-async function measure(tf: typeof TF, spec: ModelSpec, batchSize: number, o: Required<Pick<CalibrateOptions, 'steps' | 'warmupSteps' | 'budgetMs' | 'seed'>>): Promise<number> {
+async function measure(tf: typeof TF, spec: ModelSpec, batchSize: number, o: Timing): Promise<number> {
   const model = await buildModel(tf, spec, { seed: o.seed });
   const optimizer = tf.train.sgd(0.01);
   try {
     const plans = planLayers(model, spec);
     const trainable = model.trainableWeights.map((w) => w.read() as TF.Variable);
-    const inputShape = model.inputs[0]!.shape.slice(1).map((d) => {
-      if (d == null) throw new Error('the model has an input dimension of unknown size');
-      return d;
-    });
-    const outputShape = model.outputs[0]!.shape;
-    const classes = Math.max(1, Number(outputShape[outputShape.length - 1] ?? 1));
-    const random = seededRandom(o.seed);
-    const xs = new Float32Array(batchSize * inputShape.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < xs.length; i++) xs[i] = random();
-    const ys = new Int32Array(batchSize);
-    for (let i = 0; i < ys.length; i++) ys[i] = Math.floor(random() * classes) % classes;
+    const { xs, ys, inputShape } = randomBatch(model, batchSize, o.seed);
 
     // As the training loop's step: upload the batch, forward in training mode, gradients, SGD
     // update, read the loss back.
@@ -84,23 +157,7 @@ async function measure(tf: typeof TF, spec: ModelSpec, batchSize: number, o: Req
         loss.dispose();
       }
     };
-
-    let index = 0;
-    for (let i = 0; i < o.warmupSteps; i++) await step(index++);
-    // The median step, not the mean: a few steps are a short sample, and one garbage collection or
-    // a busy machine would otherwise decide the choice.
-    const durations: number[] = [];
-    const start = performance.now();
-    while (durations.length < o.steps) {
-      const before = performance.now();
-      await step(index++);
-      durations.push(performance.now() - before);
-      if (performance.now() - start >= o.budgetMs) break;
-    }
-    durations.sort((a, b) => a - b);
-    const mid = durations.length >> 1;
-    const medianMs = durations.length % 2 ? durations[mid]! : (durations[mid - 1]! + durations[mid]!) / 2;
-    return batchSize / (Math.max(medianMs, 1e-6) / 1000);
+    return await timeSteps(step, batchSize, o);
   } finally {
     optimizer.dispose();
     model.dispose();
@@ -121,8 +178,9 @@ export async function calibrate(tf: typeof TF, options: CalibrateOptions): Promi
   const previous = tf.getBackend();
   const results: Calibration['results'] = [];
   try {
+    const optimizer = options.optimizer ?? SGD;
     for (const backend of [...new Set(options.backends)]) {
-      const missing = missingGradientKernels(tf, options.spec, tfBackendName(backend));
+      const missing = cannotTrain(tf, options.spec, backend, optimizer, false);
       if (missing.length > 0) {
         results.push({ backend, samplesPerSec: null, error: `cannot train this model: ${missing.join('; ')}` });
         continue;
@@ -130,7 +188,9 @@ export async function calibrate(tf: typeof TF, options: CalibrateOptions): Promi
       options.onBackend?.(backend);
       try {
         await useBackend(tf, backend);
-        results.push({ backend, samplesPerSec: await measure(tf, options.spec, options.batchSize, o) });
+        const samplesPerSec =
+          backend === 'onnxruntime' ? await measureOrt(tf, options.spec, options.batchSize, optimizer, o) : await measure(tf, options.spec, options.batchSize, o);
+        results.push({ backend, samplesPerSec });
       } catch (error) {
         results.push({ backend, samplesPerSec: null, error: messageOf(error) });
       }
@@ -176,7 +236,7 @@ export interface BackendChoice {
   calibration?: Calibration;
 }
 
-export interface ChooseOptions extends Pick<CalibrateOptions, 'steps' | 'warmupSteps' | 'budgetMs' | 'seed' | 'onBackend'> {
+export interface ChooseOptions extends Pick<CalibrateOptions, 'steps' | 'warmupSteps' | 'budgetMs' | 'seed' | 'onBackend' | 'optimizer'> {
   report: BackendReport;
   spec: ModelSpec;
   batchSize: number;
@@ -208,16 +268,17 @@ export async function chooseBackend(tf: typeof TF, options: ChooseOptions): Prom
             : 'it is not among the backends this worker probes';
       throw new BackendUnavailableError(`The ${requested} backend is not available: ${why}. Choose Auto or one of: ${usable.join(', ')}.`);
     }
-    const missing = missingGradientKernels(tf, spec, tfBackendName(requested));
+    const missing = cannotTrain(tf, spec, requested, options.optimizer ?? SGD, true);
     if (missing.length > 0) {
       throw new Error(`The ${requested} backend cannot train this model (${missing.join('; ')}): choose Auto or cpu.`);
     }
     return requested === active ? { backend: requested } : { backend: requested, reason: `Training on ${requested}, as the settings ask (the default is ${active})` };
   }
 
+  // onnxruntime only where its step takes the model: elsewhere it would be wasm under another name.
   let capable = softwareLast(
     report,
-    usable.filter((name) => missingGradientKernels(tf, spec, tfBackendName(name)).length === 0),
+    usable.filter((name) => cannotTrain(tf, spec, name, options.optimizer ?? SGD, false).length === 0),
   );
   // cpu goes only when a backend that really is faster remains: a software adapter may not be.
   if (capable.some((name) => name !== 'cpu' && !onSoftwareAdapter(report, name))) capable = capable.filter((name) => name !== 'cpu');

@@ -12,6 +12,11 @@
  * and the read-back of loss, accuracy and (on statistics steps) every statistic, concatenated. Each step also keeps a handle on the weights it started from (no copy: tensors are
  * immutable and an update swaps a variable's buffer), so that when a loss turns NaN the weights of
  * the last step whose loss was finite can be put back and saved.
+ *
+ * On the onnxruntime backend an engine (engines/engine-step.ts over ONNX Runtime's step graph) holds
+ * the variables and runs each step; the tfjs model is brought up to date before anything reads it
+ * (statistics steps, validation, checkpoints, the saved weights), and the engine keeps the last
+ * finite weights itself.
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -38,6 +43,9 @@ import { explainTrainingError } from './tf-errors';
 import { sharedHandle } from './tfjs-adapter';
 import type { TaskData } from '../../../../model/task-check';
 import { DomainError, type DomainErrorCode } from '../../../../contract/wire';
+import { EngineStep, modelWeights } from './engines/engine-step';
+import { OrtStepEngine } from './engines/onnxruntime/engine';
+import { dropoutKeepMasks } from './engines/onnxruntime/dropout-masks';
 
 /** Pause and stop requests, set by the worker's message handler, read by the loop between batches. */
 export class RunControl {
@@ -107,7 +115,10 @@ export class StatsSchedule {
     if (this.stepMs === null) return Infinity;
     const byRate = Math.round(1000 / AUTO_STATS_PER_SECOND / this.stepMs);
     const byCost = Math.ceil((this.statsRatio - 1) / AUTO_STATS_COST - 1e-9);
-    return Math.max(1, byRate, byCost);
+    // Until a plain step was timed the cost of statistics is unknown: leave room for one, or slow
+    // steps (statistics steps included) would make every step a statistics step, never learning
+    // whether they cost several plain ones.
+    return Math.max(this.plainMs === null ? 2 : 1, byRate, byCost);
   }
 
   due(step: number, lastOfEpoch: boolean): boolean {
@@ -168,6 +179,8 @@ interface Model {
   clip: { clipnorm: number | null; clipvalue: number | null };
   /** The fused step (fused/fused-step.ts) for steps without statistics; null: every step takes trainStep. */
   fused: FusedStep | null;
+  /** An engine that holds the variables and runs every step (onnxruntime); null: the tfjs path. */
+  engine: EngineStep | null;
   /** What trains the steps without statistics, for the 'training' phase's detail. */
   stepKind: string;
   /** Writes the best epoch's checkpoint (settings.checkpointBest with a checkpoint folder). */
@@ -294,6 +307,49 @@ async function fusedTrainStep(
 }
 
 /**
+ * A step in the engine (engines/engine-step.ts) at learning rate `lr`. A statistics step is the same
+ * step with a probe: the engine hands it the BN batch moments, activations and gradients (ONNX
+ * Runtime's step fetches them as extra outputs), summed in JavaScript as the fused step's (stats.ts'
+ * FusedStatsProbe), and the weight norms and update sizes come from the tfjs model synced before and
+ * after: the same record as trainStep's, and the same update whichever steps gather statistics. The
+ * last finite weights are the engine step's to keep (`before` is empty).
+ */
+async function engineTrainStep(
+  tf: typeof TF,
+  m: Model,
+  engine: EngineStep,
+  xs: Float32Array,
+  ys: Int32Array,
+  n: number,
+  lr: number,
+  at: { epoch: number; step: number; withStats: boolean; bnFeatures: BnFeatureChoice },
+): Promise<StepOutcome> {
+  if (!at.withStats) {
+    const { loss, acc } = await engine.step(xs, ys, n, lr, at.step);
+    return { loss, acc, stats: null, before: [] };
+  }
+  engine.syncToModel();
+  const before = m.variables.map((v) => sharedHandle(tf, v));
+  try {
+    const probe = new FusedStatsProbe(m.plans, m.trainable);
+    const trainableIndex = new Map(m.model.trainableWeights.map((w, i) => [w.originalName, i]));
+    const { loss, acc } = await engine.step(xs, ys, n, lr, at.step, {
+      bn: (layer, mean, variance) => probe.bn(layer, mean, variance),
+      activation: (layer, y, count, features) => probe.activation(layer, y, count, features),
+      gradient: (variable, g) => probe.gradient(trainableIndex.get(variable) ?? -1, g),
+    });
+    if (!Number.isFinite(loss)) return { loss, acc, stats: null, before: [] };
+    engine.syncToModel();
+    const values = probe.finish(tf, new Map(m.variables.map((v, i) => [v.name, before[i]!])));
+    const record = buildStatsRecord(m.plans, values, { epoch: at.epoch, step: at.step, bnFeatures: at.bnFeatures });
+    // A statistic that overflowed (an ∞ gradient norm on a still-finite step) cannot be sent: skip the record.
+    return { loss, acc, stats: StatsRecordSchema.safeParse(record).success ? record : null, before: [] };
+  } finally {
+    disposeAll(before);
+  }
+}
+
+/**
  * The weights the last step with a finite loss started from (handles, see tfjs-adapter.ts' sharedHandle): a NaN loss
  * means the weights that produced it may already hold NaN or ∞; then these are put back.
  */
@@ -383,16 +439,25 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
       inputShape,
       clip: { clipnorm: settings.optimizer.config.clipnorm, clipvalue: settings.optimizer.config.clipvalue },
       fused: null,
+      engine: null,
       stepKind: '',
       checkpoint: settings.checkpointBest && job.checkpointDir ? new CheckpointWriter(tf, model) : null,
     };
     m = built;
     unowned = null;
-    const fused = createFusedStep(tf, built.plans, model, settings, built.optimizer);
-    if ('unsupported' in fused) built.stepKind = `general training step (no fused step: ${fused.unsupported})`;
-    else {
-      built.fused = fused;
-      built.stepKind = fused.description;
+    const engine = job.backend === 'onnxruntime' ? await ortEngineStep(tf, built, request) : null;
+    if (engine && !('unsupported' in engine)) {
+      built.engine = engine;
+      built.stepKind = engine.description;
+    } else {
+      const fused = createFusedStep(tf, built.plans, model, settings, built.optimizer);
+      if ('unsupported' in fused) built.stepKind = `general training step (no fused step: ${fused.unsupported})`;
+      else {
+        built.fused = fused;
+        built.stepKind = fused.description;
+      }
+      // The backend was asked for: say why its step does not run, and what does instead.
+      if (engine) built.stepKind = `${built.fused ? built.stepKind : 'general training step'} (no ONNX Runtime step: ${engine.unsupported})`;
     }
     checkClassCount(model, source);
     built.checkpoint?.prepare();
@@ -405,6 +470,7 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
 
   const faults: RunFileFault[] = ending.type === 'failed' ? (ending.faults ?? []) : [];
   if (m && job.weightsDir && progress.stepsDone > 0) {
+    m.engine?.syncToModel();
     const kind = progress.restoredLastFinite ? 'last-finite' : progress.restoredBest !== null ? 'restored-best' : 'final';
     const metadata = weightsMetadata(job, progress, { status: ending.type, kind, epoch: progress.epoch, bestEpoch: progress.restoredBest });
     try {
@@ -416,6 +482,7 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
     }
   }
   if (m) {
+    await m.engine?.dispose().catch(() => undefined);
     m.fused?.dispose();
     m.optimizer.dispose();
     m.model.dispose();
@@ -439,6 +506,23 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
   } else {
     post({ type: ending.type, runId, ...extra });
   }
+}
+
+/**
+ * ONNX Runtime's step for the run (onnxruntime backend), starting from the model's weights, with
+ * the run's dropout masks; or why it cannot train this model and optimizer.
+ */
+async function ortEngineStep(tf: typeof TF, m: Model, request: StartTraining): Promise<EngineStep | { unsupported: string }> {
+  const { spec, settings } = request;
+  let engine: OrtStepEngine | { unsupported: string };
+  try {
+    engine = await OrtStepEngine.create(spec, settings.optimizer, modelWeights(m.weights));
+  } catch (error) {
+    // A library that ran in the probe but refuses this graph: the run trains on tfjs rather than fail.
+    return { unsupported: `ONNX Runtime could not load the step (${error instanceof Error ? error.message.split('\n')[0] : String(error)})` };
+  }
+  if (!(engine instanceof OrtStepEngine)) return engine;
+  return new EngineStep(tf, engine, m.weights, (n, step) => dropoutKeepMasks(tf, engine.graph.masks, n, { seed: settings.seed, step }));
 }
 
 /** The output layer must have one unit per class: a mismatch is named before any step runs. */
@@ -475,7 +559,16 @@ async function trainLoop(tf: typeof TF, job: TrainingJob, m: Model, dataset: Ope
   const validation = source.streamed ? null : await gatherNormalized(source, split.validation, normalization);
   const batchesPerEpoch = feeder.batchesPerEpoch;
 
-  post({ type: 'started', runId, backend: job.backend, epochs: settings.epochs, batchesPerEpoch, trainSamples: split.train.length, validationSamples: split.validation.length });
+  post({
+    type: 'started',
+    runId,
+    backend: job.backend,
+    step: m.stepKind,
+    epochs: settings.epochs,
+    batchesPerEpoch,
+    trainSamples: split.train.length,
+    validationSamples: split.validation.length,
+  });
   post({ type: 'phase', runId, phase: 'training', detail: m.stepKind });
 
   const guard = new LastFinite();
@@ -552,14 +645,18 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
         learningRate = rate;
       }
       const withStats = schedule.due(step, batch === batchesPerEpoch - 1);
-      // Every step takes the fused step when there is one (statistics steps with its probe).
+      // Every step takes the engine or the fused step when there is one (statistics steps too).
       const at = { epoch, step, seed: settings.seed, withStats, bnFeatures };
       job.gpuMeter?.begin();
-      const outcome = m.fused ? await fusedTrainStep(tf, m, m.fused, x, y, n, at) : await trainStep(tf, m, x, y, n, at);
+      const outcome = m.engine
+        ? await engineTrainStep(tf, m, m.engine, x, y, n, rate, at)
+        : m.fused
+          ? await fusedTrainStep(tf, m, m.fused, x, y, n, at)
+          : await trainStep(tf, m, x, y, n, at);
       job.gpuMeter?.end(withStats);
       // The loss is what a learner sees diverge: a NaN or infinite loss ends the run.
       if (!Number.isFinite(outcome.loss)) {
-        const used = guard.restore(m.weights, outcome.before, await allFinite(tf, outcome.before));
+        const used = m.engine ? m.engine.restoreLastFinite() : guard.restore(m.weights, outcome.before, await allFinite(tf, outcome.before));
         progress.restoredLastFinite = true;
         progress.stepsDone = used === 'before' ? step : step - 1;
         const point: DivergencePoint = { step, epoch, batch, loss: outcome.loss, lastFiniteLoss, what: 'loss' };
@@ -582,6 +679,8 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
       schedule.observe(step - 1, performance.now() - t0, withStats);
     }
 
+    // Validation, statistics of the epoch's end, checkpoints and early stopping read the tfjs model.
+    m.engine?.syncToModel();
     // NaN weights nearly always make the next loss NaN; an epoch's end checks that none slipped through.
     if (!(await allFinite(tf, m.variables))) {
       return diverged(request, { step: step - 1, epoch, batch: batchesPerEpoch - 1, loss: lastFiniteLoss ?? NaN, lastFiniteLoss, what: 'weights' });
@@ -620,7 +719,10 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
     }
     if (verdict === 'stop') {
       const restore = settings.earlyStopping!.restore_best_weights && best.epoch !== null && best.restore(m.weights);
-      if (restore) progress.restoredBest = best.epoch;
+      if (restore) {
+        progress.restoredBest = best.epoch;
+        m.engine?.syncFromModel();
+      }
       const monitor = settings.earlyStopping!.monitor;
       post({
         type: 'callback',
@@ -647,6 +749,7 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
   // Keras 3 restores the best epoch's weights when training ends, stopped early or not.
   if (settings.earlyStopping?.restore_best_weights && best.epoch !== null && best.epoch !== settings.epochs - 1 && best.restore(m.weights)) {
     progress.restoredBest = best.epoch;
+    m.engine?.syncFromModel();
     post({
       type: 'callback',
       runId,

@@ -87,6 +87,21 @@ describe('StatsSchedule', () => {
     expect(s.every).toBe(50);
   });
 
+  it('auto: slow steps from the start still time a plain step, then bound what statistics cost', () => {
+    // Statistics steps of 400 ms from step 0 (4 records a second would be every step); plain steps of 100 ms.
+    const s = new StatsSchedule(null);
+    const taken: number[] = [];
+    for (let step = 0; step < 40; step++) {
+      const withStats = s.due(step, false);
+      if (withStats) taken.push(step);
+      s.observe(step, withStats ? 400 : 100, withStats);
+    }
+    expect(taken.slice(0, 2)).toEqual([0, 2]);
+    expect(taken.length).toBeLessThanOrEqual(3);
+    // One statistics step at 4× a plain one moves the smoothed ratio from 1 to 1.6: K = 60.
+    expect(s.every).toBe(60);
+  });
+
   it('auto: statistics steps cost at most 1% of the training time', () => {
     // Plain steps of 25 ms (4 records a second would be every 10th step); statistics steps of 50 ms:
     // 25 ms extra each, so at most one every 100 steps.

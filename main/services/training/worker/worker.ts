@@ -99,6 +99,7 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
       batchSize: request.settings.batchSize,
       requested: request.settings.backend,
       seed: request.settings.seed,
+      optimizer: request.settings.optimizer,
       onBackend: (name) => post({ type: 'phase', runId, phase: 'building-model', detail: `Auto: timing a few training steps on ${name}` }),
     });
     if (choice.calibration) post({ type: 'calibration', runId, calibration: choice.calibration });

@@ -13,17 +13,35 @@ export interface EngineStepResult {
   acc: number;
 }
 
+/**
+ * What a statistics step hands out as it computes it, for the dashboard's record (stats.ts'
+ * FusedStatsProbe sums them): the BN layers' batch moments, the Dense/Activation layers' outputs,
+ * and each trainable variable's gradient before clipping (penalties included), by Keras name.
+ */
+export interface EngineProbe {
+  bn(layer: string, mean: Float64Array, variance: Float64Array): void;
+  activation(layer: string, y: Float32Array, n: number, features: number): void;
+  gradient(variable: string, g: Float32Array): void;
+}
+
 export interface TrainingEngine {
   /** What runs the step, for the badge and run.json ("ONNX Runtime 1.30 (CPU, 1 thread): one graph of 143 nodes per step"). */
   readonly description: string;
   /** The model variables (weights and BN moving statistics) in Keras' order, as copies. */
   getWeights(): NamedWeights;
+  /**
+   * The model variables without copying, where the engine can hand them out: arrays it never writes
+   * into again (ONNX Runtime's step outputs are fresh arrays each step), so that the loop keeps the
+   * weights each step started from (for the last-finite restore) at no cost. Absent: getWeights.
+   */
+  weightsView?(): NamedWeights;
   /** Replaces every model variable; optimizer slots are kept. */
   setWeights(weights: NamedWeights): void;
   /**
    * One step on `n` samples (`xs` row-major [n, …input shape], `ys` class indices) at learning rate
    * `lr`; `masks`: each dropout layer's keep mask by the engine's input name, from the run's seeded generator.
+   * With `probe` (a statistics step) the engine hands it the step's statistics as it computes them.
    */
-  step(xs: Float32Array, ys: Int32Array, n: number, lr: number, masks?: ReadonlyMap<string, Float32Array>): Promise<EngineStepResult>;
+  step(xs: Float32Array, ys: Int32Array, n: number, lr: number, masks?: ReadonlyMap<string, Float32Array>, probe?: EngineProbe): Promise<EngineStepResult>;
   dispose(): Promise<void>;
 }

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { describe, expect, it } from 'vitest';
 import { defaultTrainingSettings, type OptimizerSettings } from '../../../../../../contract';
-import { plainMlp, seedModel1, seluMlp } from '../../../../../../model/presets';
+import { plainMlp, seedModel1, seedModel2, seluMlp } from '../../../../../../model/presets';
 import { initializer, type LayerSpec, type ModelSpec } from '../../../../../../model/spec';
 import type { NamedWeights } from '../../../../export/weights';
 import { BN_FLAG_COMBINATIONS, bnMlp, flagsLabel } from '../../../common/bn-flag-specs';
@@ -36,11 +36,14 @@ function weightsOf(model: tf.LayersModel): NamedWeights {
   return new Map(model.weights.map((w) => [w.originalName, { shape: [...w.shape] as number[], data: w.read().dataSync() as Float32Array }]));
 }
 
-/** ‖a − b‖₂ / ‖b‖₂ per variable, the worst (fused-step.test.ts explains why not max |a − b| under Adam). */
-function worstRelativeError(actual: NamedWeights, expected: NamedWeights): { worst: number; at: string } {
+const NOISE_NORM = 0.01;
+
+/** ‖a − b‖₂ / max(‖b‖₂, 0.01) per variable, the worst (fused-step.test.ts explains why not max |a − b| under Adam). */
+function worstRelativeError(actual: NamedWeights, expected: NamedWeights, skip: ReadonlySet<string> = new Set()): { worst: number; at: string } {
   let worst = 0;
   let at = '';
   for (const [name, e] of expected) {
+    if (skip.has(name)) continue;
     const a = actual.get(name)!.data;
     let diff = 0;
     let norm = 0;
@@ -48,7 +51,10 @@ function worstRelativeError(actual: NamedWeights, expected: NamedWeights): { wor
       diff += (a[i]! - v) ** 2;
       norm += v ** 2;
     });
-    const err = norm === 0 ? Math.sqrt(diff) : Math.sqrt(diff / norm);
+    // Against at least 0.01: in seed model 2 the first BN's beta (and the next BN's moving mean) feed a
+    // bias-free Dense into another BN, which removes any shift, so their exact gradient is 0 and they
+    // hold float32 noise (‖β‖ ~ 2e-8) whose relative difference means nothing.
+    const err = Math.sqrt(diff) / Math.max(Math.sqrt(norm), NOISE_NORM);
     if (err > worst) [worst, at] = [err, name];
   }
   return { worst, at };
@@ -78,6 +84,15 @@ async function engineFor(spec: ModelSpec, optimizer: OptimizerSettings, weights:
   return engine;
 }
 
+/**
+ * Seed model 2's variables that hold float32 noise under an adaptive optimizer: the first BN's beta
+ * feeds a bias-free Dense into another BN, which removes any shift, so its exact gradient is 0; Adam
+ * and Adamax divide that ~1e-9 noise by its own size and take lr-sized steps in its direction, and
+ * the next BN's moving mean follows (β·W). The two paths' noise differs, so these are not compared
+ * (the loss, which they cannot move, is).
+ */
+const SHIFT_INVARIANT = new Set(['batch_normalization/beta', 'batch_normalization_1/moving_mean']);
+
 /** Runs `body` on tfjs' `backend` (the images were loaded under wasm, which the suites go back to). */
 async function onBackend<T>(backend: 'wasm' | 'cpu', body: () => Promise<T>): Promise<T> {
   if (backend === 'wasm') return body();
@@ -93,11 +108,12 @@ async function onBackend<T>(backend: 'wasm' | 'cpu', body: () => Promise<T>): Pr
  * 20 steps on both paths from the same initial weights: worst loss difference and worst weight error.
  * Conv2D and MaxPooling2D models run the general path on 'cpu', as the app does (wasm has no gradient kernels for them).
  */
-async function compare(spec: ModelSpec, optimizer: OptimizerSettings, lr: number, backend: 'wasm' | 'cpu' = 'wasm') {
-  return onBackend(backend, () => compareOnBackend(spec, optimizer, lr));
+async function compare(spec: ModelSpec, optimizer: OptimizerSettings, lr: number, backend: 'wasm' | 'cpu' = 'wasm', skip: ReadonlySet<string> = new Set()) {
+  return onBackend(backend, () => compareOnBackend(spec, optimizer, lr, skip));
 }
 
-async function compareOnBackend(spec: ModelSpec, optimizer: OptimizerSettings, lr: number) {
+/** The worst loss difference and worst weight error over 20 steps, less the variables in `skip`. */
+async function compareOnBackend(spec: ModelSpec, optimizer: OptimizerSettings, lr: number, skip: ReadonlySet<string>) {
   const model = await buildModel(tf, spec, { seed: SEED });
   const plans = planLayers(model);
   const tfOptimizer = createOptimizer(tf, optimizer, lr);
@@ -131,13 +147,17 @@ async function compareOnBackend(spec: ModelSpec, optimizer: OptimizerSettings, l
       expect(actual.acc).toBeLessThanOrEqual(1);
       worstLoss = Math.max(worstLoss, Math.abs(actual.loss - expected));
     }
-    return { worstLoss, weights: worstRelativeError(engine.getWeights(), weightsOf(model)) };
+    return { worstLoss, weights: worstRelativeError(engine.getWeights(), weightsOf(model), skip) };
   } finally {
     await engine.dispose();
     tfOptimizer.dispose();
     model.dispose();
   }
 }
+
+/** What `compare` leaves out: SHIFT_INVARIANT for seed model 2 under Adam and Adamax, nothing elsewhere. */
+const noiseOf = (spec: ModelSpec, optimizer: OptimizerSettings): ReadonlySet<string> =>
+  spec === seedModel2 && (optimizer.class_name === 'Adam' || optimizer.class_name === 'Adamax') ? SHIFT_INVARIANT : new Set();
 
 describe('the ONNX Runtime step matches the general tfjs path (20 steps, batch 32, real images)', () => {
   const optimizers: [string, OptimizerSettings, number][] = [
@@ -147,12 +167,13 @@ describe('the ONNX Runtime step matches the general tfjs path (20 steps, batch 3
     ['Adam', adam, 0.001],
   ];
   for (const [modelName, spec] of [
-    ['seed model (BN MLP)', seedModel1],
+    ['seed model 1 (BN after the activation)', seedModel1],
+    ['seed model 2 (BN before the activation, Dense without bias)', seedModel2],
     ['plain MLP', plainMlp],
   ] as const) {
     for (const [optName, optimizer, lr] of optimizers) {
       it(`${modelName}, ${optName}`, async () => {
-        const { worstLoss, weights } = await compare(spec, optimizer, lr);
+        const { worstLoss, weights } = await compare(spec, optimizer, lr, 'wasm', noiseOf(spec, optimizer));
         expect(worstLoss).toBeLessThan(1e-4);
         expect(weights.worst, weights.at).toBeLessThan(1e-4);
       });
@@ -167,11 +188,16 @@ describe('the ONNX Runtime step matches the general tfjs path (20 steps, batch 3
     ['Adam, clipvalue 0.01', { class_name: 'Adam', config: { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, clipnorm: null, clipvalue: 0.01 } }, 0.001],
   ];
   for (const [optName, optimizer, lr] of others) {
-    it(`seed model (BN MLP), ${optName}`, async () => {
-      const { worstLoss, weights } = await compare(seedModel1, optimizer, lr);
-      expect(worstLoss).toBeLessThan(1e-4);
-      expect(weights.worst, weights.at).toBeLessThan(1e-4);
-    });
+    for (const [modelName, spec] of [
+      ['seed model 1', seedModel1],
+      ['seed model 2', seedModel2],
+    ] as const) {
+      it(`${modelName}, ${optName}`, async () => {
+        const { worstLoss, weights } = await compare(spec, optimizer, lr, 'wasm', noiseOf(spec, optimizer));
+        expect(worstLoss).toBeLessThan(1e-4);
+        expect(weights.worst, weights.at).toBeLessThan(1e-4);
+      });
+    }
   }
   // Masks drawn as forward.ts draws them: the layer's own seed, or the run's.
   const withDropout = structuredClone(plainMlp);

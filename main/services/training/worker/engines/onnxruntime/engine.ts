@@ -8,11 +8,14 @@ import type * as Ort from 'onnxruntime-node';
 import { DomainError, type OptimizerSettings } from '../../../../../../contract';
 import type { ModelSpec } from '../../../../../../model/spec';
 import type { NamedWeights } from '../../../../export/weights';
-import type { TrainingEngine } from '../engine';
+import type { EngineProbe, TrainingEngine } from '../engine';
 import { buildStepGraph, stepGraphSupport, STEP_INPUTS, STEP_OUTPUTS, type StateEntry, type StepGraph, type StepGraphOptions } from './step-graph';
 
+/** ONNX Runtime's intra-op threads for the training step: 1 is fastest at batch 32 on two cores (2 helps at 256, bench/README.md). */
+export const ORT_INTRA_OP_THREADS = 1;
+
 export interface OrtEngineOptions extends StepGraphOptions {
-  /** ONNX Runtime's intra-op threads (1 is fastest at batch 32 on two cores; 2 helps at 256). */
+  /** ONNX Runtime's intra-op threads (default ORT_INTRA_OP_THREADS). */
   intraOpNumThreads?: number;
 }
 
@@ -26,6 +29,8 @@ const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 export class OrtStepEngine implements TrainingEngine {
   private readonly values = new Map<string, Float32Array>();
   private readonly sampleSize: number;
+  /** The outputs a plain step fetches (the gradient checks' too). */
+  private readonly plainFetches: string[];
 
   private constructor(
     private readonly ort: typeof Ort,
@@ -34,6 +39,7 @@ export class OrtStepEngine implements TrainingEngine {
     readonly description: string,
   ) {
     this.sampleSize = size(graph.inputShape);
+    this.plainFetches = [...graph.stepOutputs, ...graph.gradients.values()];
     for (const s of graph.state) this.values.set(s.name, new Float32Array(size(s.shape)).fill(s.initial));
   }
 
@@ -46,7 +52,7 @@ export class OrtStepEngine implements TrainingEngine {
     if (reason) return { unsupported: reason };
     const graph = buildStepGraph(spec, optimizer, options);
     const ort = await import('onnxruntime-node');
-    const threads = options.intraOpNumThreads ?? 1;
+    const threads = options.intraOpNumThreads ?? ORT_INTRA_OP_THREADS;
     const session = await ort.InferenceSession.create(graph.bytes, {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
@@ -64,6 +70,11 @@ export class OrtStepEngine implements TrainingEngine {
     const out: NamedWeights = new Map();
     for (const s of this.variables()) out.set(s.name, { shape: [...s.shape], data: this.values.get(s.name)!.slice() });
     return out;
+  }
+
+  /** The model variables as the engine holds them: each step's outputs replace these arrays, nothing writes into them. */
+  weightsView(): NamedWeights {
+    return new Map(this.variables().map((s) => [s.name, { shape: s.shape, data: this.values.get(s.name)! }]));
   }
 
   /** Replaces every model variable (all must be given, with their shapes); optimizer slots are kept. */
@@ -88,6 +99,7 @@ export class OrtStepEngine implements TrainingEngine {
     n: number,
     lr: number,
     masks: ReadonlyMap<string, Float32Array> = new Map(),
+    probe?: EngineProbe,
   ): Promise<StepResult & { grads?: Map<string, Float32Array> }> {
     if (!(n > 0) || xs.length < n * this.sampleSize || ys.length < n) {
       throw new DomainError('invalid-input', `a step needs ${n} samples of ${this.sampleSize} values and ${n} labels, got ${xs.length} values and ${ys.length} labels`);
@@ -108,7 +120,9 @@ export class OrtStepEngine implements TrainingEngine {
       feeds[m.input] = new Tensor('float32', keep.subarray(0, n * m.features), [n, m.features]);
     }
     for (const s of this.graph.state) feeds[s.name] = new Tensor('float32', this.values.get(s.name)!, s.shape);
-    const out = await this.session.run(feeds);
+    // A plain step fetches only the step's outputs; a statistics step (probe) all of them.
+    const out = probe ? await this.session.run(feeds) : await this.session.run(feeds, this.plainFetches);
+    if (probe) this.feedProbe(probe, out, n);
     for (const s of this.graph.state) this.values.set(s.name, out[s.output]!.data as Float32Array);
     const result: StepResult & { grads?: Map<string, Float32Array> } = {
       loss: (out[STEP_OUTPUTS.loss]!.data as Float32Array)[0]!,
@@ -118,6 +132,15 @@ export class OrtStepEngine implements TrainingEngine {
       result.grads = new Map([...this.graph.gradients].map(([name, output]) => [name, out[output]!.data as Float32Array]));
     }
     return result;
+  }
+
+  /** Hands a statistics step's extra outputs to the probe (the moments in float64, as FusedStatsProbe keeps them). */
+  private feedProbe(probe: EngineProbe, out: Ort.InferenceSession.OnnxValueMapType, n: number): void {
+    const values = (name: string) => out[name]!.data as Float32Array;
+    const { bn, activations, gradients } = this.graph.statistics;
+    for (const b of bn) probe.bn(b.layer, Float64Array.from(values(b.mean)), Float64Array.from(values(b.variance)));
+    for (const a of activations) probe.activation(a.layer, values(a.output), n, a.features);
+    for (const [variable, output] of gradients) probe.gradient(variable, values(output));
   }
 
   async dispose(): Promise<void> {

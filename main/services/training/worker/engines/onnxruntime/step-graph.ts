@@ -7,7 +7,9 @@
  * every model variable under its Keras name (`dense/kernel`, `batch_normalization/moving_mean`),
  * then the optimizer's slots. Outputs: `loss` [] (mean sparse categorical cross-entropy from the
  * logits, exact log-softmax as the general path computes it), `accuracy` [] (share of arg-max hits),
- * then each state entry's next value (`<name>:next`), the caller feeds them back as the next inputs.
+ * then each state entry's next value (`<name>:next`), the caller feeds them back as the next inputs;
+ * then what statistics steps fetch besides (StatisticsOutputs: BN batch moments, layer outputs,
+ * gradients before clipping), which plain steps leave unfetched.
  *
  * The arithmetic follows the general tfjs path (forward.ts + tfjs' optimizers), not Keras' textbook
  * forms where they differ: BatchNormalization in training mode normalizes with the batch's biased
@@ -59,6 +61,19 @@ export interface DropoutMask {
   seed: number | null;
 }
 
+/**
+ * The outputs a statistics step fetches besides the step's own (the engine hands them to its probe,
+ * stats.ts' FusedStatsProbe): each BN layer's batch moments, each Dense/Activation layer's output
+ * (the last one's softmax), each trainable variable's gradient before clipping (penalties included),
+ * as the general path's taped pass gives them to its statistics.
+ */
+export interface StatisticsOutputs {
+  bn: { layer: string; mean: string; variance: string }[];
+  activations: { layer: string; output: string; features: number }[];
+  /** Variable name → output name. */
+  gradients: Map<string, string>;
+}
+
 export interface StepGraph {
   bytes: Uint8Array;
   /** Model variables first (Keras' order), then optimizer slots: the feed order of the state. */
@@ -72,6 +87,10 @@ export interface StepGraph {
   outputs: ValueInfo[];
   /** Keep masks the caller feeds (forward.ts' seeded draws), in layer order. */
   masks: DropoutMask[];
+  /** Fetched on statistics steps only (the others fetch `stepOutputs`). */
+  statistics: StatisticsOutputs;
+  /** What a plain step fetches: loss, accuracy and the state's next values. */
+  stepOutputs: string[];
 }
 
 export interface StepGraphOptions {
@@ -131,6 +150,8 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
 
   let h: string = STEP_INPUTS.x;
   let logits: string | null = null;
+  // The values statistics steps fetch (graph outputs below, once the backward pass is built).
+  const stats: Omit<StatisticsOutputs, 'gradients'> = { bn: [], activations: [] };
   layers.forEach((info, index) => {
     const out = STEP_LAYERS.get(info.class_name)!.build({
       c,
@@ -148,6 +169,10 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
     h = out.y;
     if (out.logits) logits = out.logits;
     backwards.push(out.back);
+    // What statistics steps fetch besides: BN's batch moments, and the outputs of the layers that activate
+    // ([N, features] ones, as the general path's statistics describe them).
+    if (out.moments) stats.bn.push({ layer: info.name, ...out.moments });
+    if (out.activates && info.output_shape.length === 2) stats.activations.push({ layer: info.name, output: out.y, features: info.output_shape.at(-1) as number });
   });
   if (!logits) throw new Error('the model does not end in a softmax');
 
@@ -179,9 +204,13 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
   const batch = g.node('Cast', [g.node('Gather', [g.node('Shape', [STEP_INPUTS.x], 'batch/shape'), g.int64s('batch/index', [0])], 'batch/size_1')], 'batch/size', [
     { name: 'to', i: FLOAT },
   ]);
-  let dy: string | null = g.node('Div', [g.node('Sub', [g.node('Exp', [logSoftmax], 'loss/softmax'), oneHot], 'loss/residual'), batch], 'loss/dlogits');
+  const probabilities = g.node('Exp', [logSoftmax], 'loss/softmax');
+  stats.activations.push({ layer: layers.at(-1)!.name, output: probabilities, features: classes });
+  let dy: string | null = g.node('Div', [g.node('Sub', [probabilities, oneHot], 'loss/residual'), batch], 'loss/dlogits');
   for (let i = backwards.length - 1; i >= 0 && dy !== null; i--) dy = backwards[i]!(dy);
   for (const p of penalties) grads.set(p.kernel, g.node('Add', [grads.get(p.kernel)!, p.gradient], `${p.kernel}/dpenalty`));
+  // The statistics' gradient norms are taken before clipping, as the general path's.
+  const rawGrads = new Map(grads);
   clipGradients(c, optimizer.config, grads);
 
   const trainable = variables.filter((v) => v.trainable);
@@ -196,6 +225,21 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
     g.nodes.push({ op: 'Identity', inputs: [next.get(s.name)!], output: s.output, name: s.output });
     outputs.push({ name: s.output, dims: s.shape });
   }
+  const stepOutputs = outputs.map((o) => o.name);
+  const statistics: StatisticsOutputs = { bn: [], activations: [], gradients: new Map() };
+  /** A statistics output: `value` under the name `<base>:<what>`. */
+  const statOutput = (value: string, base: string, what: string, dims: (number | null)[]) => {
+    const out = g.unique(`${base}:${what}`);
+    g.nodes.push({ op: 'Identity', inputs: [value], output: out, name: out });
+    outputs.push({ name: out, dims });
+    return out;
+  };
+  for (const b of stats.bn) {
+    const features = layers.find((l) => l.name === b.layer)!.input_shape.at(-1) as number;
+    statistics.bn.push({ layer: b.layer, mean: statOutput(b.mean, b.layer, 'batch_mean', [features]), variance: statOutput(b.variance, b.layer, 'batch_variance', [features]) });
+  }
+  for (const a of stats.activations) statistics.activations.push({ ...a, output: statOutput(a.output, a.layer, 'output', [null, a.features]) });
+  for (const v of variables.filter((v) => v.trainable)) statistics.gradients.set(v.name, statOutput(rawGrads.get(v.name)!, v.name, 'raw_grad', v.shape));
   const gradients = new Map<string, string>();
   if (options.gradients) {
     for (const v of trainable) {
@@ -219,7 +263,7 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
     ],
     outputs,
   });
-  return { bytes, state: allState, inputShape, classes, gradients, outputs, masks };
+  return { bytes, state: allState, inputShape, classes, gradients, outputs, masks, statistics, stepOutputs };
 }
 
 /** Keras' clipnorm (g·c/max(‖g‖, c) per tensor), then clipvalue (each value into [−c, c]), as optimizers.ts' clipGradients. */

@@ -65,6 +65,6 @@ export const activationLayer: StepLayer = {
     // A softmax on the last layer is the loss's: its input is the logits.
     if (last) return { y: input, logits: input, back: (dy) => dy };
     const act = activate(c, input, cfg.activation as string, info.name);
-    return { y: act.y, back: (dy) => (needDx ? act.back(dy) : null) };
+    return { y: act.y, activates: true, back: (dy) => (needDx ? act.back(dy) : null) };
   },
 };

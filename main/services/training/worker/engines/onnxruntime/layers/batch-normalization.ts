@@ -42,6 +42,7 @@ export const batchNormalizationLayer: StepLayer = {
     }
     return {
       y,
+      moments: { mean, variance },
       back: (dy) => {
         const xhat = g.node('Mul', [centered, invStd], `${name}/xhat`);
         if (beta) grads.set(beta, sum(dy, 'dbeta'));

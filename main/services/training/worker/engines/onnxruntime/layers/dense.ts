@@ -41,6 +41,6 @@ export const denseLayer: StepLayer = {
     const z = bias ? g.node('Gemm', [input, kernel, bias], `${name}/z`) : g.node('MatMul', [input, kernel], `${name}/z`);
     if (last) return { y: z, logits: z, back: denseBackward(c, name, input, kernel, bias, (dz) => dz, needDx, grads) };
     const act = activate(c, z, cfg.activation as string, name);
-    return { y: act.y, back: denseBackward(c, name, input, kernel, bias, act.back, needDx, grads) };
+    return { y: act.y, activates: true, back: denseBackward(c, name, input, kernel, bias, act.back, needDx, grads) };
   },
 };

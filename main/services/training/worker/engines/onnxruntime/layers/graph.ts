@@ -78,6 +78,10 @@ export interface LayerOutput {
   back: Backward;
   /** The last layer's pre-softmax values, from which the loss is computed. */
   logits?: string;
+  /** BatchNormalization's batch moments (statistics steps fetch them for the dashboard). */
+  moments?: { mean: string; variance: string };
+  /** The output is an activation the dashboard's statistics describe (a hidden Dense or Activation layer). */
+  activates?: boolean;
 }
 
 /** One layer kind of the step graph: what it cannot train (null when it can) and its forward and backward nodes. */

@@ -1,0 +1,95 @@
+/**
+ * The loop's adapter over a TrainingEngine, on the real ONNX Runtime engine and a real tfjs model
+ * (real Fashion-MNIST): the tfjs model follows the engine only when synced, the engine takes the
+ * model's weights back, and a NaN loss puts back the last weights that were finite.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { OptimizerSettings } from '../../../../../contract';
+import { seedModel1 } from '../../../../../model/presets';
+import type { NamedWeights } from '../../../export/weights';
+import { buildModel } from '../build-model';
+import { useFashionBatches } from '../test-images';
+import { EngineStep, modelWeights } from './engine-step';
+import { OrtStepEngine } from './onnxruntime/engine';
+
+const BATCH = 16;
+const { x: batchX, y: batchY } = useFashionBatches(tf, BATCH, 4);
+const momentum: OptimizerSettings = { class_name: 'SGD', config: { momentum: 0.9, nesterov: false, clipnorm: null, clipvalue: null } };
+
+let cleanup: (() => Promise<void>) | null = null;
+afterEach(async () => {
+  await cleanup?.();
+  cleanup = null;
+});
+
+async function setup(): Promise<{ model: tf.LayersModel; adapter: EngineStep; engine: OrtStepEngine }> {
+  const model = await buildModel(tf, seedModel1, { seed: 5 });
+  const engine = await OrtStepEngine.create(seedModel1, momentum, modelWeights(model.weights));
+  if (!(engine instanceof OrtStepEngine)) throw new Error(engine.unsupported);
+  const adapter = new EngineStep(tf, engine, model.weights);
+  cleanup = async () => {
+    await adapter.dispose();
+    model.dispose();
+  };
+  return { model, adapter, engine };
+}
+
+const equalWeights = (a: NamedWeights, b: NamedWeights) => {
+  expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+  for (const [name, w] of b) expect(Array.from(a.get(name)!.data), name).toEqual(Array.from(w.data));
+};
+const allFinite = (weights: NamedWeights) => [...weights.values()].every((w) => w.data.every(Number.isFinite));
+
+describe('EngineStep', () => {
+  it('leaves the tfjs model alone while the engine steps, and copies the weights in on sync (once)', async () => {
+    const { model, adapter, engine } = await setup();
+    const initial = modelWeights(model.weights);
+    await adapter.step(batchX(0), batchY(0), BATCH, 0.01, 0);
+    await adapter.step(batchX(1), batchY(1), BATCH, 0.01, 1);
+    equalWeights(modelWeights(model.weights), initial);
+    adapter.syncToModel();
+    const synced = modelWeights(model.weights);
+    equalWeights(synced, engine.getWeights());
+    expect(synced.get('dense/kernel')!.data).not.toEqual(initial.get('dense/kernel')!.data);
+    expect(synced.get('batch_normalization/moving_mean')!.data).not.toEqual(initial.get('batch_normalization/moving_mean')!.data);
+    // No step since: a second sync copies nothing over what the loop may have written.
+    const tensors = tf.memory().numTensors;
+    adapter.syncToModel();
+    expect(tf.memory().numTensors).toBe(tensors);
+  });
+
+  it("hands the tfjs model's weights to the engine (a restored epoch)", async () => {
+    const { model, adapter, engine } = await setup();
+    const initial = modelWeights(model.weights);
+    await adapter.step(batchX(0), batchY(0), BATCH, 0.01, 0);
+    adapter.syncFromModel();
+    equalWeights(engine.getWeights(), initial);
+  });
+
+  it('after a NaN loss puts back the weights the step started from, or the step before when those are not finite', async () => {
+    const { model, adapter, engine } = await setup();
+    await adapter.step(batchX(0), batchY(0), BATCH, 0.01, 0);
+    const beforeNaNStep = engine.getWeights();
+    // A NaN learning rate: this step's loss is still finite (computed before the update), its weights are NaN.
+    expect(Number.isFinite((await adapter.step(batchX(1), batchY(1), BATCH, NaN, 1)).loss)).toBe(true);
+    expect(allFinite(engine.getWeights())).toBe(false);
+    expect((await adapter.step(batchX(2), batchY(2), BATCH, 0.01, 2)).loss).toBeNaN();
+    expect(adapter.restoreLastFinite()).toBe('previous');
+    equalWeights(engine.getWeights(), beforeNaNStep);
+    equalWeights(modelWeights(model.weights), beforeNaNStep);
+    // Training goes on from there.
+    expect(Number.isFinite((await adapter.step(batchX(3), batchY(3), BATCH, 0.01, 3)).loss)).toBe(true);
+  });
+
+  it("refuses an engine whose variables are not the model's", async () => {
+    const { engine } = await setup();
+    const other = await buildModel(tf, { ...seedModel1, config: { ...seedModel1.config, layers: seedModel1.config.layers.slice(0, 3) } }, { seed: 5 });
+    try {
+      expect(() => new EngineStep(tf, engine, other.weights)).toThrow(/the engine's variables do not match the model's/);
+    } finally {
+      other.dispose();
+    }
+  });
+});

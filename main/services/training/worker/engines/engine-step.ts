@@ -1,0 +1,99 @@
+/**
+ * The training loop's side of a TrainingEngine (engine.ts): the engine holds the model's variables
+ * while it trains, and the tfjs model — what validation, statistics, checkpoints, the final weights
+ * and early stopping's restore read — is brought up to date only when something reads it
+ * (`syncToModel`, a no-op when no step ran since). After the loop writes the tfjs model itself (a
+ * restored best epoch), `syncFromModel` feeds those weights back. It also keeps the weights each
+ * step started from (without copies where the engine offers `weightsView`), so that a NaN loss puts
+ * back the last finite weights as the general path's LastFinite does.
+ */
+import type * as TF from '@tensorflow/tfjs';
+import { DomainError } from '../../../../../contract';
+import type { NamedWeights } from '../../../export/weights';
+import type { EngineProbe, EngineStepResult, TrainingEngine } from './engine';
+
+/** Each masked layer's keep mask for a step of `n` samples, by the engine's input name (the run's seeded draws). */
+export type StepMasks = (n: number, step: number) => ReadonlyMap<string, Float32Array> | undefined;
+
+/** The tfjs model's variables by Keras name, as copies: what an engine starts from. */
+export function modelWeights(weights: TF.LayerVariable[]): NamedWeights {
+  return new Map(weights.map((w) => [w.originalName, { shape: [...w.shape] as number[], data: w.read().dataSync() as Float32Array }]));
+}
+
+const allFinite = (weights: NamedWeights) => [...weights.values()].every(({ data }) => data.every(Number.isFinite));
+
+export class EngineStep {
+  /** A step ran since the tfjs model was last brought up to date. */
+  private stale = false;
+  /** The weights the latest step started from, and those the last step with a finite loss started from. */
+  private before: NamedWeights | null = null;
+  private lastFinite: NamedWeights | null = null;
+
+  /** `weights`: the tfjs model's variables (model.weights), matched to the engine's by Keras name. */
+  constructor(
+    private readonly tf: typeof TF,
+    readonly engine: TrainingEngine,
+    private readonly weights: TF.LayerVariable[],
+    private readonly masks: StepMasks = () => undefined,
+  ) {
+    const names = new Set(engine.getWeights().keys());
+    const missing = weights.map((w) => w.originalName).filter((name) => !names.has(name));
+    if (missing.length > 0 || names.size !== weights.length) {
+      throw new DomainError(
+        'invalid-input',
+        `the engine's variables do not match the model's (${missing.length ? `missing ${missing.join(', ')}` : `${names.size} against ${weights.length}`})`,
+      );
+    }
+  }
+
+  get description(): string {
+    return this.engine.description;
+  }
+
+  /** One step at learning rate `lr`; `step` is the run's step index (it seeds the dropout masks). */
+  async step(xs: Float32Array, ys: Int32Array, n: number, lr: number, step: number, probe?: EngineProbe): Promise<EngineStepResult> {
+    this.before = this.engine.weightsView?.() ?? this.engine.getWeights();
+    this.stale = true;
+    const result = await this.engine.step(xs, ys, n, lr, this.masks(n, step), probe);
+    if (Number.isFinite(result.loss)) this.lastFinite = this.before;
+    return result;
+  }
+
+  /** Copies the engine's variables into the tfjs model, if a step ran since the last copy. */
+  syncToModel(): void {
+    if (!this.stale) return;
+    const values = this.engine.weightsView?.() ?? this.engine.getWeights();
+    this.tf.tidy(() => {
+      for (const w of this.weights) {
+        const value = values.get(w.originalName)!;
+        // The Variable itself (LayerVariable.write would apply a layer constraint a second time).
+        (w.read() as TF.Variable).assign(this.tf.tensor(value.data, value.shape));
+      }
+    });
+    this.stale = false;
+  }
+
+  /** Hands the tfjs model's variables to the engine (after the loop wrote them: a restored epoch). */
+  syncFromModel(): void {
+    this.engine.setWeights(modelWeights(this.weights));
+    this.stale = false;
+  }
+
+  /**
+   * After a step whose loss was not finite: puts back the weights that step started from when they
+   * are all finite numbers (or no step was finite yet), else those the step before started from,
+   * in the engine and the tfjs model; returns which.
+   */
+  restoreLastFinite(): 'before' | 'previous' {
+    if (!this.before) throw new Error('no step ran: there are no weights to restore');
+    const usePrevious = this.lastFinite !== null && this.lastFinite !== this.before && !allFinite(this.before);
+    this.engine.setWeights(usePrevious ? this.lastFinite! : this.before);
+    this.stale = true;
+    this.syncToModel();
+    return usePrevious ? 'previous' : 'before';
+  }
+
+  dispose(): Promise<void> {
+    return this.engine.dispose();
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * Whether ONNX Runtime's native CPU library loads and runs here (the worker's backend probe): one
+ * tiny session, so that a missing or broken libonnxruntime is a 'skipped' backend with its reason
+ * rather than a failed run.
+ */
+import { GraphBuilder, onnxModelProto } from '../../../../export/onnx';
+import { ORT_INTRA_OP_THREADS } from './engine';
+
+/** Runs Relu on [−1, 2] in ONNX Runtime; returns what the badge shows ("ONNX Runtime 1.30.0, native CPU, 1 intra-op thread"). */
+export async function probeOnnxRuntime(): Promise<string> {
+  const ort = await import('onnxruntime-node');
+  const g = new GraphBuilder();
+  g.unique('x');
+  const y = g.node('Relu', ['x'], 'y');
+  const bytes = onnxModelProto(g, { graphName: 'probe', doc: 'Layerbench backend probe', inputs: [{ name: 'x', dims: [2] }], outputs: [{ name: y, dims: [2] }] });
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  try {
+    const out = await session.run({ x: new ort.Tensor('float32', Float32Array.of(-1, 2), [2]) });
+    const values = Array.from(out[y]!.data as Float32Array);
+    if (values[0] !== 0 || values[1] !== 2) throw new Error(`ONNX Runtime computed Relu([-1, 2]) as [${values.join(', ')}]`);
+  } finally {
+    await session.release();
+  }
+  const threads = ORT_INTRA_OP_THREADS;
+  return `ONNX Runtime ${ort.env.versions.node ?? ort.env.versions.common}, native CPU, ${threads} intra-op thread${threads === 1 ? '' : 's'}`;
+}
