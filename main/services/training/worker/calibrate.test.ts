@@ -106,8 +106,10 @@ describe('chooseBackend', () => {
     expect(await choose('auto', frozenMlp)).toEqual({ backend: 'wasm' });
   });
 
-  it('Auto trains a Conv2D model on cpu and says why', async () => {
-    const choice = await choose('auto', cnn);
+  it('Auto trains a Conv2D model on onnxruntime, whose step takes it; without ONNX Runtime on cpu, saying why', async () => {
+    expect((await choose('auto', cnn)).backend).toBe('onnxruntime');
+    const withoutOrt: BackendReport = { ...report, candidates: report.candidates.filter((c) => c.name !== 'onnxruntime') };
+    const choice = await choose('auto', cnn, withoutOrt);
     expect(choice.backend).toBe('cpu');
     expect(choice.calibration).toBeUndefined();
     expect(choice.reason).toMatch(/The wasm backend cannot train this model \(Conv2D needs .+\): training on cpu instead/);
@@ -148,7 +150,7 @@ describe('chooseBackend', () => {
     expect(softwareLast(report, ['wasm', 'cpu'])).toEqual(['wasm', 'cpu']);
     if (tf.findBackend('webgpu')) return; // WebGPU started here: backends.webgpu.test.ts measures it for real
     const choice = await choose('auto', seedModel1, software);
-    expect(choice.calibration!.results.map((r) => r.backend)).toEqual(['wasm', 'webgpu']);
-    expect(choice.backend).toBe('wasm');
+    expect(choice.calibration!.results.map((r) => r.backend)).toEqual(['onnxruntime', 'wasm', 'webgpu']);
+    expect(choice.backend).not.toBe('webgpu');
   });
 });
