@@ -162,7 +162,7 @@ describe('layerbench train and export', () => {
     const project = writeProject('usage.layerbench.json', seedModel1);
     const backend = run('train', project, '--backend', 'cuda');
     expect(backend.status).toBe(2);
-    expect(backend.stderr).toMatch(/--backend must be auto or one of tensorflow-gpu, webgpu, tensorflow, wasm, cpu\b.*, got cuda/);
+    expect(backend.stderr).toMatch(/--backend must be auto or one of tensorflow-gpu, webgpu, tensorflow, onnxruntime, wasm, cpu, got cuda/);
     expect(run('train', project, '--batch-size', '0').stderr).toMatch(/--batch-size must be an integer from 1 to 65536, got "0"/);
     expect(run('train', project, '--subset', '2.5').stderr).toMatch(/--subset must be an integer from 1 to 100000000, got "2.5"/);
   });
