@@ -62,6 +62,11 @@ export class ModelSpecError extends Error {
     this.name = 'ModelSpecError';
     this.errors = errors;
   }
+
+  /** One "path: message" per problem, paths as a request's (`spec.config.layers.0.config.units`): they cross the wire with the code. */
+  get issues(): string[] {
+    return this.errors.map((e) => `${e.layerIndex < 0 ? 'spec' : `spec.config.layers.${e.layerIndex}.config${e.field ? `.${e.field}` : ''}`}: ${e.message}`);
+  }
 }
 
 /** The topology TF.js' `tf.models.modelFromJSON({ modelTopology })` builds. Throws ModelSpecError for an invalid spec. */

@@ -161,6 +161,11 @@ export interface LayerKit<C extends string = string> extends LayerKitDef<C> {
    * description the editor's hint and Keras' default. Value ranges are `validate`'s.
    */
   schema: z.ZodObject;
+  /**
+   * The same with each setting also allowed in the form the property panel stores mid-edit (text
+   * typed into a number field, an empty field), for `summarize()` to report at the field.
+   */
+  draftSchema: z.ZodObject;
   /** The field docs of every editable setting, in Keras' get_config order. */
   fieldDocs: [string, FieldDoc][];
   /** The settings the layer knows: name, trainable, batch_input_shape, required ones and defaults. */
