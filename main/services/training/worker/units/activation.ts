@@ -1,7 +1,7 @@
 /** Activation: y = f(x), backward dx = dy·f′(x); as the model's last layer, softmax: its input is the logits. */
 import type { Info } from '../tfjs-adapter';
 import { activate, activationDecline, multiplyInto, type Activation } from './activations';
-import { activationOf, configOf } from './config';
+import { activationOf } from './config';
 import { rankOneInput, Scratch, type Act, type GradT, type StepContext, type TrainingUnit, type UnitKind } from './unit';
 
 export interface ActivationConfig {
@@ -44,7 +44,7 @@ class ActivationUnit implements TrainingUnit {
 
 export const activation: UnitKind<ActivationConfig> = {
   classNames: ['Activation'],
-  config: (layer) => ({ activation: activationOf(configOf(layer)['activation']) }),
+  config: (c) => ({ activation: activationOf(c['activation']) }),
   supports: (config, site) => rankOneInput(site) ?? activationDecline(config.activation, site),
   create(config, site) {
     const softmax = config.activation === 'softmax';

@@ -6,7 +6,6 @@
 import type * as TF from '@tensorflow/tfjs';
 import { batchNormAxis } from '../../common/kernel-support';
 import type { Info } from '../tfjs-adapter';
-import { configOf, numberOr } from './config';
 import { lastAxisDecline, normalizationConfig, type NormalizationConfig } from './normalization';
 import { Scratch, type Act, type GradT, type StepContext, type TrainingUnit, type UnitKind } from './unit';
 
@@ -125,10 +124,7 @@ class BatchNormalizationUnit implements TrainingUnit {
 
 export const batchNormalization: UnitKind<BatchNormalizationConfig> = {
   classNames: ['BatchNormalization'],
-  config(layer) {
-    const c = configOf(layer);
-    return { ...normalizationConfig(c), momentum: numberOr(c['momentum'], 0.99) };
-  },
+  config: (c) => ({ ...normalizationConfig(c), momentum: c['momentum'] as number }),
   supports(config, site) {
     const decline = lastAxisDecline(config, site, 'BatchNormalization');
     if (decline) return decline;

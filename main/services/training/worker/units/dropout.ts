@@ -7,7 +7,6 @@
 import type { Info } from '../tfjs-adapter';
 import { deriveSeed } from '../seeds';
 import { multiplyInto, SELU_ALPHA, SELU_SCALE } from './activations';
-import { configOf, numberOr } from './config';
 import { rankOneInput, Scratch, type Act, type GradT, type StepContext, type TrainingUnit, type UnitKind } from './unit';
 
 export interface DropoutConfig {
@@ -79,16 +78,12 @@ class DropoutUnit implements TrainingUnit {
 
 export const dropout: UnitKind<DropoutConfig> = {
   classNames: ['Dropout', 'AlphaDropout'],
-  config(layer) {
-    const c = configOf(layer);
-    const noise = c['noise_shape'];
-    return {
-      alpha: layer.class_name === 'AlphaDropout',
-      rate: numberOr(c['rate'], 0.5),
-      noiseShape: Array.isArray(noise) ? (noise as (number | null)[]) : null,
-      seed: typeof c['seed'] === 'number' ? c['seed'] : null,
-    };
-  },
+  config: (c, className) => ({
+    alpha: className === 'AlphaDropout',
+    rate: c['rate'] as number,
+    noiseShape: c['noise_shape'] as (number | null)[] | null,
+    seed: c['seed'] as number | null,
+  }),
   supports(config, site) {
     const rank = rankOneInput(site);
     if (rank) return rank;

@@ -6,7 +6,6 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import type { Info } from '../tfjs-adapter';
-import { configOf } from './config';
 import { lastAxisDecline, normalizationConfig, type NormalizationConfig } from './normalization';
 import { Scratch, type Act, type GradT, type StepContext, type TrainingUnit, type UnitKind } from './unit';
 
@@ -112,7 +111,7 @@ class LayerNormalizationUnit implements TrainingUnit {
 
 export const layerNormalization: UnitKind<NormalizationConfig> = {
   classNames: ['LayerNormalization'],
-  config: (layer) => normalizationConfig(configOf(layer)),
+  config: normalizationConfig,
   supports(config, site) {
     const decline = lastAxisDecline(config, site, 'LayerNormalization');
     if (decline) return decline;

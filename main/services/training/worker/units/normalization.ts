@@ -1,6 +1,6 @@
 /** What BatchNormalization and LayerNormalization share: their config reads and the last-axis rule. */
 import { batchNormAxis } from '../../common/kernel-support';
-import { numberOr } from './config';
+import type { KitConfig } from './config';
 import { rankOneInput, type UnitSite } from './unit';
 
 export interface NormalizationConfig {
@@ -11,14 +11,10 @@ export interface NormalizationConfig {
   scale: boolean;
 }
 
-/** The axis, epsilon, center and scale of a config with Keras' defaults filled in. */
-export function normalizationConfig(c: Record<string, unknown>): NormalizationConfig {
-  return {
-    axis: Array.isArray(c['axis']) ? Number(c['axis'][0]) : numberOr(c['axis'], -1),
-    epsilon: numberOr(c['epsilon'], 0.001),
-    center: c['center'] !== false,
-    scale: c['scale'] !== false,
-  };
+/** The axis, epsilon, center and scale of a normalization layer's kit config. */
+export function normalizationConfig(c: KitConfig): NormalizationConfig {
+  const axis = c['axis'] as number | [number];
+  return { axis: Array.isArray(axis) ? axis[0] : axis, epsilon: c['epsilon'] as number, center: c['center'] as boolean, scale: c['scale'] as boolean };
 }
 
 /** Why a normalization over `config.axis` is not over the last axis of a vector input, or null. */

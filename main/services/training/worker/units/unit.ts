@@ -1,14 +1,14 @@
 /**
  * A layer's training unit: its forward and backward pass (and any state it updates, as BN's moving
  * statistics) for the fused training step. Each layer kind (units/<layer>.ts) reads its typed
- * config from the model spec, says what it cannot do (`supports`: the fused step's decline
+ * config from the layer's kit config (`config.ts`), says what it cannot do (`supports`: the fused step's decline
  * reasons) and makes a unit over the buffers it declares (its variables). The unit computes
  * through a StepContext, which is the backend's: wasm's (fused/fused-step.ts) hands out wasm-heap
  * buffers and XNNPACK products; a WebGPU context would hand out GPU buffers and its kernels, and a
  * WebGPU unit implement the same interface beside these.
  */
 import type * as TF from '@tensorflow/tfjs';
-import type { LayerSpec } from '../../../../../model/spec';
+import type { KitConfig } from './config';
 import type { Info } from '../tfjs-adapter';
 
 /** An activation between units in both layouts: row-major [n, F] and transposed [F, n] (null for the logits, which only the loss reads). */
@@ -85,10 +85,10 @@ export interface UnitSite {
   variable(suffix: string): TF.Variable | null;
 }
 
-/** A layer kind's training units; C is its typed config (from the spec, Keras' defaults filled in). */
+/** A layer kind's training units; C is its typed config, read from the kit's config of the layer. */
 export interface UnitKind<C> {
   readonly classNames: readonly string[];
-  config(layer: LayerSpec): C;
+  config(config: KitConfig, className: string): C;
   /** Why the fused step cannot train this layer here, or null. */
   supports(config: C, site: UnitSite): string | null;
   /** The unit (null: nothing to compute, as Flatten or a rate-0 dropout) and its output shape. */
