@@ -27,7 +27,7 @@ import {
   type SupportedLayer,
 } from './layers';
 import { canonicalConstraint, canonicalRegularizer } from './regularizers';
-import { summarize, type SummaryError } from './summary';
+import { summarize, type ModelSummary, type SummaryError } from './summary';
 
 export type { ExportOptions } from './initializers';
 
@@ -70,8 +70,7 @@ export class ModelSpecError extends Error {
 }
 
 /** The topology TF.js' `tf.models.modelFromJSON({ modelTopology })` builds. Throws ModelSpecError for an invalid spec. */
-export function toKerasTopology(spec: ModelSpec, options: ExportOptions = {}): KerasTopology {
-  const summary = summarize(spec);
+export function toKerasTopology(spec: ModelSpec, options: ExportOptions = {}, summary: ModelSummary = summarize(spec)): KerasTopology {
   if (!summary.valid) throw new ModelSpecError(summary.errors);
   const layers = spec.config.layers.map((raw, index) => {
     const layer = withDefaults(raw);

@@ -12,6 +12,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { BackendName, BackendReport, Calibration } from '../../../../contract';
 import type { ModelSpec } from '../../../../model/spec';
+import { summarize, type ModelSummary } from '../../../../model/summary';
 import { setBackendOrThrow, tfBackendName, usableBackends } from './backends';
 import { buildModel } from './build-model';
 import { seededRandom } from './data';
@@ -47,8 +48,13 @@ export const CALIBRATION_BUDGET_MS = 2_000;
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
 
 /** Samples per second of the model's median SGD step (of `steps`, after the warm-up) on the active backend. */
-async function measure(tf: typeof TF, spec: ModelSpec, batchSize: number, o: Required<Pick<CalibrateOptions, 'steps' | 'warmupSteps' | 'budgetMs' | 'seed'>>): Promise<number> {
-  const model = await buildModel(tf, spec, { seed: o.seed });
+async function measure(
+  tf: typeof TF,
+  spec: ModelSpec,
+  batchSize: number,
+  o: Required<Pick<CalibrateOptions, 'steps' | 'warmupSteps' | 'budgetMs' | 'seed'>> & { summary: ModelSummary },
+): Promise<number> {
+  const model = await buildModel(tf, spec, { seed: o.seed, summary: o.summary });
   const optimizer = tf.train.sgd(0.01);
   try {
     const plans = planLayers(model, spec);
@@ -117,6 +123,7 @@ export async function calibrate(tf: typeof TF, options: CalibrateOptions): Promi
     warmupSteps: Math.max(0, Math.floor(options.warmupSteps ?? CALIBRATION_WARMUP_STEPS)),
     budgetMs: options.budgetMs ?? CALIBRATION_BUDGET_MS,
     seed: options.seed ?? 0,
+    summary: summarize(options.spec),
   };
   const previous = tf.getBackend();
   const results: Calibration['results'] = [];
