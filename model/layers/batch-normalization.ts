@@ -3,7 +3,7 @@
  * moving averages at inference, then scales by gamma and shifts by beta.
  */
 import { describeValue } from '../initializers';
-import { checkEpsilonCenterScale, checkInitializers, checkSingleAxis, featureAxisSize, gammaBeta, normalizedAxis, ones, variable, zeros } from './checks';
+import { checkEpsilonCenterScale, checkInitializers, checkSingleAxis, featureAxisSize, gammaBeta, normalizationArgs, normalizedAxis, ones, variable, zeros } from './checks';
 import type { Cfg } from './kit';
 import { AXIS_TYPE } from './fields';
 import { defineKit } from './registry';
@@ -85,17 +85,7 @@ export const batchNormalization = defineKit({
   },
   pythonCall: (cfg) => ({
     class_name: 'BatchNormalization',
-    args: [
-      ['axis', Array.isArray(cfg.axis) ? cfg.axis[0] : cfg.axis],
-      ['momentum', cfg.momentum],
-      ['epsilon', cfg.epsilon],
-      ['center', cfg.center],
-      ['scale', cfg.scale],
-      ['beta_initializer', cfg.beta_initializer],
-      ['gamma_initializer', cfg.gamma_initializer],
-      ['moving_mean_initializer', cfg.moving_mean_initializer],
-      ['moving_variance_initializer', cfg.moving_variance_initializer],
-    ],
+    args: normalizationArgs(cfg, ['momentum', 'epsilon', 'center', 'scale', 'beta_initializer', 'gamma_initializer', 'moving_mean_initializer', 'moving_variance_initializer']),
   }),
   supports: (_path, cfg, input) =>
     normalizesLastAxis(cfg, input.length)

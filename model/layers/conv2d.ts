@@ -13,6 +13,7 @@ import {
   checkPositiveInt,
   formatShape,
   kernelLayerDefaults,
+  pythonArgs,
   requireRank,
   spatialOutput,
   variable,
@@ -107,15 +108,6 @@ export const conv2d = defineKit({
   },
   pythonCall: (cfg) => ({
     class_name: 'Conv2D',
-    args: [
-      ['filters', cfg.filters],
-      ['kernel_size', cfg.kernel_size],
-      ['strides', cfg.strides],
-      ['padding', cfg.padding],
-      ['data_format', cfg.data_format],
-      ['dilation_rate', cfg.dilation_rate],
-      ['groups', cfg.groups],
-      ...kernelLayerArgs(cfg),
-    ],
+    args: [...pythonArgs(cfg, ['filters', 'kernel_size', 'strides', 'padding', 'data_format', 'dilation_rate', 'groups']), ...kernelLayerArgs(cfg)],
   }),
 });

@@ -1,5 +1,5 @@
 /** MaxPooling2D: the maximum over 2-D windows of channels_last images. */
-import { checkDataFormat, checkPadding, checkPair, requireRank, spatialOutput } from './checks';
+import { checkDataFormat, checkPadding, checkPair, pythonArgs, requireRank, spatialOutput } from './checks';
 import { DATA_FORMAT_FIELD } from './fields';
 import { onnxPadAttrs } from './onnx';
 import { defineKit } from './registry';
@@ -46,11 +46,6 @@ export const maxPooling2d = defineKit({
   },
   pythonCall: (cfg) => ({
     class_name: 'MaxPooling2D',
-    args: [
-      ['pool_size', cfg.pool_size],
-      ['strides', cfg.strides],
-      ['padding', cfg.padding],
-      ['data_format', cfg.data_format],
-    ],
+    args: pythonArgs(cfg, ['pool_size', 'strides', 'padding', 'data_format']),
   }),
 });

@@ -6,7 +6,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import { batchNormAxis } from '../../common/kernel-support';
 import type { Info } from '../tfjs-adapter';
-import { lastAxisDecline, normalizationConfig, type NormalizationConfig } from './normalization';
+import { lastAxisDecline, moments, normalizationConfig, type NormalizationConfig } from './normalization';
 import { Scratch, type Act, type GradT, type StepContext, type TrainingUnit, type UnitKind } from './unit';
 
 export interface BatchNormalizationConfig extends NormalizationConfig {
@@ -61,15 +61,7 @@ class BatchNormalizationUnit implements TrainingUnit {
     const batchVariance = probe ? new Float64Array(F) : null;
     for (let j = 0; j < F; j++) {
       const base = j * n;
-      let sum = 0;
-      for (let i = 0; i < n; i++) sum += xT[base + i]!;
-      const mean = sum / n;
-      let sq = 0;
-      for (let i = 0; i < n; i++) {
-        const d = xT[base + i]! - mean;
-        sq += d * d;
-      }
-      const variance = sq / n;
+      const [mean, variance] = moments(xT, base, n);
       if (batchMean) {
         batchMean[j] = mean;
         batchVariance![j] = variance;

@@ -4,10 +4,9 @@
  * AlphaDropout (Klambauer et al. 2017) sets dropped units to SELU's negative saturation −λα, then an
  * affine map restores the mean and variance.
  */
-import type { Info } from '../tfjs-adapter';
 import { deriveSeed } from '../seeds';
-import { multiplyInto, SELU_ALPHA, SELU_SCALE } from './activations';
-import { rankOneInput, Scratch, type Act, type GradT, type StepContext, type TrainingUnit, type UnitKind } from './unit';
+import { SELU_ALPHA, SELU_SCALE } from './activations';
+import { ElementwiseUnit, rankOneInput, type Act, type StepContext, type UnitKind } from './unit';
 
 export interface DropoutConfig {
   alpha: boolean;
@@ -16,17 +15,16 @@ export interface DropoutConfig {
   seed: number | null;
 }
 
-class DropoutUnit implements TrainingUnit {
-  readonly variables = [];
+class DropoutUnit extends ElementwiseUnit {
   readonly logits = false;
-  private readonly maskT = new Scratch();
-  private readonly gradT = new Scratch();
 
   constructor(
-    readonly name: string,
-    private readonly features: number,
+    name: string,
+    features: number,
     private readonly config: DropoutConfig,
-  ) {}
+  ) {
+    super(name, features);
+  }
 
   forward(ctx: StepContext, input: Act): Act {
     const { n } = ctx;
@@ -38,7 +36,7 @@ class DropoutUnit implements TrainingUnit {
     const xr = ctx.view(input.row);
     const yr = ctx.view(outRow);
     const yt = ctx.view(outT);
-    const maskT = this.maskT.get(n * F);
+    const maskT = this.factorT.get(n * F);
     if (alpha) {
       const alphaP = -SELU_ALPHA * SELU_SCALE;
       const a = ((1 - rate) * (1 + rate * alphaP ** 2)) ** -0.5;
@@ -67,12 +65,6 @@ class DropoutUnit implements TrainingUnit {
       }
     }
     return { row: outRow, T: outT, features: F };
-  }
-
-  backward(ctx: StepContext, _input: Act, grad: GradT | null, _lossRow: Info | null): GradT | null {
-    if (grad === null) return null;
-    const size = ctx.n * this.features;
-    return multiplyInto(this.gradT.get(size), ctx.floats(grad), this.maskT.get(size), size);
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import type { Info } from '../tfjs-adapter';
-import { lastAxisDecline, normalizationConfig, type NormalizationConfig } from './normalization';
+import { lastAxisDecline, moments, normalizationConfig, type NormalizationConfig } from './normalization';
 import { Scratch, type Act, type GradT, type StepContext, type TrainingUnit, type UnitKind } from './unit';
 
 class LayerNormalizationUnit implements TrainingUnit {
@@ -43,15 +43,8 @@ class LayerNormalizationUnit implements TrainingUnit {
     if (this.invStd.length < n) this.invStd = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const base = i * F;
-      let sum = 0;
-      for (let j = 0; j < F; j++) sum += x[base + j]!;
-      const mean = sum / F;
-      let sq = 0;
-      for (let j = 0; j < F; j++) {
-        const d = x[base + j]! - mean;
-        sq += d * d;
-      }
-      const inv = 1 / Math.sqrt(sq / F + this.epsilon);
+      const [mean, variance] = moments(x, base, F);
+      const inv = 1 / Math.sqrt(variance + this.epsilon);
       this.invStd[i] = inv;
       for (let j = 0; j < F; j++) {
         const xh = (x[base + j]! - mean) * inv;

@@ -24,3 +24,16 @@ export function lastAxisDecline(config: NormalizationConfig, site: UnitSite, cla
   const axis = batchNormAxis(config.axis, 2);
   return axis === 1 ? null : `layer ${site.name}: ${className} on axis ${axis}`;
 }
+
+/** The mean and biased variance of `count` consecutive values of `x` from `start` (two passes, as tfjs computes them). */
+export function moments(x: Float32Array, start: number, count: number): [mean: number, variance: number] {
+  let sum = 0;
+  for (let i = start; i < start + count; i++) sum += x[i]!;
+  const mean = sum / count;
+  let sq = 0;
+  for (let i = start; i < start + count; i++) {
+    const d = x[i]! - mean;
+    sq += d * d;
+  }
+  return [mean, sq / count];
+}

@@ -10,6 +10,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { KitConfig } from './config';
 import type { Info } from '../tfjs-adapter';
+import { multiplyInto } from './activations';
 
 /** An activation between units in both layouts: row-major [n, F] and transposed [F, n] (null for the logits, which only the loss reads). */
 export interface Act {
@@ -112,5 +113,29 @@ export class Scratch {
   get(size: number): Float32Array {
     if (this.buf.length < size) this.buf = new Float32Array(size);
     return this.buf;
+  }
+}
+
+/**
+ * A unit whose backward multiplies the gradient, element by element, by a factor its forward stored
+ * transposed [F, n] in `factorT` (an activation's derivative, a dropout mask).
+ */
+export abstract class ElementwiseUnit implements TrainingUnit {
+  readonly variables = [];
+  abstract readonly logits: boolean;
+  protected readonly factorT = new Scratch();
+  private readonly gradT = new Scratch();
+
+  constructor(
+    readonly name: string,
+    protected readonly features: number,
+  ) {}
+
+  abstract forward(ctx: StepContext, input: Act): Act;
+
+  backward(ctx: StepContext, _input: Act, grad: GradT | null, _lossRow: Info | null): GradT | null {
+    if (grad === null) return null;
+    const size = ctx.n * this.features;
+    return multiplyInto(this.gradT.get(size), ctx.floats(grad), this.factorT.get(size), size);
   }
 }
