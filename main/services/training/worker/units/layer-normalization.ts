@@ -6,27 +6,24 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import type { Info } from '../tfjs-adapter';
-import { lastAxisDecline, moments, normalizationConfig, type NormalizationConfig } from './normalization';
-import { Scratch, type Act, type GradT, type StepContext, type TrainingUnit, type UnitKind } from './unit';
+import { lastAxisDecline, moments, normalizationConfig, NormalizationUnit, type NormalizationConfig } from './normalization';
+import { Scratch, type Act, type GradT, type StepContext, type UnitKind } from './unit';
 
-class LayerNormalizationUnit implements TrainingUnit {
-  readonly variables: TF.Variable[];
-  readonly logits = false;
+class LayerNormalizationUnit extends NormalizationUnit {
   /** The normalized input, row-major [n, F], kept from forward for backward. */
   private readonly xhat = new Scratch();
-  private readonly gradT = new Scratch();
   /** 1/√(var + ε) per sample. */
   private invStd = new Float64Array(0);
 
   constructor(
-    readonly name: string,
-    private readonly features: number,
+    name: string,
+    features: number,
     private readonly epsilon: number,
-    private readonly gamma: TF.Variable | null,
-    private readonly beta: TF.Variable | null,
-    private readonly needDx: boolean,
+    gamma: TF.Variable | null,
+    beta: TF.Variable | null,
+    needDx: boolean,
   ) {
-    this.variables = [gamma, beta].filter((v): v is TF.Variable => v !== null);
+    super(name, features, gamma, beta, needDx);
   }
 
   forward(ctx: StepContext, input: Act): Act {
@@ -37,8 +34,7 @@ class LayerNormalizationUnit implements TrainingUnit {
     const x = ctx.view(input.row);
     const yr = ctx.view(outRow);
     const yt = ctx.view(outT);
-    const gamma = this.gamma ? ctx.view(ctx.variable(this.gamma)) : null;
-    const beta = this.beta ? ctx.view(ctx.variable(this.beta)) : null;
+    const { gamma, beta } = this.affine(ctx);
     const xhat = this.xhat.get(n * F);
     if (this.invStd.length < n) this.invStd = new Float64Array(n);
     for (let i = 0; i < n; i++) {
@@ -63,7 +59,7 @@ class LayerNormalizationUnit implements TrainingUnit {
     const F = this.features;
     const g = ctx.floats(grad!);
     const xhat = this.xhat.get(n * F);
-    const gamma = this.gamma ? ctx.view(ctx.variable(this.gamma)) : null;
+    const { gamma } = this.affine(ctx);
     if (this.gamma || this.beta) {
       const dGamma = new Float32Array(F);
       const dBeta = new Float32Array(F);
