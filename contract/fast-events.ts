@@ -43,6 +43,9 @@ function summary(v: unknown): boolean {
   return isObj(v) && num(v.mean) && num(v.min) && num(v.max) && num(v.p5) && num(v.p50) && num(v.p95);
 }
 
+/** A BN record's four series: summarized over all features, and listed for the chosen ones. */
+const BN_SERIES = ['moving_mean', 'moving_variance', 'batch_mean', 'batch_variance'] as const;
+
 function bnStats(v: unknown): boolean {
   if (!isObj(v)) return false;
   const c = v.chosen;
@@ -50,16 +53,10 @@ function bnStats(v: unknown): boolean {
     typeof v.layer === 'string' &&
     int(v.features) &&
     num(v.momentum) &&
-    summary(v.moving_mean) &&
-    summary(v.moving_variance) &&
-    summary(v.batch_mean) &&
-    summary(v.batch_variance) &&
+    BN_SERIES.every((key) => summary(v[key])) &&
     isObj(c) &&
     ints(c.indices) &&
-    numbers(c.moving_mean) &&
-    numbers(c.moving_variance) &&
-    numbers(c.batch_mean) &&
-    numbers(c.batch_variance) &&
+    BN_SERIES.every((key) => numbers(c[key])) &&
     numbers(v.moving_mean_bins) &&
     (v.moving_mean_bins as unknown[]).length <= 128
   );

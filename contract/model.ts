@@ -1,6 +1,6 @@
 /** Inspecting a model's variables: built in the training worker, with freshly initialised weights. */
 import { z } from 'zod';
-import { ModelSpecSchema } from '../model/spec';
+import { DraftModelSpecSchema } from '../model/layers/spec-schema';
 
 export const VariableStatsSchema = z.object({
   /** Keras' variable name, e.g. `dense/kernel` or `batch_normalization/moving_mean`. */
@@ -21,5 +21,6 @@ export const ModelInspectionSchema = z.object({
 export type ModelInspection = z.infer<typeof ModelInspectionSchema>;
 
 export const modelCommands = {
-  'model.inspect': { request: z.object({ spec: ModelSpecSchema }).strict(), response: ModelInspectionSchema },
+  /** A draft: its field problems come back as the service's invalid-input error, naming each field. */
+  'model.inspect': { request: z.object({ spec: DraftModelSpecSchema }).strict(), response: ModelInspectionSchema },
 } as const;

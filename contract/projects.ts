@@ -3,7 +3,7 @@
  * as Keras topology JSON, so the file's `model` can be handed to Keras or TF.js as it is.
  */
 import { z } from 'zod';
-import { ModelSpecSchema } from '../model/spec';
+import { DraftModelSpecSchema } from '../model/layers/spec-schema';
 import { TrainingSettingsSchema } from './training';
 
 export const PROJECT_FORMAT = 'layerbench.project';
@@ -13,7 +13,8 @@ export const PROJECT_VERSION = 1;
 export const ProjectSchema = z.object({
   format: z.literal(PROJECT_FORMAT),
   version: z.literal(PROJECT_VERSION),
-  model: ModelSpecSchema,
+  /** The editor's draft, problems and all: a project is saved mid-edit. */
+  model: DraftModelSpecSchema,
   training: TrainingSettingsSchema,
 });
 export type Project = z.infer<typeof ProjectSchema>;

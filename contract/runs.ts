@@ -3,7 +3,7 @@
  * JSON lines, statistics streams, final weights, status). These commands list and read them.
  */
 import { z } from 'zod';
-import { ModelSpecSchema } from '../model/spec';
+import { CheckedModelSpecSchema } from '../model/layers/spec-schema';
 import { BatchRecordSchema, EpochRecordSchema, FailureSchema, GpuRunCountersSchema, RunIdSchema, StatsRecordSchema, TrainingSettingsSchema } from './training';
 
 export const RunStatusSchema = z.enum(['running', 'paused', 'finished', 'stopped', 'failed', 'interrupted']);
@@ -43,7 +43,7 @@ export type CallbackRecord = z.infer<typeof CallbackRecordSchema>;
 
 export const RunDetailSchema = z.object({
   summary: RunSummarySchema,
-  spec: ModelSpecSchema,
+  spec: CheckedModelSpecSchema,
   settings: TrainingSettingsSchema,
   /** Every batch, from the run's metrics file (the UI decimates what it draws). */
   batches: z.array(BatchRecordSchema),
@@ -104,7 +104,7 @@ export const runCommands = {
   /** Imports a TF.js model.json (+ weights) or a Keras .h5 as a run holding its weights: evaluate, export or fine-tune it. */
   'runs.import': {
     request: z.object({ path: z.string().min(1).max(4096) }).strict(),
-    response: z.object({ run: RunSummarySchema, spec: ModelSpecSchema }),
+    response: z.object({ run: RunSummarySchema, spec: CheckedModelSpecSchema }),
   },
   /** Writes the run's trained model where the services run. Without `overwrite`, an existing file is kept and the UI asks. */
   'runs.exportModel': {

@@ -4,7 +4,7 @@
  * reads, the app's `sweeps.*` commands, the local persisted queue and the Redis queue's jobs.
  */
 import { z } from 'zod';
-import { ModelSpecSchema } from '../model/spec';
+import { CheckedModelSpecSchema as ModelSpecSchema } from '../model/layers/spec-schema';
 import { RunIdSchema, TrainingSettingsSchema } from './training';
 
 /** What a sweep ranks its arms by: an epoch record's metric, at the run's last epoch. */

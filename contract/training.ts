@@ -1,6 +1,6 @@
 /** Training commands' payloads and the training event stream. */
 import { z } from 'zod';
-import { ModelSpecSchema } from '../model/spec';
+import { CheckedModelSpecSchema } from '../model/layers/spec-schema';
 import { defaultOptimizer, EarlyStoppingSchema, LearningRateScheduleSchema, OptimizerSchema } from '../model/training-config';
 import { DatasetIdSchema } from './datasets';
 import { DomainErrorCodeSchema, ErrorNameSchema } from './wire';
@@ -109,7 +109,8 @@ export const defaultTrainingSettings: TrainingSettings = {
 };
 
 export const StartTrainingSchema = z.object({
-  spec: ModelSpecSchema,
+  /** Checked field by field: the editor keeps Start off while its draft has problems. */
+  spec: CheckedModelSpecSchema,
   settings: TrainingSettingsSchema,
   /** Fine-tune: start from the saved weights of this run (same architecture) instead of fresh ones. */
   initialWeightsFrom: z

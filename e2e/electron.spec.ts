@@ -3,43 +3,14 @@
  * Skipped, with the reason, where the Electron binary is not installed (it downloads from GitHub).
  */
 import { _electron as electron, expect, test, type ElectronApplication, type Page } from '@playwright/test';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { findElectron } from '../scripts/find-electron.mjs';
 import { trainScenario } from './scenarios/train';
 
-const require = createRequire(import.meta.url);
-
-/**
- * Where the Electron binary is, found as `require('electron')` finds it, but without calling
- * `require('electron')` when the binary is missing: that would try to download it (and fail
- * offline) in every test worker.
- */
-function findElectronBinary(): { path: string; missing?: undefined } | { path?: undefined; missing: string } {
-  let packageDir: string;
-  try {
-    packageDir = dirname(require.resolve('electron/package.json'));
-  } catch {
-    return { missing: 'the electron package is not installed' };
-  }
-  const pathFile = join(packageDir, 'path.txt');
-  const executable = existsSync(pathFile) ? readFileSync(pathFile, 'utf8').trim() : '';
-  const override = process.env.ELECTRON_OVERRIDE_DIST_PATH;
-  const expected = override ? join(override, executable || 'electron') : executable ? join(packageDir, 'dist', executable) : '';
-  if (!expected || !existsSync(expected)) {
-    return { missing: `no binary at ${expected || join(packageDir, 'dist')} (its download from GitHub did not happen); npm run serve runs the same app in a browser` };
-  }
-  try {
-    const binary: unknown = require('electron');
-    if (typeof binary === 'string' && existsSync(binary)) return { path: binary };
-    return { missing: `require('electron') returned ${String(binary)}` };
-  } catch (error) {
-    return { missing: error instanceof Error ? error.message : String(error) };
-  }
-}
-
-const electronBinary = findElectronBinary();
+// Found without calling require('electron') when the binary is missing: that would try to download it (and fail offline) in every test worker.
+const electronBinary = findElectron();
 test.skip(!electronBinary.path, `Electron binary not installed: ${electronBinary.missing ?? ''}`);
 
 let app: ElectronApplication | undefined;

@@ -1,5 +1,5 @@
 /** Layerbench's model package: specs, layer registry, summaries, initializer statistics, Keras/TF.js JSON. */
-export { ModelSpecSchema, LayerSpecSchema, InitializerSpecSchema, initializer } from './spec';
+export { ModelSpecSchema, LayerSpecSchema, InitializerSpecSchema, initializer, sequential } from './spec';
 export type { ModelSpec, LayerSpec, InitializerSpec } from './spec';
 
 export {

@@ -3,7 +3,7 @@ import { KerasImportError, ModelSpecError, fromKerasTopology, toKerasTopology } 
 import { specWithDefaults } from './layers';
 import { presets, seedModel1 } from './presets';
 import { summarize } from './summary';
-import type { ModelSpec } from './spec';
+import { sequential, type ModelSpec } from './spec';
 import { keras2SeedModel1 } from './keras2-fixture';
 
 // ---------------------------------------------------------------- fixtures
@@ -251,33 +251,27 @@ describe('toKerasTopology', () => {
   });
 
   it('maps silu, leaky_relu, truncated_normal, untruncated_normal and Reshape -1', () => {
-    const spec: ModelSpec = {
-      class_name: 'Sequential',
-      config: {
-        name: 'm',
-        layers: [
-          { class_name: 'Reshape', config: { name: 'reshape', target_shape: [-1, 4], batch_input_shape: [null, 16] } },
-          {
-            class_name: 'Dense',
-            config: {
-              name: 'dense',
-              units: 5,
-              activation: 'silu',
-              kernel_initializer: { class_name: 'VarianceScaling', config: { scale: 2, mode: 'fan_in', distribution: 'untruncated_normal' } },
-            },
-          },
-          { class_name: 'Activation', config: { name: 'activation', activation: 'leaky_relu' } },
-          {
-            class_name: 'Dense',
-            config: {
-              name: 'dense_1',
-              units: 5,
-              kernel_initializer: { class_name: 'VarianceScaling', config: { scale: 3, mode: 'fan_out', distribution: 'truncated_normal', seed: 7 } },
-            },
-          },
-        ],
+    const spec = sequential('m', [
+      { class_name: 'Reshape', config: { name: 'reshape', target_shape: [-1, 4], batch_input_shape: [null, 16] } },
+      {
+        class_name: 'Dense',
+        config: {
+          name: 'dense',
+          units: 5,
+          activation: 'silu',
+          kernel_initializer: { class_name: 'VarianceScaling', config: { scale: 2, mode: 'fan_in', distribution: 'untruncated_normal' } },
+        },
       },
-    };
+      { class_name: 'Activation', config: { name: 'activation', activation: 'leaky_relu' } },
+      {
+        class_name: 'Dense',
+        config: {
+          name: 'dense_1',
+          units: 5,
+          kernel_initializer: { class_name: 'VarianceScaling', config: { scale: 3, mode: 'fan_out', distribution: 'truncated_normal', seed: 7 } },
+        },
+      },
+    ]);
     const [reshape, dense, act, dense1] = toKerasTopology(spec).config.layers;
     expect(reshape.config.target_shape).toEqual([4, 4]);
     expect(dense.config.activation).toBe('swish');
@@ -296,42 +290,36 @@ describe('toKerasTopology', () => {
   });
 
   it('round-trips spec → toKerasTopology → fromKerasTopology to the spec with defaults, also through a JSON string', () => {
-    const conv: ModelSpec = {
-      class_name: 'Sequential',
-      config: {
-        name: 'cnn',
-        layers: [
-          {
-            class_name: 'Conv2D',
-            config: {
-              name: 'conv2d',
-              filters: 8,
-              kernel_size: 3,
-              padding: 'same',
-              activation: 'relu',
-              kernel_initializer: { class_name: 'HeUniform', config: { seed: 1 } },
-              batch_input_shape: [null, 28, 28, 1],
-            },
-          },
-          { class_name: 'MaxPooling2D', config: { name: 'max_pooling2d' } },
-          { class_name: 'BatchNormalization', config: { name: 'batch_normalization', momentum: 0.9, center: false } },
-          { class_name: 'Conv2D', config: { name: 'conv2d_1', filters: 4, kernel_size: [5, 3], strides: [2, 1], use_bias: false, trainable: false } },
-          { class_name: 'MaxPooling2D', config: { name: 'max_pooling2d_1', pool_size: 3, strides: 2, padding: 'same' } },
-          { class_name: 'Flatten', config: { name: 'flatten' } },
-          { class_name: 'Dropout', config: { name: 'dropout', rate: 0.25, seed: 3 } },
-          { class_name: 'Activation', config: { name: 'activation', activation: 'leaky_relu' } },
-          {
-            class_name: 'Dense',
-            config: {
-              name: 'dense',
-              units: 10,
-              activation: 'softmax',
-              kernel_initializer: { class_name: 'VarianceScaling', config: { scale: 0.5, mode: 'fan_avg', distribution: 'uniform' } },
-            },
-          },
-        ],
+    const conv = sequential('cnn', [
+      {
+        class_name: 'Conv2D',
+        config: {
+          name: 'conv2d',
+          filters: 8,
+          kernel_size: 3,
+          padding: 'same',
+          activation: 'relu',
+          kernel_initializer: { class_name: 'HeUniform', config: { seed: 1 } },
+          batch_input_shape: [null, 28, 28, 1],
+        },
       },
-    };
+      { class_name: 'MaxPooling2D', config: { name: 'max_pooling2d' } },
+      { class_name: 'BatchNormalization', config: { name: 'batch_normalization', momentum: 0.9, center: false } },
+      { class_name: 'Conv2D', config: { name: 'conv2d_1', filters: 4, kernel_size: [5, 3], strides: [2, 1], use_bias: false, trainable: false } },
+      { class_name: 'MaxPooling2D', config: { name: 'max_pooling2d_1', pool_size: 3, strides: 2, padding: 'same' } },
+      { class_name: 'Flatten', config: { name: 'flatten' } },
+      { class_name: 'Dropout', config: { name: 'dropout', rate: 0.25, seed: 3 } },
+      { class_name: 'Activation', config: { name: 'activation', activation: 'leaky_relu' } },
+      {
+        class_name: 'Dense',
+        config: {
+          name: 'dense',
+          units: 10,
+          activation: 'softmax',
+          kernel_initializer: { class_name: 'VarianceScaling', config: { scale: 0.5, mode: 'fan_avg', distribution: 'uniform' } },
+        },
+      },
+    ]);
     for (const spec of [...presets.map((p) => p.spec), conv]) {
       const expected = specWithDefaults(spec);
       expect(fromKerasTopology(toKerasTopology(spec))).toEqual(expected);

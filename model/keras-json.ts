@@ -27,7 +27,7 @@ import {
   type SupportedLayer,
 } from './layers';
 import { canonicalConstraint, canonicalRegularizer } from './regularizers';
-import { summarize, type SummaryError } from './summary';
+import { summarize, type ModelSummary, type SummaryError } from './summary';
 
 export type { ExportOptions } from './initializers';
 
@@ -62,11 +62,15 @@ export class ModelSpecError extends Error {
     this.name = 'ModelSpecError';
     this.errors = errors;
   }
+
+  /** One "path: message" per problem, paths as a request's (`spec.config.layers.0.config.units`): they cross the wire with the code. */
+  get issues(): string[] {
+    return this.errors.map((e) => `${e.layerIndex < 0 ? 'spec' : `spec.config.layers.${e.layerIndex}.config${e.field ? `.${e.field}` : ''}`}: ${e.message}`);
+  }
 }
 
 /** The topology TF.js' `tf.models.modelFromJSON({ modelTopology })` builds. Throws ModelSpecError for an invalid spec. */
-export function toKerasTopology(spec: ModelSpec, options: ExportOptions = {}): KerasTopology {
-  const summary = summarize(spec);
+export function toKerasTopology(spec: ModelSpec, options: ExportOptions = {}, summary: ModelSummary = summarize(spec)): KerasTopology {
   if (!summary.valid) throw new ModelSpecError(summary.errors);
   const layers = spec.config.layers.map((raw, index) => {
     const layer = withDefaults(raw);

@@ -1,5 +1,5 @@
 /** Ready-made models, written exactly as Keras would serialise them. */
-import { initializer, type LayerSpec, type ModelSpec } from './spec';
+import { initializer, sequential, type LayerSpec, type ModelSpec } from './spec';
 
 export { nextLayerName } from './layers';
 
@@ -40,21 +40,15 @@ const flatten28: LayerSpec = {
 };
 
 /** Géron ch. 11: BatchNormalization after each hidden layer's activation. */
-export const seedModel1: ModelSpec = {
-  class_name: 'Sequential',
-  config: {
-    name: 'bn_after_activation',
-    layers: [
-      flatten28,
-      batchNorm('batch_normalization'),
-      dense('dense', 300, 'elu', { kernel_initializer: initializer('HeNormal') }),
-      batchNorm('batch_normalization_1'),
-      dense('dense_1', 100, 'elu', { kernel_initializer: initializer('HeNormal') }),
-      batchNorm('batch_normalization_2'),
-      dense('dense_2', 10, 'softmax'),
-    ],
-  },
-};
+export const seedModel1 = sequential('bn_after_activation', [
+  flatten28,
+  batchNorm('batch_normalization'),
+  dense('dense', 300, 'elu', { kernel_initializer: initializer('HeNormal') }),
+  batchNorm('batch_normalization_1'),
+  dense('dense_1', 100, 'elu', { kernel_initializer: initializer('HeNormal') }),
+  batchNorm('batch_normalization_2'),
+  dense('dense_2', 10, 'softmax'),
+]);
 
 function activation(name: string, fn: string): LayerSpec {
   return { class_name: 'Activation', config: { name, trainable: true, activation: fn } };
@@ -65,56 +59,38 @@ function alphaDropout(name: string, rate: number): LayerSpec {
 }
 
 /** Géron ch. 11: BatchNormalization before each hidden layer's activation (the Dense layers drop their bias: BN's beta replaces it). */
-export const seedModel2: ModelSpec = {
-  class_name: 'Sequential',
-  config: {
-    name: 'bn_before_activation',
-    layers: [
-      flatten28,
-      batchNorm('batch_normalization'),
-      dense('dense', 300, 'linear', { use_bias: false, kernel_initializer: initializer('HeNormal') }),
-      batchNorm('batch_normalization_1'),
-      activation('activation', 'elu'),
-      dense('dense_1', 100, 'linear', { use_bias: false, kernel_initializer: initializer('HeNormal') }),
-      batchNorm('batch_normalization_2'),
-      activation('activation_1', 'elu'),
-      dense('dense_2', 10, 'softmax'),
-    ],
-  },
-};
+export const seedModel2 = sequential('bn_before_activation', [
+  flatten28,
+  batchNorm('batch_normalization'),
+  dense('dense', 300, 'linear', { use_bias: false, kernel_initializer: initializer('HeNormal') }),
+  batchNorm('batch_normalization_1'),
+  activation('activation', 'elu'),
+  dense('dense_1', 100, 'linear', { use_bias: false, kernel_initializer: initializer('HeNormal') }),
+  batchNorm('batch_normalization_2'),
+  activation('activation_1', 'elu'),
+  dense('dense_2', 10, 'softmax'),
+]);
 
 /** Seed model 1 without BatchNormalization: the baseline the BN models are compared with. */
-export const plainMlp: ModelSpec = {
-  class_name: 'Sequential',
-  config: {
-    name: 'mlp_no_bn',
-    layers: [
-      flatten28,
-      dense('dense', 300, 'elu', { kernel_initializer: initializer('HeNormal') }),
-      dense('dense_1', 100, 'elu', { kernel_initializer: initializer('HeNormal') }),
-      dense('dense_2', 10, 'softmax'),
-    ],
-  },
-};
+export const plainMlp = sequential('mlp_no_bn', [
+  flatten28,
+  dense('dense', 300, 'elu', { kernel_initializer: initializer('HeNormal') }),
+  dense('dense_1', 100, 'elu', { kernel_initializer: initializer('HeNormal') }),
+  dense('dense_2', 10, 'softmax'),
+]);
 
 /**
  * Géron ch. 11: a self-normalizing network — SELU activations with LeCun normal initialization and
  * AlphaDropout (which keeps SELU's mean and variance). Self-normalization assumes standardized inputs.
  */
-export const seluMlp: ModelSpec = {
-  class_name: 'Sequential',
-  config: {
-    name: 'selu_self_normalizing',
-    layers: [
-      flatten28,
-      dense('dense', 300, 'selu', { kernel_initializer: initializer('LecunNormal') }),
-      alphaDropout('alpha_dropout', 0.1),
-      dense('dense_1', 100, 'selu', { kernel_initializer: initializer('LecunNormal') }),
-      alphaDropout('alpha_dropout_1', 0.1),
-      dense('dense_2', 10, 'softmax'),
-    ],
-  },
-};
+export const seluMlp = sequential('selu_self_normalizing', [
+  flatten28,
+  dense('dense', 300, 'selu', { kernel_initializer: initializer('LecunNormal') }),
+  alphaDropout('alpha_dropout', 0.1),
+  dense('dense_1', 100, 'selu', { kernel_initializer: initializer('LecunNormal') }),
+  alphaDropout('alpha_dropout_1', 0.1),
+  dense('dense_2', 10, 'softmax'),
+]);
 
 /** Hidden layers of the deep plain network: deep enough for gradients to vanish without BN. */
 export const DEEP_PLAIN_DEPTH = 20;

@@ -34,3 +34,8 @@ export type ModelSpec = z.infer<typeof ModelSpecSchema>;
 export function initializer(className: string, config: Record<string, unknown> = {}): InitializerSpec {
   return { class_name: className, config: { seed: null, ...config } };
 }
+
+/** A Sequential model's spec: its name and layers in Keras' `{class_name, config}` form. */
+export function sequential(name: string, layers: LayerSpec[]): ModelSpec {
+  return { class_name: 'Sequential', config: { name, layers } };
+}

@@ -166,8 +166,7 @@ export interface VariableInitReport {
  * Initializer statistics of every variable of every layer that has a shape: fans (Keras'
  * compute_fans), σ², uniform limit, Keras' std and the std TF.js samples from toKerasTopology(spec, options).
  */
-export function initializerReport(spec: ModelSpec, options: ExportOptions = {}): VariableInitReport[] {
-  const summary = summarize(spec);
+export function initializerReport(spec: ModelSpec, options: ExportOptions = {}, summary: ModelSummary = summarize(spec)): VariableInitReport[] {
   const out: VariableInitReport[] = [];
   summary.layers.forEach((l, index) => {
     const cfg = withDefaults(spec.config.layers[index]).config as Record<string, unknown>;

@@ -53,20 +53,22 @@ export const OptimizerSchema = z.discriminatedUnion('class_name', [
       .strict()
       .refine(oneClip, oneClipMessage),
   }),
-  z.object({
-    class_name: z.literal('Adam'),
-    config: z
-      .object({ beta_1: finite.min(0).max(1).default(0.9), beta_2: finite.min(0).max(1).default(0.999), epsilon: finite.positive().default(1e-7), clipnorm: clip, clipvalue: clip })
-      .strict()
-      .refine(oneClip, oneClipMessage),
-  }),
-  z.object({
-    class_name: z.literal('Adamax'),
-    config: z
-      .object({ beta_1: finite.min(0).max(1).default(0.9), beta_2: finite.min(0).max(1).default(0.999), epsilon: finite.positive().default(1e-7), clipnorm: clip, clipvalue: clip })
-      .strict()
-      .refine(oneClip, oneClipMessage),
-  }),
+  ...(['Adam', 'Adamax'] as const).map((name) =>
+    z.object({
+      class_name: z.literal(name),
+      // Adam and Adamax take the same settings (Adamax's second moment is an infinity norm).
+      config: z
+        .object({
+          beta_1: finite.min(0).max(1).default(0.9),
+          beta_2: finite.min(0).max(1).default(0.999),
+          epsilon: finite.positive().default(1e-7),
+          clipnorm: clip,
+          clipvalue: clip,
+        })
+        .strict()
+        .refine(oneClip, oneClipMessage),
+    }),
+  ),
 ]);
 export type OptimizerSettings = z.infer<typeof OptimizerSchema>;
 export type OptimizerName = OptimizerSettings['class_name'];

@@ -3,43 +3,15 @@
  * `npm start` (after `npm run build`): runs the built app with the Electron binary from the
  * `electron` package. Without the binary (it downloads from GitHub, which some machines cannot
  * reach) it says so, points at `npm run serve`, and exits non-zero.
- *
- * The binary is located the way `require('electron')` does, but checked first without calling it:
- * when the binary is missing, `require('electron')` tries to download it, which on an offline
- * machine only adds a stack trace before failing with "Electron failed to install correctly".
+ * The binary is located by find-electron.mjs, without letting `require('electron')` try a download.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findElectron } from './find-electron.mjs';
 
-const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('..', import.meta.url));
-
-/** @returns {{ path: string } | { missing: string }} */
-function findElectron() {
-  let packageDir;
-  try {
-    packageDir = dirname(require.resolve('electron/package.json'));
-  } catch {
-    return { missing: 'the electron package is not installed (run npm install)' };
-  }
-  const pathFile = join(packageDir, 'path.txt');
-  const executable = existsSync(pathFile) ? readFileSync(pathFile, 'utf8').trim() : '';
-  const override = process.env.ELECTRON_OVERRIDE_DIST_PATH;
-  const expected = override ? join(override, executable || 'electron') : executable ? join(packageDir, 'dist', executable) : '';
-  if (!expected || !existsSync(expected)) {
-    return { missing: `no Electron binary at ${expected || join(packageDir, 'dist')} (its download from GitHub did not happen or failed)` };
-  }
-  try {
-    // With the binary in place this returns its path and downloads nothing.
-    const binary = require('electron');
-    return typeof binary === 'string' && existsSync(binary) ? { path: binary } : { missing: `require('electron') gave ${String(binary)}` };
-  } catch (error) {
-    return { missing: error instanceof Error ? error.message : String(error) };
-  }
-}
 
 const electron = findElectron();
 if ('missing' in electron) {

@@ -15,13 +15,11 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { defaultTrainingSettings, type TrainingSettings } from '../../contract/training';
 import type { ModelSpec } from '../../model';
-import { EXPORT_FORMATS, exportRun, importModel, type ExportFormat, type ExportRequest } from '../services/export';
+import { EXPORT_FORMATS, exportRun, importModel, readTfjsModel, type ExportFormat, type ExportRequest, type ImportedModel } from '../services/export';
 import { BEST_FALLBACK_NOTE } from '../services/runs/saved-weights';
 import { recoverRunFolder } from '../services/runs/store';
-import { sniffFile } from '../services/files/sniff';
-import { readTextBounded } from '../services/files/bounded-read';
 import { UsageError, stringFlag, type ParsedArgs } from './args';
-import { readModelFile } from './model-file';
+import { modelOf, readModelFileContents } from './model-file';
 
 /** The options `parseArgs` needs for this command. */
 export const EXPORT_OPTIONS = { format: 'string', out: 'string', force: 'boolean', weights: 'string' } as const;
@@ -52,8 +50,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** A model with its weights; a Keras .h5's training_config comes along (read, or kept verbatim when unreadable). */
-async function modelSource(path: string): Promise<Source> {
-  const imported = await importModel(path);
+function modelSource(imported: ImportedModel): Source {
   const request: Extract<Source, { kind: 'model' }>['request'] = { spec: imported.spec, weights: imported.weights };
   if (imported.training) request.settings = { ...defaultTrainingSettings, ...imported.training };
   else if (imported.trainingConfigText !== undefined) request.trainingConfigText = imported.trainingConfigText;
@@ -64,19 +61,16 @@ async function resolveSource(path: string): Promise<Source> {
   const full = resolve(path);
   if (await isDir(full)) {
     if (await exists(join(full, 'run.json'))) return { kind: 'run', request: { runDir: full } };
-    if (await exists(join(full, 'model.json'))) return modelSource(full);
+    if (await exists(join(full, 'model.json'))) return modelSource(await importModel(full));
     throw new Error(`${full}: not a run folder (no run.json) nor a TF.js model folder (no model.json)`);
   }
   if (!(await exists(full))) throw new Error(`${full}: no such file or folder`);
-  if ((await sniffFile(full)) === 'hdf5') return modelSource(full);
-  let json: unknown = undefined;
-  try {
-    json = JSON.parse(await readTextBounded(full, { what: 'model file' }));
-  } catch {
-    // readModelFile names the file's type, or reports invalid JSON, with the path
-  }
-  if (json && typeof json === 'object' && 'weightsManifest' in json) return modelSource(full);
-  const model = await readModelFile(full);
+  // The file is sniffed, read and parsed once; a TF.js model.json's weights are read beside it.
+  const contents = await readModelFileContents(full);
+  if (contents.kind === 'h5') return modelSource({ ...contents.h5, format: 'h5' });
+  const { json } = contents;
+  if (json && typeof json === 'object' && 'weightsManifest' in json) return modelSource({ ...(await readTfjsModel(full, json)), format: 'tfjs' });
+  const model = modelOf(contents);
   if (model.kind === 'project') return { kind: 'architecture', spec: model.spec, settings: model.project.training, what: 'a project' };
   return { kind: 'architecture', spec: model.spec, settings: null, what: 'a model topology without weights' };
 }

@@ -18,23 +18,33 @@ export type ModelFile =
   | { kind: 'h5'; spec: ModelSpec; h5: KerasH5Contents; path: string }
   | { kind: 'topology'; spec: ModelSpec; json: unknown; path: string };
 
-export async function readModelFile(path: string): Promise<ModelFile> {
+/** A model file read once: a Keras .h5's contents, or a JSON file's text and value. */
+export type ModelFileContents = { kind: 'h5'; h5: KerasH5Contents; path: string } | { kind: 'json'; text: string; json: unknown; path: string };
+
+/** Sniffs and reads a model file (once), refusing any other type of file with its type named. */
+export async function readModelFileContents(path: string): Promise<ModelFileContents> {
   const full = resolve(path);
   // sniffFile refuses folders, devices, pipes and missing files with a DomainError that names the path.
   const type = await sniffFile(full, 'model file');
   const reason = notAModelReason(type);
   if (reason) throw new DomainError('unsupported', `${full}: ${reason}; expected ${MODEL_FILES}`);
-  if (type === 'hdf5') {
-    const h5 = await readKerasH5(full);
-    return { kind: 'h5', spec: h5.spec, h5, path: full };
-  }
+  if (type === 'hdf5') return { kind: 'h5', h5: await readKerasH5(full), path: full };
   const text = await readTextBounded(full, { what: 'model file' });
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return { kind: 'json', text, json: JSON.parse(text), path: full };
   } catch (error) {
     throw new DomainError('invalid-input', `${full}: not valid JSON (${printable((error as Error).message)})`);
   }
+}
+
+export async function readModelFile(path: string): Promise<ModelFile> {
+  return modelOf(await readModelFileContents(path));
+}
+
+/** The model in a file's contents: a project's, an .h5's, or a Keras / TF.js topology's. */
+export function modelOf(contents: ModelFileContents): ModelFile {
+  if (contents.kind === 'h5') return { kind: 'h5', spec: contents.h5.spec, h5: contents.h5, path: contents.path };
+  const { text, json, path: full } = contents;
   if ((json as { format?: unknown })?.format === PROJECT_FORMAT) {
     const project = parseProject(text, full);
     return { kind: 'project', spec: project.model, project, path: full };

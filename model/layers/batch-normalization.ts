@@ -3,7 +3,7 @@
  * moving averages at inference, then scales by gamma and shifts by beta.
  */
 import { describeValue } from '../initializers';
-import { checkEpsilonCenterScale, checkInitializers, checkSingleAxis, featureAxisSize, gammaBeta, normalizedAxis, ones, variable, zeros } from './checks';
+import { checkEpsilonCenterScale, checkInitializers, checkSingleAxis, featureAxisSize, gammaBeta, normalizationArgs, normalizedAxis, ones, variable, zeros } from './checks';
 import type { Cfg } from './kit';
 import { AXIS_TYPE } from './fields';
 import { defineKit } from './registry';
@@ -64,19 +64,28 @@ export const batchNormalization = defineKit({
     adjustment: 'adjustment is not supported',
   },
   kerasNulls: ['beta_regularizer', 'gamma_regularizer', 'beta_constraint', 'gamma_constraint'],
+  onnxLayout: 'either',
+  onnx: (cfg, name, e) => {
+    const rank = e.input_shape.length;
+    const axis = normalizedAxis(cfg, rank);
+    const n = e.input_shape[axis] as number;
+    const mean = e.weight('moving_mean')!.data;
+    const variance = e.weight('moving_variance')!.data;
+    const gamma = e.weight('gamma')?.data;
+    const beta = e.weight('beta')?.data;
+    // y = (x - mean) · gamma/√(var + ε) + beta, with the factor folded as TF.js computes it.
+    const factor = new Float32Array(n);
+    for (let i = 0; i < n; i++) factor[i] = (gamma ? gamma[i]! : 1) / Math.sqrt(variance[i]! + (cfg.epsilon as number));
+    // The axis in the tensor's current layout (a NCHW tensor holds Keras axis 3 at 1, 1 at 2, 2 at 3).
+    const at = e.nchw ? [0, 2, 3, 1][axis]! : axis;
+    const dims = Array.from({ length: rank }, (_, i) => (i === at ? n : 1));
+    let out = e.node('Sub', [e.input, e.floats(`${name}/moving_mean`, dims, mean)], `${name}/center`);
+    out = e.node('Mul', [out, e.floats(`${name}/scale`, dims, factor)], `${name}/scale`);
+    return beta ? e.node('Add', [out, e.floats(`${name}/beta`, dims, beta)], `${name}/shift`) : out;
+  },
   pythonCall: (cfg) => ({
     class_name: 'BatchNormalization',
-    args: [
-      ['axis', Array.isArray(cfg.axis) ? cfg.axis[0] : cfg.axis],
-      ['momentum', cfg.momentum],
-      ['epsilon', cfg.epsilon],
-      ['center', cfg.center],
-      ['scale', cfg.scale],
-      ['beta_initializer', cfg.beta_initializer],
-      ['gamma_initializer', cfg.gamma_initializer],
-      ['moving_mean_initializer', cfg.moving_mean_initializer],
-      ['moving_variance_initializer', cfg.moving_variance_initializer],
-    ],
+    args: normalizationArgs(cfg, ['momentum', 'epsilon', 'center', 'scale', 'beta_initializer', 'gamma_initializer', 'moving_mean_initializer', 'moving_variance_initializer']),
   }),
   supports: (_path, cfg, input) =>
     normalizesLastAxis(cfg, input.length)

@@ -211,3 +211,13 @@ export const kernelLayerDefaults = () => ({
 
 /** Keras 2 config fields of a kernel layer the app keeps null (a .h5's model_config writes them). */
 export const KERNEL_LAYER_NULLS = ['kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint'];
+
+/** A Keras script's keyword arguments: each of `fields` with its value in the config, in order. */
+export function pythonArgs(cfg: Cfg, fields: string[]): [string, unknown][] {
+  return fields.map((field) => [field, cfg[field]]);
+}
+
+/** BatchNormalization's and LayerNormalization's arguments: the axis as one number, then `fields`. */
+export function normalizationArgs(cfg: Cfg, fields: string[]): [string, unknown][] {
+  return [['axis', rawAxis(cfg)], ...pythonArgs(cfg, fields)];
+}

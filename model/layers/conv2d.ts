@@ -13,15 +13,26 @@ import {
   checkPositiveInt,
   formatShape,
   kernelLayerDefaults,
+  pythonArgs,
   requireRank,
   spatialOutput,
   variable,
 } from './checks';
 import { kernelLayerArgs } from './dense';
 import { DATA_FORMAT_FIELD } from './fields';
+import { onnxActivation, onnxPadAttrs } from './onnx';
 import { defineKit } from './registry';
 
 const INITIALIZERS = ['kernel_initializer', 'bias_initializer'];
+
+/** Keras kernel [kh, kw, in, out] → ONNX weight [out, in, kh, kw]. */
+function onnxKernel(data: Float32Array, [kh, kw, cin, cout]: number[]): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let y = 0; y < kh!; y++)
+    for (let x = 0; x < kw!; x++)
+      for (let i = 0; i < cin!; i++) for (let o = 0; o < cout!; o++) out[((o * cin! + i) * kh! + y) * kw! + x] = data[((y * kw! + x) * cin! + i) * cout! + o]!;
+  return out;
+}
 
 export const conv2d = defineKit({
   class_name: 'Conv2D',
@@ -79,17 +90,24 @@ export const conv2d = defineKit({
   },
   kerasNulls: KERNEL_LAYER_NULLS,
   gradientKernels: ['Conv2DBackpropFilter', 'Conv2DBackpropInput'],
+  onnxLayout: 'nchw',
+  onnx: (cfg, name, e) => {
+    const k = e.weight('kernel')!;
+    const bias = e.weight('bias');
+    const [window, strides, dilation] = [cfg.kernel_size, cfg.strides, cfg.dilation_rate] as number[][];
+    const inputs = [e.input, e.floats(`${name}/kernel`, [k.shape[3]!, k.shape[2]!, k.shape[0]!, k.shape[1]!], onnxKernel(k.data, k.shape))];
+    if (bias) inputs.push(e.floats(`${name}/bias`, bias.shape, bias.data));
+    const out = e.node('Conv', inputs, `${name}/conv`, [
+      { name: 'kernel_shape', ints: window! },
+      { name: 'strides', ints: strides! },
+      { name: 'dilations', ints: dilation! },
+      { name: 'group', i: 1 },
+      ...onnxPadAttrs(cfg.padding as string, e.input_shape.slice(1, 3), window!, strides!, dilation!),
+    ]);
+    return onnxActivation(e, out, cfg.activation as string, name);
+  },
   pythonCall: (cfg) => ({
     class_name: 'Conv2D',
-    args: [
-      ['filters', cfg.filters],
-      ['kernel_size', cfg.kernel_size],
-      ['strides', cfg.strides],
-      ['padding', cfg.padding],
-      ['data_format', cfg.data_format],
-      ['dilation_rate', cfg.dilation_rate],
-      ['groups', cfg.groups],
-      ...kernelLayerArgs(cfg),
-    ],
+    args: [...pythonArgs(cfg, ['filters', 'kernel_size', 'strides', 'padding', 'data_format', 'dilation_rate', 'groups']), ...kernelLayerArgs(cfg)],
   }),
 });

@@ -12,6 +12,7 @@ import {
   variable,
 } from './checks';
 import type { Cfg, PythonCall } from './kit';
+import { onnxActivation } from './onnx';
 import { defineKit } from './registry';
 
 const INITIALIZERS = ['kernel_initializer', 'bias_initializer'];
@@ -61,5 +62,12 @@ export const dense = defineKit({
     return { output_shape: [...input.slice(0, -1), units], variables };
   },
   kerasNulls: KERNEL_LAYER_NULLS,
+  onnx: (cfg, name, e) => {
+    const kernel = e.weight('kernel')!;
+    const bias = e.weight('bias');
+    let out = e.node('MatMul', [e.input, e.floats(`${name}/kernel`, kernel.shape, kernel.data)], `${name}/matmul`);
+    if (bias) out = e.node('Add', [out, e.floats(`${name}/bias`, bias.shape, bias.data)], `${name}/bias_add`);
+    return onnxActivation(e, out, cfg.activation as string, name);
+  },
   pythonCall: (cfg) => ({ class_name: 'Dense', args: [['units', cfg.units], ...kernelLayerArgs(cfg)] }),
 });

@@ -20,6 +20,9 @@ export function dropoutDef<C extends 'Dropout' | 'AlphaDropout'>(class_name: C, 
       checkSeedAndNoise(cfg, report);
     },
     build: identity,
+    // Identity at inference: nothing to compute, in whichever layout the tensor is.
+    onnxLayout: 'either',
+    onnx: (_cfg, _name, e) => e.input,
     pythonCall: (cfg) => ({
       class_name,
       args: [

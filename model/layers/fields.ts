@@ -31,7 +31,30 @@ export const SHARED_FIELDS: Record<string, FieldDoc> = {
   padding: { kind: 'select', options: PADDINGS, hint: "'valid': no padding; 'same': pad so the output keeps the input size (stride 1)" },
 };
 
-const serialized = () => z.union([z.string(), z.record(z.string(), z.unknown())]);
+/** Bounds that keep a hostile spec small: a tensor's rank, a text field's length, a layer stack's height. */
+export const MAX_RANK = 8;
+export const MAX_TEXT = 10_000;
+export const MAX_LAYERS = 1000;
+
+const text = () => z.string().max(MAX_TEXT);
+const scalar = () => z.union([z.number(), text(), z.boolean(), z.null()]);
+/**
+ * A JSON value at most `depth` objects deep, its lists short lists of scalars: an initializer's,
+ * regularizer's or constraint's Keras form (`{module, class_name, config: {...}, registered_name}`),
+ * or a setting Layerbench does not know. zod's numbers are finite, so NaN and Infinity fail.
+ */
+export function boundedJson(depth: number): z.ZodType {
+  const leaf = z.union([scalar(), z.array(scalar()).max(MAX_RANK * 8)]);
+  return depth === 0 ? leaf : z.union([leaf, z.record(text(), boundedJson(depth - 1))]);
+}
+
+/**
+ * What the property panel stores while a field is mid-edit (`renderer/lib/field-parse.ts`): a number,
+ * the text typed, empty (null), or a list of any length typed (it fits in a text field).
+ */
+export const DRAFT_VALUE = z.union([z.number(), text(), z.null(), z.array(z.number().nullable()).max(MAX_TEXT)]);
+
+const serialized = () => z.union([text(), z.record(text(), boundedJson(2))]);
 const pair = () => z.union([z.number().int(), z.array(z.number().int()).length(2)]);
 
 /**
@@ -43,7 +66,7 @@ export function fieldType(doc: FieldDoc): z.ZodType {
   if (doc.type) return doc.type;
   switch (doc.kind) {
     case 'text':
-      return z.string();
+      return text();
     case 'int':
       return z.number().int();
     case 'float':
@@ -55,9 +78,9 @@ export function fieldType(doc: FieldDoc): z.ZodType {
     case 'pair':
       return doc.nullable ? pair().nullable() : pair();
     case 'list':
-      return z.array(z.number().int());
+      return z.array(z.number().int()).max(MAX_RANK);
     case 'input-shape':
-      return z.array(z.number().int().nullable());
+      return z.array(z.number().int().nullable()).max(MAX_RANK);
     case 'initializer':
       return serialized();
     case 'regularizer':

@@ -16,5 +16,6 @@ export const flatten = defineKit({
     const rest = input.slice(1);
     return { output_shape: [input[0]!, rest.some((d) => d === null) ? null : product(rest as number[])], variables: [] };
   },
+  onnx: (_cfg, name, e) => e.node('Flatten', [e.input], `${name}/flatten`, [{ name: 'axis', i: 1 }]),
   pythonCall: (cfg) => ({ class_name: 'Flatten', args: [['data_format', cfg.data_format]] }),
 });

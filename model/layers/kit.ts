@@ -93,19 +93,34 @@ export interface CaptionFormat {
 export type OnnxAttr = { name: string } & ({ i: number } | { f: number } | { ints: number[] } | { s: string });
 
 /**
+ * The layout a kit's ONNX emission takes its input in. Keras tensors are channels_last; ONNX's Conv
+ * and MaxPool are NCHW, so the exporter keeps a rank-4 tensor NCHW between layers that take either
+ * and transposes only where a layer needs the other one.
+ */
+export type OnnxLayout = 'channels_last' | 'nchw' | 'either';
+
+/**
  * What a kit's ONNX emission gets from the exporter (opset `ONNX_OPSET` in `main/services/export/onnx.ts`):
- * the input tensor in Keras' channels_last layout, the layer's trained weights, and graph building.
+ * the input tensor in the layout the kit asked for, the layer's shapes and trained weights, and graph building.
  */
 export interface OnnxEmitter {
   /** The input tensor's name. */
   input: string;
+  /** Whether the input is NCHW (a rank-4 tensor, with `onnxLayout` 'nchw', or 'either' after a Conv2D). */
+  nchw: boolean;
+  /** Keras' (channels_last) shapes, batch dimension included. */
   input_shape: Shape;
+  output_shape: Shape;
   /** A trained variable by its short name (`gamma`), or null when the layer has none. */
   weight(short: string): { shape: number[]; data: Float32Array } | null;
   /** Adds a node; returns its output's (unique) name. */
   node(op: string, inputs: string[], name: string, attrs?: OnnxAttr[]): string;
   /** Adds a float32 constant; returns its (unique) name. */
   floats(name: string, dims: number[], data: Float32Array): string;
+  /** Adds an int64 vector constant (a Reshape's shape); returns its (unique) name. */
+  int64s(name: string, values: number[]): string;
+  /** A setting the export cannot write: throws the exporter's `unsupported` error. */
+  unsupported(message: string): never;
 }
 
 export interface LayerKitDef<C extends string = string> {
@@ -140,10 +155,12 @@ export interface LayerKitDef<C extends string = string> {
   /** TF.js spellings of settings (Reshape's resolved target_shape), merged over the Keras config. */
   tfjsConfig?: (cfg: Cfg, info: BuiltLayerInfo) => Cfg;
   /**
-   * The layer's inference graph in ONNX, for layers the exporter has no built-in emission for:
-   * returns the output tensor's name (channels_last). Names are prefixed with the layer's name.
+   * The layer's inference graph in ONNX: returns the output tensor's name, in the input's layout.
+   * Names are prefixed with the layer's name. A layer type without one is not exported to ONNX.
    */
   onnx?: (cfg: Cfg, name: string, e: OnnxEmitter) => string;
+  /** The layout `onnx` takes its input in; channels_last when not given. */
+  onnxLayout?: OnnxLayout;
   /** The Keras script's constructor call. */
   pythonCall: (cfg: Cfg) => PythonCall;
   /**
@@ -161,6 +178,11 @@ export interface LayerKit<C extends string = string> extends LayerKitDef<C> {
    * description the editor's hint and Keras' default. Value ranges are `validate`'s.
    */
   schema: z.ZodObject;
+  /**
+   * The same with each setting also allowed in the form the property panel stores mid-edit (text
+   * typed into a number field, an empty field), for `summarize()` to report at the field.
+   */
+  draftSchema: z.ZodObject;
   /** The field docs of every editable setting, in Keras' get_config order. */
   fieldDocs: [string, FieldDoc][];
   /** The settings the layer knows: name, trainable, batch_input_shape, required ones and defaults. */

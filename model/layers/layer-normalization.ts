@@ -2,7 +2,7 @@
  * LayerNormalization: standardizes each sample over its feature axis (its own mean and variance, in
  * training and at inference alike), then scales by gamma and shifts by beta. Keras 3's defaults.
  */
-import { checkEpsilonCenterScale, checkInitializers, checkSingleAxis, featureAxisSize, gammaBeta, normalizedAxis, ones, zeros } from './checks';
+import { checkEpsilonCenterScale, checkInitializers, checkSingleAxis, featureAxisSize, gammaBeta, normalizationArgs, normalizedAxis, ones, zeros } from './checks';
 import { AXIS_TYPE } from './fields';
 import { defineKit } from './registry';
 
@@ -52,14 +52,7 @@ export const layerNormalization = defineKit({
   },
   pythonCall: (cfg) => ({
     class_name: 'LayerNormalization',
-    args: [
-      ['axis', Array.isArray(cfg.axis) ? cfg.axis[0] : cfg.axis],
-      ['epsilon', cfg.epsilon],
-      ['center', cfg.center],
-      ['scale', cfg.scale],
-      ['beta_initializer', cfg.beta_initializer],
-      ['gamma_initializer', cfg.gamma_initializer],
-    ],
+    args: normalizationArgs(cfg, ['epsilon', 'center', 'scale', 'beta_initializer', 'gamma_initializer']),
   }),
   // tfjs-layers 4.22's LayerNormalization reads beta and gamma unconditionally in its gradient, and the
   // general step (other backends, declined fused models) uses it: refused until that path computes LN itself.

@@ -1,6 +1,7 @@
 /** MaxPooling2D: the maximum over 2-D windows of channels_last images. */
-import { checkDataFormat, checkPadding, checkPair, requireRank, spatialOutput } from './checks';
+import { checkDataFormat, checkPadding, checkPair, pythonArgs, requireRank, spatialOutput } from './checks';
 import { DATA_FORMAT_FIELD } from './fields';
+import { onnxPadAttrs } from './onnx';
 import { defineKit } from './registry';
 
 export const maxPooling2d = defineKit({
@@ -33,13 +34,18 @@ export const maxPooling2d = defineKit({
     return { output_shape: [input[0]!, ...spatial, input[3]!], variables: [] };
   },
   gradientKernels: ['MaxPoolGrad'],
+  onnxLayout: 'nchw',
+  onnx: (cfg, name, e) => {
+    const pool = cfg.pool_size as number[];
+    const strides = (cfg.strides as number[] | null) ?? pool;
+    return e.node('MaxPool', [e.input], `${name}/maxpool`, [
+      { name: 'kernel_shape', ints: pool },
+      { name: 'strides', ints: strides },
+      ...onnxPadAttrs(cfg.padding as string, e.input_shape.slice(1, 3), pool, strides, [1, 1]),
+    ]);
+  },
   pythonCall: (cfg) => ({
     class_name: 'MaxPooling2D',
-    args: [
-      ['pool_size', cfg.pool_size],
-      ['strides', cfg.strides],
-      ['padding', cfg.padding],
-      ['data_format', cfg.data_format],
-    ],
+    args: pythonArgs(cfg, ['pool_size', 'strides', 'padding', 'data_format']),
   }),
 });

@@ -3,7 +3,7 @@
  * registered by `all.ts`; `defineKit` derives a kit's field docs and zod config schema.
  */
 import { z } from 'zod';
-import { SHARED_FIELDS, fieldType } from './fields';
+import { DRAFT_VALUE, SHARED_FIELDS, boundedJson, fieldType } from './fields';
 import type { FieldDoc, LayerKit, LayerKitDef } from './kit';
 
 const KITS = new Map<string, LayerKit>();
@@ -14,6 +14,7 @@ export function defineKit<C extends string>(def: LayerKitDef<C>): LayerKit<C> {
   const knownFields = [...new Set(['name', 'trainable', 'batch_input_shape', ...def.required, ...Object.keys(defaults)])];
   const fieldDocs: [string, FieldDoc][] = [];
   const shape: Record<string, z.ZodType> = {};
+  const draft: Record<string, z.ZodType> = {};
   for (const field of knownFields) {
     const doc = def.fields?.[field] ?? SHARED_FIELDS[field];
     if (!doc) throw new Error(`${def.class_name}: no field doc for '${field}'`);
@@ -21,9 +22,11 @@ export function defineKit<C extends string>(def: LayerKitDef<C>): LayerKit<C> {
     const keras = field in defaults ? ` Keras default: ${JSON.stringify(defaults[field])}.` : field === 'trainable' ? ' Keras default: true.' : '';
     const type = field === 'name' ? fieldType(doc) : fieldType(doc).optional();
     shape[field] = type.describe(`${doc.hint}.${keras}`);
+    draft[field] = field === 'name' ? type : z.union([fieldType(doc), DRAFT_VALUE]).optional();
   }
-  const schema = z.looseObject({ class_name: z.literal(def.class_name), config: z.looseObject(shape) });
-  return { ...def, schema, fieldDocs, knownFields };
+  const layer = (config: Record<string, z.ZodType>) =>
+    z.object({ class_name: z.literal(def.class_name), config: z.object(config).catchall(boundedJson(3)) }).catchall(boundedJson(3));
+  return { ...def, schema: layer(shape), draftSchema: layer(draft), fieldDocs, knownFields };
 }
 
 /** Registers a kit under its class name; a second kit for the same name is a programming error. */

@@ -46,5 +46,10 @@ export const reshape = defineKit({
   },
   // TF.js' Reshape does not resolve a -1 when the batch size is unknown: the export writes the resolved size.
   tfjsConfig: (_cfg, info) => ({ target_shape: (info.output_shape as number[]).slice(1) }),
+  // 0 copies the batch size; the other sizes are the resolved target shape.
+  onnx: (cfg, name, e) => {
+    const target = e.output_shape.slice(1).map((d, i) => d ?? (cfg.target_shape as number[])[i]!);
+    return e.node('Reshape', [e.input, e.int64s(`${name}/shape`, [0, ...target])], `${name}/reshape`);
+  },
   pythonCall: (cfg) => ({ class_name: 'Reshape', args: [['target_shape', cfg.target_shape]] }),
 });

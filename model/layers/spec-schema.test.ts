@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { fromKerasTopology, layerKit, presets, summarize, toKerasTopology, type LayerSpec, type ModelSpec } from '..';
-import { CheckedModelSpecSchema } from './spec-schema';
+import { CheckedModelSpecSchema, DraftModelSpecSchema } from './spec-schema';
 
 const seq = (layers: Record<string, unknown>[]): ModelSpec => ({ class_name: 'Sequential', config: { name: 'm', layers: layers as unknown as LayerSpec[] } });
 
@@ -43,5 +43,23 @@ describe('CheckedModelSpecSchema', () => {
   it("describes each field with the editor's hint and Keras' default", () => {
     const config = layerKit('BatchNormalization')!.schema.shape.config as z.ZodObject;
     expect(config.shape.momentum!.description).toBe('Momentum of the moving mean and variance (typically 0.9, 0.99, 0.999). Keras default: 0.99.');
+  });
+
+  it('DraftModelSpecSchema also takes what the property panel stores mid-edit, and the checked schema does not', () => {
+    const draft = seq([
+      { class_name: 'Reshape', config: { name: 'r', target_shape: '28, x', batch_input_shape: [null, 28, 28] } },
+      { class_name: 'Conv2D', config: { name: 'c', filters: 'abc', kernel_size: [3, null], strides: null } },
+      { class_name: 'Dense', config: { name: 'o', units: 2.5, kernel_regularizer: { class_name: 'L1L2', config: { l1: 'x', l2: 0.01 } } } },
+    ]);
+    expect(summarize(draft).valid).toBe(false);
+    expect(DraftModelSpecSchema.safeParse(draft).error).toBeUndefined();
+    expect(CheckedModelSpecSchema.safeParse(draft).error?.issues.map((i) => i.path.join('.'))).toEqual([
+      'config.layers.0.config.target_shape',
+      'config.layers.1.config.filters',
+      'config.layers.1.config.kernel_size',
+      'config.layers.1.config.strides',
+      'config.layers.2.config.units',
+    ]);
+    expect(DraftModelSpecSchema.safeParse(seq([{ class_name: 'Dense', config: { name: 'o', units: { n: 1 } } }])).success).toBe(false);
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { DatasetSummarySchema, type DatasetSummary } from '../../../contract/datasets';
 import { formatIssues } from '../../../contract/wire';
-import { printable, readTextBounded } from '../files/bounded-read';
+import { readJsonBounded } from '../files/bounded-read';
 import { asDatasetError, DatasetError } from './idx';
 
 export const META_FORMAT_VERSION = 1;
@@ -34,17 +34,11 @@ export function sampleSizeOf(shape: readonly number[]): number {
 /** Reads and checks `<directory>/meta.json`; every problem names that file. */
 export async function readMeta(directory: string): Promise<DatasetMeta> {
   const file = join(directory, META_FILE);
-  let text: string;
-  try {
-    text = await readTextBounded(file, { what: 'dataset description' });
-  } catch (error) {
-    throw asDatasetError(error);
-  }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = await readJsonBounded(file, { what: 'dataset description' });
   } catch (error) {
-    throw new DatasetError(file, `malformed JSON: ${printable((error as Error).message)}`, { cause: error, code: 'invalid-input' });
+    throw asDatasetError(error);
   }
   const version = (json as { formatVersion?: unknown } | null)?.formatVersion;
   if (typeof version === 'number' && version > META_FORMAT_VERSION) {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { keras2Bn, keras2Dense } from '../../../model/keras2-fixture';
-import { specWithDefaults, type ModelSpec } from '../../../model';
+import { specWithDefaults, toKerasTopology, type ModelSpec } from '../../../model';
 import { defaultTrainingSettings, PROJECT_FORMAT, PROJECT_VERSION } from '../../../contract';
 import { exportCommand, EXPORT_OPTIONS } from '../../cli/export';
 import { parseArgs, UsageError } from '../../cli/args';
@@ -462,6 +462,21 @@ describe('layerbench export', () => {
     expect((await stat(join(d, 'out.onnx'))).size).toBeGreaterThan(100);
     const back = await importModel(join(d, 'out.h5'));
     for (const [name, w] of tinyWeights()) expect(maxAbsDiff(back.weights.get(name)!.data, w.data)).toBe(0);
+  });
+
+  it('converts a TF.js model.json named as a file with its weights, and a topology without weights with fresh ones', async () => {
+    const d = await fresh();
+    await exportRun({ spec: tiny, weights: tinyWeights(), format: 'tfjs', out: join(d, 'in') });
+    expect(await cli(join(d, 'in', 'model.json'), '--format', 'h5', '--out', join(d, 'out.h5'))).toBe(0);
+    const back = await importModel(join(d, 'out.h5'));
+    for (const [name, w] of tinyWeights()) expect(maxAbsDiff(back.weights.get(name)!.data, w.data)).toBe(0);
+    const topology = join(d, 'topology.json');
+    await writeFile(topology, JSON.stringify(toKerasTopology(tiny)));
+    expect(await cli(topology, '--format', 'h5', '--out', join(d, 'fresh.h5'))).toBe(0);
+    expect(output.join('')).toMatch(/fresh, untrained weights: a model topology without weights has no trained weights/);
+    await expect(cli(topology, '--format', 'onnx', '--out', join(d, 'x.onnx'))).rejects.toThrow(
+      /a model topology without weights: it holds the architecture but no trained weights/,
+    );
   });
 
   it('usage errors', async () => {

@@ -140,9 +140,9 @@ function readManifest(path: string, raw: unknown): TfjsModelJson['weightsManifes
  * Reads a TF.js layers model.json and its weight files: the parsed JSON and the weights as
  * Float32Arrays (optimizer weights, if saved with the model, are skipped). Errors name the file and field.
  */
-export async function readTfjsWeights(modelJsonPath: string): Promise<{ json: Record<string, unknown>; weights: NamedWeights }> {
+export async function readTfjsWeights(modelJsonPath: string, parsed?: unknown): Promise<{ json: Record<string, unknown>; weights: NamedWeights }> {
   const path = resolve(modelJsonPath);
-  const json = await readJson(path);
+  const json = parsed ?? (await readJson(path));
   if (!isRecord(json)) throw fileError('invalid-input', path, `expected a TF.js model.json object, got ${describe(json)}`);
   if (json.format !== undefined && json.format !== LAYERS_MODEL_FORMAT) {
     throw fileError('unsupported', path, `only TF.js layers models can be read, this is ${describe(json.format)}`, 'format');
@@ -204,10 +204,10 @@ export async function readTfjsWeights(modelJsonPath: string): Promise<{ json: Re
   return { json, weights };
 }
 
-/** Reads a TF.js layers model (model.json + weights) into a spec and its weights. */
-export async function readTfjsModel(modelJsonPath: string): Promise<{ spec: ModelSpec; weights: NamedWeights }> {
+/** Reads a TF.js layers model (model.json + weights) into a spec and its weights; `parsed`: model.json as the caller already read it. */
+export async function readTfjsModel(modelJsonPath: string, parsed?: unknown): Promise<{ spec: ModelSpec; weights: NamedWeights }> {
   const path = resolve(modelJsonPath);
-  const { json, weights } = await readTfjsWeights(path);
+  const { json, weights } = await readTfjsWeights(path, parsed);
   let spec: ModelSpec;
   try {
     spec = fromKerasTopology(json);

@@ -188,6 +188,16 @@ export async function readTextBounded(path: string, options: Partial<ReadOptions
   return (await readFileBounded(path, { maxBytes: MAX_JSON_BYTES, ...options })).toString('utf8');
 }
 
+/** A JSON file read within the bounds and parsed; text that is not JSON is an `invalid-input` FileReadError ("malformed JSON: …"). */
+export async function readJsonBounded(path: string, options: Partial<ReadOptions> = {}): Promise<unknown> {
+  const text = await readTextBounded(path, options);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new FileReadError('invalid-input', path, `malformed JSON: ${printable((error as Error).message)}`, { cause: error });
+  }
+}
+
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }

@@ -5,7 +5,6 @@
 import { z } from 'zod';
 import { ModelInspectionSchema } from '../../../../contract/model';
 import { EvaluationSchema } from '../../../../contract/runs';
-import { ModelSpecSchema } from '../../../../model/spec';
 import {
   BackendReportSchema,
   BatchRecordSchema,
@@ -34,8 +33,8 @@ export const ToWorkerSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('train'),
     ...run,
-    /** The spec checked field by field against its layers' kits (the host has summarized it valid). */
-    request: StartTrainingSchema.extend({ spec: CheckedModelSpecSchema }),
+    /** Its spec is checked field by field against its layers' kits (the host has summarized it valid). */
+    request: StartTrainingSchema,
     /** The dataset's folder: Fashion-MNIST's four IDX files (located or downloaded by the host) or an imported dataset's cache. */
     datasetDir: z.string(),
     /** Where the worker saves the weights when the run ends (TF.js layers format); null: not saved. */
@@ -50,7 +49,8 @@ export const ToWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('pause'), ...run }),
   /** Answered by 'resumed'. */
   z.object({ type: z.literal('resume'), ...run }),
-  z.object({ type: z.literal('inspect'), requestId: z.number().int(), spec: ModelSpecSchema }),
+  /** The host inspects only a spec `summarize()` finds valid. */
+  z.object({ type: z.literal('inspect'), requestId: z.number().int(), spec: CheckedModelSpecSchema }),
   /** Loads a run's saved weights and scores them on the test set. */
   z.object({
     type: z.literal('evaluate'),

@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import type { BackendReport, DatasetProgress, Evaluation, ModelInspection, RunFileFault, RunStatus, RunSummary, StartTraining, TrainingEvent } from '../../../../contract';
 import type { ModelSpec } from '../../../../model/spec';
 import { summarize, type ModelSummary } from '../../../../model/summary';
+import { ModelSpecError } from '../../../../model/keras-json';
 import { TASK_LOSS, checkTask, describeBlocking, type TaskData } from '../../../../model/task-check';
 import { DomainError, deserializeError } from '../../../../contract/wire';
 import { ensureFashionMnist } from '../../datasets/fashion-mnist';
@@ -315,7 +316,9 @@ export class TrainingHost {
   /** Builds the model in the worker and summarises every variable's initial values. */
   async inspect(spec: ModelSpec): Promise<ModelInspection> {
     const summary = summarize(spec);
-    if (summary.valid) checkModelMemory(summary, { batchSize: 1 });
+    // A draft's problems come back as field errors (invalid-input), without starting the worker.
+    if (!summary.valid) throw new ModelSpecError(summary.errors);
+    checkModelMemory(summary, { batchSize: 1 });
     await this.ensureWorker();
     return this.request<ModelInspection>((requestId) => ({ type: 'inspect', requestId, spec }));
   }

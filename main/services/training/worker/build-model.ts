@@ -2,17 +2,20 @@
 import type * as TF from '@tensorflow/tfjs';
 import { toKerasTopology } from '../../../../model/keras-json';
 import type { ModelSpec } from '../../../../model/spec';
+import type { ModelSummary } from '../../../../model/summary';
 import { seedInitializers } from './seeds';
 
 export interface BuildOptions {
   /** Seeds every initializer without a seed of its own from this run seed (reproducible weights). */
   seed?: number;
+  /** The spec's summary when the caller has it (a model built once per backend is summarized once). */
+  summary?: ModelSummary;
 }
 
 export async function buildModel(tf: typeof TF, spec: ModelSpec, options: BuildOptions = {}): Promise<TF.LayersModel> {
   // kerasVariance: tfjs' truncated-normal initializers skip Keras' 0.8796 correction and sample
   // 12% narrow; Layerbench trains with the variances Keras (and the book) use.
-  const topology = toKerasTopology(spec, { kerasVariance: true });
+  const topology = toKerasTopology(spec, { kerasVariance: true }, options.summary);
   if (options.seed !== undefined) seedInitializers(topology.config.layers, options.seed);
   return tf.models.modelFromJSON({ modelTopology: topology as unknown as TF.io.ModelJSON['modelTopology'] } as Parameters<typeof tf.models.modelFromJSON>[0]);
 }

@@ -12,6 +12,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { BackendName, BackendReport, Calibration, OptimizerSettings } from '../../../../contract';
 import type { ModelSpec } from '../../../../model/spec';
+import { summarize, type ModelSummary } from '../../../../model/summary';
 import { tfBackendName, useTfjsBackendFor, usableBackends } from './backends';
 import { buildModel } from './build-model';
 import { seededRandom } from './data';
@@ -130,8 +131,8 @@ async function measureOrt(tf: typeof TF, spec: ModelSpec, batchSize: number, opt
 }
 
 /** Samples per second of the model's median SGD step (of `steps`, after the warm-up) on the active backend. */
-async function measure(tf: typeof TF, spec: ModelSpec, batchSize: number, o: Timing): Promise<number> {
-  const model = await buildModel(tf, spec, { seed: o.seed });
+async function measure(tf: typeof TF, spec: ModelSpec, batchSize: number, o: Timing & { summary: ModelSummary }): Promise<number> {
+  const model = await buildModel(tf, spec, { seed: o.seed, summary: o.summary });
   const optimizer = tf.train.sgd(0.01);
   try {
     const plans = planLayers(model, spec);
@@ -174,6 +175,7 @@ export async function calibrate(tf: typeof TF, options: CalibrateOptions): Promi
     warmupSteps: Math.max(0, Math.floor(options.warmupSteps ?? CALIBRATION_WARMUP_STEPS)),
     budgetMs: options.budgetMs ?? CALIBRATION_BUDGET_MS,
     seed: options.seed ?? 0,
+    summary: summarize(options.spec),
   };
   const previous = tf.getBackend();
   const results: Calibration['results'] = [];

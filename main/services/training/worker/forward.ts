@@ -15,7 +15,7 @@ import type * as TF from '@tensorflow/tfjs';
 import { ModelSpecSchema, type LayerSpec, type ModelSpec } from '../../../../model/spec';
 import { deriveSeed } from './seeds';
 import { batchNormalization, normalizedAxis } from './units/batch-normalization';
-import { activationOf, configOf, kernelPenalties } from './units/config';
+import { activationOf, kernelPenalties, kitConfig, type KitConfig } from './units/config';
 import { dropout } from './units/dropout';
 
 type Layer = TF.LayersModel['layers'][number];
@@ -37,8 +37,8 @@ export interface LayerPlan {
   name: string;
   className: string;
   layer: Layer;
-  /** The layer's spec (Keras config), from which its settings are read. */
-  spec: LayerSpec;
+  /** The layer's config with its kit's defaults, read once here: the training units' configs come from it. */
+  config: KitConfig;
   /** The activation the layer applies (Keras name), when it has a non-linear one. */
   activation: string | null;
   /** Trainable weights (kernel and bias, gamma and beta). */
@@ -72,7 +72,7 @@ export function planLayers(model: TF.LayersModel, spec: ModelSpec = specOf(model
     const className = layer.getClassName();
     if (className === 'InputLayer') return;
     const layerSpec = specs.get(layer.name) ?? ({ class_name: className, config: { name: layer.name } } as LayerSpec);
-    const config = configOf(layerSpec);
+    const config = kitConfig(layerSpec);
     const named = activationOf(config['activation']);
     const activation = className === 'LeakyReLU' ? 'leaky_relu' : named === 'linear' ? null : named;
     let bn: BatchNormPlan | null = null;
@@ -80,7 +80,7 @@ export function planLayers(model: TF.LayersModel, spec: ModelSpec = specOf(model
       const movingMean = weightNamed(layer, 'moving_mean');
       const movingVariance = weightNamed(layer, 'moving_variance');
       if (!movingMean || !movingVariance) throw new Error(`BatchNormalization layer ${layer.name} has no moving statistics`);
-      const bnConfig = batchNormalization.config(layerSpec);
+      const bnConfig = batchNormalization.config(config, className);
       // A built BN layer's input spec records the input's rank.
       const inputRank = layer.inputSpec?.[0]?.ndim ?? 2;
       bn = {
@@ -96,7 +96,7 @@ export function planLayers(model: TF.LayersModel, spec: ModelSpec = specOf(model
     }
     let dropoutPlan: LayerPlan['dropout'] = null;
     if (className === 'Dropout' || className === 'AlphaDropout') {
-      const { rate, noiseShape, seed } = dropout.config(layerSpec);
+      const { rate, noiseShape, seed } = dropout.config(config, className);
       dropoutPlan = { kind: className, rate, noiseShape, seed };
     }
     let regularizer: LayerPlan['regularizer'] = null;
@@ -107,7 +107,7 @@ export function planLayers(model: TF.LayersModel, spec: ModelSpec = specOf(model
       if (penalties.regularizer) regularizer = { kernel, ...penalties.regularizer };
       if (penalties.maxNorm) maxNorm = { kernel, ...penalties.maxNorm };
     }
-    plans.push({ index, name: layer.name, className, layer, spec: layerSpec, activation, trainable: layer.trainableWeights, bn, dropout: dropoutPlan, regularizer, maxNorm });
+    plans.push({ index, name: layer.name, className, layer, config, activation, trainable: layer.trainableWeights, bn, dropout: dropoutPlan, regularizer, maxNorm });
   });
   return plans;
 }

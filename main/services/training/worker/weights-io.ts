@@ -9,7 +9,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { NormalizationState } from './pipeline';
-import { FileReadError, limit, LIMITS_ENV, readFileBounded, readTextBounded } from '../../files/bounded-read';
+import { FileReadError, limit, LIMITS_ENV, readFileBounded, readJsonBounded } from '../../files/bounded-read';
 import { DomainError } from '../../../../contract/wire';
 
 export const MODEL_JSON = 'model.json';
@@ -83,14 +83,13 @@ interface ModelJsonFile {
 
 export async function readModelJson(directory: string): Promise<ModelJsonFile> {
   const path = join(directory, MODEL_JSON);
-  let text: string;
+  let json: ModelJsonFile;
   try {
-    text = await readTextBounded(path, { what: 'model file' });
+    json = (await readJsonBounded(path, { what: 'model file' })) as ModelJsonFile;
   } catch (error) {
     if ((error as FileReadError).code === 'not-found') throw new DomainError('not-found', `No saved weights: ${path} does not exist`, { cause: error });
     throw error;
   }
-  const json = JSON.parse(text) as ModelJsonFile;
   if (!json || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
     throw new DomainError('invalid-input', `${path} is not a TF.js layers model (no modelTopology or weightsManifest)`);
   }

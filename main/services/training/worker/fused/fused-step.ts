@@ -89,7 +89,7 @@ function planUnits(plans: LayerPlan[], model: TF.LayersModel): TrainingUnit[] | 
     const kind = UNIT_KINDS.get(plan.className);
     if (!kind) return `layer ${plan.name} is a ${plan.className}`;
     const site: UnitSite = { name: plan.name, className: plan.className, shape, last: i === plans.length - 1, trainableBefore, variable: (suffix) => variableOf(plan, suffix) };
-    const config = kind.config(plan.spec);
+    const config = kind.config(plan.config, plan.className);
     const decline = kind.supports(config, site);
     if (decline) return decline;
     const { unit, shape: next } = kind.create(config, site);

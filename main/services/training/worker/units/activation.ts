@@ -1,25 +1,23 @@
 /** Activation: y = f(x), backward dx = dy·f′(x); as the model's last layer, softmax: its input is the logits. */
 import type { Info } from '../tfjs-adapter';
-import { activate, activationDecline, multiplyInto, type Activation } from './activations';
-import { activationOf, configOf } from './config';
-import { rankOneInput, Scratch, type Act, type GradT, type StepContext, type TrainingUnit, type UnitKind } from './unit';
+import { activate, activationDecline, type Activation } from './activations';
+import { activationOf } from './config';
+import { ElementwiseUnit, rankOneInput, type Act, type GradT, type StepContext, type UnitKind } from './unit';
 
 export interface ActivationConfig {
   /** Keras' name. */
   activation: string;
 }
 
-class ActivationUnit implements TrainingUnit {
-  readonly variables = [];
-  private readonly derivT = new Scratch();
-  private readonly gradT = new Scratch();
-
+class ActivationUnit extends ElementwiseUnit {
   constructor(
-    readonly name: string,
-    private readonly features: number,
+    name: string,
+    features: number,
     private readonly activation: Activation,
     readonly logits: boolean,
-  ) {}
+  ) {
+    super(name, features);
+  }
 
   forward(ctx: StepContext, input: Act): Act {
     if (this.logits) return input;
@@ -29,22 +27,20 @@ class ActivationUnit implements TrainingUnit {
     const outT = ctx.alloc([F, n]);
     const yr = ctx.view(outRow);
     yr.set(ctx.view(input.row));
-    activate(this.activation, yr, ctx.view(outT), this.derivT.get(n * F), n, F, null);
+    activate(this.activation, yr, ctx.view(outT), this.factorT.get(n * F), n, F, null);
     if (ctx.probe && this.activation !== 'linear') ctx.probe.activation(this.name, yr, n, F);
     return { row: outRow, T: outT, features: F };
   }
 
-  backward(ctx: StepContext, _input: Act, grad: GradT | null, _lossRow: Info | null): GradT | null {
+  override backward(ctx: StepContext, _input: Act, grad: GradT | null, _lossRow: Info | null): GradT | null {
     // The logits' gradient is the softmax cross-entropy's: it passes on as it is.
-    if (this.logits || grad === null) return grad;
-    const size = ctx.n * this.features;
-    return multiplyInto(this.gradT.get(size), ctx.floats(grad), this.derivT.get(size), size);
+    return this.logits ? grad : super.backward(ctx, _input, grad, _lossRow);
   }
 }
 
 export const activation: UnitKind<ActivationConfig> = {
   classNames: ['Activation'],
-  config: (layer) => ({ activation: activationOf(configOf(layer)['activation']) }),
+  config: (c) => ({ activation: activationOf(c['activation']) }),
   supports: (config, site) => rankOneInput(site) ?? activationDecline(config.activation, site),
   create(config, site) {
     const softmax = config.activation === 'softmax';

@@ -6,9 +6,8 @@
 import type * as TF from '@tensorflow/tfjs';
 import { batchNormAxis } from '../../common/kernel-support';
 import type { Info } from '../tfjs-adapter';
-import { configOf, numberOr } from './config';
-import { lastAxisDecline, normalizationConfig, type NormalizationConfig } from './normalization';
-import { Scratch, type Act, type GradT, type StepContext, type TrainingUnit, type UnitKind } from './unit';
+import { lastAxisDecline, moments, normalizationConfig, NormalizationUnit, type NormalizationConfig } from './normalization';
+import { Scratch, type Act, type GradT, type StepContext, type UnitKind } from './unit';
 
 export interface BatchNormalizationConfig extends NormalizationConfig {
   momentum: number;
@@ -19,24 +18,21 @@ export function normalizedAxis(config: BatchNormalizationConfig, rank: number): 
   return batchNormAxis(config.axis, rank);
 }
 
-class BatchNormalizationUnit implements TrainingUnit {
-  readonly variables: TF.Variable[];
-  readonly logits = false;
+class BatchNormalizationUnit extends NormalizationUnit {
   private readonly xhatT = new Scratch();
-  private readonly gradT = new Scratch();
   private readonly invStd: Float64Array;
 
   constructor(
-    readonly name: string,
-    private readonly features: number,
+    name: string,
+    features: number,
     private readonly config: BatchNormalizationConfig,
-    private readonly gamma: TF.Variable | null,
-    private readonly beta: TF.Variable | null,
+    gamma: TF.Variable | null,
+    beta: TF.Variable | null,
     private readonly movingMean: TF.Variable,
     private readonly movingVariance: TF.Variable,
-    private readonly needDx: boolean,
+    needDx: boolean,
   ) {
-    this.variables = [gamma, beta].filter((v): v is TF.Variable => v !== null);
+    super(name, features, gamma, beta, needDx);
     this.invStd = new Float64Array(features);
   }
 
@@ -50,8 +46,7 @@ class BatchNormalizationUnit implements TrainingUnit {
     const xT = ctx.view(input.T!);
     const yr = ctx.view(outRow);
     const yt = ctx.view(outT);
-    const gamma = this.gamma ? ctx.view(ctx.variable(this.gamma)) : null;
-    const beta = this.beta ? ctx.view(ctx.variable(this.beta)) : null;
+    const { gamma, beta } = this.affine(ctx);
     const oldMean = ctx.view(ctx.variable(this.movingMean));
     const oldVar = ctx.view(ctx.variable(this.movingVariance));
     const newMean = ctx.view(mm);
@@ -62,15 +57,7 @@ class BatchNormalizationUnit implements TrainingUnit {
     const batchVariance = probe ? new Float64Array(F) : null;
     for (let j = 0; j < F; j++) {
       const base = j * n;
-      let sum = 0;
-      for (let i = 0; i < n; i++) sum += xT[base + i]!;
-      const mean = sum / n;
-      let sq = 0;
-      for (let i = 0; i < n; i++) {
-        const d = xT[base + i]! - mean;
-        sq += d * d;
-      }
-      const variance = sq / n;
+      const [mean, variance] = moments(xT, base, n);
       if (batchMean) {
         batchMean[j] = mean;
         batchVariance![j] = variance;
@@ -98,7 +85,7 @@ class BatchNormalizationUnit implements TrainingUnit {
     const F = this.features;
     const g = ctx.floats(grad!);
     const xhatT = this.xhatT.get(n * F);
-    const gamma = this.gamma ? ctx.view(ctx.variable(this.gamma)) : null;
+    const { gamma } = this.affine(ctx);
     const dGamma = new Float32Array(F);
     const dBeta = new Float32Array(F);
     const dx = this.needDx ? this.gradT.get(n * F) : null;
@@ -125,10 +112,7 @@ class BatchNormalizationUnit implements TrainingUnit {
 
 export const batchNormalization: UnitKind<BatchNormalizationConfig> = {
   classNames: ['BatchNormalization'],
-  config(layer) {
-    const c = configOf(layer);
-    return { ...normalizationConfig(c), momentum: numberOr(c['momentum'], 0.99) };
-  },
+  config: (c) => ({ ...normalizationConfig(c), momentum: c['momentum'] as number }),
   supports(config, site) {
     const decline = lastAxisDecline(config, site, 'BatchNormalization');
     if (decline) return decline;

@@ -1,14 +1,20 @@
-/** Typed reads of a spec layer's config (Keras' defaults filled in by model/layers.ts' withDefaults). */
+/**
+ * A layer's config as its kit gives it: the spec's fields, checked against the kit's schema where
+ * the spec entered the worker (`CheckedModelSpecSchema`), with the kit's Keras defaults and canonical
+ * forms filled in (`withDefaults`) once, by `planLayers`. A unit kind reads its fields from this by
+ * the kit's types, with no defaults of its own.
+ */
 import { withDefaults } from '../../../../../model/layers';
+import type { Cfg } from '../../../../../model/layers/kit';
 import type { ConstraintSpec, RegularizerSpec } from '../../../../../model/regularizers';
 import type { LayerSpec } from '../../../../../model/spec';
 
-/** The layer's config with Keras' defaults. */
-export function configOf(layer: LayerSpec): Record<string, unknown> {
-  return withDefaults(layer).config as Record<string, unknown>;
-}
+export type KitConfig = Readonly<Cfg>;
 
-export const numberOr = (value: unknown, fallback: number): number => (typeof value === 'number' ? value : fallback);
+/** The layer's config with its kit's defaults. */
+export function kitConfig(layer: LayerSpec): KitConfig {
+  return withDefaults(layer).config;
+}
 
 /** TF.js' names for Keras activations it spells differently (a spec read back from tfjs). */
 const TFJS_TO_KERAS_ACTIVATION: Record<string, string> = { swish: 'silu' };
@@ -19,7 +25,7 @@ export function activationOf(value: unknown): string {
 }
 
 /** A kernel layer's L1/L2 penalty (kernel_regularizer; null when none or zero) and MaxNorm (kernel_constraint). */
-export function kernelPenalties(config: Record<string, unknown>): { regularizer: { l1: number; l2: number } | null; maxNorm: { maxValue: number; axis: number } | null } {
+export function kernelPenalties(config: KitConfig): { regularizer: { l1: number; l2: number } | null; maxNorm: { maxValue: number; axis: number } | null } {
   const reg = config['kernel_regularizer'] as RegularizerSpec | null | undefined;
   const constraint = config['kernel_constraint'] as ConstraintSpec | null | undefined;
   return {

@@ -2,7 +2,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { Info } from '../tfjs-adapter';
 import { activate, activationDecline, type Activation } from './activations';
-import { activationOf, configOf, kernelPenalties } from './config';
+import { activationOf, kernelPenalties } from './config';
 import { rankOneInput, Scratch, type Act, type GradT, type StepContext, type TrainingUnit, type UnitKind } from './unit';
 
 export interface DenseConfig {
@@ -93,10 +93,7 @@ class DenseUnit implements TrainingUnit {
 
 export const dense: UnitKind<DenseConfig> = {
   classNames: ['Dense'],
-  config(layer) {
-    const c = configOf(layer);
-    return { units: Number(c['units']), activation: activationOf(c['activation']), useBias: c['use_bias'] !== false, ...kernelPenalties(c) };
-  },
+  config: (c) => ({ units: c['units'] as number, activation: activationOf(c['activation']), useBias: c['use_bias'] as boolean, ...kernelPenalties(c) }),
   supports(config, site) {
     if (config.regularizer) return `layer ${site.name} has a kernel regularizer`;
     if (config.maxNorm) return `layer ${site.name} has a max-norm constraint`;

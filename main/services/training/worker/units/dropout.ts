@@ -4,11 +4,9 @@
  * AlphaDropout (Klambauer et al. 2017) sets dropped units to SELU's negative saturation −λα, then an
  * affine map restores the mean and variance.
  */
-import type { Info } from '../tfjs-adapter';
 import { deriveSeed } from '../seeds';
-import { multiplyInto, SELU_ALPHA, SELU_SCALE } from './activations';
-import { configOf, numberOr } from './config';
-import { rankOneInput, Scratch, type Act, type GradT, type StepContext, type TrainingUnit, type UnitKind } from './unit';
+import { SELU_ALPHA, SELU_SCALE } from './activations';
+import { ElementwiseUnit, rankOneInput, type Act, type StepContext, type UnitKind } from './unit';
 
 export interface DropoutConfig {
   alpha: boolean;
@@ -17,17 +15,16 @@ export interface DropoutConfig {
   seed: number | null;
 }
 
-class DropoutUnit implements TrainingUnit {
-  readonly variables = [];
+class DropoutUnit extends ElementwiseUnit {
   readonly logits = false;
-  private readonly maskT = new Scratch();
-  private readonly gradT = new Scratch();
 
   constructor(
-    readonly name: string,
-    private readonly features: number,
+    name: string,
+    features: number,
     private readonly config: DropoutConfig,
-  ) {}
+  ) {
+    super(name, features);
+  }
 
   forward(ctx: StepContext, input: Act): Act {
     const { n } = ctx;
@@ -39,7 +36,7 @@ class DropoutUnit implements TrainingUnit {
     const xr = ctx.view(input.row);
     const yr = ctx.view(outRow);
     const yt = ctx.view(outT);
-    const maskT = this.maskT.get(n * F);
+    const maskT = this.factorT.get(n * F);
     if (alpha) {
       const alphaP = -SELU_ALPHA * SELU_SCALE;
       const a = ((1 - rate) * (1 + rate * alphaP ** 2)) ** -0.5;
@@ -69,26 +66,16 @@ class DropoutUnit implements TrainingUnit {
     }
     return { row: outRow, T: outT, features: F };
   }
-
-  backward(ctx: StepContext, _input: Act, grad: GradT | null, _lossRow: Info | null): GradT | null {
-    if (grad === null) return null;
-    const size = ctx.n * this.features;
-    return multiplyInto(this.gradT.get(size), ctx.floats(grad), this.maskT.get(size), size);
-  }
 }
 
 export const dropout: UnitKind<DropoutConfig> = {
   classNames: ['Dropout', 'AlphaDropout'],
-  config(layer) {
-    const c = configOf(layer);
-    const noise = c['noise_shape'];
-    return {
-      alpha: layer.class_name === 'AlphaDropout',
-      rate: numberOr(c['rate'], 0.5),
-      noiseShape: Array.isArray(noise) ? (noise as (number | null)[]) : null,
-      seed: typeof c['seed'] === 'number' ? c['seed'] : null,
-    };
-  },
+  config: (c, className) => ({
+    alpha: className === 'AlphaDropout',
+    rate: c['rate'] as number,
+    noiseShape: c['noise_shape'] as (number | null)[] | null,
+    seed: c['seed'] as number | null,
+  }),
   supports(config, site) {
     const rank = rankOneInput(site);
     if (rank) return rank;

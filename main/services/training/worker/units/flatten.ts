@@ -1,5 +1,4 @@
 /** Flatten and Reshape: the row-major values stay as they are; only the shape changes, so no unit runs. */
-import { configOf } from './config';
 import { sizeOf, type UnitKind } from './unit';
 
 export interface ReshapeConfig {
@@ -9,10 +8,7 @@ export interface ReshapeConfig {
 
 export const flatten: UnitKind<ReshapeConfig> = {
   classNames: ['Flatten', 'Reshape'],
-  config(layer) {
-    const target = layer.class_name === 'Reshape' ? configOf(layer)['target_shape'] : null;
-    return { targetShape: Array.isArray(target) ? target.map(Number) : null };
-  },
+  config: (c, className) => ({ targetShape: className === 'Reshape' ? (c['target_shape'] as number[]) : null }),
   supports(config, site) {
     if (!config.targetShape) return null;
     const size = sizeOf(site.shape);

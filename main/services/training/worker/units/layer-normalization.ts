@@ -6,28 +6,24 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import type { Info } from '../tfjs-adapter';
-import { configOf } from './config';
-import { lastAxisDecline, normalizationConfig, type NormalizationConfig } from './normalization';
-import { Scratch, type Act, type GradT, type StepContext, type TrainingUnit, type UnitKind } from './unit';
+import { lastAxisDecline, moments, normalizationConfig, NormalizationUnit, type NormalizationConfig } from './normalization';
+import { Scratch, type Act, type GradT, type StepContext, type UnitKind } from './unit';
 
-class LayerNormalizationUnit implements TrainingUnit {
-  readonly variables: TF.Variable[];
-  readonly logits = false;
+class LayerNormalizationUnit extends NormalizationUnit {
   /** The normalized input, row-major [n, F], kept from forward for backward. */
   private readonly xhat = new Scratch();
-  private readonly gradT = new Scratch();
   /** 1/√(var + ε) per sample. */
   private invStd = new Float64Array(0);
 
   constructor(
-    readonly name: string,
-    private readonly features: number,
+    name: string,
+    features: number,
     private readonly epsilon: number,
-    private readonly gamma: TF.Variable | null,
-    private readonly beta: TF.Variable | null,
-    private readonly needDx: boolean,
+    gamma: TF.Variable | null,
+    beta: TF.Variable | null,
+    needDx: boolean,
   ) {
-    this.variables = [gamma, beta].filter((v): v is TF.Variable => v !== null);
+    super(name, features, gamma, beta, needDx);
   }
 
   forward(ctx: StepContext, input: Act): Act {
@@ -38,21 +34,13 @@ class LayerNormalizationUnit implements TrainingUnit {
     const x = ctx.view(input.row);
     const yr = ctx.view(outRow);
     const yt = ctx.view(outT);
-    const gamma = this.gamma ? ctx.view(ctx.variable(this.gamma)) : null;
-    const beta = this.beta ? ctx.view(ctx.variable(this.beta)) : null;
+    const { gamma, beta } = this.affine(ctx);
     const xhat = this.xhat.get(n * F);
     if (this.invStd.length < n) this.invStd = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const base = i * F;
-      let sum = 0;
-      for (let j = 0; j < F; j++) sum += x[base + j]!;
-      const mean = sum / F;
-      let sq = 0;
-      for (let j = 0; j < F; j++) {
-        const d = x[base + j]! - mean;
-        sq += d * d;
-      }
-      const inv = 1 / Math.sqrt(sq / F + this.epsilon);
+      const [mean, variance] = moments(x, base, F);
+      const inv = 1 / Math.sqrt(variance + this.epsilon);
       this.invStd[i] = inv;
       for (let j = 0; j < F; j++) {
         const xh = (x[base + j]! - mean) * inv;
@@ -71,7 +59,7 @@ class LayerNormalizationUnit implements TrainingUnit {
     const F = this.features;
     const g = ctx.floats(grad!);
     const xhat = this.xhat.get(n * F);
-    const gamma = this.gamma ? ctx.view(ctx.variable(this.gamma)) : null;
+    const { gamma } = this.affine(ctx);
     if (this.gamma || this.beta) {
       const dGamma = new Float32Array(F);
       const dBeta = new Float32Array(F);
@@ -112,7 +100,7 @@ class LayerNormalizationUnit implements TrainingUnit {
 
 export const layerNormalization: UnitKind<NormalizationConfig> = {
   classNames: ['LayerNormalization'],
-  config: (layer) => normalizationConfig(configOf(layer)),
+  config: normalizationConfig,
   supports(config, site) {
     const decline = lastAxisDecline(config, site, 'LayerNormalization');
     if (decline) return decline;

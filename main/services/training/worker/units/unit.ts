@@ -1,15 +1,16 @@
 /**
  * A layer's training unit: its forward and backward pass (and any state it updates, as BN's moving
  * statistics) for the fused training step. Each layer kind (units/<layer>.ts) reads its typed
- * config from the model spec, says what it cannot do (`supports`: the fused step's decline
+ * config from the layer's kit config (`config.ts`), says what it cannot do (`supports`: the fused step's decline
  * reasons) and makes a unit over the buffers it declares (its variables). The unit computes
  * through a StepContext, which is the backend's: wasm's (fused/fused-step.ts) hands out wasm-heap
  * buffers and XNNPACK products; a WebGPU context would hand out GPU buffers and its kernels, and a
  * WebGPU unit implement the same interface beside these.
  */
 import type * as TF from '@tensorflow/tfjs';
-import type { LayerSpec } from '../../../../../model/spec';
+import type { KitConfig } from './config';
 import type { Info } from '../tfjs-adapter';
+import { multiplyInto } from './activations';
 
 /** An activation between units in both layouts: row-major [n, F] and transposed [F, n] (null for the logits, which only the loss reads). */
 export interface Act {
@@ -85,10 +86,10 @@ export interface UnitSite {
   variable(suffix: string): TF.Variable | null;
 }
 
-/** A layer kind's training units; C is its typed config (from the spec, Keras' defaults filled in). */
+/** A layer kind's training units; C is its typed config, read from the kit's config of the layer. */
 export interface UnitKind<C> {
   readonly classNames: readonly string[];
-  config(layer: LayerSpec): C;
+  config(config: KitConfig, className: string): C;
   /** Why the fused step cannot train this layer here, or null. */
   supports(config: C, site: UnitSite): string | null;
   /** The unit (null: nothing to compute, as Flatten or a rate-0 dropout) and its output shape. */
@@ -112,5 +113,29 @@ export class Scratch {
   get(size: number): Float32Array {
     if (this.buf.length < size) this.buf = new Float32Array(size);
     return this.buf;
+  }
+}
+
+/**
+ * A unit whose backward multiplies the gradient, element by element, by a factor its forward stored
+ * transposed [F, n] in `factorT` (an activation's derivative, a dropout mask).
+ */
+export abstract class ElementwiseUnit implements TrainingUnit {
+  readonly variables = [];
+  abstract readonly logits: boolean;
+  protected readonly factorT = new Scratch();
+  private readonly gradT = new Scratch();
+
+  constructor(
+    readonly name: string,
+    protected readonly features: number,
+  ) {}
+
+  abstract forward(ctx: StepContext, input: Act): Act;
+
+  backward(ctx: StepContext, _input: Act, grad: GradT | null, _lossRow: Info | null): GradT | null {
+    if (grad === null) return null;
+    const size = ctx.n * this.features;
+    return multiplyInto(this.gradT.get(size), ctx.floats(grad), this.factorT.get(size), size);
   }
 }

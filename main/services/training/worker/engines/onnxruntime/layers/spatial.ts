@@ -3,7 +3,7 @@
  * MaxPool are NCHW, so each layer transposes in and out (ONNX Runtime's transpose optimizer cancels
  * the pairs between neighbouring layers); 'same' padding as explicit pads, split as TensorFlow does.
  */
-import { samePads } from '../../../../../export/onnx';
+import { samePads } from '../../../../../../../model/layers/onnx';
 import type { ModelLayerInfo } from '../../../../../export/weights';
 import { layerAt, type Cfg, type Ctx } from './graph';
 
