@@ -79,7 +79,7 @@ describe.skipIf(!swiftShader)('WebGPU on SwiftShader (needs VK_ICD_FILENAMES →
     expect(report.candidates.find((c) => c.name === 'webgpu')).toMatchObject({ status: 'available' });
     expect(report.active).toBe('wasm');
     expect(report.adapter).toMatchObject({ backend: 'webgpu', vendor: 'google', architecture: 'swiftshader', software: true });
-    expect(usableBackends(report)).toEqual(['webgpu', 'wasm', 'cpu']);
+    expect(usableBackends(report)).toEqual(['webgpu', 'onnxruntime', 'wasm', 'cpu']);
     expect(gpuCountersInstalled()).toBe(true);
     // Named, it is used; Auto measures it after wasm (software) and picks wasm, by far the faster here.
     expect(await chooseBackend(tf, { report, spec: seedModel1, batchSize: BATCH, requested: 'webgpu' })).toMatchObject({ backend: 'webgpu' });
