@@ -94,7 +94,11 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let row0 = wid.y * 64u;
   let col0 = wid.x * 64u;
   let t = lid.y * 16u + lid.x;
-  var acc: array<f32, 16>;
+  // Rows lid.y + 16r, columns lid.x + 16c: acc[r][c]. vec4 registers, no private arrays (SwiftShader spills those).
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
   for (var k0 = 0u; k0 < p.K; k0 += 16u) {
     for (var e = 0u; e < 4u; e++) {
       let idx = t + e * 256u;
@@ -103,32 +107,42 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     }
     workgroupBarrier();
     for (var k = 0u; k < 16u; k++) {
-      var a: array<f32, 4>;
-      var b: array<f32, 4>;
-      for (var r = 0u; r < 4u; r++) { a[r] = As[k * 64u + lid.y + 16u * r]; }
-      for (var c = 0u; c < 4u; c++) { b[c] = Bs[k * 64u + lid.x + 16u * c]; }
-      for (var r = 0u; r < 4u; r++) {
-        for (var c = 0u; c < 4u; c++) { acc[r * 4u + c] += a[r] * b[c]; }
-      }
+      let at = k * 64u;
+      let b = vec4<f32>(Bs[at + lid.x], Bs[at + lid.x + 16u], Bs[at + lid.x + 32u], Bs[at + lid.x + 48u]);
+      acc0 += As[at + lid.y] * b;
+      acc1 += As[at + lid.y + 16u] * b;
+      acc2 += As[at + lid.y + 32u] * b;
+      acc3 += As[at + lid.y + 48u] * b;
     }
     workgroupBarrier();
   }
-  for (var r = 0u; r < 4u; r++) {
-    let i = row0 + lid.y + 16u * r;
-    if (i >= p.M) { continue; }
-    for (var c = 0u; c < 4u; c++) {
-      let j = col0 + lid.x + 16u * c;
-      if (j >= p.N) { continue; }
-      var v = acc[r * 4u + c];
-      if (p.backward == 1u) {
-        if (p.act != 0u) { v = v * dact(p.act, arena[p.dOff + i * p.N + j]); }
-      } else {
-        if (p.hasBias == 1u) { v = v + arena[p.biasOff + j]; }
-        v = act(p.act, v);
-      }
-      arena[p.cOff + i * p.N + j] = v;
-    }
+  let i = row0 + lid.y;
+  let j = col0 + lid.x;
+  storeRow(i, j, acc0);
+  storeRow(i + 16u, j, acc1);
+  storeRow(i + 32u, j, acc2);
+  storeRow(i + 48u, j, acc3);
+}
+
+// Row i, columns j, j + 16, j + 32, j + 48 through the epilogue (unrolled: SwiftShader is slow on dynamic vector indices).
+fn storeRow(i: u32, j: u32, v: vec4<f32>) {
+  if (i >= p.M) { return; }
+  store(i, j, v.x);
+  store(i, j + 16u, v.y);
+  store(i, j + 32u, v.z);
+  store(i, j + 48u, v.w);
+}
+
+fn store(i: u32, j: u32, acc: f32) {
+  if (j >= p.N) { return; }
+  var v = acc;
+  if (p.backward == 1u) {
+    if (p.act != 0u) { v = v * dact(p.act, arena[p.dOff + i * p.N + j]); }
+  } else {
+    if (p.hasBias == 1u) { v = v + arena[p.biasOff + j]; }
+    v = act(p.act, v);
   }
+  arena[p.cOff + i * p.N + j] = v;
 }
 `;
 
