@@ -16,6 +16,7 @@ import { buildModel } from '../../build-model';
 import { applyMaxNorm, forwardWithLogits, meanCrossEntropy, planLayers, regularizationLoss } from '../../forward';
 import { useFashionBatches } from '../../test-images';
 import { clipGradients, createOptimizer } from '../../optimizers';
+import { weightsOf, worstRelativeError } from '../compare-weights';
 import { dropoutKeepMasks } from './dropout-masks';
 import { OrtStepEngine } from './engine';
 import { stepGraphSupport } from './step-graph';
@@ -29,29 +30,6 @@ const sgd: OptimizerSettings = { class_name: 'SGD', config: { momentum: 0, neste
 const momentum: OptimizerSettings = { class_name: 'SGD', config: { momentum: 0.9, nesterov: false, clipnorm: null, clipvalue: null } };
 const nesterov: OptimizerSettings = { class_name: 'SGD', config: { momentum: 0.9, nesterov: true, clipnorm: null, clipvalue: null } };
 const adam: OptimizerSettings = { class_name: 'Adam', config: { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, clipnorm: null, clipvalue: null } };
-
-/** A tfjs model's variables by Keras name, in its order. */
-function weightsOf(model: tf.LayersModel): NamedWeights {
-  return new Map(model.weights.map((w) => [w.originalName, { shape: [...w.shape] as number[], data: w.read().dataSync() as Float32Array }]));
-}
-
-/** ‖a − b‖₂ / ‖b‖₂ per variable, the worst (fused-step.test.ts explains why not max |a − b| under Adam). */
-function worstRelativeError(actual: NamedWeights, expected: NamedWeights): { worst: number; at: string } {
-  let worst = 0;
-  let at = '';
-  for (const [name, e] of expected) {
-    const a = actual.get(name)!.data;
-    let diff = 0;
-    let norm = 0;
-    e.data.forEach((v, i) => {
-      diff += (a[i]! - v) ** 2;
-      norm += v ** 2;
-    });
-    const err = norm === 0 ? Math.sqrt(diff) : Math.sqrt(diff / norm);
-    if (err > worst) [worst, at] = [err, name];
-  }
-  return { worst, at };
-}
 
 /**
  * tfjs' penalty minus the exact one: tfjs' wasm sum accumulates the 235,200 squares of the first

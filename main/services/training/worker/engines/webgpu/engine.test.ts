@@ -19,6 +19,7 @@ import { createOptimizer } from '../../optimizers';
 import { useFashionBatches } from '../../test-images';
 import { dropoutKeepMasks } from '../onnxruntime/dropout-masks';
 import { WebGpuStepEngine, type WebGpuEngineOptions } from './engine';
+import { weightsOf, worstRelativeError } from '../compare-weights';
 import { countGpuCalls } from './gpu-counters';
 import { webGpuStepSupport } from './layout';
 import { testDevice } from './test-device';
@@ -37,28 +38,8 @@ const dawn = await testDevice();
 if ('unavailable' in dawn) console.warn(dawn.unavailable);
 const device = 'unavailable' in dawn ? null : dawn.device;
 
-/** A tfjs model's variables by Keras name, in its order. */
-function weightsOf(model: tf.LayersModel): NamedWeights {
-  return new Map(model.weights.map((w) => [w.originalName, { shape: [...w.shape] as number[], data: w.read().dataSync() as Float32Array }]));
-}
-
-/** ‖a − b‖₂ / ‖b‖₂ per variable, the worst (max |a − b| would flag Adam's sign-like steps on near-zero gradients). */
-function worstRelativeError(actual: NamedWeights, expected: NamedWeights): { worst: number; at: string } {
-  let worst = 0;
-  let at = '';
-  for (const [name, e] of expected) {
-    const a = actual.get(name)!.data;
-    let diff = 0;
-    let norm = 0;
-    e.data.forEach((v, i) => {
-      diff += (a[i]! - v) ** 2;
-      norm += v ** 2;
-    });
-    const err = norm === 0 ? Math.sqrt(diff) : Math.sqrt(diff / norm);
-    if (err > worst) [worst, at] = [err, name];
-  }
-  return { worst, at };
-}
+/** Absolute below norm 1: the first BN's β in seed model 2 has a true gradient of 0 (the next BN's mean subtraction cancels it), both paths hold rounding noise there. */
+const ERROR_FLOOR = 1;
 
 async function engineFor(spec: ModelSpec, optimizer: OptimizerSettings, weights: NamedWeights, options: WebGpuEngineOptions = {}): Promise<WebGpuStepEngine> {
   const engine = await WebGpuStepEngine.create(device!, spec, optimizer, weights, options);
@@ -67,7 +48,7 @@ async function engineFor(spec: ModelSpec, optimizer: OptimizerSettings, weights:
 }
 
 /** `steps` steps of `batch` samples on both paths from the same initial weights: worst loss difference and worst weight error. */
-async function compare(spec: ModelSpec, optimizer: OptimizerSettings, lr: number, batch: number, steps = STEPS) {
+async function compare(spec: ModelSpec, optimizer: OptimizerSettings, lr: number, batch: number, steps = STEPS, unsettled: string[] = []) {
   const model = await buildModel(tf, spec, { seed: SEED });
   const plans = planLayers(model);
   const tfOptimizer = createOptimizer(tf, optimizer, lr);
@@ -98,7 +79,8 @@ async function compare(spec: ModelSpec, optimizer: OptimizerSettings, lr: number
       expect(actual.acc).toBeLessThanOrEqual(1);
       worstLoss = Math.max(worstLoss, Math.abs(actual.loss - expected));
     }
-    return { worstLoss, weights: worstRelativeError(engine.getWeights(), weightsOf(model)) };
+    const settled = (w: NamedWeights) => new Map([...w].filter(([name]) => !unsettled.includes(name)));
+    return { worstLoss, weights: worstRelativeError(engine.getWeights(), settled(weightsOf(model)), ERROR_FLOOR) };
   } finally {
     await engine.dispose();
     tfOptimizer.dispose();
@@ -146,10 +128,14 @@ describe.skipIf(!device)('the fused WebGPU step on SwiftShader', () => {
   for (const [modelName, spec, batch, optimizers] of cases) {
     for (const [optName, optimizer, lr] of optimizers) {
       it(`${modelName}, ${optName}, batch ${batch}: 20 steps equal the general path within 1e-4`, async () => {
-        const { worstLoss, weights } = await compare(spec, optimizer, lr, batch);
+        // Seed model 2's first BN feeds a Dense without bias into another BN, whose mean subtraction cancels the
+        // first β: its true gradient is 0, and Adam turns both paths' rounding noise into full ±lr steps, so that β
+        // and the next BN's moving mean follow the noise. The loss and every other variable are compared.
+        const unsettled = spec === seedModel2 && optimizer === adam ? ['batch_normalization/beta', 'batch_normalization_1/moving_mean'] : [];
+        const { worstLoss, weights } = await compare(spec, optimizer, lr, batch, STEPS, unsettled);
         expect(worstLoss).toBeLessThan(1e-4);
         expect(weights.worst, weights.at).toBeLessThan(1e-4);
-      });
+      }, 600_000);
     }
   }
 
@@ -162,7 +148,7 @@ describe.skipIf(!device)('the fused WebGPU step on SwiftShader', () => {
       expect(worstLoss).toBeLessThan(1e-4);
       expect(weights.worst, weights.at).toBeLessThan(1e-4);
     }
-  });
+  }, 300_000);
 
   it('a steady-state step is 17 dispatches (≤ 30), one submit, one writeBuffer and no buffer or bind group created', async () => {
     const model = await buildModel(tf, seedModel1, { seed: SEED });
@@ -207,7 +193,7 @@ describe.skipIf(!device)('the fused WebGPU step on SwiftShader', () => {
       counter.restore();
       await engine.dispose();
     }
-  });
+  }, 300_000);
 
   it('refuses labels outside the classes, short batches and missing masks, keeping its weights', async () => {
     const model = await buildModel(tf, seluMlp, { seed: SEED });
@@ -225,7 +211,7 @@ describe.skipIf(!device)('the fused WebGPU step on SwiftShader', () => {
     } finally {
       await engine.dispose();
     }
-  });
+  }, 300_000);
 });
 
 describe('the fused WebGPU step declines what it does not train, with the reason', () => {

@@ -109,7 +109,7 @@ export class WebGpuStepEngine implements TrainingEngine {
     const layout = planStep(spec, optimizer, Math.max(1, options.capacity ?? 32));
     const tooBig = arenaLimit(device, layout);
     if (tooBig) return { unsupported: tooBig };
-    const kernels = createKernelPipelines(device);
+    const kernels = await createKernelPipelines(device);
     const engine = new WebGpuStepEngine(device, spec, optimizer, kernels, layout, options);
     engine.setWeights(weights);
     return engine;

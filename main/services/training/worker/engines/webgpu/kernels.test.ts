@@ -22,6 +22,21 @@ function values(count: number, seed: number): Float32Array {
   });
 }
 
+const NO_ROW = 0xffffffff;
+
+/** The parts end to end in one arena (a number: that many zeros), and where each starts. */
+function packed(...parts: (Float32Array | number)[]): { arena: Float32Array; at: number[] } {
+  const at: number[] = [];
+  let size = 0;
+  for (const part of parts) {
+    at.push(size);
+    size += typeof part === 'number' ? part : part.length;
+  }
+  const arena = new Float32Array(size);
+  parts.forEach((part, i) => typeof part !== 'number' && arena.set(part, at[i]));
+  return { arena, at };
+}
+
 describe.skipIf('unavailable' in dawn)('WGSL kernels on SwiftShader', () => {
   const { device } = dawn as Exclude<typeof dawn, { unavailable: string }>;
   let kernels: KernelPipelines | null = null;
@@ -29,7 +44,7 @@ describe.skipIf('unavailable' in dawn)('WGSL kernels on SwiftShader', () => {
 
   /** Runs one kernel over `arena` and returns the arena afterwards. */
   async function run(kernel: KernelName, arena: Float32Array, params: Record<string, number>, groups: [number, number]): Promise<Float32Array> {
-    kernels ??= createKernelPipelines(device);
+    kernels ??= await createKernelPipelines(device);
     const buffer = device.createBuffer({ size: arena.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
     const read = device.createBuffer({ size: arena.byteLength, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     const block = packUniforms([{ kernel, label: kernel, params }]);
@@ -51,6 +66,10 @@ describe.skipIf('unavailable' in dawn)('WGSL kernels on SwiftShader', () => {
     return out;
   }
 
+  /** The matmul kernel with the fields not given at neutral values, workgroups from M and N. */
+  const matmul = (arena: Float32Array, fields: Record<string, number>) =>
+    run('matmul', arena, { aOff: 0, onesRow: NO_ROW, biasOff: 0, hasBias: 0, act: 0, backward: 0, dOff: 0, ...fields }, [Math.ceil(fields.N! / 64), Math.ceil(fields.M! / 64)]);
+
   const shapes: [string, number, number, number][] = [
     ['1×1·1', 1, 1, 1],
     ['13×300·784 (batch 13, first Dense)', 13, 300, 784],
@@ -66,41 +85,17 @@ describe.skipIf('unavailable' in dawn)('WGSL kernels on SwiftShader', () => {
       it(`C = ${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'}, ${label}`, async () => {
         const a = values(M * K, 1 + M);
         const b = values(K * N, 2 + N);
-        const arena = new Float32Array(M * K + K * N + M * N);
-        arena.set(a, 0);
-        arena.set(b, M * K);
+        const { arena, at } = packed(a, b, M * N);
         // A stored as [M, K] or, transposed, as [K, M]; B as [K, N] or [N, K].
         const aAt = (i: number, k: number) => (transA ? k * M + i : i * K + k);
         const bAt = (k: number, j: number) => (transB ? j * K + k : k * N + j);
-        const out = await run(
-          'matmul',
-          arena,
-          {
-            M,
-            N,
-            K,
-            aOff: 0,
-            aRs: transA ? 1 : K,
-            aCs: transA ? M : 1,
-            bOff: M * K,
-            bRs: transB ? 1 : N,
-            bCs: transB ? K : 1,
-            cOff: M * K + K * N,
-            onesRow: 0xffffffff,
-            biasOff: 0,
-            hasBias: 0,
-            act: 0,
-            backward: 0,
-            dOff: 0,
-          },
-          [Math.ceil(N / 64), Math.ceil(M / 64)],
-        );
+        const out = await matmul(arena, { M, N, K, aRs: transA ? 1 : K, aCs: transA ? M : 1, bOff: at[1]!, bRs: transB ? 1 : N, bCs: transB ? K : 1, cOff: at[2]! });
         let worst = 0;
         for (let i = 0; i < M; i++) {
           for (let j = 0; j < N; j++) {
             let s = 0;
             for (let k = 0; k < K; k++) s += a[aAt(i, k)]! * b[bAt(k, j)]!;
-            worst = Math.max(worst, Math.abs(out[M * K + K * N + i * N + j]! - s));
+            worst = Math.max(worst, Math.abs(out[at[2]! + i * N + j]! - s));
           }
         }
         expect(worst).toBeLessThan(1e-5 * Math.sqrt(K) + 1e-6);
@@ -115,18 +110,10 @@ describe.skipIf('unavailable' in dawn)('WGSL kernels on SwiftShader', () => {
     const x = values(n * K, 3);
     const dz = values(n * N, 4);
     const bias = values(N, 5);
-    const arena = new Float32Array(n * K + n * N + N + (K + 1) * N);
-    arena.set(x, 0);
-    arena.set(dz, n * K);
-    arena.set(bias, n * K + n * N);
-    const cOff = n * K + n * N + N;
     // [x, 1]ᵀ·dz: [K + 1, N], the last row Σ dz.
-    const grads = await run(
-      'matmul',
-      arena,
-      { M: K + 1, N, K: n, aOff: 0, aRs: 1, aCs: K, bOff: n * K, bRs: N, bCs: 1, cOff, onesRow: K, biasOff: 0, hasBias: 0, act: 0, backward: 1, dOff: 0 },
-      [Math.ceil(N / 64), Math.ceil((K + 1) / 64)],
-    );
+    const back = packed(x, dz, (K + 1) * N);
+    const cOff = back.at[2]!;
+    const grads = await matmul(back.arena, { M: K + 1, N, K: n, aRs: 1, aCs: K, bOff: back.at[1]!, bRs: N, bCs: 1, cOff, onesRow: K, backward: 1 });
     let worst = 0;
     for (let j = 0; j < N; j++) {
       let db = 0;
@@ -141,17 +128,9 @@ describe.skipIf('unavailable' in dawn)('WGSL kernels on SwiftShader', () => {
     expect(worst).toBeLessThan(1e-5);
     // x[n, K]·W[K, N] + b, then ELU.
     const w = values(K * N, 6);
-    const forward = new Float32Array(n * K + K * N + N + n * N);
-    forward.set(x, 0);
-    forward.set(w, n * K);
-    forward.set(bias, n * K + K * N);
-    const yOff = n * K + K * N + N;
-    const y = await run(
-      'matmul',
-      forward,
-      { M: n, N, K, aOff: 0, aRs: K, aCs: 1, bOff: n * K, bRs: N, bCs: 1, cOff: yOff, onesRow: 0xffffffff, biasOff: n * K + K * N, hasBias: 1, act: ACT.elu, backward: 0, dOff: 0 },
-      [Math.ceil(N / 64), Math.ceil(n / 64)],
-    );
+    const forward = packed(x, w, bias, n * N);
+    const yOff = forward.at[3]!;
+    const y = await matmul(forward.arena, { M: n, N, K, aRs: K, aCs: 1, bOff: forward.at[1]!, bRs: N, bCs: 1, cOff: yOff, biasOff: forward.at[2]!, hasBias: 1, act: ACT.elu });
     worst = 0;
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < N; j++) {

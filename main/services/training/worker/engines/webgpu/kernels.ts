@@ -172,20 +172,28 @@ fn reduceColumns(lid: vec3<u32>, a: f32, b: f32) {
 }
 `;
 
-/**
- * BatchNormalization forward in training mode: batch mean, biased variance (two passes), the
- * moving statistics moved (moving − (moving − batch)·(1 − momentum)), y = (x − mean)·γ/√(var + ε) + β;
- * mean and 1/√(var + ε) kept for the backward pass.
- */
-const BN_FORWARD = `${HEADER}
-${struct('Params', 'bnForward')}
+/** A BN kernel: 16 features (x) × 16 row lanes (y) a workgroup, feature `f` (`valid` when f < F), then `body`. */
+function bnKernel(kernel: 'bnForward' | 'bnBackward', body: string): string {
+  return `${HEADER}
+${struct('Params', kernel)}
 @group(0) @binding(1) var<uniform> p: Params;
 ${BN_REDUCE}
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let f = wid.x * 16u + lid.x;
-  let valid = f < p.F;
+  let valid = f < p.F;${body}}
+`;
+}
+
+/**
+ * BatchNormalization forward in training mode: batch mean, biased variance (two passes), the
+ * moving statistics moved (moving − (moving − batch)·(1 − momentum)), y = (x − mean)·γ/√(var + ε) + β;
+ * mean and 1/√(var + ε) kept for the backward pass.
+ */
+const BN_FORWARD = bnKernel(
+  'bnForward',
+  `
   let nf = f32(p.n);
   var s = 0.0;
   if (valid) { for (var i = lid.y; i < p.n; i += 16u) { s += arena[p.xOff + i * p.F + f]; } }
@@ -218,22 +226,16 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     let at = i * p.F + f;
     arena[p.yOff + at] = (arena[p.xOff + at] - mean) * factor + shift;
   }
-}
-`;
+`,
+);
 
 /**
  * BatchNormalization backward: dβ = Σdy, dγ = Σdy·x̂, and dx = γ/√(var + ε)/n·(n·dy − Σdy − x̂·Σdy·x̂)
  * (the batch statistics' own gradients included) × f′ of the layer below.
  */
-const BN_BACKWARD = `${HEADER}
-${struct('Params', 'bnBackward')}
-@group(0) @binding(1) var<uniform> p: Params;
-${BN_REDUCE}
-
-@compute @workgroup_size(16, 16)
-fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let f = wid.x * 16u + lid.x;
-  let valid = f < p.F;
+const BN_BACKWARD = bnKernel(
+  'bnBackward',
+  `
   var mean = 0.0;
   var inv = 0.0;
   if (valid) {
@@ -269,8 +271,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     let xhat = (x - mean) * inv;
     arena[p.dxOff + at] = scale * (nf * arena[p.dyOff + at] - sumDy - xhat * sumDyX) * dact(p.dAct, x);
   }
-}
-`;
+`,
+);
 
 /**
  * Softmax cross-entropy on the logits, forward and backward in one workgroup: per sample the exact

@@ -95,30 +95,30 @@ export function webGpuStepSupport(spec: ModelSpec, optimizer: OptimizerSettings)
   }
   if (layers.length === 0) return 'the model has no layers';
   const configs = layerConfigs(spec);
-  for (let i = 0; i < layers.length; i++) {
-    const info = layers[i]!;
-    const cfg = configs[i]!;
-    const last = i === layers.length - 1;
-    const at = `layer ${info.name}`;
-    if (!LAYERS.has(info.class_name)) return `${at}: ${info.class_name} is not in the fused WebGPU step`;
-    if (info.input_shape.slice(1).some((d) => d === null)) return `${at}: its input has no fixed shape`;
-    if (cfg.trainable === false) return `${at} is frozen`;
-    if (info.class_name === 'Flatten') continue;
-    if (info.input_shape.length !== 2) return `${at} (${info.class_name}) gets a rank-${info.input_shape.length} input`;
-    if (info.class_name === 'BatchNormalization') {
-      const axis = (Array.isArray(cfg.axis) ? cfg.axis[0] : cfg.axis) as number;
-      if (axis !== -1 && axis !== 1) return `${at}: BatchNormalization over axis ${String(cfg.axis)}, not the last`;
-    }
-    if (info.class_name === 'Dense' && (cfg.kernel_regularizer || cfg.kernel_constraint)) return `${at}: kernel regularizers and constraints are not in the fused WebGPU step`;
-    if (info.class_name === 'Dense' || info.class_name === 'Activation') {
-      const fn = cfg.activation as string;
-      if (fn === 'softmax' && !last) return `${at}: softmax before the last layer`;
-      if (fn !== 'softmax' && !isActivation(fn)) return `${at}: activation ${fn} is not in the fused WebGPU step`;
-    }
-    if (last && !((info.class_name === 'Dense' || info.class_name === 'Activation') && cfg.activation === 'softmax')) {
-      return 'the model does not end in a softmax (the step trains sparse categorical cross-entropy on softmax outputs)';
-    }
+  for (const [i, info] of layers.entries()) {
+    const reason = layerDecline(info, configs[i]!, i === layers.length - 1);
+    if (reason) return reason;
   }
+  return null;
+}
+
+/** Why one layer cannot run in the fused step (softmax only last, and last only softmax), or null. */
+function layerDecline(info: ModelLayerInfo, cfg: Cfg, last: boolean): string | null {
+  const at = `layer ${info.name}`;
+  const kind = info.class_name;
+  if (!LAYERS.has(kind)) return `${at}: ${kind} is not in the fused WebGPU step`;
+  if (info.input_shape.slice(1).some((d) => d === null)) return `${at}: its input has no fixed shape`;
+  if (cfg.trainable === false) return `${at} is frozen`;
+  if (kind !== 'Flatten' && info.input_shape.length !== 2) return `${at} (${kind}) gets a rank-${info.input_shape.length} input`;
+  if (kind === 'BatchNormalization') {
+    const axis = (Array.isArray(cfg.axis) ? cfg.axis[0] : cfg.axis) as number;
+    if (axis !== -1 && axis !== 1) return `${at}: BatchNormalization over axis ${String(cfg.axis)}, not the last`;
+  }
+  if (kind === 'Dense' && (cfg.kernel_regularizer || cfg.kernel_constraint)) return `${at}: kernel regularizers and constraints are not in the fused WebGPU step`;
+  const activation = kind === 'Dense' || kind === 'Activation' ? (cfg.activation as string) : null;
+  if (activation === 'softmax' && !last) return `${at}: softmax before the last layer`;
+  if (activation !== null && activation !== 'softmax' && !isActivation(activation)) return `${at}: activation ${activation} is not in the fused WebGPU step`;
+  if (last && activation !== 'softmax') return 'the model does not end in a softmax (the step trains sparse categorical cross-entropy on softmax outputs)';
   return null;
 }
 

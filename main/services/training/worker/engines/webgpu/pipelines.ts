@@ -14,7 +14,9 @@ export interface KernelPipelines {
   pipelines: Record<KernelName, GPUComputePipeline>;
 }
 
-export function createKernelPipelines(device: GPUDevice): KernelPipelines {
+/** Throws the device's validation message when a kernel does not compile or validate. */
+export async function createKernelPipelines(device: GPUDevice): Promise<KernelPipelines> {
+  device.pushErrorScope('validation');
   const bindGroupLayout = device.createBindGroupLayout({
     entries: [
       { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } },
@@ -27,6 +29,8 @@ export function createKernelPipelines(device: GPUDevice): KernelPipelines {
     const module = device.createShaderModule({ label: name, code: KERNELS[name] });
     return [name, device.createComputePipeline({ label: name, layout, compute: { module, entryPoint: 'main' } })] as const;
   });
+  const error = await device.popErrorScope();
+  if (error) throw new Error(`the fused WebGPU step's kernels did not compile: ${error.message}`);
   return { bindGroupLayout, pipelines: Object.fromEntries(entries) as Record<KernelName, GPUComputePipeline> };
 }
 
