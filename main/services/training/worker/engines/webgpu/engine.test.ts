@@ -216,17 +216,14 @@ describe.skipIf(!device)('the fused WebGPU step on SwiftShader', () => {
 
 describe('the fused WebGPU step declines what it does not train, with the reason', () => {
   it('names the layer, activation or optimizer', () => {
-    const conv: ModelSpec = {
-      class_name: 'Sequential',
-      config: {
-        name: 'conv',
-        layers: [
-          layer('Conv2D', 'conv2d', { batch_input_shape: [null, 28, 28, 1], filters: 4, kernel_size: [3, 3], activation: 'relu' }),
-          layer('Flatten', 'flatten', {}),
-          layer('Dense', 'dense', { units: 10, activation: 'softmax' }),
-        ],
-      },
-    };
+    // Conv2D on the images, then the MLP's Dense layers.
+    const conv = structuredClone(plainMlp);
+    conv.config.layers.splice(
+      0,
+      1,
+      layer('Conv2D', 'conv2d', { batch_input_shape: [null, 28, 28, 1], filters: 4, kernel_size: [3, 3], activation: 'relu' }),
+      layer('Flatten', 'flatten', {}),
+    );
     expect(webGpuStepSupport(conv, sgd)).toMatch(/conv2d: Conv2D is not in the fused WebGPU step/);
     const swish = structuredClone(plainMlp);
     swish.config.layers[1]!.config.activation = 'swish';

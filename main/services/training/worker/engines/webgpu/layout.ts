@@ -87,19 +87,24 @@ export function webGpuStepSupport(spec: ModelSpec, optimizer: OptimizerSettings)
   const name = optimizer.class_name;
   if (name !== 'SGD' && name !== 'Adam') return `the ${String(name)} optimizer is not in the fused WebGPU step (SGD and Adam are)`;
   if (optimizer.config.clipnorm !== null) return 'clipnorm is not in the fused WebGPU step';
-  let layers: ModelLayerInfo[];
-  try {
-    layers = modelLayers(spec);
-  } catch (e) {
-    return `the model is not valid: ${(e as Error).message}`;
-  }
-  if (layers.length === 0) return 'the model has no layers';
+  const layers = layersOrReason(spec);
+  if (typeof layers === 'string') return layers;
   const configs = layerConfigs(spec);
   for (const [i, info] of layers.entries()) {
     const reason = layerDecline(info, configs[i]!, i === layers.length - 1);
     if (reason) return reason;
   }
   return null;
+}
+
+/** The spec's layers, or why there are none to train. */
+function layersOrReason(spec: ModelSpec): ModelLayerInfo[] | string {
+  try {
+    const layers = modelLayers(spec);
+    return layers.length ? layers : 'the model has no layers';
+  } catch (e) {
+    return `the model is not valid: ${(e as Error).message}`;
+  }
 }
 
 /** Why one layer cannot run in the fused step (softmax only last, and last only softmax), or null. */
