@@ -195,6 +195,38 @@ describe.skipIf(!device)('the fused WebGPU step on SwiftShader', () => {
     }
   }, 300_000);
 
+  it("reads each BN layer's batch statistics of the last step for the dashboard (the first BN's are the images')", async () => {
+    const model = await buildModel(tf, seedModel1, { seed: SEED });
+    const start = weightsOf(model);
+    model.dispose();
+    const engine = await engineFor(seedModel1, sgd, start, { capacity: 5 });
+    try {
+      const n = 5;
+      const xs = batches.x(2, n);
+      await engine.step(xs, batches.y(2, n), n, 0.01);
+      const stats = await engine.readBatchNormStatistics();
+      expect([...stats].map(([name, s]) => [name, s.mean.length, s.variance.length])).toEqual([
+        ['batch_normalization', 784, 784],
+        ['batch_normalization_1', 300, 300],
+        ['batch_normalization_2', 100, 100],
+      ]);
+      const first = stats.get('batch_normalization')!;
+      let worst = 0;
+      for (let f = 0; f < 784; f++) {
+        let mean = 0;
+        for (let i = 0; i < n; i++) mean += xs[i * 784 + f]! / n;
+        let variance = 0;
+        for (let i = 0; i < n; i++) variance += (xs[i * 784 + f]! - mean) ** 2 / n;
+        worst = Math.max(worst, Math.abs(first.mean[f]! - mean), Math.abs(first.variance[f]! - variance));
+      }
+      expect(worst).toBeLessThan(1e-6);
+      // Later BN layers see normalised, activated features: finite, non-negative variances.
+      for (const { variance } of stats.values()) expect(variance.every((v) => Number.isFinite(v) && v >= 0)).toBe(true);
+    } finally {
+      await engine.dispose();
+    }
+  }, 300_000);
+
   it('refuses labels outside the classes, short batches and missing masks, keeping its weights', async () => {
     const model = await buildModel(tf, seluMlp, { seed: SEED });
     const start = weightsOf(model);

@@ -11,7 +11,8 @@
  * read-back: every `readEvery` steps (option, default 1) a step also copies the metrics and the
  * model variables into a mapped buffer and waits for it; the other steps return the last values read
  * (`stale: true`) without waiting. `readMetrics()` reads on demand (and the means since the last
- * read); `getWeights()` returns the variables as of the last read-back, `readWeights()` reads them now.
+ * read); `getWeights()` returns the variables as of the last read-back, `readWeights()` reads them now;
+ * `readBatchNormStatistics()` reads each BN layer's batch mean and variance at the statistics cadence.
  */
 /// <reference types="@webgpu/types" />
 import { DomainError, type OptimizerSettings } from '../../../../../../contract';
@@ -61,6 +62,8 @@ export class WebGpuStepEngine implements TrainingEngine {
   private layout: StepLayout;
   private arena: GPUBuffer;
   private readonly readback: GPUBuffer;
+  /** BN layers' batch statistics, read at the statistics cadence (null without BN layers). */
+  private readonly statsReadback: GPUBuffer | null;
   private readonly plans = new Map<number, BatchPlan>();
   /** The model variables as last read back (or set). */
   private readonly mirror: Float32Array;
@@ -86,6 +89,8 @@ export class WebGpuStepEngine implements TrainingEngine {
     this.readEvery = Math.max(1, Math.floor(options.readEvery ?? 1));
     this.arena = this.createArena(layout);
     this.readback = device.createBuffer({ label: 'fused step read-back', size: (layout.variablesEnd + METRICS) * F32, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const statsSize = layout.batchNorms.reduce((sum, bn) => sum + 2 * bn.features, 0) * F32;
+    this.statsReadback = statsSize ? device.createBuffer({ label: 'fused step BN statistics', size: statsSize, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : null;
     this.mirror = new Float32Array(layout.variablesEnd);
     this.upload = new Float32Array(layout.uploadSize);
     this.powers = optimizer.class_name === 'Adam' ? [Math.fround(optimizer.config.beta_1), Math.fround(optimizer.config.beta_2)] : [0, 0];
@@ -178,6 +183,31 @@ export class WebGpuStepEngine implements TrainingEngine {
     return { ...this.last };
   }
 
+  /** Each BN layer's batch mean and biased variance per feature in the last step, by layer name (one copy per layer, read now). */
+  async readBatchNormStatistics(): Promise<Map<string, { mean: Float32Array; variance: Float32Array }>> {
+    const out = new Map<string, { mean: Float32Array; variance: Float32Array }>();
+    const target = this.statsReadback;
+    if (!target) return out;
+    await this.serial(async () => {
+      const encoder = this.device.createCommandEncoder();
+      let at = 0;
+      for (const bn of this.layout.batchNorms) {
+        encoder.copyBufferToBuffer(this.arena, bn.offset * F32, target, at * F32, 2 * bn.features * F32);
+        at += 2 * bn.features;
+      }
+      this.device.queue.submit([encoder.finish()]);
+      await target.mapAsync(GPUMapMode.READ);
+      const values = new Float32Array(target.getMappedRange());
+      at = 0;
+      for (const bn of this.layout.batchNorms) {
+        out.set(bn.layer, { mean: values.slice(at, at + bn.features), variance: values.slice(at + bn.features, at + 2 * bn.features) });
+        at += 2 * bn.features;
+      }
+      target.unmap();
+    });
+    return out;
+  }
+
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
@@ -186,6 +216,7 @@ export class WebGpuStepEngine implements TrainingEngine {
     this.plans.clear();
     this.arena.destroy();
     this.readback.destroy();
+    this.statsReadback?.destroy();
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {

@@ -189,7 +189,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 /**
  * BatchNormalization forward in training mode: batch mean, biased variance (two passes), the
  * moving statistics moved (moving − (moving − batch)·(1 − momentum)), y = (x − mean)·γ/√(var + ε) + β;
- * mean and 1/√(var + ε) kept for the backward pass.
+ * mean and 1/√(var + ε) kept for the backward pass, the variance after the mean (F values on) for the dashboard.
  */
 const BN_FORWARD = bnKernel(
   'bnForward',
@@ -216,6 +216,7 @@ const BN_FORWARD = bnKernel(
   if (p.hasBeta == 1u) { shift = arena[p.betaOff + f]; }
   if (lid.y == 0u) {
     arena[p.meanOff + f] = mean;
+    arena[p.meanOff + p.F + f] = variance;
     arena[p.invOff + f] = inv;
     let mm = arena[p.mmOff + f];
     let mv = arena[p.mvOff + f];

@@ -68,6 +68,8 @@ export interface StepLayout {
   classes: number;
   capacity: number;
   arenaSize: number;
+  /** Each BN layer's last batch mean [F] and biased variance [F], side by side from `offset`. */
+  batchNorms: { layer: string; features: number; offset: number }[];
   ops: PlannedOp[];
 }
 
@@ -176,6 +178,7 @@ export function planStep(spec: ModelSpec, optimizer: OptimizerSettings, capacity
   const uploadEnd = arena.size;
 
   const ops: PlannedOp[] = [];
+  const batchNorms: StepLayout['batchNorms'] = [];
   const backward: PlannedOp[][] = [];
   const gradients = new Map<number, number>();
   const gradientOf = (r: Region) => {
@@ -297,8 +300,10 @@ export function planStep(spec: ModelSpec, optimizer: OptimizerSettings, capacity
         const beta = variable(info, 'beta');
         const movingMean = variable(info, 'moving_mean')!;
         const movingVariance = variable(info, 'moving_variance')!;
-        const meanOff = arena.take(F);
+        // Batch mean, then variance (read back together for the dashboard), then 1/√(var + ε).
+        const meanOff = arena.take(2 * F);
         const invOff = arena.take(F);
+        batchNorms.push({ layer: info.name, features: F, offset: meanOff });
         const out = output(F);
         const common = { F, gammaOff: gamma?.offset ?? 0, hasGamma: gamma ? 1 : 0, meanOff, invOff };
         ops.push({
@@ -463,6 +468,7 @@ export function planStep(spec: ModelSpec, optimizer: OptimizerSettings, capacity
     classes,
     capacity,
     arenaSize: arena.size,
+    batchNorms,
     ops,
   };
 }
