@@ -47,6 +47,14 @@ async function engineFor(spec: ModelSpec, optimizer: OptimizerSettings, weights:
   return engine;
 }
 
+/** An engine from the seeded tfjs model's initial weights (and those weights). */
+async function seededEngine(spec: ModelSpec, optimizer: OptimizerSettings, options: WebGpuEngineOptions) {
+  const model = await buildModel(tf, spec, { seed: SEED });
+  const start = weightsOf(model);
+  model.dispose();
+  return { engine: await engineFor(spec, optimizer, start, options), start };
+}
+
 /** `steps` steps of `batch` samples on both paths from the same initial weights: worst loss difference and worst weight error. */
 async function compare(spec: ModelSpec, optimizer: OptimizerSettings, lr: number, batch: number, steps = STEPS, unsettled: string[] = []) {
   const model = await buildModel(tf, spec, { seed: SEED });
@@ -151,10 +159,7 @@ describe.skipIf(!device)('the fused WebGPU step on SwiftShader', () => {
   }, 300_000);
 
   it('a steady-state step is 17 dispatches (≤ 30), one submit, one writeBuffer and no buffer or bind group created', async () => {
-    const model = await buildModel(tf, seedModel1, { seed: SEED });
-    const start = weightsOf(model);
-    model.dispose();
-    const engine = await engineFor(seedModel1, momentum, start, { capacity: 8, readEvery: 1000 });
+    const { engine } = await seededEngine(seedModel1, momentum, { capacity: 8, readEvery: 1000 });
     const counter = countGpuCalls();
     try {
       // The first step at a batch size makes its uniform buffer and bind group once.
@@ -196,10 +201,7 @@ describe.skipIf(!device)('the fused WebGPU step on SwiftShader', () => {
   }, 300_000);
 
   it("reads each BN layer's batch statistics of the last step for the dashboard (the first BN's are the images')", async () => {
-    const model = await buildModel(tf, seedModel1, { seed: SEED });
-    const start = weightsOf(model);
-    model.dispose();
-    const engine = await engineFor(seedModel1, sgd, start, { capacity: 5 });
+    const { engine } = await seededEngine(seedModel1, sgd, { capacity: 5 });
     try {
       const n = 5;
       const xs = batches.x(2, n);
@@ -228,10 +230,7 @@ describe.skipIf(!device)('the fused WebGPU step on SwiftShader', () => {
   }, 300_000);
 
   it('refuses labels outside the classes, short batches and missing masks, keeping its weights', async () => {
-    const model = await buildModel(tf, seluMlp, { seed: SEED });
-    const start = weightsOf(model);
-    model.dispose();
-    const engine = await engineFor(seluMlp, sgd, start, { capacity: 4 });
+    const { engine, start } = await seededEngine(seluMlp, sgd, { capacity: 4 });
     try {
       const masks = dropoutKeepMasks(tf, engine.masks, 4, { seed: SEED, step: 0 });
       const badLabels = Int32Array.from(batches.y(0, 4), (v, i) => (i === 2 ? 10 : v));
