@@ -15,7 +15,7 @@ import type { LayerSpec, ModelSpec } from '../../../../../../model/spec';
 import type { NamedWeights } from '../../../../export/weights';
 import { buildModel } from '../../build-model';
 import { forwardWithLogits, meanCrossEntropy, planLayers } from '../../forward';
-import { createOptimizer } from '../../optimizers';
+import { clipGradients, createOptimizer } from '../../optimizers';
 import { useFashionBatches } from '../../test-images';
 import { dropoutKeepMasks } from '../onnxruntime/dropout-masks';
 import { WebGpuStepEngine, type WebGpuEngineOptions } from './engine';
@@ -75,7 +75,7 @@ async function compare(spec: ModelSpec, optimizer: OptimizerSettings, lr: number
           const { output, logits } = forwardWithLogits(tf, plans, xb, { mode: 'train', seed: SEED, step });
           return meanCrossEntropy(tf, output, yb, logits);
         }, trainable);
-        tfOptimizer.applyGradients(grads);
+        tfOptimizer.applyGradients(clipGradients(tf, grads, optimizer.config));
         return value;
       });
       const expected = loss.dataSync()[0]!;
@@ -198,6 +198,13 @@ describe.skipIf(!device)('the fused WebGPU step on SwiftShader', () => {
       counter.restore();
       await engine.dispose();
     }
+  }, 300_000);
+
+  it('clipvalue clips each gradient value before the update (seed model 1, SGD momentum, 5 steps)', async () => {
+    const clipped: OptimizerSettings = { class_name: 'SGD', config: { ...momentum.config, clipvalue: 0.01 } };
+    const { worstLoss, weights } = await compare(seedModel1, clipped, 0.01, 6, 5);
+    expect(worstLoss).toBeLessThan(1e-4);
+    expect(weights.worst, weights.at).toBeLessThan(1e-4);
   }, 300_000);
 
   it("reads each BN layer's batch statistics of the last step for the dashboard (the first BN's are the images')", async () => {
