@@ -17,6 +17,7 @@ import { buildModel } from '../../build-model';
 import { applyMaxNorm, forwardWithLogits, meanCrossEntropy, planLayers, regularizationLoss } from '../../forward';
 import { useFashionBatches } from '../../test-images';
 import { clipGradients, createOptimizer } from '../../optimizers';
+import { weightsOf, worstRelativeError } from '../compare-weights';
 import { dropoutKeepMasks } from './dropout-masks';
 import { OrtStepEngine } from './engine';
 import { stepGraphSupport } from './step-graph';
@@ -31,34 +32,12 @@ const momentum: OptimizerSettings = { class_name: 'SGD', config: { momentum: 0.9
 const nesterov: OptimizerSettings = { class_name: 'SGD', config: { momentum: 0.9, nesterov: true, clipnorm: null, clipvalue: null } };
 const adam: OptimizerSettings = { class_name: 'Adam', config: { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, clipnorm: null, clipvalue: null } };
 
-/** A tfjs model's variables by Keras name, in its order. */
-function weightsOf(model: tf.LayersModel): NamedWeights {
-  return new Map(model.weights.map((w) => [w.originalName, { shape: [...w.shape] as number[], data: w.read().dataSync() as Float32Array }]));
-}
-
+/**
+ * The floor of compare-weights' relative error: in seed model 2 the first BN's beta (and the next BN's
+ * moving mean) feed a bias-free Dense into another BN, which removes any shift, so their exact gradient
+ * is 0 and they hold float32 noise (‖β‖ ~ 2e-8) whose relative difference means nothing.
+ */
 const NOISE_NORM = 0.01;
-
-/** ‖a − b‖₂ / max(‖b‖₂, 0.01) per variable, the worst (fused-step.test.ts explains why not max |a − b| under Adam). */
-function worstRelativeError(actual: NamedWeights, expected: NamedWeights, skip: ReadonlySet<string> = new Set()): { worst: number; at: string } {
-  let worst = 0;
-  let at = '';
-  for (const [name, e] of expected) {
-    if (skip.has(name)) continue;
-    const a = actual.get(name)!.data;
-    let diff = 0;
-    let norm = 0;
-    e.data.forEach((v, i) => {
-      diff += (a[i]! - v) ** 2;
-      norm += v ** 2;
-    });
-    // Against at least 0.01: in seed model 2 the first BN's beta (and the next BN's moving mean) feed a
-    // bias-free Dense into another BN, which removes any shift, so their exact gradient is 0 and they
-    // hold float32 noise (‖β‖ ~ 2e-8) whose relative difference means nothing.
-    const err = Math.sqrt(diff) / Math.max(Math.sqrt(norm), NOISE_NORM);
-    if (err > worst) [worst, at] = [err, name];
-  }
-  return { worst, at };
-}
 
 /**
  * tfjs' penalty minus the exact one: tfjs' wasm sum accumulates the 235,200 squares of the first
@@ -147,7 +126,7 @@ async function compareOnBackend(spec: ModelSpec, optimizer: OptimizerSettings, l
       expect(actual.acc).toBeLessThanOrEqual(1);
       worstLoss = Math.max(worstLoss, Math.abs(actual.loss - expected));
     }
-    return { worstLoss, weights: worstRelativeError(engine.getWeights(), weightsOf(model), skip) };
+    return { worstLoss, weights: worstRelativeError(engine.getWeights(), weightsOf(model), NOISE_NORM, skip) };
   } finally {
     await engine.dispose();
     tfOptimizer.dispose();

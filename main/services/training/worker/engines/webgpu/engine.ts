@@ -1,0 +1,336 @@
+/**
+ * The fused WebGPU training step: forward, backward and optimizer update of a Flatten / Dense /
+ * BatchNormalization / Activation / (Alpha)Dropout stack ending in softmax, as hand-written WGSL
+ * kernels (kernels.ts) planned once per spec (layout.ts), on one storage buffer that holds the
+ * weights, gradients, optimizer slots, BN moving statistics, the batch and every activation.
+ *
+ * A step is one writeBuffer (step scalars, batch, labels and keep masks together), one command
+ * buffer of compute dispatches (17 for seed model 1) and one submit; no buffer is created in steady
+ * state (pipelines once per engine, a uniform buffer and a bind group once per batch size, the arena
+ * again only when a batch outgrows it). Loss and accuracy stay on the GPU, summed there, until a
+ * read-back: every `readEvery` steps (option, default 1) a step also copies the metrics and the
+ * model variables into a mapped buffer and waits for it; the other steps return the last values read
+ * (`stale: true`) without waiting. `readMetrics()` reads on demand (and the means since the last
+ * read); `getWeights()` returns the variables as of the last read-back, `readWeights()` reads them now;
+ * `readBatchNormStatistics()` reads each BN layer's batch mean and variance at the statistics cadence.
+ */
+/// <reference types="@webgpu/types" />
+import { DomainError, type OptimizerSettings } from '../../../../../../contract';
+import type { ModelSpec } from '../../../../../../model/spec';
+import type { NamedWeights } from '../../../../export/weights';
+import type { EngineStepResult, TrainingEngine } from '../engine';
+import type { DropoutMask } from '../onnxruntime/step-graph';
+import { METRICS } from './kernels';
+import { arenaBindGroup, createKernelPipelines, packUniforms, UNIFORM_STRIDE, type KernelPipelines } from './pipelines';
+import { planStep, webGpuStepSupport, type StepLayout } from './layout';
+
+export interface WebGpuEngineOptions {
+  /** Read loss and accuracy back every K steps (1: every step waits for its own values). */
+  readEvery?: number;
+  /** Batch size the buffers are first made for (a larger batch grows them once). */
+  capacity?: number;
+  /** The adapter, for the description ("SwiftShader", "NVIDIA H100"). */
+  adapterName?: string;
+}
+
+export interface WebGpuStepResult extends EngineStepResult {
+  /** True when this step did not read back: loss and accuracy are the last values read. */
+  stale: boolean;
+}
+
+export interface WebGpuMetrics {
+  /** The last step's mean loss and accuracy. */
+  loss: number;
+  acc: number;
+  /** Means over the steps since the previous read. */
+  meanLoss: number;
+  meanAcc: number;
+  steps: number;
+}
+
+const F32 = 4;
+
+/** One batch size's dispatches: uniform blocks and bind group made once. */
+interface BatchPlan {
+  uniforms: GPUBuffer;
+  bindGroup: GPUBindGroup;
+  dispatches: { pipeline: GPUComputePipeline; offset: number; groups: [number, number] }[];
+}
+
+export class WebGpuStepEngine implements TrainingEngine {
+  readonly description: string;
+  private layout: StepLayout;
+  private arena: GPUBuffer;
+  private readonly readback: GPUBuffer;
+  /** BN layers' batch statistics, read at the statistics cadence (null without BN layers). */
+  private readonly statsReadback: GPUBuffer | null;
+  private readonly plans = new Map<number, BatchPlan>();
+  /** The model variables as last read back (or set). */
+  private readonly mirror: Float32Array;
+  private upload: Float32Array;
+  private readonly readEvery: number;
+  private stepsSinceRead = 0;
+  private resetSums = true;
+  private last: WebGpuMetrics = { loss: NaN, acc: NaN, meanLoss: NaN, meanAcc: NaN, steps: 0 };
+  /** Adam's β₁ᵗ and β₂ᵗ, float32 as tfjs keeps them (start at β, multiplied by β after each step). */
+  private powers: [number, number];
+  private queue: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+
+  private constructor(
+    private readonly device: GPUDevice,
+    private readonly spec: ModelSpec,
+    private readonly optimizer: OptimizerSettings,
+    private readonly kernels: KernelPipelines,
+    layout: StepLayout,
+    options: WebGpuEngineOptions,
+  ) {
+    this.layout = layout;
+    this.readEvery = Math.max(1, Math.floor(options.readEvery ?? 1));
+    this.arena = this.createArena(layout);
+    this.readback = device.createBuffer({ label: 'fused step read-back', size: (layout.variablesEnd + METRICS) * F32, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const statsSize = layout.batchNorms.reduce((sum, bn) => sum + 2 * bn.features, 0) * F32;
+    this.statsReadback = statsSize ? device.createBuffer({ label: 'fused step BN statistics', size: statsSize, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : null;
+    this.mirror = new Float32Array(layout.variablesEnd);
+    this.upload = new Float32Array(layout.uploadSize);
+    this.powers = optimizer.class_name === 'Adam' ? [Math.fround(optimizer.config.beta_1), Math.fround(optimizer.config.beta_2)] : [0, 0];
+    const ops = layout.ops.length;
+    this.description = `WebGPU fused step${options.adapterName ? ` on ${options.adapterName}` : ''}: ${ops} dispatches and one submit a step`;
+  }
+
+  /**
+   * The engine for a spec and optimizer on `device`, starting from `weights` (every model variable
+   * by its Keras name), or why the fused step cannot train them. Optimizer slots start at zero.
+   */
+  static async create(
+    device: GPUDevice,
+    spec: ModelSpec,
+    optimizer: OptimizerSettings,
+    weights: NamedWeights,
+    options: WebGpuEngineOptions = {},
+  ): Promise<WebGpuStepEngine | { unsupported: string }> {
+    const reason = webGpuStepSupport(spec, optimizer);
+    if (reason) return { unsupported: reason };
+    const layout = planStep(spec, optimizer, Math.max(1, options.capacity ?? 32));
+    const tooBig = arenaLimit(device, layout);
+    if (tooBig) return { unsupported: tooBig };
+    const kernels = await createKernelPipelines(device);
+    const engine = new WebGpuStepEngine(device, spec, optimizer, kernels, layout, options);
+    engine.setWeights(weights);
+    return engine;
+  }
+
+  /** Keep masks the caller draws each step (dropoutKeepMasks), by input name. */
+  get masks(): DropoutMask[] {
+    return this.layout.masks.map((m) => m.mask);
+  }
+
+  /** Compute dispatches a step issues (the same for every batch size). */
+  get dispatchesPerStep(): number {
+    return this.layout.ops.length;
+  }
+
+  /** The variables as of the last read-back (every `readEvery` steps, readMetrics, readWeights) or setWeights. */
+  getWeights(): NamedWeights {
+    const out: NamedWeights = new Map();
+    for (const v of this.layout.variables) out.set(v.name, { shape: [...v.shape], data: this.mirror.slice(v.offset, v.offset + v.size) });
+    return out;
+  }
+
+  /** Reads the variables (and metrics) back now. */
+  async readWeights(): Promise<NamedWeights> {
+    await this.serial(() => this.readBack());
+    return this.getWeights();
+  }
+
+  /** Replaces every model variable (all must be given, with their sizes); optimizer slots are kept. */
+  setWeights(weights: NamedWeights): void {
+    for (const v of this.layout.variables) {
+      const w = weights.get(v.name);
+      if (!w) throw new DomainError('invalid-input', `no weights for '${v.name}'`);
+      if (w.data.length !== v.size) throw new DomainError('invalid-input', `weight '${v.name}' holds ${w.data.length} values, its shape [${v.shape.join(', ')}] needs ${v.size}`);
+    }
+    for (const v of this.layout.variables) this.mirror.set(weights.get(v.name)!.data, v.offset);
+    this.device.queue.writeBuffer(this.arena, 0, this.mirror);
+  }
+
+  /**
+   * One training step on `n` samples (`xs` row-major [n, …input shape], `ys` class indices) at
+   * learning rate `lr`, each dropout layer's keep mask by input name (dropoutKeepMasks with
+   * `engine.masks`). Reads back when `options.read` says so, else every `readEvery` steps.
+   */
+  step(xs: Float32Array, ys: Int32Array, n: number, lr: number, masks: ReadonlyMap<string, Float32Array> = new Map(), options: { read?: boolean } = {}): Promise<WebGpuStepResult> {
+    const { inputSize, classes } = this.layout;
+    if (!(Number.isInteger(n) && n > 0) || xs.length < n * inputSize || ys.length < n) {
+      return Promise.reject(new DomainError('invalid-input', `a step needs ${n} samples of ${inputSize} values and ${n} labels, got ${xs.length} values and ${ys.length} labels`));
+    }
+    for (let i = 0; i < n; i++) {
+      const label = ys[i]!;
+      if (!(label >= 0 && label < classes)) return Promise.reject(new DomainError('invalid-input', `label ${label} is outside the model's ${classes} classes`));
+    }
+    for (const { mask } of this.layout.masks) {
+      const keep = masks.get(mask.input);
+      if (!keep || keep.length < n * mask.features)
+        return Promise.reject(new DomainError('invalid-input', `layer ${mask.layer} needs a keep mask of ${n} × ${mask.features} values`));
+    }
+    if (this.disposed) return Promise.reject(new DomainError('invalid-input', 'the WebGPU step engine was disposed'));
+    return this.serial(() => this.run(xs, ys, n, lr, masks, options.read ?? this.stepsSinceRead + 1 >= this.readEvery));
+  }
+
+  /** Loss and accuracy of the last step and their means since the previous read, read back now. */
+  async readMetrics(): Promise<WebGpuMetrics> {
+    await this.serial(() => this.readBack());
+    return { ...this.last };
+  }
+
+  /** Each BN layer's batch mean and biased variance per feature in the last step, by layer name (one copy per layer, read now). */
+  async readBatchNormStatistics(): Promise<Map<string, { mean: Float32Array; variance: Float32Array }>> {
+    const out = new Map<string, { mean: Float32Array; variance: Float32Array }>();
+    const target = this.statsReadback;
+    if (!target) return out;
+    await this.serial(async () => {
+      const encoder = this.device.createCommandEncoder();
+      let at = 0;
+      for (const bn of this.layout.batchNorms) {
+        encoder.copyBufferToBuffer(this.arena, bn.offset * F32, target, at * F32, 2 * bn.features * F32);
+        at += 2 * bn.features;
+      }
+      this.device.queue.submit([encoder.finish()]);
+      await target.mapAsync(GPUMapMode.READ);
+      const values = new Float32Array(target.getMappedRange());
+      at = 0;
+      for (const bn of this.layout.batchNorms) {
+        out.set(bn.layer, { mean: values.slice(at, at + bn.features), variance: values.slice(at + bn.features, at + 2 * bn.features) });
+        at += 2 * bn.features;
+      }
+      target.unmap();
+    });
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.queue.catch(() => undefined);
+    for (const plan of this.plans.values()) plan.uniforms.destroy();
+    this.plans.clear();
+    this.arena.destroy();
+    this.readback.destroy();
+    this.statsReadback?.destroy();
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async run(xs: Float32Array, ys: Int32Array, n: number, lr: number, masks: ReadonlyMap<string, Float32Array>, read: boolean): Promise<WebGpuStepResult> {
+    if (n > this.layout.capacity) this.grow(n);
+    const layout = this.layout;
+    const up = this.upload;
+    const at = (offset: number) => offset - layout.uploadOffset;
+    const [p1, p2] = this.powers;
+    up[0] = lr;
+    up[1] = Math.fround(1 - p1);
+    up[2] = Math.fround(1 - p2);
+    up[3] = this.resetSums ? 1 : 0;
+    up.set(xs.subarray(0, n * layout.inputSize), at(layout.inputOffset));
+    const labelsAt = at(layout.labelsOffset);
+    for (let i = 0; i < n; i++) up[labelsAt + i] = ys[i]!;
+    for (const { mask, offset } of layout.masks) up.set(masks.get(mask.input)!.subarray(0, n * mask.features), at(offset));
+    // Only the first n rows of each range matter; the upload writes the ranges up to the last one used.
+    const used = layout.masks.length ? at(layout.masks.at(-1)!.offset) + n * layout.masks.at(-1)!.mask.features : labelsAt + n;
+    this.device.queue.writeBuffer(this.arena, layout.uploadOffset * F32, up.buffer, up.byteOffset, used * F32);
+
+    const plan = this.planFor(n);
+    const encoder = this.device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    let current: GPUComputePipeline | null = null;
+    for (const d of plan.dispatches) {
+      if (d.pipeline !== current) pass.setPipeline((current = d.pipeline));
+      pass.setBindGroup(0, plan.bindGroup, [d.offset]);
+      pass.dispatchWorkgroups(d.groups[0], d.groups[1]);
+    }
+    pass.end();
+    if (read) encoder.copyBufferToBuffer(this.arena, 0, this.readback, 0, this.readback.size);
+    this.device.queue.submit([encoder.finish()]);
+    this.resetSums = false;
+    if (this.optimizer.class_name === 'Adam') this.powers = [Math.fround(p1 * this.optimizer.config.beta_1), Math.fround(p2 * this.optimizer.config.beta_2)];
+    this.stepsSinceRead++;
+    if (!read) return { loss: this.last.loss, acc: this.last.acc, stale: true };
+    await this.mapReadback();
+    return { loss: this.last.loss, acc: this.last.acc, stale: false };
+  }
+
+  /** A copy-only submit and read (readMetrics, readWeights). */
+  private async readBack(): Promise<void> {
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(this.arena, 0, this.readback, 0, this.readback.size);
+    this.device.queue.submit([encoder.finish()]);
+    await this.mapReadback();
+  }
+
+  private async mapReadback(): Promise<void> {
+    await this.readback.mapAsync(GPUMapMode.READ);
+    const values = new Float32Array(this.readback.getMappedRange());
+    const m = this.layout.variablesEnd;
+    this.mirror.set(values.subarray(0, m));
+    const steps = values[m + 4]!;
+    this.last = { loss: values[m]!, acc: values[m + 1]!, meanLoss: values[m + 2]! / steps, meanAcc: values[m + 3]! / steps, steps };
+    this.readback.unmap();
+    this.stepsSinceRead = 0;
+    this.resetSums = true;
+  }
+
+  private planFor(n: number): BatchPlan {
+    const cached = this.plans.get(n);
+    if (cached) return cached;
+    const { ops } = this.layout;
+    const block = packUniforms(ops.map((op) => ({ kernel: op.kernel, label: op.label, params: op.params(n) })));
+    const uniforms = this.device.createBuffer({ label: `fused step uniforms, batch ${n}`, size: block.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.device.queue.writeBuffer(uniforms, 0, block);
+    const bindGroup = arenaBindGroup(this.device, this.kernels, this.arena, uniforms);
+    const plan: BatchPlan = {
+      uniforms,
+      bindGroup,
+      dispatches: ops.map((op, i) => ({ pipeline: this.kernels.pipelines[op.kernel], offset: i * UNIFORM_STRIDE, groups: op.groups(n) })),
+    };
+    this.plans.set(n, plan);
+    return plan;
+  }
+
+  private createArena(layout: StepLayout): GPUBuffer {
+    return this.device.createBuffer({
+      label: `fused step arena, batch ≤ ${layout.capacity}`,
+      size: layout.arenaSize * F32,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+  }
+
+  /** A batch larger than the arena was made for: a new arena, the persistent part copied over, plans remade. */
+  private grow(n: number): void {
+    const layout = planStep(this.spec, this.optimizer, n);
+    const tooBig = arenaLimit(this.device, layout);
+    if (tooBig) throw new DomainError('limit', tooBig);
+    const arena = this.createArena(layout);
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(this.arena, 0, arena, 0, layout.persistentEnd * F32);
+    this.device.queue.submit([encoder.finish()]);
+    this.arena.destroy();
+    for (const plan of this.plans.values()) plan.uniforms.destroy();
+    this.plans.clear();
+    this.arena = arena;
+    this.layout = layout;
+    this.upload = new Float32Array(layout.uploadSize);
+  }
+}
+
+/** Why the arena for this layout does not fit the device's storage binding, or null. */
+function arenaLimit(device: GPUDevice, layout: StepLayout): string | null {
+  const bytes = layout.arenaSize * F32;
+  const max = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  return bytes > max
+    ? `the fused WebGPU step needs ${Math.ceil(bytes / 2 ** 20)} MiB for batch ${layout.capacity}, the device binds at most ${Math.floor(max / 2 ** 20)} MiB`
+    : null;
+}
