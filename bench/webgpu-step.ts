@@ -80,7 +80,7 @@ async function main(): Promise<void> {
       const k = s % HELD_BATCHES;
       return { x: data.xs.subarray(k * batch * 784, (k + 1) * batch * 784), y: data.ys.subarray(k * batch, (k + 1) * batch) };
     };
-    const first = await engine.step(at(0).x, at(0).y, batch, 0.01, new Map(), { read: true });
+    const first = await engine.step(at(0).x, at(0).y, batch, 0.01, new Map(), undefined, { read: true });
     for (let s = 1; s < 10; s++) await engine.step(at(s).x, at(s).y, batch, 0.01);
     await engine.readMetrics();
     const counter = countGpuCalls();

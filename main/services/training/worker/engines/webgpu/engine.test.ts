@@ -189,7 +189,7 @@ describe.skipIf(!device)('the fused WebGPU step on SwiftShader', () => {
       expect(next.meanLoss).toBeCloseTo(next.loss, 6);
       // A larger batch grows the arena once, keeping the weights (lr 0 leaves them; BN's moving statistics move).
       const before = await engine.readWeights();
-      const grown = await engine.step(batches.x(1, 11), batches.y(1, 11), 11, 0, new Map(), { read: true });
+      const grown = await engine.step(batches.x(1, 11), batches.y(1, 11), 11, 0, new Map(), undefined, { read: true });
       expect(grown.stale).toBe(false);
       const after = engine.getWeights();
       expect(after.get('dense/kernel')!.data).toEqual(before.get('dense/kernel')!.data);

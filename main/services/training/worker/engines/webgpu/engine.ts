@@ -18,7 +18,7 @@
 import { DomainError, type OptimizerSettings } from '../../../../../../contract';
 import type { ModelSpec } from '../../../../../../model/spec';
 import type { NamedWeights } from '../../../../export/weights';
-import type { EngineStepResult, TrainingEngine } from '../engine';
+import type { EngineProbe, EngineStepResult, TrainingEngine } from '../engine';
 import type { DropoutMask } from '../onnxruntime/step-graph';
 import { METRICS } from './kernels';
 import { arenaBindGroup, createKernelPipelines, packUniforms, UNIFORM_STRIDE, type KernelPipelines } from './pipelines';
@@ -157,9 +157,18 @@ export class WebGpuStepEngine implements TrainingEngine {
   /**
    * One training step on `n` samples (`xs` row-major [n, …input shape], `ys` class indices) at
    * learning rate `lr`, each dropout layer's keep mask by input name (dropoutKeepMasks with
-   * `engine.masks`). Reads back when `options.read` says so, else every `readEvery` steps.
+   * `engine.masks`). Reads back when `options.read` says so, else every `readEvery` steps. A statistics
+   * probe is not fed yet (the BN moments are read with readBatchNormStatistics).
    */
-  step(xs: Float32Array, ys: Int32Array, n: number, lr: number, masks: ReadonlyMap<string, Float32Array> = new Map(), options: { read?: boolean } = {}): Promise<WebGpuStepResult> {
+  step(
+    xs: Float32Array,
+    ys: Int32Array,
+    n: number,
+    lr: number,
+    masks: ReadonlyMap<string, Float32Array> = new Map(),
+    _probe?: EngineProbe,
+    options: { read?: boolean } = {},
+  ): Promise<WebGpuStepResult> {
     const { inputSize, classes } = this.layout;
     if (!(Number.isInteger(n) && n > 0) || xs.length < n * inputSize || ys.length < n) {
       return Promise.reject(new DomainError('invalid-input', `a step needs ${n} samples of ${inputSize} values and ${n} labels, got ${xs.length} values and ${ys.length} labels`));
