@@ -80,9 +80,13 @@ describe('send queue', () => {
   }, 60_000);
 
   it('closes a socket that reads nothing while responses pile up, and the server goes on', async () => {
-    // A ~1 MB project, opened again and again: each response carries all of it.
+    // A ~1 MB project (120 Dense layers with 9,000-character names, all within the spec's limits), opened
+    // again and again: each response carries all of it.
     const project = { format: PROJECT_FORMAT, version: PROJECT_VERSION, model: structuredClone(presets[0]!.spec), training: defaultTrainingSettings };
-    (project.model.config.layers[0]!.config as Record<string, unknown>).note = 'x'.repeat(1024 * 1024);
+    const layers = project.model.config.layers;
+    const dense = layers.find((l) => l.class_name === 'Dense')!;
+    const wide = Array.from({ length: 120 }, (_, i) => ({ class_name: 'Dense', config: { ...structuredClone(dense.config), units: 10, name: `dense_${i}_${'x'.repeat(9000)}` } }));
+    project.model.config.layers = [layers[0]!, ...wide];
     const file = join(dir, 'big.layerbench.json');
     writeFileSync(file, JSON.stringify(project));
     writeFileSync(join(dir, 'index.html'), '<!doctype html>');
