@@ -19,6 +19,7 @@ import { seededRandom } from './data';
 import { forwardWithLogits, meanCrossEntropy, planLayers } from './forward';
 import { missingGradientKernels, trainingBackendFor } from '../common/kernel-support';
 import { OrtStepEngine } from './engines/onnxruntime/engine';
+import { requestedExecutionProvider } from './engines/onnxruntime/execution-providers';
 import { stepGraphSupport } from './engines/onnxruntime/step-graph';
 import { dropoutKeepMasks } from './engines/onnxruntime/dropout-masks';
 import { modelWeights } from './engines/engine-step';
@@ -113,7 +114,7 @@ async function measureOrt(tf: typeof TF, spec: ModelSpec, batchSize: number, opt
   let engine: OrtStepEngine | null = null;
   try {
     const { xs, ys } = randomBatch(model, batchSize, o.seed);
-    const created = await OrtStepEngine.create(spec, optimizer, modelWeights(model.weights));
+    const created = await OrtStepEngine.createPreferring(spec, optimizer, modelWeights(model.weights), requestedExecutionProvider());
     if (!(created instanceof OrtStepEngine)) throw new Error(`its step ${created.unsupported}`);
     engine = created;
     const ort = created;

@@ -9,6 +9,7 @@ import { DomainError, type OptimizerSettings } from '../../../../../../contract'
 import type { ModelSpec } from '../../../../../../model/spec';
 import type { NamedWeights } from '../../../../export/weights';
 import type { EngineProbe, TrainingEngine } from '../engine';
+import { firstLine, ORT_EP_ENV, providerLabel, providerSessionOptions, type GpuExecutionProvider } from './execution-providers';
 import { buildStepGraph, stepGraphSupport, STEP_INPUTS, STEP_OUTPUTS, type StateEntry, type StepGraph, type StepGraphOptions } from './step-graph';
 
 /** ONNX Runtime's intra-op threads for the training step: 1 is fastest at batch 32 on two cores (2 helps at 256, bench/README.md). */
@@ -17,6 +18,8 @@ export const ORT_INTRA_OP_THREADS = 1;
 export interface OrtEngineOptions extends StepGraphOptions {
   /** ONNX Runtime's intra-op threads (default ORT_INTRA_OP_THREADS). */
   intraOpNumThreads?: number;
+  /** A GPU execution provider to run the step on (off by default: not measured, execution-providers.ts); creation fails when it cannot start. */
+  executionProvider?: GpuExecutionProvider | null;
 }
 
 export interface StepResult {
@@ -36,7 +39,8 @@ export class OrtStepEngine implements TrainingEngine {
     private readonly ort: typeof Ort,
     private readonly session: Ort.InferenceSession,
     readonly graph: StepGraph,
-    readonly description: string,
+    /** What the loop's step line shows; createPreferring adds why a requested GPU provider is not in use. */
+    public description: string,
   ) {
     this.sampleSize = size(graph.inputShape);
     this.plainFetches = [...graph.stepOutputs, ...graph.gradients.values()];
@@ -53,16 +57,46 @@ export class OrtStepEngine implements TrainingEngine {
     const graph = buildStepGraph(spec, optimizer, options);
     const ort = await import('onnxruntime-node');
     const threads = options.intraOpNumThreads ?? ORT_INTRA_OP_THREADS;
-    const session = await ort.InferenceSession.create(graph.bytes, {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-    });
-    const description = `ONNX Runtime ${ort.env.versions.node ?? ''} (CPU, ${threads} thread${threads === 1 ? '' : 's'}): the whole step as one graph`;
+    const provider = options.executionProvider ?? null;
+    let session: Ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(graph.bytes, {
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+        executionMode: 'sequential',
+        ...providerSessionOptions(provider),
+      });
+    } catch (error) {
+      if (!provider) throw error;
+      throw new DomainError('unsupported', `ONNX Runtime's ${providerLabel(provider)} execution provider did not start: ${firstLine(error)}`);
+    }
+    const device = provider ? providerLabel(provider) : 'CPU';
+    const description = `ONNX Runtime ${ort.env.versions.node ?? ''} (${device}, ${threads} thread${threads === 1 ? '' : 's'}): the whole step as one graph`;
     const engine = new OrtStepEngine(ort, session, graph, description);
     engine.setWeights(weights);
     return engine;
+  }
+
+  /**
+   * As create, on the GPU execution provider $LAYERBENCH_ORT_EP asks for when there is one; when that
+   * provider does not start the step runs on the CPU and its description says why.
+   */
+  static async createPreferring(
+    spec: ModelSpec,
+    optimizer: OptimizerSettings,
+    weights: NamedWeights,
+    provider: GpuExecutionProvider | null,
+  ): Promise<OrtStepEngine | { unsupported: string }> {
+    if (!provider) return OrtStepEngine.create(spec, optimizer, weights);
+    try {
+      return await OrtStepEngine.create(spec, optimizer, weights, { executionProvider: provider });
+    } catch (error) {
+      if (!(error instanceof DomainError && error.code === 'unsupported')) throw error;
+      const engine = await OrtStepEngine.create(spec, optimizer, weights);
+      if (engine instanceof OrtStepEngine) engine.description += ` (${ORT_EP_ENV}=${provider}: ${error.message})`;
+      return engine;
+    }
   }
 
   /** The model variables (weights and BN moving statistics) in Keras' order, as copies. */

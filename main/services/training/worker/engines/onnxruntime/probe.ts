@@ -5,14 +5,24 @@
  */
 import { GraphBuilder, onnxModelProto } from '../../../../export/onnx';
 import { ORT_INTRA_OP_THREADS } from './engine';
+import { describeExecutionProviders, probeGpuExecutionProviders, requestedExecutionProvider } from './execution-providers';
 
-/** Runs Relu on [−1, 2] in ONNX Runtime; returns what the badge shows ("ONNX Runtime 1.30.0, native CPU, 1 intra-op thread"). */
-export async function probeOnnxRuntime(): Promise<string> {
-  const ort = await import('onnxruntime-node');
+/** Relu of a two-value input 'x': the graph every probe session runs. */
+export function probeModel(): { bytes: Uint8Array; output: string } {
   const g = new GraphBuilder();
   g.unique('x');
-  const y = g.node('Relu', ['x'], 'y');
-  const bytes = onnxModelProto(g, { graphName: 'probe', doc: 'Layerbench backend probe', inputs: [{ name: 'x', dims: [2] }], outputs: [{ name: y, dims: [2] }] });
+  const output = g.node('Relu', ['x'], 'y');
+  const bytes = onnxModelProto(g, { graphName: 'probe', doc: 'Layerbench backend probe', inputs: [{ name: 'x', dims: [2] }], outputs: [{ name: output, dims: [2] }] });
+  return { bytes, output };
+}
+
+/**
+ * Runs Relu on [−1, 2] in ONNX Runtime, then tries this platform's GPU execution providers; returns
+ * what the badge shows ("ONNX Runtime 1.30.0, native CPU, 1 intra-op thread; GPU execution providers: cuda skipped (…)").
+ */
+export async function probeOnnxRuntime(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const ort = await import('onnxruntime-node');
+  const { bytes, output: y } = probeModel();
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
   try {
     const out = await session.run({ x: new ort.Tensor('float32', Float32Array.of(-1, 2), [2]) });
@@ -22,5 +32,15 @@ export async function probeOnnxRuntime(): Promise<string> {
     await session.release();
   }
   const threads = ORT_INTRA_OP_THREADS;
-  return `ONNX Runtime ${ort.env.versions.node ?? ort.env.versions.common}, native CPU, ${threads} intra-op thread${threads === 1 ? '' : 's'}`;
+  const cpu = `ONNX Runtime ${ort.env.versions.node ?? ort.env.versions.common}, native CPU, ${threads} intra-op thread${threads === 1 ? '' : 's'}`;
+  return `${cpu}; ${describeExecutionProviders(await probeGpuExecutionProviders(ort, bytes), requestedOrNull(env))}`;
+}
+
+/** The requested provider for the badge; a value that names none is reported by the run that reads it. */
+function requestedOrNull(env: NodeJS.ProcessEnv) {
+  try {
+    return requestedExecutionProvider(env);
+  } catch {
+    return null;
+  }
 }
