@@ -13,10 +13,10 @@
  * immutable and an update swaps a variable's buffer), so that when a loss turns NaN the weights of
  * the last step whose loss was finite can be put back and saved.
  *
- * On the onnxruntime backend an engine (engines/engine-step.ts over ONNX Runtime's step graph) holds
- * the variables and runs each step; the tfjs model is brought up to date before anything reads it
- * (statistics steps, validation, checkpoints, the saved weights), and the engine keeps the last
- * finite weights itself.
+ * On the onnxruntime and webgpu backends an engine (engines/engine-step.ts over ONNX Runtime's step
+ * graph or the fused WebGPU step) holds the variables and runs each step; the tfjs model is brought
+ * up to date before anything reads it (statistics steps, validation, checkpoints, the saved weights),
+ * and the engine keeps the last finite weights itself (the WebGPU one on the GPU).
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
