@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import type { TrainingEvent } from '../../../../contract';
 import { TrainingEventSchema } from '../../../../contract';
 import { RunStore } from '../../runs/store';
@@ -88,4 +89,17 @@ export function relativeError(a: Map<string, Float32Array>, b: Map<string, Float
     worst = Math.max(worst, Math.sqrt(diff / Math.max(norm, 1e-30)));
   }
   return worst;
+}
+
+/** Every number in `actual` within `tolerance` (relative, absolute below 1) of the same place in `expected`; everything else equal. */
+export function expectClose(actual: unknown, expected: unknown, tolerance: number, path = ''): void {
+  if (typeof expected === 'number') {
+    expect(typeof actual, path).toBe('number');
+    expect(Math.abs((actual as number) - expected), `${path}: ${String(actual)} against ${expected}`).toBeLessThanOrEqual(tolerance * Math.max(1, Math.abs(expected)));
+  } else if (expected !== null && typeof expected === 'object') {
+    expect(Object.keys(actual as object).sort(), path).toEqual(Object.keys(expected).sort());
+    for (const [key, value] of Object.entries(expected)) expectClose((actual as Record<string, unknown>)[key], value, tolerance, `${path}.${key}`);
+  } else {
+    expect(actual, path).toEqual(expected);
+  }
 }

@@ -13,7 +13,7 @@ import { defaultTrainingSettings, StatsRecordSchema } from '../../../../contract
 import { plainMlp, seedModel1 } from '../../../../model/presets';
 import type { ModelSpec } from '../../../../model/spec';
 import { expectExportsPredictAsRun, maxAbsDiff } from '../../export/test-support';
-import { relativeError, savedWeights, testHost } from './host-test-support';
+import { expectClose, relativeError, savedWeights, testHost } from './host-test-support';
 
 const { host, store, ended, stepKind, dataDir, dispose } = testHost(['onnxruntime', 'wasm']);
 afterAll(dispose);
@@ -26,19 +26,6 @@ async function train(spec: ModelSpec, backend: 'onnxruntime' | 'wasm', settings:
   const end = await ended(runId);
   const detail = await store.get(runId);
   return { end, detail, stepKind: stepKind(runId), losses: detail.batches.map((b) => b.loss) };
-}
-
-/** Every number in `actual` within `tolerance` (relative, absolute below 1) of the same place in `expected`; everything else equal. */
-function expectClose(actual: unknown, expected: unknown, tolerance: number, path = ''): void {
-  if (typeof expected === 'number') {
-    expect(typeof actual, path).toBe('number');
-    expect(Math.abs((actual as number) - expected), `${path}: ${String(actual)} against ${expected}`).toBeLessThanOrEqual(tolerance * Math.max(1, Math.abs(expected)));
-  } else if (expected !== null && typeof expected === 'object') {
-    expect(Object.keys(actual as object).sort(), path).toEqual(Object.keys(expected).sort());
-    for (const [key, value] of Object.entries(expected)) expectClose((actual as Record<string, unknown>)[key], value, tolerance, `${path}.${key}`);
-  } else {
-    expect(actual, path).toEqual(expected);
-  }
 }
 
 describe('the onnxruntime backend', () => {

@@ -13,10 +13,10 @@
  * immutable and an update swaps a variable's buffer), so that when a loss turns NaN the weights of
  * the last step whose loss was finite can be put back and saved.
  *
- * On the onnxruntime backend an engine (engines/engine-step.ts over ONNX Runtime's step graph) holds
- * the variables and runs each step; the tfjs model is brought up to date before anything reads it
- * (statistics steps, validation, checkpoints, the saved weights), and the engine keeps the last
- * finite weights itself.
+ * On the onnxruntime and webgpu backends an engine (engines/engine-step.ts over ONNX Runtime's step
+ * graph or the fused WebGPU step) holds the variables and runs each step; the tfjs model is brought
+ * up to date before anything reads it (statistics steps, validation, checkpoints, the saved weights),
+ * and the engine keeps the last finite weights itself (the WebGPU one on the GPU).
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -44,8 +44,10 @@ import { sharedHandle } from './tfjs-adapter';
 import type { TaskData } from '../../../../model/task-check';
 import { DomainError, type DomainErrorCode } from '../../../../contract/wire';
 import { EngineStep, modelWeights } from './engines/engine-step';
+import type { EngineStepResult } from './engines/engine';
 import { OrtStepEngine } from './engines/onnxruntime/engine';
 import { requestedExecutionProvider } from './engines/onnxruntime/execution-providers';
+import { WebGpuStepEngine } from './engines/webgpu/engine';
 import { dropoutKeepMasks } from './engines/onnxruntime/dropout-masks';
 
 /** Pause and stop requests, set by the worker's message handler, read by the loop between batches. */
@@ -180,7 +182,7 @@ interface Model {
   clip: { clipnorm: number | null; clipvalue: number | null };
   /** The fused step (fused/fused-step.ts) for steps without statistics; null: every step takes trainStep. */
   fused: FusedStep | null;
-  /** An engine that holds the variables and runs every step (onnxruntime); null: the tfjs path. */
+  /** An engine that holds the variables and runs every step (onnxruntime, webgpu); null: the tfjs path. */
   engine: EngineStep | null;
   /** What trains the steps without statistics, for the 'training' phase's detail. */
   stepKind: string;
@@ -208,7 +210,11 @@ async function allFinite(tf: typeof TF, tensors: TF.Tensor[]): Promise<boolean> 
   }
 }
 
-/** One SGD step on `n` samples; one tidy, one read-back. */
+/**
+ * One SGD step on `n` samples; one tidy, one read-back. With `engine` (an engine that feeds no
+ * statistics probe, synced to the tfjs model) the tidy is the taped pass only, for the statistics,
+ * and the update is the engine's step at `engine.lr`; the update sizes are read after it.
+ */
 async function trainStep(
   tf: typeof TF,
   m: Model,
@@ -216,6 +222,7 @@ async function trainStep(
   ys: Int32Array,
   n: number,
   at: { epoch: number; step: number; seed: number; withStats: boolean; bnFeatures: BnFeatureChoice },
+  engine?: { step: EngineStep; lr: number },
 ): Promise<StepOutcome> {
   const collector = at.withStats ? new StatsCollector(tf) : null;
   let kept: TF.Tensor | null = null;
@@ -240,9 +247,12 @@ async function trainStep(
         return penalty ? tf.add(loss, penalty) : loss;
       }, m.trainable);
       if (collector) addGradientStats(tf, collector, m.plans, grads);
+      const head = tf.stack([value, kept!]);
+      if (engine) {
+        return { readback: collector ? tf.concat([head, collector.concat()]) : head, before };
+      }
       m.optimizer.applyGradients(clipGradients(tf, grads, m.clip));
       applyMaxNorm(tf, m.plans);
-      const head = tf.stack([value, kept!]);
       if (collector) addWeightStats(tf, collector, m.plans, new Map(m.variables.map((v, i) => [v.name, before[i]!])));
       return { readback: collector ? tf.concat([head, collector.concat()]) : head, before };
     }));
@@ -252,14 +262,17 @@ async function trainStep(
   }
   try {
     const values = (await readback.data()) as Float32Array;
-    const loss = values[0]!;
-    const acc = values[1]!;
+    let loss = values[0]!;
+    let acc = values[1]!;
+    const gathered = collector?.decode(values, 2);
+    if (engine) ({ loss, acc } = await engineUpdate(tf, m, engine.step, { xs, ys, n, lr: engine.lr, step: at.step }, gathered, before));
     let stats: StatsRecord | null = null;
-    if (Number.isFinite(loss) && collector) {
-      const record = buildStatsRecord(m.plans, collector.decode(values, 2), { epoch: at.epoch, step: at.step, bnFeatures: at.bnFeatures });
+    if (Number.isFinite(loss) && gathered) {
+      const record = buildStatsRecord(m.plans, gathered, { epoch: at.epoch, step: at.step, bnFeatures: at.bnFeatures });
       // A statistic that overflowed (an ∞ gradient norm on a still-finite step) cannot be sent: skip the record.
       stats = StatsRecordSchema.safeParse(record).success ? record : null;
     }
+    if (engine) disposeAll(before.splice(0));
     return { loss, acc, stats, before };
   } catch (error) {
     for (const t of before) t.dispose();
@@ -267,6 +280,35 @@ async function trainStep(
   } finally {
     readback.dispose();
   }
+}
+
+/**
+ * The engine's update after trainStep's taped pass: the step itself, then (a finite loss) the
+ * tfjs model synced and the weight norms and update sizes against `before` added to `gathered`.
+ */
+async function engineUpdate(
+  tf: typeof TF,
+  m: Model,
+  engine: EngineStep,
+  batch: { xs: Float32Array; ys: Int32Array; n: number; lr: number; step: number },
+  gathered: Map<string, Float32Array> | undefined,
+  before: TF.Tensor[],
+): Promise<EngineStepResult> {
+  const result = await engine.step(batch.xs, batch.ys, batch.n, batch.lr, batch.step);
+  if (!gathered || !Number.isFinite(result.loss)) return result;
+  await engine.syncToModel();
+  const updated = new StatsCollector(tf);
+  const weightStats = tf.tidy(() => {
+    addWeightStats(tf, updated, m.plans, new Map(m.variables.map((v, i) => [v.name, before[i]!])));
+    return updated.concat();
+  });
+  try {
+    for (const [key, value] of updated.decode((await weightStats.data()) as Float32Array, 0)) gathered.set(key, value);
+  } finally {
+    weightStats.dispose();
+    updated.dispose();
+  }
+  return result;
 }
 
 /**
@@ -323,13 +365,14 @@ async function engineTrainStep(
   ys: Int32Array,
   n: number,
   lr: number,
-  at: { epoch: number; step: number; withStats: boolean; bnFeatures: BnFeatureChoice },
+  at: { epoch: number; step: number; seed: number; withStats: boolean; bnFeatures: BnFeatureChoice },
 ): Promise<StepOutcome> {
   if (!at.withStats) {
     const { loss, acc } = await engine.step(xs, ys, n, lr, at.step);
     return { loss, acc, stats: null, before: [] };
   }
-  engine.syncToModel();
+  await engine.syncToModel();
+  if (!engine.feedsProbe) return trainStep(tf, m, xs, ys, n, at, { step: engine, lr });
   const before = m.variables.map((v) => sharedHandle(tf, v));
   try {
     const probe = new FusedStatsProbe(m.plans, m.trainable);
@@ -340,7 +383,7 @@ async function engineTrainStep(
       gradient: (variable, g) => probe.gradient(trainableIndex.get(variable) ?? -1, g),
     });
     if (!Number.isFinite(loss)) return { loss, acc, stats: null, before: [] };
-    engine.syncToModel();
+    await engine.syncToModel();
     const values = probe.finish(tf, new Map(m.variables.map((v, i) => [v.name, before[i]!])));
     const record = buildStatsRecord(m.plans, values, { epoch: at.epoch, step: at.step, bnFeatures: at.bnFeatures });
     // A statistic that overflowed (an ∞ gradient norm on a still-finite step) cannot be sent: skip the record.
@@ -446,7 +489,7 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
     };
     m = built;
     unowned = null;
-    const engine = job.backend === 'onnxruntime' ? await ortEngineStep(tf, built, request) : null;
+    const engine = job.backend === 'onnxruntime' ? await ortEngineStep(tf, built, request) : job.backend === 'webgpu' ? await webGpuEngineStep(tf, built, request) : null;
     if (engine && !('unsupported' in engine)) {
       built.engine = engine;
       built.stepKind = engine.description;
@@ -458,7 +501,8 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
         built.stepKind = fused.description;
       }
       // The backend was asked for: say why its step does not run, and what does instead.
-      if (engine) built.stepKind = `${built.fused ? built.stepKind : 'general training step'} (no ONNX Runtime step: ${engine.unsupported})`;
+      const declined = job.backend === 'webgpu' ? 'no fused WebGPU step' : 'no ONNX Runtime step';
+      if (engine) built.stepKind = `${built.fused ? built.stepKind : 'general training step'} (${declined}: ${engine.unsupported})`;
     }
     checkClassCount(model, source);
     built.checkpoint?.prepare();
@@ -471,7 +515,7 @@ export async function runTraining(tf: typeof TF, job: TrainingJob): Promise<void
 
   const faults: RunFileFault[] = ending.type === 'failed' ? (ending.faults ?? []) : [];
   if (m && job.weightsDir && progress.stepsDone > 0) {
-    m.engine?.syncToModel();
+    await m.engine?.syncToModel();
     const kind = progress.restoredLastFinite ? 'last-finite' : progress.restoredBest !== null ? 'restored-best' : 'final';
     const metadata = weightsMetadata(job, progress, { status: ending.type, kind, epoch: progress.epoch, bestEpoch: progress.restoredBest });
     try {
@@ -524,6 +568,20 @@ async function ortEngineStep(tf: typeof TF, m: Model, request: StartTraining): P
   }
   if (!(engine instanceof OrtStepEngine)) return engine;
   return new EngineStep(tf, engine, m.weights, (n, step) => dropoutKeepMasks(tf, engine.graph.masks, n, { seed: settings.seed, step }));
+}
+
+/**
+ * The fused WebGPU step for the run (webgpu backend), on the device tfjs' webgpu backend holds (the
+ * GPU counters and the tfjs model's validation share it), starting from the model's weights, with
+ * the run's dropout masks; or why it cannot train this model and optimizer.
+ */
+async function webGpuEngineStep(tf: typeof TF, m: Model, request: StartTraining): Promise<EngineStep | { unsupported: string }> {
+  const { spec, settings } = request;
+  const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+  if (!device) return { unsupported: "tfjs' webgpu backend holds no GPU device" };
+  const engine = await WebGpuStepEngine.create(device, spec, settings.optimizer, modelWeights(m.weights), { capacity: settings.batchSize });
+  if (!(engine instanceof WebGpuStepEngine)) return engine;
+  return new EngineStep(tf, engine, m.weights, (n, step) => dropoutKeepMasks(tf, engine.masks, n, { seed: settings.seed, step }));
 }
 
 /** The output layer must have one unit per class: a mismatch is named before any step runs. */
@@ -657,7 +715,7 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
       job.gpuMeter?.end(withStats);
       // The loss is what a learner sees diverge: a NaN or infinite loss ends the run.
       if (!Number.isFinite(outcome.loss)) {
-        const used = m.engine ? m.engine.restoreLastFinite() : guard.restore(m.weights, outcome.before, await allFinite(tf, outcome.before));
+        const used = m.engine ? await m.engine.restoreLastFinite() : guard.restore(m.weights, outcome.before, await allFinite(tf, outcome.before));
         progress.restoredLastFinite = true;
         progress.stepsDone = used === 'before' ? step : step - 1;
         const point: DivergencePoint = { step, epoch, batch, loss: outcome.loss, lastFiniteLoss, what: 'loss' };
@@ -681,7 +739,7 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
     }
 
     // Validation, statistics of the epoch's end, checkpoints and early stopping read the tfjs model.
-    m.engine?.syncToModel();
+    await m.engine?.syncToModel();
     // NaN weights nearly always make the next loss NaN; an epoch's end checks that none slipped through.
     if (!(await allFinite(tf, m.variables))) {
       return diverged(request, { step: step - 1, epoch, batch: batchesPerEpoch - 1, loss: lastFiniteLoss ?? NaN, lastFiniteLoss, what: 'weights' });

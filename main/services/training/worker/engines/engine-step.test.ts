@@ -49,14 +49,14 @@ describe('EngineStep', () => {
     await adapter.step(batchX(0), batchY(0), BATCH, 0.01, 0);
     await adapter.step(batchX(1), batchY(1), BATCH, 0.01, 1);
     equalWeights(modelWeights(model.weights), initial);
-    adapter.syncToModel();
+    await adapter.syncToModel();
     const synced = modelWeights(model.weights);
     equalWeights(synced, engine.getWeights());
     expect(synced.get('dense/kernel')!.data).not.toEqual(initial.get('dense/kernel')!.data);
     expect(synced.get('batch_normalization/moving_mean')!.data).not.toEqual(initial.get('batch_normalization/moving_mean')!.data);
     // No step since: a second sync copies nothing over what the loop may have written.
     const tensors = tf.memory().numTensors;
-    adapter.syncToModel();
+    await adapter.syncToModel();
     expect(tf.memory().numTensors).toBe(tensors);
   });
 
@@ -76,7 +76,7 @@ describe('EngineStep', () => {
     expect(Number.isFinite((await adapter.step(batchX(1), batchY(1), BATCH, NaN, 1)).loss)).toBe(true);
     expect(allFinite(engine.getWeights())).toBe(false);
     expect((await adapter.step(batchX(2), batchY(2), BATCH, 0.01, 2)).loss).toBeNaN();
-    expect(adapter.restoreLastFinite()).toBe('previous');
+    expect(await adapter.restoreLastFinite()).toBe('previous');
     equalWeights(engine.getWeights(), beforeNaNStep);
     equalWeights(modelWeights(model.weights), beforeNaNStep);
     // Training goes on from there.

@@ -4,8 +4,9 @@
  * and early stopping's restore read — is brought up to date only when something reads it
  * (`syncToModel`, a no-op when no step ran since). After the loop writes the tfjs model itself (a
  * restored best epoch), `syncFromModel` feeds those weights back. It also keeps the weights each
- * step started from (without copies where the engine offers `weightsView`), so that a NaN loss puts
- * back the last finite weights as the general path's LastFinite does.
+ * step started from (without copies where the engine offers `weightsView`; on the device where the
+ * engine keeps them itself, the fused WebGPU step), so that a NaN loss puts back the last finite
+ * weights as the general path's LastFinite does.
  */
 import type * as TF from '@tensorflow/tfjs';
 import { DomainError } from '../../../../../contract';
@@ -28,6 +29,7 @@ export class EngineStep {
   /** The weights the latest step started from, and those the last step with a finite loss started from. */
   private before: NamedWeights | null = null;
   private lastFinite: NamedWeights | null = null;
+  private stepped = false;
 
   /** `weights`: the tfjs model's variables (model.weights), matched to the engine's by Keras name. */
   constructor(
@@ -44,6 +46,7 @@ export class EngineStep {
         `the engine's variables do not match the model's (${missing.length ? `missing ${missing.join(', ')}` : `${names.size} against ${weights.length}`})`,
       );
     }
+    engine.keepLastFinite?.();
   }
 
   get description(): string {
@@ -52,17 +55,24 @@ export class EngineStep {
 
   /** One step at learning rate `lr`; `step` is the run's step index (it seeds the dropout masks). */
   async step(xs: Float32Array, ys: Int32Array, n: number, lr: number, step: number, probe?: EngineProbe): Promise<EngineStepResult> {
-    this.before = this.engine.weightsView?.() ?? this.engine.getWeights();
+    // An engine that keeps the last finite weights itself is not asked for them each step.
+    if (!this.engine.restoreLastFinite) this.before = this.engine.weightsView?.() ?? this.engine.getWeights();
     this.stale = true;
+    this.stepped = true;
     const result = await this.engine.step(xs, ys, n, lr, this.masks(n, step), probe);
     if (Number.isFinite(result.loss)) this.lastFinite = this.before;
     return result;
   }
 
+  /** Whether the engine feeds a statistics probe (else the loop's statistics come from a taped tfjs pass). */
+  get feedsProbe(): boolean {
+    return this.engine.feedsProbe ?? true;
+  }
+
   /** Copies the engine's variables into the tfjs model, if a step ran since the last copy. */
-  syncToModel(): void {
+  async syncToModel(): Promise<void> {
     if (!this.stale) return;
-    const values = this.engine.weightsView?.() ?? this.engine.getWeights();
+    const values = this.engine.readWeights ? await this.engine.readWeights() : (this.engine.weightsView?.() ?? this.engine.getWeights());
     this.tf.tidy(() => {
       for (const w of this.weights) {
         const value = values.get(w.originalName)!;
@@ -84,13 +94,18 @@ export class EngineStep {
    * are all finite numbers (or no step was finite yet), else those the step before started from,
    * in the engine and the tfjs model; returns which.
    */
-  restoreLastFinite(): 'before' | 'previous' {
-    if (!this.before) throw new Error('no step ran: there are no weights to restore');
-    const usePrevious = this.lastFinite !== null && this.lastFinite !== this.before && !allFinite(this.before);
-    this.engine.setWeights(usePrevious ? this.lastFinite! : this.before);
+  async restoreLastFinite(): Promise<'before' | 'previous'> {
+    if (!this.stepped) throw new Error('no step ran: there are no weights to restore');
+    let used: 'before' | 'previous';
+    if (this.engine.restoreLastFinite) used = await this.engine.restoreLastFinite();
+    else {
+      const before = this.before!;
+      used = this.lastFinite !== null && this.lastFinite !== before && !allFinite(before) ? 'previous' : 'before';
+      this.engine.setWeights(used === 'previous' ? this.lastFinite! : before);
+    }
     this.stale = true;
-    this.syncToModel();
-    return usePrevious ? 'previous' : 'before';
+    await this.syncToModel();
+    return used;
   }
 
   dispose(): Promise<void> {

@@ -35,6 +35,22 @@ export interface TrainingEngine {
    * weights each step started from (for the last-finite restore) at no cost. Absent: getWeights.
    */
   weightsView?(): NamedWeights;
+  /**
+   * The model variables as they are now, for an engine whose variables live on a device and whose
+   * getWeights is as of its last read-back (the fused WebGPU step). Absent: getWeights is current.
+   */
+  readWeights?(): Promise<NamedWeights>;
+  /**
+   * Engine-side last-finite weights, for an engine whose weights cost a read-back: after
+   * `keepLastFinite()` each step keeps the weights it started from on the device (the fused WebGPU
+   * step: a buffer copy in the step's own submit), and after a step with a NaN loss
+   * `restoreLastFinite()` puts back those of that step when they are all finite, or those of the step
+   * before. Absent: the loop keeps copies on the host (weightsView, getWeights).
+   */
+  keepLastFinite?(): void;
+  restoreLastFinite?(): Promise<'before' | 'previous'>;
+  /** False when `step` does not feed a statistics probe: the loop then takes the statistics from a taped tfjs pass. */
+  readonly feedsProbe?: boolean;
   /** Replaces every model variable; optimizer slots are kept. */
   setWeights(weights: NamedWeights): void;
   /**

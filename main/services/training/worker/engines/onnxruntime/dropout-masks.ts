@@ -12,10 +12,16 @@ export function dropoutKeepMasks(tf: typeof TF, masks: readonly DropoutMask[], n
   const out = new Map<string, Float32Array>();
   for (const m of masks) {
     const seed = deriveSeed(m.seed ?? at.seed, 'dropout', m.layer, at.step);
-    const keep = tf.tidy(() => tf.cast(tf.greaterEqual(tf.randomUniform([n, m.features], 0, 1, 'float32', seed), m.rate), 'float32'));
-    // A copy: the 'cpu' backend's typed array fails ONNX Runtime's Float32Array check under vitest.
-    out.set(m.input, Float32Array.from(keep.dataSync()));
-    keep.dispose();
+    // tfjs draws a seeded uniform on the host; the threshold is applied here too (float32, as
+    // greaterEqual compares), so that no op runs on a GPU backend (no buffers, no dispatches).
+    const uniform = tf.randomUniform([n, m.features], 0, 1, 'float32', seed);
+    const rate = Math.fround(m.rate);
+    // A new array: the 'cpu' backend's typed array fails ONNX Runtime's Float32Array check under vitest.
+    out.set(
+      m.input,
+      Float32Array.from(uniform.dataSync(), (u) => (u >= rate ? 1 : 0)),
+    );
+    uniform.dispose();
   }
   return out;
 }

@@ -236,6 +236,35 @@ describe.skipIf(!device)('the fused WebGPU step on SwiftShader', () => {
     }
   }, 300_000);
 
+  it('keeps the last finite weights on the GPU (a copy in each step, no buffer created) and puts them back after a NaN step', async () => {
+    const { engine, start } = await seededEngine(plainMlp, sgd, { capacity: 4 });
+    engine.keepLastFinite();
+    const counter = countGpuCalls();
+    const filled = (scale: number) => new Map([...start].map(([name, w]) => [name, { shape: w.shape, data: w.data.map((v) => v * scale) }]));
+    try {
+      await expect(engine.restoreLastFinite()).rejects.toThrow(/no step kept its weights/);
+      await engine.step(batches.x(0, 4), batches.y(0, 4), 4, 0.01);
+      const afterFirst = await engine.readWeights();
+      counter.reset();
+      expect(Number.isFinite((await engine.step(batches.x(1, 4), batches.y(1, 4), 4, 0.01)).loss)).toBe(true);
+      expect(counter.counts).toMatchObject({ submits: 1, buffersCreated: 0 });
+      // A step from NaN weights: its own starting weights are not finite, those the step before started from come back.
+      engine.setWeights(filled(NaN));
+      expect((await engine.step(batches.x(2, 4), batches.y(2, 4), 4, 0.01)).loss).toBeNaN();
+      expect(await engine.restoreLastFinite()).toBe('previous');
+      expect(worstRelativeError(await engine.readWeights(), afterFirst).worst).toBe(0);
+      // A loss that overflows from finite weights: the step's own starting weights come back.
+      const huge = filled(1e30);
+      engine.setWeights(huge);
+      expect(Number.isFinite((await engine.step(batches.x(3, 4), batches.y(3, 4), 4, 0.01)).loss)).toBe(false);
+      expect(await engine.restoreLastFinite()).toBe('before');
+      expect(worstRelativeError(await engine.readWeights(), huge).worst).toBe(0);
+    } finally {
+      counter.restore();
+      await engine.dispose();
+    }
+  }, 300_000);
+
   it('refuses labels outside the classes, short batches and missing masks, keeping its weights', async () => {
     const { engine, start } = await seededEngine(seluMlp, sgd, { capacity: 4 });
     try {

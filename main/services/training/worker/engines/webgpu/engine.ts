@@ -59,6 +59,8 @@ interface BatchPlan {
 
 export class WebGpuStepEngine implements TrainingEngine {
   readonly description: string;
+  /** The statistics probe is not fed: BN moments come from readBatchNormStatistics, the rest from the loop's taped pass. */
+  readonly feedsProbe = false;
   private layout: StepLayout;
   private arena: GPUBuffer;
   private readonly readback: GPUBuffer;
@@ -75,6 +77,9 @@ export class WebGpuStepEngine implements TrainingEngine {
   /** Adam's β₁ᵗ and β₂ᵗ, float32 as tfjs keeps them (start at β, multiplied by β after each step). */
   private powers: [number, number];
   private queue: Promise<unknown> = Promise.resolve();
+  /** keepLastFinite: two slots of the variables, each step copies its starting weights into the next (null: off). */
+  private backup: GPUBuffer | null = null;
+  private backupSteps = 0;
   private disposed = false;
 
   private constructor(
@@ -141,6 +146,44 @@ export class WebGpuStepEngine implements TrainingEngine {
   async readWeights(): Promise<NamedWeights> {
     await this.serial(() => this.readBack());
     return this.getWeights();
+  }
+
+  /**
+   * From now on each step first copies the variables into a backup slot on the GPU (a
+   * copyBufferToBuffer in the step's own command buffer: no dispatch, no buffer created per step),
+   * alternating between two slots: the weights the latest step and the step before started from.
+   */
+  keepLastFinite(): void {
+    this.backup ??= this.device.createBuffer({ label: 'fused step last finite weights', size: 2 * this.variablesBytes, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+  }
+
+  /**
+   * After a step with a NaN loss: puts back the weights that step started from when they are all
+   * finite (or it was the first step kept), else those the step before started from; the mirror
+   * (getWeights) is read back with them.
+   */
+  async restoreLastFinite(): Promise<'before' | 'previous'> {
+    const backup = this.backup;
+    if (!backup || this.backupSteps === 0) throw new DomainError('invalid-input', 'no step kept its weights: there are none to restore');
+    return this.serial(async () => {
+      const slot = (k: number) => (k % 2) * this.variablesBytes;
+      const latest = this.backupSteps - 1;
+      const copy = (from: number) => {
+        const encoder = this.device.createCommandEncoder();
+        encoder.copyBufferToBuffer(backup, slot(from), this.arena, 0, this.variablesBytes);
+        this.device.queue.submit([encoder.finish()]);
+      };
+      copy(latest);
+      await this.readBack();
+      if (latest === 0 || this.mirror.every(Number.isFinite)) return 'before';
+      copy(latest - 1);
+      await this.readBack();
+      return 'previous';
+    });
+  }
+
+  private get variablesBytes(): number {
+    return this.layout.variablesEnd * F32;
   }
 
   /** Replaces every model variable (all must be given, with their sizes); optimizer slots are kept. */
@@ -226,6 +269,7 @@ export class WebGpuStepEngine implements TrainingEngine {
     this.arena.destroy();
     this.readback.destroy();
     this.statsReadback?.destroy();
+    this.backup?.destroy();
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
@@ -254,6 +298,7 @@ export class WebGpuStepEngine implements TrainingEngine {
 
     const plan = this.planFor(n);
     const encoder = this.device.createCommandEncoder();
+    if (this.backup) encoder.copyBufferToBuffer(this.arena, 0, this.backup, (this.backupSteps++ % 2) * this.variablesBytes, this.variablesBytes);
     const pass = encoder.beginComputePass();
     let current: GPUComputePipeline | null = null;
     for (const d of plan.dispatches) {
