@@ -470,31 +470,23 @@ async function bundle() {
   } catch (error) {
     throw new Error(`bench/fit-worker.ts does not build: ${buildError(error)}`, { cause: error });
   }
-  let ui = null;
-  try {
-    await build({ ...common, entryPoints: [join(root, 'bench', 'ui-stream.ts')], outfile: uiBundle });
-  } catch (error) {
-    ui = `3. skipped: bench/ui-stream.ts does not build: ${buildError(error)}`;
-    notes.push(ui);
-  }
-  let ortError = null;
-  try {
-    await build({ ...common, entryPoints: [join(root, 'bench', 'ort-step.ts')], outfile: ortBundle });
-  } catch (error) {
-    ortError = `5. skipped: bench/ort-step.ts does not build: ${buildError(error)}`;
-    notes.push(ortError);
-  }
-  let webgpuStepError = null;
-  if (existsSync(fusedWebGpuEngine) && existsSync(webgpuStepSource)) {
+  /** Builds an optional piece; on failure, the note (also kept in `notes`) that says which section is skipped and why. */
+  const buildOptional = async (entry, outfile, skipped) => {
     try {
-      await build({ ...common, entryPoints: [webgpuStepSource], outfile: webgpuStepBundle });
+      await build({ ...common, entryPoints: [entry], outfile });
+      return null;
     } catch (error) {
-      webgpuStepError = `4. fused WebGPU engine skipped: bench/webgpu-step.ts does not build: ${buildError(error)}`;
-      notes.push(webgpuStepError);
+      const note = `${skipped}: ${buildError(error)}`;
+      notes.push(note);
+      return note;
     }
-  } else {
-    webgpuStepError = 'no fused WebGPU engine yet (main/services/training/worker/engines/webgpu and bench/webgpu-step.ts)';
-  }
+  };
+  const ui = await buildOptional(join(root, 'bench', 'ui-stream.ts'), uiBundle, '3. skipped: bench/ui-stream.ts does not build');
+  const ortError = await buildOptional(join(root, 'bench', 'ort-step.ts'), ortBundle, '5. skipped: bench/ort-step.ts does not build');
+  const webgpuStepError =
+    existsSync(fusedWebGpuEngine) && existsSync(webgpuStepSource)
+      ? await buildOptional(webgpuStepSource, webgpuStepBundle, '4. fused WebGPU engine skipped: bench/webgpu-step.ts does not build')
+      : 'no fused WebGPU engine yet (main/services/training/worker/engines/webgpu and bench/webgpu-step.ts)';
   let layerbench = true;
   if (existsSync(builtWorker)) {
     copyFileSync(builtWorker, trainWorkerBundle);

@@ -28,33 +28,30 @@ Options:
   --help                               show this help
 `;
 
+/** Each command with its options; returns the exit code, or -1 for one that keeps running. */
+const COMMANDS: Partial<Record<string, (rest: string[]) => Promise<number>>> = {
+  serve: async (rest) => {
+    await serveCommand(parseArgs(rest, { port: 'string', 'data-dir': 'string', 'renderer-dir': 'string', 'dataset-url': 'string', root: 'string', 'allow-host': 'string' }));
+    return -1; // keeps running
+  },
+  train: (rest) => trainCommand(parseArgs(rest, TRAIN_OPTIONS)),
+  sweep: (rest) => sweepCommand(parseArgs(rest, SWEEP_OPTIONS)),
+  export: (rest) => exportCommand(parseArgs(rest, EXPORT_OPTIONS)),
+  datasets: (rest) => datasetsCommand(parseArgs(rest, DATASETS_OPTIONS)),
+  runs: (rest) => runsCommand(parseArgs(rest, RUNS_OPTIONS)),
+  agent: (rest) => agentCommand(parseArgs(rest, AGENT_OPTIONS)),
+  summary: (rest) => summaryCommand(parseArgs(rest, { json: 'boolean' })),
+};
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === 'help') {
     process.stdout.write(USAGE());
     return command ? 0 : 2;
   }
-  switch (command) {
-    case 'serve':
-      await serveCommand(parseArgs(rest, { port: 'string', 'data-dir': 'string', 'renderer-dir': 'string', 'dataset-url': 'string', root: 'string', 'allow-host': 'string' }));
-      return -1; // keeps running
-    case 'train':
-      return trainCommand(parseArgs(rest, TRAIN_OPTIONS));
-    case 'sweep':
-      return sweepCommand(parseArgs(rest, SWEEP_OPTIONS));
-    case 'export':
-      return exportCommand(parseArgs(rest, EXPORT_OPTIONS));
-    case 'datasets':
-      return datasetsCommand(parseArgs(rest, DATASETS_OPTIONS));
-    case 'runs':
-      return runsCommand(parseArgs(rest, RUNS_OPTIONS));
-    case 'agent':
-      return agentCommand(parseArgs(rest, AGENT_OPTIONS));
-    case 'summary':
-      return summaryCommand(parseArgs(rest, { json: 'boolean' }));
-    default:
-      throw new UsageError(`Unknown command "${command}"`);
-  }
+  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined; // not 'toString' and the like
+  if (!run) throw new UsageError(`Unknown command "${command}"`);
+  return run(rest);
 }
 
 main(process.argv.slice(2)).then(

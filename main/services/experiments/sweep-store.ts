@@ -5,13 +5,14 @@
  *   .heartbeat   touched by the process running it (runs/owner.ts: judges liveness where there is no /proc)
  * Both files are written atomically (temp file + rename), as run.json is: a kill leaves the old or the new one.
  */
-import { mkdir, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { ArmSchema, SweepGridSchema, SweepIdSchema, SweepJobSchema, SweepJobStateSchema, SweepMetricSchema, SweepStatusSchema } from '../../../contract/sweeps';
 import { RunIdSchema } from '../../../contract/training';
 import { DomainError, formatIssues } from '../../../contract/wire';
 import { writeFileAtomic } from '../files/atomic';
+import { entriesOrNone } from '../files/subfolders';
 import { FileReadError, printable, readTextBounded } from '../files/bounded-read';
 import { HEARTBEAT_FILE, ownerAlive, type RunOwner } from '../runs/owner';
 
@@ -78,13 +79,7 @@ export class SweepStore {
   }
 
   async ids(): Promise<string[]> {
-    let entries;
-    try {
-      entries = await readdir(this.dir, { withFileTypes: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
+    const entries = await entriesOrNone(this.dir);
     return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.') && SweepIdSchema.safeParse(e.name).success).map((e) => e.name);
   }
 

@@ -35,6 +35,7 @@ import {
 import { runTraits } from '../../../contract/run-traits';
 import { ModelSpecSchema } from '../../../model/spec';
 import { describeFsError, writeFileAtomic } from '../files/atomic';
+import { entriesOrNone } from '../files/subfolders';
 import { faultOf, withFaults } from './faults';
 import { currentOwner, HEARTBEAT_FILE, HEARTBEAT_MS, ownerAlive } from './owner';
 import { FileReadError, MAX_LOG_BYTES, printable, readTextBounded } from '../files/bounded-read';
@@ -198,13 +199,9 @@ export class RunStore implements RunStoreApi {
   }
 
   async list(): Promise<RunSummary[]> {
-    let entries;
-    try {
-      entries = await readdir(this.runsDir, { withFileTypes: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    const entries = await entriesOrNone(this.runsDir).catch((error: unknown) => {
       throw describeFsError(error, this.runsDir);
-    }
+    });
     const summaries = await Promise.all(
       entries
         .filter((entry) => entry.isDirectory() && isListableId(entry.name))
