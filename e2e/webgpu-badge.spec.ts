@@ -15,7 +15,7 @@ test('the badge names SwiftShader a software Vulkan adapter next to the wasm def
   const errors = collectErrors(page);
   await page.goto(host.url);
   const badge = page.getByTestId('backend-badge');
-  await expect(badge).toHaveText(/^backend: wasm\s*· webgpu \(software Vulkan \(CPU\)\) available$/);
+  await expect(badge).toHaveText(/^backend: wasm\s*· webgpu \(software Vulkan \(CPU\)\), onnxruntime available$/);
   await badge.click();
   await expect(page.getByTestId('backend-webgpu')).toContainText('available');
   await expect(page.getByTestId('gpu-adapter')).toContainText('google · swiftshader');
