@@ -4,8 +4,13 @@
  * opt-in that asks the engine for one. Never chosen automatically: nothing here has measured the
  * step on a GPU, so the engine runs on the CPU unless $LAYERBENCH_ORT_EP names a provider.
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { DomainError } from '../../../../../../contract';
+
+const require = createRequire(import.meta.url);
 
 export type GpuExecutionProvider = 'cuda' | 'dml';
 
@@ -66,8 +71,30 @@ async function withTimeout<T>(work: Promise<T>, ms: number, late: (value: T) => 
   }
 }
 
+/** Where onnxruntime-node keeps this platform's native libraries (its CUDA add-on is installed there too). */
+function ortBinaryDir(): string | null {
+  try {
+    return join(dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why a provider cannot start, known without asking ONNX Runtime: its library is not installed.
+ * (ONNX Runtime would print a red error line for the failed load at every worker start.)
+ */
+function missingLibrary(name: GpuExecutionProvider): string | null {
+  if (name !== 'cuda') return null;
+  const dir = ortBinaryDir();
+  if (!dir || existsSync(join(dir, 'libonnxruntime_providers_cuda.so'))) return null;
+  return `onnxruntime-node's CUDA add-on is not installed (no libonnxruntime_providers_cuda.so beside its library)`;
+}
+
 /** Starts `model` (a graph with one float input 'x' of two values) on one provider and runs it once. */
 async function probeProvider(ort: typeof Ort, model: Uint8Array, name: GpuExecutionProvider, timeoutMs: number): Promise<ExecutionProviderProbe> {
+  const missing = missingLibrary(name);
+  if (missing) return { name, status: 'skipped', reason: missing };
   try {
     const session = await withTimeout(ort.InferenceSession.create(model, providerSessionOptions(name)), timeoutMs, (s) => void s.release());
     try {
