@@ -5,9 +5,6 @@
  * opt-in falls back to the CPU, says why, and trains real Fashion-MNIST. The GPU path itself cannot
  * be tested here.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as ort from 'onnxruntime-node';
@@ -18,18 +15,20 @@ import { buildModel } from '../../build-model';
 import { useFashionBatches } from '../../test-images';
 import { modelWeights } from '../engine-step';
 import { OrtStepEngine } from './engine';
-import { describeExecutionProviders, gpuExecutionProvidersFor, ORT_EP_ENV, probeGpuExecutionProviders, requestedExecutionProvider } from './execution-providers';
+import {
+  cudaAddOnInstalled,
+  describeExecutionProviders,
+  gpuExecutionProvidersFor,
+  ORT_EP_ENV,
+  probeGpuExecutionProviders,
+  requestedExecutionProvider,
+} from './execution-providers';
 import { probeModel, probeOnnxRuntime } from './probe';
 
 const BATCH = 32;
 const STEPS = 6;
 const { x: batchX, y: batchY } = useFashionBatches(tf, BATCH, 1);
 const sgd: OptimizerSettings = { class_name: 'SGD', config: { momentum: 0, nesterov: false, clipnorm: null, clipvalue: null } };
-
-/** Whether onnxruntime-node's CUDA add-on (downloaded by its postinstall) sits next to its binding. */
-const cudaAddOnInstalled = existsSync(
-  join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', 'linux', 'x64', 'libonnxruntime_providers_cuda.so'),
-);
 
 describe('GPU execution providers', () => {
   it('names the providers each platform could use', () => {
@@ -49,7 +48,7 @@ describe('GPU execution providers', () => {
     );
   });
 
-  it.runIf(process.platform === 'linux' && process.arch === 'x64' && !cudaAddOnInstalled)(
+  it.runIf(process.platform === 'linux' && process.arch === 'x64' && cudaAddOnInstalled() === false)(
     "skips CUDA here, its add-on not installed, without asking ONNX Runtime; DirectML, absent on Linux, with ONNX Runtime's reason",
     async () => {
       const { bytes } = probeModel();
@@ -76,7 +75,7 @@ describe('GPU execution providers', () => {
     expect(describeExecutionProviders([{ name: 'dml', status: 'available' }], 'dml')).toBe(`GPU execution providers: dml available, in use (${ORT_EP_ENV}=dml)`);
   });
 
-  it.runIf(!cudaAddOnInstalled)('fails a step asked for on CUDA by name; the opt-in falls back to the CPU, says why, and trains', async () => {
+  it.runIf(cudaAddOnInstalled() !== true)('fails a step asked for on CUDA by name; the opt-in falls back to the CPU, says why, and trains', async () => {
     const model = await buildModel(tf, plainMlp, { seed: 3 });
     const weights = modelWeights(model.weights);
     model.dispose();

@@ -80,14 +80,18 @@ function ortBinaryDir(): string | null {
   }
 }
 
+/** Whether onnxruntime-node's CUDA add-on (its postinstall downloads it) sits beside its library; null when that folder is unknown. */
+export function cudaAddOnInstalled(): boolean | null {
+  const dir = ortBinaryDir();
+  return dir ? existsSync(join(dir, 'libonnxruntime_providers_cuda.so')) : null;
+}
+
 /**
  * Why a provider cannot start, known without asking ONNX Runtime: its library is not installed.
  * (ONNX Runtime would print a red error line for the failed load at every worker start.)
  */
 function missingLibrary(name: GpuExecutionProvider): string | null {
-  if (name !== 'cuda') return null;
-  const dir = ortBinaryDir();
-  if (!dir || existsSync(join(dir, 'libonnxruntime_providers_cuda.so'))) return null;
+  if (name !== 'cuda' || cudaAddOnInstalled() !== false) return null;
   return `onnxruntime-node's CUDA add-on is not installed (no libonnxruntime_providers_cuda.so beside its library)`;
 }
 
