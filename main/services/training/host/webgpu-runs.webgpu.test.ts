@@ -44,7 +44,7 @@ describe.skipIf(!swiftShader)('the webgpu backend (SwiftShader)', () => {
     gpu.detail.epochs.forEach((epoch, i) => expect(Math.abs(epoch.val_loss! - wasm.detail.epochs[i]!.val_loss!)).toBeLessThan(1e-4));
     expect(relativeError(savedWeights(gpu.detail.directory), savedWeights(wasm.detail.directory))).toBeLessThan(1e-4);
 
-    // Statistics at the same steps, from the tfjs taped pass beside the engine's update.
+    // Statistics at the same steps, reduced on the GPU in the engine's statistics steps.
     expect(gpu.detail.stats.length).toBeGreaterThan(0);
     expect(gpu.detail.stats.map((s) => s.step)).toEqual(wasm.detail.stats.map((s) => s.step));
     for (const record of gpu.detail.stats) StatsRecordSchema.parse(record);

@@ -352,8 +352,8 @@ async function fusedTrainStep(
 /**
  * A step in the engine (engines/engine-step.ts) at learning rate `lr`. A statistics step is the same
  * step with a probe: the engine hands it the BN batch moments, activations and gradients (ONNX
- * Runtime's step fetches them as extra outputs), summed in JavaScript as the fused step's (stats.ts'
- * FusedStatsProbe), and the weight norms and update sizes come from the tfjs model synced before and
+ * Runtime's step fetches them as extra outputs, summed in JavaScript as the fused step's by stats.ts'
+ * FusedStatsProbe; the fused WebGPU step reduces them on the GPU and hands the sums), and the weight norms and update sizes come from the tfjs model synced before and
  * after: the same record as trainStep's, and the same update whichever steps gather statistics. The
  * last finite weights are the engine step's to keep (`before` is empty).
  */
@@ -376,12 +376,7 @@ async function engineTrainStep(
   const before = m.variables.map((v) => sharedHandle(tf, v));
   try {
     const probe = new FusedStatsProbe(m.plans, m.trainable);
-    const trainableIndex = new Map(m.model.trainableWeights.map((w, i) => [w.originalName, i]));
-    const { loss, acc } = await engine.step(xs, ys, n, lr, at.step, {
-      bn: (layer, mean, variance) => probe.bn(layer, mean, variance),
-      activation: (layer, y, count, features) => probe.activation(layer, y, count, features),
-      gradient: (variable, g) => probe.gradient(trainableIndex.get(variable) ?? -1, g),
-    });
+    const { loss, acc } = await engine.step(xs, ys, n, lr, at.step, probe.engineProbe(m.model.trainableWeights.map((w) => w.originalName)));
     if (!Number.isFinite(loss)) return { loss, acc, stats: null, before: [] };
     await engine.syncToModel();
     const values = probe.finish(tf, new Map(m.variables.map((v, i) => [v.name, before[i]!])));

@@ -62,6 +62,26 @@ describe('saturation rules', () => {
     expect(measure('softmax', [10, 0, 0])).toBe(1);
     expect(measure('softmax', [1, 0, 0])).toBe(0);
   });
+
+  it("as thresholds (a device's form of the rule) count what the rules count, at the float32 edges too", () => {
+    const f32 = Math.fround;
+    for (const [activation, rule] of Object.entries(SATURATION_RULES)) {
+      const { below, above, atMost, perSample } = rule.edges;
+      const edges = [below, above, atMost].filter((e): e is number => e !== undefined);
+      // Each edge, the float32 values beside it, and a spread of outputs.
+      const y = Float32Array.from([...edges.flatMap((e) => [e, f32(e * (1 + 2 ** -20)), f32(e * (1 - 2 ** -20)), -e]), ...Array.from({ length: 24 }, (_, i) => Math.sin(i) * 2)]);
+      const features = perSample ? 2 : 1;
+      const n = y.length / features;
+      const counts = (v: number) => (below !== undefined && v < below) || (above !== undefined && v > above) || (atMost !== undefined && v <= atMost);
+      let hits = 0;
+      for (let i = 0; i < n; i++) {
+        const row = y.subarray(i * features, (i + 1) * features);
+        if (perSample) hits += counts(Math.max(...row)) ? 1 : 0;
+        else hits += row.filter(counts).length;
+      }
+      expect(hits / n, activation).toBe(rule.share(y, n, features));
+    }
+  });
 });
 
 describe('StatsSchedule', () => {

@@ -18,6 +18,7 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import type { BnStats, LayerStats, StatsRecord, VectorSummary } from '../../../../contract';
+import type { ActivationMoments, EngineProbe } from './engines/engine';
 import type { LayerPlan } from './forward';
 import type { FusedProbe } from './fused/fused-step';
 import { wasmValues } from './tfjs-adapter';
@@ -64,6 +65,19 @@ export interface SaturationRule {
   measure(tf: typeof TF, y: TF.Tensor): TF.Tensor;
   /** The same share from the output's values (row-major [n, features]), compared in float32 as the tensor rule compares. */
   share(y: ArrayLike<number>, n: number, features: number): number;
+  /** The same rule as float32 thresholds, for a device that counts it itself (the fused WebGPU step). */
+  edges: SaturationEdges;
+}
+
+/**
+ * A saturation rule as thresholds on the output: a value counts when it is below `below`, above
+ * `above` or at most `atMost`; `perSample`: the rule applies to each sample's largest value (softmax).
+ */
+export interface SaturationEdges {
+  below?: number;
+  above?: number;
+  atMost?: number;
+  perSample?: boolean;
 }
 
 /** The share of values below (or above) a threshold, compared as float32 (the tensor rules' scalar is a float32 tensor). */
@@ -88,12 +102,24 @@ export const SATURATION_RULES: Readonly<Record<string, SaturationRule>> = {
     rule: '|z| > 2.5',
     measure: (tf, y) => share(tf, tf.logicalOr(tf.less(y, sigmoid(-2.5)), tf.greater(y, sigmoid(2.5)))),
     share: (y) => shareWhere(y, (v) => v < SIGMOID_LOW || v > SIGMOID_HIGH),
+    edges: { below: SIGMOID_LOW, above: SIGMOID_HIGH },
   },
-  tanh: { rule: '|z| > 2.5', measure: (tf, y) => share(tf, tf.greater(tf.abs(y), Math.tanh(2.5))), share: (y) => shareWhere(y, (v) => Math.abs(v) > TANH_EDGE) },
-  relu: { rule: 'z ≤ 0', measure: (tf, y) => share(tf, tf.lessEqual(y, 0)), share: (y) => shareWhere(y, (v) => v <= 0) },
-  leaky_relu: { rule: 'z ≤ 0', measure: (tf, y) => share(tf, tf.lessEqual(y, 0)), share: (y) => shareWhere(y, (v) => v <= 0) },
-  elu: { rule: 'z < −2.5', measure: (tf, y) => share(tf, tf.less(y, Math.exp(-2.5) - 1)), share: (y) => shareWhere(y, (v) => v < ELU_EDGE) },
-  selu: { rule: 'z < −2.5', measure: (tf, y) => share(tf, tf.less(y, SELU_LAMBDA * SELU_ALPHA * (Math.exp(-2.5) - 1))), share: (y) => shareWhere(y, (v) => v < SELU_EDGE) },
+  tanh: {
+    rule: '|z| > 2.5',
+    measure: (tf, y) => share(tf, tf.greater(tf.abs(y), Math.tanh(2.5))),
+    share: (y) => shareWhere(y, (v) => Math.abs(v) > TANH_EDGE),
+    // |y| > e ⇔ y < −e or y > e (negating a float32 is exact).
+    edges: { below: -TANH_EDGE, above: TANH_EDGE },
+  },
+  relu: { rule: 'z ≤ 0', measure: (tf, y) => share(tf, tf.lessEqual(y, 0)), share: (y) => shareWhere(y, (v) => v <= 0), edges: { atMost: 0 } },
+  leaky_relu: { rule: 'z ≤ 0', measure: (tf, y) => share(tf, tf.lessEqual(y, 0)), share: (y) => shareWhere(y, (v) => v <= 0), edges: { atMost: 0 } },
+  elu: { rule: 'z < −2.5', measure: (tf, y) => share(tf, tf.less(y, Math.exp(-2.5) - 1)), share: (y) => shareWhere(y, (v) => v < ELU_EDGE), edges: { below: ELU_EDGE } },
+  selu: {
+    rule: 'z < −2.5',
+    measure: (tf, y) => share(tf, tf.less(y, SELU_LAMBDA * SELU_ALPHA * (Math.exp(-2.5) - 1))),
+    share: (y) => shareWhere(y, (v) => v < SELU_EDGE),
+    edges: { below: SELU_EDGE },
+  },
   softmax: {
     rule: 'top probability > 0.99',
     measure: (tf, y) => share(tf, tf.greater(tf.max(y, -1), 0.99)),
@@ -106,6 +132,7 @@ export const SATURATION_RULES: Readonly<Record<string, SaturationRule>> = {
       }
       return n ? count / n : NaN;
     },
+    edges: { above: SOFTMAX_EDGE, perSample: true },
   },
 };
 
@@ -247,7 +274,8 @@ export function valuesOf(tf: typeof TF, tensor: TF.Tensor): ArrayLike<number> {
  * own values instead of ~200 small tfjs ops on a second, taped pass: the fused step hands its BN
  * batch moments, activation outputs and gradients to this probe as it computes them; `finish` adds
  * the weights after the update, the update sizes and the BN moving statistics. The values are the
- * same quantities as the general path's (StatsCollector), summed in float64.
+ * same quantities as the general path's (StatsCollector), summed in float64. An engine that reduces
+ * on its device hands the activation moments and gradient sums of squares instead (`engineProbe`).
  */
 export class FusedStatsProbe implements FusedProbe {
   private readonly values = new Map<string, ArrayLike<number>>();
@@ -285,16 +313,40 @@ export class FusedStatsProbe implements FusedProbe {
       const d = y[i]! - mean;
       sq += d * d;
     }
-    this.values.set(`act:${plan.index}:mean`, [mean]);
-    this.values.set(`act:${plan.index}:variance`, [sq / count]);
     const rule = SATURATION_RULES[plan.activation];
-    if (rule) this.values.set(`act:${plan.index}:saturation`, [rule.share(y.subarray(0, count), n, features)]);
+    this.activationMoments(layer, { mean, variance: sq / count, saturation: rule?.share(y.subarray(0, count), n, features) });
+  }
+
+  /** A layer's activation statistics as a device reduced them. */
+  activationMoments(layer: string, { mean, variance, saturation }: ActivationMoments): void {
+    const plan = this.byName.get(layer);
+    if (!plan?.activation) return;
+    this.values.set(`act:${plan.index}:mean`, [mean]);
+    this.values.set(`act:${plan.index}:variance`, [variance]);
+    if (saturation !== undefined && SATURATION_RULES[plan.activation]) this.values.set(`act:${plan.index}:saturation`, [saturation]);
   }
 
   gradient(index: number, g: Float32Array): void {
+    this.gradientSumOfSquares(index, sumOfSquares(g));
+  }
+
+  /** Σ g² of trainable variable `index`'s gradient, as a device reduced it. */
+  gradientSumOfSquares(index: number, sq: number): void {
     const layer = this.layerOfTrainable[index];
     if (layer === undefined || layer < 0) return;
-    this.gradSq.set(layer, (this.gradSq.get(layer) ?? 0) + sumOfSquares(g));
+    this.gradSq.set(layer, (this.gradSq.get(layer) ?? 0) + sq);
+  }
+
+  /** This probe as a TrainingEngine's (engines/engine.ts), which names variables: `trainable` lists their Keras names in trainableWeights' order. */
+  engineProbe(trainable: readonly string[]): EngineProbe {
+    const index = new Map(trainable.map((name, i) => [name, i]));
+    return {
+      bn: (layer, mean, variance) => this.bn(layer, mean, variance),
+      activation: (layer, y, n, features) => this.activation(layer, y, n, features),
+      activationMoments: (layer, moments) => this.activationMoments(layer, moments),
+      gradient: (variable, g) => this.gradient(index.get(variable) ?? -1, g),
+      gradientSumOfSquares: (variable, sq) => this.gradientSumOfSquares(index.get(variable) ?? -1, sq),
+    };
   }
 
   /** Everything the record needs, after the step: `before` maps a variable's name to its value before the step. */

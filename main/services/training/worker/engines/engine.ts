@@ -13,15 +13,28 @@ export interface EngineStepResult {
   acc: number;
 }
 
+/** What the record needs of one activating layer's output: its mean and biased variance, and its saturation rule's share (stats.ts). */
+export interface ActivationMoments {
+  mean: number;
+  variance: number;
+  /** Absent where the activation has no saturation rule. */
+  saturation?: number;
+}
+
 /**
  * What a statistics step hands out as it computes it, for the dashboard's record (stats.ts'
  * FusedStatsProbe sums them): the BN layers' batch moments, the Dense/Activation layers' outputs,
- * and each trainable variable's gradient before clipping (penalties included), by Keras name.
+ * and each trainable variable's gradient before clipping (penalties included), by Keras name. An
+ * engine that holds the values on the host hands them whole (`activation`, `gradient`: ONNX
+ * Runtime's); one that reduces them on its device hands the reductions (`activationMoments`,
+ * `gradientSumOfSquares`: the fused WebGPU step's). Either way the record is the same.
  */
 export interface EngineProbe {
   bn(layer: string, mean: Float64Array, variance: Float64Array): void;
   activation(layer: string, y: Float32Array, n: number, features: number): void;
   gradient(variable: string, g: Float32Array): void;
+  activationMoments(layer: string, moments: ActivationMoments): void;
+  gradientSumOfSquares(variable: string, sq: number): void;
 }
 
 export interface TrainingEngine {

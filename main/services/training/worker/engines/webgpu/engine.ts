@@ -12,7 +12,12 @@
  * model variables into a mapped buffer and waits for it; the other steps return the last values read
  * (`stale: true`) without waiting. `readMetrics()` reads on demand (and the means since the last
  * read); `getWeights()` returns the variables as of the last read-back, `readWeights()` reads them now;
- * `readBatchNormStatistics()` reads each BN layer's batch mean and variance at the statistics cadence.
+ * `readBatchNormStatistics()` reads each BN layer's batch mean and variance.
+ *
+ * A statistics step (a step with a probe) adds one dispatch to the same pass (statistics.ts: the
+ * gradients' sums of squares and the activations' moments and saturation reduced on the GPU into a
+ * small buffer), copies it and the BN batch moments into a read-back buffer made once, reads back
+ * and hands the probe the values.
  */
 /// <reference types="@webgpu/types" />
 import { DomainError, type OptimizerSettings } from '../../../../../../contract';
@@ -23,6 +28,7 @@ import type { DropoutMask } from '../onnxruntime/step-graph';
 import { METRICS } from './kernels';
 import { arenaBindGroup, createKernelPipelines, packUniforms, UNIFORM_STRIDE, type KernelPipelines } from './pipelines';
 import { planStep, webGpuStepSupport, type StepLayout } from './layout';
+import { createStatisticsPipeline, planStatistics, type StatisticsPipeline, type StatisticsPlan } from './statistics';
 
 export interface WebGpuEngineOptions {
   /** Read loss and accuracy back every K steps (1: every step waits for its own values). */
@@ -50,22 +56,25 @@ export interface WebGpuMetrics {
 
 const F32 = 4;
 
-/** One batch size's dispatches: uniform blocks and bind group made once. */
+/** One batch size's dispatches: uniform blocks and bind group made once; the statistics pass's task table at its first statistics step. */
 interface BatchPlan {
   uniforms: GPUBuffer;
   bindGroup: GPUBindGroup;
   dispatches: { pipeline: GPUComputePipeline; offset: number; groups: [number, number] }[];
+  statistics?: { tasks: GPUBuffer; bindGroup: GPUBindGroup };
 }
 
 export class WebGpuStepEngine implements TrainingEngine {
   readonly description: string;
-  /** The statistics probe is not fed: BN moments come from readBatchNormStatistics, the rest from the loop's taped pass. */
-  readonly feedsProbe = false;
+  /** A statistics step feeds the probe from the GPU's reductions (statistics.ts). */
+  readonly feedsProbe = true;
   private layout: StepLayout;
   private arena: GPUBuffer;
   private readonly readback: GPUBuffer;
-  /** BN layers' batch statistics, read at the statistics cadence (null without BN layers). */
-  private readonly statsReadback: GPUBuffer | null;
+  private statistics: StatisticsPlan;
+  /** What the statistics pass writes (STORAGE), and its read-back: those values, then each BN layer's batch mean and variance. */
+  private readonly statsBuffer: GPUBuffer;
+  private readonly statsReadback: GPUBuffer;
   private readonly plans = new Map<number, BatchPlan>();
   /** The model variables as last read back (or set). */
   private readonly mirror: Float32Array;
@@ -87,6 +96,7 @@ export class WebGpuStepEngine implements TrainingEngine {
     private readonly spec: ModelSpec,
     private readonly optimizer: OptimizerSettings,
     private readonly kernels: KernelPipelines,
+    private readonly statisticsPipeline: StatisticsPipeline,
     layout: StepLayout,
     options: WebGpuEngineOptions,
   ) {
@@ -94,8 +104,11 @@ export class WebGpuStepEngine implements TrainingEngine {
     this.readEvery = Math.max(1, Math.floor(options.readEvery ?? 1));
     this.arena = this.createArena(layout);
     this.readback = device.createBuffer({ label: 'fused step read-back', size: (layout.variablesEnd + METRICS) * F32, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const statsSize = layout.batchNorms.reduce((sum, bn) => sum + 2 * bn.features, 0) * F32;
-    this.statsReadback = statsSize ? device.createBuffer({ label: 'fused step BN statistics', size: statsSize, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : null;
+    this.statistics = planStatistics(layout);
+    const statsBytes = this.statistics.outputs * F32;
+    const bnBytes = layout.batchNorms.reduce((sum, bn) => sum + 2 * bn.features, 0) * F32;
+    this.statsBuffer = device.createBuffer({ label: 'fused step statistics', size: statsBytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    this.statsReadback = device.createBuffer({ label: 'fused step statistics read-back', size: statsBytes + bnBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.mirror = new Float32Array(layout.variablesEnd);
     this.upload = new Float32Array(layout.uploadSize);
     this.powers = optimizer.class_name === 'Adam' ? [Math.fround(optimizer.config.beta_1), Math.fround(optimizer.config.beta_2)] : [0, 0];
@@ -120,7 +133,7 @@ export class WebGpuStepEngine implements TrainingEngine {
     const tooBig = arenaLimit(device, layout);
     if (tooBig) return { unsupported: tooBig };
     const kernels = await createKernelPipelines(device);
-    const engine = new WebGpuStepEngine(device, spec, optimizer, kernels, layout, options);
+    const engine = new WebGpuStepEngine(device, spec, optimizer, kernels, await createStatisticsPipeline(device), layout, options);
     engine.setWeights(weights);
     return engine;
   }
@@ -200,8 +213,8 @@ export class WebGpuStepEngine implements TrainingEngine {
   /**
    * One training step on `n` samples (`xs` row-major [n, …input shape], `ys` class indices) at
    * learning rate `lr`, each dropout layer's keep mask by input name (dropoutKeepMasks with
-   * `engine.masks`). Reads back when `options.read` says so, else every `readEvery` steps. A statistics
-   * probe is not fed yet (the BN moments are read with readBatchNormStatistics).
+   * `engine.masks`). Reads back when `options.read` says so, else every `readEvery` steps; a statistics
+   * step (with `probe`) always reads back, and hands the probe the GPU's reductions.
    */
   step(
     xs: Float32Array,
@@ -209,7 +222,7 @@ export class WebGpuStepEngine implements TrainingEngine {
     n: number,
     lr: number,
     masks: ReadonlyMap<string, Float32Array> = new Map(),
-    _probe?: EngineProbe,
+    probe?: EngineProbe,
     options: { read?: boolean } = {},
   ): Promise<WebGpuStepResult> {
     const { inputSize, classes } = this.layout;
@@ -226,7 +239,8 @@ export class WebGpuStepEngine implements TrainingEngine {
         return Promise.reject(new DomainError('invalid-input', `layer ${mask.layer} needs a keep mask of ${n} × ${mask.features} values`));
     }
     if (this.disposed) return Promise.reject(new DomainError('invalid-input', 'the WebGPU step engine was disposed'));
-    return this.serial(() => this.run(xs, ys, n, lr, masks, options.read ?? this.stepsSinceRead + 1 >= this.readEvery));
+    const read = probe !== undefined || (options.read ?? this.stepsSinceRead + 1 >= this.readEvery);
+    return this.serial(() => this.run(xs, ys, n, lr, masks, read, probe));
   }
 
   /** Loss and accuracy of the last step and their means since the previous read, read back now. */
@@ -238,24 +252,18 @@ export class WebGpuStepEngine implements TrainingEngine {
   /** Each BN layer's batch mean and biased variance per feature in the last step, by layer name (one copy per layer, read now). */
   async readBatchNormStatistics(): Promise<Map<string, { mean: Float32Array; variance: Float32Array }>> {
     const out = new Map<string, { mean: Float32Array; variance: Float32Array }>();
-    const target = this.statsReadback;
-    if (!target) return out;
+    if (this.layout.batchNorms.length === 0) return out;
     await this.serial(async () => {
       const encoder = this.device.createCommandEncoder();
-      let at = 0;
-      for (const bn of this.layout.batchNorms) {
-        encoder.copyBufferToBuffer(this.arena, bn.offset * F32, target, at * F32, 2 * bn.features * F32);
-        at += 2 * bn.features;
-      }
+      this.copyBatchNormMoments(encoder);
       this.device.queue.submit([encoder.finish()]);
-      await target.mapAsync(GPUMapMode.READ);
-      const values = new Float32Array(target.getMappedRange());
-      at = 0;
-      for (const bn of this.layout.batchNorms) {
-        out.set(bn.layer, { mean: values.slice(at, at + bn.features), variance: values.slice(at + bn.features, at + 2 * bn.features) });
-        at += 2 * bn.features;
-      }
-      target.unmap();
+      await this.readStatistics((_, values) => {
+        let at = 0;
+        for (const bn of this.layout.batchNorms) {
+          out.set(bn.layer, { mean: values.slice(at, at + bn.features), variance: values.slice(at + bn.features, at + 2 * bn.features) });
+          at += 2 * bn.features;
+        }
+      });
     });
     return out;
   }
@@ -264,11 +272,11 @@ export class WebGpuStepEngine implements TrainingEngine {
     if (this.disposed) return;
     this.disposed = true;
     await this.queue.catch(() => undefined);
-    for (const plan of this.plans.values()) plan.uniforms.destroy();
-    this.plans.clear();
+    this.destroyPlans();
     this.arena.destroy();
     this.readback.destroy();
-    this.statsReadback?.destroy();
+    this.statsBuffer.destroy();
+    this.statsReadback.destroy();
     this.backup?.destroy();
   }
 
@@ -278,7 +286,15 @@ export class WebGpuStepEngine implements TrainingEngine {
     return next;
   }
 
-  private async run(xs: Float32Array, ys: Int32Array, n: number, lr: number, masks: ReadonlyMap<string, Float32Array>, read: boolean): Promise<WebGpuStepResult> {
+  private async run(
+    xs: Float32Array,
+    ys: Int32Array,
+    n: number,
+    lr: number,
+    masks: ReadonlyMap<string, Float32Array>,
+    read: boolean,
+    probe: EngineProbe | undefined,
+  ): Promise<WebGpuStepResult> {
     if (n > this.layout.capacity) this.grow(n);
     const layout = this.layout;
     const up = this.upload;
@@ -306,15 +322,71 @@ export class WebGpuStepEngine implements TrainingEngine {
       pass.setBindGroup(0, plan.bindGroup, [d.offset]);
       pass.dispatchWorkgroups(d.groups[0], d.groups[1]);
     }
+    // The update leaves the gradients and activations as they were: the statistics pass reads them after it.
+    if (probe) {
+      const statistics = this.statisticsFor(plan, n);
+      pass.setPipeline(this.statisticsPipeline.pipeline);
+      pass.setBindGroup(0, statistics.bindGroup);
+      pass.dispatchWorkgroups(this.statistics.tasks);
+    }
     pass.end();
     if (read) encoder.copyBufferToBuffer(this.arena, 0, this.readback, 0, this.readback.size);
+    if (probe) {
+      encoder.copyBufferToBuffer(this.statsBuffer, 0, this.statsReadback, 0, this.statsBuffer.size);
+      this.copyBatchNormMoments(encoder);
+    }
     this.device.queue.submit([encoder.finish()]);
     this.resetSums = false;
     if (this.optimizer.class_name === 'Adam') this.powers = [Math.fround(p1 * this.optimizer.config.beta_1), Math.fround(p2 * this.optimizer.config.beta_2)];
     this.stepsSinceRead++;
     if (!read) return { loss: this.last.loss, acc: this.last.acc, stale: true };
-    await this.mapReadback();
+    await Promise.all([this.mapReadback(), probe && this.readStatistics((values, bnMoments) => this.statistics.handToProbe(probe, values, bnMoments, n))]);
     return { loss: this.last.loss, acc: this.last.acc, stale: false };
+  }
+
+  /** Each BN layer's batch mean and variance, side by side, into the statistics read-back after the statistics pass's values. */
+  private copyBatchNormMoments(encoder: GPUCommandEncoder): void {
+    let at = this.statsBuffer.size;
+    for (const bn of this.layout.batchNorms) {
+      encoder.copyBufferToBuffer(this.arena, bn.offset * F32, this.statsReadback, at, 2 * bn.features * F32);
+      at += 2 * bn.features * F32;
+    }
+  }
+
+  /** Maps the statistics read-back and hands `use` the statistics pass's values and the BN moments (views, valid during the call). */
+  private async readStatistics(use: (values: Float32Array, bnMoments: Float32Array) => void): Promise<void> {
+    await this.statsReadback.mapAsync(GPUMapMode.READ);
+    try {
+      const all = new Float32Array(this.statsReadback.getMappedRange());
+      use(all.subarray(0, this.statistics.outputs), all.subarray(this.statistics.outputs));
+    } finally {
+      this.statsReadback.unmap();
+    }
+  }
+
+  /** The statistics pass's task table and bind group for batch size n, made at its first statistics step. */
+  private statisticsFor(plan: BatchPlan, n: number): NonNullable<BatchPlan['statistics']> {
+    if (plan.statistics) return plan.statistics;
+    const table = this.statistics.table(n);
+    const tasks = this.device.createBuffer({ label: `fused step statistics tasks, batch ${n}`, size: table.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    this.device.queue.writeBuffer(tasks, 0, table);
+    const bindGroup = this.device.createBindGroup({
+      layout: this.statisticsPipeline.bindGroupLayout,
+      entries: [
+        { binding: 0, resource: { buffer: this.arena } },
+        { binding: 1, resource: { buffer: tasks } },
+        { binding: 2, resource: { buffer: this.statsBuffer } },
+      ],
+    });
+    return (plan.statistics = { tasks, bindGroup });
+  }
+
+  private destroyPlans(): void {
+    for (const plan of this.plans.values()) {
+      plan.uniforms.destroy();
+      plan.statistics?.tasks.destroy();
+    }
+    this.plans.clear();
   }
 
   /** A copy-only submit and read (readMetrics, readWeights). */
@@ -372,10 +444,10 @@ export class WebGpuStepEngine implements TrainingEngine {
     encoder.copyBufferToBuffer(this.arena, 0, arena, 0, layout.persistentEnd * F32);
     this.device.queue.submit([encoder.finish()]);
     this.arena.destroy();
-    for (const plan of this.plans.values()) plan.uniforms.destroy();
-    this.plans.clear();
+    this.destroyPlans();
     this.arena = arena;
     this.layout = layout;
+    this.statistics = planStatistics(layout);
     this.upload = new Float32Array(layout.uploadSize);
   }
 }

@@ -70,7 +70,19 @@ export interface StepLayout {
   arenaSize: number;
   /** Each BN layer's last batch mean [F] and biased variance [F], side by side from `offset`. */
   batchNorms: { layer: string; features: number; offset: number }[];
+  /**
+   * The layers that activate (Keras activation name), whose outputs the dashboard describes: [n, features]
+   * from `offset`; for the softmax, `offset` holds its logits (the probabilities are never stored).
+   */
+  activations: ActivationRegion[];
   ops: PlannedOp[];
+}
+
+export interface ActivationRegion {
+  layer: string;
+  activation: string;
+  offset: number;
+  features: number;
 }
 
 interface Region {
@@ -179,6 +191,10 @@ export function planStep(spec: ModelSpec, optimizer: OptimizerSettings, capacity
 
   const ops: PlannedOp[] = [];
   const batchNorms: StepLayout['batchNorms'] = [];
+  const activations: ActivationRegion[] = [];
+  const activates = (layer: string, activation: string, r: Region) => {
+    if (activation !== 'linear') activations.push({ layer, activation, offset: r.offset, features: r.features });
+  };
   const backward: PlannedOp[][] = [];
   const gradients = new Map<number, number>();
   const gradientOf = (r: Region) => {
@@ -236,6 +252,7 @@ export function planStep(spec: ModelSpec, optimizer: OptimizerSettings, capacity
           groups: (n) => [Math.ceil(N / TILE), Math.ceil(n / TILE)],
         });
         if (softmax) logits = out;
+        activates(info.name, cfg.activation as string, out);
         backwardMakers.push(() => {
           const dz = gradientOf(out);
           const rows = bias ? F + 1 : F;
@@ -352,10 +369,12 @@ export function planStep(spec: ModelSpec, optimizer: OptimizerSettings, capacity
       case 'Activation': {
         if (last) {
           logits = input;
+          activates(info.name, 'softmax', input);
           break;
         }
         const act = ACT[cfg.activation as ActName];
         const out = output(F);
+        activates(info.name, cfg.activation as string, out);
         elementwise(`${info.name}: ${String(cfg.activation)}`, input, out, { kind: ELEMENTWISE.activation, act, maskOff: 0, s1: 0, s2: 0 }, needDx);
         region = out;
         break;
@@ -469,6 +488,7 @@ export function planStep(spec: ModelSpec, optimizer: OptimizerSettings, capacity
     capacity,
     arenaSize: arena.size,
     batchNorms,
+    activations,
     ops,
   };
 }
