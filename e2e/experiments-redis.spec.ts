@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import { useSharedPage } from './serve-host';
 import { fillSettings, openTrain } from './scenarios/dashboard';
-import { expectNothingClipped } from './layout-check';
+import { expectNothingClippedAtBothSizes } from './layout-check';
 import { startTestRedis, type TestRedis } from '../main/services/experiments/remote/redis-test-server';
 import { spawnAgent, type AgentProcess } from '../main/services/experiments/remote/agent-process';
 
@@ -37,19 +37,8 @@ test.afterAll(async () => {
   if (agentDir) rmSync(agentDir, { recursive: true, force: true });
 });
 
-const SIZES = [
-  { width: 1280, height: 800 },
-  { width: 1920, height: 1080 },
-];
-
-async function lookAtBothSizes(view: string, testInfo: TestInfo): Promise<void> {
-  for (const size of SIZES) {
-    await page.setViewportSize(size);
-    await page.waitForTimeout(400);
-    await expectNothingClipped(page, `${view}-${size.width}x${size.height}`, testInfo, true);
-  }
-  await page.setViewportSize(SIZES[0]!);
-}
+/** A screenshot of the view at each size, and no text clipped in it. */
+const lookAtBothSizes = (view: string, testInfo: TestInfo) => expectNothingClippedAtBothSizes(page, view, testInfo);
 
 // eslint-disable-next-line no-empty-pattern -- Playwright reads the fixtures from this pattern; this test uses the shared page
 test('a sweep on a Redis queue: remote runs live with their agent, the jobs’ agents, the results table', async ({}, testInfo) => {

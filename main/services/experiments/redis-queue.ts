@@ -7,7 +7,6 @@
  */
 import type { SweepJob, SweepJobState } from '../../../contract/sweeps';
 import type { TrainingEvent } from '../../../contract/training';
-import { currentOwner, HEARTBEAT_MS } from '../runs/owner';
 import type { SweepStore, JobRecord, SweepRecord, SweepState } from './sweep-store';
 import { LiveRemoteRuns } from './live-remote-runs';
 import { redactRedisUrl } from './redis-url';
@@ -105,11 +104,7 @@ export class RedisSweepQueue {
         await store.writeState(sweepId, state);
         this.options.onChange(record, state, change);
       }));
-    state.status = 'running';
-    state.owner = currentOwner();
-    await store.touchHeartbeat(sweepId);
-    const heartbeat = setInterval(() => void store.touchHeartbeat(sweepId).catch(() => {}), HEARTBEAT_MS);
-    heartbeat.unref();
+    const release = await store.claim(sweepId, state);
     try {
       await save(null);
       const indexOf = new Map(record.jobs.map((job, index) => [remote.sweepJobId(job), index]));
@@ -142,7 +137,7 @@ export class RedisSweepQueue {
       await save(null);
       await saving;
     } finally {
-      clearInterval(heartbeat);
+      release();
     }
   }
 

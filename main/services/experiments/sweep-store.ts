@@ -15,7 +15,7 @@ import { DomainError, formatIssues } from '../../../contract/wire';
 import { writeFileAtomic } from '../files/atomic';
 import { entriesOrNone } from '../files/subfolders';
 import { FileReadError, printable, readTextBounded } from '../files/bounded-read';
-import { HEARTBEAT_FILE, ownerAlive, type RunOwner } from '../runs/owner';
+import { currentOwner, HEARTBEAT_FILE, HEARTBEAT_MS, ownerAlive, type RunOwner } from '../runs/owner';
 
 export const SWEEP_FORMAT = 'layerbench.sweep';
 export const SWEEP_VERSION = 1;
@@ -124,6 +124,16 @@ export class SweepStore {
       if (error instanceof FileReadError && error.code === 'not-found') throw new DomainError('not-found', `Redis sweep ${sweepId} has no ${REDIS_URL_FILE}`);
       throw error;
     }
+  }
+
+  /** Marks the sweep as run by this process: 'running', owned, its heartbeat touched until the returned function is called. */
+  async claim(sweepId: string, state: SweepState): Promise<() => void> {
+    state.status = 'running';
+    state.owner = currentOwner();
+    await this.touchHeartbeat(sweepId);
+    const heartbeat = setInterval(() => void this.touchHeartbeat(sweepId).catch(() => {}), HEARTBEAT_MS);
+    heartbeat.unref();
+    return () => clearInterval(heartbeat);
   }
 
   /** Marks the running process as alive for other processes' ownerAlive (where there is no /proc). */
