@@ -75,10 +75,20 @@ export class RedisSweepQueue {
    */
   async stop(sweepId: string): Promise<boolean> {
     const following = this.following.get(sweepId);
-    if (!following) return false;
-    following.reason = 'stop';
-    following.abort.abort();
-    await following.done;
+    if (following) {
+      following.reason = 'stop';
+      following.abort.abort();
+      await following.done;
+      return true;
+    }
+    // Not followed (its Redis did not answer when this process resumed it): stopped on disk all the same.
+    const { store } = this.options;
+    const { record, state } = await store.load(sweepId);
+    if (!(state.status === 'running' || state.status === 'queued') || (await store.ownedElsewhere(sweepId, state.owner))) return false;
+    await this.stopped(record, state, await store.readRedisUrl(sweepId), await loadRemote());
+    state.owner = null;
+    await store.writeState(sweepId, state);
+    this.options.onChange(record, state, null);
     return true;
   }
 
@@ -99,11 +109,14 @@ export class RedisSweepQueue {
     const remote = await loadRemote();
     let saving = Promise.resolve();
     const save = (change: Parameters<RedisQueueOptions['onChange']>[2]) =>
-      (saving = saving.then(async () => {
-        if (following.reason === 'dispose') return;
-        await store.writeState(sweepId, state);
-        this.options.onChange(record, state, change);
-      }));
+      (saving = saving
+        .then(async () => {
+          if (following.reason === 'dispose') return;
+          await store.writeState(sweepId, state);
+          this.options.onChange(record, state, change);
+        })
+        // A state that cannot be written (a full disk) is said, and the next change tries again.
+        .catch((error: unknown) => console.warn(`Layerbench: Redis sweep ${sweepId}: its state could not be written: ${messageOf(error)}`)));
     const release = await store.claim(sweepId, state);
     try {
       await save(null);

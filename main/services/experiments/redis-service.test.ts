@@ -181,3 +181,23 @@ it('stops a Redis sweep: its jobs no agent took are removed from the queue and s
   expect(detail.jobs.map((j) => j.status)).toEqual(['queued', 'queued']);
   expect(await invoke(app, 'sweeps.stop', { sweepId })).toEqual({ stopped: false });
 });
+
+it('stops a Redis sweep that could not be followed again (its Redis gone when the app restarted)', async () => {
+  const dir = tempDir();
+  const redis = await startTestRedis({ password: PASSWORD });
+  const dataDir = join(dir, 'app');
+  const first = services(dataDir);
+  const sweepId = await startRedisSweep(first.app, redis.url, 1);
+  await until('the sweep to be followed', () => first.progress.find((p) => p.sweepId === sweepId && p.status === 'running'));
+  await first.app.dispose();
+  await redis.stop();
+
+  const second = services(dataDir);
+  cleanups.push(() => second.app.dispose());
+  // Resumed (announced), then given up: its Redis refuses the connection.
+  await until('the sweep to be resumed', () => second.progress.find((p) => p.sweepId === sweepId));
+  await second.app.sweeps.settled(sweepId);
+  expect(SweepDetailSchema.parse(await invoke(second.app, 'sweeps.get', { sweepId })).summary.status).toBe('running');
+  expect(await invoke(second.app, 'sweeps.stop', { sweepId })).toEqual({ stopped: true });
+  expect(SweepDetailSchema.parse(await invoke(second.app, 'sweeps.get', { sweepId })).summary.status).toBe('stopped');
+});

@@ -136,7 +136,8 @@ export class SweepService {
 
   async stop(sweepId: string): Promise<{ stopped: boolean }> {
     this.store.sweepDir(sweepId);
-    if (this.redis.holds(sweepId)) return { stopped: await this.redis.stop(sweepId) };
+    const onRedis = this.redis.holds(sweepId) || (await this.store.record(sweepId).catch(() => null))?.queue === 'redis';
+    if (onRedis) return { stopped: await this.redis.stop(sweepId) };
     return { stopped: await this.queue.stop(sweepId) };
   }
 
