@@ -45,6 +45,18 @@ function publicJob({ earlierRuns: _earlier, ...job }: JobRecord): SweepJobState 
   return job;
 }
 
+/**
+ * A remote run's event as the app's training stream carries it: without what would be read as this
+ * machine's own (the phase a starting Train view adopts its run by, the agent's backend calibration
+ * and GPU memory, which the backend badge shows).
+ */
+function forThisMachinesStream(event: TrainingEvent): TrainingEvent | null {
+  if (event.type === 'phase' || event.type === 'calibration') return null;
+  if (event.type !== 'epoch' || !event.record.gpuMemory) return event;
+  const { gpuMemory: _agentsGpu, ...record } = event.record;
+  return { ...event, record };
+}
+
 export class SweepService {
   readonly store: SweepStore;
   private readonly queue: LocalSweepQueue;
@@ -63,7 +75,10 @@ export class SweepService {
       dataDir: options.dataDir ?? dirname(this.store.dir),
       pollMs: options.redisPollMs,
       onChange,
-      onEvent: (_jobId, _job, _agent, event) => options.onRemoteEvent?.(event),
+      onEvent: (_jobId, _job, _agent, event) => {
+        const shown = forThisMachinesStream(event);
+        if (shown) options.onRemoteEvent?.(shown);
+      },
     });
   }
 
