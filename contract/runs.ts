@@ -30,6 +30,8 @@ export const RunSummarySchema = z.object({
    * from its spec and settings; `runs.list` fills it in, run.json does not keep it.
    */
   traits: z.record(z.string(), z.string()).optional(),
+  /** A run a sweep agent trained on another machine: that agent's host name and backend. */
+  agent: z.object({ host: z.string().min(1).max(255), backend: z.string().max(64) }).optional(),
 });
 export type RunSummary = z.infer<typeof RunSummarySchema>;
 

@@ -79,6 +79,34 @@ export const ArmResultSchema = ArmSchema.extend({
 });
 export type ArmResult = z.infer<typeof ArmResultSchema>;
 
+function parsesAsUrl(text: string): boolean {
+  try {
+    new URL(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A Redis URL for a sweep across machines: `redis://` or `rediss://` (TLS), a user and password
+ * allowed (`redis://user:password@host:6379/0`). Hosts never send the password back: summaries hold
+ * the URL with it replaced by `***`.
+ */
+export const RedisUrlSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(2048)
+  .refine((url) => /^rediss?:\/\/[^\s/?#]+/i.test(url) && parsesAsUrl(url), 'a Redis URL looks like redis://[user:password@]host:6379[/db], or rediss:// for TLS');
+
+/** Where a sweep's runs train: the app's own worker (default), or the agents that take jobs from a Redis queue. */
+export const SweepQueueChoiceSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('local') }).strict(),
+  z.object({ kind: z.literal('redis'), url: RedisUrlSchema }).strict(),
+]);
+export type SweepQueueChoice = z.infer<typeof SweepQueueChoiceSchema>;
+
 export const SweepStatusSchema = z.enum(['queued', 'running', 'finished', 'stopped', 'failed']);
 
 export const SweepSummarySchema = z.object({
@@ -91,6 +119,8 @@ export const SweepSummarySchema = z.object({
   grid: SweepGridSchema,
   /** 'local': the app's own training worker; 'redis': agents on other machines. */
   queue: z.enum(['local', 'redis']),
+  /** A Redis sweep's queue, its password replaced by `***`. */
+  redisUrl: z.string().optional(),
   total: z.number().int(),
   finished: z.number().int(),
   failed: z.number().int(),
@@ -111,6 +141,7 @@ export const StartSweepSchema = z
     grid: SweepGridSchema,
     seeds: z.number().int().min(1).max(20).default(3),
     metric: SweepMetricSchema.default('val_accuracy'),
+    queue: SweepQueueChoiceSchema.default({ kind: 'local' }),
   })
   .strict();
 export type StartSweep = z.infer<typeof StartSweepSchema>;

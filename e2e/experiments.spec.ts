@@ -8,7 +8,7 @@
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import { useSharedPage } from './serve-host';
 import { fillSettings, openTrain } from './scenarios/dashboard';
-import { expectNothingClipped } from './layout-check';
+import { expectNothingClippedAtBothSizes } from './layout-check';
 
 const shared = useSharedPage();
 let page: Page;
@@ -17,21 +17,8 @@ test.beforeAll(() => {
   page = shared.page;
 });
 
-const SIZES = [
-  { width: 1280, height: 800 },
-  { width: 1920, height: 1080 },
-];
-
 /** A screenshot of the view at each size, and no text clipped in it. */
-async function lookAtBothSizes(view: string, testInfo: TestInfo): Promise<void> {
-  for (const size of SIZES) {
-    await page.setViewportSize(size);
-    // Let the charts follow the new width before the picture.
-    await page.waitForTimeout(400);
-    await expectNothingClipped(page, `${view}-${size.width}x${size.height}`, testInfo, true);
-  }
-  await page.setViewportSize(SIZES[0]!);
-}
+const lookAtBothSizes = (view: string, testInfo: TestInfo) => expectNothingClippedAtBothSizes(page, view, testInfo);
 
 async function openRuns(): Promise<void> {
   await page.getByTestId('tab-runs').click();

@@ -112,3 +112,20 @@ export async function expectNothingClipped(page: Page, view: string, testInfo: T
   const clipped = await page.evaluate<Clipped[]>(clippedText);
   expect.soft(clipped, `clipped text in ${view}:\n${describeClipped(clipped)}`).toEqual([]);
 }
+
+/** The two screen sizes the views are looked at in. */
+export const SCREEN_SIZES = [
+  { width: 1280, height: 800 },
+  { width: 1920, height: 1080 },
+];
+
+/** `expectNothingClipped` (full page) at each screen size, as `<view>-<w>x<h>.png`; back at the first size after. */
+export async function expectNothingClippedAtBothSizes(page: Page, view: string, testInfo: TestInfo): Promise<void> {
+  for (const size of SCREEN_SIZES) {
+    await page.setViewportSize(size);
+    // Let the charts follow the new width before the picture.
+    await page.waitForTimeout(400);
+    await expectNothingClipped(page, `${view}-${size.width}x${size.height}`, testInfo, true);
+  }
+  await page.setViewportSize(SCREEN_SIZES[0]!);
+}

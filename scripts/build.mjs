@@ -1,5 +1,5 @@
 // Builds every part of Layerbench into out/:
-//   out/main/index.js          Electron main process (ESM)
+//   out/main/index.js          Electron main process (ESM; lazily loaded parts in chunks beside it)
 //   out/preload/index.cjs      preload (CommonJS, so the sandboxed preload can load it)
 //   out/cli/index.js           the `layerbench` CLI and `serve` host (plain Node)
 //   out/worker/train.worker.js the training worker thread (plain Node, shared by both)
@@ -24,7 +24,17 @@ const node = {
 };
 
 await Promise.all([
-  esbuild({ ...node, format: 'esm', entryPoints: ['main/index.ts'], outfile: 'out/main/index.js', external: ['electron'] }),
+  // Split, its chunks beside index.js (so import.meta.url-relative paths hold): what is imported lazily
+  // (the Redis sweep queue: BullMQ, ioredis) loads only when it is used.
+  esbuild({
+    ...node,
+    format: 'esm',
+    entryPoints: { index: 'main/index.ts' },
+    outdir: 'out/main',
+    splitting: true,
+    chunkNames: '[name]-[hash]',
+    external: ['electron'],
+  }),
   esbuild({ ...node, format: 'esm', entryPoints: ['main/cli/index.ts'], outfile: 'out/cli/index.js' }),
   esbuild({ ...node, format: 'esm', entryPoints: ['main/services/training/worker/worker.ts'], outfile: 'out/worker/train.worker.js' }),
   esbuild({

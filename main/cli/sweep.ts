@@ -101,7 +101,14 @@ async function localSweep(loaded: LoadedSweep, { dataDir, workspace, runs, log, 
     log(`resuming sweep ${sweepId} (${summary.finished} of ${summary.total} runs finished) in ${sweeps.store.sweepDir(sweepId)}`);
   } else {
     await sweeps.start(
-      { name: loaded.name, base: { spec: loaded.project.model, settings: loaded.project.training }, grid: loaded.file.grid, seeds: loaded.file.seeds, metric: loaded.file.metric },
+      {
+        name: loaded.name,
+        base: { spec: loaded.project.model, settings: loaded.project.training },
+        grid: loaded.file.grid,
+        seeds: loaded.file.seeds,
+        metric: loaded.file.metric,
+        queue: { kind: 'local' },
+      },
       { ...expanded, sweepId },
     );
     log(`sweep ${sweepId}: ${expanded.arms.length} arms × ${loaded.file.seeds} seeds = ${expanded.jobs.length} runs, in ${sweeps.store.sweepDir(sweepId)}`);
@@ -112,8 +119,9 @@ async function localSweep(loaded: LoadedSweep, { dataDir, workspace, runs, log, 
     await sweeps.settled(sweepId);
   } finally {
     process.off('SIGINT', stop);
-    sweeps.dispose();
+    const disposed = sweeps.dispose();
     await host.dispose();
+    await disposed;
   }
   const detail = await sweeps.get(sweepId);
   log(

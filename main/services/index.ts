@@ -80,9 +80,16 @@ export function createServices(options: ServicesOptions): Services {
     onDatasetProgress: (progress) => emit('datasets.progress', progress),
   });
 
-  // Sweeps run on this host's training worker, one run at a time; those a killed or closed
-  // Layerbench left running resume once its runs are recovered (the interrupted run is rerun).
-  const sweeps = new SweepService({ sweepsDir: join(options.dataDir, 'sweeps'), runs, training, onProgress: (summary) => emit('sweeps.progress', summary) });
+  // Sweeps run on this host's training worker, one run at a time, or on agents taking jobs from a
+  // Redis queue (their runs' events join the training stream, so remote runs show live like local
+  // ones); those a killed or closed Layerbench left running resume once its runs are recovered.
+  const sweeps = new SweepService({
+    sweepsDir: join(options.dataDir, 'sweeps'),
+    runs,
+    training,
+    onProgress: (summary) => emit('sweeps.progress', summary),
+    onRemoteEvent: (event) => emit('training', event),
+  });
   const sweepsResumed = recovered
     .then(() => sweeps.resume())
     .catch((error: unknown) => {
@@ -112,8 +119,20 @@ export function createServices(options: ServicesOptions): Services {
     'training.stop': (request) => training.stop(request.runId),
     'training.pause': (request) => training.pause(request.runId),
     'training.resume': (request) => training.resume(request.runId),
-    'runs.list': afterRecovery(async () => ({ runs: await runs.list() })),
-    'runs.get': afterRecovery((request) => runs.get(request.runId)),
+    'runs.list': afterRecovery(async () => {
+      const stored = await runs.list();
+      // Remote runs in progress, until their agent's upload is stored under the same id.
+      return { runs: [...stored, ...sweeps.remoteRuns.list(new Set(stored.map((r) => r.runId)))] };
+    }),
+    'runs.get': afterRecovery(async (request) => {
+      try {
+        return await runs.get(request.runId);
+      } catch (error) {
+        const live = sweeps.remoteRuns.get(request.runId);
+        if (live) return live;
+        throw error;
+      }
+    }),
     'runs.rename': afterRecovery((request) => runs.rename(request.runId, request.name)),
     'runs.delete': afterRecovery(async (request) => {
       if (training.activeRunId === request.runId) throw new DomainError('busy', `Run ${request.runId} is still training: stop it first`);
@@ -159,9 +178,10 @@ export function createServices(options: ServicesOptions): Services {
     dispose: async () => {
       await sweepsResumed;
       // Before the host: the run it ends must stay 'running' in its sweep, to be rerun at the next start.
-      sweeps.dispose();
+      const sweepsDisposed = sweeps.dispose();
       await datasets.dispose();
       await training.dispose();
+      await sweepsDisposed;
       await recovered;
     },
   };

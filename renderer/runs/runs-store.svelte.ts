@@ -1,6 +1,6 @@
 /**
  * The Runs view's data: the run list (refreshed when a run starts, pauses or ends anywhere in the
- * app) and a cache of run details, re-read while a run is still going or after it changed.
+ * app, a remote one of a Redis sweep too, and when a sweep's job changes) and a cache of run details, re-read while a run is still going or after it changed.
  */
 import { differingColumns, displayNames, type LayerbenchApi, type RunDetail, type RunSummary, type TraitKey } from '../../contract';
 import { message } from './format';
@@ -33,8 +33,11 @@ export class RunsStore {
       if (event.type === 'batches' || event.type === 'stats' || event.type === 'epoch' || event.type === 'phase') return;
       this.scheduleRefresh();
     });
+    // A sweep's job changed: a remote run was stored (replacing its live entry) or ended without one.
+    const offSweeps = this.api.on('sweeps.progress', () => this.scheduleRefresh());
     return () => {
       off();
+      offSweeps();
       if (this.timer) clearTimeout(this.timer);
     };
   }

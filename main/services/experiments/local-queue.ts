@@ -10,7 +10,6 @@ import type { StartTraining, TrainingEvent } from '../../../contract/training';
 import type { SweepJob, SweepSummary } from '../../../contract/sweeps';
 import { DomainError } from '../../../contract/wire';
 import type { RunStoreApi } from '../runs/types';
-import { currentOwner, HEARTBEAT_MS } from '../runs/owner';
 import { SweepStore, type JobRecord, type SweepRecord, type SweepState } from './sweep-store';
 
 /** What the queue needs of the training host. */
@@ -44,7 +43,8 @@ export function summaryOf(record: SweepRecord, state: SweepState): SweepSummary 
     metric: record.metric,
     seeds: record.seeds,
     grid: record.grid,
-    queue: 'local',
+    queue: record.queue,
+    ...(record.redisUrl ? { redisUrl: record.redisUrl } : {}),
     total: state.jobs.length,
     finished: state.jobs.filter((j) => j.status === 'finished').length,
     failed: state.jobs.filter((j) => j.status === 'failed').length,
@@ -149,11 +149,7 @@ export class LocalSweepQueue {
   private async runSweep(sweepId: string): Promise<void> {
     const { store } = this.options;
     const { record, state } = await store.load(sweepId);
-    state.status = 'running';
-    state.owner = currentOwner();
-    await store.touchHeartbeat(sweepId);
-    const heartbeat = setInterval(() => void store.touchHeartbeat(sweepId).catch(() => {}), HEARTBEAT_MS);
-    heartbeat.unref();
+    const release = await store.claim(sweepId, state);
     try {
       await this.save(record, state, null);
       for (const [index, job] of state.jobs.entries()) {
@@ -167,7 +163,7 @@ export class LocalSweepQueue {
       state.owner = null;
       await this.save(record, state, null);
     } finally {
-      clearInterval(heartbeat);
+      release();
     }
   }
 

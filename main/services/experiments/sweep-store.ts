@@ -2,6 +2,7 @@
  * Sweeps on disk, one folder per sweep under `<data>/sweeps/<sweepId>/`:
  *   sweep.json   what the sweep is (grid, seeds, metric, arms and every job's spec and settings): written once
  *   jobs.json    where it stands (its status, each job's state, the process running it): rewritten atomically
+ *   redis-url    a Redis sweep's queue URL, password included (mode 0600: only the user reads it), to follow it after a restart
  *   .heartbeat   touched by the process running it (runs/owner.ts: judges liveness where there is no /proc)
  * Both files are written atomically (temp file + rename), as run.json is: a kill leaves the old or the new one.
  */
@@ -14,10 +15,11 @@ import { DomainError, formatIssues } from '../../../contract/wire';
 import { writeFileAtomic } from '../files/atomic';
 import { entriesOrNone } from '../files/subfolders';
 import { FileReadError, printable, readTextBounded } from '../files/bounded-read';
-import { HEARTBEAT_FILE, ownerAlive, type RunOwner } from '../runs/owner';
+import { currentOwner, HEARTBEAT_FILE, HEARTBEAT_MS, ownerAlive, type RunOwner } from '../runs/owner';
 
 export const SWEEP_FORMAT = 'layerbench.sweep';
 export const SWEEP_VERSION = 1;
+const REDIS_URL_FILE = 'redis-url';
 
 const OwnerSchema = z.object({ pid: z.number().int(), hostname: z.string(), startTime: z.string().nullable() });
 
@@ -30,6 +32,10 @@ export const SweepRecordSchema = z.object({
   metric: SweepMetricSchema,
   seeds: z.number().int().min(1),
   grid: SweepGridSchema,
+  /** Where its runs train: the local worker, or agents taking jobs from a Redis queue (URL in `redis-url`). */
+  queue: z.enum(['local', 'redis']).default('local'),
+  /** A Redis sweep's URL with its password replaced by `***`, for summaries. */
+  redisUrl: z.string().optional(),
   /** The jobs' definitions hashed (expand.ts): the same sweep file started again finds this sweep to resume. */
   definitionHash: z.string(),
   arms: z.array(ArmSchema.extend({ name: z.string() })),
@@ -64,7 +70,8 @@ export class SweepStore {
     return dir;
   }
 
-  async create(record: SweepRecord, state: SweepState): Promise<void> {
+  /** `redisUrl`: a Redis sweep's URL, written (mode 0600) before the files that make the sweep listed. */
+  async create(record: SweepRecord, state: SweepState, redisUrl?: string): Promise<void> {
     const dir = this.sweepDir(record.sweepId);
     await mkdir(this.dir, { recursive: true });
     try {
@@ -73,6 +80,7 @@ export class SweepStore {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new DomainError('exists', `Sweep ${record.sweepId} already exists`);
       throw error;
     }
+    if (redisUrl !== undefined) await this.writeRedisUrl(record.sweepId, redisUrl);
     // jobs.json first: a folder with sweep.json always has a state to read.
     await this.writeState(record.sweepId, state);
     await writeFileAtomic(join(dir, 'sweep.json'), `${JSON.stringify(record)}\n`);
@@ -102,6 +110,30 @@ export class SweepStore {
   async writeState(sweepId: string, state: SweepState): Promise<void> {
     state.updatedAt = new Date().toISOString();
     await writeFileAtomic(join(this.sweepDir(sweepId), 'jobs.json'), `${JSON.stringify(SweepStateSchema.parse(state))}\n`);
+  }
+
+  /** A Redis sweep's URL, readable by the user only: it may hold the Redis password. */
+  async writeRedisUrl(sweepId: string, url: string): Promise<void> {
+    await writeFileAtomic(join(this.sweepDir(sweepId), REDIS_URL_FILE), url, 0o600);
+  }
+
+  async readRedisUrl(sweepId: string): Promise<string> {
+    try {
+      return (await readTextBounded(join(this.sweepDir(sweepId), REDIS_URL_FILE), { what: 'sweep redis-url' })).trim();
+    } catch (error) {
+      if (error instanceof FileReadError && error.code === 'not-found') throw new DomainError('not-found', `Redis sweep ${sweepId} has no ${REDIS_URL_FILE}`);
+      throw error;
+    }
+  }
+
+  /** Marks the sweep as run by this process: 'running', owned, its heartbeat touched until the returned function is called. */
+  async claim(sweepId: string, state: SweepState): Promise<() => void> {
+    state.status = 'running';
+    state.owner = currentOwner();
+    await this.touchHeartbeat(sweepId);
+    const heartbeat = setInterval(() => void this.touchHeartbeat(sweepId).catch(() => {}), HEARTBEAT_MS);
+    heartbeat.unref();
+    return () => clearInterval(heartbeat);
   }
 
   /** Marks the running process as alive for other processes' ownerAlive (where there is no /proc). */

@@ -7,10 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(target: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   let temp: string | null = null;
   try {
-    temp = await writeTempBeside(target, data);
+    temp = await writeTempBeside(target, data, mode);
     await rename(temp, target);
   } catch (error) {
     if (temp) await rm(temp, { force: true }).catch(() => {});
@@ -22,11 +22,11 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
  * Writes `data` to a new temp file in the target's folder and flushes it; returns the temp path.
  * On failure no temp file remains and the raw fs error is thrown (callers name the target).
  */
-export async function writeTempBeside(target: string, data: string | Uint8Array): Promise<string> {
+export async function writeTempBeside(target: string, data: string | Uint8Array, mode = 0o644): Promise<string> {
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   let handle;
   try {
-    handle = await open(temp, 'wx', 0o644);
+    handle = await open(temp, 'wx', mode);
     await handle.writeFile(data);
     await handle.sync();
     await handle.close();

@@ -85,7 +85,8 @@ export const RunFileSchema = z.object({
 type RunFile = z.infer<typeof RunFileSchema>;
 
 function withTraits(file: RunFile): RunSummary {
-  return { ...file.summary, traits: runTraits(file.spec, file.settings) };
+  const agent = file.remote ? { agent: { host: file.remote.host, backend: file.remote.backend } } : {};
+  return { ...file.summary, traits: runTraits(file.spec, file.settings), ...agent };
 }
 
 export class RunNotFoundError extends Error {

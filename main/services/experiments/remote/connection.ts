@@ -6,17 +6,9 @@
  */
 import { Redis } from 'ioredis';
 import { DomainError } from '../../../../contract/wire';
+import { redactRedisUrl } from '../redis-url';
 
-/** The URL with its password (and a user's password) replaced by `***`, for messages and logs. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(an unparsable Redis URL)';
-  }
-}
+export { redactRedisUrl };
 
 function checkUrl(url: string): void {
   let protocol: string;

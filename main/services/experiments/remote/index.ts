@@ -3,3 +3,6 @@ export { runRemoteSweep, type RemoteProgress, type RemoteSweepOptions } from './
 export { startAgent, type AgentOptions, type RunningAgent } from './agent';
 export { redactRedisUrl } from './connection';
 export { progressLine } from './progress-text';
+export { checkRedis } from './connection';
+export { removeQueuedJobs } from './remove-queued';
+export { sweepJobId } from './protocol';
