@@ -128,6 +128,41 @@ describe('gradient-flow diagnosis', () => {
     expect(d.verdict).toContain('rises ×1.5 a layer');
   });
 
+  it('a layer without any gradient is vanishing, a non-finite one exploding, each named', () => {
+    const spec = deep('relu', 'HeNormal');
+    const dead = diagnoseGradientFlow(
+      spec,
+      record(
+        (k) => (k === 5 ? 0 : 1),
+        () => 1,
+      ),
+    );
+    expect(dead.kind).toBe('vanishing');
+    expect(dead.gradient).toBeNull();
+    expect(dead.verdict).toContain('No gradient at all reaches dense_4 (norm 0).');
+    const broken = diagnoseGradientFlow(
+      spec,
+      record(
+        (k) => (k === 2 ? Number.NaN : 1),
+        () => 1,
+      ),
+    );
+    expect(broken.kind).toBe('exploding');
+    expect(broken.verdict).toContain('not finite at dense_1');
+  });
+
+  it('says a shallow model has no trend across depth to measure', () => {
+    const layers: LayerStats[] = ['dense', 'dense_1', 'dense_2'].map((layer) => ({ layer, grad_norm: 1, activation: 'elu', act_mean: 0, act_std: 1 }));
+    const plain = structuredClone(deepPlainMlp);
+    plain.config.layers = plain.config.layers.slice(0, 3).concat(plain.config.layers.slice(-1));
+    plain.config.layers.at(-1)!.config.name = 'dense_2';
+    const d = diagnoseGradientFlow(plain, layers);
+    expect(d.gradient).toBeNull();
+    expect(d.verdict).toContain('Fewer than 3 hidden layers');
+    // Without a measured trend, the kind comes from the arithmetic over the depth: He with elu at Var(z) = 2 grows, but not 10× over one layer.
+    expect(d.kind).toBe('healthy');
+  });
+
   it('with BatchNormalization the initializer arithmetic is not used', () => {
     const layers: LayerStats[] = ['dense', 'dense_1', 'dense_2'].map((layer) => ({ layer, grad_norm: 1 }));
     const d = diagnoseGradientFlow(seedModel1, layers);

@@ -279,6 +279,7 @@ function expectedFactors(spec: ModelSpec, layer: WeightedLayer, q: number): Expe
 const fmt = (x: number) => humanNumber(x, 2);
 /** "×0.86" for a factor; a total as "16×" (a fall) or "×16" (a rise) reads better in words. */
 const times = (x: number) => `×${humanNumber(x, 3)}`;
+const list = (names: string[]) => (names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', '));
 const change = (total: number) => (total < 1 ? `${fmt(1 / total)}× smaller` : `${fmt(total)}× larger`);
 
 /**
@@ -331,13 +332,20 @@ export function diagnoseGradientFlow(spec: ModelSpec, layers: readonly LayerStat
   if (gradient) {
     const direction = gradient.perLayer < 1 ? 'falls' : 'rises';
     sentences.push(`Toward the input the gradient norm ${direction} ${times(gradient.perLayer)} a layer: ${change(gradient.total)} at ${gradient.to} than at ${gradient.from}.`);
-  } else {
-    sentences.push('Too few layers of the same kind to measure a trend across depth.');
+  } else if (span.length < 3) {
+    sentences.push('Fewer than 3 hidden layers between the first and the output: no trend across depth to measure.');
   }
+  // A layer whose gradient is exactly 0 (every unit dead) or not finite breaks the trend: name it instead.
+  const dead = span.filter((p) => p.gradNorm === 0).map((p) => p.layer);
+  const broken = depth.filter((p) => p.gradNorm !== null && !Number.isFinite(p.gradNorm)).map((p) => p.layer);
+  if (dead.length) sentences.push(`No gradient at all reaches ${list(dead)} (norm 0).`);
+  if (broken.length) sentences.push(`The gradient norm is not finite at ${list(broken)}.`);
   if (activation) sentences.push(`Activation variance ${times(activation.perLayer)} a layer forward: ${change(activation.total)} at ${activation.to} than at ${activation.from}.`);
 
   let kind: FlowKind;
-  if (normalized) {
+  if (broken.length) kind = 'exploding';
+  else if (dead.length) kind = 'vanishing';
+  else if (normalized) {
     kind = 'normalized';
     sentences.push('Normalization layers rescale every layer they follow, so the initializer does not set these factors.');
   } else {
