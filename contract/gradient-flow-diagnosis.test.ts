@@ -21,6 +21,13 @@ function record(gradAt: (d: number) => number, stdAt: (d: number) => number, act
   return NAMES.map((layer, i) => ({ layer, grad_norm: gradAt(i + 1), activation, act_mean: 0, act_std: stdAt(i + 1) }));
 }
 
+/** The deep network of `activation` and `init`, diagnosed from a record of those gradient norms and activation stds. */
+const constant = (v: number) => () => v;
+
+function diagnoseDeep(activation: string, init: string, gradAt: (d: number) => number, stdAt: (d: number) => number) {
+  return diagnoseGradientFlow(deep(activation, init), record(gradAt, stdAt, activation));
+}
+
 describe('activation gains', () => {
   // Reference values: numerical integration over N(0, q) (numpy, 2·10⁶ points over ±12σ).
   it('are ½ for relu and exact closed forms for elu and selu', () => {
@@ -55,12 +62,11 @@ describe('activation gains', () => {
 
 describe('gradient-flow diagnosis', () => {
   it('ReLU with Glorot: a gradient falling ×0.7 a layer is vanishing, the arithmetic says 0.5, He is suggested', () => {
-    const d = diagnoseGradientFlow(
-      deep('relu', 'GlorotUniform'),
-      record(
-        (k) => 0.7 ** (20 - k),
-        (k) => Math.sqrt(0.5 ** k),
-      ),
+    const d = diagnoseDeep(
+      'relu',
+      'GlorotUniform',
+      (k) => 0.7 ** (20 - k),
+      (k) => Math.sqrt(0.5 ** k),
     );
     expect(d.kind).toBe('vanishing');
     // The span: dense_1 … dense_19 (the first layer sees pixels, the output the loss).
@@ -82,13 +88,7 @@ describe('gradient-flow diagnosis', () => {
   });
 
   it('ReLU with He: a level gradient is healthy, the arithmetic says 1, nothing to suggest', () => {
-    const d = diagnoseGradientFlow(
-      deep('relu', 'HeNormal'),
-      record(
-        () => 1,
-        () => 0.6,
-      ),
-    );
+    const d = diagnoseDeep('relu', 'HeNormal', constant(1), constant(0.6));
     expect(d.kind).toBe('healthy');
     expect(d.gradient!.perLayer).toBeCloseTo(1, 10);
     expect(d.expected!.varW).toBeCloseTo(0.02, 12);
@@ -100,14 +100,7 @@ describe('gradient-flow diagnosis', () => {
 
   it('ELU with Glorot: the gains are taken at the variance the layer below measured, and a small signal is called near-linear', () => {
     // E[a²] = 0.1 under Glorot (Var(w)·fan_in = 1): q = 0.1, where elu keeps 0.815 of the variance.
-    const d = diagnoseGradientFlow(
-      deep('elu', 'GlorotUniform'),
-      record(
-        () => 0.4,
-        () => Math.sqrt(0.1),
-        'elu',
-      ),
-    );
+    const d = diagnoseDeep('elu', 'GlorotUniform', constant(0.4), constant(Math.sqrt(0.1)));
     expect(d.kind).toBe('healthy');
     expect(d.expected!.q).toBeCloseTo(0.1, 12);
     expect(d.expected!.forward).toBeCloseTo(0.815174, 5);
@@ -117,36 +110,17 @@ describe('gradient-flow diagnosis', () => {
   });
 
   it('an exploding gradient (×1.5 a layer toward the input) is called so', () => {
-    const d = diagnoseGradientFlow(
-      deep('relu', 'HeNormal'),
-      record(
-        (k) => 1.5 ** (20 - k),
-        () => 1,
-      ),
-    );
+    const d = diagnoseDeep('relu', 'HeNormal', (k) => 1.5 ** (20 - k), constant(1));
     expect(d.kind).toBe('exploding');
     expect(d.verdict).toContain('rises ×1.5 a layer');
   });
 
   it('a layer without any gradient is vanishing, a non-finite one exploding, each named', () => {
-    const spec = deep('relu', 'HeNormal');
-    const dead = diagnoseGradientFlow(
-      spec,
-      record(
-        (k) => (k === 5 ? 0 : 1),
-        () => 1,
-      ),
-    );
+    const dead = diagnoseDeep('relu', 'HeNormal', (k) => (k === 5 ? 0 : 1), constant(1));
     expect(dead.kind).toBe('vanishing');
     expect(dead.gradient).toBeNull();
     expect(dead.verdict).toContain('No gradient at all reaches dense_4 (norm 0).');
-    const broken = diagnoseGradientFlow(
-      spec,
-      record(
-        (k) => (k === 2 ? Number.NaN : 1),
-        () => 1,
-      ),
-    );
+    const broken = diagnoseDeep('relu', 'HeNormal', (k) => (k === 2 ? Number.NaN : 1), constant(1));
     expect(broken.kind).toBe('exploding');
     expect(broken.verdict).toContain('not finite at dense_1');
   });
