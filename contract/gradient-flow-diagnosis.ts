@@ -15,7 +15,7 @@
  */
 import type { ModelSpec } from '../model/spec';
 import { withDefaults } from '../model/layers';
-import { initializerReport } from '../model/summary';
+import { initializerReport, type VariableInitReport } from '../model/summary';
 import { humanNumber } from './numbers';
 import type { LayerStats } from './training';
 
@@ -244,8 +244,9 @@ function recommendedInit(activation: string, fanIn: number, fanOut: number): { i
   return { id: 'glorot_uniform', name: 'Glorot uniform', varW: 2 / (fanIn + fanOut), formula: '2/(fan_in + fan_out)' };
 }
 
-function expectedFactors(spec: ModelSpec, layer: WeightedLayer, q: number): ExpectedFactors | null {
-  const kernel = initializerReport(spec, { kerasVariance: true }).find((v) => v.layerIndex === layer.index && v.variable.endsWith('/kernel'));
+/** `report`: initializerReport(spec, { kerasVariance: true }), the variances training samples. */
+function expectedFactors(report: VariableInitReport[], layer: WeightedLayer, q: number): ExpectedFactors | null {
+  const kernel = report.find((v) => v.layerIndex === layer.index && v.variable.endsWith('/kernel'));
   const gains = activationGains(layer.activation, q);
   if (!kernel || !gains) return null;
   const { fan_in: fanIn, fan_out: fanOut } = kernel.stats.fans;
@@ -318,10 +319,11 @@ export function diagnoseGradientFlow(spec: ModelSpec, layers: readonly LayerStat
     const layer = weighted[middle]!;
     const previous = byName.get(weighted[middle - 1]!.activationLayer);
     const secondMoment = previous?.act_std !== undefined ? previous.act_std ** 2 + (previous.act_mean ?? 0) ** 2 : null;
-    const pre = expectedFactors(spec, layer, 1);
+    const report = initializerReport(spec, { kerasVariance: true });
+    const pre = expectedFactors(report, layer, 1);
     // q = fan_in · Var(w) · E[a²] of the layer below: the pre-activation variance the gains apply to.
     const q = pre && secondMoment !== null && secondMoment > 0 ? pre.fanIn * pre.varW * secondMoment : 1;
-    expected = expectedFactors(spec, layer, q);
+    expected = expectedFactors(report, layer, q);
   }
 
   if (!depth.some((p) => p.gradNorm !== null)) {
