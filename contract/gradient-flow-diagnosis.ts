@@ -278,7 +278,7 @@ function expectedFactors(report: VariableInitReport[], layer: WeightedLayer, q: 
 // ---- the diagnosis -----------------------------------------------------------------------------
 
 const fmt = (x: number) => humanNumber(x, 2);
-/** "×0.86" for a factor; a total as "16×" (a fall) or "×16" (a rise) reads better in words. */
+/** A per-layer factor to three digits ("×0.807"); a total change in words ("48× smaller", "6.7× larger"). */
 const times = (x: number) => `×${humanNumber(x, 3)}`;
 const list = (names: string[]) => (names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', '));
 const change = (total: number) => (total < 1 ? `${fmt(1 / total)}× smaller` : `${fmt(total)}× larger`);
