@@ -129,3 +129,47 @@ test('the comparison as a sweep in two clicks: job progress, the results table, 
   await lookAtBothSizes('sweep-overlay', testInfo);
   expect(errors).toEqual([]);
 });
+
+/**
+ * The gradient-flow panel tells why (#17): the comparison's runs (20 ReLU layers, three seeds) opened
+ * in the Runs view — Glorot's gradient vanishing toward the input, He's reaching it — then the deep
+ * preset (ELU, He) trained briefly in the Train view, its diagnosis live.
+ */
+// eslint-disable-next-line no-empty-pattern -- as above
+test('the gradient-flow panel tells why He beats Glorot on the deep plain network', async ({}, testInfo) => {
+  await openRuns();
+  const view = page.getByTestId('runs-view');
+  const detail = page.getByTestId('run-detail');
+  const diagnosis = detail.getByTestId('gradient-diagnosis');
+  await view.locator('[data-testid^="run-open-"]', { hasText: 'Glorot uniform init' }).first().click();
+  await expect(diagnosis).toHaveAttribute('data-kind', 'vanishing');
+  await expect(diagnosis).toContainText('Why: the gradient vanishes toward the input');
+  await expect(detail.getByTestId('gradient-why')).toContainText('Glorot uniform gives Var(w) = 2/(fan_in + fan_out) = 2/200 = 0.01; with relu');
+  await expect(detail.getByTestId('gradient-suggestion')).toContainText('set kernel_initializer to he_normal');
+  // The per-depth chart: the latest gradient norm of each of the 21 Dense layers.
+  await expect(diagnosis.locator('canvas[aria-label="gradient norm by depth"]')).toBeVisible();
+  await diagnosis.scrollIntoViewIfNeeded();
+  await lookAtBothSizes('gradient-why-glorot', testInfo);
+
+  await view.locator('[data-testid^="run-open-"]', { hasText: 'He normal init' }).first().click();
+  await expect(diagnosis).toHaveAttribute('data-kind', 'healthy');
+  await expect(detail.getByTestId('gradient-why')).toContainText('He normal gives Var(w) = 2/fan_in = 2/100 = 0.02; with relu');
+  await expect(detail.getByTestId('gradient-suggestion')).toHaveCount(0);
+  await detail.getByRole('button', { name: 'Close run' }).click();
+  await expect(detail).toHaveCount(0);
+
+  // The Train view: the deep preset trained briefly, the diagnosis under the gradient chart.
+  await page.getByTestId('tab-build').click();
+  await page.getByTestId('preset-menu').click();
+  await page.getByTestId('preset-deep-plain').click();
+  await openTrain(page);
+  await expect(page.getByTestId('gradient-diagnosis')).toHaveCount(0);
+  await page.getByTestId('start').click();
+  await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'finished', { timeout: 120_000 });
+  const live = page.getByTestId('gradient-diagnosis');
+  await expect(live).toContainText('Why:');
+  await expect(page.getByTestId('gradient-why')).toContainText('He normal gives Var(w) = 2/fan_in = 2/100 = 0.02; with elu');
+  await live.scrollIntoViewIfNeeded();
+  await lookAtBothSizes('gradient-why-train', testInfo);
+  expect(errors).toEqual([]);
+});

@@ -98,7 +98,8 @@ export const DEEP_PLAIN_DEPTH = 20;
 /**
  * Géron ch. 11's vanishing-gradient setting: 20 Dense(100) layers without BatchNormalization, where the
  * initialization and the activation decide whether the early layers learn at all (He vs Glorot, ELU
- * vs SELU differ here, where the BN MLP hides it).
+ * vs SELU differ here, where the BN MLP hides it). With ELU, as here, Glorot's gradient does not
+ * vanish (ELU's slope is 1 on both sides of 0): the He vs Glorot comparison makes the layers ReLU.
  */
 export const deepPlainMlp: ModelSpec = {
   class_name: 'Sequential',

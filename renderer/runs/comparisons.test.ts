@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { comparisons, glorotVariant, seedPlan, seluVariant, splitActivations } from './comparisons';
+import { activationVariant, comparisons, glorotVariant, seedPlan, seluVariant, splitActivations } from './comparisons';
 import { deepPlainMlp, seedModel1 } from '../../model/presets';
 import { summarize } from '../../model/summary';
 import { SweepGridSchema } from '../../contract/sweeps';
@@ -19,6 +19,18 @@ describe('comparisons', () => {
     expect(dense.slice(0, -1).every((l) => l.config['activation'] === 'selu')).toBe(true);
     expect(new Set(initializers(spec).slice(0, -1))).toEqual(new Set(['LecunNormal']));
     expect(dense.at(-1)!.config['activation']).toBe('softmax');
+  });
+
+  it('compares He and Glorot on the deep plain network with ReLU (where Glorot lets the gradient vanish), softmax kept', () => {
+    const [he, glorot] = comparisons.find((c) => c.id === 'he-vs-glorot')!.variants;
+    for (const v of [he!, glorot!]) {
+      const dense = v.spec.config.layers.filter((l) => l.class_name === 'Dense');
+      expect(dense.slice(0, -1).every((l) => l.config['activation'] === 'relu')).toBe(true);
+      expect(dense.at(-1)!.config['activation']).toBe('softmax');
+    }
+    expect(new Set(initializers(he!.spec).slice(0, -1))).toEqual(new Set(['HeNormal']));
+    expect(new Set(initializers(glorot!.spec).slice(0, -1))).toEqual(new Set(['GlorotUniform']));
+    expect(activationVariant(deepPlainMlp, 'tanh').config.layers.filter((l) => l.config['activation'] === 'tanh')).toHaveLength(20);
   });
 
   it('splits activations into their own layers without changing the parameters', () => {

@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { activationGains, diagnoseGradientFlow } from './gradient-flow-diagnosis';
+import type { LayerStats } from './training';
+import { deepPlainMlp, seedModel1 } from '../model/presets';
+import { initializer, type ModelSpec } from '../model/spec';
+
+/** The deep plain network with every hidden Dense layer given `activation` and `init`. */
+function deep(activation: string, init: string): ModelSpec {
+  const spec = structuredClone(deepPlainMlp);
+  for (const layer of spec.config.layers.filter((l) => l.class_name === 'Dense').slice(0, -1)) {
+    layer.config['activation'] = activation;
+    layer.config['kernel_initializer'] = initializer(init);
+  }
+  return spec;
+}
+
+const NAMES = ['dense', ...Array.from({ length: 20 }, (_, i) => `dense_${i + 1}`)];
+
+/** A record whose gradient norm is `gradAt(depth)` and activation std `stdAt(depth)` (depth 1 = dense). */
+function record(gradAt: (d: number) => number, stdAt: (d: number) => number, activation = 'relu'): LayerStats[] {
+  return NAMES.map((layer, i) => ({ layer, grad_norm: gradAt(i + 1), activation, act_mean: 0, act_std: stdAt(i + 1) }));
+}
+
+/** The deep network of `activation` and `init`, diagnosed from a record of those gradient norms and activation stds. */
+const constant = (v: number) => () => v;
+
+function diagnoseDeep(activation: string, init: string, gradAt: (d: number) => number, stdAt: (d: number) => number) {
+  return diagnoseGradientFlow(deep(activation, init), record(gradAt, stdAt, activation));
+}
+
+describe('activation gains', () => {
+  // Reference values: numerical integration over N(0, q) (numpy, 2·10⁶ points over ±12σ).
+  it('are ½ for relu and exact closed forms for elu and selu', () => {
+    expect(activationGains('relu', 1)).toMatchObject({ forward: 0.5, backward: 0.5 });
+    const elu1 = activationGains('elu', 1)!;
+    expect(elu1.forward).toBeCloseTo(0.644945, 5);
+    expect(elu1.backward).toBeCloseTo(0.668102, 5);
+    const elu01 = activationGains('elu', 0.1)!;
+    expect(elu01.forward).toBeCloseTo(0.815174, 5);
+    expect(elu01.backward).toBeCloseTo(0.821894, 5);
+    // A small signal: elu's slope is 1 on both sides of 0, so it passes the variance almost whole (erfc's
+    // 1e-7 error, divided by q, leaves three digits here).
+    expect(activationGains('elu', 1e-4)!.forward).toBeCloseTo(0.99211, 3);
+    const selu1 = activationGains('selu', 1)!;
+    expect(selu1.forward).toBeCloseTo(1, 5);
+    expect(selu1.backward).toBeCloseTo(1.07158, 4);
+    expect(activationGains('selu', 4)!.forward).toBeCloseTo(0.75151, 5);
+  });
+
+  it('stay finite for a large signal (no overflow of e^{2q})', () => {
+    const g = activationGains('elu', 400)!;
+    expect(g.forward).toBeGreaterThan(0.5);
+    expect(g.forward).toBeLessThan(0.51);
+    // ½ + e^{2q}Φ(−2√q) → ½ + 1/(2√q·√(2π)) (Mills' ratio): 0.50997 at q = 400.
+    expect(g.backward).toBeCloseTo(0.5 + (1 / (40 * Math.sqrt(2 * Math.PI))) * (1 - 1 / 1600), 5);
+  });
+
+  it('know nothing of activations without a simple rule', () => {
+    expect(activationGains('swish', 1)).toBeNull();
+  });
+});
+
+describe('gradient-flow diagnosis', () => {
+  it('ReLU with Glorot: a gradient falling ×0.7 a layer is vanishing, the arithmetic says 0.5, He is suggested', () => {
+    const d = diagnoseDeep(
+      'relu',
+      'GlorotUniform',
+      (k) => 0.7 ** (20 - k),
+      (k) => Math.sqrt(0.5 ** k),
+    );
+    expect(d.kind).toBe('vanishing');
+    // The span: dense_1 … dense_19 (the first layer sees pixels, the output the loss).
+    expect(d.gradient).toMatchObject({ from: 'dense_19', to: 'dense_1', layers: 19 });
+    expect(d.gradient!.perLayer).toBeCloseTo(0.7, 10);
+    expect(d.gradient!.total).toBeCloseTo(0.7 ** 18, 10);
+    expect(d.activation!.perLayer).toBeCloseTo(0.5, 10);
+    expect(d.expected).toMatchObject({ initializer: 'Glorot uniform', fanIn: 100, fanOut: 100, activation: 'relu' });
+    expect(d.expected!.varW).toBeCloseTo(0.01, 12);
+    expect(d.expected!.forward).toBeCloseTo(0.5, 12);
+    expect(d.expected!.backward).toBeCloseTo(0.5, 12);
+    expect(d.verdict).toContain('Toward the input the gradient norm falls ×0.7 a layer: 610× smaller at dense_1 than at dense_19.');
+    expect(d.verdict).toContain('Glorot uniform gives Var(w) = 2/(fan_in + fan_out) = 2/200 = 0.01');
+    expect(d.verdict).toContain('= 0.5 and the gradient');
+    expect(d.verdict).toContain('vanishes toward the input');
+    expect(d.suggestion).toBe('He normal (Var(w) = 2/fan_in = 0.02) keeps the factors at 1 forward and 1 backward for relu: set kernel_initializer to he_normal.');
+    expect(d.depth.map((p) => p.depth)).toEqual(NAMES.map((_, i) => i + 1));
+    expect(d.depth.at(-1)!.actVariance).toBeNull();
+  });
+
+  it('ReLU with He: a level gradient is healthy, the arithmetic says 1, nothing to suggest', () => {
+    const d = diagnoseDeep('relu', 'HeNormal', constant(1), constant(0.6));
+    expect(d.kind).toBe('healthy');
+    expect(d.gradient!.perLayer).toBeCloseTo(1, 10);
+    expect(d.expected!.varW).toBeCloseTo(0.02, 12);
+    expect(d.expected!.forward).toBeCloseTo(1, 12);
+    expect(d.verdict).toContain('He normal gives Var(w) = 2/fan_in = 2/100 = 0.02');
+    expect(d.verdict).toContain('does not vanish over these 19 layers');
+    expect(d.suggestion).toBeNull();
+  });
+
+  it('ELU with Glorot: the gains are taken at the variance the layer below measured, and a small signal is called near-linear', () => {
+    // E[a²] = 0.1 under Glorot (Var(w)·fan_in = 1): q = 0.1, where elu keeps 0.815 of the variance.
+    const d = diagnoseDeep('elu', 'GlorotUniform', constant(0.4), constant(Math.sqrt(0.1)));
+    expect(d.kind).toBe('healthy');
+    expect(d.expected!.q).toBeCloseTo(0.1, 12);
+    expect(d.expected!.forward).toBeCloseTo(0.815174, 5);
+    expect(d.verdict).toContain('near-linear part around 0');
+    // He's factor at q = 0.1 (2 × 0.82 ≈ 1.6) is further from 1 than Glorot's: the arithmetic does not ask for He here.
+    expect(d.suggestion).toBeNull();
+  });
+
+  it('an exploding gradient (×1.5 a layer toward the input) is called so', () => {
+    const d = diagnoseDeep('relu', 'HeNormal', (k) => 1.5 ** (20 - k), constant(1));
+    expect(d.kind).toBe('exploding');
+    expect(d.verdict).toContain('rises ×1.5 a layer');
+  });
+
+  it('a layer without any gradient is vanishing, a non-finite one exploding, each named', () => {
+    const dead = diagnoseDeep('relu', 'HeNormal', (k) => (k === 5 ? 0 : 1), constant(1));
+    expect(dead.kind).toBe('vanishing');
+    expect(dead.gradient).toBeNull();
+    expect(dead.verdict).toContain('No gradient at all reaches dense_4 (norm 0).');
+    const broken = diagnoseDeep('relu', 'HeNormal', (k) => (k === 2 ? Number.NaN : 1), constant(1));
+    expect(broken.kind).toBe('exploding');
+    expect(broken.verdict).toContain('not finite at dense_1');
+  });
+
+  it('says a shallow model has no trend across depth to measure', () => {
+    const layers: LayerStats[] = ['dense', 'dense_1', 'dense_2'].map((layer) => ({ layer, grad_norm: 1, activation: 'elu', act_mean: 0, act_std: 1 }));
+    const plain = structuredClone(deepPlainMlp);
+    plain.config.layers = plain.config.layers.slice(0, 3).concat(plain.config.layers.slice(-1));
+    plain.config.layers.at(-1)!.config.name = 'dense_2';
+    const d = diagnoseGradientFlow(plain, layers);
+    expect(d.gradient).toBeNull();
+    expect(d.verdict).toContain('Fewer than 3 hidden layers');
+    // Without a measured trend, the kind comes from the arithmetic over the depth: He with elu at Var(z) = 2 grows, but not 10× over one layer.
+    expect(d.kind).toBe('healthy');
+  });
+
+  it('with BatchNormalization the initializer arithmetic is not used', () => {
+    const layers: LayerStats[] = ['dense', 'dense_1', 'dense_2'].map((layer) => ({ layer, grad_norm: 1 }));
+    const d = diagnoseGradientFlow(seedModel1, layers);
+    expect(d.kind).toBe('normalized');
+    expect(d.verdict).toContain('Normalization layers rescale');
+    expect(d.suggestion).toBeNull();
+  });
+
+  it('is unknown without gradient statistics, or for a record of another model', () => {
+    expect(diagnoseGradientFlow(deepPlainMlp, []).kind).toBe('unknown');
+    expect(diagnoseGradientFlow(deepPlainMlp, [{ layer: 'conv2d', grad_norm: 1 }]).kind).toBe('unknown');
+  });
+
+  it('finds the activation of a linear Dense layer in the Activation layer after it', () => {
+    const spec = deep('relu', 'GlorotUniform');
+    spec.config.layers = spec.config.layers.flatMap((l, i, all) =>
+      l.class_name === 'Dense' && i < all.length - 1
+        ? [
+            { ...l, config: { ...l.config, activation: 'linear' } },
+            { class_name: 'Activation', config: { name: `${l.config.name}_act`, trainable: true, activation: 'relu' } },
+          ]
+        : [l],
+    );
+    const layers: LayerStats[] = NAMES.flatMap((layer, i) => [
+      { layer, grad_norm: 0.7 ** (20 - i) },
+      { layer: `${layer}_act`, activation: 'relu', act_mean: 0, act_std: Math.sqrt(0.5 ** i) },
+    ]);
+    const d = diagnoseGradientFlow(spec, layers);
+    expect(d.kind).toBe('vanishing');
+    expect(d.expected!.activation).toBe('relu');
+    expect(d.activation!.perLayer).toBeCloseTo(0.5, 10);
+  });
+});
