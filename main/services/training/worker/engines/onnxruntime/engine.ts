@@ -29,21 +29,27 @@ export interface StepResult {
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
+/** Rethrows after releasing `session` (a second session of the same engine did not start). */
+const releasing =
+  (session: Ort.InferenceSession) =>
+  async (error: unknown): Promise<never> => {
+    await session.release().catch(() => undefined);
+    throw error;
+  };
+
 export class OrtStepEngine implements TrainingEngine {
   private readonly values = new Map<string, Float32Array>();
   private readonly sampleSize: number;
-  /** The outputs a plain step fetches (the gradient checks' too). */
-  private readonly plainFetches: string[];
 
   private constructor(
     private readonly ort: typeof Ort,
-    private readonly session: Ort.InferenceSession,
+    /** The plain step's graph, and the statistics step's (the same step with every statistics output). */
+    private readonly sessions: { plain: Ort.InferenceSession; statistics: Ort.InferenceSession },
     readonly graph: StepGraph,
     /** What the loop's step line shows; createPreferring adds why a requested GPU provider is not in use. */
     public description: string,
   ) {
     this.sampleSize = size(graph.inputShape);
-    this.plainFetches = [...graph.stepOutputs, ...graph.gradients.values()];
     for (const s of graph.state) this.values.set(s.name, new Float32Array(size(s.shape)).fill(s.initial));
   }
 
@@ -58,22 +64,24 @@ export class OrtStepEngine implements TrainingEngine {
     const ort = await import('onnxruntime-node');
     const threads = options.intraOpNumThreads ?? ORT_INTRA_OP_THREADS;
     const provider = options.executionProvider ?? null;
-    let session: Ort.InferenceSession;
+    const sessionOptions: Ort.InferenceSession.SessionOptions = {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      ...providerSessionOptions(provider),
+    };
+    let sessions: { plain: Ort.InferenceSession; statistics: Ort.InferenceSession };
     try {
-      session = await ort.InferenceSession.create(graph.bytes, {
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        graphOptimizationLevel: 'all',
-        executionMode: 'sequential',
-        ...providerSessionOptions(provider),
-      });
+      const plain = await ort.InferenceSession.create(graph.plainBytes, sessionOptions);
+      sessions = { plain, statistics: await ort.InferenceSession.create(graph.bytes, sessionOptions).catch(releasing(plain)) };
     } catch (error) {
       if (!provider) throw error;
       throw new DomainError('unsupported', `ONNX Runtime's ${providerLabel(provider)} execution provider did not start: ${firstLine(error)}`);
     }
     const device = provider ? providerLabel(provider) : 'CPU';
     const description = `ONNX Runtime ${ort.env.versions.node ?? ''} (${device}, ${threads} thread${threads === 1 ? '' : 's'}): the whole step as one graph`;
-    const engine = new OrtStepEngine(ort, session, graph, description);
+    const engine = new OrtStepEngine(ort, sessions, graph, description);
     engine.setWeights(weights);
     return engine;
   }
@@ -154,8 +162,8 @@ export class OrtStepEngine implements TrainingEngine {
       feeds[m.input] = new Tensor('float32', keep.subarray(0, n * m.features), [n, m.features]);
     }
     for (const s of this.graph.state) feeds[s.name] = new Tensor('float32', this.values.get(s.name)!, s.shape);
-    // A plain step fetches only the step's outputs; a statistics step (probe) all of them.
-    const out = probe ? await this.session.run(feeds) : await this.session.run(feeds, this.plainFetches);
+    // A plain step runs the graph without the statistics outputs; a statistics step (probe) the one with them.
+    const out = await (probe ? this.sessions.statistics : this.sessions.plain).run(feeds);
     if (probe) this.feedProbe(probe, out, n);
     for (const s of this.graph.state) this.values.set(s.name, out[s.output]!.data as Float32Array);
     const result: StepResult & { grads?: Map<string, Float32Array> } = {
@@ -178,7 +186,8 @@ export class OrtStepEngine implements TrainingEngine {
   }
 
   async dispose(): Promise<void> {
-    await this.session.release();
+    await this.sessions.plain.release();
+    await this.sessions.statistics.release();
   }
 
   private variables(): StateEntry[] {
