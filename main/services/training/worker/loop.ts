@@ -353,9 +353,10 @@ async function fusedTrainStep(
  * A step in the engine (engines/engine-step.ts) at learning rate `lr`. A statistics step is the same
  * step with a probe: the engine hands it the BN batch moments, activations and gradients (ONNX
  * Runtime's step fetches them as extra outputs), summed in JavaScript as the fused step's (stats.ts'
- * FusedStatsProbe), and the weight norms and update sizes come from the tfjs model synced before and
- * after: the same record as trainStep's, and the same update whichever steps gather statistics. The
- * last finite weights are the engine step's to keep (`before` is empty).
+ * FusedStatsProbe), and the weight norms and update sizes come from the engine's arrays before and
+ * after the step (ONNX Runtime's), or from the tfjs model synced before and after (an engine whose
+ * weights live on a device): the same record as trainStep's, and the same update whichever steps
+ * gather statistics. The last finite weights are the engine step's to keep (`before` is empty).
  */
 async function engineTrainStep(
   tf: typeof TF,
@@ -371,25 +372,46 @@ async function engineTrainStep(
     const { loss, acc } = await engine.step(xs, ys, n, lr, at.step);
     return { loss, acc, stats: null, before: [] };
   }
-  await engine.syncToModel();
-  if (!engine.feedsProbe) return trainStep(tf, m, xs, ys, n, at, { step: engine, lr });
-  const before = m.variables.map((v) => sharedHandle(tf, v));
-  try {
-    const probe = new FusedStatsProbe(m.plans, m.trainable);
-    const trainableIndex = new Map(m.model.trainableWeights.map((w, i) => [w.originalName, i]));
-    const { loss, acc } = await engine.step(xs, ys, n, lr, at.step, {
+  if (!engine.feedsProbe) {
+    await engine.syncToModel();
+    return trainStep(tf, m, xs, ys, n, at, { step: engine, lr });
+  }
+  const probe = new FusedStatsProbe(m.plans, m.trainable);
+  const trainableIndex = new Map(m.model.trainableWeights.map((w, i) => [w.originalName, i]));
+  const stepWithProbe = () =>
+    engine.step(xs, ys, n, lr, at.step, {
       bn: (layer, mean, variance) => probe.bn(layer, mean, variance),
       activation: (layer, y, count, features) => probe.activation(layer, y, count, features),
       gradient: (variable, g) => probe.gradient(trainableIndex.get(variable) ?? -1, g),
     });
+  const record = (values: Map<string, ArrayLike<number>>) => {
+    const built = buildStatsRecord(m.plans, values, { epoch: at.epoch, step: at.step, bnFeatures: at.bnFeatures });
+    // A statistic that overflowed (an ∞ gradient norm on a still-finite step) cannot be sent: skip the record.
+    return StatsRecordSchema.safeParse(built).success ? built : null;
+  };
+  // An engine that hands out its arrays without copying (ONNX Runtime's): the weight norms and update
+  // sizes from those, before and after the step, and the tfjs model is left alone.
+  const before = engine.weightsView();
+  if (before) {
+    const { loss, acc } = await stepWithProbe();
+    if (!Number.isFinite(loss)) return { loss, acc, stats: null, before: [] };
+    const after = engine.weightsView()!;
+    const values = probe.finishWith(
+      (w) => after.get(w.originalName)!.data,
+      (w) => before.get(w.originalName)?.data,
+    );
+    return { loss, acc, stats: record(values), before: [] };
+  }
+  await engine.syncToModel();
+  const handles = m.variables.map((v) => sharedHandle(tf, v));
+  try {
+    const { loss, acc } = await stepWithProbe();
     if (!Number.isFinite(loss)) return { loss, acc, stats: null, before: [] };
     await engine.syncToModel();
-    const values = probe.finish(tf, new Map(m.variables.map((v, i) => [v.name, before[i]!])));
-    const record = buildStatsRecord(m.plans, values, { epoch: at.epoch, step: at.step, bnFeatures: at.bnFeatures });
-    // A statistic that overflowed (an ∞ gradient norm on a still-finite step) cannot be sent: skip the record.
-    return { loss, acc, stats: StatsRecordSchema.safeParse(record).success ? record : null, before: [] };
+    const values = probe.finish(tf, new Map(m.variables.map((v, i) => [v.name, handles[i]!])));
+    return { loss, acc, stats: record(values), before: [] };
   } finally {
-    disposeAll(before);
+    disposeAll(handles);
   }
 }
 
@@ -740,8 +762,9 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
 
     // Validation, statistics of the epoch's end, checkpoints and early stopping read the tfjs model.
     await m.engine?.syncToModel();
-    // NaN weights nearly always make the next loss NaN; an epoch's end checks that none slipped through.
-    if (!(await allFinite(tf, m.variables))) {
+    // NaN weights nearly always make the next loss NaN; an epoch's end checks that none slipped through
+    // (in an engine's own arrays where it hands them out: no tfjs pass).
+    if (!(m.engine?.weightsAllFinite() ?? (await allFinite(tf, m.variables)))) {
       return diverged(request, { step: step - 1, epoch, batch: batchesPerEpoch - 1, loss: lastFiniteLoss ?? NaN, lastFiniteLoss, what: 'weights' });
     }
 
