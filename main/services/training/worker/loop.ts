@@ -770,9 +770,12 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
 
     let validation: { val_loss?: number; val_acc?: number } = {};
     if (validationSamples > 0) {
-      const options = { mode: 'inference', chunk: 500 } as const;
+      // An engine that scores its own weights (ONNX Runtime's inference graph) does; else the tfjs model.
+      const scorer = m.engine?.scorer ?? undefined;
+      const options = { mode: 'inference', chunk: 500, scorer } as const;
       const scored = layout.validation
-        ? await score(tf, m.plans, layout.validation.x, layout.validation.y, validationSamples, m.inputShape, options)
+        ? await (scorer?.(layout.validation.x, layout.validation.y, validationSamples) ??
+            score(tf, m.plans, layout.validation.x, layout.validation.y, validationSamples, m.inputShape, options))
         : await scoreSource(tf, m.plans, layout.source, split.validation, layout.normalization, m.inputShape, options);
       const penalty = await regularizationValue(tf, m.plans);
       if (Number.isFinite(scored.loss)) validation = { val_loss: scored.loss + penalty, val_acc: scored.acc };

@@ -75,6 +75,12 @@ export class EngineStep {
     return view && allFinite(view);
   }
 
+  /** The engine's own inference-mode scoring (engine.ts' score) where it has one; else null: score the tfjs model. */
+  get scorer(): ((x: Float32Array, y: Int32Array, n: number) => Promise<EngineStepResult>) | null {
+    const engine = this.engine;
+    return engine.score ? (x, y, n) => engine.score!(x, y, n) : null;
+  }
+
   /** Whether the engine feeds a statistics probe (else the loop's statistics come from a taped tfjs pass). */
   get feedsProbe(): boolean {
     return this.engine.feedsProbe ?? true;

@@ -9,6 +9,7 @@ import { DomainError, type OptimizerSettings } from '../../../../../../contract'
 import type { ModelSpec } from '../../../../../../model/spec';
 import type { NamedWeights } from '../../../../export/weights';
 import type { EngineProbe, TrainingEngine } from '../engine';
+import { OrtInference } from './inference';
 import { firstLine, ORT_EP_ENV, providerLabel, providerSessionOptions, type GpuExecutionProvider } from './execution-providers';
 import { buildStepGraph, stepGraphSupport, STEP_INPUTS, STEP_OUTPUTS, type StateEntry, type StepGraph, type StepGraphOptions } from './step-graph';
 
@@ -40,6 +41,10 @@ const releasing =
 export class OrtStepEngine implements TrainingEngine {
   private readonly values = new Map<string, Float32Array>();
   private readonly sampleSize: number;
+  /** The inference graph on the weights as they were at `inferenceOf` (a count of weight changes), built on demand. */
+  private inference: OrtInference | null = null;
+  private inferenceOf = -1;
+  private changes = 0;
 
   private constructor(
     private readonly ort: typeof Ort,
@@ -48,6 +53,7 @@ export class OrtStepEngine implements TrainingEngine {
     readonly graph: StepGraph,
     /** What the loop's step line shows; createPreferring adds why a requested GPU provider is not in use. */
     public description: string,
+    private readonly model: { spec: ModelSpec; sessionOptions: Ort.InferenceSession.SessionOptions },
   ) {
     this.sampleSize = size(graph.inputShape);
     for (const s of graph.state) this.values.set(s.name, new Float32Array(size(s.shape)).fill(s.initial));
@@ -81,7 +87,7 @@ export class OrtStepEngine implements TrainingEngine {
     }
     const device = provider ? providerLabel(provider) : 'CPU';
     const description = `ONNX Runtime ${ort.env.versions.node ?? ''} (${device}, ${threads} thread${threads === 1 ? '' : 's'}): the whole step as one graph`;
-    const engine = new OrtStepEngine(ort, sessions, graph, description);
+    const engine = new OrtStepEngine(ort, sessions, graph, description, { spec, sessionOptions });
     engine.setWeights(weights);
     return engine;
   }
@@ -128,6 +134,22 @@ export class OrtStepEngine implements TrainingEngine {
         throw new DomainError('invalid-input', `weight '${s.name}' holds ${w.data.length} values, its shape [${s.shape.join(', ')}] needs ${size(s.shape)}`);
     }
     for (const s of this.variables()) this.values.set(s.name, Float32Array.from(weights.get(s.name)!.data));
+    this.changes++;
+  }
+
+  /**
+   * Mean loss and accuracy of the model as it is now in inference mode (BN's moving statistics,
+   * dropout off) on `n` samples (`x` row-major, `y` class indices): the ONNX export's graph on these
+   * weights (inference.ts), built again only when a step or setWeights changed them.
+   */
+  async score(x: Float32Array, y: Int32Array, n: number): Promise<StepResult> {
+    if (!this.inference || this.inferenceOf !== this.changes) {
+      await this.inference?.dispose();
+      this.inference = null;
+      this.inference = await OrtInference.create(this.ort, this.model.spec, this.weightsView(), this.model.sessionOptions);
+      this.inferenceOf = this.changes;
+    }
+    return this.inference.score(x, y, n);
   }
 
   /**
@@ -166,6 +188,7 @@ export class OrtStepEngine implements TrainingEngine {
     const out = await (probe ? this.sessions.statistics : this.sessions.plain).run(feeds);
     if (probe) this.feedProbe(probe, out, n);
     for (const s of this.graph.state) this.values.set(s.name, out[s.output]!.data as Float32Array);
+    this.changes++;
     const result: StepResult & { grads?: Map<string, Float32Array> } = {
       loss: (out[STEP_OUTPUTS.loss]!.data as Float32Array)[0]!,
       acc: (out[STEP_OUTPUTS.accuracy]!.data as Float32Array)[0]!,
@@ -186,6 +209,7 @@ export class OrtStepEngine implements TrainingEngine {
   }
 
   async dispose(): Promise<void> {
+    await this.inference?.dispose();
     await this.sessions.plain.release();
     await this.sessions.statistics.release();
   }
