@@ -45,7 +45,7 @@ import type { TaskData } from '../../../../model/task-check';
 import { DomainError, type DomainErrorCode } from '../../../../contract/wire';
 import { EngineStep, modelWeights } from './engines/engine-step';
 import type { EngineStepResult } from './engines/engine';
-import { OrtStepEngine, ortThreadsFor } from './engines/onnxruntime/engine';
+import { OrtStepEngine } from './engines/onnxruntime/engine';
 import { requestedExecutionProvider } from './engines/onnxruntime/execution-providers';
 import { WebGpuStepEngine } from './engines/webgpu/engine';
 import { dropoutKeepMasks } from './engines/onnxruntime/dropout-masks';
@@ -583,9 +583,7 @@ async function ortEngineStep(tf: typeof TF, m: Model, request: StartTraining): P
   const { spec, settings } = request;
   let engine: OrtStepEngine | { unsupported: string };
   try {
-    engine = await OrtStepEngine.createPreferring(spec, settings.optimizer, modelWeights(m.weights), requestedExecutionProvider(), {
-      intraOpNumThreads: ortThreadsFor(settings.batchSize),
-    });
+    engine = await OrtStepEngine.createPreferring(spec, settings.optimizer, modelWeights(m.weights), requestedExecutionProvider());
   } catch (error) {
     // A library that ran in the probe but refuses this graph: the run trains on tfjs rather than fail.
     return { unsupported: `ONNX Runtime could not load the step (${error instanceof Error ? error.message.split('\n')[0] : String(error)})` };

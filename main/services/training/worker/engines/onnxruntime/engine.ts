@@ -4,7 +4,6 @@
  * as the next step's inputs. Weights go in and out by Keras variable name, in Keras' order, so
  * checkpoints and exports can read them as they read the tfjs model's.
  */
-import { availableParallelism } from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import { DomainError, type OptimizerSettings } from '../../../../../../contract';
 import type { ModelSpec } from '../../../../../../model/spec';
@@ -16,16 +15,6 @@ import { buildStepGraph, stepGraphSupport, STEP_INPUTS, STEP_OUTPUTS, type State
 
 /** ONNX Runtime's intra-op threads for the training step: 1 is fastest at batch 32 on two cores (2 helps at 256, bench/README.md). */
 export const ORT_INTRA_OP_THREADS = 1;
-/** The batch size from which the step takes 2 intra-op threads where there are 2 cores (ortThreadsFor). */
-export const ORT_TWO_THREADS_FROM_BATCH = 128;
-
-/**
- * Intra-op threads for a step of `batchSize` samples: 2 from ORT_TWO_THREADS_FROM_BATCH on a machine
- * with 2 or more cores (its products are large enough to split), else 1.
- */
-export function ortThreadsFor(batchSize: number, cores = availableParallelism()): number {
-  return batchSize >= ORT_TWO_THREADS_FROM_BATCH && cores >= 2 ? 2 : ORT_INTRA_OP_THREADS;
-}
 
 export interface OrtEngineOptions extends StepGraphOptions {
   /** ONNX Runtime's intra-op threads (default ORT_INTRA_OP_THREADS). */
@@ -86,9 +75,6 @@ export class OrtStepEngine implements TrainingEngine {
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
-      // Threads that wait for work without spinning: spinning ones take a core from the loop, the
-      // host and everything else on a loaded machine (2 threads ran at half the speed of 1 there).
-      ...(threads > 1 ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
       ...providerSessionOptions(provider),
     };
     let sessions: { plain: Ort.InferenceSession; statistics: Ort.InferenceSession };
@@ -115,14 +101,13 @@ export class OrtStepEngine implements TrainingEngine {
     optimizer: OptimizerSettings,
     weights: NamedWeights,
     provider: GpuExecutionProvider | null,
-    options: OrtEngineOptions = {},
   ): Promise<OrtStepEngine | { unsupported: string }> {
-    if (!provider) return OrtStepEngine.create(spec, optimizer, weights, options);
+    if (!provider) return OrtStepEngine.create(spec, optimizer, weights);
     try {
-      return await OrtStepEngine.create(spec, optimizer, weights, { ...options, executionProvider: provider });
+      return await OrtStepEngine.create(spec, optimizer, weights, { executionProvider: provider });
     } catch (error) {
       if (!(error instanceof DomainError && error.code === 'unsupported')) throw error;
-      const engine = await OrtStepEngine.create(spec, optimizer, weights, options);
+      const engine = await OrtStepEngine.create(spec, optimizer, weights);
       if (engine instanceof OrtStepEngine) engine.description += ` (${ORT_EP_ENV}=${provider}: ${error.message})`;
       return engine;
     }

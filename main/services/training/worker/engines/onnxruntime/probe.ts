@@ -4,7 +4,7 @@
  * rather than a failed run.
  */
 import { GraphBuilder, onnxModelProto } from '../../../../export/onnx';
-import { ORT_INTRA_OP_THREADS, ORT_TWO_THREADS_FROM_BATCH, ortThreadsFor } from './engine';
+import { ORT_INTRA_OP_THREADS } from './engine';
 import { describeExecutionProviders, probeGpuExecutionProviders, requestedExecutionProvider } from './execution-providers';
 
 /** Relu of a two-value input 'x': the graph every probe session runs. */
@@ -18,7 +18,7 @@ export function probeModel(): { bytes: Uint8Array; output: string } {
 
 /**
  * Runs Relu on [−1, 2] in ONNX Runtime, then tries this platform's GPU execution providers; returns
- * what the badge shows ("ONNX Runtime 1.30.0, native CPU, 1 intra-op thread (2 from batch 128); GPU execution providers: cuda skipped (…)").
+ * what the badge shows ("ONNX Runtime 1.30.0, native CPU, 1 intra-op thread; GPU execution providers: cuda skipped (…)").
  */
 export async function probeOnnxRuntime(env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const ort = await import('onnxruntime-node');
@@ -32,10 +32,7 @@ export async function probeOnnxRuntime(env: NodeJS.ProcessEnv = process.env): Pr
     await session.release();
   }
   const threads = ORT_INTRA_OP_THREADS;
-  const more = ortThreadsFor(ORT_TWO_THREADS_FROM_BATCH);
-  const cpu = `ONNX Runtime ${ort.env.versions.node ?? ort.env.versions.common}, native CPU, ${threads} intra-op thread${threads === 1 ? '' : 's'}${
-    more > threads ? ` (${more} from batch ${ORT_TWO_THREADS_FROM_BATCH})` : ''
-  }`;
+  const cpu = `ONNX Runtime ${ort.env.versions.node ?? ort.env.versions.common}, native CPU, ${threads} intra-op thread${threads === 1 ? '' : 's'}`;
   return `${cpu}; ${describeExecutionProviders(await probeGpuExecutionProviders(ort, bytes), requestedOrNull(env))}`;
 }
 
