@@ -52,9 +52,9 @@ function foldSgdIntoGemm(nodes: GraphNode[], outputs: readonly string[], negLr: 
     const [a, b] = gemm.inputs as [string, string];
     const scaled: GraphNode = { op: 'Mul', inputs: [b, negLr], output: `${add.output}/scaled_grad`, name: `${add.output}/scaled_grad` };
     const update: GraphNode = { ...gemm, inputs: [a, scaled.output, add.inputs[1]!], output: add.output, name: add.name };
-    // The fused Gemm stands where the gradient's did: W is a graph input, so it is ready there too.
-    replaced.set(gemm, [scaled, update]);
-    dropped.add(mul).add(add);
+    // The fused Gemm stands where the update stood: every input is ready there (−lr may come after the gradient).
+    replaced.set(add, [scaled, update]);
+    dropped.add(mul).add(gemm);
   }
   return nodes.flatMap((n) => (dropped.has(n) ? [] : (replaced.get(n) ?? [n])));
 }
