@@ -15,8 +15,9 @@
  *
  * On the onnxruntime and webgpu backends an engine (engines/engine-step.ts over ONNX Runtime's step
  * graph or the fused WebGPU step) holds the variables and runs each step; the tfjs model is brought
- * up to date before anything reads it (statistics steps, validation, checkpoints, the saved weights),
- * and the engine keeps the last finite weights itself (the WebGPU one on the GPU).
+ * up to date before anything reads it (checkpoints, the saved weights; and the statistics steps and
+ * validation of an engine that does not do them on its own arrays, as ONNX Runtime's does), and the
+ * engine keeps the last finite weights itself (the WebGPU one on the GPU).
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';

@@ -1,8 +1,10 @@
 /**
  * Runs the generated step graph (step-graph.ts) in ONNX Runtime: one `session.run` per batch, the
  * model variables and optimizer slots held here as Float32Arrays and each step's outputs fed back
- * as the next step's inputs. Weights go in and out by Keras variable name, in Keras' order, so
- * checkpoints and exports can read them as they read the tfjs model's.
+ * as the next step's inputs. Two sessions: the plain step's graph and the statistics step's (the
+ * same step with the statistics outputs, graph-passes.ts); validation scores the weights with the
+ * ONNX export's inference graph (inference.ts). Weights go in and out by Keras variable name, in
+ * Keras' order, so checkpoints and exports can read them as they read the tfjs model's.
  */
 import type * as Ort from 'onnxruntime-node';
 import { DomainError, type OptimizerSettings } from '../../../../../../contract';
