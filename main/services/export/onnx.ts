@@ -137,6 +137,18 @@ function valueInfo(w: ProtoWriter, { name, dims, type: elemType = FLOAT }: Value
 
 /** The ONNX model (serialized ModelProto) of a spec with its weights. */
 export function onnxModelBytes(spec: ModelSpec, weights: NamedWeights, options: { producerVersion?: string } = {}): Uint8Array {
+  const { g, input, output } = onnxInferenceGraph(spec, weights);
+  return onnxModelProto(g, {
+    graphName: spec.config.name,
+    doc: `${spec.config.name}: exported by Layerbench from a Keras Sequential spec (inference mode)`,
+    producerVersion: options.producerVersion,
+    inputs: [input],
+    outputs: [output],
+  });
+}
+
+/** The export's inference graph of a spec with its weights (as initializers), before it is written: its input and output. */
+export function onnxInferenceGraph(spec: ModelSpec, weights: NamedWeights): { g: GraphBuilder; input: ValueInfo; output: ValueInfo } {
   checkWeights(spec, weights, 'weights');
   const layers = modelLayers(spec);
   const g = new GraphBuilder();
@@ -174,14 +186,7 @@ export function onnxModelBytes(spec: ModelSpec, weights: NamedWeights, options: 
   flow = toNhwc(g, flow, 'output');
   g.nodes.push({ op: 'Identity', inputs: [flow.name], output: ONNX_OUTPUT, name: ONNX_OUTPUT });
 
-  const outputShape = layers.at(-1)!.output_shape;
-  return onnxModelProto(g, {
-    graphName: spec.config.name,
-    doc: `${spec.config.name}: exported by Layerbench from a Keras Sequential spec (inference mode)`,
-    producerVersion: options.producerVersion,
-    inputs: [{ name: ONNX_INPUT, dims: inputShape }],
-    outputs: [{ name: ONNX_OUTPUT, dims: outputShape }],
-  });
+  return { g, input: { name: ONNX_INPUT, dims: inputShape }, output: { name: ONNX_OUTPUT, dims: layers.at(-1)!.output_shape } };
 }
 
 /** A serialized ModelProto (IR 7, opset 13) of a built graph. */

@@ -64,10 +64,13 @@ export async function score(
   return { loss: lossSum / n, acc: correct / n, predicted, confidence };
 }
 
+/** Scores `n` samples some other way than `score` on the tfjs model (an engine's inference graph). */
+export type ChunkScorer = (x: Float32Array, y: Int32Array, n: number) => Promise<Scored>;
+
 /**
  * The same as `score`, reading `indices` of `source` chunk by chunk (normalized as the run normalizes):
  * for a streamed dataset, whose validation or test share must not be held whole in memory. Also
- * returns the labels, in `indices` order.
+ * returns the labels, in `indices` order. With `scorer` (no predictions) each chunk is scored by it.
  */
 export async function scoreSource(
   tf: typeof TF,
@@ -76,7 +79,7 @@ export async function scoreSource(
   indices: Uint32Array,
   normalization: NormalizationState,
   inputShape: number[],
-  options: { mode: ForwardMode; chunk: number; predictions?: boolean },
+  options: { mode: ForwardMode; chunk: number; predictions?: boolean; scorer?: ChunkScorer | undefined },
 ): Promise<Predictions & { labels: Int32Array }> {
   const n = indices.length;
   const labels = new Int32Array(n);
@@ -89,11 +92,12 @@ export async function scoreSource(
   const readSize = Math.max(options.chunk, Math.floor(4096 / options.chunk) * options.chunk);
   for await (const { x, y, n: count } of readChunks(source, indices, readSize)) {
     applyNormalization(normalization, x, source.sampleSize);
-    const part = await score(tf, plans, x, y, count, inputShape, options);
+    const part: Scored & Partial<Predictions> =
+      options.scorer && !options.predictions ? await options.scorer(x, y, count) : await score(tf, plans, x, y, count, inputShape, options);
     lossSum += part.loss * count;
     accSum += part.acc * count;
     labels.set(y, at);
-    if (options.predictions) {
+    if (part.predicted && part.confidence) {
       predicted.set(part.predicted, at);
       confidence.set(part.confidence, at);
     }

@@ -15,8 +15,9 @@
  *
  * On the onnxruntime and webgpu backends an engine (engines/engine-step.ts over ONNX Runtime's step
  * graph or the fused WebGPU step) holds the variables and runs each step; the tfjs model is brought
- * up to date before anything reads it (statistics steps, validation, checkpoints, the saved weights),
- * and the engine keeps the last finite weights itself (the WebGPU one on the GPU).
+ * up to date before anything reads it (checkpoints, the saved weights; and the statistics steps and
+ * validation of an engine that does not do them on its own arrays, as ONNX Runtime's does), and the
+ * engine keeps the last finite weights itself (the WebGPU one on the GPU).
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -352,10 +353,12 @@ async function fusedTrainStep(
 /**
  * A step in the engine (engines/engine-step.ts) at learning rate `lr`. A statistics step is the same
  * step with a probe: the engine hands it the BN batch moments, activations and gradients (ONNX
- * Runtime's step fetches them as extra outputs, summed in JavaScript as the fused step's by stats.ts'
- * FusedStatsProbe; the fused WebGPU step reduces them on the GPU and hands the sums), and the weight norms and update sizes come from the tfjs model synced before and
- * after: the same record as trainStep's, and the same update whichever steps gather statistics. The
- * last finite weights are the engine step's to keep (`before` is empty).
+ * Runtime's step fetches them as extra outputs, summed in JavaScript by stats.ts' FusedStatsProbe;
+ * the fused WebGPU step reduces them on the GPU and hands the sums), and the weight norms and update
+ * sizes come from the engine's arrays before and after the step (ONNX Runtime's), or from the tfjs
+ * model synced before and after (an engine whose weights live on a device): the same record as
+ * trainStep's, and the same update whichever steps gather statistics. The last finite weights are
+ * the engine step's to keep (`before` is empty).
  */
 async function engineTrainStep(
   tf: typeof TF,
@@ -371,20 +374,40 @@ async function engineTrainStep(
     const { loss, acc } = await engine.step(xs, ys, n, lr, at.step);
     return { loss, acc, stats: null, before: [] };
   }
+  if (!engine.feedsProbe) {
+    await engine.syncToModel();
+    return trainStep(tf, m, xs, ys, n, at, { step: engine, lr });
+  }
+  const probe = new FusedStatsProbe(m.plans, m.trainable);
+  const stepWithProbe = () => engine.step(xs, ys, n, lr, at.step, probe.engineProbe(m.model.trainableWeights.map((w) => w.originalName)));
+  const record = (values: Map<string, ArrayLike<number>>) => {
+    const built = buildStatsRecord(m.plans, values, { epoch: at.epoch, step: at.step, bnFeatures: at.bnFeatures });
+    // A statistic that overflowed (an ∞ gradient norm on a still-finite step) cannot be sent: skip the record.
+    return StatsRecordSchema.safeParse(built).success ? built : null;
+  };
+  // An engine that hands out its arrays without copying (ONNX Runtime's): the weight norms and update
+  // sizes from those, before and after the step, and the tfjs model is left alone.
+  const before = engine.weightsView();
+  if (before) {
+    const { loss, acc } = await stepWithProbe();
+    if (!Number.isFinite(loss)) return { loss, acc, stats: null, before: [] };
+    const after = engine.weightsView()!;
+    const values = probe.finishWith(
+      (w) => after.get(w.originalName)!.data,
+      (w) => before.get(w.originalName)?.data,
+    );
+    return { loss, acc, stats: record(values), before: [] };
+  }
   await engine.syncToModel();
-  if (!engine.feedsProbe) return trainStep(tf, m, xs, ys, n, at, { step: engine, lr });
-  const before = m.variables.map((v) => sharedHandle(tf, v));
+  const handles = m.variables.map((v) => sharedHandle(tf, v));
   try {
-    const probe = new FusedStatsProbe(m.plans, m.trainable);
-    const { loss, acc } = await engine.step(xs, ys, n, lr, at.step, probe.engineProbe(m.model.trainableWeights.map((w) => w.originalName)));
+    const { loss, acc } = await stepWithProbe();
     if (!Number.isFinite(loss)) return { loss, acc, stats: null, before: [] };
     await engine.syncToModel();
-    const values = probe.finish(tf, new Map(m.variables.map((v, i) => [v.name, before[i]!])));
-    const record = buildStatsRecord(m.plans, values, { epoch: at.epoch, step: at.step, bnFeatures: at.bnFeatures });
-    // A statistic that overflowed (an ∞ gradient norm on a still-finite step) cannot be sent: skip the record.
-    return { loss, acc, stats: StatsRecordSchema.safeParse(record).success ? record : null, before: [] };
+    const values = probe.finish(tf, new Map(m.variables.map((v, i) => [v.name, handles[i]!])));
+    return { loss, acc, stats: record(values), before: [] };
   } finally {
-    disposeAll(before);
+    disposeAll(handles);
   }
 }
 
@@ -735,16 +758,20 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
 
     // Validation, statistics of the epoch's end, checkpoints and early stopping read the tfjs model.
     await m.engine?.syncToModel();
-    // NaN weights nearly always make the next loss NaN; an epoch's end checks that none slipped through.
-    if (!(await allFinite(tf, m.variables))) {
+    // NaN weights nearly always make the next loss NaN; an epoch's end checks that none slipped through
+    // (in an engine's own arrays where it hands them out: no tfjs pass).
+    if (!(m.engine?.weightsAllFinite() ?? (await allFinite(tf, m.variables)))) {
       return diverged(request, { step: step - 1, epoch, batch: batchesPerEpoch - 1, loss: lastFiniteLoss ?? NaN, lastFiniteLoss, what: 'weights' });
     }
 
     let validation: { val_loss?: number; val_acc?: number } = {};
     if (validationSamples > 0) {
-      const options = { mode: 'inference', chunk: 500 } as const;
+      // An engine that scores its own weights (ONNX Runtime's inference graph) does; else the tfjs model.
+      const scorer = m.engine?.scorer ?? undefined;
+      const options = { mode: 'inference', chunk: 500, scorer } as const;
       const scored = layout.validation
-        ? await score(tf, m.plans, layout.validation.x, layout.validation.y, validationSamples, m.inputShape, options)
+        ? await (scorer?.(layout.validation.x, layout.validation.y, validationSamples) ??
+            score(tf, m.plans, layout.validation.x, layout.validation.y, validationSamples, m.inputShape, options))
         : await scoreSource(tf, m.plans, layout.source, split.validation, layout.normalization, m.inputShape, options);
       const penalty = await regularizationValue(tf, m.plans);
       if (Number.isFinite(scored.loss)) validation = { val_loss: scored.loss + penalty, val_acc: scored.acc };

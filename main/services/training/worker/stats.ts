@@ -351,25 +351,37 @@ export class FusedStatsProbe implements FusedProbe {
 
   /** Everything the record needs, after the step: `before` maps a variable's name to its value before the step. */
   finish(tf: typeof TF, before: Map<string, TF.Tensor>): Map<string, ArrayLike<number>> {
+    return this.finishWith(
+      (w) => valuesOf(tf, w.read()),
+      (w) => {
+        const previous = before.get((w.read() as TF.Variable).name);
+        return previous && valuesOf(tf, previous);
+      },
+    );
+  }
+
+  /**
+   * As finish, with the weights read elsewhere than the tfjs model (an engine's own arrays):
+   * `now(w)` is a variable's value after the step, `then(w)` before it (undefined: not kept).
+   */
+  finishWith(now: (w: TF.LayerVariable) => ArrayLike<number>, then: (w: TF.LayerVariable) => ArrayLike<number> | undefined): Map<string, ArrayLike<number>> {
     for (const [layer, sq] of this.gradSq) this.values.set(`w:${layer}:grad_sq`, [sq]);
     for (const plan of this.plans) {
-      const after = plan.trainable.map((w) => w.read() as TF.Variable);
-      if (after.length) {
+      if (plan.trainable.length) {
         let weightSq = 0;
         let beforeSq = 0;
         let updateSq = 0;
         let complete = true;
-        for (const v of after) {
-          const now = valuesOf(tf, v);
-          weightSq += sumOfSquares(now);
-          const previous = before.get(v.name);
+        for (const w of plan.trainable) {
+          const after = now(w);
+          weightSq += sumOfSquares(after);
+          const previous = then(w);
           if (!previous) {
             complete = false;
             continue;
           }
-          const then = valuesOf(tf, previous);
-          beforeSq += sumOfSquares(then);
-          updateSq += sumOfSquaredDifferences(now, then);
+          beforeSq += sumOfSquares(previous);
+          updateSq += sumOfSquaredDifferences(after, previous);
         }
         this.values.set(`w:${plan.index}:weight_sq`, [weightSq]);
         if (complete) {
@@ -378,8 +390,8 @@ export class FusedStatsProbe implements FusedProbe {
         }
       }
       if (plan.bn) {
-        this.values.set(`bn:${plan.index}:moving_mean`, Float32Array.from(valuesOf(tf, plan.bn.movingMean.read())));
-        this.values.set(`bn:${plan.index}:moving_variance`, Float32Array.from(valuesOf(tf, plan.bn.movingVariance.read())));
+        this.values.set(`bn:${plan.index}:moving_mean`, Float32Array.from(now(plan.bn.movingMean)));
+        this.values.set(`bn:${plan.index}:moving_variance`, Float32Array.from(now(plan.bn.movingVariance)));
       }
     }
     return this.values;

@@ -10,6 +10,9 @@ import type { OptimizerSettings } from '../../../../../contract';
 import { seedModel1 } from '../../../../../model/presets';
 import type { NamedWeights } from '../../../export/weights';
 import { buildModel } from '../build-model';
+import { planLayers } from '../forward';
+import { FusedStatsProbe } from '../stats';
+import { sharedHandle } from '../tfjs-adapter';
 import { useFashionBatches } from '../test-images';
 import { EngineStep, modelWeights } from './engine-step';
 import { OrtStepEngine } from './onnxruntime/engine';
@@ -81,6 +84,45 @@ describe('EngineStep', () => {
     equalWeights(modelWeights(model.weights), beforeNaNStep);
     // Training goes on from there.
     expect(Number.isFinite((await adapter.step(batchX(3), batchY(3), BATCH, 0.01, 3)).loss)).toBe(true);
+  });
+
+  it("takes a statistics step's weight norms, update sizes and moving statistics from the engine's arrays as from the synced tfjs model", async () => {
+    const { model, adapter } = await setup();
+    await adapter.step(batchX(0), batchY(0), BATCH, 0.01, 0);
+    const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const plans = planLayers(model, seedModel1);
+    const fromArrays = new FusedStatsProbe(plans, trainable);
+    const fromTfjs = new FusedStatsProbe(plans, trainable);
+    const index = new Map(model.trainableWeights.map((w, i) => [w.originalName, i]));
+    // The general way: the tfjs model synced before (handles kept) and after the step.
+    await adapter.syncToModel();
+    const variables = model.weights.map((w) => w.read() as tf.Variable);
+    const handles = variables.map((v) => sharedHandle(tf, v));
+    const before = adapter.weightsView()!;
+    await adapter.step(batchX(1), batchY(1), BATCH, 0.01, 1, {
+      bn: (layer, mean, variance) => [fromArrays, fromTfjs].forEach((p) => p.bn(layer, mean, variance)),
+      activation: (layer, y, n, features) => [fromArrays, fromTfjs].forEach((p) => p.activation(layer, y, n, features)),
+      gradient: (variable, g) => [fromArrays, fromTfjs].forEach((p) => p.gradient(index.get(variable)!, g)),
+    });
+    const after = adapter.weightsView()!;
+    const engineValues = fromArrays.finishWith(
+      (w) => after.get(w.originalName)!.data,
+      (w) => before.get(w.originalName)?.data,
+    );
+    await adapter.syncToModel();
+    const tfjsValues = fromTfjs.finish(tf, new Map(variables.map((v, i) => [v.name, handles[i]!])));
+    handles.forEach((h) => h.dispose());
+    expect([...engineValues.keys()].sort()).toEqual([...tfjsValues.keys()].sort());
+    expect([...engineValues.keys()].filter((k) => k.endsWith(':update_sq'))).toHaveLength(6);
+    for (const [key, value] of tfjsValues) expect(Array.from(engineValues.get(key)!), key).toEqual(Array.from(value));
+  });
+
+  it("checks the engine's own arrays for non-finite weights", async () => {
+    const { adapter } = await setup();
+    await adapter.step(batchX(0), batchY(0), BATCH, 0.01, 0);
+    expect(adapter.weightsAllFinite()).toBe(true);
+    await adapter.step(batchX(1), batchY(1), BATCH, NaN, 1);
+    expect(adapter.weightsAllFinite()).toBe(false);
   });
 
   it("refuses an engine whose variables are not the model's", async () => {

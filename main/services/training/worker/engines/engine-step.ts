@@ -64,6 +64,23 @@ export class EngineStep {
     return result;
   }
 
+  /** The engine's variables without copies, where it hands them out (engine.ts' weightsView); else null. */
+  weightsView(): NamedWeights | null {
+    return this.engine.weightsView?.() ?? null;
+  }
+
+  /** Whether every variable in the engine's own arrays is a finite number; null when it does not hand them out. */
+  weightsAllFinite(): boolean | null {
+    const view = this.weightsView();
+    return view && allFinite(view);
+  }
+
+  /** The engine's own inference-mode scoring (engine.ts' score) where it has one; else null: score the tfjs model. */
+  get scorer(): ((x: Float32Array, y: Int32Array, n: number) => Promise<EngineStepResult>) | null {
+    const engine = this.engine;
+    return engine.score ? (x, y, n) => engine.score!(x, y, n) : null;
+  }
+
   /** Whether the engine feeds a statistics probe (else the loop's statistics come from a taped tfjs pass). */
   get feedsProbe(): boolean {
     return this.engine.feedsProbe ?? true;

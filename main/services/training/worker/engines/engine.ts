@@ -64,6 +64,12 @@ export interface TrainingEngine {
   restoreLastFinite?(): Promise<'before' | 'previous'>;
   /** False when `step` does not feed a statistics probe: the loop then takes the statistics from a taped tfjs pass. */
   readonly feedsProbe?: boolean;
+  /**
+   * Mean loss and accuracy of the model as the engine holds it, in inference mode (BN's moving
+   * statistics, dropout off), on `n` samples: validation without the tfjs model. Absent: the loop
+   * scores the tfjs model.
+   */
+  score?(x: Float32Array, y: Int32Array, n: number): Promise<EngineStepResult>;
   /** Replaces every model variable; optimizer slots are kept. */
   setWeights(weights: NamedWeights): void;
   /**

@@ -1,14 +1,17 @@
 /**
  * Runs the generated step graph (step-graph.ts) in ONNX Runtime: one `session.run` per batch, the
  * model variables and optimizer slots held here as Float32Arrays and each step's outputs fed back
- * as the next step's inputs. Weights go in and out by Keras variable name, in Keras' order, so
- * checkpoints and exports can read them as they read the tfjs model's.
+ * as the next step's inputs. Two sessions: the plain step's graph and the statistics step's (the
+ * same step with the statistics outputs, graph-passes.ts); validation scores the weights with the
+ * ONNX export's inference graph (inference.ts). Weights go in and out by Keras variable name, in
+ * Keras' order, so checkpoints and exports can read them as they read the tfjs model's.
  */
 import type * as Ort from 'onnxruntime-node';
 import { DomainError, type OptimizerSettings } from '../../../../../../contract';
 import type { ModelSpec } from '../../../../../../model/spec';
 import type { NamedWeights } from '../../../../export/weights';
 import type { EngineProbe, TrainingEngine } from '../engine';
+import { OrtInference } from './inference';
 import { firstLine, ORT_EP_ENV, providerLabel, providerSessionOptions, type GpuExecutionProvider } from './execution-providers';
 import { buildStepGraph, stepGraphSupport, STEP_INPUTS, STEP_OUTPUTS, type StateEntry, type StepGraph, type StepGraphOptions } from './step-graph';
 
@@ -29,21 +32,32 @@ export interface StepResult {
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
+/** Rethrows after releasing `session` (a second session of the same engine did not start). */
+const releasing =
+  (session: Ort.InferenceSession) =>
+  async (error: unknown): Promise<never> => {
+    await session.release().catch(() => undefined);
+    throw error;
+  };
+
 export class OrtStepEngine implements TrainingEngine {
   private readonly values = new Map<string, Float32Array>();
   private readonly sampleSize: number;
-  /** The outputs a plain step fetches (the gradient checks' too). */
-  private readonly plainFetches: string[];
+  /** The inference graph on the weights as they were at `inferenceOf` (a count of weight changes), built on demand. */
+  private inference: OrtInference | null = null;
+  private inferenceOf = -1;
+  private changes = 0;
 
   private constructor(
     private readonly ort: typeof Ort,
-    private readonly session: Ort.InferenceSession,
+    /** The plain step's graph, and the statistics step's (the same step with every statistics output). */
+    private readonly sessions: { plain: Ort.InferenceSession; statistics: Ort.InferenceSession },
     readonly graph: StepGraph,
     /** What the loop's step line shows; createPreferring adds why a requested GPU provider is not in use. */
     public description: string,
+    private readonly model: { spec: ModelSpec; sessionOptions: Ort.InferenceSession.SessionOptions },
   ) {
     this.sampleSize = size(graph.inputShape);
-    this.plainFetches = [...graph.stepOutputs, ...graph.gradients.values()];
     for (const s of graph.state) this.values.set(s.name, new Float32Array(size(s.shape)).fill(s.initial));
   }
 
@@ -58,22 +72,24 @@ export class OrtStepEngine implements TrainingEngine {
     const ort = await import('onnxruntime-node');
     const threads = options.intraOpNumThreads ?? ORT_INTRA_OP_THREADS;
     const provider = options.executionProvider ?? null;
-    let session: Ort.InferenceSession;
+    const sessionOptions: Ort.InferenceSession.SessionOptions = {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      ...providerSessionOptions(provider),
+    };
+    let sessions: { plain: Ort.InferenceSession; statistics: Ort.InferenceSession };
     try {
-      session = await ort.InferenceSession.create(graph.bytes, {
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        graphOptimizationLevel: 'all',
-        executionMode: 'sequential',
-        ...providerSessionOptions(provider),
-      });
+      const plain = await ort.InferenceSession.create(graph.plainBytes, sessionOptions);
+      sessions = { plain, statistics: await ort.InferenceSession.create(graph.bytes, sessionOptions).catch(releasing(plain)) };
     } catch (error) {
       if (!provider) throw error;
       throw new DomainError('unsupported', `ONNX Runtime's ${providerLabel(provider)} execution provider did not start: ${firstLine(error)}`);
     }
     const device = provider ? providerLabel(provider) : 'CPU';
     const description = `ONNX Runtime ${ort.env.versions.node ?? ''} (${device}, ${threads} thread${threads === 1 ? '' : 's'}): the whole step as one graph`;
-    const engine = new OrtStepEngine(ort, session, graph, description);
+    const engine = new OrtStepEngine(ort, sessions, graph, description, { spec, sessionOptions });
     engine.setWeights(weights);
     return engine;
   }
@@ -120,6 +136,22 @@ export class OrtStepEngine implements TrainingEngine {
         throw new DomainError('invalid-input', `weight '${s.name}' holds ${w.data.length} values, its shape [${s.shape.join(', ')}] needs ${size(s.shape)}`);
     }
     for (const s of this.variables()) this.values.set(s.name, Float32Array.from(weights.get(s.name)!.data));
+    this.changes++;
+  }
+
+  /**
+   * Mean loss and accuracy of the model as it is now in inference mode (BN's moving statistics,
+   * dropout off) on `n` samples (`x` row-major, `y` class indices): the ONNX export's graph on these
+   * weights (inference.ts), built again only when a step or setWeights changed them.
+   */
+  async score(x: Float32Array, y: Int32Array, n: number): Promise<StepResult> {
+    if (!this.inference || this.inferenceOf !== this.changes) {
+      await this.inference?.dispose();
+      this.inference = null;
+      this.inference = await OrtInference.create(this.ort, this.model.spec, this.weightsView(), this.model.sessionOptions);
+      this.inferenceOf = this.changes;
+    }
+    return this.inference.score(x, y, n);
   }
 
   /**
@@ -154,10 +186,11 @@ export class OrtStepEngine implements TrainingEngine {
       feeds[m.input] = new Tensor('float32', keep.subarray(0, n * m.features), [n, m.features]);
     }
     for (const s of this.graph.state) feeds[s.name] = new Tensor('float32', this.values.get(s.name)!, s.shape);
-    // A plain step fetches only the step's outputs; a statistics step (probe) all of them.
-    const out = probe ? await this.session.run(feeds) : await this.session.run(feeds, this.plainFetches);
+    // A plain step runs the graph without the statistics outputs; a statistics step (probe) the one with them.
+    const out = await (probe ? this.sessions.statistics : this.sessions.plain).run(feeds);
     if (probe) this.feedProbe(probe, out, n);
     for (const s of this.graph.state) this.values.set(s.name, out[s.output]!.data as Float32Array);
+    this.changes++;
     const result: StepResult & { grads?: Map<string, Float32Array> } = {
       loss: (out[STEP_OUTPUTS.loss]!.data as Float32Array)[0]!,
       acc: (out[STEP_OUTPUTS.accuracy]!.data as Float32Array)[0]!,
@@ -178,7 +211,9 @@ export class OrtStepEngine implements TrainingEngine {
   }
 
   async dispose(): Promise<void> {
-    await this.session.release();
+    await this.inference?.dispose();
+    await this.sessions.plain.release();
+    await this.sessions.statistics.release();
   }
 
   private variables(): StateEntry[] {
