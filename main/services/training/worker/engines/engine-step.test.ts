@@ -93,16 +93,19 @@ describe('EngineStep', () => {
     const plans = planLayers(model, seedModel1);
     const fromArrays = new FusedStatsProbe(plans, trainable);
     const fromTfjs = new FusedStatsProbe(plans, trainable);
-    const index = new Map(model.trainableWeights.map((w, i) => [w.originalName, i]));
     // The general way: the tfjs model synced before (handles kept) and after the step.
     await adapter.syncToModel();
     const variables = model.weights.map((w) => w.read() as tf.Variable);
     const handles = variables.map((v) => sharedHandle(tf, v));
     const before = adapter.weightsView()!;
+    const names = model.trainableWeights.map((w) => w.originalName);
+    const [a, b] = [fromArrays.engineProbe(names), fromTfjs.engineProbe(names)];
     await adapter.step(batchX(1), batchY(1), BATCH, 0.01, 1, {
-      bn: (layer, mean, variance) => [fromArrays, fromTfjs].forEach((p) => p.bn(layer, mean, variance)),
-      activation: (layer, y, n, features) => [fromArrays, fromTfjs].forEach((p) => p.activation(layer, y, n, features)),
-      gradient: (variable, g) => [fromArrays, fromTfjs].forEach((p) => p.gradient(index.get(variable)!, g)),
+      bn: (layer, mean, variance) => [a, b].forEach((p) => p.bn(layer, mean, variance)),
+      activation: (layer, y, n, features) => [a, b].forEach((p) => p.activation(layer, y, n, features)),
+      activationMoments: (layer, moments) => [a, b].forEach((p) => p.activationMoments(layer, moments)),
+      gradient: (variable, g) => [a, b].forEach((p) => p.gradient(variable, g)),
+      gradientSumOfSquares: (variable, sq) => [a, b].forEach((p) => p.gradientSumOfSquares(variable, sq)),
     });
     const after = adapter.weightsView()!;
     const engineValues = fromArrays.finishWith(

@@ -24,7 +24,13 @@ const STEPS = 3;
 const images = useFashionBatches(tf, BATCH, STEPS);
 const adam: OptimizerSettings = { class_name: 'Adam', config: { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, clipnorm: null, clipvalue: null } };
 const clippedMomentum: OptimizerSettings = { class_name: 'SGD', config: { momentum: 0.9, nesterov: false, clipnorm: 1, clipvalue: null } };
-const ignore: EngineProbe = { bn: () => undefined, activation: () => undefined, gradient: () => undefined };
+const ignore: EngineProbe = {
+  bn: () => undefined,
+  activation: () => undefined,
+  activationMoments: () => undefined,
+  gradient: () => undefined,
+  gradientSumOfSquares: () => undefined,
+};
 
 describe('the step graph per kind of step', () => {
   it("declares only the step's outputs in the plain step's graph, every output in the statistics step's", async () => {
