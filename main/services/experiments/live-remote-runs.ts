@@ -12,6 +12,9 @@ import type { BatchRecord, EpochRecord, StatsRecord, TrainingEvent } from '../..
 /** What one live run keeps at most: a long remote run must not grow the host's memory without bound. */
 const MAX_BATCHES = 50_000;
 const MAX_STATS = 2_000;
+// Epochs and callbacks too: their count is whatever the agent sends, not what the settings allow.
+const MAX_EPOCHS = 10_000;
+const MAX_CALLBACKS = 2_000;
 
 interface LiveRun {
   jobId: string;
@@ -53,11 +56,13 @@ export class LiveRemoteRuns {
         return;
       case 'epoch':
         run.epochs.push(event.record);
-        summary.epochsDone = run.epochs.length;
+        keepLast(run.epochs, MAX_EPOCHS);
+        summary.epochsDone++;
         if (event.record.val_acc !== undefined) summary.bestValAcc = Math.max(summary.bestValAcc ?? -Infinity, event.record.val_acc);
         return;
       case 'callback':
         run.callbacks.push({ callback: event.callback, epoch: event.epoch, detail: event.detail });
+        keepLast(run.callbacks, MAX_CALLBACKS);
         return;
       case 'stats':
         run.stats.push(...event.records);
