@@ -55,6 +55,12 @@ describe('activation gains', () => {
     expect(g.backward).toBeCloseTo(0.5 + (1 / (40 * Math.sqrt(2 * Math.PI))) * (1 - 1 / 1600), 5);
   });
 
+  it('keep sigmoid’s mean of ½ in its forward gain (the second moment, not the variance, is passed on)', () => {
+    // f(z) ≈ ½ + z/4: E[f²] = ¼ + q/16.
+    expect(activationGains('sigmoid', 1)).toMatchObject({ forward: 0.3125, backward: 0.0625 });
+    expect(activationGains('sigmoid', 0.25)!.forward).toBeCloseTo(1.0625, 12);
+  });
+
   it('know nothing of activations without a simple rule', () => {
     expect(activationGains('swish', 1)).toBeNull();
   });
@@ -134,6 +140,21 @@ describe('gradient-flow diagnosis', () => {
     expect(d.gradient).toBeNull();
     expect(d.verdict).toContain('Fewer than 3 hidden layers');
     // Without a measured trend, the kind comes from the arithmetic over the depth: He with elu at Var(z) = 2 grows, but not 10× over one layer.
+    expect(d.kind).toBe('healthy');
+  });
+
+  it('without a measured trend, predicts the gradient norm (the square root of the variance factor) against the 10× thresholds', () => {
+    // ReLU with Var(w) = 1.7/fan_in: the backward variance factor is 0.85 a layer, 0.85¹⁹ ≈ 0.045 over the
+    // 19 layers below the output, but the norm falls 0.85^9.5 ≈ 0.21: less than 10×.
+    const spec = deep('relu', 'HeNormal');
+    for (const layer of spec.config.layers.filter((l) => l.class_name === 'Dense').slice(0, -1)) {
+      layer.config['kernel_initializer'] = initializer('VarianceScaling', { scale: 1.7, mode: 'fan_in', distribution: 'untruncated_normal' });
+    }
+    // One hidden layer without a gradient norm: no measured trend.
+    const layers = record(constant(1), constant(1)).map((l) => (l.layer === 'dense_9' ? { ...l, grad_norm: undefined } : l));
+    const d = diagnoseGradientFlow(spec, layers);
+    expect(d.gradient).toBeNull();
+    expect(d.expected!.backward).toBeCloseTo(0.85, 12);
     expect(d.kind).toBe('healthy');
   });
 
