@@ -203,3 +203,29 @@ it('stops a Redis sweep that could not be followed again (its Redis gone when th
   expect(await invoke(second.app, 'sweeps.stop', { sweepId })).toEqual({ stopped: true });
   expect(SweepDetailSchema.parse(await invoke(second.app, 'sweeps.get', { sweepId })).summary.status).toBe('stopped');
 });
+
+it('stops a Redis sweep whose Redis went away while it was followed, and the host closes, in bounded time', async () => {
+  const dir = tempDir();
+  const redis = await startTestRedis({ password: PASSWORD });
+  const { app, progress } = services(join(dir, 'app'));
+  const { Redis } = await import('ioredis');
+  const client = new Redis(redis.url);
+  const queued = () => client.llen('layerbench:layerbench-sweeps:wait');
+  const stopped = await startRedisSweep(app, redis.url, 1);
+  const left = await startRedisSweep(app, redis.url, 2);
+  await until('both sweeps to be followed', () => ['running', 'running'].every((_, i) => progress.some((p) => p.sweepId === [stopped, left][i] && p.status === 'running')));
+  await until('their jobs to be queued in Redis', async () => (await queued()) === 3);
+  client.disconnect();
+  await redis.stop();
+  // Past a poll (1 s): the followers are waiting on a command then, not in their pause.
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+
+  // Their commands wait for a reconnect that never comes: the stop and the host's dispose must not.
+  let started = Date.now();
+  expect(await invoke(app, 'sweeps.stop', { sweepId: stopped })).toEqual({ stopped: true });
+  expect(Date.now() - started).toBeLessThan(10_000);
+  expect(SweepDetailSchema.parse(await invoke(app, 'sweeps.get', { sweepId: stopped })).summary.status).toBe('stopped');
+  started = Date.now();
+  await app.dispose();
+  expect(Date.now() - started).toBeLessThan(10_000);
+}, 60_000);

@@ -65,6 +65,8 @@ interface Tracked {
 }
 
 const ENDED = new Set(['finished', 'failed', 'stopped']);
+/** How long a stopped sweep waits for Redis commands in flight before it closes their connections. */
+const STOP_GRACE_MS = 3_000;
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export async function runRemoteSweep(jobs: SweepJob[], options: RemoteSweepOptions): Promise<SweepJobState[]> {
@@ -87,6 +89,18 @@ export async function runRemoteSweep(jobs: SweepJob[], options: RemoteSweepOptio
   const redis = openRedis(options.redis, warn);
   const reader = openRedis(options.redis, warn);
   const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: QUEUE_PREFIX });
+  // The connection's own handler reports its errors (openRedis); without a listener BullMQ prints them again.
+  queue.on('error', () => {});
+  // Commands wait for a reconnect (maxRetriesPerRequest: null), so a stop while Redis is gone would wait
+  // forever: after a grace period the connections are closed, and what waits on them fails.
+  let cut: NodeJS.Timeout | undefined;
+  const cutOnStop = () => {
+    cut = setTimeout(() => {
+      reader.disconnect();
+      redis.disconnect();
+    }, STOP_GRACE_MS);
+  };
+  options.signal?.addEventListener('abort', cutOnStop, { once: true });
   const runs = new RunStore(options.dataDir);
   await runs.recoverInterrupted();
   const report = (t: Tracked, change: Partial<SweepJobState>) => {
@@ -115,6 +129,8 @@ export async function runRemoteSweep(jobs: SweepJob[], options: RemoteSweepOptio
     await streaming;
     return [...tracked.values()].map((t) => t.state);
   } finally {
+    options.signal?.removeEventListener('abort', cutOnStop);
+    clearTimeout(cut);
     reader.disconnect();
     await queue.close().catch(() => {});
     await redis.quit().catch(() => redis.disconnect());
