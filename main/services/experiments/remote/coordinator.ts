@@ -65,8 +65,9 @@ interface Tracked {
 }
 
 const ENDED = new Set(['finished', 'failed', 'stopped']);
-/** How long a stopped sweep waits for Redis commands in flight before it closes their connections. */
+/** After a stop: how often it looks whether Redis is still connected, and how long at most it lets commands in flight finish. */
 const STOP_GRACE_MS = 3_000;
+const STOP_WAIT_MAX_MS = 30_000;
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export async function runRemoteSweep(jobs: SweepJob[], options: RemoteSweepOptions): Promise<SweepJobState[]> {
@@ -92,13 +93,18 @@ export async function runRemoteSweep(jobs: SweepJob[], options: RemoteSweepOptio
   // The connection's own handler reports its errors (openRedis); without a listener BullMQ prints them again.
   queue.on('error', () => {});
   // Commands wait for a reconnect (maxRetriesPerRequest: null), so a stop while Redis is gone would wait
-  // forever: after a grace period the connections are closed, and what waits on them fails.
+  // forever: once stopped, the connections are closed when Redis is not connected at a grace period's
+  // end (a run's download in progress on a live connection may finish, for STOP_WAIT_MAX_MS at most),
+  // and what waits on them fails.
   let cut: NodeJS.Timeout | undefined;
   const cutOnStop = () => {
-    cut = setTimeout(() => {
+    const giveUpAt = Date.now() + STOP_WAIT_MAX_MS;
+    const check = () => {
+      if (redis.status === 'ready' && Date.now() < giveUpAt) return void (cut = setTimeout(check, STOP_GRACE_MS));
       reader.disconnect();
       redis.disconnect();
-    }, STOP_GRACE_MS);
+    };
+    cut = setTimeout(check, STOP_GRACE_MS);
   };
   options.signal?.addEventListener('abort', cutOnStop, { once: true });
   const runs = new RunStore(options.dataDir);
