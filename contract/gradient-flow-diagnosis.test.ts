@@ -158,6 +158,24 @@ describe('gradient-flow diagnosis', () => {
     expect(d.kind).toBe('healthy');
   });
 
+  it('takes fan_in and fan_out from the kernel’s shape: a layer of 50 units fed by 200', () => {
+    // The representative layer is the span's middle one, dense_10 (kernel [200, 50] here).
+    const withFans = (init: string) => {
+      const spec = deep('relu', init);
+      for (const layer of spec.config.layers) {
+        if (layer.config.name === 'dense_9') layer.config['units'] = 200;
+        if (layer.config.name === 'dense_10') layer.config['units'] = 50;
+      }
+      return diagnoseGradientFlow(spec, record(constant(1), constant(1))).expected!;
+    };
+    const he = withFans('HeNormal');
+    expect(he).toMatchObject({ layer: 'dense_10', fanIn: 200, fanOut: 50 });
+    expect(he.varW).toBeCloseTo(2 / 200, 12);
+    expect(he.forward).toBeCloseTo(200 * (2 / 200) * 0.5, 12);
+    expect(he.backward).toBeCloseTo(50 * (2 / 200) * 0.5, 12);
+    expect(withFans('GlorotUniform').varW).toBeCloseTo(2 / 250, 12);
+  });
+
   it('with BatchNormalization the initializer arithmetic is not used', () => {
     const layers: LayerStats[] = ['dense', 'dense_1', 'dense_2'].map((layer) => ({ layer, grad_norm: 1 }));
     const d = diagnoseGradientFlow(seedModel1, layers);
