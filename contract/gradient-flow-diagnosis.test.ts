@@ -160,11 +160,12 @@ describe('gradient-flow diagnosis', () => {
 
   it('takes fan_in and fan_out from the kernel’s shape: a layer of 50 units fed by 200', () => {
     // The representative layer is the span's middle one, dense_10 (kernel [200, 50] here).
-    const withFans = (init: string) => {
+    const withFans = (init: string, config: Record<string, unknown> = {}) => {
       const spec = deep('relu', init);
       for (const layer of spec.config.layers) {
         if (layer.config.name === 'dense_9') layer.config['units'] = 200;
         if (layer.config.name === 'dense_10') layer.config['units'] = 50;
+        if (layer.class_name === 'Dense') layer.config['kernel_initializer'] = initializer(init, config);
       }
       return diagnoseGradientFlow(spec, record(constant(1), constant(1))).expected!;
     };
@@ -174,6 +175,14 @@ describe('gradient-flow diagnosis', () => {
     expect(he.forward).toBeCloseTo(200 * (2 / 200) * 0.5, 12);
     expect(he.backward).toBeCloseTo(50 * (2 / 200) * 0.5, 12);
     expect(withFans('GlorotUniform').varW).toBeCloseTo(2 / 250, 12);
+    // VarianceScaling: fan_avg = (fan_in + fan_out)/2; uniform in ±√(3·scale/fan) and the truncated
+    // normal (Keras' 1/0.8796 correction, as training samples it) both give Var(w) = scale/fan.
+    const uniform = withFans('VarianceScaling', { scale: 2, mode: 'fan_avg', distribution: 'uniform' });
+    expect(uniform.varW).toBeCloseTo(2 / 125, 12);
+    expect(uniform.varWFormula).toBe('4/(fan_in + fan_out) = 4/250');
+    const truncated = withFans('VarianceScaling', { scale: 3, mode: 'fan_out', distribution: 'truncated_normal' });
+    expect(truncated.varW).toBeCloseTo(3 / 50, 12);
+    expect(truncated.varWFormula).toBe('3/fan_out = 3/50');
   });
 
   it('with BatchNormalization the initializer arithmetic is not used', () => {
