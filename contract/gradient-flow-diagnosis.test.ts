@@ -55,6 +55,12 @@ describe('activation gains', () => {
     expect(g.backward).toBeCloseTo(0.5 + (1 / (40 * Math.sqrt(2 * Math.PI))) * (1 - 1 / 1600), 5);
   });
 
+  it('keep sigmoid’s mean of ½ in its forward gain (the second moment, not the variance, is passed on)', () => {
+    // f(z) ≈ ½ + z/4: E[f²] = ¼ + q/16.
+    expect(activationGains('sigmoid', 1)).toMatchObject({ forward: 0.3125, backward: 0.0625 });
+    expect(activationGains('sigmoid', 0.25)!.forward).toBeCloseTo(1.0625, 12);
+  });
+
   it('know nothing of activations without a simple rule', () => {
     expect(activationGains('swish', 1)).toBeNull();
   });
@@ -135,6 +141,48 @@ describe('gradient-flow diagnosis', () => {
     expect(d.verdict).toContain('Fewer than 3 hidden layers');
     // Without a measured trend, the kind comes from the arithmetic over the depth: He with elu at Var(z) = 2 grows, but not 10× over one layer.
     expect(d.kind).toBe('healthy');
+  });
+
+  it('without a measured trend, predicts the gradient norm (the square root of the variance factor) against the 10× thresholds', () => {
+    // ReLU with Var(w) = 1.7/fan_in: the backward variance factor is 0.85 a layer, 0.85¹⁹ ≈ 0.045 over the
+    // 19 layers below the output, but the norm falls 0.85^9.5 ≈ 0.21: less than 10×.
+    const spec = deep('relu', 'HeNormal');
+    for (const layer of spec.config.layers.filter((l) => l.class_name === 'Dense').slice(0, -1)) {
+      layer.config['kernel_initializer'] = initializer('VarianceScaling', { scale: 1.7, mode: 'fan_in', distribution: 'untruncated_normal' });
+    }
+    // One hidden layer without a gradient norm: no measured trend.
+    const layers = record(constant(1), constant(1)).map((l) => (l.layer === 'dense_9' ? { ...l, grad_norm: undefined } : l));
+    const d = diagnoseGradientFlow(spec, layers);
+    expect(d.gradient).toBeNull();
+    expect(d.expected!.backward).toBeCloseTo(0.85, 12);
+    expect(d.kind).toBe('healthy');
+  });
+
+  it('takes fan_in and fan_out from the kernel’s shape: a layer of 50 units fed by 200', () => {
+    // The representative layer is the span's middle one, dense_10 (kernel [200, 50] here).
+    const withFans = (init: string, config: Record<string, unknown> = {}) => {
+      const spec = deep('relu', init);
+      for (const layer of spec.config.layers) {
+        if (layer.config.name === 'dense_9') layer.config['units'] = 200;
+        if (layer.config.name === 'dense_10') layer.config['units'] = 50;
+        if (layer.class_name === 'Dense') layer.config['kernel_initializer'] = initializer(init, config);
+      }
+      return diagnoseGradientFlow(spec, record(constant(1), constant(1))).expected!;
+    };
+    const he = withFans('HeNormal');
+    expect(he).toMatchObject({ layer: 'dense_10', fanIn: 200, fanOut: 50 });
+    expect(he.varW).toBeCloseTo(2 / 200, 12);
+    expect(he.forward).toBeCloseTo(200 * (2 / 200) * 0.5, 12);
+    expect(he.backward).toBeCloseTo(50 * (2 / 200) * 0.5, 12);
+    expect(withFans('GlorotUniform').varW).toBeCloseTo(2 / 250, 12);
+    // VarianceScaling: fan_avg = (fan_in + fan_out)/2; uniform in ±√(3·scale/fan) and the truncated
+    // normal (Keras' 1/0.8796 correction, as training samples it) both give Var(w) = scale/fan.
+    const uniform = withFans('VarianceScaling', { scale: 2, mode: 'fan_avg', distribution: 'uniform' });
+    expect(uniform.varW).toBeCloseTo(2 / 125, 12);
+    expect(uniform.varWFormula).toBe('4/(fan_in + fan_out) = 4/250');
+    const truncated = withFans('VarianceScaling', { scale: 3, mode: 'fan_out', distribution: 'truncated_normal' });
+    expect(truncated.varW).toBeCloseTo(3 / 50, 12);
+    expect(truncated.varWFormula).toBe('3/fan_out = 3/50');
   });
 
   it('with BatchNormalization the initializer arithmetic is not used', () => {

@@ -128,7 +128,7 @@ interface Gains {
 
 /**
  * E[f(z)²]/q and E[f′(z)²] for z ~ N(0, q). Exact for relu, leaky_relu, elu, selu and linear; the
- * linear regime (slope at 0) for tanh and sigmoid, which flatten for large q. Null for the others.
+ * linear regime (f's tangent at 0) for tanh and sigmoid, which flatten for large q. Null for the others.
  */
 export function activationGains(activation: string, q: number): Gains | null {
   switch (activation) {
@@ -161,8 +161,11 @@ export function activationGains(activation: string, q: number): Gains | null {
     }
     case 'tanh':
       return { forward: 1, backward: 1, note: 'linear regime: slope 1 at 0, less once it saturates' };
-    case 'sigmoid':
-      return { forward: 1 / 16, backward: 1 / 16, note: 'linear regime: slope ¼ at 0, so ¹⁄₁₆ of the variance' };
+    case 'sigmoid': {
+      // f(z) ≈ ½ + z/4: its second moment keeps the mean's ¼ (zero-mean weights pass E[f²], not Var(f), on).
+      const forward = 1 / 16 + 1 / (4 * q);
+      return { forward, backward: 1 / 16, note: `linear regime: f(z) ≈ ½ + z/4, so E[f(z)²]/Var(z) = 1/16 + 1/(4·${fmt(q)}) = ${fmt(forward)}, E[f′²] = 1/16` };
+    }
     default:
       return null;
   }
@@ -351,8 +354,9 @@ export function diagnoseGradientFlow(spec: ModelSpec, layers: readonly LayerStat
     kind = 'normalized';
     sentences.push('Normalization layers rescale every layer they follow, so the initializer does not set these factors.');
   } else {
-    // Measured when the span allows, else what the arithmetic predicts over the model's depth.
-    const total = gradient?.total ?? (expected ? expected.backward ** Math.max(0, weighted.length - 2) : null);
+    // Measured when the span allows, else what the arithmetic predicts over the model's depth: a norm,
+    // like the measured one and the thresholds, so the square root of the variance factor.
+    const total = gradient?.total ?? (expected ? Math.sqrt(expected.backward) ** Math.max(0, weighted.length - 2) : null);
     kind = total === null ? 'unknown' : total < VANISH_TOTAL ? 'vanishing' : total > EXPLODE_TOTAL ? 'exploding' : 'healthy';
   }
 

@@ -30,3 +30,17 @@ it('lists a remote run as it streams, and drops an earlier attempt’s run when 
   live.forgetJob('live-1:a:1');
   expect(live.list()).toEqual([]);
 });
+
+it('keeps at most a bounded number of epochs and callbacks of a remote run, however many its agent sends', () => {
+  const live = new LiveRemoteRuns();
+  for (let epoch = 0; epoch < 12_000; epoch++) {
+    live.apply('live-1:a:1', job!, agent, { type: 'epoch', runId: 'run-a', record: { epoch, loss: 1, acc: 0.5, durationMs: 1 } });
+    live.apply('live-1:a:1', job!, agent, { type: 'callback', runId: 'run-a', callback: 'checkpoint', epoch, detail: 'saved' });
+  }
+  const detail = live.get('run-a')!;
+  expect(detail.epochs).toHaveLength(10_000);
+  expect(detail.epochs[0]!.epoch).toBe(2_000);
+  expect(detail.callbacks).toHaveLength(2_000);
+  expect(detail.callbacks.at(-1)!.epoch).toBe(11_999);
+  expect(detail.summary.epochsDone).toBe(12_000);
+});

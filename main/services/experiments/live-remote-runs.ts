@@ -9,9 +9,11 @@ import { runTraits } from '../../../contract/run-traits';
 import type { SweepJob } from '../../../contract/sweeps';
 import type { BatchRecord, EpochRecord, StatsRecord, TrainingEvent } from '../../../contract/training';
 
-/** What one live run keeps at most: a long remote run must not grow the host's memory without bound. */
-const MAX_BATCHES = 50_000;
-const MAX_STATS = 2_000;
+/**
+ * What one live run keeps at most: a long remote run must not grow the host's memory without bound
+ * (epochs and callbacks too: their count is whatever the agent sends, not what the settings allow).
+ */
+const KEEP = { batches: 50_000, stats: 2_000, epochs: 10_000, callbacks: 2_000 } as const;
 
 interface LiveRun {
   jobId: string;
@@ -48,20 +50,22 @@ export class LiveRemoteRuns {
         return;
       case 'batches':
         run.batches.push(...event.batches);
-        keepLast(run.batches, MAX_BATCHES);
+        keepLast(run.batches, KEEP.batches);
         summary.batchesDone = event.completedBatches;
         return;
       case 'epoch':
         run.epochs.push(event.record);
-        summary.epochsDone = run.epochs.length;
+        keepLast(run.epochs, KEEP.epochs);
+        summary.epochsDone++;
         if (event.record.val_acc !== undefined) summary.bestValAcc = Math.max(summary.bestValAcc ?? -Infinity, event.record.val_acc);
         return;
       case 'callback':
         run.callbacks.push({ callback: event.callback, epoch: event.epoch, detail: event.detail });
+        keepLast(run.callbacks, KEEP.callbacks);
         return;
       case 'stats':
         run.stats.push(...event.records);
-        keepLast(run.stats, MAX_STATS);
+        keepLast(run.stats, KEEP.stats);
         return;
       case 'paused':
       case 'resumed':

@@ -14,6 +14,7 @@ import type { RunSummary } from '../../../contract/runs';
 import type { TrainingEvent } from '../../../contract/training';
 import { createServices, type Services } from '../index';
 import { spawnAgent } from './remote/agent-process';
+import { recordStreamKey, sweepJobId } from './remote/protocol';
 import { startTestRedis, type TestRedis } from './remote/redis-test-server';
 import { tinySettings, tinySpec } from './test-support';
 
@@ -203,3 +204,64 @@ it('stops a Redis sweep that could not be followed again (its Redis gone when th
   expect(await invoke(second.app, 'sweeps.stop', { sweepId })).toEqual({ stopped: true });
   expect(SweepDetailSchema.parse(await invoke(second.app, 'sweeps.get', { sweepId })).summary.status).toBe('stopped');
 });
+
+it('stops a Redis sweep whose Redis went away while it was followed, and the host closes, in bounded time', async () => {
+  const dir = tempDir();
+  const redis = await startTestRedis({ password: PASSWORD });
+  const { app, progress } = services(join(dir, 'app'));
+  const { Redis } = await import('ioredis');
+  const client = new Redis(redis.url);
+  const queued = () => client.llen('layerbench:layerbench-sweeps:wait');
+  const stopped = await startRedisSweep(app, redis.url, 1);
+  const left = await startRedisSweep(app, redis.url, 2);
+  await until('both sweeps to be followed', () => ['running', 'running'].every((_, i) => progress.some((p) => p.sweepId === [stopped, left][i] && p.status === 'running')));
+  await until('their jobs to be queued in Redis', async () => (await queued()) === 3);
+  client.disconnect();
+  await redis.stop();
+  // Past a poll (1 s): the followers are waiting on a command then, not in their pause.
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+
+  // Their commands wait for a reconnect that never comes: the stop and the host's dispose must not.
+  let started = Date.now();
+  expect(await invoke(app, 'sweeps.stop', { sweepId: stopped })).toEqual({ stopped: true });
+  expect(Date.now() - started).toBeLessThan(10_000);
+  expect(SweepDetailSchema.parse(await invoke(app, 'sweeps.get', { sweepId: stopped })).summary.status).toBe('stopped');
+  started = Date.now();
+  await app.dispose();
+  expect(Date.now() - started).toBeLessThan(10_000);
+}, 60_000);
+
+it('passes a flooding agent’s events to the training stream at a capped rate, while runs.get keeps them all', async () => {
+  const dir = tempDir();
+  const redis = await testRedis();
+  const { app, progress, events } = services(join(dir, 'app'));
+  cleanups.push(() => app.dispose());
+  const sweepId = await startRedisSweep(app, redis.url, 1);
+  await until('the sweep to be followed', () => progress.find((p) => p.sweepId === sweepId && p.status === 'running'));
+  const { armId, seed } = SweepDetailSchema.parse(await invoke(app, 'sweeps.get', { sweepId })).jobs[0]!;
+  const { Redis } = await import('ioredis');
+  const client = new Redis(redis.url);
+  cleanups.push(() => void client.disconnect());
+
+  const FLOOD = 3_000;
+  const started = Date.now();
+  const pipeline = client.pipeline();
+  for (let i = 0; i < FLOOD; i++) {
+    const event = {
+      type: 'batches',
+      runId: 'run-flood',
+      batches: [{ epoch: 0, batch: i, step: i, loss: 1, acc: 0.5 }],
+      completedBatches: i + 1,
+      totalBatches: FLOOD,
+      samplesPerSec: 1,
+    };
+    pipeline.xadd(recordStreamKey(sweepId), '*', 'job', sweepJobId({ sweepId, armId, seed }), 'attempt', '1', 'host', 'flood', 'backend', 'wasm', 'event', JSON.stringify(event));
+  }
+  await pipeline.exec();
+  await until('every event to reach the live run', async () => ((await invoke(app, 'runs.get', { runId: 'run-flood' })) as { batches: unknown[] }).batches.length === FLOOD);
+  const seconds = Math.ceil((Date.now() - started) / 1000);
+  const forwarded = events.filter((e) => e.runId === 'run-flood').length;
+  expect(forwarded).toBeGreaterThan(0);
+  expect(forwarded).toBeLessThanOrEqual(250 * (seconds + 1));
+  expect(forwarded).toBeLessThan(FLOOD);
+}, 60_000);

@@ -14,9 +14,13 @@ import { definitionHash, expandSweep, type ExpandedSweep } from './expand';
 import { LocalSweepQueue, summaryOf, type SweepTrainer } from './local-queue';
 import { armResults } from './results';
 import { RedisSweepQueue } from './redis-queue';
+import { eventsPerSecond } from './event-rate';
 import { redactRedisUrl } from './redis-url';
 import type { LiveRemoteRuns } from './live-remote-runs';
 import { SweepStore, SWEEP_FORMAT, SWEEP_VERSION, type JobRecord, type SweepRecord, type SweepState } from './sweep-store';
+
+/** Remote runs' events the training stream takes a second, all Redis sweeps together (ten runs' coalesced updates and more). */
+const REMOTE_EVENTS_PER_SECOND = 250;
 
 export interface SweepServiceOptions {
   /** `<data>/sweeps` */
@@ -70,6 +74,7 @@ export class SweepService {
       if (change) options.onJob?.({ summary, index: change.index, job: change.job, state: publicJob(change.state) });
     };
     this.queue = new LocalSweepQueue({ store: this.store, runs: options.runs, training: options.training, onChange });
+    const remoteEventAllowed = eventsPerSecond(REMOTE_EVENTS_PER_SECOND);
     this.redis = new RedisSweepQueue({
       store: this.store,
       dataDir: options.dataDir ?? dirname(this.store.dir),
@@ -77,7 +82,7 @@ export class SweepService {
       onChange,
       onEvent: (_jobId, _job, _agent, event) => {
         const shown = forThisMachinesStream(event);
-        if (shown) options.onRemoteEvent?.(shown);
+        if (shown && remoteEventAllowed()) options.onRemoteEvent?.(shown);
       },
     });
   }

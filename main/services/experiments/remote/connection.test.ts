@@ -1,10 +1,11 @@
 /** Redis credentials and TLS pass through to ioredis, and a password never shows in a message. */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { spawnAgent } from './agent-process';
-import { redactRedisUrl } from './connection';
+import { checkRedis, redactRedisUrl } from './connection';
 import { runRemoteSweep } from './coordinator';
 import { startTestRedis, type TestRedis } from './redis-test-server';
 import { gridJobs } from './test-jobs';
@@ -25,6 +26,25 @@ it('redacts the password of a Redis URL, an ACL user’s too', () => {
   expect(redactRedisUrl('rediss://sweeper:p%40ss@db.example:6380')).toBe('rediss://sweeper:***@db.example:6380');
   expect(redactRedisUrl('redis://db.example:6379')).toBe('redis://db.example:6379');
   expect(redactRedisUrl('not a url hunter2')).not.toContain('hunter2');
+  // ioredis reads options from the query as well, a password among them.
+  expect(redactRedisUrl('redis://db.example:6379/0?password=hunter2&family=6')).toBe('redis://db.example:6379/0?password=***&family=***');
+});
+
+it('gives up on a server that accepts and never answers, within the timeout', async () => {
+  const accepted: Socket[] = [];
+  const silent = createServer((socket) => void accepted.push(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  cleanups.push(
+    () => new Promise((resolve) => silent.close(resolve)),
+    () => accepted.forEach((socket) => socket.destroy()),
+  );
+  const { port } = silent.address() as AddressInfo;
+  const started = Date.now();
+  await expect(checkRedis(`redis://:hunter2@127.0.0.1:${port}`, 500)).rejects.toMatchObject({
+    code: 'io',
+    message: `Cannot use Redis at redis://:***@127.0.0.1:${port}: no answer within 500 ms`,
+  });
+  expect(Date.now() - started).toBeLessThan(3_000);
 });
 
 it('refuses a wrong or missing password with a clear error that does not show it', async () => {

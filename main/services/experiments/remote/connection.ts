@@ -39,13 +39,21 @@ export async function checkRedis(url: string, timeoutMs = 10_000): Promise<void>
   // The connection's own error (a refused password, an untrusted certificate) says more than the rejection ("Connection is closed").
   let cause: Error | null = null;
   probe.on('error', (error: Error) => (cause ??= error));
+  // connectTimeout covers the TCP connect only: a server that accepts and never answers (not Redis, or
+  // a hostile one) would hold the ready check and the PING forever, so the whole exchange has a deadline.
+  let timer: NodeJS.Timeout | undefined;
+  const answered = probe.connect().then(() => probe.ping());
+  answered.catch(() => {});
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
   try {
-    await probe.connect();
-    await probe.ping();
+    await Promise.race([answered, deadline]);
   } catch (error) {
     const reason = (cause as Error | null)?.message ?? (error as Error).message;
     throw new DomainError('io', `Cannot use Redis at ${redactRedisUrl(url)}: ${reason}`, { cause: cause ?? error });
   } finally {
+    clearTimeout(timer);
     probe.disconnect();
   }
 }

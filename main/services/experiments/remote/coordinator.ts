@@ -65,6 +65,9 @@ interface Tracked {
 }
 
 const ENDED = new Set(['finished', 'failed', 'stopped']);
+/** After a stop: how often it looks whether Redis is still connected, and how long at most it lets commands in flight finish. */
+const STOP_GRACE_MS = 3_000;
+const STOP_WAIT_MAX_MS = 30_000;
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export async function runRemoteSweep(jobs: SweepJob[], options: RemoteSweepOptions): Promise<SweepJobState[]> {
@@ -87,6 +90,23 @@ export async function runRemoteSweep(jobs: SweepJob[], options: RemoteSweepOptio
   const redis = openRedis(options.redis, warn);
   const reader = openRedis(options.redis, warn);
   const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: QUEUE_PREFIX });
+  // The connection's own handler reports its errors (openRedis); without a listener BullMQ prints them again.
+  queue.on('error', () => {});
+  // Commands wait for a reconnect (maxRetriesPerRequest: null), so a stop while Redis is gone would wait
+  // forever: once stopped, the connections are closed when Redis is not connected at a grace period's
+  // end (a run's download in progress on a live connection may finish, for STOP_WAIT_MAX_MS at most),
+  // and what waits on them fails.
+  let cut: NodeJS.Timeout | undefined;
+  const cutOnStop = () => {
+    const giveUpAt = Date.now() + STOP_WAIT_MAX_MS;
+    const check = () => {
+      if (redis.status === 'ready' && Date.now() < giveUpAt) return void (cut = setTimeout(check, STOP_GRACE_MS));
+      reader.disconnect();
+      redis.disconnect();
+    };
+    cut = setTimeout(check, STOP_GRACE_MS);
+  };
+  options.signal?.addEventListener('abort', cutOnStop, { once: true });
   const runs = new RunStore(options.dataDir);
   await runs.recoverInterrupted();
   const report = (t: Tracked, change: Partial<SweepJobState>) => {
@@ -115,6 +135,8 @@ export async function runRemoteSweep(jobs: SweepJob[], options: RemoteSweepOptio
     await streaming;
     return [...tracked.values()].map((t) => t.state);
   } finally {
+    options.signal?.removeEventListener('abort', cutOnStop);
+    clearTimeout(cut);
     reader.disconnect();
     await queue.close().catch(() => {});
     await redis.quit().catch(() => redis.disconnect());

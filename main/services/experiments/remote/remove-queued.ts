@@ -13,6 +13,8 @@ export async function removeQueuedJobs(url: string, jobs: readonly { sweepId: st
   await checkRedis(url, 5_000);
   const redis = openRedis(url, (message) => console.warn(`Layerbench: ${message}`));
   const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: QUEUE_PREFIX });
+  // The connection's own handler reports its errors (openRedis); without a listener BullMQ prints them again.
+  queue.on('error', () => {});
   let removed = 0;
   let running = 0;
   try {
