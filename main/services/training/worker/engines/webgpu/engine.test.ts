@@ -20,7 +20,7 @@ import { useFashionBatches } from '../../test-images';
 import { dropoutKeepMasks } from '../onnxruntime/dropout-masks';
 import { WebGpuStepEngine, type WebGpuEngineOptions } from './engine';
 import { weightsOf, worstRelativeError } from '../compare-weights';
-import { countGpuCalls } from '../../gpu-counters';
+import { countGpuCalls, gpuCountersInstalled } from '../../gpu-counters';
 import { webGpuStepSupport } from './layout';
 import { testDevice } from './test-device';
 
@@ -291,6 +291,23 @@ describe.skipIf(!device)('the fused WebGPU step on SwiftShader', () => {
       await fourth.engine.dispose();
     }
   }, 300_000);
+
+  it('counts calls through the one counter module: the prototypes wrapped once while a counter counts, put back after the last', () => {
+    const original = GPUQueue.prototype.submit;
+    const outer = countGpuCalls();
+    const inner = countGpuCalls();
+    try {
+      expect(GPUQueue.prototype.submit).not.toBe(original);
+      device!.queue.submit([]);
+      expect([outer.counts.submits, inner.counts.submits]).toEqual([1, 1]);
+      inner.restore();
+      expect(gpuCountersInstalled()).toBe(true);
+    } finally {
+      outer.restore();
+    }
+    expect(GPUQueue.prototype.submit).toBe(original);
+    expect(gpuCountersInstalled()).toBe(false);
+  });
 
   it('refuses labels outside the classes, short batches and missing masks, keeping its weights', async () => {
     const { engine, start } = await seededEngine(seluMlp, sgd, { capacity: 4 });
