@@ -11,10 +11,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultTrainingSettings, GpuRunCountersSchema, PROJECT_FORMAT, PROJECT_VERSION } from '../../contract';
+import { defaultTrainingSettings, GpuRunCountersSchema, PROJECT_FORMAT, PROJECT_VERSION, type OptimizerSettings } from '../../contract';
 import { plainMlp, seedModel1 } from '../../model';
 import { parseMetrics } from '../services/runs/store';
-import { savedWeights } from '../services/training/host/host-test-support';
+import { relativeError, savedWeights } from '../services/training/host/host-test-support';
 import { READ_EVERY_ENV } from '../services/training/worker/engines/webgpu/read-cadence';
 
 const icd = process.env['VK_ICD_FILENAMES'];
@@ -29,9 +29,16 @@ describe.skipIf(!swiftShader)('layerbench train on WebGPU (SwiftShader; needs VK
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Trains `model` on webgpu through the CLI (loss read back every `readEvery` steps, default: the engine's choice); the run's folder and run.json. */
-  function run(name: string, model: object, options: { readEvery?: number; learningRate?: number; subset?: number } = {}) {
+  function run(name: string, model: object, options: { readEvery?: number; learningRate?: number; subset?: number; optimizer?: OptimizerSettings } = {}) {
     // Statistics only at the first and last step: the steps between are the plain ones averaged.
-    const training = { ...defaultTrainingSettings, validationSplit: 0, epochs: 1, statsEvery: 1000, learningRate: options.learningRate ?? defaultTrainingSettings.learningRate };
+    const training = {
+      ...defaultTrainingSettings,
+      validationSplit: 0,
+      epochs: 1,
+      statsEvery: 1000,
+      learningRate: options.learningRate ?? defaultTrainingSettings.learningRate,
+      optimizer: options.optimizer ?? defaultTrainingSettings.optimizer,
+    };
     const project = join(dir, `${name}.layerbench.json`);
     writeFileSync(project, JSON.stringify({ format: PROJECT_FORMAT, version: PROJECT_VERSION, model, training }));
     const args = [cli, 'train', project, '--backend', 'webgpu', '--batch-size', '16', '--subset', String(options.subset ?? 112), '--out', dir, '--data-dir', join(dir, 'data')];
@@ -94,7 +101,18 @@ describe.skipIf(!swiftShader)('layerbench train on WebGPU (SwiftShader; needs VK
     expect(fourth.runJson.summary).toMatchObject(sameRun);
     expect(fourth.batches).toEqual(every.batches);
     // The weights that step started from, though the steps after it ran on the GPU before the read.
-    expect(savedWeights(fourth.runDir)).toEqual(savedWeights(every.runDir));
+    expect(relativeError(savedWeights(fourth.runDir), savedWeights(every.runDir))).toBe(0);
+  });
+
+  it('a finite loss that explodes inside a window of 4 ends the run as reading every step does, with the weights its last step left', () => {
+    const adam: OptimizerSettings = { class_name: 'Adam', config: { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, clipnorm: null, clipvalue: null } };
+    const explode = (readEvery: number) => run(`explode-${readEvery}`, plainMlp, { readEvery, learningRate: 10, subset: 320, optimizer: adam });
+    const [every, fourth] = [explode(1), explode(4)];
+    expect(every.runJson.summary.failure.error).toMatch(/explod|above/);
+    const { runId: _a, createdAt: _b, endedAt: _c, durationMs: _d, ...sameRun } = every.runJson.summary;
+    expect(fourth.runJson.summary).toMatchObject(sameRun);
+    expect(fourth.batches).toEqual(every.batches);
+    expect(relativeError(savedWeights(fourth.runDir), savedWeights(every.runDir))).toBe(0);
   });
 
   it('records stock tfjs-webgpu’s calls for a model the fused step declines', () => {
