@@ -20,7 +20,7 @@ import type { NamedWeights } from '../main/services/export/weights';
 import { modelLayers } from '../main/services/export/weights';
 import { openDawnDevice } from '../main/services/training/worker/engines/webgpu/dawn-device';
 import { WebGpuStepEngine } from '../main/services/training/worker/engines/webgpu/engine';
-import { countGpuCalls } from '../main/services/training/worker/engines/webgpu/gpu-counters';
+import { countGpuCalls } from '../main/services/training/worker/gpu-counters';
 
 const DATASET = '/usr/share/datasets/fashion-mnist';
 const HELD_BATCHES = 8;

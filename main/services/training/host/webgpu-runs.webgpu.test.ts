@@ -3,13 +3,16 @@
  * at it): the host's real worker on real Fashion-MNIST, each step in the fused WebGPU step on the
  * device tfjs-webgpu holds, tfjs for validation, statistics and the saved weights. A run trains as
  * the same run on wasm does (losses, statistics records, saved weights) and evaluates (a model the
- * fused step declines: main/cli/cli.webgpu.test.ts). Skipped where SwiftShader is not installed.
+ * fused step declines: main/cli/cli.webgpu.test.ts). The worker reads the loss back every 4 steps
+ * (LAYERBENCH_WEBGPU_READ_EVERY, set before it starts): records, pauses and stops are as with a read
+ * every step. Skipped where SwiftShader is not installed.
  */
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TrainingSettings } from '../../../../contract';
 import { defaultTrainingSettings, StatsRecordSchema } from '../../../../contract';
-import { seedModel1 } from '../../../../model/presets';
+import { plainMlp, seedModel1 } from '../../../../model/presets';
+import { READ_EVERY_ENV } from '../worker/engines/webgpu/read-cadence';
 import type { ModelSpec } from '../../../../model/spec';
 import { maxAbsDiff } from '../../export/test-support';
 import { expectClose, relativeError, savedWeights, testHost } from './host-test-support';
@@ -17,8 +20,13 @@ import { expectClose, relativeError, savedWeights, testHost } from './host-test-
 const icd = process.env['VK_ICD_FILENAMES'];
 const swiftShader = icd !== undefined && existsSync(icd);
 
-const { host, store, ended, stepKind, dispose } = testHost(['webgpu', 'wasm']);
-afterAll(dispose);
+// The worker starts at the first run and takes the environment then.
+process.env[READ_EVERY_ENV] = '4';
+const { host, store, events, ended, stepKind, dispose } = testHost(['webgpu', 'wasm']);
+afterAll(async () => {
+  delete process.env[READ_EVERY_ENV];
+  await dispose();
+});
 
 describe.skipIf(!swiftShader)('the webgpu backend (SwiftShader)', () => {
   async function train(spec: ModelSpec, backend: 'webgpu' | 'wasm', settings: Partial<TrainingSettings> = {}) {
@@ -52,5 +60,33 @@ describe.skipIf(!swiftShader)('the webgpu backend (SwiftShader)', () => {
 
     const evaluation = await host.evaluate(gpu.detail.summary.runId);
     expect(evaluation.inference.acc).toBeGreaterThan(0.2);
+  });
+
+  it('posts the steps still unread before a pause and a stop: every step in order, then quiet, then stopped with its weights', async () => {
+    const { runId } = await host.start({
+      spec: plainMlp,
+      settings: { ...defaultTrainingSettings, backend: 'webgpu', epochs: 50, batchSize: 16, trainSubset: 64, validationSplit: 0, statsEvery: 1000, seed: 11 },
+    });
+    const posted = () => events.flatMap((e) => (e.runId === runId && e.type === 'batches' ? e.batches : []));
+    const until = async (what: string, probe: () => boolean) => {
+      for (const deadline = Date.now() + 120_000; !probe(); await new Promise((resolve) => setTimeout(resolve, 10))) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      }
+    };
+    await until('some batches', () => posted().length >= 6);
+    expect(await host.pause(runId)).toEqual({ paused: true });
+    await until('paused', () => events.some((e) => e.runId === runId && e.type === 'paused'));
+    // 'paused' goes out when asked; the loop then reads the window's pending steps (waiting for the GPU) and posts them. After that nothing comes.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const atPause = posted().length;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(posted().length).toBe(atPause);
+    expect(await host.stop(runId)).toEqual({ stopped: true });
+    expect(await ended(runId, 120_000)).toEqual({ type: 'stopped', runId });
+    const detail = await store.get(runId);
+    expect(detail.batches.map((b) => b.step)).toEqual(Array.from({ length: atPause }, (_, i) => i));
+    expect(detail.summary).toMatchObject({ status: 'stopped', batchesDone: atPause });
+    expect(detail.hasWeights).toBe(true);
+    for (const values of savedWeights(detail.directory).values()) expect(values.every(Number.isFinite)).toBe(true);
   });
 });

@@ -8,13 +8,13 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BackendReportSchema, defaultTrainingSettings, type BackendReport } from '../../../../contract';
+import { BackendReportSchema, defaultTrainingSettings, type BackendReport, type OptimizerSettings } from '../../../../contract';
 import { seedModel1 } from '../../../../model/presets';
 import { probeBackends, usableBackends } from './backends';
 import { buildModel } from './build-model';
-import { chooseBackend } from './calibrate';
+import { calibrate, chooseBackend, FUSED_WEBGPU_STEPS_PER_TIMING } from './calibrate';
 import { forwardWithLogits, meanCrossEntropy, planLayers, sumScalars } from './forward';
-import { GpuStepMeter, gpuCountersInstalled } from './gpu-counters';
+import { countGpuCalls, GpuStepMeter, gpuCountersInstalled } from './gpu-counters';
 import { createOptimizer } from './optimizers';
 import { useFashionBatches } from './test-images';
 
@@ -87,6 +87,28 @@ describe.skipIf(!swiftShader)('WebGPU on SwiftShader (needs VK_ICD_FILENAMES →
     expect(auto.calibration!.results.map((r) => r.backend)).toEqual(['onnxruntime', 'wasm', 'webgpu']);
     expect(auto.calibration!.results[2]!.samplesPerSec).toBeGreaterThan(0);
     expect(auto.backend).not.toBe('webgpu');
+  });
+
+  it('Auto times webgpu through the fused step where it takes the model and optimizer, through stock tfjs-webgpu otherwise', async () => {
+    /** The calls one calibration of seed model 1 on webgpu makes: one timed call, no warm-up. */
+    const calibrated = async (optimizer: OptimizerSettings) => {
+      const counter = countGpuCalls();
+      try {
+        const calibration = await calibrate(tf, { spec: seedModel1, batchSize: BATCH, backends: ['webgpu'], steps: 1, warmupSteps: 0, budgetMs: 60_000, optimizer });
+        expect(calibration.results[0]!.samplesPerSec).toBeGreaterThan(0);
+        return counter.counts;
+      } finally {
+        counter.restore();
+      }
+    };
+    const sgd: OptimizerSettings = { class_name: 'SGD', config: { momentum: 0, nesterov: false, clipnorm: null, clipvalue: null } };
+    const fused = await calibrated(sgd);
+    // clipnorm is not in the fused step: stock tfjs-webgpu is timed.
+    const stock = await calibrated({ ...sgd, config: { ...sgd.config, clipnorm: 1 } });
+    // The same model built alike both times; the timed call is 4 fused steps of 17 dispatches against one stock step of about 200.
+    expect(FUSED_WEBGPU_STEPS_PER_TIMING).toBe(4);
+    expect(stock.dispatches - fused.dispatches).toBeGreaterThan(100);
+    expect(tf.getBackend()).toBe('wasm');
   });
 
   it('sums more scalars than a shader stage may bind (the epoch-end finiteness check over every variable)', async () => {

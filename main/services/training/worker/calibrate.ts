@@ -7,7 +7,9 @@
  *
  * A backend that did not start is never measured nor chosen; one that throws while measured is
  * recorded with its error and not chosen; one that lacks a gradient kernel the model needs
- * (./kernel-support: wasm has none for Conv2D or MaxPooling2D) is recorded as such.
+ * (./kernel-support: wasm has none for Conv2D or MaxPooling2D) is recorded as such. Each backend
+ * is timed through the step its runs train with: onnxruntime's step graph, the fused WebGPU step
+ * where it takes the model and optimizer (stock tfjs-webgpu otherwise), tfjs elsewhere.
  */
 import type * as TF from '@tensorflow/tfjs';
 import type { BackendName, BackendReport, Calibration, OptimizerSettings } from '../../../../contract';
@@ -23,6 +25,8 @@ import { requestedExecutionProvider } from './engines/onnxruntime/execution-prov
 import { stepGraphSupport } from './engines/onnxruntime/step-graph';
 import { dropoutKeepMasks } from './engines/onnxruntime/dropout-masks';
 import { modelWeights } from './engines/engine-step';
+import { WebGpuStepEngine } from './engines/webgpu/engine';
+import { webGpuStepSupport } from './engines/webgpu/layout';
 
 /** Makes tfjs' active backend the one `name` trains on (a contract name: 'tensorflow-gpu' is tfjs' 'tensorflow', onnxruntime's is wasm). */
 export function useBackend(tf: typeof TF, name: BackendName | string): Promise<void> {
@@ -88,7 +92,7 @@ function randomBatch(model: TF.LayersModel, batchSize: number, seed: number): { 
   return { xs, ys, inputShape };
 }
 
-/** Samples per second of `step`'s median time (of `steps`, after the warm-up). */
+/** Samples per second of `step`'s median time (of `steps`, after the warm-up); `batchSize`: the samples one call trains. */
 async function timeSteps(step: (index: number) => Promise<void>, batchSize: number, o: Timing): Promise<number> {
   let index = 0;
   for (let i = 0; i < o.warmupSteps; i++) await step(index++);
@@ -123,6 +127,41 @@ async function measureOrt(tf: typeof TF, spec: ModelSpec, batchSize: number, opt
         await ort.step(xs, ys, batchSize, 0.01, dropoutKeepMasks(tf, ort.graph.masks, batchSize, { seed: o.seed, step: index }));
       },
       batchSize,
+      o,
+    );
+  } finally {
+    await engine?.dispose();
+    model.dispose();
+  }
+}
+
+/**
+ * Steps per timed call of the fused WebGPU step, the last one reading the loss back: the loop reads
+ * every K steps too (read-cadence.ts), so the waits are timed as a run pays them.
+ */
+export const FUSED_WEBGPU_STEPS_PER_TIMING = 4;
+
+/** Samples per second of the fused WebGPU step of the model (the run's optimizer) on tfjs-webgpu's device, or null when it declines them. */
+async function measureFusedWebGpu(tf: typeof TF, spec: ModelSpec, batchSize: number, optimizer: OptimizerSettings, o: Timing): Promise<number | null> {
+  const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+  if (!device || webGpuStepSupport(spec, optimizer) !== null) return null;
+  const model = await buildModel(tf, spec, { seed: o.seed });
+  let engine: WebGpuStepEngine | null = null;
+  try {
+    const { xs, ys } = randomBatch(model, batchSize, o.seed);
+    const group = FUSED_WEBGPU_STEPS_PER_TIMING;
+    const created = await WebGpuStepEngine.create(device, spec, optimizer, modelWeights(model.weights), { capacity: batchSize, readEvery: group });
+    if (!(created instanceof WebGpuStepEngine)) return null;
+    engine = created;
+    const fused = created;
+    return await timeSteps(
+      async (index) => {
+        for (let k = 0; k < group; k++) {
+          const step = index * group + k;
+          await fused.step(xs, ys, batchSize, 0.01, dropoutKeepMasks(tf, fused.masks, batchSize, { seed: o.seed, step }));
+        }
+      },
+      batchSize * group,
       o,
     );
   } finally {
@@ -191,8 +230,9 @@ export async function calibrate(tf: typeof TF, options: CalibrateOptions): Promi
       options.onBackend?.(backend);
       try {
         await useBackend(tf, backend);
+        const fused = backend === 'webgpu' ? await measureFusedWebGpu(tf, options.spec, options.batchSize, optimizer, o) : null;
         const samplesPerSec =
-          backend === 'onnxruntime' ? await measureOrt(tf, options.spec, options.batchSize, optimizer, o) : await measure(tf, options.spec, options.batchSize, o);
+          fused ?? (backend === 'onnxruntime' ? await measureOrt(tf, options.spec, options.batchSize, optimizer, o) : await measure(tf, options.spec, options.batchSize, o));
         results.push({ backend, samplesPerSec });
       } catch (error) {
         results.push({ backend, samplesPerSec: null, error: messageOf(error) });

@@ -1,6 +1,6 @@
 /**
  * Counts what a training step asks of the WebGPU API: compute dispatches, queue submits and buffer
- * writes, buffers and bind groups created. On a real GPU a step's cost is per call, not per FLOP
+ * writes, buffers, bind groups and pipelines created, read-backs. On a real GPU a step's cost is per call, not per FLOP
  * (tens of milliseconds whatever the batch size), and calls can be counted on any adapter,
  * SwiftShader's included. The counts come from wrapping the prototypes of the `webgpu` package's
  * classes once per thread, before the tfjs backend (or a fused engine) gets a device; an increment
@@ -8,7 +8,9 @@
  * onSubmittedWorkDone) are timed too: a step's host time is its wall time less those waits (the
  * event loop is no measure: Dawn polls it while the GPU works).
  *
- * `GpuStepMeter` turns the counts into a run's steady-state averages per step (run.json's `gpu`).
+ * `GpuStepMeter` turns the counts into a run's steady-state averages per step (run.json's `gpu`);
+ * `countGpuCalls()` counts from a point on (the fused step's tests, the GPU bench), wrapping the
+ * prototypes itself when the worker has not, and putting them back on `restore()`.
  */
 import { performance } from 'node:perf_hooks';
 import type { GpuAdapter, GpuRunCounters } from '../../../../contract';
@@ -19,14 +21,19 @@ export interface GpuCallCounts {
   writeBuffers: number;
   buffersCreated: number;
   bindGroups: number;
+  /** Compute pipelines created (sync or async). */
+  pipelines: number;
   /** Read-backs: GPUBuffer.mapAsync calls. */
   readbacks: number;
 }
 
-const zero = (): GpuCallCounts => ({ dispatches: 0, submits: 0, writeBuffers: 0, buffersCreated: 0, bindGroups: 0, readbacks: 0 });
+const zero = (): GpuCallCounts => ({ dispatches: 0, submits: 0, writeBuffers: 0, buffersCreated: 0, bindGroups: 0, pipelines: 0, readbacks: 0 });
 const totals = zero();
 const COUNTS = Object.keys(totals) as (keyof GpuCallCounts)[];
-let installed = false;
+/** The originals of the wrapped methods, to put back (null: not installed). */
+let originals: (() => void)[] | null = null;
+/** Counters that installed the wrappers themselves and have not restored yet (the worker's install stays). */
+let borrowers = 0;
 
 /** Time spent waiting for the GPU: while at least one wait is pending, from its start. */
 const waits = { pending: 0, since: 0, doneMs: 0 };
@@ -55,6 +62,8 @@ const WRAPPED: ReadonlyArray<readonly [string, string, keyof GpuCallCounts | nul
   ['GPUQueue', 'writeBuffer', 'writeBuffers', false],
   ['GPUDevice', 'createBuffer', 'buffersCreated', false],
   ['GPUDevice', 'createBindGroup', 'bindGroups', false],
+  ['GPUDevice', 'createComputePipeline', 'pipelines', false],
+  ['GPUDevice', 'createComputePipelineAsync', 'pipelines', false],
   ['GPUBuffer', 'mapAsync', 'readbacks', true],
   ['GPUQueue', 'onSubmittedWorkDone', null, true],
 ];
@@ -65,9 +74,10 @@ const WRAPPED: ReadonlyArray<readonly [string, string, keyof GpuCallCounts | nul
  * of another shape): WebGPU still trains, and runs record no counters.
  */
 export function installGpuCounters(globals: object): boolean {
-  if (installed) return true;
+  if (originals) return true;
   const classes = globals as Record<string, CountedClass | undefined>;
   if (WRAPPED.some(([className, method]) => typeof classes[className]?.prototype[method] !== 'function')) return false;
+  originals = [];
   for (const [className, method, counter, wait] of WRAPPED) {
     const prototype = classes[className]!.prototype;
     const original = prototype[method] as (...args: unknown[]) => unknown;
@@ -76,24 +86,52 @@ export function installGpuCounters(globals: object): boolean {
       const result = original.apply(this, args);
       return wait ? timedWait(result) : result;
     };
+    originals.push(() => (prototype[method] = original));
   }
-  installed = true;
   return true;
 }
 
-/** Whether the counters are installed in this thread (WebGPU was loaded through backends.ts). */
+/** Whether the counters are installed in this thread (WebGPU was loaded through backends.ts, or a counter is open). */
 export function gpuCountersInstalled(): boolean {
-  return installed;
+  return originals !== null;
 }
 
-/** Counts from now on: `read()` gives the calls made since `countGpuCalls()` was called. */
-export function countGpuCalls(): { read(): GpuCallCounts } {
-  const start = { ...totals };
+export interface GpuCallCounter {
+  /** The calls made since the counter was made or last reset. */
+  readonly counts: GpuCallCounts;
+  reset(): void;
+  /** Puts the prototypes back when this counter wrapped them (and no other counter still counts). */
+  restore(): void;
+}
+
+/**
+ * Counts from now on. Where the counters are not installed yet (a test or the bench, with Dawn's
+ * globals on `globals`, see dawn-device.ts) they are installed for the counter's life.
+ */
+export function countGpuCalls(globals: object = globalThis): GpuCallCounter {
+  let borrowed = false;
+  if (!originals) {
+    if (!installGpuCounters(globals)) throw new Error("the WebGPU classes to count are not there: install Dawn's globals first");
+    borrowers++;
+    borrowed = true;
+  }
+  let start = { ...totals };
   return {
-    read: () => {
+    get counts() {
       const since = zero();
       for (const key of COUNTS) since[key] = totals[key] - start[key];
       return since;
+    },
+    reset: () => {
+      start = { ...totals };
+    },
+    restore: () => {
+      if (!borrowed) return;
+      borrowed = false;
+      if (--borrowers === 0 && originals) {
+        originals.forEach((putBack) => putBack());
+        originals = null;
+      }
     },
   };
 }
@@ -125,7 +163,7 @@ export class GpuStepMeter {
   private seen = 0;
   private readonly plain = new StepSums();
   private readonly withStats = new StepSums();
-  private current: { calls: { read(): GpuCallCounts }; startMs: number; waitMs: number } | null = null;
+  private current: { calls: GpuCallCounter; startMs: number; waitMs: number } | null = null;
 
   constructor(
     private readonly adapter: GpuAdapter,
@@ -142,7 +180,7 @@ export class GpuStepMeter {
     this.current = null;
     if (!current || this.seen++ < this.warmupSteps) return;
     const hostMs = Math.max(0, performance.now() - current.startMs - (gpuWaitMs() - current.waitMs));
-    (withStats ? this.withStats : this.plain).add(current.calls.read(), hostMs);
+    (withStats ? this.withStats : this.plain).add(current.calls.counts, hostMs);
   }
 
   /** The averages, or null before any step past the warm-up was measured. */

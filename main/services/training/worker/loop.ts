@@ -17,7 +17,9 @@
  * graph or the fused WebGPU step) holds the variables and runs each step; the tfjs model is brought
  * up to date before anything reads it (checkpoints, the saved weights; and the statistics steps and
  * validation of an engine that does not do them on its own arrays, as ONNX Runtime's does), and the
- * engine keeps the last finite weights itself (the WebGPU one on the GPU).
+ * engine keeps the last finite weights itself (the WebGPU one on the GPU). The WebGPU one reads loss
+ * back every K steps (and on statistics steps, at pauses, stops and each epoch's end): the K steps'
+ * own records then go out in order at the read, as one step at a time would post them.
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -49,6 +51,7 @@ import type { EngineStepResult } from './engines/engine';
 import { OrtStepEngine } from './engines/onnxruntime/engine';
 import { requestedExecutionProvider } from './engines/onnxruntime/execution-providers';
 import { WebGpuStepEngine } from './engines/webgpu/engine';
+import { pinnedReadEvery } from './engines/webgpu/read-cadence';
 import { dropoutKeepMasks } from './engines/onnxruntime/dropout-masks';
 
 /** Pause and stop requests, set by the worker's message handler, read by the loop between batches. */
@@ -191,6 +194,15 @@ interface Model {
   checkpoint: CheckpointWriter | null;
 }
 
+/** A step of the epoch whose loss the loop has not seen yet. */
+interface PendingStep {
+  batch: number;
+  step: number;
+  n: number;
+  stats: StatsRecord | null;
+  before: TF.Tensor[];
+}
+
 interface StepOutcome {
   loss: number;
   acc: number;
@@ -295,7 +307,8 @@ async function engineUpdate(
   gathered: Map<string, Float32Array> | undefined,
   before: TF.Tensor[],
 ): Promise<EngineStepResult> {
-  const result = await engine.step(batch.xs, batch.ys, batch.n, batch.lr, batch.step);
+  // A statistics step: a deferred engine reads back with it.
+  const result = await engine.step(batch.xs, batch.ys, batch.n, batch.lr, batch.step, undefined, true);
   if (!gathered || !Number.isFinite(result.loss)) return result;
   await engine.syncToModel();
   const updated = new StatsCollector(tf);
@@ -379,7 +392,8 @@ async function engineTrainStep(
     return trainStep(tf, m, xs, ys, n, at, { step: engine, lr });
   }
   const probe = new FusedStatsProbe(m.plans, m.trainable);
-  const stepWithProbe = () => engine.step(xs, ys, n, lr, at.step, probe.engineProbe(m.model.trainableWeights.map((w) => w.originalName)));
+  // A statistics step reads back at once (a deferred engine's too): its record needs the step's own values.
+  const stepWithProbe = () => engine.step(xs, ys, n, lr, at.step, probe.engineProbe(m.model.trainableWeights.map((w) => w.originalName)), true);
   const record = (values: Map<string, ArrayLike<number>>) => {
     const built = buildStatsRecord(m.plans, values, { epoch: at.epoch, step: at.step, bnFeatures: at.bnFeatures });
     // A statistic that overflowed (an ∞ gradient norm on a still-finite step) cannot be sent: skip the record.
@@ -597,7 +611,9 @@ async function webGpuEngineStep(tf: typeof TF, m: Model, request: StartTraining)
   const { spec, settings } = request;
   const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
   if (!device) return { unsupported: "tfjs' webgpu backend holds no GPU device" };
-  const engine = await WebGpuStepEngine.create(device, spec, settings.optimizer, modelWeights(m.weights), { capacity: settings.batchSize });
+  // Loss is read back every K steps, K from the step time (or pinned by LAYERBENCH_WEBGPU_READ_EVERY).
+  const readEvery = pinnedReadEvery() ?? 'auto';
+  const engine = await WebGpuStepEngine.create(device, spec, settings.optimizer, modelWeights(m.weights), { capacity: settings.batchSize, readEvery });
   if (!(engine instanceof WebGpuStepEngine)) return engine;
   return new EngineStep(tf, engine, m.weights, (n, step) => dropoutKeepMasks(tf, engine.masks, n, { seed: settings.seed, step }));
 }
@@ -707,7 +723,50 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
     let accSum = 0;
     let seen = 0;
     let batch = 0;
+    /** Steps run whose loss is not known yet (an engine that reads back every K steps), oldest first. */
+    const pending: PendingStep[] = [];
+    /** Each step once its loss is known, in order: the run ends at the first non-finite or exploding one, else its records go out. */
+    const settle = async (done: PendingStep & EngineStepResult): Promise<Ending | null> => {
+      // The loss is what a learner sees diverge: a NaN or infinite loss ends the run.
+      if (!Number.isFinite(done.loss)) {
+        const used = m.engine ? await m.engine.restoreLastFinite(done.step) : guard.restore(m.weights, done.before, await allFinite(tf, done.before));
+        progress.restoredLastFinite = true;
+        progress.stepsDone = used === 'before' ? done.step : done.step - 1;
+        const point: DivergencePoint = { step: done.step, epoch, batch: done.batch, loss: done.loss, lastFiniteLoss, what: 'loss' };
+        return diverged(request, point, { epoch, batch: done.batch, step: done.step, loss: encodeNumber(done.loss), acc: encodeNumber(done.acc) });
+      }
+      guard.accept(done.before);
+      progress.stepsDone++;
+      lastFiniteLoss = done.loss;
+      lossSum += done.loss * done.n;
+      accSum += done.acc * done.n;
+      seen += done.n;
+      post({ type: 'batch', runId, samples: done.n, record: { epoch, batch: done.batch, step: done.step, loss: done.loss, acc: done.acc } });
+      if (done.stats) post({ type: 'stats', runId, record: done.stats });
+      // A finite loss far above where it started, step after step, ends the run as a NaN does (with the weights that step left).
+      const explosion = explosions.observe(done.step, done.loss);
+      if (!explosion) return null;
+      await m.engine?.rewindAfter(done.step);
+      return diverged(request, explosionPoint(explosion, batchesPerEpoch));
+    };
+    const settleKnown = async (known: EngineStepResult[]): Promise<Ending | null> => {
+      for (const result of known) {
+        const ended = await settle({ ...pending.shift()!, ...result });
+        if (ended) return ended;
+      }
+      return null;
+    };
+    // Pending steps are read before a pause, a stop or the epoch's end: their records go out first.
+    const flush = async (): Promise<Ending | null> => {
+      if (!m.engine || pending.length === 0) return null;
+      await m.engine.flush();
+      return settleKnown(m.engine.settled());
+    };
     for await (const { x, y, n } of feeder.batches(epoch)) {
+      if (control.paused || control.stopRequested) {
+        const ended = await flush();
+        if (ended) return ended;
+      }
       if (control.paused) {
         const t = performance.now();
         await control.waitWhilePaused();
@@ -731,31 +790,17 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
           ? await fusedTrainStep(tf, m, m.fused, x, y, n, at)
           : await trainStep(tf, m, x, y, n, at);
       job.gpuMeter?.end(withStats);
-      // The loss is what a learner sees diverge: a NaN or infinite loss ends the run.
-      if (!Number.isFinite(outcome.loss)) {
-        const used = m.engine ? await m.engine.restoreLastFinite() : guard.restore(m.weights, outcome.before, await allFinite(tf, outcome.before));
-        progress.restoredLastFinite = true;
-        progress.stepsDone = used === 'before' ? step : step - 1;
-        const point: DivergencePoint = { step, epoch, batch, loss: outcome.loss, lastFiniteLoss, what: 'loss' };
-        return diverged(request, point, { epoch, batch, step, loss: encodeNumber(outcome.loss), acc: encodeNumber(outcome.acc) });
-      }
-      guard.accept(outcome.before);
-      progress.stepsDone++;
-      lastFiniteLoss = outcome.loss;
-      lossSum += outcome.loss * n;
-      accSum += outcome.acc * n;
-      seen += n;
-      post({ type: 'batch', runId, samples: n, record: { epoch, batch, step, loss: outcome.loss, acc: outcome.acc } });
-      if (outcome.stats) post({ type: 'stats', runId, record: outcome.stats });
-      // A finite loss far above where it started, step after step, ends the run as a NaN does.
-      const explosion = explosions.observe(step, outcome.loss);
-      if (explosion) return diverged(request, explosionPoint(explosion, batchesPerEpoch));
+      pending.push({ batch, step, n, stats: outcome.stats, before: outcome.before });
+      const ended = await settleKnown(m.engine ? m.engine.settled() : [outcome]);
+      if (ended) return ended;
       step++;
       batch++;
       await yieldToEventLoop();
       schedule.observe(step - 1, performance.now() - t0, withStats);
     }
 
+    const ended = await flush();
+    if (ended) return ended;
     // Validation, statistics of the epoch's end, checkpoints and early stopping read the tfjs model.
     await m.engine?.syncToModel();
     // NaN weights nearly always make the next loss NaN; an epoch's end checks that none slipped through

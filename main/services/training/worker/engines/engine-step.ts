@@ -6,7 +6,8 @@
  * restored best epoch), `syncFromModel` feeds those weights back. It also keeps the weights each
  * step started from (without copies where the engine offers `weightsView`; on the device where the
  * engine keeps them itself, the fused WebGPU step), so that a NaN loss puts back the last finite
- * weights as the general path's LastFinite does.
+ * weights as the general path's LastFinite does. Steps' results come out of `settled()` in order,
+ * each its own: at once, or every K steps from an engine that reads back every K steps.
  */
 import type * as TF from '@tensorflow/tfjs';
 import { DomainError } from '../../../../../contract';
@@ -30,6 +31,11 @@ export class EngineStep {
   private before: NamedWeights | null = null;
   private lastFinite: NamedWeights | null = null;
   private stepped = false;
+  /** Results of a non-deferred engine's steps not yet taken (settled). */
+  private results: EngineStepResult[] = [];
+  /** The run's step index of the first step (engines count their steps from 0). */
+  private firstStep: number | null = null;
+  private steps = 0;
 
   /** `weights`: the tfjs model's variables (model.weights), matched to the engine's by Keras name. */
   constructor(
@@ -53,13 +59,21 @@ export class EngineStep {
     return this.engine.description;
   }
 
-  /** One step at learning rate `lr`; `step` is the run's step index (it seeds the dropout masks). */
-  async step(xs: Float32Array, ys: Int32Array, n: number, lr: number, step: number, probe?: EngineProbe): Promise<EngineStepResult> {
+  /**
+   * One step at learning rate `lr`; `step` is the run's step index (it seeds the dropout masks; steps
+   * come one after the other). Its result is settled() now or, from a deferred engine, at a later
+   * read; `read` asks for that read now (a statistics step). What it returns is this step's own
+   * result only when it is not deferred.
+   */
+  async step(xs: Float32Array, ys: Int32Array, n: number, lr: number, step: number, probe?: EngineProbe, read = false): Promise<EngineStepResult> {
     // An engine that keeps the last finite weights itself is not asked for them each step.
     if (!this.engine.restoreLastFinite) this.before = this.engine.weightsView?.() ?? this.engine.getWeights();
     this.stale = true;
     this.stepped = true;
-    const result = await this.engine.step(xs, ys, n, lr, this.masks(n, step), probe);
+    this.firstStep ??= step;
+    const result = await this.engine.step(xs, ys, n, lr, this.masks(n, step), probe, read ? { read } : undefined);
+    this.steps++;
+    if (!this.engine.takeReadSteps) this.results.push(result);
     if (Number.isFinite(result.loss)) this.lastFinite = this.before;
     return result;
   }
@@ -79,6 +93,16 @@ export class EngineStep {
   get scorer(): ((x: Float32Array, y: Int32Array, n: number) => Promise<EngineStepResult>) | null {
     const engine = this.engine;
     return engine.score ? (x, y, n) => engine.score!(x, y, n) : null;
+  }
+
+  /** The results of the steps known since the last call, oldest first, each step's own. */
+  settled(): EngineStepResult[] {
+    return this.engine.takeReadSteps ? this.engine.takeReadSteps() : this.results.splice(0);
+  }
+
+  /** Reads back the steps whose results are still pending (a deferred engine), for settled(). */
+  async flush(): Promise<void> {
+    await this.engine.flush?.();
   }
 
   /** Whether the engine feeds a statistics probe (else the loop's statistics come from a taped tfjs pass). */
@@ -111,10 +135,10 @@ export class EngineStep {
    * are all finite numbers (or no step was finite yet), else those the step before started from,
    * in the engine and the tfjs model; returns which.
    */
-  async restoreLastFinite(): Promise<'before' | 'previous'> {
+  async restoreLastFinite(step?: number): Promise<'before' | 'previous'> {
     if (!this.stepped) throw new Error('no step ran: there are no weights to restore');
     let used: 'before' | 'previous';
-    if (this.engine.restoreLastFinite) used = await this.engine.restoreLastFinite();
+    if (this.engine.restoreLastFinite) used = await this.engine.restoreLastFinite(step === undefined ? undefined : this.indexOf(step));
     else {
       const before = this.before!;
       used = this.lastFinite !== null && this.lastFinite !== before && !allFinite(before) ? 'previous' : 'before';
@@ -123,6 +147,22 @@ export class EngineStep {
     this.stale = true;
     await this.syncToModel();
     return used;
+  }
+
+  /**
+   * Undoes the steps after the run's step `step` that a deferred engine ran before its result was
+   * seen (the run ended at `step`): the weights are those `step` left, in the engine and the tfjs model.
+   */
+  async rewindAfter(step: number): Promise<void> {
+    const next = this.indexOf(step) + 1;
+    if (next >= this.steps || !this.engine.restoreStepStart) return;
+    await this.engine.restoreStepStart(next);
+    this.stale = true;
+    await this.syncToModel();
+  }
+
+  private indexOf(step: number): number {
+    return step - (this.firstStep ?? 0);
   }
 
   dispose(): Promise<void> {

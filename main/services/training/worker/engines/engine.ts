@@ -57,11 +57,22 @@ export interface TrainingEngine {
    * Engine-side last-finite weights, for an engine whose weights cost a read-back: after
    * `keepLastFinite()` each step keeps the weights it started from on the device (the fused WebGPU
    * step: a buffer copy in the step's own submit), and after a step with a NaN loss
-   * `restoreLastFinite()` puts back those of that step when they are all finite, or those of the step
-   * before. Absent: the loop keeps copies on the host (weightsView, getWeights).
+   * `restoreLastFinite(step)` puts back those of that step (its index since keepLastFinite, by
+   * default the latest) when they are all finite, or those of the step before. Absent: the loop keeps
+   * copies on the host (weightsView, getWeights).
    */
   keepLastFinite?(): void;
-  restoreLastFinite?(): Promise<'before' | 'previous'>;
+  restoreLastFinite?(step?: number): Promise<'before' | 'previous'>;
+  /**
+   * Deferred read-back (the fused WebGPU step reads loss back every K steps): `step` then returns the
+   * last values read, and each step's own loss and accuracy come later, in order, from
+   * `takeReadSteps()` (the steps read since the last call); `flush()` reads the pending ones now, and
+   * `restoreStepStart(step)` undoes the steps from `step` on (they ran before the loop saw an earlier
+   * step end the run). Absent: each step's result is its own.
+   */
+  takeReadSteps?(): EngineStepResult[];
+  flush?(): Promise<void>;
+  restoreStepStart?(step: number): Promise<void>;
   /** False when `step` does not feed a statistics probe: the loop then takes the statistics from a taped tfjs pass. */
   readonly feedsProbe?: boolean;
   /**
@@ -75,8 +86,17 @@ export interface TrainingEngine {
   /**
    * One step on `n` samples (`xs` row-major [n, …input shape], `ys` class indices) at learning rate
    * `lr`; `masks`: each dropout layer's keep mask by the engine's input name, from the run's seeded generator.
-   * With `probe` (a statistics step) the engine hands it the step's statistics as it computes them.
+   * With `probe` (a statistics step) the engine hands it the step's statistics as it computes them;
+   * `options.read`: a deferred engine reads back with this step.
    */
-  step(xs: Float32Array, ys: Int32Array, n: number, lr: number, masks?: ReadonlyMap<string, Float32Array>, probe?: EngineProbe): Promise<EngineStepResult>;
+  step(
+    xs: Float32Array,
+    ys: Int32Array,
+    n: number,
+    lr: number,
+    masks?: ReadonlyMap<string, Float32Array>,
+    probe?: EngineProbe,
+    options?: { read?: boolean },
+  ): Promise<EngineStepResult>;
   dispose(): Promise<void>;
 }

@@ -20,7 +20,7 @@ import { useFashionBatches } from '../../test-images';
 import { dropoutKeepMasks } from '../onnxruntime/dropout-masks';
 import { WebGpuStepEngine, type WebGpuEngineOptions } from './engine';
 import { weightsOf, worstRelativeError } from '../compare-weights';
-import { countGpuCalls } from './gpu-counters';
+import { countGpuCalls, gpuCountersInstalled } from '../../gpu-counters';
 import { webGpuStepSupport } from './layout';
 import { testDevice } from './test-device';
 
@@ -171,7 +171,7 @@ describe.skipIf(!device)('the fused WebGPU step on SwiftShader', () => {
         const result = await engine.step(batches.x(s, 8), batches.y(s, 8), 8, 0.01);
         expect(result.stale).toBe(true);
       }
-      expect(counter.counts).toEqual({ dispatches: 17 * steps, submits: steps, writeBuffers: steps, buffersCreated: 0, bindGroupsCreated: 0, pipelinesCreated: 0 });
+      expect(counter.counts).toEqual({ dispatches: 17 * steps, submits: steps, writeBuffers: steps, buffersCreated: 0, bindGroups: 0, pipelines: 0, readbacks: 0 });
       expect(engine.dispatchesPerStep).toBe(17);
       expect(engine.description).toMatch(/17 dispatches and one submit a step/);
       // The metrics were summed on the GPU and come back on demand: means over the four steps since the start.
@@ -264,6 +264,50 @@ describe.skipIf(!device)('the fused WebGPU step on SwiftShader', () => {
       await engine.dispose();
     }
   }, 300_000);
+
+  it('read every 4 steps, hands out each step’s own loss and accuracy in order, as reading every step does, and keeps the window’s starting weights', async () => {
+    const every = await seededEngine(plainMlp, sgd, { capacity: 4 });
+    const fourth = await seededEngine(plainMlp, sgd, { capacity: 4, readEvery: 4 });
+    fourth.engine.keepLastFinite();
+    try {
+      const perStep: { loss: number; acc: number }[] = [];
+      const starts: NamedWeights[] = [];
+      for (let s = 0; s < 6; s++) {
+        starts.push(await every.engine.readWeights());
+        const { loss, acc } = await every.engine.step(batches.x(s, 4), batches.y(s, 4), 4, 0.01);
+        perStep.push({ loss, acc });
+        expect((await fourth.engine.step(batches.x(s, 4), batches.y(s, 4), 4, 0.01)).stale).toBe(s !== 3);
+        if (s === 1) expect(fourth.engine.takeReadSteps()).toEqual([]);
+      }
+      expect(fourth.engine.takeReadSteps()).toEqual(perStep.slice(0, 4));
+      await fourth.engine.flush();
+      expect(fourth.engine.takeReadSteps()).toEqual(perStep.slice(4));
+      // K + 1 slots: steps 1 to 5 started from weights still kept, step 0's are overwritten.
+      await expect(fourth.engine.restoreStepStart(0)).rejects.toThrow(/not kept/);
+      await fourth.engine.restoreStepStart(1);
+      expect(worstRelativeError(await fourth.engine.readWeights(), starts[1]!).worst).toBe(0);
+    } finally {
+      await every.engine.dispose();
+      await fourth.engine.dispose();
+    }
+  }, 300_000);
+
+  it('counts calls through the one counter module: the prototypes wrapped once while a counter counts, put back after the last', () => {
+    const original = GPUQueue.prototype.submit;
+    const outer = countGpuCalls();
+    const inner = countGpuCalls();
+    try {
+      expect(GPUQueue.prototype.submit).not.toBe(original);
+      device!.queue.submit([]);
+      expect([outer.counts.submits, inner.counts.submits]).toEqual([1, 1]);
+      inner.restore();
+      expect(gpuCountersInstalled()).toBe(true);
+    } finally {
+      outer.restore();
+    }
+    expect(GPUQueue.prototype.submit).toBe(original);
+    expect(gpuCountersInstalled()).toBe(false);
+  });
 
   it('refuses labels outside the classes, short batches and missing masks, keeping its weights', async () => {
     const { engine, start } = await seededEngine(seluMlp, sgd, { capacity: 4 });

@@ -8,10 +8,13 @@
  * buffer of compute dispatches (17 for seed model 1) and one submit; no buffer is created in steady
  * state (pipelines once per engine, a uniform buffer and a bind group once per batch size, the arena
  * again only when a batch outgrows it). Loss and accuracy stay on the GPU, summed there, until a
- * read-back: every `readEvery` steps (option, default 1) a step also copies the metrics and the
- * model variables into a mapped buffer and waits for it; the other steps return the last values read
- * (`stale: true`) without waiting. `readMetrics()` reads on demand (and the means since the last
- * read); `getWeights()` returns the variables as of the last read-back, `readWeights()` reads them now;
+ * read-back: every `readEvery` steps (option, default 1; 'auto': K from the measured step time, see
+ * read-cadence.ts) a step also copies the metrics and the model variables into a mapped buffer and
+ * waits for it; the other steps return the last values read (`stale: true`) without waiting. Each
+ * step's own loss and accuracy go to a ring of K slots on the GPU (a buffer copy in the step's
+ * submit), read with the rest: `takeReadSteps()` hands them out in order, so that every step's record
+ * is exact whatever K. `readMetrics()` reads on demand (and the means since the last read);
+ * `getWeights()` returns the variables as of the last read-back, `readWeights()` reads them now;
  * `readBatchNormStatistics()` reads each BN layer's batch mean and variance.
  *
  * A statistics step (a step with a probe) adds one dispatch to the same pass (statistics.ts: the
@@ -24,6 +27,7 @@ import { DomainError, type OptimizerSettings } from '../../../../../../contract'
 import type { ModelSpec } from '../../../../../../model/spec';
 import type { NamedWeights } from '../../../../export/weights';
 import type { EngineProbe, EngineStepResult, TrainingEngine } from '../engine';
+import { lastFiniteSlots, ReadCadence } from './read-cadence';
 import type { DropoutMask } from '../onnxruntime/step-graph';
 import { METRICS } from './kernels';
 import { arenaBindGroup, createKernelPipelines, packUniforms, UNIFORM_STRIDE, type KernelPipelines } from './pipelines';
@@ -31,8 +35,10 @@ import { planStep, webGpuStepSupport, type StepLayout } from './layout';
 import { createStatisticsPipeline, planStatistics, type StatisticsPipeline, type StatisticsPlan } from './statistics';
 
 export interface WebGpuEngineOptions {
-  /** Read loss and accuracy back every K steps (1: every step waits for its own values). */
-  readEvery?: number;
+  /** Read loss and accuracy back every K steps (1: every step waits for its own values; 'auto': K from the step time). */
+  readEvery?: number | 'auto';
+  /** The most steps between reads (the per-step metrics ring holds that many); default: readEvery, or 32 with 'auto'. */
+  maxReadEvery?: number;
   /** Batch size the buffers are first made for (a larger batch grows them once). */
   capacity?: number;
   /** The adapter, for the description ("SwiftShader", "NVIDIA H100"). */
@@ -75,19 +81,24 @@ export class WebGpuStepEngine implements TrainingEngine {
   /** What the statistics pass writes (STORAGE), and its read-back: those values, then each BN layer's batch mean and variance. */
   private readonly statsBuffer: GPUBuffer;
   private readonly statsReadback: GPUBuffer;
+  /** Each step's loss and accuracy since the last read, one slot of two floats a step. */
+  private readonly metricsRing: GPUBuffer;
+  /** Per-step results read back and not yet taken (takeReadSteps), oldest first. */
+  private readSteps: EngineStepResult[] = [];
   private readonly plans = new Map<number, BatchPlan>();
   /** The model variables as last read back (or set). */
   private readonly mirror: Float32Array;
   private upload: Float32Array;
-  private readonly readEvery: number;
+  private readonly cadence: ReadCadence;
   private stepsSinceRead = 0;
   private resetSums = true;
   private last: WebGpuMetrics = { loss: NaN, acc: NaN, meanLoss: NaN, meanAcc: NaN, steps: 0 };
   /** Adam's β₁ᵗ and β₂ᵗ, float32 as tfjs keeps them (start at β, multiplied by β after each step). */
   private powers: [number, number];
   private queue: Promise<unknown> = Promise.resolve();
-  /** keepLastFinite: two slots of the variables, each step copies its starting weights into the next (null: off). */
+  /** keepLastFinite: a ring of slots of the variables, each step copies its starting weights into the next (null: off). */
   private backup: GPUBuffer | null = null;
+  private backupSlots = 0;
   private backupSteps = 0;
   private disposed = false;
 
@@ -101,9 +112,11 @@ export class WebGpuStepEngine implements TrainingEngine {
     options: WebGpuEngineOptions,
   ) {
     this.layout = layout;
-    this.readEvery = Math.max(1, Math.floor(options.readEvery ?? 1));
+    this.cadence = new ReadCadence(options.readEvery ?? 1, options.maxReadEvery);
     this.arena = this.createArena(layout);
-    this.readback = device.createBuffer({ label: 'fused step read-back', size: (layout.variablesEnd + METRICS) * F32, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const ring = 2 * this.cadence.max * F32;
+    this.metricsRing = device.createBuffer({ label: 'fused step per-step metrics', size: ring, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    this.readback = device.createBuffer({ label: 'fused step read-back', size: (this.metricsAt + METRICS) * F32 + ring, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.statistics = planStatistics(layout);
     const statsBytes = this.statistics.outputs * F32;
     const bnBytes = layout.batchNorms.reduce((sum, bn) => sum + 2 * bn.features, 0) * F32;
@@ -164,35 +177,76 @@ export class WebGpuStepEngine implements TrainingEngine {
   /**
    * From now on each step first copies the variables into a backup slot on the GPU (a
    * copyBufferToBuffer in the step's own command buffer: no dispatch, no buffer created per step),
-   * alternating between two slots: the weights the latest step and the step before started from.
+   * in a ring of K + 1 slots: the weights each step of the window between reads started from, and
+   * those of the step before it (K is lowered where K + 1 copies would not fit, see read-cadence.ts).
    */
   keepLastFinite(): void {
-    this.backup ??= this.device.createBuffer({ label: 'fused step last finite weights', size: 2 * this.variablesBytes, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    if (this.backup) return;
+    this.backupSlots = lastFiniteSlots(this.cadence, this.variablesBytes, Math.min(this.device.limits.maxBufferSize, 2 ** 31));
+    this.backup = this.device.createBuffer({
+      label: 'fused step last finite weights',
+      size: this.backupSlots * this.variablesBytes,
+      usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
   }
 
   /**
-   * After a step with a NaN loss: puts back the weights that step started from when they are all
-   * finite (or it was the first step kept), else those the step before started from; the mirror
-   * (getWeights) is read back with them.
+   * After a step with a NaN loss (`step`: its index among the steps since keepLastFinite, by default
+   * the latest): puts back the weights that step started from when they are all finite (or it was the
+   * first step kept), else those the step before started from; the mirror (getWeights) is read back with them.
    */
-  async restoreLastFinite(): Promise<'before' | 'previous'> {
-    const backup = this.backup;
-    if (!backup || this.backupSteps === 0) throw new DomainError('invalid-input', 'no step kept its weights: there are none to restore');
+  async restoreLastFinite(step?: number): Promise<'before' | 'previous'> {
+    const at = step ?? this.backupSteps - 1;
+    this.checkKept(at);
     return this.serial(async () => {
-      const slot = (k: number) => (k % 2) * this.variablesBytes;
-      const latest = this.backupSteps - 1;
-      const copy = (from: number) => {
-        const encoder = this.device.createCommandEncoder();
-        encoder.copyBufferToBuffer(backup, slot(from), this.arena, 0, this.variablesBytes);
-        this.device.queue.submit([encoder.finish()]);
-      };
-      copy(latest);
+      this.copyBackup(at);
       await this.readBack();
-      if (latest === 0 || this.mirror.every(Number.isFinite)) return 'before';
-      copy(latest - 1);
+      if (at === 0 || this.mirror.every(Number.isFinite)) return 'before';
+      this.checkKept(at - 1);
+      this.copyBackup(at - 1);
       await this.readBack();
       return 'previous';
     });
+  }
+
+  /** Puts back the weights step `step` (its index since keepLastFinite) started from: the steps from it on are undone. */
+  async restoreStepStart(step: number): Promise<void> {
+    this.checkKept(step);
+    await this.serial(async () => {
+      this.copyBackup(step);
+      await this.readBack();
+    });
+  }
+
+  private checkKept(step: number): void {
+    const latest = this.backupSteps - 1;
+    if (!this.backup || latest < 0) throw new DomainError('invalid-input', 'no step kept its weights: there are none to restore');
+    if (!(Number.isInteger(step) && step >= 0 && step <= latest && latest - step < this.backupSlots)) {
+      throw new DomainError('invalid-input', `the weights step ${step} started from are not kept (steps ${Math.max(0, latest - this.backupSlots + 1)} to ${latest} are)`);
+    }
+  }
+
+  private copyBackup(step: number): void {
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(this.backup!, (step % this.backupSlots) * this.variablesBytes, this.arena, 0, this.variablesBytes);
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  /** The loss and accuracy of each step read back since the last call, oldest first (the caller takes them after every step). */
+  takeReadSteps(): EngineStepResult[] {
+    return this.readSteps.splice(0);
+  }
+
+  /** Reads back now when a step ran since the last read (its values then come with takeReadSteps). */
+  async flush(): Promise<void> {
+    await this.serial(async () => {
+      if (this.stepsSinceRead > 0) await this.readBack();
+    });
+  }
+
+  /** Where the metrics and then the per-step ring sit in the read-back buffer, in floats. */
+  private get metricsAt(): number {
+    return this.layout.variablesEnd;
   }
 
   private get variablesBytes(): number {
@@ -213,7 +267,7 @@ export class WebGpuStepEngine implements TrainingEngine {
   /**
    * One training step on `n` samples (`xs` row-major [n, …input shape], `ys` class indices) at
    * learning rate `lr`, each dropout layer's keep mask by input name (dropoutKeepMasks with
-   * `engine.masks`). Reads back when `options.read` says so, else every `readEvery` steps; a statistics
+   * `engine.masks`). Reads back when `options.read` says so, and every K steps (readEvery); a statistics
    * step (with `probe`) always reads back, and hands the probe the GPU's reductions.
    */
   step(
@@ -239,7 +293,8 @@ export class WebGpuStepEngine implements TrainingEngine {
         return Promise.reject(new DomainError('invalid-input', `layer ${mask.layer} needs a keep mask of ${n} × ${mask.features} values`));
     }
     if (this.disposed) return Promise.reject(new DomainError('invalid-input', 'the WebGPU step engine was disposed'));
-    const read = probe !== undefined || (options.read ?? this.stepsSinceRead + 1 >= this.readEvery);
+    // The ring holds K steps: a read is due at the K-th whatever `options.read` says.
+    const read = probe !== undefined || options.read === true || this.stepsSinceRead + 1 >= this.cadence.every;
     return this.serial(() => this.run(xs, ys, n, lr, masks, read, probe));
   }
 
@@ -275,6 +330,7 @@ export class WebGpuStepEngine implements TrainingEngine {
     this.destroyPlans();
     this.arena.destroy();
     this.readback.destroy();
+    this.metricsRing.destroy();
     this.statsBuffer.destroy();
     this.statsReadback.destroy();
     this.backup?.destroy();
@@ -314,7 +370,7 @@ export class WebGpuStepEngine implements TrainingEngine {
 
     const plan = this.planFor(n);
     const encoder = this.device.createCommandEncoder();
-    if (this.backup) encoder.copyBufferToBuffer(this.arena, 0, this.backup, (this.backupSteps++ % 2) * this.variablesBytes, this.variablesBytes);
+    if (this.backup) encoder.copyBufferToBuffer(this.arena, 0, this.backup, (this.backupSteps++ % this.backupSlots) * this.variablesBytes, this.variablesBytes);
     const pass = encoder.beginComputePass();
     let current: GPUComputePipeline | null = null;
     for (const d of plan.dispatches) {
@@ -330,7 +386,9 @@ export class WebGpuStepEngine implements TrainingEngine {
       pass.dispatchWorkgroups(this.statistics.tasks);
     }
     pass.end();
-    if (read) encoder.copyBufferToBuffer(this.arena, 0, this.readback, 0, this.readback.size);
+    encoder.copyBufferToBuffer(this.arena, layout.metricsOffset * F32, this.metricsRing, this.stepsSinceRead * 2 * F32, 2 * F32);
+    this.stepsSinceRead++;
+    if (read) this.copyForReadBack(encoder);
     if (probe) {
       encoder.copyBufferToBuffer(this.statsBuffer, 0, this.statsReadback, 0, this.statsBuffer.size);
       this.copyBatchNormMoments(encoder);
@@ -338,9 +396,8 @@ export class WebGpuStepEngine implements TrainingEngine {
     this.device.queue.submit([encoder.finish()]);
     this.resetSums = false;
     if (this.optimizer.class_name === 'Adam') this.powers = [Math.fround(p1 * this.optimizer.config.beta_1), Math.fround(p2 * this.optimizer.config.beta_2)];
-    this.stepsSinceRead++;
     if (!read) return { loss: this.last.loss, acc: this.last.acc, stale: true };
-    await Promise.all([this.mapReadback(), probe && this.readStatistics((values, bnMoments) => this.statistics.handToProbe(probe, values, bnMoments, n))]);
+    await Promise.all([this.mapReadback(true), probe && this.readStatistics((values, bnMoments) => this.statistics.handToProbe(probe, values, bnMoments, n))]);
     return { loss: this.last.loss, acc: this.last.acc, stale: false };
   }
 
@@ -389,22 +446,32 @@ export class WebGpuStepEngine implements TrainingEngine {
     this.plans.clear();
   }
 
-  /** A copy-only submit and read (readMetrics, readWeights). */
+  /** A copy-only submit and read (readMetrics, readWeights, flush, restores). */
   private async readBack(): Promise<void> {
     const encoder = this.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(this.arena, 0, this.readback, 0, this.readback.size);
+    this.copyForReadBack(encoder);
     this.device.queue.submit([encoder.finish()]);
-    await this.mapReadback();
+    await this.mapReadback(false);
   }
 
-  private async mapReadback(): Promise<void> {
+  /** Variables, metrics and the ring's filled slots into the read-back buffer. */
+  private copyForReadBack(encoder: GPUCommandEncoder): void {
+    encoder.copyBufferToBuffer(this.arena, 0, this.readback, 0, (this.metricsAt + METRICS) * F32);
+    if (this.stepsSinceRead > 0) encoder.copyBufferToBuffer(this.metricsRing, 0, this.readback, (this.metricsAt + METRICS) * F32, this.stepsSinceRead * 2 * F32);
+  }
+
+  /** `afterStep`: the read came with a step, so the window's time per step tunes K. */
+  private async mapReadback(afterStep: boolean): Promise<void> {
     await this.readback.mapAsync(GPUMapMode.READ);
     const values = new Float32Array(this.readback.getMappedRange());
-    const m = this.layout.variablesEnd;
+    const m = this.metricsAt;
     this.mirror.set(values.subarray(0, m));
     const steps = values[m + 4]!;
     this.last = { loss: values[m]!, acc: values[m + 1]!, meanLoss: values[m + 2]! / steps, meanAcc: values[m + 3]! / steps, steps };
+    const ring = m + METRICS;
+    for (let k = 0; k < this.stepsSinceRead; k++) this.readSteps.push({ loss: values[ring + 2 * k]!, acc: values[ring + 2 * k + 1]! });
     this.readback.unmap();
+    this.cadence.read(this.stepsSinceRead, afterStep);
     this.stepsSinceRead = 0;
     this.resetSums = true;
   }

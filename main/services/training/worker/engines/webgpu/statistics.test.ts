@@ -22,7 +22,7 @@ import { weightsOf } from '../compare-weights';
 import { EngineStep } from '../engine-step';
 import { dropoutKeepMasks } from '../onnxruntime/dropout-masks';
 import { WebGpuStepEngine } from './engine';
-import { countGpuCalls } from './gpu-counters';
+import { countGpuCalls } from '../../gpu-counters';
 import { testDevice } from './test-device';
 
 const BATCH = 16;
