@@ -84,13 +84,38 @@ describe('gradient-flow diagnosis', () => {
     expect(d.expected!.varW).toBeCloseTo(0.01, 12);
     expect(d.expected!.forward).toBeCloseTo(0.5, 12);
     expect(d.expected!.backward).toBeCloseTo(0.5, 12);
-    expect(d.verdict).toContain('Toward the input the gradient norm falls ×0.7 a layer: 610× smaller at dense_1 than at dense_19.');
+    expect(d.verdict).toContain("Toward the input the layers' gradient norm (kernel and bias) falls ×0.7 a layer: 610× smaller at dense_1 than at dense_19.");
+    expect(d.verdict).toContain("The signal's variance (activations) goes ×0.5 a layer forward (Glorot uniform with relu predicts ×0.5)");
     expect(d.verdict).toContain('Glorot uniform gives Var(w) = 2/(fan_in + fan_out) = 2/200 = 0.01');
-    expect(d.verdict).toContain('= 0.5 and the gradient');
-    expect(d.verdict).toContain('vanishes toward the input');
+    expect(d.verdict).toContain("scales the signal's variance by fan_in·Var(w)·0.5 = 0.5 forward and the error's (δ) by fan_out·Var(w)·0.5 = 0.5 toward the input");
+    expect(d.verdict).toContain('The signal vanishes forward');
+    expect(d.verdict).toContain('The gradient vanishes toward the input');
     expect(d.suggestion).toBe('He normal (Var(w) = 2/fan_in = 0.02) keeps the factors at 1 forward and 1 backward for relu: set kernel_initializer to he_normal.');
     expect(d.depth.map((p) => p.depth)).toEqual(NAMES.map((_, i) => i + 1));
     expect(d.depth.at(-1)!.actVariance).toBeNull();
+  });
+
+  it('ReLU with Glorot at initialization: flat gradient norms but a halving signal is vanishing, and the activations are named', () => {
+    // f = b = ½: the kernel gradient ∝ √(E[a²]·Var(δ)) stays level while the activations and δ halve per layer.
+    const d = diagnoseDeep('relu', 'GlorotUniform', constant(0.01), (k) => Math.sqrt(0.5 ** k));
+    expect(d.gradient!.perLayer).toBeCloseTo(1, 10);
+    expect(d.activation!.perLayer).toBeCloseTo(0.5, 10);
+    expect(d.kind).toBe('vanishing');
+    expect(d.verdict).toContain(
+      "The signal's variance (activations) goes ×0.5 a layer forward (Glorot uniform with relu predicts ×0.5): 520,000× smaller at dense_19 than at dense.",
+    );
+    expect(d.verdict).toContain('the arithmetic has the error δ fade toward the input (×0.5 a layer)');
+    expect(d.verdict).toContain('they offset each other (√(0.5/0.5) = ×1 a layer at initialization); the activations show it.');
+    expect(d.verdict).toContain("Toward the input the layers' gradient norm (kernel and bias) stays level: ×1 a layer.");
+    expect(d.verdict).not.toContain('The gradient vanishes');
+    expect(d.suggestion).toContain('set kernel_initializer to he_normal');
+  });
+
+  it('a signal whose variance doubles a layer forward is exploding, though the gradient norms are level', () => {
+    const d = diagnoseDeep('relu', 'HeNormal', constant(1), (k) => Math.sqrt(2 ** k));
+    expect(d.kind).toBe('exploding');
+    expect(d.verdict).toContain('The signal explodes forward.');
+    expect(d.verdict).not.toContain('The gradient explodes');
   });
 
   it('ReLU with He: a level gradient is healthy, the arithmetic says 1, nothing to suggest', () => {
@@ -100,7 +125,7 @@ describe('gradient-flow diagnosis', () => {
     expect(d.expected!.varW).toBeCloseTo(0.02, 12);
     expect(d.expected!.forward).toBeCloseTo(1, 12);
     expect(d.verdict).toContain('He normal gives Var(w) = 2/fan_in = 2/100 = 0.02');
-    expect(d.verdict).toContain('does not vanish over these 19 layers');
+    expect(d.verdict).toContain('Neither the signal nor the gradient norms vanish over these 19 layers.');
     expect(d.suggestion).toBeNull();
   });
 
@@ -139,21 +164,25 @@ describe('gradient-flow diagnosis', () => {
     const d = diagnoseGradientFlow(plain, layers);
     expect(d.gradient).toBeNull();
     expect(d.verdict).toContain('Fewer than 3 hidden layers');
-    // Without a measured trend, the kind comes from the arithmetic over the depth: He with elu at Var(z) = 2 grows, but not 10× over one layer.
+    // Without a measured trend (two hidden layers), the kind comes from the arithmetic over the depth: He with
+    // elu at Var(z) = 2 grows the signal and the error, but not 10× over one layer.
+    expect(d.activation).toBeNull();
     expect(d.kind).toBe('healthy');
   });
 
-  it('without a measured trend, predicts the gradient norm (the square root of the variance factor) against the 10× thresholds', () => {
+  it('without a measured trend, predicts the signal and the error as norms (square roots of the variance factors) against the 10× thresholds', () => {
     // ReLU with Var(w) = 1.7/fan_in: the backward variance factor is 0.85 a layer, 0.85¹⁹ ≈ 0.045 over the
     // 19 layers below the output, but the norm falls 0.85^9.5 ≈ 0.21: less than 10×.
     const spec = deep('relu', 'HeNormal');
     for (const layer of spec.config.layers.filter((l) => l.class_name === 'Dense').slice(0, -1)) {
       layer.config['kernel_initializer'] = initializer('VarianceScaling', { scale: 1.7, mode: 'fan_in', distribution: 'untruncated_normal' });
     }
-    // One hidden layer without a gradient norm: no measured trend.
-    const layers = record(constant(1), constant(1)).map((l) => (l.layer === 'dense_9' ? { ...l, grad_norm: undefined } : l));
+    // One hidden layer without a gradient norm or activation statistics: no measured trend.
+    const layers = record(constant(1), constant(1)).map((l) => (l.layer === 'dense_9' ? { layer: l.layer } : l));
     const d = diagnoseGradientFlow(spec, layers);
     expect(d.gradient).toBeNull();
+    expect(d.activation).toBeNull();
+    expect(d.expected!.forward).toBeCloseTo(0.85, 12);
     expect(d.expected!.backward).toBeCloseTo(0.85, 12);
     expect(d.kind).toBe('healthy');
   });

@@ -7,11 +7,21 @@
  * zero-mean weights of variance Var(w), a layer's pre-activation variance is
  *   forward:  Var(z_{l+1}) = fan_in · Var(w) · E[f(z_l)²]       (f the activation)
  *   backward: Var(δ_l)     = fan_out · Var(w) · E[f′(z_l)²] · Var(δ_{l+1})
- * so each layer multiplies the signal's variance by fan_in·Var(w)·E[f(z)²]/Var(z) and the gradient's
- * by fan_out·Var(w)·E[f′(z)²]. ReLU halves both (E[f²] = Var/2, E[f′²] = ½): He's Var(w) = 2/fan_in
- * keeps them at 1, Glorot's 2/(fan_in + fan_out) (= 1/n for square layers) halves them at every layer.
- * ELU's slope is 1 on both sides of 0, so its factors depend on the signal: ≈1 for a small signal,
- * ≈0.65 at unit variance (closed forms below). Pure: the renderer and the CLI read the same numbers.
+ * so each layer multiplies the signal's variance by f = fan_in·Var(w)·E[f(z)²]/Var(z) forward and the
+ * error signal's (δ) by b = fan_out·Var(w)·E[f′(z)²] toward the input. ReLU halves both (E[f²] = Var/2,
+ * E[f′²] = ½): He's Var(w) = 2/fan_in keeps them at 1, Glorot's 2/(fan_in + fan_out) (= 1/n for square
+ * layers) halves them at every layer. ELU's slope is 1 on both sides of 0, so its factors depend on the
+ * signal: ≈1 for a small signal, ≈0.65 at unit variance (closed forms below).
+ *
+ * The statistics' gradient norm is not δ's: it is the layer's parameter gradient, kernel and bias.
+ * The kernel's, ∇W_l = a_{l−1}ᵀ δ_l, has ‖∇W_l‖² ∝ E[a_{l−1}²]·Var(δ_l), so one layer toward the
+ * input it changes by √(b/f) (layers of equal width): at initialization Glorot + ReLU (f = b = ½)
+ * gives FLAT kernel gradients while the activations and δ both halve per layer (Glorot & Bengio 2010
+ * saw the same). The bias's, Σ δ_l, follows √b alone, and dominates once the signal has faded (real
+ * records of Glorot + ReLU at step 0: the norm falls ×0.73 a layer toward the input, ≈ √½). Neither is
+ * b, so no init factor is compared with the gradient trend: the measured activation variance is
+ * compared with f, the gradient trend is reported as measured, and the verdict rests on both.
+ * Pure: the renderer and the CLI read the same numbers.
  */
 import type { ModelSpec } from '../model/spec';
 import { withDefaults } from '../model/layers';
@@ -74,7 +84,7 @@ export interface ExpectedFactors {
   /** E[f(z)²]/Var(z) and E[f′(z)²] at q. */
   forwardGain: number;
   backwardGain: number;
-  /** fan_in·Var(w)·forwardGain and fan_out·Var(w)·backwardGain. */
+  /** fan_in·Var(w)·forwardGain (the signal's variance, forward) and fan_out·Var(w)·backwardGain (δ's, toward the input). */
   forward: number;
   backward: number;
 }
@@ -82,9 +92,9 @@ export interface ExpectedFactors {
 export interface GradientFlowDiagnosis {
   kind: FlowKind;
   depth: DepthPoint[];
-  /** Gradient norms over the hidden layers fed by hidden layers (the first layer sees raw inputs, the output the loss). */
+  /** Parameter-gradient norms over the hidden layers fed by hidden layers (the first layer sees raw inputs, the output the loss). */
   gradient: DepthTrend | null;
-  /** Activation variance over the hidden layers. */
+  /** Activation variance over the hidden layers: the forward signal, what `expected.forward` predicts. */
   activation: DepthTrend | null;
   expected: ExpectedFactors | null;
   /** Sentences: what was measured, what the arithmetic predicts, the verdict. */
@@ -286,6 +296,12 @@ const times = (x: number) => `×${humanNumber(x, 3)}`;
 const list = (names: string[]) => (names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', '));
 const change = (total: number) => (total < 1 ? `${fmt(1 / total)}× smaller` : `${fmt(total)}× larger`);
 
+/** A measured total change over depth, in norm terms (a variance's square root), against the 10× thresholds. */
+function kindOf(norms: number[]): FlowKind {
+  if (norms.some((t) => t > EXPLODE_TOTAL)) return 'exploding';
+  return norms.some((t) => t < VANISH_TOTAL) ? 'vanishing' : 'healthy';
+}
+
 /**
  * Diagnoses the gradient flow of `spec` from one statistics record's layers (the latest: the panel
  * passes it as it arrives). Layers are matched by name; a record from another model yields 'unknown'.
@@ -314,6 +330,7 @@ export function diagnoseGradientFlow(spec: ModelSpec, layers: readonly LayerStat
     depth.slice(0, -1).map((p) => ({ layer: p.layer, value: p.actVariance })),
     false,
   );
+  const report = initializerReport(spec, { kerasVariance: true });
 
   // The representative layer: the middle of the span, its activation's gains at the variance its input measured.
   const middle = span.length ? Math.floor(span.length / 2) + 1 : -1;
@@ -322,7 +339,6 @@ export function diagnoseGradientFlow(spec: ModelSpec, layers: readonly LayerStat
     const layer = weighted[middle]!;
     const previous = byName.get(weighted[middle - 1]!.activationLayer);
     const secondMoment = previous?.act_std !== undefined ? previous.act_std ** 2 + (previous.act_mean ?? 0) ** 2 : null;
-    const report = initializerReport(spec, { kerasVariance: true });
     const pre = expectedFactors(report, layer, 1);
     // q = fan_in · Var(w) · E[a²] of the layer below: the pre-activation variance the gains apply to.
     const q = pre && secondMoment !== null && secondMoment > 0 ? pre.fanIn * pre.varW * secondMoment : 1;
@@ -333,10 +349,20 @@ export function diagnoseGradientFlow(spec: ModelSpec, layers: readonly LayerStat
     return { kind: 'unknown', depth, gradient, activation, expected, verdict: 'No gradient statistics for this model yet.', suggestion: null };
   }
 
+  const e = expected && !normalized ? expected : null;
+  const theory = e ? ` (${e.initializer} with ${e.activation} predicts ${times(e.forward)})` : '';
   const sentences: string[] = [];
+  if (activation) {
+    sentences.push(
+      `The signal's variance (activations) goes ${times(activation.perLayer)} a layer forward${theory}: ${change(activation.total)} at ${activation.to} than at ${activation.from}.`,
+    );
+  }
   if (gradient) {
+    const subject = "Toward the input the layers' gradient norm (kernel and bias)";
     const direction = gradient.perLayer < 1 ? 'falls' : 'rises';
-    sentences.push(`Toward the input the gradient norm ${direction} ${times(gradient.perLayer)} a layer: ${change(gradient.total)} at ${gradient.to} than at ${gradient.from}.`);
+    // Within 5% over the whole span "1× larger" would say nothing: call it level.
+    if (Math.abs(Math.log(gradient.total)) < Math.log(1.05)) sentences.push(`${subject} stays level: ${times(gradient.perLayer)} a layer.`);
+    else sentences.push(`${subject} ${direction} ${times(gradient.perLayer)} a layer: ${change(gradient.total)} at ${gradient.to} than at ${gradient.from}.`);
   } else if (span.length < 3) {
     sentences.push('Fewer than 3 hidden layers between the first and the output: no trend across depth to measure.');
   }
@@ -345,46 +371,62 @@ export function diagnoseGradientFlow(spec: ModelSpec, layers: readonly LayerStat
   const broken = depth.filter((p) => p.gradNorm !== null && !Number.isFinite(p.gradNorm)).map((p) => p.layer);
   if (dead.length) sentences.push(`No gradient at all reaches ${list(dead)} (norm 0).`);
   if (broken.length) sentences.push(`The gradient norm is not finite at ${list(broken)}.`);
-  if (activation) sentences.push(`Activation variance ${times(activation.perLayer)} a layer forward: ${change(activation.total)} at ${activation.to} than at ${activation.from}.`);
 
   let kind: FlowKind;
+  // The measured changes over depth as norms, like the thresholds: the signal's std and the gradient norm.
+  const signalKind = activation ? kindOf([Math.sqrt(activation.total)]) : null;
+  const gradientKind = gradient ? kindOf([gradient.total]) : null;
   if (broken.length) kind = 'exploding';
   else if (dead.length) kind = 'vanishing';
   else if (normalized) {
     kind = 'normalized';
     sentences.push('Normalization layers rescale every layer they follow, so the initializer does not set these factors.');
-  } else {
-    // Measured when the span allows, else what the arithmetic predicts over the model's depth: a norm,
-    // like the measured one and the thresholds, so the square root of the variance factor.
-    const total = gradient?.total ?? (expected ? Math.sqrt(expected.backward) ** Math.max(0, weighted.length - 2) : null);
-    kind = total === null ? 'unknown' : total < VANISH_TOTAL ? 'vanishing' : total > EXPLODE_TOTAL ? 'exploding' : 'healthy';
-  }
+  } else if (activation || gradient) {
+    kind = kindOf([activation ? Math.sqrt(activation.total) : 1, gradient?.total ?? 1]);
+  } else if (e) {
+    // Nothing measured across depth: what the arithmetic predicts for the signal and the error over the model's depth.
+    const layersBelow = Math.max(0, weighted.length - 2);
+    kind = kindOf([Math.sqrt(e.forward) ** layersBelow, Math.sqrt(e.backward) ** layersBelow]);
+  } else kind = 'unknown';
 
-  if (expected && !normalized) {
-    const e = expected;
+  if (e) {
     const gains = activationGains(e.activation, e.q)!;
     sentences.push(
-      `${e.initializer} gives Var(w) = ${e.varWFormula} = ${fmt(e.varW)}; with ${e.activation} (${gains.note}) each layer scales the signal's variance by fan_in·Var(w)·${fmt(e.forwardGain)} = ${fmt(e.forward)} and the gradient's by fan_out·Var(w)·${fmt(e.backwardGain)} = ${fmt(e.backward)}.`,
+      `${e.initializer} gives Var(w) = ${e.varWFormula} = ${fmt(e.varW)}; with ${e.activation} (${gains.note}) each layer scales the signal's variance by fan_in·Var(w)·${fmt(e.forwardGain)} = ${fmt(e.forward)} forward and the error's (δ) by fan_out·Var(w)·${fmt(e.backwardGain)} = ${fmt(e.backward)} toward the input.`,
     );
   }
   // A small signal sits in the near-linear part of a smooth activation: the stack then computes almost a linear map.
-  if (expected && !normalized && SMOOTH_AT_ZERO.has(expected.activation) && expected.q < SMALL_SIGNAL) {
-    sentences.push(`At Var(z) = ${fmt(expected.q)} most inputs sit in ${expected.activation}'s near-linear part around 0, so the layers act almost as one linear map.`);
+  if (e && SMOOTH_AT_ZERO.has(e.activation) && e.q < SMALL_SIGNAL) {
+    sentences.push(`At Var(z) = ${fmt(e.q)} most inputs sit in ${e.activation}'s near-linear part around 0, so the layers act almost as one linear map.`);
   }
-  if (kind === 'vanishing') sentences.push('The gradient vanishes toward the input layers: they barely learn.');
-  else if (kind === 'exploding') sentences.push('The gradient explodes toward the input layers.');
-  else if (kind === 'healthy' && gradient) sentences.push(`The gradient does not vanish over these ${gradient.layers} layers.`);
+  if (kind === 'vanishing') {
+    if (signalKind === 'vanishing') {
+      const error = e && e.backward < 1 ? `, and the arithmetic has the error δ fade toward the input (${times(e.backward)} a layer)` : '';
+      sentences.push(`The signal vanishes forward: the last layers see almost nothing of the input${error}.`);
+      // ‖∇W_l‖² ∝ E[a_{l−1}²]·Var(δ_l): one layer toward the input the kernel's gradient changes by √(b/f).
+      const offset = e ? ` (√(${fmt(e.backward)}/${fmt(e.forward)}) = ${times(Math.sqrt(e.backward / e.forward))} a layer at initialization)` : '';
+      if (gradientKind === 'healthy') {
+        sentences.push(
+          `The gradient norms need not show it: a kernel’s gradient, a_{l−1}ᵀδ_l, carries the fading signal and the fading error together, and they offset each other${offset}; the activations show it.`,
+        );
+      }
+    }
+    if (signalKind !== 'vanishing' || gradientKind === 'vanishing') sentences.push('The gradient vanishes toward the input layers: they barely learn.');
+  } else if (kind === 'exploding') {
+    if (signalKind === 'exploding') sentences.push('The signal explodes forward.');
+    if (signalKind !== 'exploding' || gradientKind === 'exploding') sentences.push('The gradient explodes toward the input layers.');
+  } else if (kind === 'healthy' && gradient) sentences.push(`Neither the signal nor the gradient norms vanish over these ${gradient.layers} layers.`);
 
   let suggestion: string | null = null;
-  if (expected && !normalized) {
-    const r = recommendedInit(expected.activation, expected.fanIn, expected.fanOut);
-    const gains = activationGains(expected.activation, expected.q)!;
-    const forward = expected.fanIn * r.varW * gains.forward;
-    const backward = expected.fanOut * r.varW * gains.backward;
+  if (e) {
+    const r = recommendedInit(e.activation, e.fanIn, e.fanOut);
+    const gains = activationGains(e.activation, e.q)!;
+    const forward = e.fanIn * r.varW * gains.forward;
+    const backward = e.fanOut * r.varW * gains.backward;
     const off = (x: number) => Math.abs(Math.log(x));
-    const better = Math.max(off(forward), off(backward)) + 1e-9 < Math.max(off(expected.forward), off(expected.backward));
-    if (r.name !== expected.initializer && better && (kind !== 'healthy' || Math.max(off(expected.forward), off(expected.backward)) > PRESERVED)) {
-      suggestion = `${r.name} (Var(w) = ${r.formula} = ${fmt(r.varW)}) keeps the factors at ${fmt(forward)} forward and ${fmt(backward)} backward for ${expected.activation}: set kernel_initializer to ${r.id}.`;
+    const better = Math.max(off(forward), off(backward)) + 1e-9 < Math.max(off(e.forward), off(e.backward));
+    if (r.name !== e.initializer && better && (kind !== 'healthy' || Math.max(off(e.forward), off(e.backward)) > PRESERVED)) {
+      suggestion = `${r.name} (Var(w) = ${r.formula} = ${fmt(r.varW)}) keeps the factors at ${fmt(forward)} forward and ${fmt(backward)} backward for ${e.activation}: set kernel_initializer to ${r.id}.`;
     } else if (kind === 'vanishing' || kind === 'exploding') {
       suggestion = 'Add BatchNormalization after the hidden layers, or use fewer layers.';
     }

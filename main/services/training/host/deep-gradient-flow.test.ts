@@ -4,8 +4,8 @@
  * gradient-flow diagnosis reads what the records show.
  *
  * With ReLU (the He vs Glorot comparison), Glorot's Var(w)·fan_in = 1 halves the variance at each
- * layer: the activations fade forward, the gradient vanishes toward the input and the network stays
- * near chance; He keeps both level. With the preset's ELU the numbers say something else, and the
+ * layer: the activations fade forward (from the first record on), the error δ toward the input, the
+ * layers' gradient norms fall toward the input and the network stays near chance; He keeps them level. With the preset's ELU the numbers say something else, and the
  * test holds that too: ELU's slope is 1 on both sides of 0, so under Glorot the shrinking signal
  * passes nearly whole and the gradient does not vanish across depth. It is only smaller overall
  * (the signal sits in ELU's near-linear part), which is why He still trains ELU faster, by less.
@@ -62,7 +62,8 @@ describe('the gradient flow of the deep plain network', () => {
     const dHe = diagnoseGradientFlow(he.spec, he.stats.at(-1)!.layers);
     const dGlorot = diagnoseGradientFlow(glorot.spec, glorot.stats.at(-1)!.layers);
     expect(dGlorot.kind).toBe('vanishing');
-    expect(dGlorot.verdict).toContain('vanishes toward the input');
+    expect(dGlorot.verdict).toContain('The signal vanishes forward');
+    expect(dGlorot.verdict).toContain('The gradient vanishes toward the input');
     expect(dGlorot.suggestion).toContain('he_normal');
     expect(dHe.kind).not.toBe('vanishing');
     // The arithmetic: Glorot's 0.5 a layer, He's 1; the measured activation variance follows (≈0.5 against ≈1).
@@ -70,6 +71,15 @@ describe('the gradient flow of the deep plain network', () => {
     expect(dHe.expected!.forward).toBeCloseTo(1, 6);
     expect(dGlorot.activation!.perLayer).toBeLessThan(0.7);
     expect(dHe.activation!.perLayer).toBeGreaterThan(0.9);
+    // From the first record on (step 0), what the diagnosis rests on is the signal: Glorot's variance falls
+    // ≈×0.5 a layer forward (10⁻⁴ or less over the 19 layers), He's does not.
+    const first = (r: Trained) => diagnoseGradientFlow(r.spec, r.stats[0]!.layers);
+    expect(glorot.stats[0]!.step).toBe(0);
+    expect(first(glorot).kind).toBe('vanishing');
+    expect(first(glorot).activation!.perLayer).toBeLessThan(0.6);
+    expect(first(glorot).activation!.total).toBeLessThan(1e-4);
+    expect(first(glorot).verdict).toContain('The signal vanishes forward');
+    expect(first(he).kind).toBe('healthy');
     // And it shows in what the learner sees: Glorot's network barely leaves chance (10%).
     expect(he.valAcc).toBeGreaterThan(glorot.valAcc + 0.1);
   });
