@@ -143,7 +143,7 @@ test('the gradient-flow panel tells why He beats Glorot on the deep plain networ
   const diagnosis = detail.getByTestId('gradient-diagnosis');
   await view.locator('[data-testid^="run-open-"]', { hasText: 'Glorot uniform init' }).first().click();
   await expect(diagnosis).toHaveAttribute('data-kind', 'vanishing');
-  await expect(diagnosis).toContainText('Why: the gradient vanishes toward the input');
+  await expect(diagnosis).toContainText('Why: the signal fades with depth, and the error toward the input');
   await expect(detail.getByTestId('gradient-why')).toContainText('Glorot uniform gives Var(w) = 2/(fan_in + fan_out) = 2/200 = 0.01; with relu');
   await expect(detail.getByTestId('gradient-suggestion')).toContainText('set kernel_initializer to he_normal');
   // The per-depth chart: the latest gradient norm of each of the 21 Dense layers.
