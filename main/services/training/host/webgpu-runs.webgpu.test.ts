@@ -76,10 +76,10 @@ describe.skipIf(!swiftShader)('the webgpu backend (SwiftShader)', () => {
     await until('some batches', () => posted().length >= 6);
     expect(await host.pause(runId)).toEqual({ paused: true });
     await until('paused', () => events.some((e) => e.runId === runId && e.type === 'paused'));
-    // 'paused' goes out when asked; the loop then reads the window's pending steps (waiting for the GPU) and posts them. After that nothing comes.
-    await new Promise((resolve) => setTimeout(resolve, 2500));
-    const atPause = posted().length;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // 'paused' goes out once the loop has read the window's pending steps and posted them: nothing comes after it.
+    const pausedAt = events.findIndex((e) => e.runId === runId && e.type === 'paused');
+    const atPause = events.slice(0, pausedAt).flatMap((e) => (e.runId === runId && e.type === 'batches' ? e.batches : [])).length;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(posted().length).toBe(atPause);
     expect(await host.stop(runId)).toEqual({ stopped: true });
     expect(await ended(runId, 120_000)).toEqual({ type: 'stopped', runId });

@@ -59,6 +59,15 @@ export class RunControl {
   stopRequested = false;
   paused = false;
   private wake: (() => void) | null = null;
+  /** The loop said 'paused': it reached a batch boundary and waits there. */
+  private announced = false;
+
+  /**
+   * `notify` says 'paused' when the loop has stopped between batches (every record of the steps before
+   * it already posted: a deferred engine's pending steps are read first), and 'resumed' after such a
+   * pause — not when a pause is only asked for, so nothing of the run follows a 'paused'.
+   */
+  constructor(private readonly notify: (event: 'paused' | 'resumed') => void = () => undefined) {}
 
   pause(): boolean {
     if (this.paused || this.stopRequested) return false;
@@ -69,6 +78,10 @@ export class RunControl {
   resume(): boolean {
     if (!this.paused) return false;
     this.paused = false;
+    if (this.announced) {
+      this.announced = false;
+      this.notify('resumed');
+    }
     this.wake?.();
     return true;
   }
@@ -78,9 +91,13 @@ export class RunControl {
     this.wake?.();
   }
 
-  /** Resolves once resumed or stopped. */
+  /** Resolves once resumed or stopped; says 'paused' as it starts waiting. */
   waitWhilePaused(): Promise<void> {
     if (!this.paused || this.stopRequested) return Promise.resolve();
+    if (!this.announced) {
+      this.announced = true;
+      this.notify('paused');
+    }
     return new Promise<void>((resolve) => {
       this.wake = () => {
         this.wake = null;

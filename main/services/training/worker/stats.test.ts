@@ -153,6 +153,22 @@ describe('RunControl', () => {
     expect(control.resume()).toBe(true);
     expect(control.pause()).toBe(false);
   });
+
+  it("says 'paused' when the loop starts waiting, not when a pause is asked for, and 'resumed' only after that", async () => {
+    const said: string[] = [];
+    const control = new RunControl((event) => said.push(event));
+    // Asked and taken back before the loop reached a batch boundary: nothing to say.
+    control.pause();
+    expect(said).toEqual([]);
+    control.resume();
+    expect(said).toEqual([]);
+    control.pause();
+    const waiting = control.waitWhilePaused();
+    expect(said).toEqual(['paused']);
+    control.resume();
+    await waiting;
+    expect(said).toEqual(['paused', 'resumed']);
+  });
 });
 
 describe('seeds', () => {

@@ -86,7 +86,7 @@ function evictIdle(): void {
 }
 
 async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<void> {
-  const run = { runId: message.runId, control: new RunControl() };
+  const run = { runId: message.runId, control: new RunControl((event) => post({ type: event, runId: message.runId })) };
   activeRun = run;
   const { runId, request } = message;
   let trainOn = backend;
@@ -163,10 +163,11 @@ port.on('message', (raw: unknown) => {
       if (activeRun?.runId === message.runId) activeRun.control.stop();
       return;
     case 'pause':
-      if (activeRun?.runId === message.runId && activeRun.control.pause()) post({ type: 'paused', runId: message.runId });
+      // The loop says 'paused' once it has stopped between batches (RunControl).
+      if (activeRun?.runId === message.runId) activeRun.control.pause();
       return;
     case 'resume':
-      if (activeRun?.runId === message.runId && activeRun.control.resume()) post({ type: 'resumed', runId: message.runId });
+      if (activeRun?.runId === message.runId) activeRun.control.resume();
       return;
     case 'train':
       if (activeRun) {
