@@ -10,6 +10,8 @@ import type * as Ort from 'onnxruntime-node';
 import { DomainError, type OptimizerSettings } from '../../../../../../contract';
 import type { ModelSpec } from '../../../../../../model/spec';
 import type { NamedWeights } from '../../../../export/weights';
+import { product } from '../../../../../../model/layers/checks';
+import { stepInputError, weightsInputError } from '../step-inputs';
 import type { EngineProbe, TrainingEngine } from '../engine';
 import { OrtInference } from './inference';
 import { firstLine, ORT_EP_ENV, providerLabel, providerSessionOptions, type GpuExecutionProvider } from './execution-providers';
@@ -29,8 +31,6 @@ export interface StepResult {
   loss: number;
   acc: number;
 }
-
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Rethrows after releasing `session` (a second session of the same engine did not start). */
 const releasing =
@@ -57,8 +57,8 @@ export class OrtStepEngine implements TrainingEngine {
     public description: string,
     private readonly model: { spec: ModelSpec; sessionOptions: Ort.InferenceSession.SessionOptions },
   ) {
-    this.sampleSize = size(graph.inputShape);
-    for (const s of graph.state) this.values.set(s.name, new Float32Array(size(s.shape)).fill(s.initial));
+    this.sampleSize = product(graph.inputShape);
+    for (const s of graph.state) this.values.set(s.name, new Float32Array(product(s.shape)).fill(s.initial));
   }
 
   /**
@@ -129,12 +129,8 @@ export class OrtStepEngine implements TrainingEngine {
 
   /** Replaces every model variable (all must be given, with their shapes); optimizer slots are kept. */
   setWeights(weights: NamedWeights): void {
-    for (const s of this.variables()) {
-      const w = weights.get(s.name);
-      if (!w) throw new DomainError('invalid-input', `no weights for '${s.name}'`);
-      if (w.data.length !== size(s.shape))
-        throw new DomainError('invalid-input', `weight '${s.name}' holds ${w.data.length} values, its shape [${s.shape.join(', ')}] needs ${size(s.shape)}`);
-    }
+    const refused = weightsInputError(weights, this.variables());
+    if (refused) throw refused;
     for (const s of this.variables()) this.values.set(s.name, Float32Array.from(weights.get(s.name)!.data));
     this.changes++;
   }
@@ -167,13 +163,9 @@ export class OrtStepEngine implements TrainingEngine {
     masks: ReadonlyMap<string, Float32Array> = new Map(),
     probe?: EngineProbe,
   ): Promise<StepResult & { grads?: Map<string, Float32Array> }> {
-    if (!(n > 0) || xs.length < n * this.sampleSize || ys.length < n) {
-      throw new DomainError('invalid-input', `a step needs ${n} samples of ${this.sampleSize} values and ${n} labels, got ${xs.length} values and ${ys.length} labels`);
-    }
+    const refused = stepInputError(xs, ys, n, { sampleSize: this.sampleSize, classes: this.graph.classes }, masks, this.graph.masks);
+    if (refused) throw refused;
     const labels = ys.subarray(0, n);
-    for (const label of labels) {
-      if (!(label >= 0 && label < this.graph.classes)) throw new DomainError('invalid-input', `label ${label} is outside the model's ${this.graph.classes} classes`);
-    }
     const { Tensor } = this.ort;
     const feeds: Record<string, Ort.Tensor> = {
       [STEP_INPUTS.x]: new Tensor('float32', xs.subarray(0, n * this.sampleSize), [n, ...this.graph.inputShape]),
@@ -181,9 +173,7 @@ export class OrtStepEngine implements TrainingEngine {
       [STEP_INPUTS.lr]: new Tensor('float32', Float32Array.of(lr), []),
     };
     for (const m of this.graph.masks) {
-      const keep = masks.get(m.input);
-      if (!keep || keep.length < n * m.features) throw new DomainError('invalid-input', `layer ${m.layer} needs a keep mask of ${n} × ${m.features} values`);
-      feeds[m.input] = new Tensor('float32', keep.subarray(0, n * m.features), [n, m.features]);
+      feeds[m.input] = new Tensor('float32', masks.get(m.input)!.subarray(0, n * m.features), [n, m.features]);
     }
     for (const s of this.graph.state) feeds[s.name] = new Tensor('float32', this.values.get(s.name)!, s.shape);
     // A plain step runs the graph without the statistics outputs; a statistics step (probe) the one with them.

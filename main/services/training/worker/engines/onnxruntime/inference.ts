@@ -6,6 +6,7 @@
  */
 import type * as Ort from 'onnxruntime-node';
 import { DomainError } from '../../../../../../contract';
+import { product } from '../../../../../../model/layers/checks';
 import type { ModelSpec } from '../../../../../../model/spec';
 import { onnxInferenceGraph, onnxModelProto } from '../../../../export/onnx';
 import type { NamedWeights } from '../../../../export/weights';
@@ -44,7 +45,7 @@ export class OrtInference {
    * probabilities, the first on ties as tf.argMax) on `n` samples laid out contiguously in `x` / `y`.
    */
   async score(x: Float32Array, y: Int32Array, n: number): Promise<EngineStepResult> {
-    const size = this.inputShape.reduce((a, b) => a * b, 1);
+    const size = product(this.inputShape);
     let lossSum = 0;
     let correct = 0;
     for (let from = 0; from < n; from += CHUNK) {

@@ -27,6 +27,7 @@ import { DomainError, type OptimizerSettings } from '../../../../../../contract'
 import type { ModelSpec } from '../../../../../../model/spec';
 import type { NamedWeights } from '../../../../export/weights';
 import type { EngineProbe, EngineStepResult, TrainingEngine } from '../engine';
+import { stepInputError, weightsInputError } from '../step-inputs';
 import { lastFiniteSlots, ReadCadence } from './read-cadence';
 import type { DropoutMask } from '../onnxruntime/step-graph';
 import { METRICS } from './kernels';
@@ -255,11 +256,8 @@ export class WebGpuStepEngine implements TrainingEngine {
 
   /** Replaces every model variable (all must be given, with their sizes); optimizer slots are kept. */
   setWeights(weights: NamedWeights): void {
-    for (const v of this.layout.variables) {
-      const w = weights.get(v.name);
-      if (!w) throw new DomainError('invalid-input', `no weights for '${v.name}'`);
-      if (w.data.length !== v.size) throw new DomainError('invalid-input', `weight '${v.name}' holds ${w.data.length} values, its shape [${v.shape.join(', ')}] needs ${v.size}`);
-    }
+    const refused = weightsInputError(weights, this.layout.variables);
+    if (refused) throw refused;
     for (const v of this.layout.variables) this.mirror.set(weights.get(v.name)!.data, v.offset);
     this.device.queue.writeBuffer(this.arena, 0, this.mirror);
   }
@@ -280,18 +278,8 @@ export class WebGpuStepEngine implements TrainingEngine {
     options: { read?: boolean } = {},
   ): Promise<WebGpuStepResult> {
     const { inputSize, classes } = this.layout;
-    if (!(Number.isInteger(n) && n > 0) || xs.length < n * inputSize || ys.length < n) {
-      return Promise.reject(new DomainError('invalid-input', `a step needs ${n} samples of ${inputSize} values and ${n} labels, got ${xs.length} values and ${ys.length} labels`));
-    }
-    for (let i = 0; i < n; i++) {
-      const label = ys[i]!;
-      if (!(label >= 0 && label < classes)) return Promise.reject(new DomainError('invalid-input', `label ${label} is outside the model's ${classes} classes`));
-    }
-    for (const { mask } of this.layout.masks) {
-      const keep = masks.get(mask.input);
-      if (!keep || keep.length < n * mask.features)
-        return Promise.reject(new DomainError('invalid-input', `layer ${mask.layer} needs a keep mask of ${n} × ${mask.features} values`));
-    }
+    const refused = stepInputError(xs, ys, n, { sampleSize: inputSize, classes }, masks, this.masks);
+    if (refused) return Promise.reject(refused);
     if (this.disposed) return Promise.reject(new DomainError('invalid-input', 'the WebGPU step engine was disposed'));
     // The ring holds K steps: a read is due at the K-th whatever `options.read` says.
     const read = probe !== undefined || options.read === true || this.stepsSinceRead + 1 >= this.cadence.every;

@@ -13,6 +13,7 @@
  */
 import type { OptimizerSettings } from '../../../../../../contract';
 import { withDefaults } from '../../../../../../model/layers';
+import { product } from '../../../../../../model/layers/checks';
 import type { ModelSpec } from '../../../../../../model/spec';
 import { modelLayers, type ModelLayerInfo } from '../../../../export/weights';
 import type { DropoutMask } from '../onnxruntime/step-graph';
@@ -94,7 +95,6 @@ interface Region {
 
 const layerConfigs = (spec: ModelSpec): Cfg[] => spec.config.layers.map((l) => withDefaults(l).config as Cfg);
 const isActivation = (name: string): name is ActName => Object.hasOwn(ACT, name);
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Why the fused WebGPU step cannot train this spec with this optimizer, or null when it can. */
 export function webGpuStepSupport(spec: ModelSpec, optimizer: OptimizerSettings): string | null {
@@ -161,9 +161,9 @@ export function planStep(spec: ModelSpec, optimizer: OptimizerSettings, capacity
   const all = layers.flatMap((l) => l.variables);
   const slotsByName = new Map<string, VariableSlot>();
   for (const group of [all.filter((v) => v.trainable), all.filter((v) => !v.trainable)]) {
-    for (const v of group) slotsByName.set(v.name, { name: v.name, shape: v.shape, offset: arena.take(size(v.shape)), size: size(v.shape), trainable: v.trainable });
+    for (const v of group) slotsByName.set(v.name, { name: v.name, shape: v.shape, offset: arena.take(product(v.shape)), size: product(v.shape), trainable: v.trainable });
   }
-  const trainable = all.filter((v) => v.trainable).reduce((s, v) => s + size(v.shape), 0);
+  const trainable = all.filter((v) => v.trainable).reduce((s, v) => s + product(v.shape), 0);
   const variablesEnd = arena.size;
   const metricsOffset = arena.take(METRICS);
   const slotCount = optimizer.class_name === 'Adam' ? 2 : optimizer.class_name === 'SGD' && (optimizer.config.momentum > 0 || optimizer.config.nesterov) ? 1 : 0;
@@ -172,7 +172,7 @@ export function planStep(spec: ModelSpec, optimizer: OptimizerSettings, capacity
 
   const gradientOffset = arena.take(trainable);
   const inputShape = layers[0]!.input_shape.slice(1) as number[];
-  const inputSize = size(inputShape);
+  const inputSize = product(inputShape);
   const uploadOffset = arena.take(STEP_SCALARS);
   const inputOffset = arena.take(capacity * inputSize);
   const labelsOffset = arena.take(capacity);
@@ -219,7 +219,7 @@ export function planStep(spec: ModelSpec, optimizer: OptimizerSettings, capacity
     const F = input.features;
     switch (info.class_name) {
       case 'Flatten':
-        region = { ...input, features: size(info.output_shape.slice(1) as number[]) };
+        region = { ...input, features: product(info.output_shape.slice(1) as number[]) };
         break;
       case 'Dense': {
         const N = cfg.units as number;
