@@ -17,7 +17,8 @@ import { createFusedStep } from '../main/services/training/worker/fused/fused-st
 import { installFastWasmMatMul } from '../main/services/training/worker/kernels/wasm-matmul';
 import { createOptimizer } from '../main/services/training/worker/optimizers';
 import { planLayers } from '../main/services/training/worker/forward';
-import { OrtStepEngine } from '../main/services/training/worker/engines/onnxruntime/engine';
+import { ORT_STEPS_PER_RUN, OrtStepEngine } from '../main/services/training/worker/engines/onnxruntime/engine';
+import { AFFINE_INPUT_MIN_BATCH } from '../main/services/training/worker/engines/onnxruntime/step-graph';
 import { heldBatches, runAlone, timeInterleaved, type EngineRow, type TimedEngine } from './interleaved';
 
 // The Conv2D part of the section, bundled with this file for bench/run.mjs.
@@ -58,15 +59,28 @@ export async function runOrtSection(options: OrtBenchOptions = {}): Promise<OrtB
         blockSteps,
       },
     ];
-    for (const threads of options.threads ?? [1, 2]) {
-      const ort = await OrtStepEngine.create(seedModel1, settings.optimizer, start, { intraOpNumThreads: threads });
+    // One step a run at 1 and 2 threads; ORT_STEPS_PER_RUN steps a run (as training runs use it); and one
+    // step a run with the first BN's gradients through dx (step-graph.ts' affineInputs off), 1 thread.
+    const variants = [
+      ...(options.threads ?? [1, 2]).map((threads) => ({ threads, stepsPerRun: 1, affineInputs: batch >= AFFINE_INPUT_MIN_BATCH })),
+      { threads: 1, stepsPerRun: ORT_STEPS_PER_RUN, affineInputs: batch >= AFFINE_INPUT_MIN_BATCH },
+      { threads: 1, stepsPerRun: 1, affineInputs: !(batch >= AFFINE_INPUT_MIN_BATCH) },
+    ];
+    for (const { threads, stepsPerRun, affineInputs } of variants) {
+      const ort = await OrtStepEngine.create(seedModel1, settings.optimizer, start, { intraOpNumThreads: threads, affineInputs, stepsPerRun });
       if (!(ort instanceof OrtStepEngine)) throw new Error(`the ONNX Runtime step declined: ${ort.unsupported}`);
+      const label = [
+        `${threads} thread${threads > 1 ? 's' : ''}`,
+        ...(stepsPerRun > 1 ? [`${stepsPerRun} steps a run`] : []),
+        ...(affineInputs ? ['first BN through the Dense'] : []),
+      ];
       engines.push({
-        name: `onnxruntime ${threads} thread${threads > 1 ? 's' : ''}`,
+        name: `onnxruntime ${label.join(', ')}`,
+        // Several steps a run: the call that fills the queue runs them (blocks and warm-up are multiples of it).
         step: async (s) => (await ort.step(slice(s).x, slice(s).y, batch, settings.learningRate)).loss,
         dispose: () => ort.dispose(),
-        warmup: 10,
-        blockSteps,
+        warmup: 12,
+        blockSteps: Math.max(stepsPerRun, Math.round(blockSteps / stepsPerRun) * stepsPerRun),
       });
     }
     rows.push(...(await timeInterleaved(engines, batch, log)));

@@ -81,6 +81,22 @@ describe('the run pipeline over an imported dataset', () => {
       return out;
     };
     const memoryFeeder = new EpochFeeder(inMemory.pool, train, norm, 32, 3);
+    // Kept normalized between epochs or read again each epoch: the same batches, bit for bit.
+    const batchesOf = async (feeder: EpochFeeder, epoch: number) => {
+      const xs: number[] = [];
+      const ys: number[] = [];
+      for await (const { x, y } of feeder.batches(epoch)) {
+        xs.push(...x);
+        ys.push(...y);
+      }
+      return { xs: Float32Array.from(xs), ys };
+    };
+    const unkept = new EpochFeeder(inMemory.pool, train, norm, 32, 3, 0);
+    for (const epoch of [0, 1]) {
+      const [kept, read] = [await batchesOf(memoryFeeder, epoch), await batchesOf(unkept, epoch)];
+      expect(kept.ys).toEqual(read.ys);
+      expect(Buffer.from(kept.xs.buffer).equals(Buffer.from(read.xs.buffer))).toBe(true);
+    }
     const streamFeeder = new EpochFeeder(streamed.pool, train, norm, 32, 3);
     const [m0, s0, s1] = [await fingerprints(memoryFeeder, 0), await fingerprints(streamFeeder, 0), await fingerprints(streamFeeder, 1)];
     expect(s0.length).toBe(train.length);

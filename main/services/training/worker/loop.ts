@@ -48,7 +48,7 @@ import type { TaskData } from '../../../../model/task-check';
 import { DomainError, type DomainErrorCode } from '../../../../contract/wire';
 import { EngineStep, modelWeights } from './engines/engine-step';
 import type { EngineStepResult } from './engines/engine';
-import { OrtStepEngine } from './engines/onnxruntime/engine';
+import { ORT_STEPS_PER_RUN, OrtStepEngine } from './engines/onnxruntime/engine';
 import { requestedExecutionProvider } from './engines/onnxruntime/execution-providers';
 import { WebGpuStepEngine } from './engines/webgpu/engine';
 import { pinnedReadEvery } from './engines/webgpu/read-cadence';
@@ -418,8 +418,10 @@ async function engineTrainStep(
   };
   // An engine that hands out its arrays without copying (ONNX Runtime's): the weight norms and update
   // sizes from those, before and after the step, and the tfjs model is left alone.
-  const before = engine.weightsView();
-  if (before) {
+  if (engine.weightsView()) {
+    // Queued steps run first: `before` is what this step starts from.
+    await engine.flush();
+    const before = engine.weightsView()!;
     const { loss, acc } = await stepWithProbe();
     if (!Number.isFinite(loss)) return { loss, acc, stats: null, before: [] };
     const after = engine.weightsView()!;
@@ -610,7 +612,10 @@ async function ortEngineStep(tf: typeof TF, m: Model, request: StartTraining): P
   const { spec, settings } = request;
   let engine: OrtStepEngine | { unsupported: string };
   try {
-    engine = await OrtStepEngine.createPreferring(spec, settings.optimizer, modelWeights(m.weights), requestedExecutionProvider());
+    engine = await OrtStepEngine.createPreferring(spec, settings.optimizer, modelWeights(m.weights), requestedExecutionProvider(), {
+      batchSize: settings.batchSize,
+      stepsPerRun: ORT_STEPS_PER_RUN,
+    });
   } catch (error) {
     // A library that ran in the probe but refuses this graph: the run trains on tfjs rather than fail.
     return { unsupported: `ONNX Runtime could not load the step (${error instanceof Error ? error.message.split('\n')[0] : String(error)})` };

@@ -14,7 +14,7 @@ import { planLayers } from '../forward';
 import { FusedStatsProbe } from '../stats';
 import { sharedHandle } from '../tfjs-adapter';
 import { useFashionBatches } from '../test-images';
-import { EngineStep, modelWeights } from './engine-step';
+import { allFiniteValues, EngineStep, modelWeights } from './engine-step';
 import { OrtStepEngine } from './onnxruntime/engine';
 
 const BATCH = 16;
@@ -27,9 +27,9 @@ afterEach(async () => {
   cleanup = null;
 });
 
-async function setup(): Promise<{ model: tf.LayersModel; adapter: EngineStep; engine: OrtStepEngine }> {
+async function setup(stepsPerRun = 1): Promise<{ model: tf.LayersModel; adapter: EngineStep; engine: OrtStepEngine }> {
   const model = await buildModel(tf, seedModel1, { seed: 5 });
-  const engine = await OrtStepEngine.create(seedModel1, momentum, modelWeights(model.weights));
+  const engine = await OrtStepEngine.create(seedModel1, momentum, modelWeights(model.weights), { stepsPerRun });
   if (!(engine instanceof OrtStepEngine)) throw new Error(engine.unsupported);
   const adapter = new EngineStep(tf, engine, model.weights);
   cleanup = async () => {
@@ -118,6 +118,49 @@ describe('EngineStep', () => {
     expect([...engineValues.keys()].sort()).toEqual([...tfjsValues.keys()].sort());
     expect([...engineValues.keys()].filter((k) => k.endsWith(':update_sq'))).toHaveLength(6);
     for (const [key, value] of tfjsValues) expect(Array.from(engineValues.get(key)!), key).toEqual(Array.from(value));
+  });
+
+  it('with 4 steps a run: results in order once the run ran, and a NaN inside the run puts back a start replayed from it', async () => {
+    const reference = await setup();
+    const steps: [number, number][] = [
+      [0, 0.01],
+      [1, 0.01],
+      [2, NaN], // a finite loss, NaN weights after it
+      [3, 0.01], // a NaN loss
+    ];
+    const expected: number[] = [];
+    let startOfStep2: NamedWeights | null = null;
+    for (const [step, lr] of steps) {
+      if (step === 2) startOfStep2 = reference.engine.getWeights();
+      expected.push((await reference.adapter.step(batchX(step), batchY(step), BATCH, lr, step)).loss);
+    }
+    await cleanup!();
+    const { model, adapter, engine } = await setup(4);
+    for (const [step, lr] of steps.slice(0, 3)) {
+      await adapter.step(batchX(step), batchY(step), BATCH, lr, step);
+      expect(adapter.settled()).toEqual([]);
+    }
+    await adapter.step(batchX(3), batchY(3), BATCH, 0.01, 3);
+    const losses = adapter.settled().map((r) => r.loss);
+    expect(losses.slice(0, 3).every(Number.isFinite)).toBe(true);
+    expect(losses[3]).toBeNaN();
+    losses.slice(0, 3).forEach((loss, i) => expect(Math.abs(loss - expected[i]!)).toBeLessThan(1e-6));
+    // Step 3 started from NaN weights: the start of step 2, replayed from the run's start, is put back.
+    expect(await adapter.restoreLastFinite(3)).toBe('previous');
+    for (const [name, w] of startOfStep2!) {
+      const restored = engine.getWeights().get(name)!.data;
+      expect(
+        restored.reduce((worst, v, i) => Math.max(worst, Math.abs(v - w.data[i]!)), 0),
+        name,
+      ).toBeLessThan(1e-6);
+    }
+    equalWeights(modelWeights(model.weights), engine.getWeights());
+  });
+
+  it('tells finite arrays from ones holding NaN or ±∞ (the epoch-end check)', () => {
+    expect(allFiniteValues(Float32Array.of(1, -0, 3e38, -1e-45))).toBe(true);
+    expect(allFiniteValues(new Float32Array(0))).toBe(true);
+    for (const bad of [NaN, Infinity, -Infinity]) expect(allFiniteValues(Float32Array.of(1, bad, 2)), String(bad)).toBe(false);
   });
 
   it("checks the engine's own arrays for non-finite weights", async () => {

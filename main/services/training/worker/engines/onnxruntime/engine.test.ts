@@ -19,8 +19,8 @@ import { useFashionBatches } from '../../test-images';
 import { clipGradients, createOptimizer } from '../../optimizers';
 import { weightsOf, worstRelativeError } from '../compare-weights';
 import { dropoutKeepMasks } from './dropout-masks';
-import { OrtStepEngine } from './engine';
-import { stepGraphSupport } from './step-graph';
+import { OrtStepEngine, type OrtEngineOptions } from './engine';
+import { AFFINE_INPUT_MIN_BATCH, buildStepGraph, stepGraphSupport, type StepGraphOptions } from './step-graph';
 
 const BATCH = 32;
 const STEPS = 20;
@@ -57,7 +57,7 @@ function penaltySummationError(plans: ReturnType<typeof planLayers>): number {
   return inTfjs - exact;
 }
 
-async function engineFor(spec: ModelSpec, optimizer: OptimizerSettings, weights: NamedWeights, options = {}): Promise<OrtStepEngine> {
+async function engineFor(spec: ModelSpec, optimizer: OptimizerSettings, weights: NamedWeights, options: OrtEngineOptions = {}): Promise<OrtStepEngine> {
   const engine = await OrtStepEngine.create(spec, optimizer, weights, options);
   if (!(engine instanceof OrtStepEngine)) throw new Error(`declined: ${engine.unsupported}`);
   return engine;
@@ -65,8 +65,8 @@ async function engineFor(spec: ModelSpec, optimizer: OptimizerSettings, weights:
 
 /**
  * Seed model 2's variables that hold float32 noise under an adaptive optimizer: the first BN's beta
- * feeds a bias-free Dense into another BN, which removes any shift, so its exact gradient is 0; Adam
- * and Adamax divide that ~1e-9 noise by its own size and take lr-sized steps in its direction, and
+ * feeds a bias-free Dense into another BN, which removes any shift, so its exact gradient is 0; Adam,
+ * Adamax and RMSprop divide that ~1e-9 noise by its own size and take lr-sized steps in its direction, and
  * the next BN's moving mean follows (β·W). The two paths' noise differs, so these are not compared
  * (the loss, which they cannot move, is).
  */
@@ -87,17 +87,24 @@ async function onBackend<T>(backend: 'wasm' | 'cpu', body: () => Promise<T>): Pr
  * 20 steps on both paths from the same initial weights: worst loss difference and worst weight error.
  * Conv2D and MaxPooling2D models run the general path on 'cpu', as the app does (wasm has no gradient kernels for them).
  */
-async function compare(spec: ModelSpec, optimizer: OptimizerSettings, lr: number, backend: 'wasm' | 'cpu' = 'wasm', skip: ReadonlySet<string> = new Set()) {
-  return onBackend(backend, () => compareOnBackend(spec, optimizer, lr, skip));
+async function compare(
+  spec: ModelSpec,
+  optimizer: OptimizerSettings,
+  lr: number,
+  backend: 'wasm' | 'cpu' = 'wasm',
+  skip: ReadonlySet<string> = new Set(),
+  options: StepGraphOptions = {},
+) {
+  return onBackend(backend, () => compareOnBackend(spec, optimizer, lr, skip, options));
 }
 
 /** The worst loss difference and worst weight error over 20 steps, less the variables in `skip`. */
-async function compareOnBackend(spec: ModelSpec, optimizer: OptimizerSettings, lr: number, skip: ReadonlySet<string>) {
+async function compareOnBackend(spec: ModelSpec, optimizer: OptimizerSettings, lr: number, skip: ReadonlySet<string>, options: StepGraphOptions) {
   const model = await buildModel(tf, spec, { seed: SEED });
   const plans = planLayers(model);
   const tfOptimizer = createOptimizer(tf, optimizer, lr);
   const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const engine = await engineFor(spec, optimizer, weightsOf(model));
+  const engine = await engineFor(spec, optimizer, weightsOf(model), options);
   try {
     // Keras' order (each layer's variables together); tfjs lists trainable ones first.
     expect([...engine.getWeights().keys()].sort()).toEqual(model.weights.map((w) => w.originalName).sort());
@@ -134,9 +141,9 @@ async function compareOnBackend(spec: ModelSpec, optimizer: OptimizerSettings, l
   }
 }
 
-/** What `compare` leaves out: SHIFT_INVARIANT for seed model 2 under Adam and Adamax, nothing elsewhere. */
+/** What `compare` leaves out: SHIFT_INVARIANT for seed model 2 under the optimizers that scale a gradient by its own size, nothing elsewhere. */
 const noiseOf = (spec: ModelSpec, optimizer: OptimizerSettings): ReadonlySet<string> =>
-  spec === seedModel2 && (optimizer.class_name === 'Adam' || optimizer.class_name === 'Adamax') ? SHIFT_INVARIANT : new Set();
+  spec === seedModel2 && ['Adam', 'Adamax', 'RMSprop'].includes(optimizer.class_name) ? SHIFT_INVARIANT : new Set();
 
 describe('the ONNX Runtime step matches the general tfjs path (20 steps, batch 32, real images)', () => {
   const optimizers: [string, OptimizerSettings, number][] = [
@@ -228,6 +235,24 @@ describe('the ONNX Runtime step matches the general tfjs path (20 steps, batch 3
       expect(weights.worst, weights.at).toBeLessThan(1e-4);
     });
   }
+  // The step the engine builds from AFFINE_INPUT_MIN_BATCH on: the first BN's γ and β gradients taken by the Dense above it.
+  for (const flags of BN_FLAG_COMBINATIONS) {
+    it(`BatchNormalization with ${flagsLabel(flags)} under the Dense that takes its gradients, SGD`, async () => {
+      const { worstLoss, weights } = await compare(bnMlp(flags), sgd, 0.01, 'wasm', new Set(), { affineInputs: true });
+      expect(worstLoss).toBeLessThan(1e-4);
+      expect(weights.worst, weights.at).toBeLessThan(1e-4);
+    });
+  }
+  for (const [modelName, spec, optName, optimizer, lr] of [
+    ['seed model 1', seedModel1, 'SGD', sgd, 0.01],
+    ['seed model 2', seedModel2, 'Adam', adam, 0.001],
+  ] as const) {
+    it(`${modelName}, ${optName}, the first BN's gradients taken by the Dense above it`, async () => {
+      const { worstLoss, weights } = await compare(spec, optimizer, lr, 'wasm', noiseOf(spec, optimizer), { affineInputs: true });
+      expect(worstLoss).toBeLessThan(1e-4);
+      expect(weights.worst, weights.at).toBeLessThan(1e-4);
+    });
+  }
   // Conv2D and MaxPooling2D against tfjs' 'cpu' backend, where the app trains them (~10–20 s each on a busy machine: tfjs' convolutions in plain JS).
   for (const [modelName, spec, optName, optimizer, lr] of [
     ['small CNN (Reshape → Conv2D relu → MaxPooling2D → Flatten → Dense)', smallCnn(), 'SGD', sgd, 0.05],
@@ -271,6 +296,29 @@ function smallModel(fn: string, bn: { center: boolean; scale: boolean }): ModelS
   };
 }
 
+/** Flatten → BN(flags, γ and β drawn away from 1 and 0) → Dense(6, tanh) → Dense(10, softmax): BN first, under a Dense. */
+function bnFirst(flags: { center: boolean; scale: boolean }): ModelSpec {
+  return {
+    class_name: 'Sequential',
+    config: {
+      name: 'grad_check_bn_first',
+      layers: [
+        layer('Flatten', 'flatten', { batch_input_shape: [null, 28, 28] }),
+        layer('BatchNormalization', 'batch_normalization', {
+          axis: -1,
+          momentum: 0.9,
+          epsilon: 0.001,
+          ...flags,
+          gamma_initializer: initializer('RandomUniform', { minval: 0.5, maxval: 1.5 }),
+          beta_initializer: initializer('RandomUniform', { minval: -0.5, maxval: 0.5 }),
+        }),
+        layer('Dense', 'dense', { units: 6, activation: 'tanh', use_bias: true, kernel_initializer: initializer('GlorotUniform') }),
+        layer('Dense', 'dense_1', { units: 10, activation: 'softmax', use_bias: true, kernel_initializer: initializer('GlorotUniform') }),
+      ],
+    },
+  };
+}
+
 function conv(name: string, filters: number, kernel: number[], strides: number[], padding: string, activation: string, more: Record<string, unknown>): LayerSpec {
   return layer('Conv2D', name, { filters, kernel_size: kernel, strides, padding, activation, kernel_initializer: initializer('GlorotUniform'), ...more });
 }
@@ -307,14 +355,14 @@ function stridedCnn(fn: string, fn2: string): ModelSpec {
 describe("gradients against finite differences (float32, central differences on each variable's largest-gradient values)", () => {
   const N = 16;
   /** Each trainable variable's graph gradient (lr 0: the weights stay) against (L(w + ε) − L(w − ε))/2ε from the graph's own loss. */
-  async function checkGradients(spec: ModelSpec, bnLayers: number) {
+  async function checkGradients(spec: ModelSpec, bnLayers: number, options: OrtEngineOptions = {}, dropoutLayers = 1) {
     const model = await buildModel(tf, spec, { seed: SEED });
     const start = weightsOf(model);
     model.dispose();
-    const engine = await engineFor(spec, sgd, start, { gradients: true });
+    const engine = await engineFor(spec, sgd, start, { ...options, gradients: true });
     try {
       const masks = dropoutKeepMasks(tf, engine.graph.masks, N, { seed: SEED, step: 0 });
-      expect(engine.graph.masks.length).toBe(1);
+      expect(engine.graph.masks.length).toBe(dropoutLayers);
       const { grads, loss } = await engine.step(batchX(0, N), batchY(0, N), N, 0, masks);
       expect(Number.isFinite(loss)).toBe(true);
       const lossAt = async (name: string, index: number, eps: number) => {
@@ -349,6 +397,12 @@ describe("gradients against finite differences (float32, central differences on 
       });
     }
   }
+  // A first BN whose γ and β gradients the Dense above takes (graph.ts' AffineInput), γ and β perturbed from 1 and 0.
+  for (const flags of BN_FLAG_COMBINATIONS) {
+    it(`BatchNormalization (${flagsLabel(flags)}) first, its gradients taken by the Dense above`, async () => {
+      await checkGradients(bnFirst(flags), 1, { affineInputs: true }, 0);
+    });
+  }
   // Smooth activations: a conv bias moves thousands of units at once, and with ReLU some of them always cross
   // the kink within ±ε (the difference quotient drifts from 0.514 at ε 1e-2 to 0.477 at 1e-4, the analytic value).
   // ReLU convolutions are checked against tfjs above; the activations' derivatives are the Dense cases'.
@@ -360,6 +414,81 @@ describe("gradients against finite differences (float32, central differences on 
       await checkGradients(stridedCnn(fn!, fn2!), 1);
     });
   }
+});
+
+describe('several steps a run (stepsPerRun 4: the unrolled graph)', () => {
+  const K = 4;
+  const withDropout = structuredClone(plainMlp);
+  withDropout.config.layers.splice(2, 0, layer('Dropout', 'dropout', { rate: 0.3, noise_shape: null, seed: null }));
+  /** Both engines from the same start: one step a run, and K. */
+  async function pair(spec: ModelSpec, optimizer: OptimizerSettings) {
+    const model = await buildModel(tf, spec, { seed: SEED });
+    const start = weightsOf(model);
+    model.dispose();
+    return { one: await engineFor(spec, optimizer, start), many: await engineFor(spec, optimizer, start, { stepsPerRun: K }), start };
+  }
+  const masksAt = (engine: OrtStepEngine, step: number) => dropoutKeepMasks(tf, engine.graph.masks, BATCH, { seed: SEED, step });
+  /** `steps` steps on `engine` through a scratch batch that is spoilt after each call (the feeder reuses its buffers). */
+  async function run(engine: OrtStepEngine, from: number, steps: number): Promise<number[]> {
+    const scratch = { x: new Float32Array(BATCH * 784), y: new Int32Array(BATCH) };
+    for (let step = from; step < from + steps; step++) {
+      scratch.x.set(batchX(step));
+      scratch.y.set(batchY(step));
+      await engine.step(scratch.x, scratch.y, BATCH, 0.01 * (1 + step / 10), masksAt(engine, step));
+      scratch.x.fill(NaN);
+      scratch.y.fill(-1);
+    }
+    await engine.flush();
+    return engine.takeReadSteps().map((r) => r.loss);
+  }
+
+  for (const [modelName, spec, optimizer] of [
+    ['seed model 1, SGD momentum', seedModel1, momentum],
+    ['MLP with Dropout, Adam', withDropout, adam],
+  ] as const) {
+    it(`${modelName}: the same losses and weights as one step a run, batches copied when queued`, async () => {
+      const { one, many } = await pair(spec, optimizer);
+      try {
+        expect(many.description).toMatch(/, 4 steps a run\): /);
+        // 10 steps: two runs of 4, then 2 run one by one at the flush; the learning rate changes every step.
+        const expected = await run(one, 0, 10);
+        const losses = await run(many, 0, 10);
+        expect(losses).toHaveLength(10);
+        expect(losses.every(Number.isFinite)).toBe(true);
+        expect(Math.max(...losses.map((l, i) => Math.abs(l - expected[i]!)))).toBeLessThan(1e-5);
+        expect(worstRelativeError(many.getWeights(), one.getWeights()).worst).toBeLessThan(1e-5);
+      } finally {
+        await one.dispose();
+        await many.dispose();
+      }
+    });
+  }
+
+  it("restores a step's start inside a run by replaying the run's steps, and says which steps are kept", async () => {
+    const { one, many } = await pair(seedModel1, momentum);
+    try {
+      many.keepLastFinite();
+      await run(many, 0, 6); // runs: steps 0–3 (unrolled), 4–5 (at the flush)
+      const startOf = new Map<number, NamedWeights>([[0, one.getWeights()]]);
+      for (let step = 0; step < 6; step++) {
+        await run(one, step, 1);
+        startOf.set(step + 1, one.getWeights());
+      }
+      for (const step of [2, 5, 0, 4]) {
+        await many.restoreStepStart(step);
+        expect(worstRelativeError(many.getWeights(), startOf.get(step)!).worst, `start of step ${step}`).toBeLessThan(1e-5);
+      }
+      // The start of step 3 is finite: that is what a NaN at step 3 puts back.
+      expect(await many.restoreLastFinite(3)).toBe('before');
+      expect(worstRelativeError(many.getWeights(), startOf.get(3)!).worst).toBeLessThan(1e-5);
+      // Four more steps from there (steps 6–9 to the engine): the first run (0–3) is no longer kept.
+      await run(many, 3, 4);
+      await expect(many.restoreStepStart(1)).rejects.toThrow(/the weights step 1 started from are not kept \(steps 4 to 9 are\)/);
+    } finally {
+      await one.dispose();
+      await many.dispose();
+    }
+  });
 });
 
 describe('the ONNX Runtime step', () => {
@@ -381,6 +510,27 @@ describe('the ONNX Runtime step', () => {
     expect(stepGraphSupport(sigmoidOut, sgd)).toMatch(/does not end in a softmax/);
     expect(stepGraphSupport(seedModel1, sgd)).toBeNull();
     expect(stepGraphSupport({ ...plainMlp, config: { ...plainMlp.config, layers: [] } }, defaultTrainingSettings.optimizer)).toMatch(/no layers|not valid/);
+  });
+
+  it("drops the first Dense's dx product from AFFINE_INPUT_MIN_BATCH on, keeping it below", async () => {
+    const has = (bytes: Uint8Array, name: string) => Buffer.from(bytes).includes(name);
+    const fused = buildStepGraph(seedModel1, sgd, { affineInputs: true });
+    expect(has(fused.plainBytes, 'dense/dx')).toBe(false);
+    expect(has(fused.plainBytes, 'dense/xhat_dz')).toBe(true);
+    expect(has(fused.plainBytes, 'dense_1/dx')).toBe(true);
+    expect(has(buildStepGraph(seedModel1, sgd, { affineInputs: false }).plainBytes, 'dense/dx')).toBe(true);
+    // The engine decides by the run's batch size.
+    const model = await buildModel(tf, seedModel1, { seed: SEED });
+    const weights = weightsOf(model);
+    model.dispose();
+    for (const [batchSize, fusedStep] of [
+      [AFFINE_INPUT_MIN_BATCH, true],
+      [AFFINE_INPUT_MIN_BATCH - 1, false],
+    ] as const) {
+      const engine = await engineFor(seedModel1, sgd, weights, { batchSize });
+      expect(has(engine.graph.plainBytes, 'dense/dx')).toBe(!fusedStep);
+      await engine.dispose();
+    }
   });
 
   it('refuses labels outside the classes and short batches, keeping its weights', async () => {

@@ -1,10 +1,13 @@
 /**
  * Runs the generated step graph (step-graph.ts) in ONNX Runtime: one `session.run` per batch, the
  * model variables and optimizer slots held here as Float32Arrays and each step's outputs fed back
- * as the next step's inputs. Two sessions: the plain step's graph and the statistics step's (the
- * same step with the statistics outputs, graph-passes.ts); validation scores the weights with the
- * ONNX export's inference graph (inference.ts). Weights go in and out by Keras variable name, in
- * Keras' order, so checkpoints and exports can read them as they read the tfjs model's.
+ * as the next step's inputs. Sessions: the plain step's graph, the statistics step's (the same step
+ * with the statistics outputs, graph-passes.ts) and, with `stepsPerRun` K > 1, K plain steps as one
+ * graph: plain steps are then queued and run K at a time (their results come from takeReadSteps, as
+ * a deferred engine's do: engine.ts), which moves the state across into JavaScript once per K steps.
+ * Validation scores the weights with the ONNX export's inference graph (inference.ts). Weights go in
+ * and out by Keras variable name, in Keras' order, so checkpoints and exports can read them as they
+ * read the tfjs model's.
  */
 import type * as Ort from 'onnxruntime-node';
 import { DomainError, type OptimizerSettings } from '../../../../../../contract';
@@ -15,12 +18,35 @@ import { stepInputError, weightsInputError } from '../step-inputs';
 import type { EngineProbe, TrainingEngine } from '../engine';
 import { OrtInference } from './inference';
 import { firstLine, ORT_EP_ENV, providerLabel, providerSessionOptions, type GpuExecutionProvider } from './execution-providers';
-import { buildStepGraph, stepGraphSupport, STEP_INPUTS, STEP_OUTPUTS, type StateEntry, type StepGraph, type StepGraphOptions } from './step-graph';
+import { allFiniteValues } from '../engine-step';
+import { stepCopy } from './graph-passes';
+import { HeldSteps, RecentRuns, type HeldStep, type StepState } from './held-steps';
+import { AFFINE_INPUT_MIN_BATCH, buildStepGraph, stepGraphSupport, STEP_INPUTS, STEP_OUTPUTS, type StateEntry, type StepGraph, type StepGraphOptions } from './step-graph';
 
 /** ONNX Runtime's intra-op threads for the training step: 1 is fastest at batch 32 on two cores (2 helps at 256, bench/README.md). */
 export const ORT_INTRA_OP_THREADS = 1;
+/**
+ * Plain steps per `session.run` in a training run: the unrolled graph of 4 steps costs 10–25% less a
+ * step than 4 runs of one (bench/README.md), and a statistics step, a pause or an epoch's end runs
+ * what is queued at once.
+ */
+export const ORT_STEPS_PER_RUN = 4;
+/** Pins the step's intra-op threads (a whole number from 1 to 64). */
+export const ORT_THREADS_ENV = 'LAYERBENCH_ORT_THREADS';
+
+/** The intra-op threads $LAYERBENCH_ORT_THREADS pins, or null when it is unset; a value that is not 1–64 is refused by name. */
+export function pinnedOrtThreads(env: NodeJS.ProcessEnv = process.env): number | null {
+  const raw = env[ORT_THREADS_ENV];
+  if (raw === undefined || raw === '') return null;
+  const threads = Number(raw);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64)
+    throw new DomainError('invalid-input', `${ORT_THREADS_ENV} must be a whole number from 1 to 64, not "${raw.slice(0, 20)}"`);
+  return threads;
+}
 
 export interface OrtEngineOptions extends StepGraphOptions {
+  /** The run's batch size: without `affineInputs`, the step takes them from AFFINE_INPUT_MIN_BATCH on. */
+  batchSize?: number;
   /** ONNX Runtime's intra-op threads (default ORT_INTRA_OP_THREADS). */
   intraOpNumThreads?: number;
   /** A GPU execution provider to run the step on (off by default: not measured, execution-providers.ts); creation fails when it cannot start. */
@@ -32,17 +58,29 @@ export interface StepResult {
   acc: number;
 }
 
-/** Rethrows after releasing `session` (a second session of the same engine did not start). */
+/** Rethrows after releasing `sessions` (a later session of the same engine did not start). */
 const releasing =
-  (session: Ort.InferenceSession) =>
+  (...sessions: Ort.InferenceSession[]) =>
   async (error: unknown): Promise<never> => {
-    await session.release().catch(() => undefined);
+    for (const session of sessions) await session.release().catch(() => undefined);
     throw error;
   };
 
+type Sessions = { plain: Ort.InferenceSession; statistics: Ort.InferenceSession; unrolled: Ort.InferenceSession | null };
+
 export class OrtStepEngine implements TrainingEngine {
-  private readonly values = new Map<string, Float32Array>();
+  private values: StepState = new Map();
   private readonly sampleSize: number;
+  private readonly held: HeldSteps;
+  /** Plain steps waiting for the next several-steps run. */
+  private queued: HeldStep[] = [];
+  /** The last two runs (their start and batches), for the restores. */
+  private readonly recent = new RecentRuns();
+  /** Steps run since the engine began keeping (keepLastFinite): the restores' step indices. */
+  private ran = 0;
+  /** Results of the steps run and not yet taken (takeReadSteps), oldest first; and the latest. */
+  private ready: StepResult[] = [];
+  private latest: StepResult = { loss: NaN, acc: NaN };
   /** The inference graph on the weights as they were at `inferenceOf` (a count of weight changes), built on demand. */
   private inference: OrtInference | null = null;
   private inferenceOf = -1;
@@ -50,14 +88,15 @@ export class OrtStepEngine implements TrainingEngine {
 
   private constructor(
     private readonly ort: typeof Ort,
-    /** The plain step's graph, and the statistics step's (the same step with every statistics output). */
-    private readonly sessions: { plain: Ort.InferenceSession; statistics: Ort.InferenceSession },
+    /** The plain step's graph, the statistics step's (the same step with every statistics output), and K plain steps' (K > 1). */
+    private readonly sessions: Sessions,
     readonly graph: StepGraph,
     /** What the loop's step line shows; createPreferring adds why a requested GPU provider is not in use. */
     public description: string,
     private readonly model: { spec: ModelSpec; sessionOptions: Ort.InferenceSession.SessionOptions },
   ) {
     this.sampleSize = product(graph.inputShape);
+    this.held = new HeldSteps(this.sampleSize, graph.unrolled?.steps ?? 1);
     for (const s of graph.state) this.values.set(s.name, new Float32Array(product(s.shape)).fill(s.initial));
   }
 
@@ -68,9 +107,10 @@ export class OrtStepEngine implements TrainingEngine {
   static async create(spec: ModelSpec, optimizer: OptimizerSettings, weights: NamedWeights, options: OrtEngineOptions = {}): Promise<OrtStepEngine | { unsupported: string }> {
     const reason = stepGraphSupport(spec, optimizer);
     if (reason) return { unsupported: reason };
-    const graph = buildStepGraph(spec, optimizer, options);
+    const { batchSize, affineInputs, ...graphOptions } = options;
+    const graph = buildStepGraph(spec, optimizer, { ...graphOptions, affineInputs: affineInputs ?? (batchSize ?? 0) >= AFFINE_INPUT_MIN_BATCH });
     const ort = await import('onnxruntime-node');
-    const threads = options.intraOpNumThreads ?? ORT_INTRA_OP_THREADS;
+    const threads = options.intraOpNumThreads ?? pinnedOrtThreads() ?? ORT_INTRA_OP_THREADS;
     const provider = options.executionProvider ?? null;
     const sessionOptions: Ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: threads,
@@ -79,16 +119,19 @@ export class OrtStepEngine implements TrainingEngine {
       executionMode: 'sequential',
       ...providerSessionOptions(provider),
     };
-    let sessions: { plain: Ort.InferenceSession; statistics: Ort.InferenceSession };
+    let sessions: Sessions;
     try {
       const plain = await ort.InferenceSession.create(graph.plainBytes, sessionOptions);
-      sessions = { plain, statistics: await ort.InferenceSession.create(graph.bytes, sessionOptions).catch(releasing(plain)) };
+      const statistics = await ort.InferenceSession.create(graph.bytes, sessionOptions).catch(releasing(plain));
+      const unrolled = graph.unrolled ? await ort.InferenceSession.create(graph.unrolled.bytes, sessionOptions).catch(releasing(plain, statistics)) : null;
+      sessions = { plain, statistics, unrolled };
     } catch (error) {
       if (!provider) throw error;
       throw new DomainError('unsupported', `ONNX Runtime's ${providerLabel(provider)} execution provider did not start: ${firstLine(error)}`);
     }
     const device = provider ? providerLabel(provider) : 'CPU';
-    const description = `ONNX Runtime ${ort.env.versions.node ?? ''} (${device}, ${threads} thread${threads === 1 ? '' : 's'}): the whole step as one graph`;
+    const perRun = graph.unrolled ? `, ${graph.unrolled.steps} steps a run` : '';
+    const description = `ONNX Runtime ${ort.env.versions.node ?? ''} (${device}, ${threads} thread${threads === 1 ? '' : 's'}${perRun}): the whole step as one graph`;
     const engine = new OrtStepEngine(ort, sessions, graph, description, { spec, sessionOptions });
     engine.setWeights(weights);
     return engine;
@@ -103,13 +146,14 @@ export class OrtStepEngine implements TrainingEngine {
     optimizer: OptimizerSettings,
     weights: NamedWeights,
     provider: GpuExecutionProvider | null,
+    options: Omit<OrtEngineOptions, 'executionProvider'> = {},
   ): Promise<OrtStepEngine | { unsupported: string }> {
-    if (!provider) return OrtStepEngine.create(spec, optimizer, weights);
+    if (!provider) return OrtStepEngine.create(spec, optimizer, weights, options);
     try {
-      return await OrtStepEngine.create(spec, optimizer, weights, { executionProvider: provider });
+      return await OrtStepEngine.create(spec, optimizer, weights, { ...options, executionProvider: provider });
     } catch (error) {
       if (!(error instanceof DomainError && error.code === 'unsupported')) throw error;
-      const engine = await OrtStepEngine.create(spec, optimizer, weights);
+      const engine = await OrtStepEngine.create(spec, optimizer, weights, options);
       if (engine instanceof OrtStepEngine) engine.description += ` (${ORT_EP_ENV}=${provider}: ${error.message})`;
       return engine;
     }
@@ -131,6 +175,8 @@ export class OrtStepEngine implements TrainingEngine {
   setWeights(weights: NamedWeights): void {
     const refused = weightsInputError(weights, this.variables());
     if (refused) throw refused;
+    if (this.queued.length > 0) throw new Error('setWeights with steps queued: flush() first');
+    this.values = new Map(this.values);
     for (const s of this.variables()) this.values.set(s.name, Float32Array.from(weights.get(s.name)!.data));
     this.changes++;
   }
@@ -153,7 +199,10 @@ export class OrtStepEngine implements TrainingEngine {
   /**
    * One training step on `n` samples (`xs` row-major [n, …input shape], `ys` class indices) at
    * learning rate `lr`, with each dropout layer's keep mask by input name (dropoutKeepMasks). With
-   * `gradients` in the options, `grads` holds each trainable variable's gradient.
+   * `gradients` in the options, `grads` holds each trainable variable's gradient. With several steps
+   * a run, a plain step is queued and its result comes from takeReadSteps once its run ran (the
+   * call returns the latest result known); a statistics step (`probe`) or `options.read` runs what is
+   * queued, then itself, and returns its own result.
    */
   async step(
     xs: Float32Array,
@@ -162,33 +211,139 @@ export class OrtStepEngine implements TrainingEngine {
     lr: number,
     masks: ReadonlyMap<string, Float32Array> = new Map(),
     probe?: EngineProbe,
+    options: { read?: boolean } = {},
   ): Promise<StepResult & { grads?: Map<string, Float32Array> }> {
     const refused = stepInputError(xs, ys, n, { sampleSize: this.sampleSize, classes: this.graph.classes }, masks, this.graph.masks);
     if (refused) throw refused;
-    const labels = ys.subarray(0, n);
-    const { Tensor } = this.ort;
-    const feeds: Record<string, Ort.Tensor> = {
-      [STEP_INPUTS.x]: new Tensor('float32', xs.subarray(0, n * this.sampleSize), [n, ...this.graph.inputShape]),
-      [STEP_INPUTS.y]: new Tensor('int32', labels, [n]),
-      [STEP_INPUTS.lr]: new Tensor('float32', Float32Array.of(lr), []),
-    };
-    for (const m of this.graph.masks) {
-      feeds[m.input] = new Tensor('float32', masks.get(m.input)!.subarray(0, n * m.features), [n, m.features]);
+    const unrolled = this.graph.unrolled;
+    if (!unrolled || probe || options.read) {
+      await this.flush();
+      // One step a run replays nothing (a restore takes a run's start): the batch is not copied.
+      const step = unrolled ? this.held.hold(xs, ys, n, lr, masks) : { x: xs.subarray(0, n * this.sampleSize), y: ys.subarray(0, n), n, lr, masks };
+      return this.runAlone(step, probe);
     }
-    for (const s of this.graph.state) feeds[s.name] = new Tensor('float32', this.values.get(s.name)!, s.shape);
-    // A plain step runs the graph without the statistics outputs; a statistics step (probe) the one with them.
-    const out = await (probe ? this.sessions.statistics : this.sessions.plain).run(feeds);
-    if (probe) this.feedProbe(probe, out, n);
-    for (const s of this.graph.state) this.values.set(s.name, out[s.output]!.data as Float32Array);
+    this.queued.push(this.held.hold(xs, ys, n, lr, masks));
+    if (this.queued.length === unrolled.steps) await this.flush();
+    return this.latest;
+  }
+
+  /** Runs the queued steps now: K as one graph, fewer one by one (their results then come from takeReadSteps). */
+  async flush(): Promise<void> {
+    if (this.queued.length === 0) return;
+    const steps = this.queued.splice(0);
+    const start = this.values;
+    if (steps.length === this.graph.unrolled?.steps) this.runUnrolled(steps, await this.sessions.unrolled!.run(this.unrolledFeeds(steps)));
+    else for (const step of steps) this.finish(await this.sessions.plain.run(this.feeds(step, this.values)));
+    this.recent.add({ first: this.ran, start, steps });
+    this.ran += steps.length;
+  }
+
+  /** The loss and accuracy of each step run since the last call, oldest first. */
+  takeReadSteps(): StepResult[] {
+    return this.ready.splice(0);
+  }
+
+  /** From here on steps are counted from 0 for the restores (EngineStep calls it before its first step). */
+  keepLastFinite(): void {
+    this.ran = 0;
+    this.recent.clear();
+  }
+
+  /**
+   * After a step with a NaN loss (`step`: its index since keepLastFinite, by default the latest): puts
+   * back the state that step started from when its variables are all finite (or it is the first kept),
+   * else the state the step before started from. Steps inside a several-steps run are replayed from
+   * the run's start one by one (the unrolled graph keeps nothing between them); queued steps are dropped.
+   */
+  async restoreLastFinite(step = this.ran - 1): Promise<'before' | 'previous'> {
+    const before = await this.startOf(step);
+    this.adopt(before);
+    if (step === 0 || this.variables().every((v) => allFiniteValues(before.get(v.name)!)) || !this.recent.find(step - 1)) return 'before';
+    this.adopt(await this.startOf(step - 1));
+    return 'previous';
+  }
+
+  /** Puts back the state step `step` (its index since keepLastFinite) started from: the steps from it on are undone. */
+  async restoreStepStart(step: number): Promise<void> {
+    this.adopt(await this.startOf(step));
+  }
+
+  /** The state step `index` started from: its run's start, and the run's steps before it replayed. */
+  private async startOf(index: number): Promise<StepState> {
+    const found = Number.isInteger(index) ? this.recent.find(index) : null;
+    if (!found) throw new DomainError('invalid-input', `the weights step ${index} started from are not kept (${this.recent.describe()})`);
+    let state = found.run.start;
+    for (const step of found.run.steps.slice(0, found.offset)) {
+      const out = await this.sessions.plain.run(this.feeds(step, state));
+      state = new Map(this.graph.state.map((s) => [s.name, out[s.output]!.data as Float32Array]));
+    }
+    return state;
+  }
+
+  private adopt(state: StepState): void {
+    this.values = state;
+    this.queued = [];
+    this.ready = [];
     this.changes++;
-    const result: StepResult & { grads?: Map<string, Float32Array> } = {
-      loss: (out[STEP_OUTPUTS.loss]!.data as Float32Array)[0]!,
-      acc: (out[STEP_OUTPUTS.accuracy]!.data as Float32Array)[0]!,
-    };
+  }
+
+  /** One step as its own run, on the statistics graph with a probe, else the plain one. */
+  private async runAlone(step: HeldStep, probe?: EngineProbe): Promise<StepResult & { grads?: Map<string, Float32Array> }> {
+    const start = this.values;
+    const out = await (probe ? this.sessions.statistics : this.sessions.plain).run(this.feeds(step, start));
+    if (probe) this.feedProbe(probe, out, step.n);
+    const result: StepResult & { grads?: Map<string, Float32Array> } = this.finish(out);
+    this.recent.add({ first: this.ran, start, steps: [step] });
+    this.ran++;
     if (this.graph.gradients.size > 0) {
       result.grads = new Map([...this.graph.gradients].map(([name, output]) => [name, out[output]!.data as Float32Array]));
     }
     return result;
+  }
+
+  /** Takes a one-step run's state and result. */
+  private finish(out: Ort.InferenceSession.OnnxValueMapType): StepResult {
+    this.values = new Map(this.graph.state.map((s) => [s.name, out[s.output]!.data as Float32Array]));
+    return this.record((out[STEP_OUTPUTS.loss]!.data as Float32Array)[0]!, (out[STEP_OUTPUTS.accuracy]!.data as Float32Array)[0]!);
+  }
+
+  /** Takes a several-steps run's state and each step's result. */
+  private runUnrolled(steps: HeldStep[], out: Ort.InferenceSession.OnnxValueMapType): void {
+    this.values = new Map(this.graph.state.map((s) => [s.name, out[s.output]!.data as Float32Array]));
+    steps.forEach((_, k) => this.record((out[stepCopy(STEP_OUTPUTS.loss, k)]!.data as Float32Array)[0]!, (out[stepCopy(STEP_OUTPUTS.accuracy, k)]!.data as Float32Array)[0]!));
+  }
+
+  private record(loss: number, acc: number): StepResult {
+    this.changes++;
+    this.latest = { loss, acc };
+    this.ready.push(this.latest);
+    return this.latest;
+  }
+
+  /** A step's inputs (named `name` in the one-step graph, `rename(name)` in the unrolled one), without the state. */
+  private batchFeeds(step: HeldStep, rename: (name: string) => string = (name) => name): Record<string, Ort.Tensor> {
+    const { Tensor } = this.ort;
+    const feeds: Record<string, Ort.Tensor> = {
+      [rename(STEP_INPUTS.x)]: new Tensor('float32', step.x, [step.n, ...this.graph.inputShape]),
+      [rename(STEP_INPUTS.y)]: new Tensor('int32', step.y, [step.n]),
+      [rename(STEP_INPUTS.lr)]: new Tensor('float32', Float32Array.of(step.lr), []),
+    };
+    for (const m of this.graph.masks) feeds[rename(m.input)] = new Tensor('float32', step.masks.get(m.input)!.subarray(0, step.n * m.features), [step.n, m.features]);
+    return feeds;
+  }
+
+  private withState(feeds: Record<string, Ort.Tensor>, state: StepState): Record<string, Ort.Tensor> {
+    for (const s of this.graph.state) feeds[s.name] = new this.ort.Tensor('float32', state.get(s.name)!, s.shape);
+    return feeds;
+  }
+
+  private feeds(step: HeldStep, state: StepState): Record<string, Ort.Tensor> {
+    return this.withState(this.batchFeeds(step), state);
+  }
+
+  private unrolledFeeds(steps: HeldStep[]): Record<string, Ort.Tensor> {
+    const feeds = Object.assign({}, ...steps.map((step, k) => this.batchFeeds(step, (name) => stepCopy(name, k)))) as Record<string, Ort.Tensor>;
+    return this.withState(feeds, this.values);
   }
 
   /** Hands a statistics step's extra outputs to the probe (the moments in float64, as FusedStatsProbe keeps them). */
@@ -204,6 +359,7 @@ export class OrtStepEngine implements TrainingEngine {
     await this.inference?.dispose();
     await this.sessions.plain.release();
     await this.sessions.statistics.release();
+    await this.sessions.unrolled?.release();
   }
 
   private variables(): StateEntry[] {

@@ -96,3 +96,40 @@ export function graphFor(g: GraphBuilder, outputs: readonly string[], negLr: str
   variant.initializers.push(...g.initializers.filter((t) => read.has(t.name)));
   return variant;
 }
+
+/** Names in an unrolled graph (unrollSteps): `name@k` is step k's copy of a value of the one-step graph. */
+export const stepCopy = (name: string, k: number) => `${name}@${k}`;
+
+/**
+ * `steps` copies of a one-step graph chained into one graph, so that one `session.run` trains
+ * several batches: each copy reads its own batch inputs (`x@k`, `y@k`, `lr@k`, masks) and the state the
+ * copy before it left (the first copy the state inputs), and the last copy's state outputs keep
+ * their names. Every other value of copy k is `name@k`; initializers are shared. The state crosses
+ * into JavaScript once per run instead of once per step (bench/README.md).
+ */
+export function unrollSteps(step: GraphBuilder, steps: number, state: readonly { input: string; output: string }[]): GraphBuilder {
+  const shared = new Set(step.initializers.map((t) => t.name));
+  const outputOf = new Map(state.map((s) => [s.input, s.output]));
+  const stateOutputs = new Set(state.map((s) => s.output));
+  const unrolled = new GraphBuilder();
+  unrolled.initializers.push(...step.initializers);
+  for (let k = 0; k < steps; k++) {
+    const rename = (name: string): string => {
+      if (shared.has(name)) return name;
+      const input = outputOf.get(name);
+      if (input !== undefined) return k === 0 ? name : stepCopy(input, k - 1);
+      if (stateOutputs.has(name) && k === steps - 1) return name;
+      return stepCopy(name, k);
+    };
+    for (const n of step.nodes) {
+      unrolled.nodes.push({
+        ...n,
+        inputs: n.inputs.map(rename),
+        output: rename(n.output),
+        name: stepCopy(n.name, k),
+        ...(n.moreOutputs ? { moreOutputs: n.moreOutputs.map(rename) } : {}),
+      });
+    }
+  }
+  return unrolled;
+}

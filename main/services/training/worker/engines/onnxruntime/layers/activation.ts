@@ -28,8 +28,9 @@ export function activate(c: Ctx, z: string, fn: string, layer: string): { y: str
     case 'relu':
       return { y: n('Relu', [z]), back: (dy) => n('Where', [positive(), dy, k.of(0)]) };
     case 'elu': {
+      // y′ is 1 above zero and y + 1 below it: min(y, 0) + 1 (y > 0 exactly where z > 0).
       const y = n('Elu', [z], [{ name: 'alpha', f: 1 }]);
-      return scaled(y, () => n('Where', [positive(), k.of(1), n('Add', [y, k.of(1)])]));
+      return scaled(y, () => n('Add', [n('Min', [y, k.of(0)]), k.of(1)]));
     }
     case 'selu': {
       // ONNX's Selu defaults are Keras' constants; below zero the derivative is y + λα.

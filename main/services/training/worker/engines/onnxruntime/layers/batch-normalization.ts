@@ -3,11 +3,19 @@
  * [N, H, W, C] after a convolution: the statistics over every other axis), its moving statistics
  * updated in the graph (as forward.ts' batchNormTraining).
  */
-import { layerAt, meanOver, sumOver, type Cfg, type StepLayer } from './graph';
+import { FLOAT } from '../../../../../export/onnx';
+import { layerAt, meanOver, sumOver, type Cfg, type Ctx, type StepLayer } from './graph';
 
 function bnAxis(cfg: Cfg, rank: number): number {
   const raw = (Array.isArray(cfg.axis) ? cfg.axis[0] : cfg.axis) as number;
   return raw < 0 ? rank + raw : raw;
+}
+
+/** How many values each feature's statistics run over (the product of x's `axes`), as a float scalar. */
+function count(c: Ctx, x: string, axes: number[], name: string): string {
+  const { g } = c;
+  const dims = g.node('Slice', [g.node('Shape', [x], `${name}/shape`), g.int64s(`${name}/dims_from`, [0]), g.int64s(`${name}/dims_to`, [axes.length])], `${name}/reduced_dims`);
+  return g.node('Cast', [g.node('ReduceProd', [dims], `${name}/count_int`, [{ name: 'keepdims', i: 0 }])], `${name}/count`, [{ name: 'to', i: FLOAT }]);
 }
 
 export const batchNormalizationLayer: StepLayer = {
@@ -40,20 +48,27 @@ export const batchNormalizationLayer: StepLayer = {
     ] as const) {
       next.set(moving, g.node('Sub', [moving, g.node('Mul', [g.node('Sub', [moving, batch], `${name}/drift`), decay], `${name}/step`)], `${name}/moved`));
     }
+    let xhatNode: string | null = null;
+    const xhat = () => (xhatNode ??= g.node('Mul', [centered, invStd], `${name}/xhat`));
     return {
       y,
       moments: { mean, variance },
+      // With nothing trainable below, a Dense above can take γ's and β's gradients without a dx (graph.ts' AffineInput).
+      ...(!needDx && axes.length === 1 ? { affine: { xhat, ...(gamma ? { gamma } : {}), ...(beta ? { beta } : {}) } } : {}),
       back: (dy) => {
-        const xhat = g.node('Mul', [centered, invStd], `${name}/xhat`);
-        if (beta) grads.set(beta, sum(dy, 'dbeta'));
-        if (gamma) grads.set(gamma, sum(g.node('Mul', [dy, xhat], `${name}/dy_xhat`), 'dgamma'));
+        const dBeta = sum(dy, 'dbeta');
+        const dyXhat = g.node('Mul', [dy, xhat()], `${name}/dy_xhat`);
+        const dGamma = gamma || needDx ? sum(dyXhat, 'dgamma') : null;
+        if (beta) grads.set(beta, dBeta);
+        if (gamma) grads.set(gamma, dGamma!);
         if (!needDx) return null;
-        // dx = (g − mean(g) − x̂·mean(g·x̂))/√(var + ε), g = dy·γ: the batch statistics' own gradients included.
-        const gy = gamma ? g.node('Mul', [dy, gamma], `${name}/dxhat`) : dy;
-        const meanG = average(gy, 'mean_dxhat');
-        const meanGx = average(g.node('Mul', [gy, xhat], `${name}/dxhat_xhat`), 'mean_dxhat_xhat');
-        const inner = g.node('Sub', [g.node('Sub', [gy, meanG], `${name}/dx_centered`), g.node('Mul', [xhat, meanGx], `${name}/dx_projection`)], `${name}/dx_inner`);
-        return g.node('Mul', [inner, invStd], `${name}/dx`);
+        // dx = γ/√(var + ε)·(dy − mean(dy) − x̂·mean(dy·x̂)), the batch statistics' own gradients included;
+        // the two means are dβ's and dγ's sums over the count.
+        const perSample = g.node('Reciprocal', [count(c, x, axes, name)], `${name}/per_sample`);
+        const meanDy = g.node('Mul', [dBeta, perSample], `${name}/mean_dy`);
+        const meanDyXhat = g.node('Mul', [dGamma!, perSample], `${name}/mean_dy_xhat`);
+        const inner = g.node('Sub', [g.node('Sub', [dy, meanDy], `${name}/dx_centered`), g.node('Mul', [xhat(), meanDyXhat], `${name}/dx_projection`)], `${name}/dx_inner`);
+        return g.node('Mul', [inner, factor], `${name}/dx`);
       },
     };
   },

@@ -70,6 +70,21 @@ export interface LayerInput {
   next: Map<string, string>;
   /** Keep masks the step takes as inputs: a dropout layer adds its own. */
   masks: DropoutMask[];
+  /** The layer below's output as a per-feature affine map of x̂ whose parameters this layer may take the gradients of (AffineInput). */
+  affineInput?: AffineInput;
+}
+
+/**
+ * A rank-2 layer output y = x̂·γ + β per feature (BatchNormalization) with no trainable layer below
+ * it. The layer above may set γ's and β's gradients itself and pass no gradient down: for a Dense
+ * above, dγ = rowsum(W ⊙ x̂ᵀ·dz) and dβ = W·Σdz replace the [N, inputs] product dz·Wᵀ (dense.ts).
+ */
+export interface AffineInput {
+  /** x̂, built when asked. */
+  xhat: () => string;
+  /** γ and β by variable name (absent under scale or center false). */
+  gamma?: string;
+  beta?: string;
 }
 
 export interface LayerOutput {
@@ -82,6 +97,8 @@ export interface LayerOutput {
   moments?: { mean: string; variance: string };
   /** The output is an activation the dashboard's statistics describe (a hidden Dense or Activation layer). */
   activates?: boolean;
+  /** Offered to the layer above (AffineInput). */
+  affine?: AffineInput;
 }
 
 /** One layer kind of the step graph: what it cannot train (null when it can) and its forward and backward nodes. */
