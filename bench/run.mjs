@@ -19,8 +19,8 @@
  * Every tfjs trial runs in a fresh child process (one main thread + one worker thread), so runs
  * do not share heaps or JIT state. Prints a table and writes bench/results/<date>.json.
  *
- * Settings (environment): BENCH_SUBSET (8000 images), BENCH_EPOCHS (2; the first is warm-up and
- * not timed), BENCH_ROUNDS (3), BENCH_BATCHES ("32,256"), BENCH_CHECK_STEPS (20),
+ * Settings (environment): BENCH_SUBSET (8000 images), BENCH_EPOCHS (4, 2 with BENCH_QUICK; the first is
+ * warm-up and not timed), BENCH_ROUNDS (3), BENCH_BATCHES ("32,256"), BENCH_CHECK_STEPS (20),
  * BENCH_TORCH_EPOCHS (4: 3 timed), BENCH_TORCH_BUDGET (8 s per thread count), BENCH_QUICK=1 (a smoke run: 2000 images, 1 round),
  * BENCH_EXTRA=b_direct (also run b'' — the fast matmul with explicit transposes only, no swapped
  * form — to see what the swap adds), BENCH_ONLY=a,b,b_fast,b_direct,c (run only these).
@@ -76,7 +76,8 @@ const quick = process.env.BENCH_QUICK === '1';
 const num = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
 const config = {
   subset: num('BENCH_SUBSET', quick ? 2000 : 8000),
-  epochs: Math.max(2, num('BENCH_EPOCHS', 2)),
+  // 1 warm-up epoch and 3 timed ones: the window PyTorch's column times (BENCH_TORCH_EPOCHS).
+  epochs: Math.max(2, num('BENCH_EPOCHS', quick ? 2 : 4)),
   rounds: num('BENCH_ROUNDS', quick ? 1 : 3),
   batchSizes: (process.env.BENCH_BATCHES ?? '32,256').split(',').map(Number),
   checkSteps: num('BENCH_CHECK_STEPS', 20),

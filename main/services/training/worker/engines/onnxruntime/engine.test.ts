@@ -19,7 +19,8 @@ import { useFashionBatches } from '../../test-images';
 import { clipGradients, createOptimizer } from '../../optimizers';
 import { weightsOf, worstRelativeError } from '../compare-weights';
 import { dropoutKeepMasks } from './dropout-masks';
-import { OrtStepEngine, type OrtEngineOptions } from './engine';
+import { ORT_THREADS_ENV, OrtStepEngine, pinnedOrtThreads, type OrtEngineOptions } from './engine';
+import { probeOnnxRuntime } from './probe';
 import { AFFINE_INPUT_MIN_BATCH, buildStepGraph, stepGraphSupport, type StepGraphOptions } from './step-graph';
 
 const BATCH = 32;
@@ -530,6 +531,26 @@ describe('the ONNX Runtime step', () => {
       const engine = await engineFor(seedModel1, sgd, weights, { batchSize });
       expect(has(engine.graph.plainBytes, 'dense/dx')).toBe(!fusedStep);
       await engine.dispose();
+    }
+  });
+
+  it('takes its intra-op threads from LAYERBENCH_ORT_THREADS, and names a value out of range', async () => {
+    expect(pinnedOrtThreads({})).toBeNull();
+    expect(pinnedOrtThreads({ [ORT_THREADS_ENV]: '2' })).toBe(2);
+    for (const bad of ['0', '2.5', 'two', '65']) {
+      expect(() => pinnedOrtThreads({ [ORT_THREADS_ENV]: bad })).toThrow(new RegExp(`^${ORT_THREADS_ENV} must be a whole number from 1 to 64, not "${bad}"$`));
+    }
+    const model = await buildModel(tf, plainMlp, { seed: SEED });
+    const weights = weightsOf(model);
+    model.dispose();
+    process.env[ORT_THREADS_ENV] = '2';
+    try {
+      const engine = await engineFor(plainMlp, sgd, weights);
+      expect(engine.description).toMatch(/^ONNX Runtime \d+\.\d+\.\d+ \(CPU, 2 threads\)/);
+      await engine.dispose();
+      expect(await probeOnnxRuntime(process.env)).toMatch(/, native CPU, 2 intra-op threads;/);
+    } finally {
+      delete process.env[ORT_THREADS_ENV];
     }
   });
 

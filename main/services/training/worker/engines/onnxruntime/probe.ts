@@ -4,7 +4,7 @@
  * rather than a failed run.
  */
 import { GraphBuilder, onnxModelProto } from '../../../../export/onnx';
-import { ORT_INTRA_OP_THREADS } from './engine';
+import { ORT_INTRA_OP_THREADS, pinnedOrtThreads } from './engine';
 import { describeExecutionProviders, probeGpuExecutionProviders, requestedExecutionProvider } from './execution-providers';
 
 /** Relu of a two-value input 'x': the graph every probe session runs. */
@@ -31,9 +31,18 @@ export async function probeOnnxRuntime(env: NodeJS.ProcessEnv = process.env): Pr
   } finally {
     await session.release();
   }
-  const threads = ORT_INTRA_OP_THREADS;
+  const threads = pinnedOrNull(env) ?? ORT_INTRA_OP_THREADS;
   const cpu = `ONNX Runtime ${ort.env.versions.node ?? ort.env.versions.common}, native CPU, ${threads} intra-op thread${threads === 1 ? '' : 's'}`;
   return `${cpu}; ${describeExecutionProviders(await probeGpuExecutionProviders(ort, bytes), requestedOrNull(env))}`;
+}
+
+/** $LAYERBENCH_ORT_THREADS for the badge; a value out of range is reported by the run that reads it. */
+function pinnedOrNull(env: NodeJS.ProcessEnv): number | null {
+  try {
+    return pinnedOrtThreads(env);
+  } catch {
+    return null;
+  }
 }
 
 /** The requested provider for the badge; a value that names none is reported by the run that reads it. */
