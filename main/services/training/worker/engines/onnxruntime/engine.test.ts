@@ -482,9 +482,33 @@ describe('several steps a run (stepsPerRun 4: the unrolled graph)', () => {
       // The start of step 3 is finite: that is what a NaN at step 3 puts back.
       expect(await many.restoreLastFinite(3)).toBe('before');
       expect(worstRelativeError(many.getWeights(), startOf.get(3)!).worst).toBeLessThan(1e-5);
-      // Four more steps from there (steps 6–9 to the engine): the first run (0–3) is no longer kept.
-      await run(many, 3, 4);
-      await expect(many.restoreStepStart(1)).rejects.toThrow(/the weights step 1 started from are not kept \(steps 4 to 9 are\)/);
+      // Eight more steps from there (steps 6–9 and 10–13 to the engine): the first run (0–3) is no longer kept.
+      await run(many, 3, 8);
+      await expect(many.restoreStepStart(1)).rejects.toThrow(/the weights step 1 started from are not kept \(steps 4 to 13 are\)/);
+    } finally {
+      await one.dispose();
+      await many.dispose();
+    }
+  });
+
+  it("puts back the step before's start when a NaN step begins the first of the two runs a statistics step settles", async () => {
+    const { one, many } = await pair(seedModel1, sgd);
+    try {
+      many.keepLastFinite();
+      // Steps 0–3 as one run; step 3's learning rate (∞) leaves non-finite weights behind a finite loss.
+      const lrAt = (step: number) => (step === 3 ? Infinity : 0.01);
+      const stepOn = (engine: OrtStepEngine, step: number, read = false) =>
+        engine.step(batchX(step), batchY(step), BATCH, lrAt(step), masksAt(engine, step), undefined, read ? { read } : {});
+      for (let step = 0; step < 6; step++) await stepOn(many, step);
+      // A statistics step: steps 4–5 run first (one run), then itself (another); the loop settles all three together.
+      await stepOn(many, 6, true);
+      const losses = many.takeReadSteps().map((r) => r.loss);
+      expect(losses.slice(0, 4).every(Number.isFinite)).toBe(true);
+      expect(Number.isNaN(losses[4])).toBe(true);
+      for (let step = 0; step < 3; step++) await stepOn(one, step);
+      // Step 4 started from step 3's non-finite update: step 3's start is what comes back.
+      expect(await many.restoreLastFinite(4)).toBe('previous');
+      expect(worstRelativeError(many.getWeights(), one.getWeights()).worst).toBeLessThan(1e-5);
     } finally {
       await one.dispose();
       await many.dispose();

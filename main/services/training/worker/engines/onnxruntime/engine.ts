@@ -74,7 +74,7 @@ export class OrtStepEngine implements TrainingEngine {
   private readonly held: HeldSteps;
   /** Plain steps waiting for the next several-steps run. */
   private queued: HeldStep[] = [];
-  /** The last two runs (their start and batches), for the restores. */
+  /** The last few runs (their start and batches), for the restores (held-steps.ts' RECENT_RUNS). */
   private readonly recent = new RecentRuns();
   /** Steps run since the engine began keeping (keepLastFinite): the restores' step indices. */
   private ran = 0;

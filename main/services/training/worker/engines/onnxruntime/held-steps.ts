@@ -1,10 +1,17 @@
 /**
  * The batches of ONNX Runtime's recent steps, held by the engine (engine.ts): the steps queued for the
- * next several-steps run, and those of the last two runs, which a restore replays from their start
- * (the unrolled graph keeps no weights between its steps). The loop's batch arrays are views of the
- * epoch's buffer, which the feeder overwrites, so each batch is copied into a ring of slots: 3·K of
- * them, as the last two runs hold at most K steps each and fewer than K are queued.
+ * next several-steps run, and those of the last RECENT_RUNS runs, which a restore replays from their
+ * start (the unrolled graph keeps no weights between its steps). The loop's batch arrays are views of
+ * the epoch's buffer, which the feeder overwrites, so each batch is copied into a ring of slots:
+ * (RECENT_RUNS + 1)·K of them, as the kept runs hold at most K steps each and fewer than K are queued.
  */
+
+/**
+ * Runs kept for the restores: one call can settle two runs (a statistics step runs the queued steps,
+ * then itself), and a NaN at the first step of the first of them puts back the start of the step
+ * before it, in the run before those two.
+ */
+export const RECENT_RUNS = 3;
 
 /** One step's inputs, as it ran or will run. */
 export interface HeldStep {
@@ -34,7 +41,7 @@ export class HeldSteps {
     private readonly sampleSize: number,
     stepsPerRun: number,
   ) {
-    for (let i = 0; i < 3 * stepsPerRun; i++) this.slots.push({ x: new Float32Array(0), y: new Int32Array(0) });
+    for (let i = 0; i < (RECENT_RUNS + 1) * stepsPerRun; i++) this.slots.push({ x: new Float32Array(0), y: new Int32Array(0) });
   }
 
   /** A copy of the batch in the next slot (grown when a batch is larger than the slot). */
@@ -50,12 +57,12 @@ export class HeldSteps {
   }
 }
 
-/** The last two runs, for the restores: the run holding step `index` (and where in it), or null when not kept. */
+/** The last RECENT_RUNS runs, for the restores: the run holding step `index` (and where in it), or null when not kept. */
 export class RecentRuns {
   private runs: RanSteps[] = [];
 
   add(run: RanSteps): void {
-    this.runs = [...this.runs.slice(-1), run];
+    this.runs = [...this.runs.slice(1 - RECENT_RUNS), run];
   }
 
   clear(): void {
