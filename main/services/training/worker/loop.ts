@@ -796,13 +796,16 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
       }
       if (control.stopRequested) return { type: 'stopped' };
 
+      const withStats = schedule.due(step, batch === batchesPerEpoch - 1);
+      // Steps an engine has queued run before a statistics step, outside its timing, so that the
+      // schedule weighs one statistics step against one plain step (those few steps' time goes uncounted).
+      if (withStats && m.engine && m.engine.queued > 0) await m.engine.flush();
       const t0 = performance.now();
       const rate = plateau ? plateauRate : scheduledLearningRate(settings.lrSchedule, settings.learningRate, step);
       if (rate !== learningRate) {
         setLearningRate(m.optimizer, rate);
         learningRate = rate;
       }
-      const withStats = schedule.due(step, batch === batchesPerEpoch - 1);
       // Every step takes the engine or the fused step when there is one (statistics steps too).
       const at = { epoch, step, seed: settings.seed, withStats, bnFeatures };
       job.gpuMeter?.begin();

@@ -157,6 +157,27 @@ describe('EngineStep', () => {
     equalWeights(modelWeights(model.weights), engine.getWeights());
   });
 
+  it('with steps queued, a sync to the tfjs model runs them first and their results follow', async () => {
+    const reference = await setup();
+    for (const step of [0, 1]) await reference.adapter.step(batchX(step), batchY(step), BATCH, 0.01, step);
+    const expected = reference.engine.getWeights();
+    await cleanup!();
+    const { model, adapter, engine } = await setup(4);
+    for (const step of [0, 1]) await adapter.step(batchX(step), batchY(step), BATCH, 0.01, step);
+    expect(adapter.queued).toBe(2);
+    await adapter.syncToModel();
+    expect(adapter.queued).toBe(0);
+    expect(adapter.settled()).toHaveLength(2);
+    equalWeights(modelWeights(model.weights), engine.getWeights());
+    for (const [name, w] of expected) {
+      const synced = modelWeights(model.weights).get(name)!.data;
+      expect(
+        synced.reduce((worst, v, i) => Math.max(worst, Math.abs(v - w.data[i]!)), 0),
+        name,
+      ).toBeLessThan(1e-6);
+    }
+  });
+
   it('tells finite arrays from ones holding NaN or ±∞ (the epoch-end check)', () => {
     expect(allFiniteValues(Float32Array.of(1, -0, 3e38, -1e-45))).toBe(true);
     expect(allFiniteValues(new Float32Array(0))).toBe(true);

@@ -107,6 +107,11 @@ export class EngineStep {
     return this.engine.takeReadSteps ? this.engine.takeReadSteps() : this.results.splice(0);
   }
 
+  /** Steps the engine holds queued, not yet run (engine.ts' queuedSteps). */
+  get queued(): number {
+    return this.engine.queuedSteps?.() ?? 0;
+  }
+
   /** Reads back the steps whose results are still pending (a deferred engine), for settled(). */
   async flush(): Promise<void> {
     await this.engine.flush?.();

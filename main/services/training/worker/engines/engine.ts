@@ -50,7 +50,8 @@ export interface TrainingEngine {
   weightsView?(): NamedWeights;
   /**
    * The model variables as they are now, for an engine whose variables live on a device and whose
-   * getWeights is as of its last read-back (the fused WebGPU step). Absent: getWeights is current.
+   * getWeights is as of its last read-back (the fused WebGPU step), or that queues steps (ONNX
+   * Runtime's: it runs them first). Absent: getWeights is current.
    */
   readWeights?(): Promise<NamedWeights>;
   /**
@@ -72,6 +73,8 @@ export interface TrainingEngine {
    */
   takeReadSteps?(): EngineStepResult[];
   flush?(): Promise<void>;
+  /** Steps queued and not yet run, for an engine that runs several at once (ONNX Runtime's); absent: none are. */
+  queuedSteps?(): number;
   restoreStepStart?(step: number): Promise<void>;
   /** False when `step` does not feed a statistics probe: the loop then takes the statistics from a taped tfjs pass. */
   readonly feedsProbe?: boolean;

@@ -133,7 +133,12 @@ export class OrtStepEngine implements TrainingEngine {
     const perRun = graph.unrolled ? `, ${graph.unrolled.steps} steps a run` : '';
     const description = `ONNX Runtime ${ort.env.versions.node ?? ''} (${device}, ${threads} thread${threads === 1 ? '' : 's'}${perRun}): the whole step as one graph`;
     const engine = new OrtStepEngine(ort, sessions, graph, description, { spec, sessionOptions });
-    engine.setWeights(weights);
+    try {
+      engine.setWeights(weights);
+    } catch (error) {
+      await engine.dispose();
+      throw error;
+    }
     return engine;
   }
 
@@ -225,6 +230,17 @@ export class OrtStepEngine implements TrainingEngine {
     this.queued.push(this.held.hold(xs, ys, n, lr, masks));
     if (this.queued.length === unrolled.steps) await this.flush();
     return this.latest;
+  }
+
+  /** The variables with every queued step run (EngineStep's sync to the tfjs model reads these). */
+  async readWeights(): Promise<NamedWeights> {
+    await this.flush();
+    return this.weightsView();
+  }
+
+  /** Plain steps queued for the next several-steps run. */
+  queuedSteps(): number {
+    return this.queued.length;
   }
 
   /** Runs the queued steps now: K as one graph, fewer one by one (their results then come from takeReadSteps). */
