@@ -428,6 +428,16 @@ describe('several steps a run (stepsPerRun 4: the unrolled graph)', () => {
     model.dispose();
     return { one: await engineFor(spec, optimizer, start), many: await engineFor(spec, optimizer, start, { stepsPerRun: K }), start };
   }
+  /** `body` on both engines, disposed after. */
+  async function withPair(spec: ModelSpec, optimizer: OptimizerSettings, body: (engines: { one: OrtStepEngine; many: OrtStepEngine }) => Promise<void>) {
+    const engines = await pair(spec, optimizer);
+    try {
+      await body(engines);
+    } finally {
+      await engines.one.dispose();
+      await engines.many.dispose();
+    }
+  }
   const masksAt = (engine: OrtStepEngine, step: number) => dropoutKeepMasks(tf, engine.graph.masks, BATCH, { seed: SEED, step });
   /** `steps` steps on `engine` through a scratch batch that is spoilt after each call (the feeder reuses its buffers). */
   async function run(engine: OrtStepEngine, from: number, steps: number): Promise<number[]> {
@@ -448,8 +458,7 @@ describe('several steps a run (stepsPerRun 4: the unrolled graph)', () => {
     ['MLP with Dropout, Adam', withDropout, adam],
   ] as const) {
     it(`${modelName}: the same losses and weights as one step a run, batches copied when queued`, async () => {
-      const { one, many } = await pair(spec, optimizer);
-      try {
+      await withPair(spec, optimizer, async ({ one, many }) => {
         expect(many.description).toMatch(/, 4 steps a run\): /);
         // 10 steps: two runs of 4, then 2 run one by one at the flush; the learning rate changes every step.
         const expected = await run(one, 0, 10);
@@ -458,16 +467,12 @@ describe('several steps a run (stepsPerRun 4: the unrolled graph)', () => {
         expect(losses.every(Number.isFinite)).toBe(true);
         expect(Math.max(...losses.map((l, i) => Math.abs(l - expected[i]!)))).toBeLessThan(1e-5);
         expect(worstRelativeError(many.getWeights(), one.getWeights()).worst).toBeLessThan(1e-5);
-      } finally {
-        await one.dispose();
-        await many.dispose();
-      }
+      });
     });
   }
 
   it("restores a step's start inside a run by replaying the run's steps, and says which steps are kept", async () => {
-    const { one, many } = await pair(seedModel1, momentum);
-    try {
+    await withPair(seedModel1, momentum, async ({ one, many }) => {
       many.keepLastFinite();
       await run(many, 0, 6); // runs: steps 0–3 (unrolled), 4–5 (at the flush)
       const startOf = new Map<number, NamedWeights>([[0, one.getWeights()]]);
@@ -485,15 +490,11 @@ describe('several steps a run (stepsPerRun 4: the unrolled graph)', () => {
       // Eight more steps from there (steps 6–9 and 10–13 to the engine): the first run (0–3) is no longer kept.
       await run(many, 3, 8);
       await expect(many.restoreStepStart(1)).rejects.toThrow(/the weights step 1 started from are not kept \(steps 4 to 13 are\)/);
-    } finally {
-      await one.dispose();
-      await many.dispose();
-    }
+    });
   });
 
   it("puts back the step before's start when a NaN step begins the first of the two runs a statistics step settles", async () => {
-    const { one, many } = await pair(seedModel1, sgd);
-    try {
+    await withPair(seedModel1, sgd, async ({ one, many }) => {
       many.keepLastFinite();
       // Steps 0–3 as one run; step 3's learning rate (∞) leaves non-finite weights behind a finite loss.
       const lrAt = (step: number) => (step === 3 ? Infinity : 0.01);
@@ -509,10 +510,7 @@ describe('several steps a run (stepsPerRun 4: the unrolled graph)', () => {
       // Step 4 started from step 3's non-finite update: step 3's start is what comes back.
       expect(await many.restoreLastFinite(4)).toBe('previous');
       expect(worstRelativeError(many.getWeights(), one.getWeights()).worst).toBeLessThan(1e-5);
-    } finally {
-      await one.dispose();
-      await many.dispose();
-    }
+    });
   });
 });
 
