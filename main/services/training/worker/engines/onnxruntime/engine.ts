@@ -1,6 +1,6 @@
 /**
- * Runs the generated step graph (step-graph.ts) in ONNX Runtime: one `session.run` per batch, the
- * model variables and optimizer slots held here as Float32Arrays and each step's outputs fed back
+ * Runs the generated step graph (step-graph.ts) in ONNX Runtime: one `session.run` per batch (or per
+ * K batches, below), the model variables and optimizer slots held here as Float32Arrays and each run's outputs fed back
  * as the next step's inputs. Sessions: the plain step's graph, the statistics step's (the same step
  * with the statistics outputs, graph-passes.ts) and, with `stepsPerRun` K > 1, K plain steps as one
  * graph: plain steps are then queued and run K at a time (their results come from takeReadSteps, as
