@@ -418,10 +418,9 @@ async function engineTrainStep(
   };
   // An engine that hands out its arrays without copying (ONNX Runtime's): the weight norms and update
   // sizes from those, before and after the step, and the tfjs model is left alone.
-  if (engine.weightsView()) {
-    // Queued steps run first: `before` is what this step starts from.
-    await engine.flush();
-    const before = engine.weightsView()!;
+  // The loop ran any queued steps before this one: `before` is what this step starts from.
+  const before = engine.weightsView();
+  if (before) {
     const { loss, acc } = await stepWithProbe();
     if (!Number.isFinite(loss)) return { loss, acc, stats: null, before: [] };
     const after = engine.weightsView()!;

@@ -421,21 +421,18 @@ describe('several steps a run (stepsPerRun 4: the unrolled graph)', () => {
   const K = 4;
   const withDropout = structuredClone(plainMlp);
   withDropout.config.layers.splice(2, 0, layer('Dropout', 'dropout', { rate: 0.3, noise_shape: null, seed: null }));
-  /** Both engines from the same start: one step a run, and K. */
-  async function pair(spec: ModelSpec, optimizer: OptimizerSettings) {
+  /** `body` on two engines from the same start, one step a run and K, disposed after. */
+  async function withPair(spec: ModelSpec, optimizer: OptimizerSettings, body: (engines: { one: OrtStepEngine; many: OrtStepEngine }) => Promise<void>) {
     const model = await buildModel(tf, spec, { seed: SEED });
     const start = weightsOf(model);
     model.dispose();
-    return { one: await engineFor(spec, optimizer, start), many: await engineFor(spec, optimizer, start, { stepsPerRun: K }), start };
-  }
-  /** `body` on both engines, disposed after. */
-  async function withPair(spec: ModelSpec, optimizer: OptimizerSettings, body: (engines: { one: OrtStepEngine; many: OrtStepEngine }) => Promise<void>) {
-    const engines = await pair(spec, optimizer);
+    const one = await engineFor(spec, optimizer, start);
+    const many = await engineFor(spec, optimizer, start, { stepsPerRun: K });
     try {
-      await body(engines);
+      await body({ one, many });
     } finally {
-      await engines.one.dispose();
-      await engines.many.dispose();
+      await one.dispose();
+      await many.dispose();
     }
   }
   const masksAt = (engine: OrtStepEngine, step: number) => dropoutKeepMasks(tf, engine.graph.masks, BATCH, { seed: SEED, step });

@@ -66,6 +66,9 @@ const releasing =
     throw error;
   };
 
+/** A scalar output's value. */
+const scalar = (out: Ort.InferenceSession.OnnxValueMapType, name: string) => (out[name]!.data as Float32Array)[0]!;
+
 type Sessions = { plain: Ort.InferenceSession; statistics: Ort.InferenceSession; unrolled: Ort.InferenceSession | null };
 
 export class OrtStepEngine implements TrainingEngine {
@@ -250,8 +253,7 @@ export class OrtStepEngine implements TrainingEngine {
     const start = this.values;
     if (steps.length === this.graph.unrolled?.steps) this.runUnrolled(steps, await this.sessions.unrolled!.run(this.unrolledFeeds(steps)));
     else for (const step of steps) this.finish(await this.sessions.plain.run(this.feeds(step, this.values)));
-    this.recent.add({ first: this.ran, start, steps });
-    this.ran += steps.length;
+    this.remember(start, steps);
   }
 
   /** The loss and accuracy of each step run since the last call, oldest first. */
@@ -289,10 +291,7 @@ export class OrtStepEngine implements TrainingEngine {
     const found = Number.isInteger(index) ? this.recent.find(index) : null;
     if (!found) throw new DomainError('invalid-input', `the weights step ${index} started from are not kept (${this.recent.describe()})`);
     let state = found.run.start;
-    for (const step of found.run.steps.slice(0, found.offset)) {
-      const out = await this.sessions.plain.run(this.feeds(step, state));
-      state = new Map(this.graph.state.map((s) => [s.name, out[s.output]!.data as Float32Array]));
-    }
+    for (const step of found.run.steps.slice(0, found.offset)) state = this.stateOf(await this.sessions.plain.run(this.feeds(step, state)));
     return state;
   }
 
@@ -309,24 +308,34 @@ export class OrtStepEngine implements TrainingEngine {
     const out = await (probe ? this.sessions.statistics : this.sessions.plain).run(this.feeds(step, start));
     if (probe) this.feedProbe(probe, out, step.n);
     const result: StepResult & { grads?: Map<string, Float32Array> } = this.finish(out);
-    this.recent.add({ first: this.ran, start, steps: [step] });
-    this.ran++;
+    this.remember(start, [step]);
     if (this.graph.gradients.size > 0) {
       result.grads = new Map([...this.graph.gradients].map(([name, output]) => [name, out[output]!.data as Float32Array]));
     }
     return result;
   }
 
+  /** Keeps a run (its start and its steps) for the restores. */
+  private remember(start: StepState, steps: HeldStep[]): void {
+    this.recent.add({ first: this.ran, start, steps });
+    this.ran += steps.length;
+  }
+
+  /** The state a run left: its state outputs under the state's names. */
+  private stateOf(out: Ort.InferenceSession.OnnxValueMapType): StepState {
+    return new Map(this.graph.state.map((s) => [s.name, out[s.output]!.data as Float32Array]));
+  }
+
   /** Takes a one-step run's state and result. */
   private finish(out: Ort.InferenceSession.OnnxValueMapType): StepResult {
-    this.values = new Map(this.graph.state.map((s) => [s.name, out[s.output]!.data as Float32Array]));
-    return this.record((out[STEP_OUTPUTS.loss]!.data as Float32Array)[0]!, (out[STEP_OUTPUTS.accuracy]!.data as Float32Array)[0]!);
+    this.values = this.stateOf(out);
+    return this.record(scalar(out, STEP_OUTPUTS.loss), scalar(out, STEP_OUTPUTS.accuracy));
   }
 
   /** Takes a several-steps run's state and each step's result. */
   private runUnrolled(steps: HeldStep[], out: Ort.InferenceSession.OnnxValueMapType): void {
-    this.values = new Map(this.graph.state.map((s) => [s.name, out[s.output]!.data as Float32Array]));
-    steps.forEach((_, k) => this.record((out[stepCopy(STEP_OUTPUTS.loss, k)]!.data as Float32Array)[0]!, (out[stepCopy(STEP_OUTPUTS.accuracy, k)]!.data as Float32Array)[0]!));
+    this.values = this.stateOf(out);
+    steps.forEach((_, k) => this.record(scalar(out, stepCopy(STEP_OUTPUTS.loss, k)), scalar(out, stepCopy(STEP_OUTPUTS.accuracy, k))));
   }
 
   private record(loss: number, acc: number): StepResult {

@@ -31,24 +31,18 @@ export async function probeOnnxRuntime(env: NodeJS.ProcessEnv = process.env): Pr
   } finally {
     await session.release();
   }
-  const threads = pinnedOrNull(env) ?? ORT_INTRA_OP_THREADS;
+  const threads = settingOrNull(() => pinnedOrtThreads(env)) ?? ORT_INTRA_OP_THREADS;
   const cpu = `ONNX Runtime ${ort.env.versions.node ?? ort.env.versions.common}, native CPU, ${threads} intra-op thread${threads === 1 ? '' : 's'}`;
-  return `${cpu}; ${describeExecutionProviders(await probeGpuExecutionProviders(ort, bytes), requestedOrNull(env))}`;
+  return `${cpu}; ${describeExecutionProviders(
+    await probeGpuExecutionProviders(ort, bytes),
+    settingOrNull(() => requestedExecutionProvider(env)),
+  )}`;
 }
 
-/** $LAYERBENCH_ORT_THREADS for the badge; a value out of range is reported by the run that reads it. */
-function pinnedOrNull(env: NodeJS.ProcessEnv): number | null {
+/** An environment setting for the badge, or null where it is refused: the run that reads it reports the value. */
+function settingOrNull<T>(read: () => T): T | null {
   try {
-    return pinnedOrtThreads(env);
-  } catch {
-    return null;
-  }
-}
-
-/** The requested provider for the badge; a value that names none is reported by the run that reads it. */
-function requestedOrNull(env: NodeJS.ProcessEnv) {
-  try {
-    return requestedExecutionProvider(env);
+    return read();
   } catch {
     return null;
   }

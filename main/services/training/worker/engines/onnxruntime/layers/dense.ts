@@ -26,9 +26,10 @@ function denseBackward(
 ): Backward {
   return (dy) => {
     const dz = activationBack(dy);
-    const dzSum = () => batchSum(c, dz, `${name}/dbias`);
-    if (bias) grads.set(bias, dzSum());
-    if (affine) return affineInputBackward(c, name, kernel, dz, bias ? grads.get(bias)! : dzSum(), affine, grads);
+    // Σdz over the batch: the bias's gradient, and what an affine input's dβ and dW need.
+    const dzSum = bias || affine ? batchSum(c, dz, `${name}/dbias`) : null;
+    if (bias) grads.set(bias, dzSum!);
+    if (affine) return affineInputBackward(c, name, kernel, dz, dzSum!, affine, grads);
     grads.set(kernel, c.g.node('Gemm', [input, dz], `${name}/dkernel`, [{ name: 'transA', i: 1 }]));
     return needDx ? c.g.node('Gemm', [dz, kernel], `${name}/dx`, [{ name: 'transB', i: 1 }]) : null;
   };
