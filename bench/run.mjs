@@ -6,11 +6,12 @@
  *   a   Layerbench's full path: the real TrainingHost (its worker thread, the built
  *       out/worker/train.worker.js, streaming events) on the wasm backend
  *   a_ort  the same full path on the onnxruntime backend: each step one ONNX Runtime graph
- *       (engines/onnxruntime), tfjs on wasm for statistics, validation and checkpoints
+ *       (engines/onnxruntime) at the intra-op threads the run chose by timing 1 and 2 (thread-choice.ts),
+ *       tfjs on wasm for statistics, validation and checkpoints
  *   b   a bare tfjs `model.fit` in a worker thread on the wasm backend, stock kernels
  *   b'  the same with the fast wasm matmul (main/services/training/worker/kernels/wasm-matmul.ts)
- *   c   PyTorch (CPU) on the same model and images, best of 1 and 2 threads (skipped with a
- *       note when `import torch` fails)
+ *   c   PyTorch (CPU) on the same model and images, best of 1 and 2 threads, idle OpenMP threads
+ *       waiting passively (OMP_WAIT_POLICY=PASSIVE unless set; skipped with a note when `import torch` fails)
  * then (1c) a/a0 in one process: Layerbench's full path next to the same worker loop with statistics
  * at the loop's minimum and nothing persisted (a0), alternated A B B A … after a warm-up run each
  * (BENCH_PAIRS runs each, 6; BENCH_PAIR_EPOCHS epochs a run, 4): what statistics, streaming and
@@ -444,7 +445,10 @@ function runTorch(python, datasetDir, batchSize) {
   const args = [join(root, 'bench', 'torch_seed.py'), datasetDir, config.subset, batchSize, config.torchEpochs, '1,2', config.seed, config.learningRate, config.torchBudgetSec].map(
     String,
   );
-  const r = spawnSync(python, args, { encoding: 'utf8', timeout: config.trialTimeoutMs });
+  // Idle OpenMP threads wait passively, as onnxruntime's pool threads do (thread-choice.ts): spinning
+  // made PyTorch's 2 threads 2.5–4× slower than its 1 here, passive waiting 1.3× faster at batch 256.
+  const env = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
+  const r = spawnSync(python, args, { encoding: 'utf8', timeout: config.trialTimeoutMs, env });
   if (r.status !== 0) return { kind: 'c', error: (r.error?.message ?? r.stderr.trim().split('\n').pop()) || `exit ${r.status}` };
   const out = JSON.parse(r.stdout.trim().split('\n').pop());
   const best = out.runs.reduce((a, b) => (b.samplesPerSec > a.samplesPerSec ? b : a));
@@ -742,7 +746,11 @@ async function main() {
   const summary = {};
   for (const batchSize of throughputOn ? config.batchSizes : []) {
     const r = results[batchSize];
-    summary[batchSize] = { torchThreads: r.c.map((x) => x.bestThreads).filter(Boolean) };
+    summary[batchSize] = {
+      torchThreads: r.c.map((x) => x.bestThreads).filter(Boolean),
+      // The intra-op threads each a_ort run chose (its step line: "CPU, 2 threads by timing: …").
+      ortThreads: r.a_ort.map((x) => Number(/(\d+) threads?\b/.exec(x.stepKind ?? '')?.[1] ?? NaN)).filter((t) => t > 0),
+    };
     for (const metric of Object.keys(metrics)) {
       const values = (kind) => r[kind].map((x) => x[metric]).filter((x) => typeof x === 'number' && Number.isFinite(x));
       const s = Object.fromEntries(kindsAll.map((k) => [k, median(values(k))]));
@@ -841,6 +849,8 @@ async function main() {
     log(
       'c: PyTorch CPU, best of torch.set_num_threads(1) and (2) per round (fastest wall clock: ' +
         config.batchSizes.map((b) => `batch ${b}: ${summary[b].torchThreads.join(',') || '—'} threads`).join('; ') +
+        '); a_ort: ONNX Runtime, the threads each run chose by timing 1 and 2 (' +
+        config.batchSizes.map((b) => `batch ${b}: ${summary[b].ortThreads.join(',') || '—'}`).join('; ') +
         ')',
     );
 

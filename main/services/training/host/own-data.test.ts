@@ -91,12 +91,28 @@ describe('the run pipeline over an imported dataset', () => {
       }
       return { xs: Float32Array.from(xs), ys };
     };
-    const unkept = new EpochFeeder(inMemory.pool, train, norm, 32, 3, 0);
+    const unkept = new EpochFeeder(inMemory.pool, train, norm, 32, 3, { cacheBytes: 0 });
+    // An engine that holds 3 batches after their step: a ring of 4, each batch left alone for the next 3 (epochs go on counting).
+    const ringFeeder = new EpochFeeder(inMemory.pool, train, norm, 32, 3, { heldBatches: 3 });
     for (const epoch of [0, 1]) {
-      const [kept, read] = [await batchesOf(memoryFeeder, epoch), await batchesOf(unkept, epoch)];
+      const [kept, read, ringed] = [await batchesOf(memoryFeeder, epoch), await batchesOf(unkept, epoch), await batchesOf(ringFeeder, epoch)];
       expect(kept.ys).toEqual(read.ys);
+      expect(ringed.ys).toEqual(read.ys);
       expect(Buffer.from(kept.xs.buffer).equals(Buffer.from(read.xs.buffer))).toBe(true);
+      expect(Buffer.from(ringed.xs.buffer).equals(Buffer.from(read.xs.buffer))).toBe(true);
     }
+    const recent: { x: Float32Array; copy: Float32Array; keptFor: number | undefined }[] = [];
+    for (const epoch of [2, 3]) {
+      for await (const { x, keptFor } of ringFeeder.batches(epoch)) {
+        recent.push({ x, copy: x.slice(), keptFor });
+        // The 3 batches before this one are as they were yielded; the one before them was overwritten by this one.
+        for (const held of recent.slice(-4, -1)) expect(held.x).toEqual(held.copy);
+        const reused = recent.at(-5);
+        if (reused) expect(reused.x.buffer).toBe(x.buffer);
+      }
+    }
+    expect(recent.length).toBe(2 * ringFeeder.batchesPerEpoch);
+    expect(new Set(recent.map((b) => b.keptFor))).toEqual(new Set([3]));
     const streamFeeder = new EpochFeeder(streamed.pool, train, norm, 32, 3);
     const [m0, s0, s1] = [await fingerprints(memoryFeeder, 0), await fingerprints(streamFeeder, 0), await fingerprints(streamFeeder, 1)];
     expect(s0.length).toBe(train.length);

@@ -325,7 +325,7 @@ async function engineUpdate(
   before: TF.Tensor[],
 ): Promise<EngineStepResult> {
   // A statistics step: a deferred engine reads back with it.
-  const result = await engine.step(batch.xs, batch.ys, batch.n, batch.lr, batch.step, undefined, true);
+  const result = await engine.step(batch.xs, batch.ys, batch.n, batch.lr, batch.step, undefined, { read: true });
   if (!gathered || !Number.isFinite(result.loss)) return result;
   await engine.syncToModel();
   const updated = new StatsCollector(tf);
@@ -398,10 +398,10 @@ async function engineTrainStep(
   ys: Int32Array,
   n: number,
   lr: number,
-  at: { epoch: number; step: number; seed: number; withStats: boolean; bnFeatures: BnFeatureChoice },
+  at: { epoch: number; step: number; seed: number; withStats: boolean; bnFeatures: BnFeatureChoice; keptFor?: number | undefined },
 ): Promise<StepOutcome> {
   if (!at.withStats) {
-    const { loss, acc } = await engine.step(xs, ys, n, lr, at.step);
+    const { loss, acc } = await engine.step(xs, ys, n, lr, at.step, undefined, { keptFor: at.keptFor });
     return { loss, acc, stats: null, before: [] };
   }
   if (!engine.feedsProbe) {
@@ -410,7 +410,7 @@ async function engineTrainStep(
   }
   const probe = new FusedStatsProbe(m.plans, m.trainable);
   // A statistics step reads back at once (a deferred engine's too): its record needs the step's own values.
-  const stepWithProbe = () => engine.step(xs, ys, n, lr, at.step, probe.engineProbe(m.model.trainableWeights.map((w) => w.originalName)), true);
+  const stepWithProbe = () => engine.step(xs, ys, n, lr, at.step, probe.engineProbe(m.model.trainableWeights.map((w) => w.originalName)), { read: true, keptFor: at.keptFor });
   const record = (values: Map<string, ArrayLike<number>>) => {
     const built = buildStatsRecord(m.plans, values, { epoch: at.epoch, step: at.step, bnFeatures: at.bnFeatures });
     // A statistic that overflowed (an ∞ gradient norm on a still-finite step) cannot be sent: skip the record.
@@ -668,7 +668,8 @@ async function trainLoop(tf: typeof TF, job: TrainingJob, m: Model, dataset: Ope
   const split = splitRun(source.count, settings, dataset.test !== null);
   const normalization = await normalizationFor(settings.normalization, source, split.train);
   progress.normalization = normalization;
-  const feeder = new EpochFeeder(source, split.train, normalization, settings.batchSize, settings.seed);
+  // An engine that reads batches after their step gets them from a ring it can hold without copying.
+  const feeder = new EpochFeeder(source, split.train, normalization, settings.batchSize, settings.seed, { heldBatches: m.engine?.heldBatches ?? 0 });
   // A streamed dataset's validation share is scored chunk by chunk from disk each epoch; others are held normalized.
   const validation = source.streamed ? null : await gatherNormalized(source, split.validation, normalization);
   const batchesPerEpoch = feeder.batchesPerEpoch;
@@ -783,7 +784,7 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
       await m.engine.flush();
       return settleKnown(m.engine.settled());
     };
-    for await (const { x, y, n } of feeder.batches(epoch)) {
+    for await (const { x, y, n, keptFor } of feeder.batches(epoch)) {
       if (control.paused || control.stopRequested) {
         const ended = await flush();
         if (ended) return ended;
@@ -806,7 +807,7 @@ async function epochs(tf: typeof TF, job: TrainingJob, m: Model, progress: Progr
         learningRate = rate;
       }
       // Every step takes the engine or the fused step when there is one (statistics steps too).
-      const at = { epoch, step, seed: settings.seed, withStats, bnFeatures };
+      const at = { epoch, step, seed: settings.seed, withStats, bnFeatures, keptFor };
       job.gpuMeter?.begin();
       const outcome = m.engine
         ? await engineTrainStep(tf, m, m.engine, x, y, n, rate, at)

@@ -118,6 +118,12 @@ export interface Batch {
   x: Float32Array;
   y: Int32Array;
   n: number;
+  /**
+   * The feeder leaves `x` and `y` as they are while this many further batches are yielded (the epochs
+   * go on counting), so that an engine holding recent batches may keep them without a copy. Absent:
+   * they may change with the next batch.
+   */
+  keptFor?: number;
 }
 
 /** Samples per block of a streamed source: bounded memory, enough samples to shuffle well. */
@@ -134,13 +140,27 @@ export function streamBlockSamples(sampleSize: number, batchSize: number): numbe
  */
 export const NORMALIZED_CACHE_BYTES = 512 * 1024 * 1024;
 
+export interface FeederOptions {
+  /** The most an in-memory source's normalized samples may take to be kept between epochs (NORMALIZED_CACHE_BYTES). */
+  cacheBytes?: number;
+  /**
+   * Batches a consumer holds after their step (an engine's queued and recent steps): the kept
+   * samples' batches then come from a ring of this many + 1 buffers, each left alone for `keptFor`
+   * = this many further batches. Default 0: one buffer.
+   */
+  heldBatches?: number;
+}
+
 /** Each epoch's batches, in the run's seeded order. */
 export class EpochFeeder {
-  private readonly xEpoch: Float32Array | null;
-  private readonly yEpoch: Int32Array;
+  /** The epoch's (or a streamed block's) samples in order, for the sources whose samples are not kept (allocated on first use). */
+  private epochBuffers: { x: Float32Array; y: Int32Array } | null = null;
   /** An in-memory source's training samples normalized, in `train`'s order (built at the first epoch), or null when not kept. */
   private normalized: { x: Float32Array; y: Int32Array } | null = null;
   private readonly keepNormalized: boolean;
+  /** Kept samples: each batch gathered into the next of these (heldBatches + 1), the only copy a step's samples take. */
+  private readonly ring: { x: Float32Array; y: Int32Array }[] = [];
+  private ringNext = 0;
   /** Streamed sources only: a block in its shuffled order (allocated once, reused for every block). */
   private shuffled: { x: Float32Array; y: Int32Array } | null = null;
   private readonly blockSamples: number;
@@ -151,12 +171,20 @@ export class EpochFeeder {
     private readonly normalization: NormalizationState,
     private readonly batchSize: number,
     private readonly seed: number,
-    cacheBytes = NORMALIZED_CACHE_BYTES,
+    options: FeederOptions = {},
   ) {
     this.blockSamples = source.streamed ? streamBlockSamples(source.sampleSize, batchSize) : train.length;
-    this.keepNormalized = !source.streamed && train.length * source.sampleSize * 4 <= cacheBytes;
-    this.xEpoch = new Float32Array(Math.min(this.blockSamples, train.length) * source.sampleSize);
-    this.yEpoch = new Int32Array(Math.min(this.blockSamples, train.length));
+    this.keepNormalized = !source.streamed && train.length * source.sampleSize * 4 <= (options.cacheBytes ?? NORMALIZED_CACHE_BYTES);
+    if (this.keepNormalized) {
+      const n = Math.min(batchSize, train.length);
+      for (let i = 0; i <= (options.heldBatches ?? 0); i++) this.ring.push({ x: new Float32Array(n * source.sampleSize), y: new Int32Array(n) });
+    }
+  }
+
+  /** The epoch's buffers, made on first use. */
+  private epochBuffer(): { x: Float32Array; y: Int32Array } {
+    const samples = Math.min(this.blockSamples, this.train.length);
+    return (this.epochBuffers ??= { x: new Float32Array(samples * this.source.sampleSize), y: new Int32Array(samples) });
   }
 
   get batchesPerEpoch(): number {
@@ -168,8 +196,6 @@ export class EpochFeeder {
 
   async *batches(epoch: number): AsyncGenerator<Batch> {
     const size = this.source.sampleSize;
-    const x = this.xEpoch!;
-    const y = this.yEpoch;
     if (!this.source.streamed) {
       const order = shuffledIndices(this.train.length, deriveSeed(this.seed, 'epoch', epoch));
       if (this.keepNormalized) {
@@ -178,16 +204,23 @@ export class EpochFeeder {
           await this.fill(this.train, this.normalized.x, this.normalized.y);
         }
         const { x: kept, y: labels } = this.normalized;
-        for (let i = 0; i < order.length; i++) {
-          const from = order[i]!;
-          x.set(kept.subarray(from * size, (from + 1) * size), i * size);
-          y[i] = labels[from]!;
+        for (let from = 0; from < order.length; from += this.batchSize) {
+          const n = Math.min(this.batchSize, order.length - from);
+          const slot = this.ring[this.ringNext]!;
+          this.ringNext = (this.ringNext + 1) % this.ring.length;
+          for (let i = 0; i < n; i++) {
+            const sample = order[from + i]!;
+            slot.x.set(kept.subarray(sample * size, (sample + 1) * size), i * size);
+            slot.y[i] = labels[sample]!;
+          }
+          yield { x: slot.x.subarray(0, n * size), y: slot.y.subarray(0, n), n, keptFor: this.ring.length - 1 };
         }
-      } else {
-        const indices = new Uint32Array(this.train.length);
-        for (let i = 0; i < indices.length; i++) indices[i] = this.train[order[i]!]!;
-        await this.fill(indices, x, y);
+        return;
       }
+      const { x, y } = this.epochBuffer();
+      const indices = new Uint32Array(this.train.length);
+      for (let i = 0; i < indices.length; i++) indices[i] = this.train[order[i]!]!;
+      await this.fill(indices, x, y);
       for (let from = 0; from < order.length; from += this.batchSize) {
         const n = Math.min(this.batchSize, order.length - from);
         yield { x: x.subarray(from * size, (from + n) * size), y: y.subarray(from, from + n), n };
@@ -195,6 +228,7 @@ export class EpochFeeder {
       return;
     }
     // Streamed: blocks of consecutive (sorted) training indices, visited in a seeded order.
+    const { x, y } = this.epochBuffer();
     const sorted = Uint32Array.from(this.train).sort();
     const blocks = Math.ceil(sorted.length / this.blockSamples);
     const blockOrder = shuffledIndices(blocks, deriveSeed(this.seed, 'blocks', epoch));

@@ -12,7 +12,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import { DomainError } from '../../../../../contract';
 import type { NamedWeights } from '../../../export/weights';
-import type { EngineProbe, EngineStepResult, TrainingEngine } from './engine';
+import type { EngineProbe, EngineStepResult, StepOptions, TrainingEngine } from './engine';
 
 /** Each masked layer's keep mask for a step of `n` samples, by the engine's input name (the run's seeded draws). */
 export type StepMasks = (n: number, step: number) => ReadonlyMap<string, Float32Array> | undefined;
@@ -69,16 +69,16 @@ export class EngineStep {
   /**
    * One step at learning rate `lr`; `step` is the run's step index (it seeds the dropout masks; steps
    * come one after the other). Its result is settled() now or, from a deferred engine, at a later
-   * read; `read` asks for that read now (a statistics step). What it returns is this step's own
+   * read; `options.read` asks for that read now (a statistics step), `options.keptFor` is the batch's (pipeline.ts' Batch). What it returns is this step's own
    * result only when it is not deferred.
    */
-  async step(xs: Float32Array, ys: Int32Array, n: number, lr: number, step: number, probe?: EngineProbe, read = false): Promise<EngineStepResult> {
+  async step(xs: Float32Array, ys: Int32Array, n: number, lr: number, step: number, probe?: EngineProbe, options: StepOptions = {}): Promise<EngineStepResult> {
     // An engine that keeps the last finite weights itself is not asked for them each step.
     if (!this.engine.restoreLastFinite) this.before = this.engine.weightsView?.() ?? this.engine.getWeights();
     this.stale = true;
     this.stepped = true;
     this.firstStep ??= step;
-    const result = await this.engine.step(xs, ys, n, lr, this.masks(n, step), probe, read ? { read } : undefined);
+    const result = await this.engine.step(xs, ys, n, lr, this.masks(n, step), probe, options);
     this.steps++;
     if (!this.engine.takeReadSteps) this.results.push(result);
     if (Number.isFinite(result.loss)) this.lastFinite = this.before;
@@ -105,6 +105,11 @@ export class EngineStep {
   /** The results of the steps known since the last call, oldest first, each step's own. */
   settled(): EngineStepResult[] {
     return this.engine.takeReadSteps ? this.engine.takeReadSteps() : this.results.splice(0);
+  }
+
+  /** Batches the engine reads after their step (engine.ts' heldBatches): the feeder keeps that many unchanged. */
+  get heldBatches(): number {
+    return this.engine.heldBatches ?? 0;
   }
 
   /** Steps the engine holds queued, not yet run (engine.ts' queuedSteps). */

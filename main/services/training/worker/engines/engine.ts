@@ -37,6 +37,12 @@ export interface EngineProbe {
   gradientSumOfSquares(variable: string, sq: number): void;
 }
 
+/** How a step is taken: see TrainingEngine.step. */
+export interface StepOptions {
+  read?: boolean;
+  keptFor?: number;
+}
+
 export interface TrainingEngine {
   /** What runs the step, for the badge and run.json ("ONNX Runtime 1.30 (CPU, 1 thread): one graph of 143 nodes per step"). */
   readonly description: string;
@@ -90,16 +96,12 @@ export interface TrainingEngine {
    * One step on `n` samples (`xs` row-major [n, …input shape], `ys` class indices) at learning rate
    * `lr`; `masks`: each dropout layer's keep mask by the engine's input name, from the run's seeded generator.
    * With `probe` (a statistics step) the engine hands it the step's statistics as it computes them;
-   * `options.read`: a deferred engine reads back with this step.
+   * `options.read`: a deferred engine reads back with this step. `options.keptFor`: the caller leaves
+   * `xs` and `ys` alone while that many further steps are taken (pipeline.ts' Batch), so an engine
+   * that holds no more than that many later batches (`heldBatches`) need not copy them.
    */
-  step(
-    xs: Float32Array,
-    ys: Int32Array,
-    n: number,
-    lr: number,
-    masks?: ReadonlyMap<string, Float32Array>,
-    probe?: EngineProbe,
-    options?: { read?: boolean },
-  ): Promise<EngineStepResult>;
+  step(xs: Float32Array, ys: Int32Array, n: number, lr: number, masks?: ReadonlyMap<string, Float32Array>, probe?: EngineProbe, options?: StepOptions): Promise<EngineStepResult>;
+  /** Batches the engine may still read after their step (ONNX Runtime's queued and recent steps, for its restores). Absent: none. */
+  readonly heldBatches?: number;
   dispose(): Promise<void>;
 }

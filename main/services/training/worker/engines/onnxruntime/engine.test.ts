@@ -21,6 +21,7 @@ import { weightsOf, worstRelativeError } from '../compare-weights';
 import { dropoutKeepMasks } from './dropout-masks';
 import { ORT_THREADS_ENV, OrtStepEngine, pinnedOrtThreads, type OrtEngineOptions } from './engine';
 import { probeOnnxRuntime } from './probe';
+import { MORE_THREADS_MIN_GAIN, threadCandidates } from './thread-choice';
 import { AFFINE_INPUT_MIN_BATCH, buildStepGraph, stepGraphSupport, type StepGraphOptions } from './step-graph';
 
 const BATCH = 32;
@@ -436,13 +437,35 @@ describe('several steps a run (stepsPerRun 4: the unrolled graph)', () => {
     }
   }
   const masksAt = (engine: OrtStepEngine, step: number) => dropoutKeepMasks(tf, engine.graph.masks, BATCH, { seed: SEED, step });
-  /** `steps` steps on `engine` through a scratch batch that is spoilt after each call (the feeder reuses its buffers). */
-  async function run(engine: OrtStepEngine, from: number, steps: number): Promise<number[]> {
+  /**
+   * The feeder's ring of kept batches (pipeline.ts): `slots` buffers, each spoilt and refilled when its
+   * turn comes again, so a batch stays as it was for `slots - 1` later steps (the step's `keptFor`).
+   */
+  function ring(slots: number) {
+    const buffers = Array.from({ length: slots }, () => ({ x: new Float32Array(BATCH * 784), y: new Int32Array(BATCH) }));
+    let next = 0;
+    return {
+      keptFor: slots - 1,
+      take() {
+        const slot = buffers[next]!;
+        next = (next + 1) % slots;
+        slot.x.fill(NaN);
+        slot.y.fill(-1);
+        return slot;
+      },
+    };
+  }
+  /**
+   * `steps` steps on `engine` through a scratch batch that is spoilt after each call (the feeder reuses
+   * its buffers), or through `kept`'s ring with its keptFor.
+   */
+  async function run(engine: OrtStepEngine, from: number, steps: number, kept?: ReturnType<typeof ring>): Promise<number[]> {
     const scratch = { x: new Float32Array(BATCH * 784), y: new Int32Array(BATCH) };
     for (let step = from; step < from + steps; step++) {
-      scratch.x.set(batchX(step));
-      scratch.y.set(batchY(step));
-      await engine.step(scratch.x, scratch.y, BATCH, 0.01 * (1 + step / 10), masksAt(engine, step));
+      const batch = kept ? kept.take() : scratch;
+      batch.x.set(batchX(step));
+      batch.y.set(batchY(step));
+      await engine.step(batch.x, batch.y, BATCH, 0.01 * (1 + step / 10), masksAt(engine, step), undefined, kept ? { keptFor: kept.keptFor } : {});
       scratch.x.fill(NaN);
       scratch.y.fill(-1);
     }
@@ -468,27 +491,35 @@ describe('several steps a run (stepsPerRun 4: the unrolled graph)', () => {
     });
   }
 
-  it("restores a step's start inside a run by replaying the run's steps, and says which steps are kept", async () => {
-    await withPair(seedModel1, momentum, async ({ one, many }) => {
-      many.keepLastFinite();
-      await run(many, 0, 6); // runs: steps 0–3 (unrolled), 4–5 (at the flush)
-      const startOf = new Map<number, NamedWeights>([[0, one.getWeights()]]);
-      for (let step = 0; step < 6; step++) {
-        await run(one, step, 1);
-        startOf.set(step + 1, one.getWeights());
-      }
-      for (const step of [2, 5, 0, 4]) {
-        await many.restoreStepStart(step);
-        expect(worstRelativeError(many.getWeights(), startOf.get(step)!).worst, `start of step ${step}`).toBeLessThan(1e-5);
-      }
-      // The start of step 3 is finite: that is what a NaN at step 3 puts back.
-      expect(await many.restoreLastFinite(3)).toBe('before');
-      expect(worstRelativeError(many.getWeights(), startOf.get(3)!).worst).toBeLessThan(1e-5);
-      // Eight more steps from there (steps 6–9 and 10–13 to the engine): the first run (0–3) is no longer kept.
-      await run(many, 3, 8);
-      await expect(many.restoreStepStart(1)).rejects.toThrow(/the weights step 1 started from are not kept \(steps 4 to 13 are\)/);
+  // Batches copied; not copied, from a ring as large as the engine holds (the feeder's); and copied from a ring of 2, which a run of 4 outlives.
+  for (const batches of ['copied', 'kept', 'from a ring of 2'] as const) {
+    it(`restores a step's start inside a run by replaying the run's steps, and says which steps are kept (batches ${batches})`, async () => {
+      await withPair(seedModel1, momentum, async ({ one, many }) => {
+        many.keepLastFinite();
+        const kept = batches === 'copied' ? undefined : ring(batches === 'kept' ? many.heldBatches + 1 : 2);
+        await run(many, 0, 6, kept); // runs: steps 0–3 (unrolled), 4–5 (at the flush)
+        const startOf = new Map<number, NamedWeights>([[0, one.getWeights()]]);
+        for (let step = 0; step < 6; step++) {
+          await run(one, step, 1);
+          startOf.set(step + 1, one.getWeights());
+        }
+        for (const step of [2, 5, 0, 4]) {
+          await many.restoreStepStart(step);
+          expect(worstRelativeError(many.getWeights(), startOf.get(step)!).worst, `start of step ${step}`).toBeLessThan(1e-5);
+        }
+        // The start of step 3 is finite: that is what a NaN at step 3 puts back.
+        expect(await many.restoreLastFinite(3)).toBe('before');
+        expect(worstRelativeError(many.getWeights(), startOf.get(3)!).worst).toBeLessThan(1e-5);
+        // Eight more steps from there (steps 6–9 and 10–13 to the engine): the first run (0–3) is no longer kept.
+        await run(many, 3, 8, kept);
+        await expect(many.restoreStepStart(1)).rejects.toThrow(/the weights step 1 started from are not kept \(steps 4 to 13 are\)/);
+        // The runs still kept replay from their batches: step 13's start is 7 steps (data 3–9) after step 3's; `one` ran 3–5.
+        await run(one, 6, 4);
+        await many.restoreStepStart(13);
+        expect(worstRelativeError(many.getWeights(), one.getWeights()).worst, 'start of step 13').toBeLessThan(1e-5);
+      });
     });
-  });
+  }
 
   it("puts back the step before's start when a NaN step begins the first of the two runs a statistics step settles", async () => {
     await withPair(seedModel1, sgd, async ({ one, many }) => {
@@ -564,12 +595,46 @@ describe('the ONNX Runtime step', () => {
     model.dispose();
     process.env[ORT_THREADS_ENV] = '2';
     try {
-      const engine = await engineFor(plainMlp, sgd, weights);
+      // Pinned, the count is not timed even with a batch size.
+      const engine = await engineFor(plainMlp, sgd, weights, { batchSize: BATCH });
       expect(engine.description).toMatch(/^ONNX Runtime \d+\.\d+\.\d+ \(CPU, 2 threads\)/);
+      expect(engine.threadTimings).toEqual([]);
       await engine.dispose();
       expect(await probeOnnxRuntime(process.env)).toMatch(/, native CPU, 2 intra-op threads;/);
     } finally {
       delete process.env[ORT_THREADS_ENV];
+    }
+  });
+
+  it("times 1 and 2 intra-op threads on the run's batch size, keeps the faster, and trains as one thread does", async () => {
+    expect(threadCandidates(undefined, 8)).toEqual([1]);
+    expect(threadCandidates(256, 1)).toEqual([1]);
+    expect(threadCandidates(256, 2)).toEqual([1, 2]);
+    const model = await buildModel(tf, seedModel1, { seed: SEED });
+    const start = weightsOf(model);
+    model.dispose();
+    const timed = await engineFor(seedModel1, momentum, start, { batchSize: BATCH, threadCandidates: [1, 2] });
+    const single = await engineFor(seedModel1, momentum, start, { batchSize: BATCH, intraOpNumThreads: 1 });
+    try {
+      expect(single.threadTimings).toEqual([]);
+      expect(single.description).toMatch(/\(CPU, 1 thread\)/);
+      const [one, two] = timed.threadTimings;
+      expect([one?.threads, two?.threads]).toEqual([1, 2]);
+      expect(one!.msPerStep).toBeGreaterThan(0);
+      // Two threads only when they are MORE_THREADS_MIN_GAIN faster.
+      const chosen = two!.msPerStep < one!.msPerStep * (1 - MORE_THREADS_MIN_GAIN) ? 2 : 1;
+      expect(timed.description).toMatch(new RegExp(`\\(CPU, ${chosen} threads? by timing: 1: \\d+\\.\\d\\d ms, 2: \\d+\\.\\d\\d ms a step\\)`));
+      // The timing runs trained nothing: both engines start from `start` and take the same steps.
+      expect(worstRelativeError(timed.getWeights(), start).worst).toBe(0);
+      for (let step = 0; step < 5; step++) {
+        const a = await timed.step(batchX(step), batchY(step), BATCH, 0.01);
+        const b = await single.step(batchX(step), batchY(step), BATCH, 0.01);
+        expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-5);
+      }
+      expect(worstRelativeError(timed.getWeights(), single.getWeights()).worst).toBeLessThan(1e-5);
+    } finally {
+      await timed.dispose();
+      await single.dispose();
     }
   });
 

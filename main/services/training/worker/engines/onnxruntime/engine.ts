@@ -15,15 +15,16 @@ import type { ModelSpec } from '../../../../../../model/spec';
 import type { NamedWeights } from '../../../../export/weights';
 import { product } from '../../../../../../model/layers/checks';
 import { stepInputError, weightsInputError } from '../step-inputs';
-import type { EngineProbe, TrainingEngine } from '../engine';
+import type { EngineProbe, StepOptions, TrainingEngine } from '../engine';
 import { OrtInference } from './inference';
 import { firstLine, ORT_EP_ENV, providerLabel, providerSessionOptions, type GpuExecutionProvider } from './execution-providers';
 import { allFiniteValues } from '../engine-step';
 import { stepCopy } from './graph-passes';
 import { HeldSteps, RecentRuns, type HeldStep, type StepState } from './held-steps';
+import { chooseThreads, threadCandidates, threadOptions, type ThreadTiming } from './thread-choice';
 import { AFFINE_INPUT_MIN_BATCH, buildStepGraph, stepGraphSupport, STEP_INPUTS, STEP_OUTPUTS, type StateEntry, type StepGraph, type StepGraphOptions } from './step-graph';
 
-/** ONNX Runtime's intra-op threads for the training step: 1 is fastest at batch 32 on two cores (2 helps at 256, bench/README.md). */
+/** ONNX Runtime's intra-op threads for a step that is not timed (thread-choice.ts times 1 and 2 when a run gives its batch size). */
 export const ORT_INTRA_OP_THREADS = 1;
 /**
  * Plain steps per `session.run` in a training run: the unrolled graph of 4 steps costs 10–25% less a
@@ -47,8 +48,10 @@ export function pinnedOrtThreads(env: NodeJS.ProcessEnv = process.env): number |
 export interface OrtEngineOptions extends StepGraphOptions {
   /** The run's batch size: without `affineInputs`, the step takes them from AFFINE_INPUT_MIN_BATCH on. */
   batchSize?: number;
-  /** ONNX Runtime's intra-op threads (default ORT_INTRA_OP_THREADS). */
+  /** ONNX Runtime's intra-op threads; unset (and not pinned by $LAYERBENCH_ORT_THREADS): the fastest of `threadCandidates` by timing. */
   intraOpNumThreads?: number;
+  /** The counts timed when none is set (default thread-choice.ts' threadCandidates: 1 and 2 with a batch size on two cores or more, else 1). */
+  threadCandidates?: number[];
   /** A GPU execution provider to run the step on (off by default: not measured, execution-providers.ts); creation fails when it cannot start. */
   executionProvider?: GpuExecutionProvider | null;
 }
@@ -88,6 +91,8 @@ export class OrtStepEngine implements TrainingEngine {
   private inference: OrtInference | null = null;
   private inferenceOf = -1;
   private changes = 0;
+  /** Each intra-op thread count create() timed (thread-choice.ts), when it timed more than one. */
+  threadTimings: ThreadTiming[] = [];
 
   private constructor(
     private readonly ort: typeof Ort,
@@ -112,19 +117,33 @@ export class OrtStepEngine implements TrainingEngine {
     if (reason) return { unsupported: reason };
     const { batchSize, affineInputs, ...graphOptions } = options;
     const graph = buildStepGraph(spec, optimizer, { ...graphOptions, affineInputs: affineInputs ?? (batchSize ?? 0) >= AFFINE_INPUT_MIN_BATCH });
+    const refused = weightsInputError(
+      weights,
+      graph.state.filter((s) => s.kind === 'variable'),
+    );
+    if (refused) throw refused;
     const ort = await import('onnxruntime-node');
-    const threads = options.intraOpNumThreads ?? pinnedOrtThreads() ?? ORT_INTRA_OP_THREADS;
+    const pinned = options.intraOpNumThreads ?? pinnedOrtThreads();
     const provider = options.executionProvider ?? null;
-    const sessionOptions: Ort.InferenceSession.SessionOptions = {
-      intraOpNumThreads: threads,
+    // A GPU provider's step is not timed on CPU threads.
+    const counts = pinned ? [pinned] : provider ? [ORT_INTRA_OP_THREADS] : (options.threadCandidates ?? threadCandidates(options.batchSize));
+    const base: Ort.InferenceSession.SessionOptions = {
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
       ...providerSessionOptions(provider),
     };
+    let threads = counts[0]!;
+    let timings: ThreadTiming[] = [];
+    let sessionOptions = threadOptions(base, threads);
     let sessions: Sessions;
     try {
-      const plain = await ort.InferenceSession.create(graph.plainBytes, sessionOptions);
+      let plain: Ort.InferenceSession;
+      if (counts.length > 1) {
+        const start = new Map(graph.state.map((s) => [s.name, weights.get(s.name)?.data ?? new Float32Array(product(s.shape)).fill(s.initial)]));
+        ({ threads, plain, timings } = await chooseThreads(ort, graph, start, options.batchSize ?? 32, counts, (t) => threadOptions(base, t)));
+        sessionOptions = threadOptions(base, threads);
+      } else plain = await ort.InferenceSession.create(graph.plainBytes, sessionOptions);
       const statistics = await ort.InferenceSession.create(graph.bytes, sessionOptions).catch(releasing(plain));
       const unrolled = graph.unrolled ? await ort.InferenceSession.create(graph.unrolled.bytes, sessionOptions).catch(releasing(plain, statistics)) : null;
       sessions = { plain, statistics, unrolled };
@@ -134,8 +153,10 @@ export class OrtStepEngine implements TrainingEngine {
     }
     const device = provider ? providerLabel(provider) : 'CPU';
     const perRun = graph.unrolled ? `, ${graph.unrolled.steps} steps a run` : '';
-    const description = `ONNX Runtime ${ort.env.versions.node ?? ''} (${device}, ${threads} thread${threads === 1 ? '' : 's'}${perRun}): the whole step as one graph`;
+    const timed = timings.length > 1 ? ` by timing: ${timings.map((t) => `${t.threads}: ${t.msPerStep.toFixed(2)} ms`).join(', ')} a step` : '';
+    const description = `ONNX Runtime ${ort.env.versions.node ?? ''} (${device}, ${threads} thread${threads === 1 ? '' : 's'}${timed}${perRun}): the whole step as one graph`;
     const engine = new OrtStepEngine(ort, sessions, graph, description, { spec, sessionOptions });
+    engine.threadTimings = timings;
     try {
       engine.setWeights(weights);
     } catch (error) {
@@ -219,7 +240,7 @@ export class OrtStepEngine implements TrainingEngine {
     lr: number,
     masks: ReadonlyMap<string, Float32Array> = new Map(),
     probe?: EngineProbe,
-    options: { read?: boolean } = {},
+    options: StepOptions = {},
   ): Promise<StepResult & { grads?: Map<string, Float32Array> }> {
     const refused = stepInputError(xs, ys, n, { sampleSize: this.sampleSize, classes: this.graph.classes }, masks, this.graph.masks);
     if (refused) throw refused;
@@ -227,10 +248,10 @@ export class OrtStepEngine implements TrainingEngine {
     if (!unrolled || probe || options.read) {
       await this.flush();
       // One step a run replays nothing (a restore takes a run's start): the batch is not copied.
-      const step = unrolled ? this.held.hold(xs, ys, n, lr, masks) : { x: xs.subarray(0, n * this.sampleSize), y: ys.subarray(0, n), n, lr, masks };
+      const step = unrolled ? this.held.hold(xs, ys, n, lr, masks, options.keptFor) : { x: xs.subarray(0, n * this.sampleSize), y: ys.subarray(0, n), n, lr, masks };
       return this.runAlone(step, probe);
     }
-    this.queued.push(this.held.hold(xs, ys, n, lr, masks));
+    this.queued.push(this.held.hold(xs, ys, n, lr, masks, options.keptFor));
     if (this.queued.length === unrolled.steps) await this.flush();
     return this.latest;
   }
@@ -239,6 +260,11 @@ export class OrtStepEngine implements TrainingEngine {
   async readWeights(): Promise<NamedWeights> {
     await this.flush();
     return this.weightsView();
+  }
+
+  /** Batches read after their step: the queued steps' and the recent runs' (held-steps.ts); none with one step a run. */
+  get heldBatches(): number {
+    return this.graph.unrolled ? this.held.slotCount : 0;
   }
 
   /** Plain steps queued for the next several-steps run. */
@@ -306,7 +332,7 @@ export class OrtStepEngine implements TrainingEngine {
   private async runAlone(step: HeldStep, probe?: EngineProbe): Promise<StepResult & { grads?: Map<string, Float32Array> }> {
     const start = this.values;
     const out = await (probe ? this.sessions.statistics : this.sessions.plain).run(this.feeds(step, start));
-    if (probe) this.feedProbe(probe, out, step.n);
+    if (probe) this.feedProbe(probe, out);
     const result: StepResult & { grads?: Map<string, Float32Array> } = this.finish(out);
     this.remember(start, [step]);
     if (this.graph.gradients.size > 0) {
@@ -371,13 +397,16 @@ export class OrtStepEngine implements TrainingEngine {
     return this.withState(feeds, this.values);
   }
 
-  /** Hands a statistics step's extra outputs to the probe (the moments in float64, as FusedStatsProbe keeps them). */
-  private feedProbe(probe: EngineProbe, out: Ort.InferenceSession.OnnxValueMapType, n: number): void {
+  /** Hands a statistics step's extra outputs to the probe: the BN moments in float64, as FusedStatsProbe keeps them, and the sums the graph reduced. */
+  private feedProbe(probe: EngineProbe, out: Ort.InferenceSession.OnnxValueMapType): void {
     const values = (name: string) => out[name]!.data as Float32Array;
-    const { bn, activations, gradients } = this.graph.statistics;
+    const { bn, activations, gradientSquares } = this.graph.statistics;
     for (const b of bn) probe.bn(b.layer, Float64Array.from(values(b.mean)), Float64Array.from(values(b.variance)));
-    for (const a of activations) probe.activation(a.layer, values(a.output), n, a.features);
-    for (const [variable, output] of gradients) probe.gradient(variable, values(output));
+    for (const a of activations) {
+      const moments = { mean: scalar(out, a.mean), variance: scalar(out, a.variance) };
+      probe.activationMoments(a.layer, a.saturation ? { ...moments, saturation: scalar(out, a.saturation) } : moments);
+    }
+    for (const [variable, output] of gradientSquares) probe.gradientSumOfSquares(variable, scalar(out, output));
   }
 
   async dispose(): Promise<void> {

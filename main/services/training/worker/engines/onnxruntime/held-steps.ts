@@ -1,9 +1,10 @@
 /**
  * The batches of ONNX Runtime's recent steps, held by the engine (engine.ts): the steps queued for the
  * next several-steps run, and those of the last RECENT_RUNS runs, which a restore replays from their
- * start (the unrolled graph keeps no weights between its steps). The loop's batch arrays are views of
- * the epoch's buffer, which the feeder overwrites, so each batch is copied into a ring of slots:
- * (RECENT_RUNS + 1)·K of them, as the kept runs hold at most K steps each and fewer than K are queued.
+ * start (the unrolled graph keeps no weights between its steps). A batch the feeder may overwrite is
+ * copied into a ring of slots: (RECENT_RUNS + 1)·K of them, as the kept runs hold at most K steps each
+ * and fewer than K are queued. A batch the feeder leaves alone at least that long (an in-memory
+ * source's ring, pipeline.ts' Batch.keptFor) is held as it is: its samples are copied once, not twice.
  */
 
 /**
@@ -44,11 +45,20 @@ export class HeldSteps {
     for (let i = 0; i < (RECENT_RUNS + 1) * stepsPerRun; i++) this.slots.push({ x: new Float32Array(0), y: new Int32Array(0) });
   }
 
-  /** A copy of the batch in the next slot (grown when a batch is larger than the slot). */
-  hold(xs: Float32Array, ys: Int32Array, n: number, lr: number, masks: ReadonlyMap<string, Float32Array>): HeldStep {
+  /** Later batches a held batch must outlive: a caller that leaves its batches alone this long need not have them copied. */
+  get slotCount(): number {
+    return this.slots.length;
+  }
+
+  /**
+   * A copy of the batch in the next slot (grown when a batch is larger than the slot); or, with
+   * `keptFor` ≥ slotCount (the caller leaves the arrays alone that long), the batch itself.
+   */
+  hold(xs: Float32Array, ys: Int32Array, n: number, lr: number, masks: ReadonlyMap<string, Float32Array>, keptFor = 0): HeldStep {
+    const values = n * this.sampleSize;
+    if (keptFor >= this.slots.length) return { x: xs.subarray(0, values), y: ys.subarray(0, n), n, lr, masks };
     const slot = this.slots[this.next]!;
     this.next = (this.next + 1) % this.slots.length;
-    const values = n * this.sampleSize;
     if (slot.x.length < values) slot.x = new Float32Array(values);
     if (slot.y.length < n) slot.y = new Int32Array(n);
     slot.x.set(xs.subarray(0, values));

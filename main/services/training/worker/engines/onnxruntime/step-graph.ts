@@ -8,8 +8,9 @@
  * then the optimizer's slots. Outputs: `loss` [] (mean sparse categorical cross-entropy from the
  * logits, exact log-softmax as the general path computes it), `accuracy` [] (share of arg-max hits),
  * then each state entry's next value (`<name>:next`), the caller feeds them back as the next inputs;
- * then what statistics steps fetch besides (StatisticsOutputs: BN batch moments, layer outputs,
- * gradients before clipping), which plain steps leave unfetched.
+ * then what statistics steps fetch besides (StatisticsOutputs: BN batch moments, each activating
+ * layer's output moments and saturated share, each gradient's Σ g² before clipping, all reduced in
+ * the graph), which plain steps leave unfetched.
  *
  * The arithmetic follows the general tfjs path (forward.ts + tfjs' optimizers), not Keras' textbook
  * forms where they differ: BatchNormalization in training mode normalizes with the batch's biased
@@ -34,6 +35,7 @@ import { modelLayers, type ModelLayerInfo, type ModelVariable } from '../../../.
 import { graphContext, layerAt, type Backward, type Cfg, type Ctx, type LayerOutput } from './layers/graph';
 import { STEP_LAYERS } from './layers/index';
 import { graphFor, stepCopy, unrollSteps } from './graph-passes';
+import { SATURATION_RULES, type SaturationEdges } from '../../stats';
 
 export const STEP_INPUTS = { x: 'x', y: 'y', lr: 'lr' } as const;
 export const STEP_OUTPUTS = { loss: 'loss', accuracy: 'accuracy' } as const;
@@ -64,15 +66,18 @@ export interface DropoutMask {
 
 /**
  * The outputs a statistics step fetches besides the step's own (the engine hands them to its probe,
- * stats.ts' FusedStatsProbe): each BN layer's batch moments, each Dense/Activation layer's output
- * (the last one's softmax), each trainable variable's gradient before clipping (penalties included),
- * as the general path's taped pass gives them to its statistics.
+ * stats.ts' FusedStatsProbe), reduced in the graph as the WebGPU step's statistics pass reduces them:
+ * each BN layer's batch moments; each Dense/Activation layer's output (the last one's softmax) as its
+ * mean, biased variance and saturated share (stats.ts' SATURATION_RULES' float32 edges; null where the
+ * activation has no rule); each trainable variable's Σ g² before clipping (penalties included), as
+ * the general path's taped pass gives them to its statistics. Scalars, not [N, features] outputs:
+ * a statistics step costs about what a plain one does (bench/README.md).
  */
 export interface StatisticsOutputs {
   bn: { layer: string; mean: string; variance: string }[];
-  activations: { layer: string; output: string; features: number }[];
-  /** Variable name → output name. */
-  gradients: Map<string, string>;
+  activations: { layer: string; mean: string; variance: string; saturation: string | null }[];
+  /** Variable name → the output holding its gradient's Σ g². */
+  gradientSquares: Map<string, string>;
 }
 
 export interface StepGraph {
@@ -178,7 +183,7 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
   let logits: string | null = null;
   let affine: LayerOutput['affine'];
   // The values statistics steps fetch (graph outputs below, once the backward pass is built).
-  const stats: Omit<StatisticsOutputs, 'gradients'> = { bn: [], activations: [] };
+  const stats: { bn: StatisticsOutputs['bn']; activations: { layer: string; output: string; activation: string }[] } = { bn: [], activations: [] };
   layers.forEach((info, index) => {
     const out = STEP_LAYERS.get(info.class_name)!.build({
       c,
@@ -201,7 +206,7 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
     // What statistics steps fetch besides: BN's batch moments, and the outputs of the layers that activate
     // ([N, features] ones, as the general path's statistics describe them).
     if (out.moments) stats.bn.push({ layer: info.name, ...out.moments });
-    if (out.activates && info.output_shape.length === 2) stats.activations.push({ layer: info.name, output: out.y, features: info.output_shape.at(-1) as number });
+    if (out.activates && info.output_shape.length === 2) stats.activations.push({ layer: info.name, output: out.y, activation: String(configs[index]!.activation ?? 'linear') });
   });
   if (!logits) throw new Error('the model does not end in a softmax');
 
@@ -234,7 +239,7 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
     { name: 'to', i: FLOAT },
   ]);
   const probabilities = g.node('Exp', [logSoftmax], 'loss/softmax');
-  stats.activations.push({ layer: layers.at(-1)!.name, output: probabilities, features: classes });
+  stats.activations.push({ layer: layers.at(-1)!.name, output: probabilities, activation: 'softmax' });
   let dy: string | null = g.node('Div', [g.node('Sub', [probabilities, oneHot], 'loss/residual'), batch], 'loss/dlogits');
   for (let i = backwards.length - 1; i >= 0 && dy !== null; i--) dy = backwards[i]!(dy);
   for (const p of penalties) grads.set(p.kernel, g.node('Add', [grads.get(p.kernel)!, p.gradient], `${p.kernel}/dpenalty`));
@@ -255,7 +260,7 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
     outputs.push({ name: s.output, dims: s.shape });
   }
   const stepOutputs = outputs.map((o) => o.name);
-  const statistics: StatisticsOutputs = { bn: [], activations: [], gradients: new Map() };
+  const statistics: StatisticsOutputs = { bn: [], activations: [], gradientSquares: new Map() };
   /** A statistics output: `value` under the name `<base>:<what>`. */
   const statOutput = (value: string, base: string, what: string, dims: (number | null)[]) => {
     const out = g.unique(`${base}:${what}`);
@@ -267,8 +272,19 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
     const features = layers.find((l) => l.name === b.layer)!.input_shape.at(-1) as number;
     statistics.bn.push({ layer: b.layer, mean: statOutput(b.mean, b.layer, 'batch_mean', [features]), variance: statOutput(b.variance, b.layer, 'batch_variance', [features]) });
   }
-  for (const a of stats.activations) statistics.activations.push({ ...a, output: statOutput(a.output, a.layer, 'output', [null, a.features]) });
-  for (const v of variables.filter((v) => v.trainable)) statistics.gradients.set(v.name, statOutput(rawGrads.get(v.name)!, v.name, 'raw_grad', v.shape));
+  for (const a of stats.activations) {
+    const m = activationMoments(c, a.output, a.layer, SATURATION_RULES[a.activation]?.edges);
+    statistics.activations.push({
+      layer: a.layer,
+      mean: statOutput(m.mean, a.layer, 'output_mean', []),
+      variance: statOutput(m.variance, a.layer, 'output_variance', []),
+      saturation: m.saturation ? statOutput(m.saturation, a.layer, 'output_saturation', []) : null,
+    });
+  }
+  for (const v of variables.filter((v) => v.trainable)) {
+    const squares = g.node('ReduceSumSquare', [rawGrads.get(v.name)!], `${v.name}/grad_sq`, [{ name: 'keepdims', i: 0 }]);
+    statistics.gradientSquares.set(v.name, statOutput(squares, v.name, 'raw_grad_sq', []));
+  }
   const gradients = new Map<string, string>();
   if (options.gradients) {
     for (const v of trainable) {
@@ -322,6 +338,32 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
     };
   }
   return { bytes, plainBytes, state: allState, inputShape, classes, gradients, outputs, masks, statistics, stepOutputs, unrolled };
+}
+
+/**
+ * A layer output's mean and biased variance over all its values (two passes, as the probe's), and the
+ * share of values (of samples' largest values, `perSample`) past the saturation edges, compared in float32.
+ */
+function activationMoments(c: Ctx, y: string, layer: string, edges: SaturationEdges | undefined): { mean: string; variance: string; saturation: string | null } {
+  const { g, k } = c;
+  const all = (op: string, input: string, name: string) => g.node(op, [input], name, [{ name: 'keepdims', i: 0 }]);
+  const mean = all('ReduceMean', y, `${layer}/stats/mean`);
+  const centered = g.node('Sub', [y, mean], `${layer}/stats/centered`);
+  const variance = all('ReduceMean', g.node('Mul', [centered, centered], `${layer}/stats/squares`), `${layer}/stats/variance`);
+  if (!edges) return { mean, variance, saturation: null };
+  const tested = edges.perSample
+    ? g.node('ReduceMax', [y], `${layer}/stats/sample_max`, [
+        { name: 'axes', ints: [-1] },
+        { name: 'keepdims', i: 0 },
+      ])
+    : y;
+  const tests: string[] = [];
+  if (edges.below !== undefined) tests.push(g.node('Less', [tested, k.of(edges.below)], `${layer}/stats/below`));
+  if (edges.above !== undefined) tests.push(g.node('Greater', [tested, k.of(edges.above)], `${layer}/stats/above`));
+  if (edges.atMost !== undefined) tests.push(g.node('LessOrEqual', [tested, k.of(edges.atMost)], `${layer}/stats/at_most`));
+  const hit = tests.reduce((a, b) => g.node('Or', [a, b], `${layer}/stats/either`));
+  const saturation = all('ReduceMean', g.node('Cast', [hit], `${layer}/stats/hits`, [{ name: 'to', i: FLOAT }]), `${layer}/stats/saturation`);
+  return { mean, variance, saturation };
 }
 
 /** Keras' clipnorm (g·c/max(‖g‖, c) per tensor), then clipvalue (each value into [−c, c]), as optimizers.ts' clipGradients. */
