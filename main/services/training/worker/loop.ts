@@ -382,9 +382,9 @@ async function fusedTrainStep(
 
 /**
  * A step in the engine (engines/engine-step.ts) at learning rate `lr`. A statistics step is the same
- * step with a probe: the engine hands it the BN batch moments, activations and gradients (ONNX
- * Runtime's step fetches them as extra outputs, summed in JavaScript by stats.ts' FusedStatsProbe;
- * the fused WebGPU step reduces them on the GPU and hands the sums), and the weight norms and update
+ * step with a probe: the engine hands it the BN batch moments and the activations' and gradients'
+ * sums (ONNX Runtime's step graph and the fused WebGPU step reduce them themselves; stats.ts'
+ * FusedStatsProbe keeps them), and the weight norms and update
  * sizes come from the engine's arrays before and after the step (ONNX Runtime's), or from the tfjs
  * model synced before and after (an engine whose weights live on a device): the same record as
  * trainStep's, and the same update whichever steps gather statistics. The last finite weights are

@@ -342,9 +342,7 @@ export class FusedStatsProbe implements FusedProbe {
     const index = new Map(trainable.map((name, i) => [name, i]));
     return {
       bn: (layer, mean, variance) => this.bn(layer, mean, variance),
-      activation: (layer, y, n, features) => this.activation(layer, y, n, features),
       activationMoments: (layer, moments) => this.activationMoments(layer, moments),
-      gradient: (variable, g) => this.gradient(index.get(variable) ?? -1, g),
       gradientSumOfSquares: (variable, sq) => this.gradientSumOfSquares(index.get(variable) ?? -1, sq),
     };
   }

@@ -102,9 +102,7 @@ describe('EngineStep', () => {
     const [a, b] = [fromArrays.engineProbe(names), fromTfjs.engineProbe(names)];
     await adapter.step(batchX(1), batchY(1), BATCH, 0.01, 1, {
       bn: (layer, mean, variance) => [a, b].forEach((p) => p.bn(layer, mean, variance)),
-      activation: (layer, y, n, features) => [a, b].forEach((p) => p.activation(layer, y, n, features)),
       activationMoments: (layer, moments) => [a, b].forEach((p) => p.activationMoments(layer, moments)),
-      gradient: (variable, g) => [a, b].forEach((p) => p.gradient(variable, g)),
       gradientSumOfSquares: (variable, sq) => [a, b].forEach((p) => p.gradientSumOfSquares(variable, sq)),
     });
     const after = adapter.weightsView()!;

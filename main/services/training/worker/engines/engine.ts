@@ -23,16 +23,13 @@ export interface ActivationMoments {
 
 /**
  * What a statistics step hands out as it computes it, for the dashboard's record (stats.ts'
- * FusedStatsProbe sums them): the BN layers' batch moments, the Dense/Activation layers' outputs,
- * and each trainable variable's gradient before clipping (penalties included), by Keras name. An
- * engine that holds the values on the host hands them whole (`activation`, `gradient`: ONNX
- * Runtime's); one that reduces them on its device hands the reductions (`activationMoments`,
- * `gradientSumOfSquares`: the fused WebGPU step's). Either way the record is the same.
+ * FusedStatsProbe keeps them): the BN layers' batch moments, each activating layer's output moments
+ * and saturated share, and each trainable variable's Σ g² before clipping (penalties included), by
+ * Keras name, as the engine reduced them (the fused WebGPU step on its device, ONNX Runtime in its
+ * graph): the same record as the general path's.
  */
 export interface EngineProbe {
   bn(layer: string, mean: Float64Array, variance: Float64Array): void;
-  activation(layer: string, y: Float32Array, n: number, features: number): void;
-  gradient(variable: string, g: Float32Array): void;
   activationMoments(layer: string, moments: ActivationMoments): void;
   gradientSumOfSquares(variable: string, sq: number): void;
 }

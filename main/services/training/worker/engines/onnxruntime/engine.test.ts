@@ -456,15 +456,15 @@ describe('several steps a run (stepsPerRun 4: the unrolled graph)', () => {
     };
   }
   /**
-   * `steps` steps on `engine` through a scratch batch that is spoilt after each call (the feeder reuses
+   * `steps` steps on `engine` (data index modulo STEPS) through a scratch batch that is spoilt after each call (the feeder reuses
    * its buffers), or through `kept`'s ring with its keptFor.
    */
   async function run(engine: OrtStepEngine, from: number, steps: number, kept?: ReturnType<typeof ring>): Promise<number[]> {
     const scratch = { x: new Float32Array(BATCH * 784), y: new Int32Array(BATCH) };
     for (let step = from; step < from + steps; step++) {
       const batch = kept ? kept.take() : scratch;
-      batch.x.set(batchX(step));
-      batch.y.set(batchY(step));
+      batch.x.set(batchX(step % STEPS));
+      batch.y.set(batchY(step % STEPS));
       await engine.step(batch.x, batch.y, BATCH, 0.01 * (1 + step / 10), masksAt(engine, step), undefined, kept ? { keptFor: kept.keptFor } : {});
       scratch.x.fill(NaN);
       scratch.y.fill(-1);
@@ -517,6 +517,18 @@ describe('several steps a run (stepsPerRun 4: the unrolled graph)', () => {
         await run(one, 6, 4);
         await many.restoreStepStart(13);
         expect(worstRelativeError(many.getWeights(), one.getWeights()).worst, 'start of step 13').toBeLessThan(1e-5);
+        // 24 more (engine steps 14–37, data 10–33): the batch rings wrap twice; runs 26–29, 30–33 and 34–37 are kept.
+        const later = new Map<number, NamedWeights>();
+        for (let k = 0; k < 24; k++) {
+          later.set(14 + k, one.getWeights());
+          await run(one, 10 + k, 1);
+        }
+        await run(many, 10, 24, kept);
+        await expect(many.restoreStepStart(25)).rejects.toThrow(/\(steps 26 to 37 are\)/);
+        for (const step of [29, 26, 33, 37, 31]) {
+          await many.restoreStepStart(step);
+          expect(worstRelativeError(many.getWeights(), later.get(step)!).worst, `start of step ${step}`).toBeLessThan(1e-5);
+        }
       });
     });
   }
@@ -613,8 +625,13 @@ describe('the ONNX Runtime step', () => {
     const model = await buildModel(tf, seedModel1, { seed: SEED });
     const start = weightsOf(model);
     model.dispose();
-    const timed = await engineFor(seedModel1, momentum, start, { batchSize: BATCH, threadCandidates: [1, 2] });
+    const pinned = process.env[ORT_THREADS_ENV];
+    delete process.env[ORT_THREADS_ENV];
+    const timed = await engineFor(seedModel1, momentum, start, { batchSize: BATCH, threadCandidates: [1, 2] }).finally(() => {
+      if (pinned !== undefined) process.env[ORT_THREADS_ENV] = pinned;
+    });
     const single = await engineFor(seedModel1, momentum, start, { batchSize: BATCH, intraOpNumThreads: 1 });
+    const double = await engineFor(seedModel1, momentum, start, { batchSize: BATCH, intraOpNumThreads: 2 });
     try {
       expect(single.threadTimings).toEqual([]);
       expect(single.description).toMatch(/\(CPU, 1 thread\)/);
@@ -626,15 +643,28 @@ describe('the ONNX Runtime step', () => {
       expect(timed.description).toMatch(new RegExp(`\\(CPU, ${chosen} threads? by timing: 1: \\d+\\.\\d\\d ms, 2: \\d+\\.\\d\\d ms a step\\)`));
       // The timing runs trained nothing: both engines start from `start` and take the same steps.
       expect(worstRelativeError(timed.getWeights(), start).worst).toBe(0);
+      // Whichever count it chose, it trains as 1 and as 2 threads do.
+      expect(double.description).toMatch(/\(CPU, 2 threads\)/);
       for (let step = 0; step < 5; step++) {
-        const a = await timed.step(batchX(step), batchY(step), BATCH, 0.01);
-        const b = await single.step(batchX(step), batchY(step), BATCH, 0.01);
+        const [a, b, c] = [
+          await timed.step(batchX(step), batchY(step), BATCH, 0.01),
+          await single.step(batchX(step), batchY(step), BATCH, 0.01),
+          await double.step(batchX(step), batchY(step), BATCH, 0.01),
+        ];
         expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-5);
+        expect(Math.abs(a.loss - c.loss)).toBeLessThan(1e-5);
       }
       expect(worstRelativeError(timed.getWeights(), single.getWeights()).worst).toBeLessThan(1e-5);
+      expect(worstRelativeError(double.getWeights(), single.getWeights()).worst).toBeLessThan(1e-5);
+      // A count that is not a whole number from 1, or none, is refused.
+      await expect(OrtStepEngine.create(seedModel1, momentum, start, { batchSize: BATCH, threadCandidates: [] })).rejects.toThrow(
+        /intra-op thread counts must be whole numbers from 1: \[\]/,
+      );
+      await expect(OrtStepEngine.create(seedModel1, momentum, start, { intraOpNumThreads: 0 })).rejects.toThrow(/whole numbers from 1: \[0\]/);
     } finally {
       await timed.dispose();
       await single.dispose();
+      await double.dispose();
     }
   });
 

@@ -126,7 +126,8 @@ export class OrtStepEngine implements TrainingEngine {
     const pinned = options.intraOpNumThreads ?? pinnedOrtThreads();
     const provider = options.executionProvider ?? null;
     // A GPU provider's step is not timed on CPU threads.
-    const counts = pinned ? [pinned] : provider ? [ORT_INTRA_OP_THREADS] : (options.threadCandidates ?? threadCandidates(options.batchSize));
+    const counts = pinned !== null ? [pinned] : provider ? [ORT_INTRA_OP_THREADS] : (options.threadCandidates ?? threadCandidates(options.batchSize));
+    if (counts.length === 0 || counts.some((t) => !Number.isInteger(t) || t < 1)) throw new Error(`intra-op thread counts must be whole numbers from 1: ${JSON.stringify(counts)}`);
     const base: Ort.InferenceSession.SessionOptions = {
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
@@ -138,14 +139,17 @@ export class OrtStepEngine implements TrainingEngine {
     let sessionOptions = threadOptions(base, threads);
     let sessions: Sessions;
     try {
-      let plain: Ort.InferenceSession;
+      // The timed session (several steps where the graph has them) is kept at the chosen count.
+      let timed: Ort.InferenceSession | null = null;
       if (counts.length > 1) {
         const start = new Map(graph.state.map((s) => [s.name, weights.get(s.name)?.data ?? new Float32Array(product(s.shape)).fill(s.initial)]));
-        ({ threads, plain, timings } = await chooseThreads(ort, graph, start, options.batchSize ?? 32, counts, (t) => threadOptions(base, t)));
+        ({ threads, session: timed, timings } = await chooseThreads(ort, graph, start, options.batchSize ?? 32, counts, (t) => threadOptions(base, t)));
         sessionOptions = threadOptions(base, threads);
-      } else plain = await ort.InferenceSession.create(graph.plainBytes, sessionOptions);
-      const statistics = await ort.InferenceSession.create(graph.bytes, sessionOptions).catch(releasing(plain));
-      const unrolled = graph.unrolled ? await ort.InferenceSession.create(graph.unrolled.bytes, sessionOptions).catch(releasing(plain, statistics)) : null;
+      }
+      const unrolled = graph.unrolled ? (timed ?? (await ort.InferenceSession.create(graph.unrolled.bytes, sessionOptions))) : null;
+      const made = unrolled ? [unrolled] : [];
+      const plain = (!graph.unrolled ? timed : null) ?? (await ort.InferenceSession.create(graph.plainBytes, sessionOptions).catch(releasing(...made)));
+      const statistics = await ort.InferenceSession.create(graph.bytes, sessionOptions).catch(releasing(plain, ...made));
       sessions = { plain, statistics, unrolled };
     } catch (error) {
       if (!provider) throw error;

@@ -9,12 +9,16 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { describe, expect, it } from 'vitest';
 import { defaultTrainingSettings, type OptimizerSettings } from '../../../../../../contract';
-import { seedModel1 } from '../../../../../../model/presets';
+import { plainMlp, seedModel1 } from '../../../../../../model/presets';
+import type { ModelSpec } from '../../../../../../model/spec';
+import { smallCnn } from '../../../common/small-cnn';
+import { forwardWithLogits, planLayers } from '../../forward';
+import { SATURATION_RULES } from '../../stats';
 import { GraphBuilder } from '../../../../export/onnx';
 import { buildModel } from '../../build-model';
 import { useFashionBatches } from '../../test-images';
 import { modelWeights } from '../engine-step';
-import type { EngineProbe } from '../engine';
+import type { ActivationMoments, EngineProbe } from '../engine';
 import { OrtStepEngine } from './engine';
 import { graphFor } from './graph-passes';
 import { buildStepGraph } from './step-graph';
@@ -26,9 +30,7 @@ const adam: OptimizerSettings = { class_name: 'Adam', config: { beta_1: 0.9, bet
 const clippedMomentum: OptimizerSettings = { class_name: 'SGD', config: { momentum: 0.9, nesterov: false, clipnorm: 1, clipvalue: null } };
 const ignore: EngineProbe = {
   bn: () => undefined,
-  activation: () => undefined,
   activationMoments: () => undefined,
-  gradient: () => undefined,
   gradientSumOfSquares: () => undefined,
 };
 
@@ -79,6 +81,68 @@ describe('the step graph per kind of step', () => {
         await plain.dispose();
         await statistics.dispose();
       }
+    });
+  }
+});
+
+/** `plainMlp` with these hidden activations. */
+function mlpWith(first: string, second: string): ModelSpec {
+  const spec = structuredClone(plainMlp);
+  spec.config.layers[1]!.config.activation = first;
+  spec.config.layers[2]!.config.activation = second;
+  return spec;
+}
+
+describe("a statistics step's reductions in the graph", () => {
+  for (const [label, spec] of [
+    ['tanh and sigmoid (saturated on both sides)', mlpWith('tanh', 'sigmoid')],
+    ['relu (at most 0) and linear (no record)', mlpWith('relu', 'linear')],
+    ['a CNN: Conv2D relu, rank 4', smallCnn()],
+  ] as const) {
+    it(`equal the general path's layer outputs' moments and saturated shares: ${label}`, async () => {
+      const model = await buildModel(tf, spec, { seed: 5 });
+      const plans = planLayers(model, spec);
+      const start = modelWeights(model.weights);
+      // The general path's training-mode forward pass on the same batch and weights, each activating layer's output summed in float64.
+      const expected = new Map<string, ActivationMoments & { count: number }>();
+      tf.tidy(() => {
+        const x = tf.tensor(images.x(0), [BATCH, ...(model.inputs[0]!.shape.slice(1) as number[])]);
+        forwardWithLogits(tf, plans, x, {
+          mode: 'train',
+          seed: 0,
+          step: 0,
+          probe: (plan, _input, output) => {
+            if (!plan.activation) return;
+            const y = output.dataSync() as Float32Array;
+            const features = output.shape.at(-1)!;
+            const mean = y.reduce((sum, v) => sum + v, 0) / y.length;
+            const variance = y.reduce((sum, v) => sum + (v - mean) ** 2, 0) / y.length;
+            const saturation = SATURATION_RULES[plan.activation]?.share(y, y.length / features, features);
+            expected.set(plan.name, { mean, variance, ...(saturation === undefined ? {} : { saturation }), count: y.length });
+          },
+        });
+      });
+      model.dispose();
+      const engine = await OrtStepEngine.create(spec, defaultTrainingSettings.optimizer, start);
+      if (!(engine instanceof OrtStepEngine)) throw new Error(engine.unsupported);
+      const got = new Map<string, ActivationMoments>();
+      try {
+        await engine.step(images.x(0), images.y(0), BATCH, 0.05, undefined, { ...ignore, activationMoments: (layer, moments) => got.set(layer, moments) });
+      } finally {
+        await engine.dispose();
+      }
+      expect([...got.keys()].sort()).toEqual([...expected.keys()].sort());
+      expect(got.size).toBeGreaterThanOrEqual(2);
+      for (const [layer, want] of expected) {
+        const have = got.get(layer)!;
+        expect(Math.abs(have.mean - want.mean), `${layer} mean`).toBeLessThan(1e-5 * Math.max(1, Math.abs(want.mean)));
+        expect(Math.abs(have.variance - want.variance), `${layer} variance`).toBeLessThan(1e-4 * Math.max(1e-2, want.variance));
+        // A value within float32 rounding of an edge may fall either side: one value's worth.
+        if (want.saturation === undefined) expect(have.saturation, `${layer} saturation`).toBeUndefined();
+        else expect(Math.abs(have.saturation! - want.saturation), `${layer} saturation`).toBeLessThanOrEqual(1 / want.count + 1e-7);
+      }
+      // Something is saturated somewhere: the edges are exercised, not only the moments.
+      expect([...got.values()].some((m) => (m.saturation ?? 0) > 0)).toBe(true);
     });
   }
 });

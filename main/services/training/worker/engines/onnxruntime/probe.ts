@@ -4,7 +4,11 @@
  * rather than a failed run.
  */
 import { GraphBuilder, onnxModelProto } from '../../../../export/onnx';
-import { ORT_INTRA_OP_THREADS, pinnedOrtThreads } from './engine';
+import { pinnedOrtThreads } from './engine';
+import { threadCandidates } from './thread-choice';
+
+/** Any batch size: the probe names the counts a run with a batch size would time. */
+const ONE_BATCH = 1;
 import { describeExecutionProviders, probeGpuExecutionProviders, requestedExecutionProvider } from './execution-providers';
 
 /** Relu of a two-value input 'x': the graph every probe session runs. */
@@ -18,7 +22,7 @@ export function probeModel(): { bytes: Uint8Array; output: string } {
 
 /**
  * Runs Relu on [−1, 2] in ONNX Runtime, then tries this platform's GPU execution providers; returns
- * what the badge shows ("ONNX Runtime 1.30.0, native CPU, 1 intra-op thread; GPU execution providers: cuda skipped (…)").
+ * what the badge shows ("ONNX Runtime 1.30.0, native CPU, 1–2 intra-op threads, timed per run; GPU execution providers: cuda skipped (…)").
  */
 export async function probeOnnxRuntime(env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const ort = await import('onnxruntime-node');
@@ -31,8 +35,11 @@ export async function probeOnnxRuntime(env: NodeJS.ProcessEnv = process.env): Pr
   } finally {
     await session.release();
   }
-  const threads = settingOrNull(() => pinnedOrtThreads(env)) ?? ORT_INTRA_OP_THREADS;
-  const cpu = `ONNX Runtime ${ort.env.versions.node ?? ort.env.versions.common}, native CPU, ${threads} intra-op thread${threads === 1 ? '' : 's'}`;
+  const pinned = settingOrNull(() => pinnedOrtThreads(env));
+  // Unpinned, a run times the counts it may use on its own batch size (thread-choice.ts).
+  const counts = pinned !== null ? [pinned] : threadCandidates(ONE_BATCH);
+  const threads = counts.length > 1 ? `${counts[0]}–${counts.at(-1)} intra-op threads, timed per run` : `${counts[0]} intra-op thread${counts[0] === 1 ? '' : 's'}`;
+  const cpu = `ONNX Runtime ${ort.env.versions.node ?? ort.env.versions.common}, native CPU, ${threads}`;
   return `${cpu}; ${describeExecutionProviders(
     await probeGpuExecutionProviders(ort, bytes),
     settingOrNull(() => requestedExecutionProvider(env)),

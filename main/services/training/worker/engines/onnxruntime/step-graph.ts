@@ -36,6 +36,7 @@ import { graphContext, layerAt, type Backward, type Cfg, type Ctx, type LayerOut
 import { STEP_LAYERS } from './layers/index';
 import { graphFor, stepCopy, unrollSteps } from './graph-passes';
 import { SATURATION_RULES, type SaturationEdges } from '../../stats';
+import { activationOf } from '../../units/config';
 
 export const STEP_INPUTS = { x: 'x', y: 'y', lr: 'lr' } as const;
 export const STEP_OUTPUTS = { loss: 'loss', accuracy: 'accuracy' } as const;
@@ -203,10 +204,11 @@ export function buildStepGraph(spec: ModelSpec, optimizer: OptimizerSettings, op
     affine = options.affineInputs === false ? undefined : out.affine;
     if (out.logits) logits = out.logits;
     backwards.push(out.back);
-    // What statistics steps fetch besides: BN's batch moments, and the outputs of the layers that activate
-    // ([N, features] ones, as the general path's statistics describe them).
+    // What statistics steps fetch besides: BN's batch moments, and the outputs of the layers with a
+    // non-linear activation, of any rank (as the general path's statistics describe them).
     if (out.moments) stats.bn.push({ layer: info.name, ...out.moments });
-    if (out.activates && info.output_shape.length === 2) stats.activations.push({ layer: info.name, output: out.y, activation: String(configs[index]!.activation ?? 'linear') });
+    const activation = activationOf(configs[index]!.activation);
+    if (out.activates && activation !== 'linear') stats.activations.push({ layer: info.name, output: out.y, activation });
   });
   if (!logits) throw new Error('the model does not end in a softmax');
 

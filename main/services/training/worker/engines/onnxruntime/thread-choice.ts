@@ -1,16 +1,21 @@
 /**
- * ONNX Runtime's intra-op threads for a run, chosen by timing the run's own step: a second core
- * helps at batch 256 on an idle 2-core machine (+16–25% for the full path) and costs at batch 32 or
- * when other work holds the cores (bench/README.md), so neither count is right everywhere.
+ * ONNX Runtime's intra-op threads for a run, chosen by timing the run's own step: on an idle 2-core
+ * machine a second core gives the full path +15–40% (bench/README.md), and on a machine whose cores
+ * other work holds it cost as much (the revert of 2026-12-04), so no fixed count is right everywhere.
  */
 import { availableParallelism } from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import { product } from '../../../../../../model/layers/checks';
+import { stepCopy } from './graph-passes';
 import { STEP_INPUTS, type StepGraph } from './step-graph';
 
-/** Session options for `threads` intra-op threads. Pool threads do not spin between runs: spinning took the core the main thread and the loop's own work needed. */
+/**
+ * Session options for `threads` intra-op threads. Pool threads spin inside a run (waking a sleeping
+ * thread for each of the step's ~140 small nodes cost what the second core saved) and stop spinning
+ * when it returns (spinning on took the core the loop's own work between runs needs): bench/README.md.
+ */
 export function threadOptions(base: Ort.InferenceSession.SessionOptions, threads: number): Ort.InferenceSession.SessionOptions {
-  return { ...base, intraOpNumThreads: threads, ...(threads > 1 ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}) };
+  return { ...base, intraOpNumThreads: threads, ...(threads > 1 ? { extra: { session: { intra_op: { allow_spinning: '1' }, force_spinning_stop: '1' } } } : {}) };
 }
 
 /** The counts a run times: 1 and 2 with a batch size on a machine of two cores or more, else 1. */
@@ -25,22 +30,23 @@ const TIMED_RUNS = 5;
 
 export interface ThreadTiming {
   threads: number;
-  /** Median wall clock of a plain step's run, ms. */
+  /** Median wall clock of a run, ms, over its steps. */
   msPerStep: number;
 }
 
 export interface ThreadChoice {
   threads: number;
-  /** The plain step's session at the chosen count (the others are released). */
-  plain: Ort.InferenceSession;
+  /** The timed session at the chosen count: the several-steps one where the graph has it, else the plain step's (the others are released). */
+  session: Ort.InferenceSession;
   timings: ThreadTiming[];
 }
 
 /**
- * Times the plain step at each count on a batch of `batchSize` made-up samples (the state as given:
- * the run's starting weights), alternating counts so that a change in load hits each, and keeps the
- * fastest: the fewest threads unless more are MORE_THREADS_MIN_GAIN faster. The runs' outputs are
- * dropped: nothing trains.
+ * Times the step the run's plain steps take (the several-steps graph where there is one: a run's
+ * start and end cost what they cost there) at each count, on batches of `batchSize` made-up samples
+ * (the state as given: the run's starting weights), alternating counts so that a change in load hits
+ * each, and keeps the fastest: the fewest threads unless more are MORE_THREADS_MIN_GAIN faster. The
+ * runs' outputs are dropped: nothing trains.
  */
 export async function chooseThreads(
   ort: typeof Ort,
@@ -50,46 +56,47 @@ export async function chooseThreads(
   counts: number[],
   optionsFor: (threads: number) => Ort.InferenceSession.SessionOptions,
 ): Promise<ThreadChoice> {
+  const steps = graph.unrolled?.steps ?? 1;
+  const bytes = graph.unrolled?.bytes ?? graph.plainBytes;
   const sessions: Ort.InferenceSession[] = [];
   try {
-    for (const threads of counts) sessions.push(await ort.InferenceSession.create(graph.plainBytes, optionsFor(threads)));
-    const feeds = timingFeeds(ort, graph, state, batchSize);
+    for (const threads of counts) sessions.push(await ort.InferenceSession.create(bytes, optionsFor(threads)));
+    const feeds = timingFeeds(ort, graph, state, batchSize, steps);
     for (const session of sessions) await session.run(feeds);
     const times: number[][] = counts.map(() => []);
     for (let round = 0; round < TIMED_RUNS; round++) {
       for (let i = 0; i < sessions.length; i++) {
         const t = performance.now();
         await sessions[i]!.run(feeds);
-        times[i]!.push(performance.now() - t);
+        times[i]!.push((performance.now() - t) / steps);
       }
     }
     const timings = counts.map((threads, i) => ({ threads, msPerStep: median(times[i]!) }));
     let best = 0;
     for (let i = 1; i < timings.length; i++) if (timings[i]!.msPerStep < timings[best]!.msPerStep * (1 - MORE_THREADS_MIN_GAIN)) best = i;
-    const plain = sessions[best]!;
-    for (const session of sessions) if (session !== plain) await session.release();
-    return { threads: counts[best]!, plain, timings };
+    const session = sessions[best]!;
+    for (const other of sessions) if (other !== session) await other.release();
+    return { threads: counts[best]!, session, timings };
   } catch (error) {
     for (const session of sessions) await session.release().catch(() => undefined);
     throw error;
   }
 }
 
-/** A plain step's feeds: uniform [0, 1) samples (a fixed sequence), labels cycling through the classes, keep-all masks. */
-function timingFeeds(ort: typeof Ort, graph: StepGraph, state: ReadonlyMap<string, Float32Array>, n: number): Record<string, Ort.Tensor> {
+/** Feeds for `steps` steps (stepCopy's names when more than one): uniform [0, 1) samples (a fixed sequence), labels cycling through the classes, keep-all masks. */
+function timingFeeds(ort: typeof Ort, graph: StepGraph, state: ReadonlyMap<string, Float32Array>, n: number, steps: number): Record<string, Ort.Tensor> {
   const x = new Float32Array(n * product(graph.inputShape));
   let seed = 1;
   for (let i = 0; i < x.length; i++) x[i] = (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
-  const feeds: Record<string, Ort.Tensor> = {
-    [STEP_INPUTS.x]: new ort.Tensor('float32', x, [n, ...graph.inputShape]),
-    [STEP_INPUTS.y]: new ort.Tensor(
-      'int32',
-      Int32Array.from({ length: n }, (_, i) => i % graph.classes),
-      [n],
-    ),
-    [STEP_INPUTS.lr]: new ort.Tensor('float32', Float32Array.of(0.01), []),
-  };
-  for (const m of graph.masks) feeds[m.input] = new ort.Tensor('float32', new Float32Array(n * m.features).fill(1), [n, m.features]);
+  const y = Int32Array.from({ length: n }, (_, i) => i % graph.classes);
+  const name = (input: string, k: number) => (steps > 1 ? stepCopy(input, k) : input);
+  const feeds: Record<string, Ort.Tensor> = {};
+  for (let k = 0; k < steps; k++) {
+    feeds[name(STEP_INPUTS.x, k)] = new ort.Tensor('float32', x, [n, ...graph.inputShape]);
+    feeds[name(STEP_INPUTS.y, k)] = new ort.Tensor('int32', y, [n]);
+    feeds[name(STEP_INPUTS.lr, k)] = new ort.Tensor('float32', Float32Array.of(0.01), []);
+    for (const m of graph.masks) feeds[name(m.input, k)] = new ort.Tensor('float32', new Float32Array(n * m.features).fill(1), [n, m.features]);
+  }
   for (const s of graph.state) feeds[s.name] = new ort.Tensor('float32', state.get(s.name)!, s.shape);
   return feeds;
 }

@@ -37,6 +37,7 @@ export const conv2dLayer: StepLayer = {
     const act = activate(c, z, cfg.activation as string, name);
     return {
       y: transpose(c, act.y, TO_NHWC, `${name}/y`),
+      activates: true,
       back: (dy) => {
         const dz = act.back(transpose(c, dy, TO_NCHW, `${name}/dy_nchw`));
         if (bias) grads.set(bias, sumOver(c, dz, [0, 2, 3], `${name}/dbias`));
