@@ -131,7 +131,7 @@ export const BackendCandidateSchema = z.object({
   status: z.enum(['active', 'available', 'skipped', 'not-tried']),
   /** Why a skipped backend was skipped: the caught error's message. */
   reason: z.string().optional(),
-  /** What a started backend is, when its name does not say (onnxruntime: "ONNX Runtime 1.30.0, native CPU, 1–2 intra-op threads, timed per run"). */
+  /** What a started backend is, when its name does not say (onnxruntime: "ONNX Runtime 1.30.0, native CPU, 1 intra-op thread (1 or 2 by timing from batch 128)"). */
   detail: z.string().optional(),
 });
 /** The GPU adapter a GPU backend found (WebGPU's GPUAdapterInfo, or CUDA's device for tensorflow-gpu). */

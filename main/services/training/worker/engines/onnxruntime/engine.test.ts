@@ -21,7 +21,7 @@ import { weightsOf, worstRelativeError } from '../compare-weights';
 import { dropoutKeepMasks } from './dropout-masks';
 import { ORT_THREADS_ENV, OrtStepEngine, pinnedOrtThreads, type OrtEngineOptions } from './engine';
 import { probeOnnxRuntime } from './probe';
-import { MORE_THREADS_MIN_GAIN, threadCandidates } from './thread-choice';
+import { MORE_THREADS_MIN_GAIN, threadCandidates, TWO_THREADS_MIN_BATCH } from './thread-choice';
 import { AFFINE_INPUT_MIN_BATCH, buildStepGraph, stepGraphSupport, type StepGraphOptions } from './step-graph';
 
 const BATCH = 32;
@@ -622,6 +622,8 @@ describe('the ONNX Runtime step', () => {
     expect(threadCandidates(undefined, 8)).toEqual([1]);
     expect(threadCandidates(256, 1)).toEqual([1]);
     expect(threadCandidates(256, 2)).toEqual([1, 2]);
+    expect(threadCandidates(TWO_THREADS_MIN_BATCH, 2)).toEqual([1, 2]);
+    expect(threadCandidates(TWO_THREADS_MIN_BATCH - 1, 8)).toEqual([1]);
     const model = await buildModel(tf, seedModel1, { seed: SEED });
     const start = weightsOf(model);
     model.dispose();

@@ -5,10 +5,7 @@
  */
 import { GraphBuilder, onnxModelProto } from '../../../../export/onnx';
 import { pinnedOrtThreads } from './engine';
-import { threadCandidates } from './thread-choice';
-
-/** Any batch size: the probe names the counts a run with a batch size would time. */
-const ONE_BATCH = 1;
+import { threadCandidates, TWO_THREADS_MIN_BATCH } from './thread-choice';
 import { describeExecutionProviders, probeGpuExecutionProviders, requestedExecutionProvider } from './execution-providers';
 
 /** Relu of a two-value input 'x': the graph every probe session runs. */
@@ -22,7 +19,7 @@ export function probeModel(): { bytes: Uint8Array; output: string } {
 
 /**
  * Runs Relu on [−1, 2] in ONNX Runtime, then tries this platform's GPU execution providers; returns
- * what the badge shows ("ONNX Runtime 1.30.0, native CPU, 1–2 intra-op threads, timed per run; GPU execution providers: cuda skipped (…)").
+ * what the badge shows ("ONNX Runtime 1.30.0, native CPU, 1 intra-op thread (1 or 2 by timing from batch 128); GPU execution providers: cuda skipped (…)").
  */
 export async function probeOnnxRuntime(env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const ort = await import('onnxruntime-node');
@@ -36,9 +33,10 @@ export async function probeOnnxRuntime(env: NodeJS.ProcessEnv = process.env): Pr
     await session.release();
   }
   const pinned = settingOrNull(() => pinnedOrtThreads(env));
-  // Unpinned, a run times the counts it may use on its own batch size (thread-choice.ts).
-  const counts = pinned !== null ? [pinned] : threadCandidates(ONE_BATCH);
-  const threads = counts.length > 1 ? `${counts[0]}–${counts.at(-1)} intra-op threads, timed per run` : `${counts[0]} intra-op thread${counts[0] === 1 ? '' : 's'}`;
+  // Unpinned, a run from TWO_THREADS_MIN_BATCH times 1 and 2 threads on its own batch size (thread-choice.ts).
+  const count = pinned ?? 1;
+  const timed = pinned === null && threadCandidates(TWO_THREADS_MIN_BATCH).length > 1 ? ` (1 or 2 by timing from batch ${TWO_THREADS_MIN_BATCH})` : '';
+  const threads = `${count} intra-op thread${count === 1 ? '' : 's'}${timed}`;
   const cpu = `ONNX Runtime ${ort.env.versions.node ?? ort.env.versions.common}, native CPU, ${threads}`;
   return `${cpu}; ${describeExecutionProviders(
     await probeGpuExecutionProviders(ort, bytes),

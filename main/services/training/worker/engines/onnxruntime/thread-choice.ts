@@ -18,9 +18,16 @@ export function threadOptions(base: Ort.InferenceSession.SessionOptions, threads
   return { ...base, intraOpNumThreads: threads, ...(threads > 1 ? { extra: { session: { intra_op: { allow_spinning: '1' }, force_spinning_stop: '1' } } } : {}) };
 }
 
-/** The counts a run times: 1 and 2 with a batch size on a machine of two cores or more, else 1. */
+/**
+ * The smallest batch at which a run times 2 threads against 1. Below it the step's nodes are small:
+ * at batch 32 two threads won by 10–20% on an idle machine and lost by 20% in the day's full bench
+ * run, where the loop's main thread and the second pool thread took turns on the second core.
+ */
+export const TWO_THREADS_MIN_BATCH = 128;
+
+/** The counts a run times: 1 and 2 from TWO_THREADS_MIN_BATCH on a machine of two cores or more, else 1. */
 export function threadCandidates(batchSize: number | undefined, cores = availableParallelism()): number[] {
-  return batchSize !== undefined && cores >= 2 ? [1, 2] : [1];
+  return batchSize !== undefined && batchSize >= TWO_THREADS_MIN_BATCH && cores >= 2 ? [1, 2] : [1];
 }
 
 /** More threads must beat fewer by this much a step to be used: a core the step barely needs is the main thread's. */
