@@ -6,7 +6,7 @@
  *   a   Layerbench's full path: the real TrainingHost (its worker thread, the built
  *       out/worker/train.worker.js, streaming events) on the wasm backend
  *   a_ort  the same full path on the onnxruntime backend: each step one ONNX Runtime graph
- *       (engines/onnxruntime) at the intra-op threads the run chose by timing 1 and 2 (thread-choice.ts),
+ *       (engines/onnxruntime) at its intra-op threads (from batch 128 chosen by timing 1 and 2: thread-choice.ts),
  *       tfjs on wasm for statistics, validation and checkpoints
  *   b   a bare tfjs `model.fit` in a worker thread on the wasm backend, stock kernels
  *   b'  the same with the fast wasm matmul (main/services/training/worker/kernels/wasm-matmul.ts)
@@ -849,7 +849,7 @@ async function main() {
     log(
       'c: PyTorch CPU, best of torch.set_num_threads(1) and (2) per round (fastest wall clock: ' +
         config.batchSizes.map((b) => `batch ${b}: ${summary[b].torchThreads.join(',') || '—'} threads`).join('; ') +
-        '); a_ort: ONNX Runtime, the threads each run chose by timing 1 and 2 (' +
+        '); a_ort: ONNX Runtime, the threads each run used (from batch 128 chosen by timing 1 and 2) (' +
         config.batchSizes.map((b) => `batch ${b}: ${summary[b].ortThreads.join(',') || '—'}`).join('; ') +
         ')',
     );
