@@ -849,7 +849,7 @@ async function main() {
     log(
       'c: PyTorch CPU, best of torch.set_num_threads(1) and (2) per round (fastest wall clock: ' +
         config.batchSizes.map((b) => `batch ${b}: ${summary[b].torchThreads.join(',') || '—'} threads`).join('; ') +
-        '); a_ort: ONNX Runtime, the threads each run used (from batch 128 chosen by timing 1 and 2) (' +
+        '); a_ort: ONNX Runtime threads per round, timed 1 against 2 from batch 128 (' +
         config.batchSizes.map((b) => `batch ${b}: ${summary[b].ortThreads.join(',') || '—'}`).join('; ') +
         ')',
     );
