@@ -21,8 +21,9 @@ import { firstLine, ORT_EP_ENV, providerLabel, providerSessionOptions, type GpuE
 import { allFiniteValues } from '../engine-step';
 import { stepCopy } from './graph-passes';
 import { HeldSteps, RecentRuns, type HeldStep, type StepState } from './held-steps';
+import { stepFeeds, unrolledFeeds } from './step-feeds';
 import { chooseThreads, threadCandidates, threadOptions, type ThreadTiming } from './thread-choice';
-import { AFFINE_INPUT_MIN_BATCH, buildStepGraph, stepGraphSupport, STEP_INPUTS, STEP_OUTPUTS, type StateEntry, type StepGraph, type StepGraphOptions } from './step-graph';
+import { AFFINE_INPUT_MIN_BATCH, buildStepGraph, stepGraphSupport, STEP_OUTPUTS, type StateEntry, type StepGraph, type StepGraphOptions } from './step-graph';
 
 /** ONNX Runtime's intra-op threads for a step that is not timed (thread-choice.ts times 1 and 2 when a run gives its batch size). */
 export const ORT_INTRA_OP_THREADS = 1;
@@ -281,8 +282,8 @@ export class OrtStepEngine implements TrainingEngine {
     if (this.queued.length === 0) return;
     const steps = this.queued.splice(0);
     const start = this.values;
-    if (steps.length === this.graph.unrolled?.steps) this.runUnrolled(steps, await this.sessions.unrolled!.run(this.unrolledFeeds(steps)));
-    else for (const step of steps) this.finish(await this.sessions.plain.run(this.feeds(step, this.values)));
+    if (steps.length === this.graph.unrolled?.steps) this.runUnrolled(steps, await this.sessions.unrolled!.run(unrolledFeeds(this.ort, this.graph, steps, this.values)));
+    else for (const step of steps) this.finish(await this.sessions.plain.run(stepFeeds(this.ort, this.graph, step, this.values)));
     this.remember(start, steps);
   }
 
@@ -321,7 +322,7 @@ export class OrtStepEngine implements TrainingEngine {
     const found = Number.isInteger(index) ? this.recent.find(index) : null;
     if (!found) throw new DomainError('invalid-input', `the weights step ${index} started from are not kept (${this.recent.describe()})`);
     let state = found.run.start;
-    for (const step of found.run.steps.slice(0, found.offset)) state = this.stateOf(await this.sessions.plain.run(this.feeds(step, state)));
+    for (const step of found.run.steps.slice(0, found.offset)) state = this.stateOf(await this.sessions.plain.run(stepFeeds(this.ort, this.graph, step, state)));
     return state;
   }
 
@@ -335,7 +336,7 @@ export class OrtStepEngine implements TrainingEngine {
   /** One step as its own run, on the statistics graph with a probe, else the plain one. */
   private async runAlone(step: HeldStep, probe?: EngineProbe): Promise<StepResult & { grads?: Map<string, Float32Array> }> {
     const start = this.values;
-    const out = await (probe ? this.sessions.statistics : this.sessions.plain).run(this.feeds(step, start));
+    const out = await (probe ? this.sessions.statistics : this.sessions.plain).run(stepFeeds(this.ort, this.graph, step, start));
     if (probe) this.feedProbe(probe, out);
     const result: StepResult & { grads?: Map<string, Float32Array> } = this.finish(out);
     this.remember(start, [step]);
@@ -373,32 +374,6 @@ export class OrtStepEngine implements TrainingEngine {
     this.latest = { loss, acc };
     this.ready.push(this.latest);
     return this.latest;
-  }
-
-  /** A step's inputs (named `name` in the one-step graph, `rename(name)` in the unrolled one), without the state. */
-  private batchFeeds(step: HeldStep, rename: (name: string) => string = (name) => name): Record<string, Ort.Tensor> {
-    const { Tensor } = this.ort;
-    const feeds: Record<string, Ort.Tensor> = {
-      [rename(STEP_INPUTS.x)]: new Tensor('float32', step.x, [step.n, ...this.graph.inputShape]),
-      [rename(STEP_INPUTS.y)]: new Tensor('int32', step.y, [step.n]),
-      [rename(STEP_INPUTS.lr)]: new Tensor('float32', Float32Array.of(step.lr), []),
-    };
-    for (const m of this.graph.masks) feeds[rename(m.input)] = new Tensor('float32', step.masks.get(m.input)!.subarray(0, step.n * m.features), [step.n, m.features]);
-    return feeds;
-  }
-
-  private withState(feeds: Record<string, Ort.Tensor>, state: StepState): Record<string, Ort.Tensor> {
-    for (const s of this.graph.state) feeds[s.name] = new this.ort.Tensor('float32', state.get(s.name)!, s.shape);
-    return feeds;
-  }
-
-  private feeds(step: HeldStep, state: StepState): Record<string, Ort.Tensor> {
-    return this.withState(this.batchFeeds(step), state);
-  }
-
-  private unrolledFeeds(steps: HeldStep[]): Record<string, Ort.Tensor> {
-    const feeds = Object.assign({}, ...steps.map((step, k) => this.batchFeeds(step, (name) => stepCopy(name, k)))) as Record<string, Ort.Tensor>;
-    return this.withState(feeds, this.values);
   }
 
   /** Hands a statistics step's extra outputs to the probe: the BN moments in float64, as FusedStatsProbe keeps them, and the sums the graph reduced. */

@@ -6,8 +6,9 @@
 import { availableParallelism } from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import { product } from '../../../../../../model/layers/checks';
-import { stepCopy } from './graph-passes';
-import { STEP_INPUTS, type StepGraph } from './step-graph';
+import type { HeldStep } from './held-steps';
+import { stepFeeds, unrolledFeeds } from './step-feeds';
+import type { StepGraph } from './step-graph';
 
 /**
  * Session options for `threads` intra-op threads. Pool threads spin inside a run (waking a sleeping
@@ -90,22 +91,15 @@ export async function chooseThreads(
   }
 }
 
-/** Feeds for `steps` steps (stepCopy's names when more than one): uniform [0, 1) samples (a fixed sequence), labels cycling through the classes, keep-all masks. */
+/** Feeds for `steps` steps (the several-steps graph's names when more than one): uniform [0, 1) samples (a fixed sequence), labels cycling through the classes, keep-all masks. */
 function timingFeeds(ort: typeof Ort, graph: StepGraph, state: ReadonlyMap<string, Float32Array>, n: number, steps: number): Record<string, Ort.Tensor> {
   const x = new Float32Array(n * product(graph.inputShape));
   let seed = 1;
   for (let i = 0; i < x.length; i++) x[i] = (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   const y = Int32Array.from({ length: n }, (_, i) => i % graph.classes);
-  const name = (input: string, k: number) => (steps > 1 ? stepCopy(input, k) : input);
-  const feeds: Record<string, Ort.Tensor> = {};
-  for (let k = 0; k < steps; k++) {
-    feeds[name(STEP_INPUTS.x, k)] = new ort.Tensor('float32', x, [n, ...graph.inputShape]);
-    feeds[name(STEP_INPUTS.y, k)] = new ort.Tensor('int32', y, [n]);
-    feeds[name(STEP_INPUTS.lr, k)] = new ort.Tensor('float32', Float32Array.of(0.01), []);
-    for (const m of graph.masks) feeds[name(m.input, k)] = new ort.Tensor('float32', new Float32Array(n * m.features).fill(1), [n, m.features]);
-  }
-  for (const s of graph.state) feeds[s.name] = new ort.Tensor('float32', state.get(s.name)!, s.shape);
-  return feeds;
+  const masks = new Map(graph.masks.map((m) => [m.input, new Float32Array(n * m.features).fill(1)]));
+  const step: HeldStep = { x, y, n, lr: 0.01, masks };
+  return steps > 1 ? unrolledFeeds(ort, graph, Array<HeldStep>(steps).fill(step), state) : stepFeeds(ort, graph, step, state);
 }
 
 function median(values: number[]): number {
