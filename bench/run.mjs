@@ -748,7 +748,7 @@ async function main() {
     const r = results[batchSize];
     summary[batchSize] = {
       torchThreads: r.c.map((x) => x.bestThreads).filter(Boolean),
-      // The intra-op threads each a_ort run chose (its step line: "CPU, 2 threads by timing: …").
+      // The intra-op threads each a_ort run chose at its start (its step line: "CPU, 2 threads by timing: …").
       ortThreads: r.a_ort.map((x) => Number(/(\d+) threads?\b/.exec(x.stepKind ?? '')?.[1] ?? NaN)).filter((t) => t > 0),
     };
     for (const metric of Object.keys(metrics)) {
@@ -849,7 +849,7 @@ async function main() {
     log(
       'c: PyTorch CPU, best of torch.set_num_threads(1) and (2) per round (fastest wall clock: ' +
         config.batchSizes.map((b) => `batch ${b}: ${summary[b].torchThreads.join(',') || '—'} threads`).join('; ') +
-        '); a_ort: ONNX Runtime threads per round, timed 1 against 2 from batch 128 (' +
+        '); a_ort: ONNX Runtime threads per round at its start, timed 1 against 2 from batch 128 and timed again as the run goes (' +
         config.batchSizes.map((b) => `batch ${b}: ${summary[b].ortThreads.join(',') || '—'}`).join('; ') +
         ')',
     );

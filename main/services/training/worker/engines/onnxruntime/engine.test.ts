@@ -670,6 +670,40 @@ describe('the ONNX Runtime step', () => {
     }
   });
 
+  it('moves its several-steps runs between the timed thread counts, and trains as one thread does', async () => {
+    const model = await buildModel(tf, seedModel1, { seed: SEED });
+    const start = weightsOf(model);
+    model.dispose();
+    const pinned = process.env[ORT_THREADS_ENV];
+    delete process.env[ORT_THREADS_ENV];
+    // A re-timing after every run (doubling while the count stays): both counts take runs whatever the machine's load.
+    const moving = await engineFor(seedModel1, momentum, start, { batchSize: BATCH, threadCandidates: [1, 2], stepsPerRun: 4, retimeEveryRuns: 1 }).finally(() => {
+      if (pinned !== undefined) process.env[ORT_THREADS_ENV] = pinned;
+    });
+    const single = await engineFor(seedModel1, momentum, start, { batchSize: BATCH, intraOpNumThreads: 1, stepsPerRun: 4 });
+    try {
+      expect(moving.description).toMatch(/ by timing: 1: \d+\.\d\d ms, 2: \d+\.\d\d ms a step, timed again every 1 runs, 4 steps a run\)/);
+      expect(single.threadRuns()).toEqual([{ threads: 1, runs: 0 }]);
+      for (let step = 0; step < 32; step++) {
+        await moving.step(batchX(step % STEPS), batchY(step % STEPS), BATCH, 0.01);
+        await single.step(batchX(step % STEPS), batchY(step % STEPS), BATCH, 0.01);
+      }
+      const a = moving.takeReadSteps();
+      const b = single.takeReadSteps();
+      expect(a).toHaveLength(32);
+      a.forEach((r, i) => expect(Math.abs(r.loss - b[i]!.loss)).toBeLessThan(1e-5));
+      expect(worstRelativeError(moving.getWeights(), single.getWeights()).worst).toBeLessThan(1e-5);
+      const runs = moving.threadRuns();
+      expect(runs.map((r) => r.threads)).toEqual([1, 2]);
+      expect(runs.every((r) => r.runs > 0)).toBe(true);
+      expect(runs[0]!.runs + runs[1]!.runs).toBe(8);
+      expect(single.threadRuns()).toEqual([{ threads: 1, runs: 8 }]);
+    } finally {
+      await moving.dispose();
+      await single.dispose();
+    }
+  });
+
   it('refuses labels outside the classes and short batches, keeping its weights', async () => {
     const model = await buildModel(tf, plainMlp, { seed: SEED });
     const start = weightsOf(model);

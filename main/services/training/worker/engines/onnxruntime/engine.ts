@@ -5,6 +5,8 @@
  * with the statistics outputs, graph-passes.ts) and, with `stepsPerRun` K > 1, K plain steps as one
  * graph: plain steps are then queued and run K at a time (their results come from takeReadSteps, as
  * a deferred engine's do: engine.ts), which moves the state across into JavaScript once per K steps.
+ * That graph has a session at each intra-op thread count create() timed, and its runs move between
+ * them as the machine's load changes (thread-choice.ts' ThreadSwitch).
  * Validation scores the weights with the ONNX export's inference graph (inference.ts). Weights go in
  * and out by Keras variable name, in Keras' order, so checkpoints and exports can read them as they
  * read the tfjs model's.
@@ -22,7 +24,7 @@ import { allFiniteValues } from '../engine-step';
 import { stepCopy } from './graph-passes';
 import { HeldSteps, RecentRuns, type HeldStep, type StepState } from './held-steps';
 import { stepFeeds, unrolledFeeds } from './step-feeds';
-import { chooseThreads, threadCandidates, threadOptions, type ThreadTiming } from './thread-choice';
+import { chooseThreads, RETIME_EVERY_RUNS, threadCandidates, threadOptions, ThreadSwitch, type ThreadTiming } from './thread-choice';
 import { AFFINE_INPUT_MIN_BATCH, buildStepGraph, stepGraphSupport, STEP_OUTPUTS, type StateEntry, type StepGraph, type StepGraphOptions } from './step-graph';
 
 /** ONNX Runtime's intra-op threads for a step that is not timed (thread-choice.ts times 1 and 2 when a run gives its batch size). */
@@ -55,6 +57,8 @@ export interface OrtEngineOptions extends StepGraphOptions {
   threadCandidates?: number[];
   /** A GPU execution provider to run the step on (off by default: not measured, execution-providers.ts); creation fails when it cannot start. */
   executionProvider?: GpuExecutionProvider | null;
+  /** With counts timed and several steps a run: runs between re-timings of the other counts (thread-choice.ts' RETIME_EVERY_RUNS). */
+  retimeEveryRuns?: number;
 }
 
 export interface StepResult {
@@ -73,7 +77,12 @@ const releasing =
 /** A scalar output's value. */
 const scalar = (out: Ort.InferenceSession.OnnxValueMapType, name: string) => (out[name]!.data as Float32Array)[0]!;
 
-type Sessions = { plain: Ort.InferenceSession; statistics: Ort.InferenceSession; unrolled: Ort.InferenceSession | null };
+/**
+ * The several-steps graph's session at each intra-op thread count create() timed (one where it timed
+ * none), and which the next run takes (thread-choice.ts' ThreadSwitch).
+ */
+type UnrolledSessions = { sessions: Ort.InferenceSession[]; threads: ThreadSwitch };
+type Sessions = { plain: Ort.InferenceSession; statistics: Ort.InferenceSession; unrolled: UnrolledSessions | null };
 
 export class OrtStepEngine implements TrainingEngine {
   private values: StepState = new Map();
@@ -141,15 +150,22 @@ export class OrtStepEngine implements TrainingEngine {
     let sessions: Sessions;
     try {
       // The timed session (several steps where the graph has them) is kept at the chosen count.
-      let timed: Ort.InferenceSession | null = null;
+      let timed: { sessions: Ort.InferenceSession[]; chosen: number } | null = null;
       if (counts.length > 1) {
         const start = new Map(graph.state.map((s) => [s.name, weights.get(s.name)?.data ?? new Float32Array(product(s.shape)).fill(s.initial)]));
-        ({ threads, session: timed, timings } = await chooseThreads(ort, graph, start, options.batchSize ?? 32, counts, (t) => threadOptions(base, t)));
+        // The several-steps graph keeps every count's session, to move between them as the load changes.
+        const choice = await chooseThreads(ort, graph, start, options.batchSize ?? 32, counts, (t) => threadOptions(base, t), graph.unrolled !== null);
+        ({ threads, timings } = choice);
+        timed = choice;
         sessionOptions = threadOptions(base, threads);
       }
-      const unrolled = graph.unrolled ? (timed ?? (await ort.InferenceSession.create(graph.unrolled.bytes, sessionOptions))) : null;
-      const made = unrolled ? [unrolled] : [];
-      const plain = (!graph.unrolled ? timed : null) ?? (await ort.InferenceSession.create(graph.plainBytes, sessionOptions).catch(releasing(...made)));
+      const unrolled: UnrolledSessions | null = graph.unrolled
+        ? timed
+          ? { sessions: timed.sessions, threads: new ThreadSwitch(counts, timings, timed.chosen, options.retimeEveryRuns) }
+          : { sessions: [await ort.InferenceSession.create(graph.unrolled.bytes, sessionOptions)], threads: new ThreadSwitch([threads], [], 0) }
+        : null;
+      const made = unrolled?.sessions ?? [];
+      const plain = (!graph.unrolled ? timed?.sessions[timed.chosen] : null) ?? (await ort.InferenceSession.create(graph.plainBytes, sessionOptions).catch(releasing(...made)));
       const statistics = await ort.InferenceSession.create(graph.bytes, sessionOptions).catch(releasing(plain, ...made));
       sessions = { plain, statistics, unrolled };
     } catch (error) {
@@ -158,7 +174,8 @@ export class OrtStepEngine implements TrainingEngine {
     }
     const device = provider ? providerLabel(provider) : 'CPU';
     const perRun = graph.unrolled ? `, ${graph.unrolled.steps} steps a run` : '';
-    const timed = timings.length > 1 ? ` by timing: ${timings.map((t) => `${t.threads}: ${t.msPerStep.toFixed(2)} ms`).join(', ')} a step` : '';
+    const retimed = sessions.unrolled && sessions.unrolled.sessions.length > 1 ? `, timed again every ${options.retimeEveryRuns ?? RETIME_EVERY_RUNS} runs` : '';
+    const timed = timings.length > 1 ? ` by timing: ${timings.map((t) => `${t.threads}: ${t.msPerStep.toFixed(2)} ms`).join(', ')} a step${retimed}` : '';
     const description = `ONNX Runtime ${ort.env.versions.node ?? ''} (${device}, ${threads} thread${threads === 1 ? '' : 's'}${timed}${perRun}): the whole step as one graph`;
     const engine = new OrtStepEngine(ort, sessions, graph, description, { spec, sessionOptions });
     engine.threadTimings = timings;
@@ -272,6 +289,12 @@ export class OrtStepEngine implements TrainingEngine {
     return this.graph.unrolled ? this.held.slotCount : 0;
   }
 
+  /** The several-steps runs taken at each intra-op thread count (thread-choice.ts' ThreadSwitch); empty with one step a run. */
+  threadRuns(): { threads: number; runs: number }[] {
+    const unrolled = this.sessions.unrolled;
+    return unrolled ? unrolled.threads.counts.map((threads, i) => ({ threads, runs: unrolled.threads.runs[i]! })) : [];
+  }
+
   /** Plain steps queued for the next several-steps run. */
   queuedSteps(): number {
     return this.queued.length;
@@ -282,8 +305,14 @@ export class OrtStepEngine implements TrainingEngine {
     if (this.queued.length === 0) return;
     const steps = this.queued.splice(0);
     const start = this.values;
-    if (steps.length === this.graph.unrolled?.steps) this.runUnrolled(steps, await this.sessions.unrolled!.run(unrolledFeeds(this.ort, this.graph, steps, this.values)));
-    else for (const step of steps) this.finish(await this.sessions.plain.run(stepFeeds(this.ort, this.graph, step, this.values)));
+    const unrolled = this.sessions.unrolled;
+    if (unrolled && steps.length === this.graph.unrolled?.steps) {
+      const at = unrolled.threads.next();
+      const t = performance.now();
+      const out = await unrolled.sessions[at]!.run(unrolledFeeds(this.ort, this.graph, steps, this.values));
+      unrolled.threads.observe(at, (performance.now() - t) / steps.length);
+      this.runUnrolled(steps, out);
+    } else for (const step of steps) this.finish(await this.sessions.plain.run(stepFeeds(this.ort, this.graph, step, this.values)));
     this.remember(start, steps);
   }
 
@@ -392,7 +421,7 @@ export class OrtStepEngine implements TrainingEngine {
     await this.inference?.dispose();
     await this.sessions.plain.release();
     await this.sessions.statistics.release();
-    await this.sessions.unrolled?.release();
+    for (const session of this.sessions.unrolled?.sessions ?? []) await session.release();
   }
 
   private variables(): StateEntry[] {

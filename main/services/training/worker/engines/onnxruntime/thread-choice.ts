@@ -1,7 +1,8 @@
 /**
- * ONNX Runtime's intra-op threads for a run, chosen by timing the run's own step: on an idle 2-core
- * machine a second core gives the full path +15–40% (bench/README.md), and on a machine whose cores
- * other work holds it cost as much (the revert of 2026-12-04), so no fixed count is right everywhere.
+ * ONNX Runtime's intra-op threads for a run, chosen by timing the run's own step at its start
+ * (chooseThreads) and again while it trains (ThreadSwitch): on an idle 2-core machine a second core
+ * gives the full path +15–40% (bench/README.md), and on a machine whose cores other work holds it
+ * cost as much (the revert of 2026-12-04), so no fixed count is right everywhere, nor all the time.
  */
 import { availableParallelism } from 'node:os';
 import type * as Ort from 'onnxruntime-node';
@@ -44,17 +45,124 @@ export interface ThreadTiming {
 
 export interface ThreadChoice {
   threads: number;
-  /** The timed session at the chosen count: the several-steps one where the graph has it, else the plain step's (the others are released). */
+  /** The timed session at the chosen count: the several-steps one where the graph has it, else the plain step's. */
   session: Ort.InferenceSession;
   timings: ThreadTiming[];
+  /** Each count's timed session, in the order of the counts (the chosen one included): with `keepAll`, for a ThreadSwitch; else only the chosen one is kept. */
+  sessions: Ort.InferenceSession[];
+  /** The chosen count's index in the counts. */
+  chosen: number;
+}
+
+/** The index of the count to use: the fewest threads unless more are MORE_THREADS_MIN_GAIN faster a step (counts ascending). */
+export function fastestCount(msPerStep: readonly number[]): number {
+  let best = 0;
+  for (let i = 1; i < msPerStep.length; i++) if (msPerStep[i]! < msPerStep[best]! * (1 - MORE_THREADS_MIN_GAIN)) best = i;
+  return best;
+}
+
+/** Runs at the count in use before another count is timed again; doubled each time the count in use stays, up to RETIME_MAX_FACTOR times. */
+export const RETIME_EVERY_RUNS = 32;
+const RETIME_MAX_FACTOR = 4;
+/** Weight of a new time in the running average of the count in use. */
+const NEW_TIME_WEIGHT = 0.3;
+/**
+ * Runs this much slower or faster than the count in use's time when it was chosen, LOAD_CHANGE_RUNS
+ * in a row, say the load changed: another count is timed at the next run. (Another program on the
+ * second core makes a 2-thread run 2–3× slower, a 1-thread run ~10%: bench/README.md.)
+ */
+const LOAD_CHANGE = 0.2;
+const LOAD_CHANGE_RUNS = 3;
+
+/**
+ * Keeps choosing the step's intra-op threads while a run trains: the machine's load changes (another
+ * program takes a core, or gives it back) and a count timed once at the start goes stale. Every run
+ * is timed at the count it ran on (a running average). One run goes to another count after
+ * RETIME_EVERY_RUNS runs, or at once when the runs' times say the load changed (LOAD_CHANGE), and the
+ * runs after take whichever count is now fastest by fastestCount. While the count in use stays, the
+ * runs between re-timings double (up to RETIME_MAX_FACTOR times): on a steady machine re-timing a
+ * slower count costs ~0.3% of the time. Each count's session is kept, and the step's results do not
+ * depend on the count (engine.test.ts), so a move costs nothing but the re-timing runs. Pure
+ * bookkeeping: the engine runs the sessions.
+ */
+export class ThreadSwitch {
+  private readonly msPerStep: number[];
+  private current: number;
+  /** The count in use's time a step when it was chosen, against which a load change shows. */
+  private reference: number;
+  private sinceRetime = 0;
+  private interval: number;
+  /** Runs in a row that took LOAD_CHANGE longer (1) or shorter (−1) than `reference`. */
+  private streak = { direction: 0, runs: 0 };
+  /** The count being timed again (the next run's), or null. */
+  private retiming: number | null = null;
+  private retimes = 0;
+  /** Runs taken at each count, in the order of the counts. */
+  readonly runs: number[];
+
+  constructor(
+    readonly counts: readonly number[],
+    timings: readonly ThreadTiming[],
+    chosen: number,
+    private readonly retimeEvery = RETIME_EVERY_RUNS,
+  ) {
+    if (!Number.isInteger(retimeEvery) || retimeEvery < 1) throw new Error(`runs between re-timings must be a whole number from 1, not ${retimeEvery}`);
+    this.msPerStep = counts.map((threads) => timings.find((t) => t.threads === threads)?.msPerStep ?? Infinity);
+    this.current = chosen;
+    this.reference = this.msPerStep[chosen]!;
+    this.interval = retimeEvery;
+    this.runs = counts.map(() => 0);
+  }
+
+  /** The count in use. */
+  get threads(): number {
+    return this.counts[this.current]!;
+  }
+
+  /** The index (in the counts) of the count the next run takes. */
+  next(): number {
+    if (this.counts.length > 1 && this.retiming === null && this.sinceRetime >= this.interval) {
+      // The other counts in turn.
+      const others = this.counts.map((_, i) => i).filter((i) => i !== this.current);
+      this.retiming = others[this.retimes++ % others.length]!;
+    }
+    return this.retiming ?? this.current;
+  }
+
+  /** A run's time a step, at the count `index` (what next() returned). */
+  observe(index: number, msPerStep: number): void {
+    this.runs[index]!++;
+    if (this.retiming === index) {
+      // The other count's time is this run's (its earlier ones are stale); the count to use is chosen again.
+      this.msPerStep[index] = msPerStep;
+      this.retiming = null;
+      this.sinceRetime = 0;
+      const previous = this.current;
+      this.current = fastestCount(this.msPerStep);
+      this.interval = this.current === previous ? Math.min(this.interval * 2, this.retimeEvery * RETIME_MAX_FACTOR) : this.retimeEvery;
+      this.reference = this.msPerStep[this.current]!;
+      this.streak = { direction: 0, runs: 0 };
+      return;
+    }
+    const previous = this.msPerStep[index]!;
+    this.msPerStep[index] = Number.isFinite(previous) ? previous * (1 - NEW_TIME_WEIGHT) + msPerStep * NEW_TIME_WEIGHT : msPerStep;
+    this.sinceRetime++;
+    if (!Number.isFinite(this.reference)) this.reference = msPerStep;
+    const direction = msPerStep > this.reference * (1 + LOAD_CHANGE) ? 1 : msPerStep < this.reference * (1 - LOAD_CHANGE) ? -1 : 0;
+    this.streak = { direction, runs: direction !== 0 && direction === this.streak.direction ? this.streak.runs + 1 : direction !== 0 ? 1 : 0 };
+    if (this.streak.runs >= LOAD_CHANGE_RUNS) {
+      // The load changed: the next run times another count, and re-timings come often again.
+      this.sinceRetime = this.interval = this.retimeEvery;
+    }
+  }
 }
 
 /**
  * Times the step the run's plain steps take (the several-steps graph where there is one: a run's
  * start and end cost what they cost there) at each count, on batches of `batchSize` made-up samples
  * (the state as given: the run's starting weights), alternating counts so that a change in load hits
- * each, and keeps the fastest: the fewest threads unless more are MORE_THREADS_MIN_GAIN faster. The
- * runs' outputs are dropped: nothing trains.
+ * each, and keeps the fastest (fastestCount), and with `keepAll` every count's session (for a
+ * ThreadSwitch). The runs' outputs are dropped: nothing trains.
  */
 export async function chooseThreads(
   ort: typeof Ort,
@@ -63,6 +171,7 @@ export async function chooseThreads(
   batchSize: number,
   counts: number[],
   optionsFor: (threads: number) => Ort.InferenceSession.SessionOptions,
+  keepAll = false,
 ): Promise<ThreadChoice> {
   const steps = graph.unrolled?.steps ?? 1;
   const bytes = graph.unrolled?.bytes ?? graph.plainBytes;
@@ -80,11 +189,10 @@ export async function chooseThreads(
       }
     }
     const timings = counts.map((threads, i) => ({ threads, msPerStep: median(times[i]!) }));
-    let best = 0;
-    for (let i = 1; i < timings.length; i++) if (timings[i]!.msPerStep < timings[best]!.msPerStep * (1 - MORE_THREADS_MIN_GAIN)) best = i;
+    const best = fastestCount(timings.map((t) => t.msPerStep));
     const session = sessions[best]!;
-    for (const other of sessions) if (other !== session) await other.release();
-    return { threads: counts[best]!, session, timings };
+    if (!keepAll) for (const other of sessions) if (other !== session) await other.release();
+    return { threads: counts[best]!, session, timings, sessions: keepAll ? sessions : [session], chosen: keepAll ? best : 0 };
   } catch (error) {
     for (const session of sessions) await session.release().catch(() => undefined);
     throw error;

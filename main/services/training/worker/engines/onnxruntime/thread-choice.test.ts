@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { fastestCount, MORE_THREADS_MIN_GAIN, RETIME_EVERY_RUNS, ThreadSwitch } from './thread-choice';
+
+/** Runs `runs` runs through the switch, each taking `msAt(threads)` a step; returns the counts they ran at. */
+function drive(threads: ThreadSwitch, runs: number, msAt: (threads: number) => number): number[] {
+  const used: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const at = threads.next();
+    used.push(threads.counts[at]!);
+    threads.observe(at, msAt(threads.counts[at]!));
+  }
+  return used;
+}
+
+describe('thread choice', () => {
+  it('uses more threads only when they are MORE_THREADS_MIN_GAIN faster a step', () => {
+    expect(fastestCount([5])).toBe(0);
+    expect(fastestCount([5, 3.6])).toBe(1);
+    expect(fastestCount([5, 5 * (1 - MORE_THREADS_MIN_GAIN) + 0.01])).toBe(0);
+    expect(fastestCount([5, 7])).toBe(0);
+    expect(fastestCount([6, 4, 3.9])).toBe(1);
+    expect(fastestCount([6, 4, 3.7])).toBe(2);
+  });
+
+  it('on a steady machine keeps the count timed at the start, re-timing the other ever more rarely', () => {
+    const threads = new ThreadSwitch(
+      [1, 2],
+      [
+        { threads: 1, msPerStep: 5.3 },
+        { threads: 2, msPerStep: 3.6 },
+      ],
+      1,
+    );
+    const used = drive(threads, 1000, (t) => (t === 1 ? 5.3 : 3.6));
+    expect(threads.threads).toBe(2);
+    // Re-timings after 32 runs, then 64, then 128, then every 128 (the intervals double up to 4×).
+    const ones = used.flatMap((t, i) => (t === 1 ? [i] : []));
+    const r = RETIME_EVERY_RUNS;
+    expect(ones.slice(0, 4)).toEqual([r, r + 1 + 2 * r, r + 1 + 2 * r + 1 + 4 * r, r + 1 + 2 * r + 1 + 4 * r + 1 + 4 * r]);
+    expect(ones.length).toBeLessThanOrEqual(1000 / 128 + 1);
+    expect(threads.runs).toEqual([ones.length, 1000 - ones.length]);
+  });
+
+  it('moves to fewer threads when another program takes a core, and back when it leaves', () => {
+    const threads = new ThreadSwitch(
+      [1, 2],
+      [
+        { threads: 1, msPerStep: 5.3 },
+        { threads: 2, msPerStep: 3.6 },
+      ],
+      1,
+    );
+    drive(threads, 400, (t) => (t === 1 ? 5.3 : 3.6));
+    expect(threads.threads).toBe(2);
+    // Busy: two threads take 2–3× as long, one ~10% longer. Three slow runs in a row re-time 1 thread at once.
+    const busy = drive(threads, 5, (t) => (t === 1 ? 5.9 : 9.5));
+    expect(busy).toEqual([2, 2, 2, 1, 1]);
+    expect(threads.threads).toBe(1);
+    drive(threads, 200, (t) => (t === 1 ? 5.9 : 9.5));
+    expect(threads.threads).toBe(1);
+    // Idle again: the next re-timing of 2 threads (at most 4·32 runs away) finds them faster.
+    const idle = drive(threads, RETIME_EVERY_RUNS * 4 + 2, (t) => (t === 1 ? 5.3 : 3.6));
+    expect(idle).toContain(2);
+    expect(threads.threads).toBe(2);
+  });
+
+  it('starts from a count that was not timed (one count, or a time unknown)', () => {
+    const single = new ThreadSwitch([1], [], 0);
+    expect(drive(single, 100, () => 5)).toEqual(Array<number>(100).fill(1));
+    expect(single.runs).toEqual([100]);
+    const untimed = new ThreadSwitch([1, 2], [], 0, 4);
+    drive(untimed, 20, (t) => (t === 1 ? 5.3 : 3.6));
+    expect(untimed.threads).toBe(2);
+    expect(() => new ThreadSwitch([1, 2], [], 0, 0)).toThrow(/whole number from 1, not 0/);
+  });
+});
