@@ -676,14 +676,24 @@ describe('the ONNX Runtime step', () => {
     model.dispose();
     const pinned = process.env[ORT_THREADS_ENV];
     delete process.env[ORT_THREADS_ENV];
-    // A re-timing after every run (doubling while the count stays): both counts take runs whatever the machine's load.
+    // A re-timing one run after engine start (then 2, 4 … while 2 threads stay; every run while 1 thread is in use): both counts take runs whatever the machine's load.
     const moving = await engineFor(seedModel1, momentum, start, { batchSize: BATCH, threadCandidates: [1, 2], stepsPerRun: 4, retimeEveryRuns: 1 }).finally(() => {
       if (pinned !== undefined) process.env[ORT_THREADS_ENV] = pinned;
     });
     const single = await engineFor(seedModel1, momentum, start, { batchSize: BATCH, intraOpNumThreads: 1, stepsPerRun: 4 });
     try {
-      expect(moving.description).toMatch(/ by timing: 1: \d+\.\d\d ms, 2: \d+\.\d\d ms a step, timed again every 1 runs, 4 steps a run\)/);
+      expect(moving.description).toMatch(/\(CPU, [12] threads? at the start by timing: 1: \d+\.\d\d ms, 2: \d+\.\d\d ms a step, timed again as it trains, 4 steps a run\)/);
       expect(single.threadRuns()).toEqual([{ threads: 1, runs: 0 }]);
+      // Each count's own session takes that count's runs: their run calls are counted on the real sessions.
+      const sessions = (moving as unknown as { sessions: { unrolled: { sessions: { run: (...args: unknown[]) => Promise<unknown> }[] } } }).sessions.unrolled.sessions;
+      const calls = sessions.map(() => 0);
+      sessions.forEach((session, i) => {
+        const run = session.run.bind(session);
+        session.run = (...args: unknown[]) => {
+          calls[i]!++;
+          return run(...args);
+        };
+      });
       for (let step = 0; step < 32; step++) {
         await moving.step(batchX(step % STEPS), batchY(step % STEPS), BATCH, 0.01);
         await single.step(batchX(step % STEPS), batchY(step % STEPS), BATCH, 0.01);
@@ -697,7 +707,14 @@ describe('the ONNX Runtime step', () => {
       expect(runs.map((r) => r.threads)).toEqual([1, 2]);
       expect(runs.every((r) => r.runs > 0)).toBe(true);
       expect(runs[0]!.runs + runs[1]!.runs).toBe(8);
+      expect(calls).toEqual(runs.map((r) => r.runs));
       expect(single.threadRuns()).toEqual([{ threads: 1, runs: 8 }]);
+      // A number of runs between re-timings that is not a whole number from 1 is refused before any session starts.
+      for (const bad of [0, 1.5]) {
+        await expect(OrtStepEngine.create(seedModel1, momentum, start, { batchSize: BATCH, threadCandidates: [1, 2], stepsPerRun: 4, retimeEveryRuns: bad })).rejects.toThrow(
+          new RegExp(`runs between re-timings must be a whole number from 1, not ${bad}`),
+        );
+      }
     } finally {
       await moving.dispose();
       await single.dispose();

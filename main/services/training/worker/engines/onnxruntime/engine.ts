@@ -24,7 +24,7 @@ import { allFiniteValues } from '../engine-step';
 import { stepCopy } from './graph-passes';
 import { HeldSteps, RecentRuns, type HeldStep, type StepState } from './held-steps';
 import { stepFeeds, unrolledFeeds } from './step-feeds';
-import { chooseThreads, RETIME_EVERY_RUNS, threadCandidates, threadOptions, ThreadSwitch, type ThreadTiming } from './thread-choice';
+import { checkRetimeEvery, chooseThreads, threadCandidates, threadOptions, ThreadSwitch, type ThreadTiming } from './thread-choice';
 import { AFFINE_INPUT_MIN_BATCH, buildStepGraph, stepGraphSupport, STEP_OUTPUTS, type StateEntry, type StepGraph, type StepGraphOptions } from './step-graph';
 
 /** ONNX Runtime's intra-op threads for a step that is not timed (thread-choice.ts times 1 and 2 when a run gives its batch size). */
@@ -138,6 +138,7 @@ export class OrtStepEngine implements TrainingEngine {
     // A GPU provider's step is not timed on CPU threads.
     const counts = pinned !== null ? [pinned] : provider ? [ORT_INTRA_OP_THREADS] : (options.threadCandidates ?? threadCandidates(options.batchSize));
     if (counts.length === 0 || counts.some((t) => !Number.isInteger(t) || t < 1)) throw new Error(`intra-op thread counts must be whole numbers from 1: ${JSON.stringify(counts)}`);
+    if (options.retimeEveryRuns !== undefined) checkRetimeEvery(options.retimeEveryRuns);
     const base: Ort.InferenceSession.SessionOptions = {
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
@@ -149,7 +150,7 @@ export class OrtStepEngine implements TrainingEngine {
     let sessionOptions = threadOptions(base, threads);
     let sessions: Sessions;
     try {
-      // The timed session (several steps where the graph has them) is kept at the chosen count.
+      // The timed sessions (several steps where the graph has them): every count's, else the chosen one's.
       let timed: { sessions: Ort.InferenceSession[]; chosen: number } | null = null;
       if (counts.length > 1) {
         const start = new Map(graph.state.map((s) => [s.name, weights.get(s.name)?.data ?? new Float32Array(product(s.shape)).fill(s.initial)]));
@@ -174,8 +175,11 @@ export class OrtStepEngine implements TrainingEngine {
     }
     const device = provider ? providerLabel(provider) : 'CPU';
     const perRun = graph.unrolled ? `, ${graph.unrolled.steps} steps a run` : '';
-    const retimed = sessions.unrolled && sessions.unrolled.sessions.length > 1 ? `, timed again every ${options.retimeEveryRuns ?? RETIME_EVERY_RUNS} runs` : '';
-    const timed = timings.length > 1 ? ` by timing: ${timings.map((t) => `${t.threads}: ${t.msPerStep.toFixed(2)} ms`).join(', ')} a step${retimed}` : '';
+    const retimed = sessions.unrolled && sessions.unrolled.sessions.length > 1;
+    const timed =
+      timings.length > 1
+        ? `${retimed ? ' at the start' : ''} by timing: ${timings.map((t) => `${t.threads}: ${t.msPerStep.toFixed(2)} ms`).join(', ')} a step${retimed ? ', timed again as it trains' : ''}`
+        : '';
     const description = `ONNX Runtime ${ort.env.versions.node ?? ''} (${device}, ${threads} thread${threads === 1 ? '' : 's'}${timed}${perRun}): the whole step as one graph`;
     const engine = new OrtStepEngine(ort, sessions, graph, description, { spec, sessionOptions });
     engine.threadTimings = timings;

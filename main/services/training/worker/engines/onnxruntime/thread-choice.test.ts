@@ -52,15 +52,67 @@ describe('thread choice', () => {
     );
     drive(threads, 400, (t) => (t === 1 ? 5.3 : 3.6));
     expect(threads.threads).toBe(2);
-    // Busy: two threads take 2–3× as long, one ~10% longer. Three slow runs in a row re-time 1 thread at once.
+    // Busy: two threads take 2–3× as long, one ~10% longer. Three slow runs in a row re-time 1 thread at the next run.
     const busy = drive(threads, 5, (t) => (t === 1 ? 5.9 : 9.5));
     expect(busy).toEqual([2, 2, 2, 1, 1]);
     expect(threads.threads).toBe(1);
-    drive(threads, 200, (t) => (t === 1 ? 5.9 : 9.5));
+    // On 1 thread a freed core does not show in the runs' times: 2 threads are re-timed every RETIME_EVERY_RUNS runs, not more rarely.
+    const stillBusy = drive(threads, 200, (t) => (t === 1 ? 5.9 : 9.5));
     expect(threads.threads).toBe(1);
-    // Idle again: the next re-timing of 2 threads (at most 4·32 runs away) finds them faster.
-    const idle = drive(threads, RETIME_EVERY_RUNS * 4 + 2, (t) => (t === 1 ? 5.3 : 3.6));
+    const twos = stillBusy.flatMap((t, i) => (t === 2 ? [i] : []));
+    expect(twos.slice(0, 3)).toEqual([RETIME_EVERY_RUNS - 1, 2 * RETIME_EVERY_RUNS, 3 * RETIME_EVERY_RUNS + 1]);
+    // Idle again: the next re-timing of 2 threads finds them faster.
+    const idle = drive(threads, RETIME_EVERY_RUNS + 1, (t) => (t === 1 ? 5.3 : 3.6));
     expect(idle).toContain(2);
+    expect(threads.threads).toBe(2);
+  });
+
+  it('re-times when the runs get faster than when the count was chosen (it was chosen in a busy moment)', () => {
+    const threads = new ThreadSwitch(
+      [1, 2],
+      [
+        { threads: 1, msPerStep: 9 },
+        { threads: 2, msPerStep: 6 },
+      ],
+      1,
+    );
+    // Three runs 40% faster than the 6 ms the count was chosen at: 1 thread is timed at the fourth.
+    expect(drive(threads, 5, (t) => (t === 1 ? 5.3 : 3.6))).toEqual([2, 2, 2, 1, 2]);
+    expect(threads.threads).toBe(2);
+  });
+
+  it('weighs the count in use by its running average, not its last run', () => {
+    const threads = new ThreadSwitch(
+      [1, 2],
+      [
+        { threads: 1, msPerStep: 5.3 },
+        { threads: 2, msPerStep: 3.6 },
+      ],
+      1,
+    );
+    drive(threads, RETIME_EVERY_RUNS - 1, () => 3.6);
+    // One slow run (not three: no load change) just before the re-timing: 3.6·0.7 + 6·0.3 = 4.32 ms stays below 1 thread's 5.3.
+    drive(threads, 1, () => 6);
+    expect(drive(threads, 1, () => 5.3)).toEqual([1]);
+    expect(threads.threads).toBe(2);
+  });
+
+  it("after a move, measures a load change from the new count's own next run, not from its cold re-timing run", () => {
+    const threads = new ThreadSwitch(
+      [1, 2],
+      [
+        { threads: 1, msPerStep: 5.3 },
+        { threads: 2, msPerStep: 3.6 },
+      ],
+      0,
+      4,
+    );
+    // 1 thread in use; 2 threads' first run (the re-timing) is cold, 4.6 ms; their runs after it warm, 3.6 ms.
+    let twoThreadRuns = 0;
+    const used = drive(threads, 12, (t) => (t === 1 ? 5.3 : twoThreadRuns++ === 0 ? 4.6 : 3.6));
+    // Runs 5–8 at 2 threads are 22% faster than the cold run, which is no load change: 1 thread is re-timed at run 9
+    // (RETIME_EVERY_RUNS after the move), not at run 8. 2 threads stay, and the next re-timing is 8 runs away.
+    expect(used).toEqual([1, 1, 1, 1, 2, 2, 2, 2, 2, 1, 2, 2]);
     expect(threads.threads).toBe(2);
   });
 

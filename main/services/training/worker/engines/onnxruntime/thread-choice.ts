@@ -45,13 +45,19 @@ export interface ThreadTiming {
 
 export interface ThreadChoice {
   threads: number;
-  /** The timed session at the chosen count: the several-steps one where the graph has it, else the plain step's. */
-  session: Ort.InferenceSession;
   timings: ThreadTiming[];
-  /** Each count's timed session, in the order of the counts (the chosen one included): with `keepAll`, for a ThreadSwitch; else only the chosen one is kept. */
+  /**
+   * The timed sessions (the several-steps graph's where there is one, else the plain step's): with
+   * `keepAll`, each count's in the order of the counts, for a ThreadSwitch; else the chosen count's alone.
+   */
   sessions: Ort.InferenceSession[];
-  /** The chosen count's index in the counts. */
+  /** The chosen count's session's index in `sessions` (with `keepAll`, the count's index in the counts). */
   chosen: number;
+}
+
+/** Refuses a number of runs between re-timings that is not a whole number from 1. */
+export function checkRetimeEvery(runs: number): void {
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`runs between re-timings must be a whole number from 1, not ${runs}`);
 }
 
 /** The index of the count to use: the fewest threads unless more are MORE_THREADS_MIN_GAIN faster a step (counts ascending). */
@@ -61,15 +67,19 @@ export function fastestCount(msPerStep: readonly number[]): number {
   return best;
 }
 
-/** Runs at the count in use before another count is timed again; doubled each time the count in use stays, up to RETIME_MAX_FACTOR times. */
+/**
+ * Runs at the count in use before another count is timed again; while the most threads are in use
+ * and stay, doubled each time up to RETIME_MAX_FACTOR times.
+ */
 export const RETIME_EVERY_RUNS = 32;
 const RETIME_MAX_FACTOR = 4;
 /** Weight of a new time in the running average of the count in use. */
 const NEW_TIME_WEIGHT = 0.3;
 /**
  * Runs this much slower or faster than the count in use's time when it was chosen, LOAD_CHANGE_RUNS
- * in a row, say the load changed: another count is timed at the next run. (Another program on the
- * second core makes a 2-thread run 2–3× slower, a 1-thread run ~10%: bench/README.md.)
+ * in a row, say the load changed: another count is timed at the next run. Another program on the
+ * second core makes a 2-thread run 2–3× slower, which shows; a 1-thread run only ~10% (bench/README.md),
+ * which does not: on fewer threads than the most, the re-timings stay RETIME_EVERY_RUNS apart.
  */
 const LOAD_CHANGE = 0.2;
 const LOAD_CHANGE_RUNS = 3;
@@ -78,12 +88,13 @@ const LOAD_CHANGE_RUNS = 3;
  * Keeps choosing the step's intra-op threads while a run trains: the machine's load changes (another
  * program takes a core, or gives it back) and a count timed once at the start goes stale. Every run
  * is timed at the count it ran on (a running average). One run goes to another count after
- * RETIME_EVERY_RUNS runs, or at once when the runs' times say the load changed (LOAD_CHANGE), and the
- * runs after take whichever count is now fastest by fastestCount. While the count in use stays, the
- * runs between re-timings double (up to RETIME_MAX_FACTOR times): on a steady machine re-timing a
- * slower count costs ~0.3% of the time. Each count's session is kept, and the step's results do not
- * depend on the count (engine.test.ts), so a move costs nothing but the re-timing runs. Pure
- * bookkeeping: the engine runs the sessions.
+ * RETIME_EVERY_RUNS runs, or at the next run when the runs' times say the load changed (LOAD_CHANGE),
+ * and the runs after take whichever count is faster by fastestCount: the count in use's average
+ * against the other's one run. While the most threads are in use and stay, the runs between
+ * re-timings double (up to RETIME_MAX_FACTOR times): on a steady idle machine re-timing 1 thread costs
+ * ~0.3% of the time. Each count's session is kept, and the step's results do not depend on the count
+ * (engine.test.ts), so a move costs nothing but the re-timing runs. Pure bookkeeping: the engine runs
+ * the sessions.
  */
 export class ThreadSwitch {
   private readonly msPerStep: number[];
@@ -106,7 +117,7 @@ export class ThreadSwitch {
     chosen: number,
     private readonly retimeEvery = RETIME_EVERY_RUNS,
   ) {
-    if (!Number.isInteger(retimeEvery) || retimeEvery < 1) throw new Error(`runs between re-timings must be a whole number from 1, not ${retimeEvery}`);
+    checkRetimeEvery(retimeEvery);
     this.msPerStep = counts.map((threads) => timings.find((t) => t.threads === threads)?.msPerStep ?? Infinity);
     this.current = chosen;
     this.reference = this.msPerStep[chosen]!;
@@ -139,8 +150,10 @@ export class ThreadSwitch {
       this.sinceRetime = 0;
       const previous = this.current;
       this.current = fastestCount(this.msPerStep);
-      this.interval = this.current === previous ? Math.min(this.interval * 2, this.retimeEvery * RETIME_MAX_FACTOR) : this.retimeEvery;
-      this.reference = this.msPerStep[this.current]!;
+      const most = this.current === this.counts.length - 1;
+      this.interval = this.current === previous && most ? Math.min(this.interval * 2, this.retimeEvery * RETIME_MAX_FACTOR) : this.retimeEvery;
+      // The count in use's next run sets the reference: a re-timing run's own time is one cold run.
+      this.reference = this.current === previous ? this.msPerStep[this.current]! : NaN;
       this.streak = { direction: 0, runs: 0 };
       return;
     }
@@ -192,7 +205,7 @@ export async function chooseThreads(
     const best = fastestCount(timings.map((t) => t.msPerStep));
     const session = sessions[best]!;
     if (!keepAll) for (const other of sessions) if (other !== session) await other.release();
-    return { threads: counts[best]!, session, timings, sessions: keepAll ? sessions : [session], chosen: keepAll ? best : 0 };
+    return { threads: counts[best]!, timings, sessions: keepAll ? sessions : [session], chosen: keepAll ? best : 0 };
   } catch (error) {
     for (const session of sessions) await session.release().catch(() => undefined);
     throw error;
