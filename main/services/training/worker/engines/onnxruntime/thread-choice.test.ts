@@ -12,6 +12,18 @@ function drive(threads: ThreadSwitch, runs: number, msAt: (threads: number) => n
   return used;
 }
 
+/** A switch between 1 and 2 threads timed at `one` and `two` ms a step at the start, using the count at index `chosen`. */
+const timedAt = (one: number, two: number, chosen: number, retimeEvery?: number) =>
+  new ThreadSwitch(
+    [1, 2],
+    [
+      { threads: 1, msPerStep: one },
+      { threads: 2, msPerStep: two },
+    ],
+    chosen,
+    retimeEvery,
+  );
+
 describe('thread choice', () => {
   it('uses more threads only when they are MORE_THREADS_MIN_GAIN faster a step', () => {
     expect(fastestCount([5])).toBe(0);
@@ -23,14 +35,7 @@ describe('thread choice', () => {
   });
 
   it('on a steady machine keeps the count timed at the start, re-timing the other ever more rarely', () => {
-    const threads = new ThreadSwitch(
-      [1, 2],
-      [
-        { threads: 1, msPerStep: 5.3 },
-        { threads: 2, msPerStep: 3.6 },
-      ],
-      1,
-    );
+    const threads = timedAt(5.3, 3.6, 1);
     const used = drive(threads, 1000, (t) => (t === 1 ? 5.3 : 3.6));
     expect(threads.threads).toBe(2);
     // Re-timings after 32 runs, then 64, then 128, then every 128 (the intervals double up to 4×).
@@ -42,14 +47,7 @@ describe('thread choice', () => {
   });
 
   it('moves to fewer threads when another program takes a core, and back when it leaves', () => {
-    const threads = new ThreadSwitch(
-      [1, 2],
-      [
-        { threads: 1, msPerStep: 5.3 },
-        { threads: 2, msPerStep: 3.6 },
-      ],
-      1,
-    );
+    const threads = timedAt(5.3, 3.6, 1);
     drive(threads, 400, (t) => (t === 1 ? 5.3 : 3.6));
     expect(threads.threads).toBe(2);
     // Busy: two threads take 2–3× as long, one ~10% longer. Three slow runs in a row re-time 1 thread at the next run.
@@ -68,28 +66,14 @@ describe('thread choice', () => {
   });
 
   it('re-times when the runs get faster than when the count was chosen (it was chosen in a busy moment)', () => {
-    const threads = new ThreadSwitch(
-      [1, 2],
-      [
-        { threads: 1, msPerStep: 9 },
-        { threads: 2, msPerStep: 6 },
-      ],
-      1,
-    );
+    const threads = timedAt(9, 6, 1);
     // Three runs 40% faster than the 6 ms the count was chosen at: 1 thread is timed at the fourth.
     expect(drive(threads, 5, (t) => (t === 1 ? 5.3 : 3.6))).toEqual([2, 2, 2, 1, 2]);
     expect(threads.threads).toBe(2);
   });
 
   it('weighs the count in use by its running average, not its last run', () => {
-    const threads = new ThreadSwitch(
-      [1, 2],
-      [
-        { threads: 1, msPerStep: 5.3 },
-        { threads: 2, msPerStep: 3.6 },
-      ],
-      1,
-    );
+    const threads = timedAt(5.3, 3.6, 1);
     drive(threads, RETIME_EVERY_RUNS - 1, () => 3.6);
     // One slow run (not three: no load change) just before the re-timing: 3.6·0.7 + 6·0.3 = 4.32 ms stays below 1 thread's 5.3.
     drive(threads, 1, () => 6);
@@ -98,15 +82,7 @@ describe('thread choice', () => {
   });
 
   it("after a move, measures a load change from the new count's own next run, not from its cold re-timing run", () => {
-    const threads = new ThreadSwitch(
-      [1, 2],
-      [
-        { threads: 1, msPerStep: 5.3 },
-        { threads: 2, msPerStep: 3.6 },
-      ],
-      0,
-      4,
-    );
+    const threads = timedAt(5.3, 3.6, 0, 4);
     // 1 thread in use; 2 threads' first run (the re-timing) is cold, 4.6 ms; their runs after it warm, 3.6 ms.
     let twoThreadRuns = 0;
     const used = drive(threads, 12, (t) => (t === 1 ? 5.3 : twoThreadRuns++ === 0 ? 4.6 : 3.6));
