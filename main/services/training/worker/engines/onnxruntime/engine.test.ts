@@ -709,6 +709,22 @@ describe('the ONNX Runtime step', () => {
       expect(runs[0]!.runs + runs[1]!.runs).toBe(8);
       expect(calls).toEqual(runs.map((r) => r.runs));
       expect(single.threadRuns()).toEqual([{ threads: 1, runs: 8 }]);
+      // Where a second session would cost more memory than allowed, the start's count is kept, alone, as before.
+      const kept = await engineFor(seedModel1, momentum, start, { batchSize: BATCH, threadCandidates: [1, 2], stepsPerRun: 4, keepOtherCountsUpTo: 0 });
+      try {
+        expect(kept.description).toMatch(/\(CPU, [12] threads? by timing: 1: \d+\.\d\d ms, 2: \d+\.\d\d ms a step, not timed again \(a session holds \d+ MB\), 4 steps a run\)/);
+        expect((kept as unknown as { sessions: { unrolled: { sessions: unknown[] } } }).sessions.unrolled.sessions).toHaveLength(1);
+        for (let step = 0; step < 8; step++) await kept.step(batchX(step), batchY(step), BATCH, 0.01);
+        const [only] = kept.threadRuns();
+        expect(kept.threadRuns()).toHaveLength(1);
+        expect(only!.runs).toBe(2);
+        expect(kept.description).toContain(`(CPU, ${only!.threads} thread`);
+      } finally {
+        await kept.dispose();
+      }
+      await expect(OrtStepEngine.create(seedModel1, momentum, start, { batchSize: BATCH, threadCandidates: [1, 2], stepsPerRun: 4, keepOtherCountsUpTo: -1 })).rejects.toThrow(
+        /may hold must be 0 bytes or more, not -1/,
+      );
       // A number of runs between re-timings that is not a whole number from 1 is refused before any session starts.
       for (const bad of [0, 1.5]) {
         await expect(OrtStepEngine.create(seedModel1, momentum, start, { batchSize: BATCH, threadCandidates: [1, 2], stepsPerRun: 4, retimeEveryRuns: bad })).rejects.toThrow(

@@ -24,7 +24,7 @@ import { allFiniteValues } from '../engine-step';
 import { stepCopy } from './graph-passes';
 import { HeldSteps, RecentRuns, type HeldStep, type StepState } from './held-steps';
 import { stepFeeds, unrolledFeeds } from './step-feeds';
-import { checkRetimeEvery, chooseThreads, threadCandidates, threadOptions, ThreadSwitch, type ThreadTiming } from './thread-choice';
+import { checkRetimeEvery, chooseThreads, KEEP_OTHER_COUNTS_MAX_BYTES, threadCandidates, threadOptions, ThreadSwitch, type ThreadTiming } from './thread-choice';
 import { AFFINE_INPUT_MIN_BATCH, buildStepGraph, stepGraphSupport, STEP_OUTPUTS, type StateEntry, type StepGraph, type StepGraphOptions } from './step-graph';
 
 /** ONNX Runtime's intra-op threads for a step that is not timed (thread-choice.ts times 1 and 2 when a run gives its batch size). */
@@ -59,6 +59,8 @@ export interface OrtEngineOptions extends StepGraphOptions {
   executionProvider?: GpuExecutionProvider | null;
   /** With counts timed and several steps a run: runs between re-timings of the other counts (thread-choice.ts' RETIME_EVERY_RUNS). */
   retimeEveryRuns?: number;
+  /** The most memory each further count's session may hold for the runs to move between counts, bytes (thread-choice.ts' KEEP_OTHER_COUNTS_MAX_BYTES; 0: never). */
+  keepOtherCountsUpTo?: number;
 }
 
 export interface StepResult {
@@ -139,6 +141,8 @@ export class OrtStepEngine implements TrainingEngine {
     const counts = pinned !== null ? [pinned] : provider ? [ORT_INTRA_OP_THREADS] : (options.threadCandidates ?? threadCandidates(options.batchSize));
     if (counts.length === 0 || counts.some((t) => !Number.isInteger(t) || t < 1)) throw new Error(`intra-op thread counts must be whole numbers from 1: ${JSON.stringify(counts)}`);
     if (options.retimeEveryRuns !== undefined) checkRetimeEvery(options.retimeEveryRuns);
+    const keepCap = options.keepOtherCountsUpTo;
+    if (keepCap !== undefined && !(keepCap >= 0)) throw new Error(`the memory a further count's session may hold must be 0 bytes or more, not ${keepCap}`);
     const base: Ort.InferenceSession.SessionOptions = {
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
@@ -149,22 +153,26 @@ export class OrtStepEngine implements TrainingEngine {
     let timings: ThreadTiming[] = [];
     let sessionOptions = threadOptions(base, threads);
     let sessions: Sessions;
+    /** With counts timed and only the chosen one's several-steps session kept: the memory each held. */
+    let keptOne: number | null = null;
     try {
       // The timed sessions (several steps where the graph has them): every count's, else the chosen one's.
-      let timed: { sessions: Ort.InferenceSession[]; chosen: number } | null = null;
+      let timed: { sessions: Ort.InferenceSession[]; chosen: number; bytesPerSession: number } | null = null;
       if (counts.length > 1) {
         const start = new Map(graph.state.map((s) => [s.name, weights.get(s.name)?.data ?? new Float32Array(product(s.shape)).fill(s.initial)]));
-        // The several-steps graph keeps every count's session, to move between them as the load changes.
-        const choice = await chooseThreads(ort, graph, start, options.batchSize ?? 32, counts, (t) => threadOptions(base, t), graph.unrolled !== null);
+        // The several-steps graph keeps every count's session where they are small, to move between them as the load changes.
+        const keepUpTo = graph.unrolled ? (options.keepOtherCountsUpTo ?? KEEP_OTHER_COUNTS_MAX_BYTES) : null;
+        const choice = await chooseThreads(ort, graph, start, options.batchSize ?? 32, counts, (t) => threadOptions(base, t), keepUpTo);
         ({ threads, timings } = choice);
         timed = choice;
         sessionOptions = threadOptions(base, threads);
       }
       const unrolled: UnrolledSessions | null = graph.unrolled
         ? timed
-          ? { sessions: timed.sessions, threads: new ThreadSwitch(counts, timings, timed.chosen, options.retimeEveryRuns) }
+          ? { sessions: timed.sessions, threads: new ThreadSwitch(timed.sessions.length > 1 ? counts : [threads], timings, timed.chosen, options.retimeEveryRuns) }
           : { sessions: [await ort.InferenceSession.create(graph.unrolled.bytes, sessionOptions)], threads: new ThreadSwitch([threads], [], 0) }
         : null;
+      if (timed && graph.unrolled && timed.sessions.length === 1) keptOne = timed.bytesPerSession;
       const made = unrolled?.sessions ?? [];
       const plain = (!graph.unrolled ? timed?.sessions[timed.chosen] : null) ?? (await ort.InferenceSession.create(graph.plainBytes, sessionOptions).catch(releasing(...made)));
       const statistics = await ort.InferenceSession.create(graph.bytes, sessionOptions).catch(releasing(plain, ...made));
@@ -176,10 +184,9 @@ export class OrtStepEngine implements TrainingEngine {
     const device = provider ? providerLabel(provider) : 'CPU';
     const perRun = graph.unrolled ? `, ${graph.unrolled.steps} steps a run` : '';
     const retimed = sessions.unrolled && sessions.unrolled.sessions.length > 1;
+    const again = retimed ? ', timed again as it trains' : keptOne !== null ? `, not timed again (a session holds ${Math.round(keptOne / 2 ** 20)} MB)` : '';
     const timed =
-      timings.length > 1
-        ? `${retimed ? ' at the start' : ''} by timing: ${timings.map((t) => `${t.threads}: ${t.msPerStep.toFixed(2)} ms`).join(', ')} a step${retimed ? ', timed again as it trains' : ''}`
-        : '';
+      timings.length > 1 ? `${retimed ? ' at the start' : ''} by timing: ${timings.map((t) => `${t.threads}: ${t.msPerStep.toFixed(2)} ms`).join(', ')} a step${again}` : '';
     const description = `ONNX Runtime ${ort.env.versions.node ?? ''} (${device}, ${threads} thread${threads === 1 ? '' : 's'}${timed}${perRun}): the whole step as one graph`;
     const engine = new OrtStepEngine(ort, sessions, graph, description, { spec, sessionOptions });
     engine.threadTimings = timings;

@@ -47,13 +47,24 @@ export interface ThreadChoice {
   threads: number;
   timings: ThreadTiming[];
   /**
-   * The timed sessions (the several-steps graph's where there is one, else the plain step's): with
-   * `keepAll`, each count's in the order of the counts, for a ThreadSwitch; else the chosen count's alone.
+   * The timed sessions (the several-steps graph's where there is one, else the plain step's): each
+   * count's in the order of the counts when they were to be kept and each holds at most the memory
+   * allowed (for a ThreadSwitch); else the chosen count's alone.
    */
   sessions: Ort.InferenceSession[];
-  /** The chosen count's session's index in `sessions` (with `keepAll`, the count's index in the counts). */
+  /** The chosen count's session's index in `sessions`. */
   chosen: number;
+  /** The resident memory one timed session took, bytes (the process's growth across their creation and first runs, shared out). */
+  bytesPerSession: number;
 }
+
+/**
+ * The most resident memory each further count's session may hold for a run to keep it and move
+ * between counts (ThreadSwitch). ONNX Runtime's CPU arena keeps a session's largest run's memory
+ * until the session is released: the seed model's four-step graph at batch 256 holds ~36 MB, a
+ * two-Conv2D CNN's ~600 MB, which a second count is not worth.
+ */
+export const KEEP_OTHER_COUNTS_MAX_BYTES = 128 * 2 ** 20;
 
 /** Refuses a number of runs between re-timings that is not a whole number from 1. */
 export function checkRetimeEvery(runs: number): void {
@@ -174,8 +185,8 @@ export class ThreadSwitch {
  * Times the step the run's plain steps take (the several-steps graph where there is one: a run's
  * start and end cost what they cost there) at each count, on batches of `batchSize` made-up samples
  * (the state as given: the run's starting weights), alternating counts so that a change in load hits
- * each, and keeps the fastest (fastestCount), and with `keepAll` every count's session (for a
- * ThreadSwitch). The runs' outputs are dropped: nothing trains.
+ * each, and keeps the fastest (fastestCount), and every count's session (for a ThreadSwitch) when
+ * asked to and each holds at most `keepOthersUpTo` bytes (0: never). The runs' outputs are dropped: nothing trains.
  */
 export async function chooseThreads(
   ort: typeof Ort,
@@ -184,15 +195,17 @@ export async function chooseThreads(
   batchSize: number,
   counts: number[],
   optionsFor: (threads: number) => Ort.InferenceSession.SessionOptions,
-  keepAll = false,
+  keepOthersUpTo: number | null = null,
 ): Promise<ThreadChoice> {
   const steps = graph.unrolled?.steps ?? 1;
   const bytes = graph.unrolled?.bytes ?? graph.plainBytes;
   const sessions: Ort.InferenceSession[] = [];
   try {
+    const before = process.memoryUsage.rss();
     for (const threads of counts) sessions.push(await ort.InferenceSession.create(bytes, optionsFor(threads)));
     const feeds = timingFeeds(ort, graph, state, batchSize, steps);
     for (const session of sessions) await session.run(feeds);
+    const bytesPerSession = Math.max(0, process.memoryUsage.rss() - before) / sessions.length;
     const times: number[][] = counts.map(() => []);
     for (let round = 0; round < TIMED_RUNS; round++) {
       for (let i = 0; i < sessions.length; i++) {
@@ -204,8 +217,9 @@ export async function chooseThreads(
     const timings = counts.map((threads, i) => ({ threads, msPerStep: median(times[i]!) }));
     const best = fastestCount(timings.map((t) => t.msPerStep));
     const session = sessions[best]!;
+    const keepAll = keepOthersUpTo !== null && keepOthersUpTo > 0 && bytesPerSession <= keepOthersUpTo;
     if (!keepAll) for (const other of sessions) if (other !== session) await other.release();
-    return { threads: counts[best]!, timings, sessions: keepAll ? sessions : [session], chosen: keepAll ? best : 0 };
+    return { threads: counts[best]!, timings, sessions: keepAll ? sessions : [session], chosen: keepAll ? best : 0, bytesPerSession };
   } catch (error) {
     for (const session of sessions) await session.release().catch(() => undefined);
     throw error;
