@@ -65,6 +65,27 @@ async function engineFor(spec: ModelSpec, optimizer: OptimizerSettings, weights:
   return engine;
 }
 
+/** engineFor with $LAYERBENCH_ORT_THREADS unset while the engine starts, so that it times its thread counts whatever the environment pins. */
+async function timedEngineFor(spec: ModelSpec, optimizer: OptimizerSettings, weights: NamedWeights, options: OrtEngineOptions): Promise<OrtStepEngine> {
+  const pinned = process.env[ORT_THREADS_ENV];
+  delete process.env[ORT_THREADS_ENV];
+  try {
+    return await engineFor(spec, optimizer, weights, options);
+  } finally {
+    if (pinned !== undefined) process.env[ORT_THREADS_ENV] = pinned;
+  }
+}
+
+/** A model's variables as buildModel starts them (seed SEED). */
+async function startWeights(spec: ModelSpec): Promise<NamedWeights> {
+  const model = await buildModel(tf, spec, { seed: SEED });
+  try {
+    return weightsOf(model);
+  } finally {
+    model.dispose();
+  }
+}
+
 /**
  * Seed model 2's variables that hold float32 noise under an adaptive optimizer: the first BN's beta
  * feeds a bias-free Dense into another BN, which removes any shift, so its exact gradient is 0; Adam,
@@ -358,9 +379,7 @@ describe("gradients against finite differences (float32, central differences on 
   const N = 16;
   /** Each trainable variable's graph gradient (lr 0: the weights stay) against (L(w + ε) − L(w − ε))/2ε from the graph's own loss. */
   async function checkGradients(spec: ModelSpec, bnLayers: number, options: OrtEngineOptions = {}, dropoutLayers = 1) {
-    const model = await buildModel(tf, spec, { seed: SEED });
-    const start = weightsOf(model);
-    model.dispose();
+    const start = await startWeights(spec);
     const engine = await engineFor(spec, sgd, start, { ...options, gradients: true });
     try {
       const masks = dropoutKeepMasks(tf, engine.graph.masks, N, { seed: SEED, step: 0 });
@@ -424,9 +443,7 @@ describe('several steps a run (stepsPerRun 4: the unrolled graph)', () => {
   withDropout.config.layers.splice(2, 0, layer('Dropout', 'dropout', { rate: 0.3, noise_shape: null, seed: null }));
   /** `body` on two engines from the same start, one step a run and K, disposed after. */
   async function withPair(spec: ModelSpec, optimizer: OptimizerSettings, body: (engines: { one: OrtStepEngine; many: OrtStepEngine }) => Promise<void>) {
-    const model = await buildModel(tf, spec, { seed: SEED });
-    const start = weightsOf(model);
-    model.dispose();
+    const start = await startWeights(spec);
     const one = await engineFor(spec, optimizer, start);
     const many = await engineFor(spec, optimizer, start, { stepsPerRun: K });
     try {
@@ -583,9 +600,7 @@ describe('the ONNX Runtime step', () => {
     expect(has(fused.plainBytes, 'dense_1/dx')).toBe(true);
     expect(has(buildStepGraph(seedModel1, sgd, { affineInputs: false }).plainBytes, 'dense/dx')).toBe(true);
     // The engine decides by the run's batch size.
-    const model = await buildModel(tf, seedModel1, { seed: SEED });
-    const weights = weightsOf(model);
-    model.dispose();
+    const weights = await startWeights(seedModel1);
     for (const [batchSize, fusedStep] of [
       [AFFINE_INPUT_MIN_BATCH, true],
       [AFFINE_INPUT_MIN_BATCH - 1, false],
@@ -602,9 +617,7 @@ describe('the ONNX Runtime step', () => {
     for (const bad of ['0', '2.5', 'two', '65']) {
       expect(() => pinnedOrtThreads({ [ORT_THREADS_ENV]: bad })).toThrow(new RegExp(`^${ORT_THREADS_ENV} must be a whole number from 1 to 64, not "${bad}"$`));
     }
-    const model = await buildModel(tf, plainMlp, { seed: SEED });
-    const weights = weightsOf(model);
-    model.dispose();
+    const weights = await startWeights(plainMlp);
     process.env[ORT_THREADS_ENV] = '2';
     try {
       // Pinned, the count is not timed even with a batch size.
@@ -624,14 +637,8 @@ describe('the ONNX Runtime step', () => {
     expect(threadCandidates(256, 2)).toEqual([1, 2]);
     expect(threadCandidates(TWO_THREADS_MIN_BATCH, 2)).toEqual([1, 2]);
     expect(threadCandidates(TWO_THREADS_MIN_BATCH - 1, 8)).toEqual([1]);
-    const model = await buildModel(tf, seedModel1, { seed: SEED });
-    const start = weightsOf(model);
-    model.dispose();
-    const pinned = process.env[ORT_THREADS_ENV];
-    delete process.env[ORT_THREADS_ENV];
-    const timed = await engineFor(seedModel1, momentum, start, { batchSize: BATCH, threadCandidates: [1, 2] }).finally(() => {
-      if (pinned !== undefined) process.env[ORT_THREADS_ENV] = pinned;
-    });
+    const start = await startWeights(seedModel1);
+    const timed = await timedEngineFor(seedModel1, momentum, start, { batchSize: BATCH, threadCandidates: [1, 2] });
     const single = await engineFor(seedModel1, momentum, start, { batchSize: BATCH, intraOpNumThreads: 1 });
     const double = await engineFor(seedModel1, momentum, start, { batchSize: BATCH, intraOpNumThreads: 2 });
     try {
@@ -671,15 +678,9 @@ describe('the ONNX Runtime step', () => {
   });
 
   it('moves its several-steps runs between the timed thread counts, and trains as one thread does', async () => {
-    const model = await buildModel(tf, seedModel1, { seed: SEED });
-    const start = weightsOf(model);
-    model.dispose();
-    const pinned = process.env[ORT_THREADS_ENV];
-    delete process.env[ORT_THREADS_ENV];
+    const start = await startWeights(seedModel1);
     // A re-timing one run after engine start (then 2, 4 … while 2 threads stay; every run while 1 thread is in use): both counts take runs whatever the machine's load.
-    const moving = await engineFor(seedModel1, momentum, start, { batchSize: BATCH, threadCandidates: [1, 2], stepsPerRun: 4, retimeEveryRuns: 1 }).finally(() => {
-      if (pinned !== undefined) process.env[ORT_THREADS_ENV] = pinned;
-    });
+    const moving = await timedEngineFor(seedModel1, momentum, start, { batchSize: BATCH, threadCandidates: [1, 2], stepsPerRun: 4, retimeEveryRuns: 1 });
     const single = await engineFor(seedModel1, momentum, start, { batchSize: BATCH, intraOpNumThreads: 1, stepsPerRun: 4 });
     try {
       expect(moving.description).toMatch(/\(CPU, [12] threads? at the start by timing: 1: \d+\.\d\d ms, 2: \d+\.\d\d ms a step, timed again as it trains, 4 steps a run\)/);
@@ -710,7 +711,7 @@ describe('the ONNX Runtime step', () => {
       expect(calls).toEqual(runs.map((r) => r.runs));
       expect(single.threadRuns()).toEqual([{ threads: 1, runs: 8 }]);
       // Where a second session would cost more memory than allowed, the start's count is kept, alone, as before.
-      const kept = await engineFor(seedModel1, momentum, start, { batchSize: BATCH, threadCandidates: [1, 2], stepsPerRun: 4, keepOtherCountsUpTo: 0 });
+      const kept = await timedEngineFor(seedModel1, momentum, start, { batchSize: BATCH, threadCandidates: [1, 2], stepsPerRun: 4, keepOtherCountsUpTo: 0 });
       try {
         expect(kept.description).toMatch(/\(CPU, [12] threads? by timing: 1: \d+\.\d\d ms, 2: \d+\.\d\d ms a step, not timed again \(a session holds \d+ MB\), 4 steps a run\)/);
         expect((kept as unknown as { sessions: { unrolled: { sessions: unknown[] } } }).sessions.unrolled.sessions).toHaveLength(1);
@@ -738,9 +739,7 @@ describe('the ONNX Runtime step', () => {
   });
 
   it('refuses labels outside the classes and short batches, keeping its weights', async () => {
-    const model = await buildModel(tf, plainMlp, { seed: SEED });
-    const start = weightsOf(model);
-    model.dispose();
+    const start = await startWeights(plainMlp);
     const engine = await engineFor(plainMlp, sgd, start);
     try {
       await expect(

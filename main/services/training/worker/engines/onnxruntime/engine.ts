@@ -153,17 +153,17 @@ export class OrtStepEngine implements TrainingEngine {
     let timings: ThreadTiming[] = [];
     let sessionOptions = threadOptions(base, threads);
     let sessions: Sessions;
-    /** With counts timed and only the chosen one's several-steps session kept: the memory each held. */
-    let keptOne: number | null = null;
+    /** With counts timed: the memory each timed session held. */
+    let bytesPerSession = 0;
     try {
       // The timed sessions (several steps where the graph has them): every count's, else the chosen one's.
-      let timed: { sessions: Ort.InferenceSession[]; chosen: number; bytesPerSession: number } | null = null;
+      let timed: { sessions: Ort.InferenceSession[]; chosen: number } | null = null;
       if (counts.length > 1) {
         const start = new Map(graph.state.map((s) => [s.name, weights.get(s.name)?.data ?? new Float32Array(product(s.shape)).fill(s.initial)]));
         // The several-steps graph keeps every count's session where they are small, to move between them as the load changes.
-        const keepUpTo = graph.unrolled ? (options.keepOtherCountsUpTo ?? KEEP_OTHER_COUNTS_MAX_BYTES) : null;
+        const keepUpTo = graph.unrolled ? (keepCap ?? KEEP_OTHER_COUNTS_MAX_BYTES) : null;
         const choice = await chooseThreads(ort, graph, start, options.batchSize ?? 32, counts, (t) => threadOptions(base, t), keepUpTo);
-        ({ threads, timings } = choice);
+        ({ threads, timings, bytesPerSession } = choice);
         timed = choice;
         sessionOptions = threadOptions(base, threads);
       }
@@ -172,7 +172,6 @@ export class OrtStepEngine implements TrainingEngine {
           ? { sessions: timed.sessions, threads: new ThreadSwitch(timed.sessions.length > 1 ? counts : [threads], timings, timed.chosen, options.retimeEveryRuns) }
           : { sessions: [await ort.InferenceSession.create(graph.unrolled.bytes, sessionOptions)], threads: new ThreadSwitch([threads], [], 0) }
         : null;
-      if (timed && graph.unrolled && timed.sessions.length === 1) keptOne = timed.bytesPerSession;
       const made = unrolled?.sessions ?? [];
       const plain = (!graph.unrolled ? timed?.sessions[timed.chosen] : null) ?? (await ort.InferenceSession.create(graph.plainBytes, sessionOptions).catch(releasing(...made)));
       const statistics = await ort.InferenceSession.create(graph.bytes, sessionOptions).catch(releasing(plain, ...made));
@@ -184,7 +183,7 @@ export class OrtStepEngine implements TrainingEngine {
     const device = provider ? providerLabel(provider) : 'CPU';
     const perRun = graph.unrolled ? `, ${graph.unrolled.steps} steps a run` : '';
     const retimed = sessions.unrolled && sessions.unrolled.sessions.length > 1;
-    const again = retimed ? ', timed again as it trains' : keptOne !== null ? `, not timed again (a session holds ${Math.round(keptOne / 2 ** 20)} MB)` : '';
+    const again = retimed ? ', timed again as it trains' : graph.unrolled ? `, not timed again (a session holds ${Math.round(bytesPerSession / 2 ** 20)} MB)` : '';
     const timed =
       timings.length > 1 ? `${retimed ? ' at the start' : ''} by timing: ${timings.map((t) => `${t.threads}: ${t.msPerStep.toFixed(2)} ms`).join(', ')} a step${again}` : '';
     const description = `ONNX Runtime ${ort.env.versions.node ?? ''} (${device}, ${threads} thread${threads === 1 ? '' : 's'}${timed}${perRun}): the whole step as one graph`;

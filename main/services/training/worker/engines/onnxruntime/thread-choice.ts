@@ -173,7 +173,7 @@ export class ThreadSwitch {
     this.sinceRetime++;
     if (!Number.isFinite(this.reference)) this.reference = msPerStep;
     const direction = msPerStep > this.reference * (1 + LOAD_CHANGE) ? 1 : msPerStep < this.reference * (1 - LOAD_CHANGE) ? -1 : 0;
-    this.streak = { direction, runs: direction !== 0 && direction === this.streak.direction ? this.streak.runs + 1 : direction !== 0 ? 1 : 0 };
+    this.streak = { direction, runs: direction === 0 ? 0 : direction === this.streak.direction ? this.streak.runs + 1 : 1 };
     if (this.streak.runs >= LOAD_CHANGE_RUNS) {
       // The load changed: the next run times another count, and re-timings come often again.
       this.sinceRetime = this.interval = this.retimeEvery;
